@@ -1,0 +1,136 @@
+# bpfckpt: everything is built out of tree into $(BUILD)/.
+#   make            build build/bpfckpt (installs missing packages first)
+#   make deps       install the Debian packages the build and the tests need
+#   make test       unit + end-to-end tests, ends with "N passed, N failed"
+#   make demo       snap, kill and restore a counting demo workload
+#   make bench      snap/restore throughput against memcpy, tracer overhead
+#   make vmlinux    regenerate vmlinux.h from this kernel's BTF
+#   V=1 shows the commands; SANITIZE=1 builds with ASan/UBSan.
+
+BUILD    ?= build
+CC       ?= gcc
+CLANG    ?= clang
+BPFTOOL  ?= $(firstword $(shell command -v bpftool 2>/dev/null) /usr/sbin/bpftool)
+ARCH     := x86
+
+# Debian packages for the build (first line) and for the tests (second line).
+DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
+            libxxhash-dev gcc make \
+            python3 procps util-linux
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+# A fresh machine has none of the BPF toolchain: every build target then
+# runs "deps" first, so "make demo" and "make test" are the only set-up.
+missing := $(strip $(foreach t,clang llvm-strip pkg-config, \
+		$(if $(shell command -v $(t) 2>/dev/null),,$(t))) \
+	$(if $(wildcard $(BPFTOOL)),,bpftool) \
+	$(if $(wildcard /usr/include/bpf/libbpf.h),,libbpf-dev) \
+	$(if $(wildcard /usr/include/libelf.h),,libelf-dev) \
+	$(if $(wildcard /usr/include/zlib.h),,zlib1g-dev) \
+	$(if $(wildcard /usr/include/xxhash.h),,libxxhash-dev))
+DEPS_FIRST := $(if $(missing),deps,)
+
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
+            -Wshadow -Wformat=2 -Wno-format-nonliteral -D_GNU_SOURCE \
+            -Iinclude -Iarch/$(ARCH) -I$(BUILD) -MMD -MP
+LDLIBS   := -lbpf -lelf -lz -lxxhash
+ifeq ($(SANITIZE),1)
+CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer \
+            -fno-sanitize-recover=undefined
+LDFLAGS  += -fsanitize=address,undefined
+endif
+
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+              -Iinclude -I. -I$(BUILD)
+
+BPF_SRCS  := $(wildcard bpf/*.bpf.c)
+BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
+SKELS     := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+
+USER_SRCS := $(wildcard user/*.c) $(wildcard arch/$(ARCH)/*.c)
+USER_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(USER_SRCS))
+# everything but main(), for the unit tests and the fuzz harness
+LIB_OBJS  := $(filter-out $(BUILD)/user/main.o,$(USER_OBJS))
+
+UNIT_SRCS := $(wildcard tests/unit/*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
+WL_SRCS   := $(wildcard tests/workloads/*.c)
+WL_BINS   := $(patsubst tests/workloads/%.c,$(BUILD)/tests/workloads/%,$(WL_SRCS))
+FUZZ_SRCS := $(wildcard tests/fuzz/*.c)
+
+.DELETE_ON_ERROR:
+.PHONY: all deps test demo bench vmlinux clean fuzz check-deps
+.SUFFIXES:
+
+all: $(DEPS_FIRST) $(BUILD)/bpfckpt
+
+deps:
+	@if [ -n "$(missing)" ] || ! dpkg -s $(DEB_PKGS) >/dev/null 2>&1; then \
+		echo "  DEPS     installing: $(DEB_PKGS)"; \
+		apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEB_PKGS) >/dev/null; \
+	fi
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c vmlinux.h $(wildcard bpf/*.h include/bpfckpt/*.h) | $(BUILD)/bpf
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(Q)llvm-strip -g $@ 2>/dev/null || true
+
+$(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
+
+$(BUILD)/%.o: %.c | $(SKELS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/bpfckpt: $(USER_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/tests/unit/%: tests/unit/%.c $(LIB_OBJS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -Iuser $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# Workloads are plain programs: no sanitizer, so their memory looks like
+# any other process's.
+$(BUILD)/tests/workloads/%: tests/workloads/%.c $(wildcard tests/workloads/*.h)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -O2 -g -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
+		$< -o $@ -lpthread -lrt
+
+$(BUILD)/bpf:
+	$(Q)mkdir -p $@
+
+test: $(DEPS_FIRST) $(BUILD)/bpfckpt $(UNIT_BINS) $(WL_BINS)
+	$(Q)BUILD=$(BUILD) bash tests/run
+
+demo: $(DEPS_FIRST) $(BUILD)/bpfckpt $(BUILD)/tests/workloads/demo
+	$(Q)BUILD=$(BUILD) bash tests/demo.sh
+
+bench: $(DEPS_FIRST) $(BUILD)/bpfckpt $(WL_BINS) $(BUILD)/tests/bench/memcpy
+	$(Q)BUILD=$(BUILD) bash tests/bench/run
+
+$(BUILD)/tests/bench/%: tests/bench/%.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -O2 -g -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE $< -o $@
+
+vmlinux:
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux.h
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(USER_OBJS:.o=.d) $(patsubst %,%.d,$(UNIT_BINS))

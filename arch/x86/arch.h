@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The architecture interface: the only place that knows register
+ * layouts, xstate, syscall numbers and the injection stub.  Generic code
+ * treats a thread's registers as an opaque blob of ARCH_REGS_SIZE bytes.
+ */
+#ifndef BPFCKPT_ARCH_H
+#define BPFCKPT_ARCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define ARCH_REGS_SIZE		216	/* struct user_regs_struct */
+#define ARCH_XSTATE_MAX		(64 * 1024)
+
+/* ptrace readers: 0 or -errno */
+int arch_get_regs(pid_t tid, void *regs);
+int arch_get_xstate(pid_t tid, void *buf, size_t cap, size_t *len);
+int arch_set_regs(pid_t tid, const void *regs);
+int arch_set_xstate(pid_t tid, const void *buf, size_t len);
+
+/* what a register blob says */
+uint64_t arch_ip(const void *regs);
+uint64_t arch_sp(const void *regs);
+/* syscall the thread was in or had just left, -1 if none */
+long arch_syscall_nr(const void *regs);
+long arch_syscall_ret(const void *regs);
+/* the thread was stopped inside a syscall that the kernel would restart */
+bool arch_syscall_restartable(const void *regs);
+/*
+ * Applies the kernel's restart rules (arch_do_signal_or_restart) to a
+ * thread stopped inside a syscall, as if it resumed without a signal:
+ * -ERESTART{SYS,NOINTR,NOHAND} re-execute the syscall; so does
+ * -ERESTART_RESTARTBLOCK, with the original syscall since the restart
+ * block stays in the old kernel task.  Clears orig_ax so the kernel does
+ * not apply them a second time.
+ */
+void arch_apply_restart(void *regs);
+
+const char *arch_syscall_name(long nr);
+
+#endif

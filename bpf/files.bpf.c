@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: GPL-2.0
+/* iter/task_file collector: every fd of one process (pid-filtered link). */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include "bpfckpt/files.h"
+#include "collect.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define S_IFMT		00170000
+#define S_IFSOCK	0140000
+
+static const struct rec_file zero_file;
+
+static __always_inline __u32 is_cloexec(struct task_struct *task, __u32 fd)
+{
+	unsigned long *bits = BPF_CORE_READ(task, files, fdt, close_on_exec);
+	unsigned long word = 0;
+
+	if (!bits)
+		return 0;
+	bpf_probe_read_kernel(&word, sizeof(word), bits + fd / 64);
+	return (word >> (fd % 64)) & 1;
+}
+
+static __always_inline void read_socket(struct rec_file *r, struct file *file)
+{
+	struct socket *sock = file->private_data;
+	struct sock *sk = BPF_CORE_READ(sock, sk);
+
+	r->sock_type = BPF_CORE_READ(sock, type);
+	if (!sk)
+		return;
+	r->sock_family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	r->sock_state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	r->sock_proto = BPF_CORE_READ(sk, sk_protocol);
+}
+
+SEC("iter/task_file")
+int collect_file(struct bpf_iter__task_file *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct file *file = ctx->file;
+	struct inode *inode;
+	struct rec_file *r;
+
+	if (!task || !file)
+		return 0;
+	if (!rec_reserve(r, REC_FILE))
+		return 0;
+	rec_zero(r, &zero_file);
+	r->tgid = pid_nr_at(task->group_leader->thread_pid, reader_level());
+	r->fd = ctx->fd;
+	r->f_flags = file->f_flags;
+	r->f_mode = file->f_mode;
+	r->pos = file->f_pos;
+	inode = file->f_inode;
+	r->dev = inode->i_sb->s_dev;
+	r->ino = inode->i_ino;
+	r->rdev = inode->i_rdev;
+	r->size = inode->i_size;
+	r->mode = inode->i_mode;
+	r->nlink = inode->__i_nlink;
+	r->sb_magic = inode->i_sb->s_magic;
+	r->cloexec = is_cloexec(task, ctx->fd);
+	if ((r->mode & S_IFMT) == S_IFSOCK)
+		read_socket(r, file);
+	r->path_len = bpf_d_path(&file->__f_path, r->path, sizeof(r->path));
+	if (r->path_len < 0)
+		r->err |= REC_ERR_PATH;
+	bpf_ringbuf_submit(r, 0);
+	pace(ctx->meta->seq);
+	return 0;
+}

@@ -1,0 +1,350 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * iter/task collectors: tree discovery (list_tasks) and the full state of
+ * every thread of one process (collect_task, with the pid filter of the
+ * iterator link), plus its POSIX timers and its exe/cwd/root paths.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include "bpfckpt/task.h"
+#include "collect.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define HRTIMER_STATE_ENQUEUED	0x01
+#define PFA_NO_NEW_PRIVS	0
+#define SCHED_RESET_ON_FORK	0x40000000
+#define MAX_TIMERS		512
+
+static const struct rec_task zero_task;
+
+SEC("iter/task")
+int list_tasks(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	__u32 lvl = reader_level();
+	struct rec_pid *r;
+
+	if (!task)
+		return 0;
+	if (!rec_reserve(r, REC_PID))
+		return 0;
+	r->tid = pid_nr_at(task->thread_pid, lvl);
+	r->tgid = pid_nr_at(task->group_leader->thread_pid, lvl);
+	r->ppid = pid_nr_at(task->real_parent->group_leader->thread_pid, lvl);
+	r->pf_flags = task->flags;
+	r->exit_state = task->exit_state;
+	r->pad = 0;
+	bpf_ringbuf_submit(r, 0);
+	pace(ctx->meta->seq);
+	return 0;
+}
+
+static __always_inline void read_ids(struct rec_task *r, struct task_struct *t)
+{
+	struct pid *tid = t->thread_pid;
+	struct pid *tgid = t->group_leader->thread_pid;
+	struct pid *ppid = t->real_parent->group_leader->thread_pid;
+	struct pid *pgid = t->signal->pids[PIDTYPE_PGID];
+	struct pid *sid = t->signal->pids[PIDTYPE_SID];
+	__u32 i;
+
+	r->level = BPF_CORE_READ(tid, level);
+	if (r->level >= BCK_NS_LEVELS)
+		r->err |= REC_ERR_LEVELS;
+	for (i = 0; i < BCK_NS_LEVELS; i++) {
+		r->tid[i] = pid_nr_at(tid, i);
+		r->tgid[i] = pid_nr_at(tgid, i);
+		r->ppid[i] = pid_nr_at(ppid, i);
+		r->pgid[i] = pid_nr_at(pgid, i);
+		r->sid[i] = pid_nr_at(sid, i);
+	}
+}
+
+static __always_inline void read_creds(struct rec_task *r, struct task_struct *t)
+{
+	const struct cred *c = t->real_cred;
+	struct group_info *gi;
+	__u32 n;
+
+	r->uid = c->uid.val;
+	r->euid = c->euid.val;
+	r->suid = c->suid.val;
+	r->fsuid = c->fsuid.val;
+	r->gid = c->gid.val;
+	r->egid = c->egid.val;
+	r->sgid = c->sgid.val;
+	r->fsgid = c->fsgid.val;
+	r->securebits = c->securebits;
+	r->cap_inh = c->cap_inheritable.val;
+	r->cap_prm = c->cap_permitted.val;
+	r->cap_eff = c->cap_effective.val;
+	r->cap_bnd = c->cap_bset.val;
+	r->cap_amb = c->cap_ambient.val;
+	gi = c->group_info;
+	n = BPF_CORE_READ(gi, ngroups);
+	r->ngroups = n;
+	if (n > BCK_NGROUPS) {
+		r->err |= REC_ERR_GROUPS;
+		n = BCK_NGROUPS;
+	}
+	if (n)
+		bpf_probe_read_kernel(r->groups, n * sizeof(__u32), &gi->gid);
+}
+
+static __always_inline void read_signals(struct rec_task *r, struct task_struct *t)
+{
+	struct signal_struct *sig = t->signal;
+	struct hrtimer *rt = &sig->real_timer;
+	__s64 rem;
+
+	r->blocked = t->blocked.sig[0];
+	r->pending = t->pending.signal.sig[0];
+	r->shared_pending = sig->shared_pending.signal.sig[0];
+	r->sig_flags = sig->flags;
+	r->group_exit_code = sig->group_exit_code;
+	r->sas_sp = t->sas_ss_sp;
+	r->sas_size = t->sas_ss_size;
+	r->sas_flags = t->sas_ss_flags;
+	r->pdeath_sig = t->pdeath_signal;
+	r->nr_threads = sig->nr_threads;
+	r->oom_score_adj = sig->oom_score_adj;
+	r->is_subreaper = BPF_CORE_READ_BITFIELD_PROBED(sig, is_child_subreaper);
+	r->dead_cpu_ns = sig->sum_sched_runtime;
+	bpf_probe_read_kernel(r->rlim, sizeof(r->rlim), &sig->rlim);
+	bpf_probe_read_kernel(r->sigact, sizeof(r->sigact), &t->sighand->action);
+
+	/* ITIMER_REAL: an hrtimer on CLOCK_MONOTONIC (base offset 0) */
+	if (BPF_CORE_READ(rt, state) & HRTIMER_STATE_ENQUEUED) {
+		rem = BPF_CORE_READ(rt, node.expires) - bpf_ktime_get_ns();
+		r->real_timer_armed = 1;
+		r->real_timer_rem_ns = rem > 0 ? rem : 1;
+	}
+	r->real_timer_incr_ns = sig->it_real_incr;
+	r->cpu_timer_exp[0] = sig->it[0].expires;
+	r->cpu_timer_incr[0] = sig->it[0].incr;
+	r->cpu_timer_exp[1] = sig->it[1].expires;
+	r->cpu_timer_incr[1] = sig->it[1].incr;
+}
+
+static __always_inline void read_mm(struct rec_task *r, struct mm_struct *mm)
+{
+	__u32 auxv_size = bpf_core_field_size(mm->saved_auxv);
+
+	r->has_mm = 1;
+	r->start_code = mm->start_code;
+	r->end_code = mm->end_code;
+	r->start_data = mm->start_data;
+	r->end_data = mm->end_data;
+	r->start_brk = mm->start_brk;
+	r->brk = mm->brk;
+	r->start_stack = mm->start_stack;
+	r->arg_start = mm->arg_start;
+	r->arg_end = mm->arg_end;
+	r->env_start = mm->env_start;
+	r->env_end = mm->env_end;
+	r->vdso = (__u64)mm->context.vdso;
+	r->map_count = mm->map_count;
+	r->total_vm = mm->total_vm;
+	r->mm_flags = BPF_CORE_READ(mm, flags.__mm_flags[0]);
+	r->rss_file = BPF_CORE_READ(mm, rss_stat[0].count);
+	r->rss_anon = BPF_CORE_READ(mm, rss_stat[1].count);
+	r->rss_swap = BPF_CORE_READ(mm, rss_stat[2].count);
+	r->rss_shmem = BPF_CORE_READ(mm, rss_stat[3].count);
+	if (auxv_size > sizeof(r->auxv))
+		auxv_size = sizeof(r->auxv);
+	r->auxv_words = auxv_size / sizeof(__u64);
+	bpf_probe_read_kernel(r->auxv, auxv_size, &mm->saved_auxv);
+}
+
+static __always_inline void emit_path(struct seq_file *seq, __s32 tgid,
+				      __u32 which, struct path *p)
+{
+	struct rec_path *r;
+
+	if (!rec_reserve(r, REC_PATH))
+		return;
+	r->tgid = tgid;
+	r->which = which;
+	r->pad = 0;
+	r->path[0] = 0;
+	r->len = bpf_d_path(p, r->path, sizeof(r->path));
+	bpf_ringbuf_submit(r, 0);
+	pace(seq);
+}
+
+struct timer_walk {
+	struct hlist_node *node;
+	__s32 tgid;
+	__u32 ignored;
+	__u32 lvl;
+	__u32 count;
+};
+
+static __always_inline void emit_timer(struct timer_walk *w, struct k_itimer *t)
+{
+	struct hrtimer *ht = &t->it.real.timer;
+	struct rec_timer *r;
+	__s64 rem, now;
+	__s32 clock;
+
+	if (!rec_reserve(r, REC_TIMER))
+		return;
+	clock = BPF_CORE_READ(t, it_clock);
+	r->tgid = w->tgid;
+	r->id = BPF_CORE_READ(t, it_id);
+	r->clock = clock;
+	r->notify = BPF_CORE_READ(t, it_sigev_notify);
+	r->signo = BPF_CORE_READ(t, sigq.info.si_signo);
+	r->value = (__u64)BPF_CORE_READ(t, sigq.info._sifields._timer._sigval.sival_ptr);
+	r->target = pid_nr_at(BPF_CORE_READ(t, it_pid), w->lvl);
+	r->interval_ns = BPF_CORE_READ(t, it_interval);
+	r->overrun = BPF_CORE_READ(t, it_overrun);
+	r->ignored = w->ignored;
+	r->armed = 0;
+	r->rem_ns = 0;
+	/*
+	 * CLOCK_REALTIME/MONOTONIC/BOOTTIME/TAI timers are hrtimers whose
+	 * expiry is in their base's time: ktime_get() + base->offset.
+	 * CPU-time and alarm timers are recorded with armed 2 ("not
+	 * readable"), which restore refuses.
+	 */
+	if (clock == 0 || clock == 1 || clock == 7 || clock == 11) {
+		if ((BPF_CORE_READ(ht, state) & HRTIMER_STATE_ENQUEUED) ||
+		    r->interval_ns) {
+			now = bpf_ktime_get_ns() + BPF_CORE_READ(ht, base, offset);
+			rem = BPF_CORE_READ(ht, node.expires) - now;
+			r->armed = 1;
+			r->rem_ns = rem > 0 ? rem : 1;
+		}
+	} else {
+		r->armed = 2;
+	}
+	bpf_ringbuf_submit(r, 0);
+}
+
+/*
+ * One list entry per call: bpf_loop keeps the verifier from walking
+ * every iteration.  Timer records are not paced; MAX_TIMERS of them fit
+ * the ring buffer many times over.
+ */
+static long timer_step(__u32 i, void *ctx)
+{
+	struct timer_walk *w = ctx;
+	struct hlist_node *n = w->node;
+	struct k_itimer *t;
+
+	if (!n)
+		return 1;
+	if (w->ignored)
+		t = container_of(n, struct k_itimer, ignored_list);
+	else
+		t = container_of(n, struct k_itimer, list);
+	emit_timer(w, t);
+	w->node = BPF_CORE_READ(n, next);
+	w->count++;
+	return 0;
+}
+
+/* number of timers on the list, or -1 if longer than MAX_TIMERS */
+static __always_inline int walk_timers(__s32 tgid, struct hlist_node *first,
+				       __u32 ignored, __u32 lvl)
+{
+	struct timer_walk w = {
+		.node = first, .tgid = tgid, .ignored = ignored, .lvl = lvl,
+	};
+
+	bpf_loop(MAX_TIMERS, timer_step, &w, 0);
+	return w.node ? -1 : (int)w.count;
+}
+
+SEC("iter/task")
+int collect_task(struct bpf_iter__task *ctx)
+{
+	struct seq_file *seq = ctx->meta->seq;
+	struct task_struct *task = ctx->task;
+	struct mm_struct *mm;
+	struct fs_struct *fs;
+	struct rec_task *r;
+	__u32 lvl = reader_level();
+	__s32 vtgid;
+	int n1, n2;
+
+	if (!task)
+		return 0;
+	vtgid = pid_nr_at(task->group_leader->thread_pid, lvl);
+	if (!rec_reserve(r, REC_TASK))
+		return 0;
+	rec_zero(r, &zero_task);
+	r->self_level = lvl;
+	read_ids(r, task);
+	bpf_probe_read_kernel(r->comm, sizeof(r->comm), task->comm);
+	r->state = task->__state;
+	r->exit_state = task->exit_state;
+	r->exit_code = task->exit_code;
+	r->pf_flags = task->flags;
+	r->jobctl = task->jobctl;
+	read_creds(r, task);
+	r->clear_child_tid = (__u64)task->clear_child_tid;
+	r->robust_list = (__u64)task->robust_list;
+	r->rseq = (__u64)task->rseq;
+	r->rseq_len = task->rseq_len;
+	r->rseq_sig = task->rseq_sig;
+	r->policy = task->policy;
+	r->rt_priority = task->rt_priority;
+	r->nice = task->static_prio - 120;
+	r->personality = task->personality;
+	r->no_new_privs = (task->atomic_flags >> PFA_NO_NEW_PRIVS) & 1;
+	r->seccomp_mode = task->seccomp.mode;
+	r->cpu = task->thread_info.cpu;
+	r->on_cpu = task->on_cpu;
+	r->sum_exec_ns = task->se.sum_exec_runtime;
+	r->utime = task->utime;
+	r->stime = task->stime;
+	r->start_time = task->start_time;
+	r->nvcsw = task->nvcsw;
+	r->nivcsw = task->nivcsw;
+	r->min_flt = task->min_flt;
+	r->maj_flt = task->maj_flt;
+	read_signals(r, task);
+	/*
+	 * Stopped inside sigsuspend/ppoll/pselect/epoll_pwait, `blocked`
+	 * holds the syscall's temporary mask; the one to restore is
+	 * saved_sigmask, which the kernel puts back on the way out.
+	 */
+	if (BPF_CORE_READ_BITFIELD_PROBED(task, restore_sigmask))
+		r->blocked = task->saved_sigmask.sig[0];
+	if (BPF_CORE_READ_BITFIELD_PROBED(task, sched_reset_on_fork))
+		r->policy |= SCHED_RESET_ON_FORK;
+	mm = task->mm;
+	if (mm)
+		read_mm(r, mm);
+	fs = task->fs;
+	if (fs)
+		r->umask = fs->umask;
+
+	/* process-wide parts only once, from the thread group leader */
+	if (task->pid == task->tgid && task->signal) {
+		n1 = walk_timers(vtgid, task->signal->posix_timers.first, 0, lvl);
+		n2 = walk_timers(vtgid, task->signal->ignored_posix_timers.first,
+				 1, lvl);
+		if (n1 < 0 || n2 < 0)
+			r->err |= REC_ERR_TIMERS;
+		else
+			r->nr_timers = n1 + n2;
+	}
+	bpf_ringbuf_submit(r, 0);
+	pace(seq);
+
+	if (task->pid != task->tgid)
+		return 0;
+	if (mm && mm->exe_file)
+		emit_path(seq, vtgid, REC_PATH_EXE, &mm->exe_file->__f_path);
+	if (fs) {
+		emit_path(seq, vtgid, REC_PATH_CWD, &fs->pwd);
+		emit_path(seq, vtgid, REC_PATH_ROOT, &fs->root);
+	}
+	return 0;
+}

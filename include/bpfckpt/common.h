@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Definitions shared by the BPF programs and the user side: ring-buffer
+ * record framing and the limits both sides agree on.  No libc here.
+ */
+#ifndef BPFCKPT_COMMON_H
+#define BPFCKPT_COMMON_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define BCK_NS_LEVELS	8	/* pid namespace depth we record */
+#define BCK_PATH_MAX	4096	/* as the kernel's PATH_MAX */
+#define BCK_COMM_LEN	16	/* TASK_COMM_LEN */
+#define BCK_NSIG	64	/* _NSIG on x86_64 */
+#define BCK_NRLIMITS	16	/* RLIM_NLIMITS */
+#define BCK_AUXV_WORDS	64	/* >= AT_VECTOR_SIZE (56 on 6.x x86_64) */
+#define BCK_NGROUPS	64	/* supplementary groups we record */
+#define BCK_SPECIAL_LEN	32	/* "[vdso]", "[vvar_vclock]", ... */
+
+/* Every ring-buffer record starts with this. */
+struct rec_hdr {
+	__u32 type;		/* enum-like REC_* below */
+	__u32 size;		/* bytes including this header */
+};
+
+#define REC_TASK	1	/* struct rec_task, one per thread */
+#define REC_PATH	2	/* struct rec_path: exe, cwd, root of a process */
+#define REC_TIMER	3	/* struct rec_timer: one POSIX timer */
+#define REC_VMA		4	/* struct rec_vma */
+#define REC_FILE	5	/* struct rec_file */
+#define REC_PID		6	/* struct rec_pid: tree discovery */
+
+/* rec_*.err: what the BPF side could not read (the snap fails on it) */
+#define REC_ERR_PATH	(1u << 0)	/* bpf_d_path failed or too long */
+#define REC_ERR_LEVELS	(1u << 1)	/* pid namespace deeper than recorded */
+#define REC_ERR_GROUPS	(1u << 2)	/* more supplementary groups than recorded */
+#define REC_ERR_TIMERS	(1u << 3)	/* too many POSIX timers to walk */
+
+#endif

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Open files: the ring-buffer record of bpf/files.bpf.c (iter/task_file)
+ * and the image record of one file descriptor.
+ */
+#ifndef BPFCKPT_FILES_H
+#define BPFCKPT_FILES_H
+
+#include "bpfckpt/common.h"
+#include "bpfckpt/image.h"
+
+struct rec_file {
+	struct rec_hdr h;
+	__s32 tgid;		/* reader's namespace */
+	__s32 fd;
+	__u32 f_flags;		/* O_* as the file holds them */
+	__u32 f_mode;		/* FMODE_* */
+	__u64 pos;
+	__u64 dev;
+	__u64 ino;
+	__u64 rdev;
+	__u64 size;
+	__u64 sb_magic;
+	__u32 mode;		/* inode mode: S_IFMT and permissions */
+	__u32 nlink;
+	__u32 cloexec;
+	__u32 err;		/* REC_ERR_* */
+	__u32 sock_family;
+	__u32 sock_type;
+	__u32 sock_proto;
+	__u32 sock_state;
+	__s32 path_len;		/* bpf_d_path's result */
+	__u32 pad;
+	char path[BCK_PATH_MAX];
+};
+
+/* ---- image records ---- */
+
+#define IMG_FD_REG	1	/* regular file, reopened by path */
+#define IMG_FD_DIR	2
+#define IMG_FD_CHR	3	/* character device, reopened by path */
+#define IMG_FD_BLK	4
+#define IMG_FD_FIFO	5	/* pipe or named fifo: identity = ino */
+#define IMG_FD_SOCK	6	/* identity = ino, family/type/proto */
+#define IMG_FD_ANON	7	/* anon inode: eventfd, epoll, ... (path says) */
+#define IMG_FD_KIND_MAX	7
+
+#define IMG_FD_CLOEXEC	(1u << 0)
+#define IMG_FD_DELETED	(1u << 1)	/* the inode has no name left */
+#define IMG_FD_FLAGS_ALL 0x3u
+
+/* IMG_FD: one descriptor of the current process. Trailing: path. */
+struct img_fd {
+	struct ckpt_hdr h;
+	__s32 fd;
+	__u32 kind;		/* IMG_FD_* */
+	__u32 flags;		/* IMG_FD_* flags */
+	__u32 open_flags;	/* O_* for reopening */
+	__u64 pos;
+	__u32 mode;		/* inode mode */
+	__u32 sock_family;
+	__u64 dev;
+	__u64 ino;
+	__u64 rdev;
+	__u64 size;
+	__u32 sock_type;
+	__u32 sock_proto;
+	__u32 sock_state;
+	__u32 path_len;
+};
+
+#endif

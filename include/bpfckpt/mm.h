@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Memory: the ring-buffer record of bpf/mm.bpf.c (iter/task_vma) and the
+ * image records of VMAs and page chunks.
+ */
+#ifndef BPFCKPT_MM_H
+#define BPFCKPT_MM_H
+
+#include "bpfckpt/common.h"
+#include "bpfckpt/image.h"
+
+struct rec_vma {
+	struct rec_hdr h;
+	__s32 tgid;		/* reader's namespace */
+	__u32 err;		/* REC_ERR_* */
+	__u64 start;
+	__u64 end;
+	__u64 vm_flags;		/* kernel VM_* bits */
+	__u64 pgoff;		/* in pages */
+	__u32 has_file;
+	__u32 has_ops;		/* file-less with vm_ops: a special mapping */
+	__u64 dev;		/* backing inode, if has_file */
+	__u64 ino;
+	__u64 size;
+	__u64 sb_magic;
+	__u32 mode;
+	__u32 nlink;
+	__s32 path_len;		/* bpf_d_path's result */
+	__u32 pad;
+	char special[BCK_SPECIAL_LEN];
+	char path[BCK_PATH_MAX];
+};
+
+/* Kernel VM_* flags we interpret (include/linux/mm.h, stable for years). */
+#define KVM_READ	0x00000001ULL
+#define KVM_WRITE	0x00000002ULL
+#define KVM_EXEC	0x00000004ULL
+#define KVM_SHARED	0x00000008ULL
+#define KVM_MAYSHARE	0x00000080ULL
+#define KVM_GROWSDOWN	0x00000100ULL
+#define KVM_UFFD_MISSING 0x00000200ULL
+#define KVM_PFNMAP	0x00000400ULL
+#define KVM_UFFD_WP	0x00001000ULL
+#define KVM_LOCKED	0x00002000ULL
+#define KVM_IO		0x00004000ULL
+#define KVM_SEQ_READ	0x00008000ULL
+#define KVM_RAND_READ	0x00010000ULL
+#define KVM_DONTCOPY	0x00020000ULL
+#define KVM_DONTEXPAND	0x00040000ULL
+#define KVM_LOCKONFAULT	0x00080000ULL
+#define KVM_ACCOUNT	0x00100000ULL
+#define KVM_NORESERVE	0x00200000ULL
+#define KVM_HUGETLB	0x00400000ULL
+#define KVM_SYNC	0x00800000ULL
+#define KVM_WIPEONFORK	0x02000000ULL
+#define KVM_DONTDUMP	0x04000000ULL
+#define KVM_MIXEDMAP	0x10000000ULL
+#define KVM_HUGEPAGE	0x20000000ULL
+#define KVM_NOHUGEPAGE	0x40000000ULL
+#define KVM_MERGEABLE	0x80000000ULL
+
+/* ---- image records ---- */
+
+#define IMG_VMA_ANON		1	/* private anonymous */
+#define IMG_VMA_FILE		2	/* private file mapping */
+#define IMG_VMA_SHARED_FILE	3	/* MAP_SHARED of a file */
+#define IMG_VMA_SHARED_ANON	4	/* MAP_SHARED|MAP_ANONYMOUS (shmem) */
+#define IMG_VMA_HEAP		5	/* [heap]: anon covering start_brk..brk */
+#define IMG_VMA_STACK		6	/* [stack]: anon holding start_stack */
+#define IMG_VMA_VDSO		7
+#define IMG_VMA_VVAR		8
+#define IMG_VMA_VVAR_VCLOCK	9
+#define IMG_VMA_SYSV_SHM	10	/* shmat() of a SysV segment */
+#define IMG_VMA_KIND_MAX	10
+
+/* IMG_VMA: one VMA of the current process. Trailing: path (with NUL). */
+struct img_vma {
+	struct ckpt_hdr h;
+	__u64 start;
+	__u64 end;
+	__u64 pgoff;		/* file offset in bytes */
+	__u64 vm_flags;		/* kernel VM_* as snapped */
+	__u32 kind;		/* IMG_VMA_* */
+	__u32 prot;		/* PROT_* */
+	__u32 map_flags;	/* MAP_PRIVATE/SHARED/GROWSDOWN/NORESERVE */
+	__u32 mode;		/* backing inode mode, 0 if none */
+	__u64 dev;		/* backing inode identity */
+	__u64 ino;
+	__u64 size;		/* backing file size at snap */
+	__u32 path_len;		/* 0 if no path */
+	__u32 reserved;
+};
+
+/*
+ * IMG_PAGES: a chunk of page contents for the current process,
+ * <nr, vaddrs[nr], pages[nr]> as in linux-cr's v5 format.  After the
+ * record (h.len bytes) come `pad` zero bytes so that the page data
+ * starts page-aligned in the file; nr * page_size bytes of data follow
+ * and the next record starts right after them.
+ */
+struct img_pages {
+	struct ckpt_hdr h;
+	__u32 nr;
+	__u32 pad;
+	/* __u64 vaddr[nr], strictly increasing, page-aligned */
+};
+
+#define IMG_PAGES_MAX	(1u << 18)	/* pages per chunk (1 GiB) */
+
+#endif

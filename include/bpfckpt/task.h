@@ -1,0 +1,272 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Task state: the ring-buffer records of bpf/task.bpf.c (iter/task) and
+ * the image records of processes, threads, queued signals and timers.
+ */
+#ifndef BPFCKPT_TASK_H
+#define BPFCKPT_TASK_H
+
+#include "bpfckpt/common.h"
+#include "bpfckpt/image.h"
+
+/* ---- ring-buffer records (BPF -> user) ---- */
+
+/* tree discovery: every task visible to the reader, cheap */
+struct rec_pid {
+	struct rec_hdr h;
+	__s32 tid;		/* numbers in the reader's pid namespace */
+	__s32 tgid;
+	__s32 ppid;		/* real_parent's tgid, 0 if not visible */
+	__u32 pf_flags;		/* PF_KTHREAD, PF_EXITING, ... */
+	__u32 exit_state;
+	__u32 pad;
+};
+
+struct rec_sigaction {
+	__u64 handler;
+	__u64 flags;
+	__u64 restorer;
+	__u64 mask;
+};
+
+struct rec_rlimit {
+	__u64 cur;
+	__u64 max;
+};
+
+/*
+ * One per thread.  The process-wide part (mm, signal, fs) is repeated in
+ * every thread's record; the user side takes it from the leader's.
+ */
+struct rec_task {
+	struct rec_hdr h;
+	__u32 err;		/* REC_ERR_* */
+	__u32 level;		/* pid namespace level of the task */
+	__u32 self_level;	/* pid namespace level of the reader */
+	__u32 nr_threads;
+	__s32 tid[BCK_NS_LEVELS];	/* [i] = number at level i */
+	__s32 tgid[BCK_NS_LEVELS];
+	__s32 ppid[BCK_NS_LEVELS];
+	__s32 pgid[BCK_NS_LEVELS];
+	__s32 sid[BCK_NS_LEVELS];
+	char comm[BCK_COMM_LEN];
+	__u32 state;		/* task->__state */
+	__u32 exit_state;
+	__s32 exit_code;
+	__u32 pf_flags;
+	__u64 jobctl;
+	__u32 sig_flags;	/* signal->flags (SIGNAL_STOP_STOPPED, ...) */
+	__s32 group_exit_code;
+	/* credentials (global ids) */
+	__u32 uid, euid, suid, fsuid;
+	__u32 gid, egid, sgid, fsgid;
+	__u32 securebits;
+	__u32 ngroups;
+	__u64 cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
+	__u32 groups[BCK_NGROUPS];
+	/* per thread */
+	__u64 blocked;
+	__u64 pending;
+	__u64 shared_pending;
+	__u64 sas_sp;
+	__u64 sas_size;
+	__u32 sas_flags;
+	__s32 pdeath_sig;
+	__u64 clear_child_tid;
+	__u64 robust_list;
+	__u64 rseq;
+	__u32 rseq_len;
+	__u32 rseq_sig;
+	__u32 policy;
+	__u32 rt_priority;
+	__s32 nice;
+	__u32 personality;
+	__u32 no_new_privs;
+	__u32 seccomp_mode;
+	__u32 cpu;
+	__u32 on_cpu;
+	__u64 sum_exec_ns;	/* this thread's CPU time */
+	__u64 utime, stime, start_time;
+	__u64 nvcsw, nivcsw, min_flt, maj_flt;
+	/* per process */
+	__u32 umask;
+	__s32 oom_score_adj;
+	__u32 is_subreaper;
+	__u32 has_mm;
+	__u64 mm_flags;		/* low word of mm->flags: dumpable, THP off */
+	__u32 nr_timers;
+	__u32 real_timer_armed;
+	__u64 real_timer_rem_ns;	/* ITIMER_REAL, from now */
+	__u64 real_timer_incr_ns;
+	__u64 cpu_timer_exp[2];		/* ITIMER_PROF, ITIMER_VIRTUAL: */
+	__u64 cpu_timer_incr[2];	/* absolute process CPU time, ns */
+	__u64 dead_cpu_ns;		/* signal->sum_sched_runtime */
+	__u64 start_code, end_code, start_data, end_data;
+	__u64 start_brk, brk, start_stack;
+	__u64 arg_start, arg_end, env_start, env_end;
+	__u64 vdso;
+	__u64 map_count, total_vm;
+	__u64 rss_file, rss_anon, rss_swap, rss_shmem;	/* pages */
+	__u32 auxv_words;
+	__u32 pad;
+	__u64 auxv[BCK_AUXV_WORDS];
+	struct rec_rlimit rlim[BCK_NRLIMITS];
+	struct rec_sigaction sigact[BCK_NSIG];
+};
+
+#define REC_PATH_EXE	0
+#define REC_PATH_CWD	1
+#define REC_PATH_ROOT	2
+
+struct rec_path {
+	struct rec_hdr h;
+	__s32 tgid;		/* reader's namespace */
+	__u32 which;		/* REC_PATH_* */
+	__s32 len;		/* bpf_d_path's result: bytes incl. NUL, or -errno */
+	__u32 pad;
+	char path[BCK_PATH_MAX];
+};
+
+struct rec_timer {
+	struct rec_hdr h;
+	__s32 tgid;
+	__s32 id;
+	__s32 clock;
+	__s32 notify;		/* SIGEV_* (| SIGEV_THREAD_ID) */
+	__s32 signo;
+	__s32 target;		/* SIGEV_THREAD_ID target, reader's ns */
+	__u64 value;		/* sigev_value */
+	__u64 interval_ns;
+	__u64 rem_ns;		/* 0 = disarmed */
+	__s64 overrun;
+	__u32 armed;
+	__u32 ignored;		/* on signal->ignored_posix_timers */
+};
+
+/* ---- image records ---- */
+
+struct img_sigaction {
+	__u64 handler;
+	__u64 flags;
+	__u64 restorer;
+	__u64 mask;
+};
+
+struct img_rlimit {
+	__u64 cur;
+	__u64 max;
+};
+
+struct img_itimer {
+	__u64 value_ns;		/* time left, 0 = disarmed */
+	__u64 interval_ns;
+};
+
+#define IMG_PROC_ZOMBIE		(1u << 0)	/* exit_code holds its status */
+#define IMG_PROC_STOPPED	(1u << 1)	/* job-control stopped */
+#define IMG_PROC_SUBREAPER	(1u << 2)
+#define IMG_PROC_THP_DISABLE	(1u << 3)
+#define IMG_PROC_FLAGS_ALL	0xfu
+
+/*
+ * IMG_PROC starts a process: every following record up to the next
+ * IMG_PROC belongs to it.  Trailing strings: exe, cwd, root.
+ */
+struct img_proc {
+	struct ckpt_hdr h;
+	__u32 nr_levels;	/* pid namespace levels recorded, >= 1 */
+	__u32 flags;		/* IMG_PROC_* */
+	__s32 pid[BCK_NS_LEVELS];	/* [0] in the snapper's namespace */
+	__s32 ppid[BCK_NS_LEVELS];
+	__s32 pgid[BCK_NS_LEVELS];
+	__s32 sid[BCK_NS_LEVELS];
+	__s32 exit_code;	/* wait status of a zombie */
+	__u32 nr_threads;
+	char comm[BCK_COMM_LEN];
+	__u32 umask;
+	__u32 personality;
+	__u32 dumpable;
+	__s32 oom_score_adj;
+	__u64 start_code, end_code, start_data, end_data;
+	__u64 start_brk, brk, start_stack;
+	__u64 arg_start, arg_end, env_start, env_end;
+	__u64 vdso;
+	__u32 auxv_words;	/* used words of auxv[] */
+	__u32 nr_rlimits;
+	__u64 auxv[BCK_AUXV_WORDS];
+	struct img_rlimit rlim[BCK_NRLIMITS];
+	struct img_sigaction sigact[BCK_NSIG];
+	__u64 shared_pending;	/* signal numbers pending on the process */
+	struct img_itimer itimer[3];	/* ITIMER_REAL, _VIRTUAL, _PROF */
+	__u32 exe_len;		/* trailing strings, each with its NUL */
+	__u32 cwd_len;
+	__u32 root_len;
+	__u32 reserved;
+	/* char exe[exe_len], cwd[cwd_len], root[root_len]; padded to 8 */
+};
+
+#define IMG_THREAD_IN_SYSCALL	(1u << 0)	/* stopped inside a syscall */
+#define IMG_THREAD_NO_NEW_PRIVS	(1u << 1)
+#define IMG_THREAD_FLAGS_ALL	0x3u
+
+struct img_creds {
+	__u32 uid, euid, suid, fsuid;
+	__u32 gid, egid, sgid, fsgid;
+	__u32 securebits;
+	__u32 ngroups;
+	__u64 cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
+	__u32 groups[BCK_NGROUPS];
+};
+
+/*
+ * IMG_THREAD: one per thread, leader first.  Trailing: the arch's
+ * register blob (regs_size bytes) then its xstate (xstate_size bytes).
+ */
+struct img_thread {
+	struct ckpt_hdr h;
+	__s32 tid[BCK_NS_LEVELS];
+	__u32 flags;		/* IMG_THREAD_* */
+	__s32 pdeath_sig;
+	char comm[BCK_COMM_LEN];
+	struct img_creds creds;
+	__u64 blocked;
+	__u64 pending;		/* signal numbers pending on this thread */
+	__u64 sas_sp;
+	__u64 sas_size;
+	__u32 sas_flags;
+	__u32 policy;
+	__u32 rt_priority;
+	__s32 nice;
+	__u64 clear_child_tid;
+	__u64 robust_list;
+	__u64 rseq;
+	__u32 rseq_len;
+	__u32 rseq_sig;
+	__u32 regs_size;
+	__u32 xstate_size;
+};
+
+/* IMG_SIGINFO: one queued signal, with the kernel's siginfo */
+struct img_siginfo {
+	struct ckpt_hdr h;
+	__s32 tid;		/* 0: the process's shared queue */
+	__u32 signo;
+	__u8 info[128];		/* siginfo_t as PTRACE_PEEKSIGINFO gave it */
+};
+
+/* IMG_TIMER: a POSIX timer of the process (timer_create) */
+struct img_timer {
+	struct ckpt_hdr h;
+	__s32 id;
+	__s32 clock;
+	__s32 notify;
+	__s32 signo;
+	__s32 target;		/* thread for SIGEV_THREAD_ID, level-0 tid */
+	__u32 reserved;
+	__u64 value;
+	__u64 interval_ns;
+	__u64 value_ns;		/* time left, 0 = disarmed */
+	__s64 overrun;
+};
+
+#endif

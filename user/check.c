@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: GPL-2.0
+/* bpfckpt check: the kernel features bpfckpt relies on, like criu check. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <linux/userfaultfd.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "bpfckpt/compat.h"
+#include "cmd.h"
+#include "collect.h"
+#include "features.h"
+#include "log.h"
+#include "print.h"
+
+struct features features;
+
+static bool probe_btf(void)
+{
+	return access("/sys/kernel/btf/vmlinux", R_OK) == 0;
+}
+
+static bool probe_pagemap_scan(void)
+{
+	struct page_region r;
+	struct pm_scan_arg arg = {
+		.size = sizeof(arg),
+		.vec = (uint64_t)(uintptr_t)&r,
+		.vec_len = 1,
+		.category_mask = PAGE_IS_PRESENT,
+		.return_mask = PAGE_IS_PRESENT,
+	};
+	char *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int fd;
+	bool ok;
+
+	if (page == MAP_FAILED)
+		return false;
+	page[0] = 1;
+	arg.start = (uint64_t)(uintptr_t)page;
+	arg.end = arg.start + 4096;
+	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	ok = fd >= 0 && ioctl(fd, PAGEMAP_SCAN, &arg) == 1;
+	if (fd >= 0)
+		close(fd);
+	munmap(page, 4096);
+	return ok;
+}
+
+static bool probe_uffd(bool *wp_async)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	int fd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0)
+		return false;
+	if (ioctl(fd, UFFDIO_API, &api)) {
+		close(fd);
+		return false;
+	}
+	*wp_async = api.features & UFFD_FEATURE_WP_ASYNC;
+	close(fd);
+	return true;
+}
+
+/* clone3 with set_tid of a free pid: needs CAP_CHECKPOINT_RESTORE */
+static bool probe_set_tid(void)
+{
+	struct clone_args args = { .exit_signal = SIGCHLD };
+	pid_t want, got;
+	int st;
+
+	want = getpid() + 1000;
+	while (kill(want, 0) == 0 || errno != ESRCH)
+		want++;
+	args.set_tid = (uint64_t)(uintptr_t)&want;
+	args.set_tid_size = 1;
+	got = syscall(__NR_clone3, &args, sizeof(args));
+	if (got == 0)
+		_exit(0);
+	if (got < 0)
+		return false;
+	waitpid(got, &st, 0);
+	return got == want;
+}
+
+static bool probe_sysctl(const char *path)
+{
+	return access(path, W_OK) == 0;
+}
+
+static bool probe_timer_ids(void)
+{
+	int v = prctl(PR_TIMER_CREATE_RESTORE_IDS, PR_TIMER_CREATE_RESTORE_IDS_GET, 0, 0, 0);
+
+	return v >= 0;
+}
+
+void features_probe(void)
+{
+	struct collector c;
+
+	if (features.probed)
+		return;
+	features.probed = true;
+	features.btf = probe_btf();
+	if (!collect_open_quiet(&c)) {
+		features.bpf_iter = true;
+		features.ringbuf = true;
+		collect_close(&c);
+	}
+	features.pagemap_scan = probe_pagemap_scan();
+	features.uffd = probe_uffd(&features.uffd_wp_async);
+	features.set_tid = probe_set_tid();
+	features.ns_last_pid = probe_sysctl("/proc/sys/kernel/ns_last_pid");
+	features.ipc_next_id = probe_sysctl("/proc/sys/kernel/msg_next_id") &&
+			       probe_sysctl("/proc/sys/kernel/sem_next_id") &&
+			       probe_sysctl("/proc/sys/kernel/shm_next_id");
+	features.map_files = access("/proc/self/map_files", R_OK) == 0;
+	features.timer_ids = probe_timer_ids();
+	features.rseq_config = true;
+}
+
+int cmd_check(int argc, char **argv)
+{
+	const struct {
+		const char *key, *what;
+		bool *have;
+		bool needed;
+	} tab[] = {
+		{ "btf", "kernel BTF (/sys/kernel/btf/vmlinux)", &features.btf, true },
+		{ "bpf_iter", "BPF iterators task, task_vma, task_file", &features.bpf_iter, true },
+		{ "ringbuf", "BPF ring buffer", &features.ringbuf, true },
+		{ "pagemap_scan", "PAGEMAP_SCAN ioctl (6.7)", &features.pagemap_scan, true },
+		{ "map_files", "/proc/PID/map_files", &features.map_files, true },
+		{ "clone3_set_tid", "clone3 with set_tid", &features.set_tid, true },
+		{ "ns_last_pid", "CHECKPOINT_RESTORE sysctl ns_last_pid", &features.ns_last_pid, false },
+		{ "ipc_next_id", "SysV IPC {msg,sem,shm}_next_id", &features.ipc_next_id, false },
+		{ "userfaultfd", "userfaultfd", &features.uffd, false },
+		{ "uffd_wp_async", "userfaultfd WP_ASYNC", &features.uffd_wp_async, false },
+		{ "timer_restore_ids", "PR_TIMER_CREATE_RESTORE_IDS", &features.timer_ids, false },
+	};
+	struct printer p;
+	bool json = false, missing = false;
+	size_t i;
+
+	if (argc > 2 || (argc == 2 && strcmp(argv[1], "--json")))
+		return usage_error("check [--json]", "unknown argument '%s'", argv[1]);
+	json = argc == 2;
+	features_probe();
+	print_init(&p, stdout, json);
+	print_open_obj(&p, NULL);
+	for (i = 0; i < sizeof(tab) / sizeof(tab[0]); i++) {
+		print_text(&p, "%-18s %-4s %s%s\n", tab[i].key,
+			   *tab[i].have ? "yes" : "NO", tab[i].what,
+			   tab[i].needed ? "" : " (optional)");
+		print_bool(&p, tab[i].key, NULL, *tab[i].have);
+		if (tab[i].needed && !*tab[i].have)
+			missing = true;
+	}
+	print_bool(&p, "ok", NULL, !missing);
+	print_close_obj(&p);
+	print_end(&p);
+	if (missing && !json)
+		pr_err("this host lacks features that snap and restore need");
+	return missing ? EXIT_RUNTIME : 0;
+}

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Kernel features, probed once (write-once global, shown by check). */
+#ifndef BPFCKPT_FEATURES_H
+#define BPFCKPT_FEATURES_H
+
+#include <stdbool.h>
+
+struct features {
+	bool probed;
+	bool btf;
+	bool bpf_iter;
+	bool ringbuf;
+	bool pagemap_scan;
+	bool map_files;
+	bool set_tid;
+	bool ns_last_pid;
+	bool ipc_next_id;
+	bool uffd;
+	bool uffd_wp_async;
+	bool timer_ids;
+	bool rseq_config;
+};
+
+extern struct features features;
+void features_probe(void);
+
+#endif

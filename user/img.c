@@ -1,0 +1,567 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Image codec.  The writer buffers small records and writes them with
+ * pwrite(); page data goes straight into a shared mapping of the file
+ * (the caller fills it with process_vm_readv, so each page is copied
+ * once) and is hashed while still in cache.  The reader maps the whole
+ * file and checks every record's framing before handing it out.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+#include "img.h"
+#include "bpfckpt/mm.h"
+
+#define WBUF_FLUSH	(1u << 20)
+
+struct img_writer {
+	int fd;
+	int dirfd;
+	char *tmp_name;		/* in dirfd */
+	char *name;		/* final name in dirfd */
+	uint64_t off;		/* logical end of the file */
+	uint64_t file_off;	/* where buf goes */
+	uint64_t nr_records;
+	uint32_t page_size;
+	XXH3_state_t *xx;
+	uint8_t *buf;
+	size_t len;
+	size_t cap;
+	uint8_t *map;		/* page chunk in progress */
+	size_t map_len;
+	size_t map_hashed;
+	bool committed;
+};
+
+static int split_path(const char *path, int *dirfd, char **name)
+{
+	char *d = strdup(path), *b = strdup(path);
+	int ret = 0;
+
+	if (!d || !b) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	*dirfd = open(dirname(d), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (*dirfd < 0) {
+		ret = -errno;
+		goto out;
+	}
+	*name = strdup(basename(b));
+	if (!*name) {
+		close(*dirfd);
+		ret = -ENOMEM;
+	}
+out:
+	free(d);
+	free(b);
+	return ret;
+}
+
+static int make_tmp(struct img_writer *w)
+{
+	static const char chars[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+	size_t n = strlen(w->name) + 16;
+	int i, tries;
+
+	w->tmp_name = malloc(n);
+	if (!w->tmp_name)
+		return -ENOMEM;
+	for (tries = 0; tries < 100; tries++) {
+		char sfx[7];
+
+		for (i = 0; i < 6; i++)
+			sfx[i] = chars[random() % (sizeof(chars) - 1)];
+		sfx[6] = 0;
+		snprintf(w->tmp_name, n, ".%s.%s", w->name, sfx);
+		w->fd = openat(w->dirfd, w->tmp_name,
+			       O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (w->fd >= 0)
+			return 0;
+		if (errno != EEXIST)
+			return -errno;
+	}
+	return -EEXIST;
+}
+
+int img_create(const char *path, struct img_writer **out)
+{
+	struct img_writer *w;
+	int ret;
+
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->fd = -1;
+	w->dirfd = -1;
+	w->page_size = sysconf(_SC_PAGESIZE);
+	w->cap = 2 * WBUF_FLUSH;
+	w->buf = malloc(w->cap);
+	w->xx = XXH3_createState();
+	if (!w->buf || !w->xx) {
+		ret = -ENOMEM;
+		goto err;
+	}
+	XXH3_64bits_reset(w->xx);
+	ret = split_path(path, &w->dirfd, &w->name);
+	if (ret)
+		goto err;
+	srandom(getpid() ^ (unsigned)(uintptr_t)w);
+	ret = make_tmp(w);
+	if (ret)
+		goto err;
+	*out = w;
+	return 0;
+err:
+	img_abort(w);
+	return ret;
+}
+
+static int flush(struct img_writer *w)
+{
+	size_t done = 0;
+	ssize_t n;
+
+	while (done < w->len) {
+		n = pwrite(w->fd, w->buf + done, w->len - done, w->file_off + done);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			return -ENOSPC;
+		done += n;
+	}
+	w->file_off += w->len;
+	w->len = 0;
+	return 0;
+}
+
+static int append(struct img_writer *w, const void *p, size_t len)
+{
+	uint8_t *nb;
+	size_t ncap;
+
+	if (w->len + len > w->cap) {
+		ncap = w->len + len + WBUF_FLUSH;
+		nb = realloc(w->buf, ncap);
+		if (!nb)
+			return -ENOMEM;
+		w->buf = nb;
+		w->cap = ncap;
+	}
+	if (p)
+		memcpy(w->buf + w->len, p, len);
+	else
+		memset(w->buf + w->len, 0, len);
+	XXH3_64bits_update(w->xx, w->buf + w->len, len);
+	w->len += len;
+	w->off += len;
+	return 0;
+}
+
+int img_put(struct img_writer *w, void *rec, size_t fixed,
+	    const struct img_part *parts, int nparts)
+{
+	struct ckpt_hdr *h = rec;
+	uint64_t total = fixed, padded;
+	int i, ret;
+
+	if (w->map)
+		return -EBUSY;
+	for (i = 0; i < nparts; i++)
+		total += parts[i].len;
+	padded = IMG_ALIGN(total);
+	if (padded > IMG_REC_MAX)
+		return -E2BIG;
+	h->len = padded;
+	ret = append(w, rec, fixed);
+	for (i = 0; !ret && i < nparts; i++)
+		ret = append(w, parts[i].p, parts[i].len);
+	if (!ret)
+		ret = append(w, NULL, padded - total);
+	if (ret)
+		return ret;
+	w->nr_records++;
+	return w->len >= WBUF_FLUSH ? flush(w) : 0;
+}
+
+int img_pages_begin(struct img_writer *w, uint32_t nr, const uint64_t *vaddrs,
+		    uint8_t **data)
+{
+	struct img_pages rec = { .h.type = IMG_PAGES, .nr = nr };
+	struct img_part part = { vaddrs, (size_t)nr * sizeof(*vaddrs) };
+	uint64_t rec_end;
+	void *map;
+	int ret;
+
+	if (!nr || nr > IMG_PAGES_MAX || w->map)
+		return -EINVAL;
+	rec_end = w->off + sizeof(rec) + part.len;
+	rec.pad = (w->page_size - rec_end % w->page_size) % w->page_size;
+	ret = img_put(w, &rec, sizeof(rec), &part, 1);
+	if (!ret)
+		ret = append(w, NULL, rec.pad);
+	if (!ret)
+		ret = flush(w);
+	if (ret)
+		return ret;
+	w->map_len = (size_t)nr * w->page_size;
+	/*
+	 * Allocate the blocks now: a full disk then fails here with ENOSPC
+	 * instead of as a fault while the data is copied in.
+	 */
+	if (fallocate(w->fd, 0, w->off, w->map_len)) {
+		if (errno != EOPNOTSUPP)
+			return -errno;
+		if (ftruncate(w->fd, w->off + w->map_len))
+			return -errno;
+	}
+	map = mmap(NULL, w->map_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+		   w->fd, w->off);
+	if (map == MAP_FAILED)
+		return -errno;
+	w->map = map;
+	w->map_hashed = 0;
+	*data = map;
+	return 0;
+}
+
+void img_pages_filled(struct img_writer *w, size_t len)
+{
+	if (w->map_hashed + len > w->map_len)
+		len = w->map_len - w->map_hashed;
+	XXH3_64bits_update(w->xx, w->map + w->map_hashed, len);
+	w->map_hashed += len;
+}
+
+int img_pages_end(struct img_writer *w)
+{
+	if (!w->map)
+		return -EINVAL;
+	/* whatever the caller did not report is hashed now */
+	img_pages_filled(w, w->map_len - w->map_hashed);
+	munmap(w->map, w->map_len);
+	w->map = NULL;
+	w->off += w->map_len;
+	w->file_off = w->off;
+	return 0;
+}
+
+uint64_t img_size(const struct img_writer *w)
+{
+	return w->off;
+}
+
+int img_commit(struct img_writer *w)
+{
+	struct img_tail t = {
+		.h = { IMG_TAIL, sizeof(t) },
+		.magic = IMG_TAIL_MAGIC,
+	};
+	int ret;
+
+	if (w->map)
+		return -EBUSY;
+	t.nr_records = w->nr_records;
+	t.size = w->off;
+	t.checksum = XXH3_64bits_digest(w->xx);
+	if (w->len + sizeof(t) > w->cap && (ret = flush(w)))
+		return ret;
+	memcpy(w->buf + w->len, &t, sizeof(t));
+	w->len += sizeof(t);
+	w->off += sizeof(t);
+	ret = flush(w);
+	if (ret)
+		return ret;
+	if (ftruncate(w->fd, w->off) || fsync(w->fd))
+		return -errno;
+	if (renameat(w->dirfd, w->tmp_name, w->dirfd, w->name))
+		return -errno;
+	w->committed = true;
+	if (fsync(w->dirfd))
+		return -errno;
+	return 0;
+}
+
+void img_abort(struct img_writer *w)
+{
+	if (!w)
+		return;
+	if (w->map)
+		munmap(w->map, w->map_len);
+	if (w->fd >= 0) {
+		close(w->fd);
+		if (!w->committed && w->tmp_name)
+			unlinkat(w->dirfd, w->tmp_name, 0);
+	}
+	if (w->dirfd >= 0)
+		close(w->dirfd);
+	if (w->xx)
+		XXH3_freeState(w->xx);
+	free(w->tmp_name);
+	free(w->name);
+	free(w->buf);
+	free(w);
+}
+
+/* ---- reader ---- */
+
+static const char *const type_names[IMG_TYPE_MAX] = {
+	[IMG_HEADER] = "header",
+	[IMG_TAIL] = "tail",
+	[IMG_ERROR] = "error",
+	[IMG_PROC] = "proc",
+	[IMG_THREAD] = "thread",
+	[IMG_SIGINFO] = "siginfo",
+	[IMG_TIMER] = "timer",
+	[IMG_VMA] = "vma",
+	[IMG_PAGES] = "pages",
+	[IMG_FD] = "fd",
+};
+
+const char *img_type_name(uint32_t type)
+{
+	if (type < IMG_TYPE_MAX && type_names[type])
+		return type_names[type];
+	return "unknown";
+}
+
+static int fail(struct img_reader *r, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(struct img_reader *r, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->err, sizeof(r->err), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+static bool str_ok(const char *s, size_t cap)
+{
+	return memchr(s, 0, cap) != NULL;
+}
+
+static int check_header(struct img_reader *r)
+{
+	const struct img_header *h = (const void *)r->base;
+
+	if (h->h.type != IMG_HEADER || h->magic != IMG_MAGIC)
+		return fail(r, -EINVAL, "not a bpfckpt image (bad magic)");
+	if (h->h.len != sizeof(*h))
+		return fail(r, -EINVAL, "header at offset 0: length %u, expected %zu",
+			    h->h.len, sizeof(*h));
+	if (h->version != IMG_VERSION)
+		return fail(r, -EINVAL, "image format version %u, this bpfckpt reads %u",
+			    h->version, IMG_VERSION);
+	if (h->arch != IMG_ARCH_X86_64)
+		return fail(r, -EINVAL, "image is for machine %u, not x86_64", h->arch);
+	if (h->page_size != r->page_size)
+		return fail(r, -EINVAL, "image page size %u, this host's %u",
+			    h->page_size, r->page_size);
+	if (h->flags)
+		return fail(r, -EINVAL, "header: reserved flags %#x set", h->flags);
+	if (!str_ok((const char *)h->boot_id, sizeof(h->boot_id)) ||
+	    !str_ok(h->sysname, sizeof(h->sysname)) ||
+	    !str_ok(h->release, sizeof(h->release)) ||
+	    !str_ok(h->kversion, sizeof(h->kversion)) ||
+	    !str_ok(h->machine, sizeof(h->machine)) ||
+	    !str_ok(h->hostname, sizeof(h->hostname)))
+		return fail(r, -EINVAL, "header: unterminated string");
+	r->hdr = h;
+	return 0;
+}
+
+static int check_tail(struct img_reader *r, unsigned flags)
+{
+	const struct img_tail *t;
+	uint64_t sum;
+
+	r->end = r->size - sizeof(*t);
+	t = (const void *)(r->base + r->end);
+	if (t->h.type != IMG_TAIL || t->h.len != sizeof(*t) ||
+	    t->magic != IMG_TAIL_MAGIC)
+		return fail(r, -EINVAL, "no tail record at offset %#" PRIx64
+			    ": the image is truncated or was not completed",
+			    r->end);
+	if (t->size != r->end)
+		return fail(r, -EINVAL, "tail at offset %#" PRIx64
+			    " says the image is %" PRIu64 " bytes long",
+			    r->end, (uint64_t)t->size);
+	if (flags & IMG_OPEN_NO_CHECKSUM)
+		return 0;
+	sum = XXH3_64bits(r->base, r->end);
+	if (sum != t->checksum)
+		return fail(r, -EBADMSG, "checksum mismatch (%016" PRIx64
+			    " in tail, %016" PRIx64 " computed): the image is corrupted",
+			    (uint64_t)t->checksum, sum);
+	return 0;
+}
+
+int img_open(const char *path, unsigned flags, struct img_reader *r)
+{
+	struct stat st;
+	void *m;
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	r->page_size = sysconf(_SC_PAGESIZE);
+	r->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (r->fd < 0)
+		return fail(r, -errno, "%s", strerror(errno));
+	if (fstat(r->fd, &st)) {
+		ret = fail(r, -errno, "%s", strerror(errno));
+		goto err;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		ret = fail(r, -EINVAL, "not a regular file");
+		goto err;
+	}
+	r->size = st.st_size;
+	if (r->size < sizeof(struct img_header) + sizeof(struct img_tail)) {
+		ret = fail(r, -EINVAL, "%" PRIu64 " bytes is too short for an image",
+			   r->size);
+		goto err;
+	}
+	if (r->size % 8) {
+		ret = fail(r, -EINVAL, "size %" PRIu64 " is not a multiple of 8: truncated",
+			   r->size);
+		goto err;
+	}
+	m = mmap(NULL, r->size, PROT_READ, MAP_SHARED, r->fd, 0);
+	if (m == MAP_FAILED) {
+		ret = fail(r, -errno, "mmap: %s", strerror(errno));
+		goto err;
+	}
+	r->base = m;
+	ret = check_header(r);
+	if (!ret)
+		ret = check_tail(r, flags);
+	if (ret)
+		goto err;
+	r->off = sizeof(struct img_header);
+	r->index = 1;
+	return 0;
+err:
+	img_close(r);
+	return ret;
+}
+
+void img_close(struct img_reader *r)
+{
+	if (r->base)
+		munmap((void *)r->base, r->size);
+	if (r->fd >= 0)
+		close(r->fd);
+	r->base = NULL;
+	r->fd = -1;
+}
+
+static int check_pages(struct img_reader *r, struct img_rec *rec)
+{
+	const struct img_pages *p = rec->p;
+	uint64_t data_len, prev = 0;
+	uint32_t i;
+
+	if (rec->len < sizeof(*p))
+		return fail(r, -EINVAL, "record %" PRIu64 " (pages) at offset %#"
+			    PRIx64 ": too short", rec->index, rec->off);
+	rec->nr = p->nr;
+	if (!p->nr || p->nr > IMG_PAGES_MAX)
+		return fail(r, -EINVAL, "record %" PRIu64 " (pages) at offset %#" PRIx64
+			    ": page count %u out of range", rec->index, rec->off, p->nr);
+	if (rec->len != IMG_ALIGN(sizeof(*p) + (uint64_t)p->nr * 8))
+		return fail(r, -EINVAL, "record %" PRIu64 " (pages) at offset %#" PRIx64
+			    ": length %u does not fit %u pages",
+			    rec->index, rec->off, rec->len, p->nr);
+	rec->data_off = rec->off + rec->len + p->pad;
+	data_len = (uint64_t)p->nr * r->page_size;
+	if (p->pad >= r->page_size || rec->data_off % r->page_size ||
+	    rec->data_off > r->end || data_len > r->end - rec->data_off)
+		return fail(r, -EINVAL, "record %" PRIu64 " (pages) at offset %#" PRIx64
+			    ": page data at %#" PRIx64 " (+%" PRIu64 ") is misplaced "
+			    "or runs past the end", rec->index, rec->off,
+			    rec->data_off, data_len);
+	rec->vaddrs = (const uint64_t *)(p + 1);
+	for (i = 0; i < p->nr; i++) {
+		uint64_t va = rec->vaddrs[i];
+
+		if (va % r->page_size || (i && va <= prev) || va >= (1ULL << 57))
+			return fail(r, -EINVAL, "record %" PRIu64 " (pages) at offset %#"
+				    PRIx64 ": bad page address %#" PRIx64,
+				    rec->index, rec->off, va);
+		prev = va;
+	}
+	rec->data = r->base + rec->data_off;
+	return 0;
+}
+
+int img_next(struct img_reader *r, struct img_rec *rec)
+{
+	const struct ckpt_hdr *h;
+	int ret;
+
+	memset(rec, 0, sizeof(*rec));
+	if (r->off == r->end) {
+		const struct img_tail *t = (const void *)(r->base + r->end);
+
+		if (t->nr_records != r->index)
+			return fail(r, -EINVAL, "tail counts %" PRIu64 " records, "
+				    "the image holds %" PRIu64, (uint64_t)t->nr_records,
+				    r->index);
+		return 0;
+	}
+	if (r->off > r->end || r->end - r->off < sizeof(*h))
+		return fail(r, -EINVAL, "record %" PRIu64 " at offset %#" PRIx64
+			    ": runs past the end of the image", r->index, r->off);
+	h = (const void *)(r->base + r->off);
+	rec->type = h->type;
+	rec->len = h->len;
+	rec->off = r->off;
+	rec->index = r->index;
+	rec->p = h;
+	if (h->type >= IMG_TYPE_MAX || !type_names[h->type] ||
+	    h->type == IMG_HEADER || h->type == IMG_TAIL)
+		return fail(r, -EINVAL, "record %" PRIu64 " at offset %#" PRIx64
+			    ": unknown or misplaced type %u", r->index, r->off, h->type);
+	if (h->len < sizeof(*h) || h->len % 8 || h->len > IMG_REC_MAX ||
+	    h->len > r->end - r->off)
+		return fail(r, -EINVAL, "record %" PRIu64 " (%s) at offset %#" PRIx64
+			    ": bad length %u", r->index, img_type_name(h->type),
+			    r->off, h->len);
+	if (h->type == IMG_PAGES) {
+		ret = check_pages(r, rec);
+		if (ret)
+			return ret;
+		r->off = rec->data_off + (uint64_t)rec->nr * r->page_size;
+	} else {
+		r->off += h->len;
+	}
+	r->index++;
+	return 1;
+}
+
+const char *img_str(const struct img_rec *rec, size_t off, uint32_t len)
+{
+	const char *s = (const char *)rec->p + off;
+
+	if (len == 0 || len > IMG_STR_MAX + 1 || off > rec->len ||
+	    len > rec->len - off)
+		return NULL;
+	if (s[len - 1] != 0 || strlen(s) != len - 1)
+		return NULL;
+	return s;
+}

@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Image codec: the writer (temporary file, checksum, atomic rename) and
+ * the reader (mmap, framing checks).  Record layouts: include/bpfckpt/.
+ */
+#ifndef BPFCKPT_IMG_H
+#define BPFCKPT_IMG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "bpfckpt/image.h"
+
+#define IMG_ALIGN(x)	(((x) + 7) & ~(uint64_t)7)
+
+struct img_part {
+	const void *p;
+	size_t len;
+};
+
+struct img_writer;
+
+/* Creates a temporary file next to @path; nothing appears at @path until
+ * img_commit(). */
+int img_create(const char *path, struct img_writer **out);
+/*
+ * Appends a record: @rec starts with a ckpt_hdr whose type the caller
+ * set; @fixed bytes of it, then @parts, then zero padding to 8.  Sets
+ * rec->h.len.
+ */
+int img_put(struct img_writer *w, void *rec, size_t fixed,
+	    const struct img_part *parts, int nparts);
+/*
+ * A page chunk: writes the IMG_PAGES record for @nr pages at @vaddrs and
+ * maps the page-aligned data area that follows; *data receives its
+ * address.  Fill it front to back, calling img_pages_filled() after
+ * each piece while it is still in cache (it feeds the checksum), then
+ * img_pages_end().
+ */
+int img_pages_begin(struct img_writer *w, uint32_t nr, const uint64_t *vaddrs,
+		    uint8_t **data);
+void img_pages_filled(struct img_writer *w, size_t len);
+int img_pages_end(struct img_writer *w);
+/* tail, fsync, rename over @path, fsync of the directory; free with img_abort() */
+int img_commit(struct img_writer *w);
+/* removes the temporary file unless committed, frees; accepts NULL */
+void img_abort(struct img_writer *w);
+uint64_t img_size(const struct img_writer *w);
+
+/* ---- reader ---- */
+
+#define IMG_ERR_LEN 256
+
+struct img_reader {
+	int fd;
+	const uint8_t *base;
+	uint64_t size;		/* file size */
+	uint64_t end;		/* offset of the tail */
+	uint64_t off;		/* next record */
+	uint64_t index;		/* number of the next record */
+	uint32_t page_size;
+	const struct img_header *hdr;
+	char err[IMG_ERR_LEN];	/* what img_open/img_next refused */
+};
+
+struct img_rec {
+	uint32_t type;
+	uint32_t len;
+	uint64_t off;
+	uint64_t index;
+	const void *p;
+	/* IMG_PAGES only */
+	uint32_t nr;
+	const uint64_t *vaddrs;
+	const uint8_t *data;
+	uint64_t data_off;
+};
+
+#define IMG_OPEN_NO_CHECKSUM	(1u << 0)
+
+/* maps @path and checks header, tail and checksum; -errno, r->err says */
+int img_open(const char *path, unsigned flags, struct img_reader *r);
+/* 1: a record in *rec; 0: the tail was reached; -errno: r->err says */
+int img_next(struct img_reader *r, struct img_rec *rec);
+void img_close(struct img_reader *r);
+const char *img_type_name(uint32_t type);
+
+/* the trailing string at @off of a record, NUL enforced; NULL if bad */
+const char *img_str(const struct img_rec *rec, size_t off, uint32_t len);
+
+#endif

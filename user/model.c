@@ -1,0 +1,406 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Image loader: every record's length, count, reserved field, string and
+ * cross-reference is checked here, so that show and restore can use the
+ * model as it is.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "arch.h"
+#include "model.h"
+#include "util.h"
+
+struct loader {
+	struct ckpt_image *img;
+	struct img_rec *rec;
+};
+
+static int bad(struct loader *l, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int bad(struct loader *l, const char *fmt, ...)
+{
+	char what[160];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	snprintf(l->img->r.err, sizeof(l->img->r.err),
+		 "record %" PRIu64 " (%s) at offset %#" PRIx64 ": %s",
+		 l->rec->index, img_type_name(l->rec->type), l->rec->off, what);
+	return -EINVAL;
+}
+
+static struct m_proc *cur(struct loader *l)
+{
+	return l->img->nr_procs ? &l->img->procs[l->img->nr_procs - 1] : NULL;
+}
+
+static bool nul_in(const char *s, size_t cap)
+{
+	return memchr(s, 0, cap) != NULL;
+}
+
+/* trailing strings of a record, in order; lens[i] == 0: absent */
+static int strings(struct loader *l, size_t fixed, const uint32_t *lens,
+		   const char **out, int n)
+{
+	uint64_t total = fixed;
+	int i;
+
+	for (i = 0; i < n; i++)
+		total += lens[i];
+	if (IMG_ALIGN(total) != l->rec->len)
+		return bad(l, "length %u does not match its strings (%" PRIu64 ")",
+			   l->rec->len, IMG_ALIGN(total));
+	for (i = 0; i < n; i++) {
+		out[i] = NULL;
+		if (lens[i]) {
+			out[i] = img_str(l->rec, fixed, lens[i]);
+			if (!out[i])
+				return bad(l, "string %d is malformed", i + 1);
+		}
+		fixed += lens[i];
+	}
+	return 0;
+}
+
+static int check_levels(struct loader *l, const __s32 *ids, uint32_t levels,
+			const char *what, bool need)
+{
+	uint32_t i;
+
+	for (i = 0; i < BCK_NS_LEVELS; i++) {
+		if (i >= levels && ids[i])
+			return bad(l, "%s set beyond its %u namespace levels", what, levels);
+		if (i < levels && (ids[i] < 0 || (need && ids[i] == 0)))
+			return bad(l, "%s %d at level %u out of range", what, ids[i], i);
+	}
+	return 0;
+}
+
+static int load_proc(struct loader *l)
+{
+	const struct img_proc *p = l->rec->p;
+	struct m_proc mp = { .p = p, .parent = -1 };
+	uint32_t lens[3];
+	const char *s[3];
+	int ret;
+
+	if (l->rec->len < sizeof(*p))
+		return bad(l, "length %u below %zu", l->rec->len, sizeof(*p));
+	lens[0] = p->exe_len;
+	lens[1] = p->cwd_len;
+	lens[2] = p->root_len;
+	ret = strings(l, sizeof(*p), lens, s, 3);
+	if (ret)
+		return ret;
+	mp.exe = s[0];
+	mp.cwd = s[1];
+	mp.root = s[2];
+	if (p->nr_levels < 1 || p->nr_levels > BCK_NS_LEVELS)
+		return bad(l, "%u pid namespace levels", p->nr_levels);
+	if ((ret = check_levels(l, p->pid, p->nr_levels, "pid", true)) ||
+	    (ret = check_levels(l, p->ppid, p->nr_levels, "ppid", false)) ||
+	    (ret = check_levels(l, p->pgid, p->nr_levels, "pgid", false)) ||
+	    (ret = check_levels(l, p->sid, p->nr_levels, "sid", false)))
+		return ret;
+	if (p->flags & ~IMG_PROC_FLAGS_ALL || p->reserved)
+		return bad(l, "unknown flags %#x or reserved field set", p->flags);
+	if (!nul_in(p->comm, sizeof(p->comm)))
+		return bad(l, "comm not terminated");
+	if (p->auxv_words > BCK_AUXV_WORDS || p->nr_rlimits != BCK_NRLIMITS)
+		return bad(l, "auxv or rlimit count out of range");
+	if (p->flags & IMG_PROC_ZOMBIE ? p->nr_threads != 0 :
+	    p->nr_threads < 1 || p->nr_threads > 65536)
+		return bad(l, "%u threads", p->nr_threads);
+	if (image_find(l->img, p->pid[0]) >= 0)
+		return bad(l, "pid %d appears twice", p->pid[0]);
+	if (l->img->nr_procs >= l->img->hdr->nr_procs)
+		return bad(l, "more processes than the header's %u",
+			   l->img->hdr->nr_procs);
+	return vec_push(l->img->procs, l->img->nr_procs, l->img->cap_procs, mp);
+}
+
+static int load_thread(struct loader *l, struct m_proc *mp)
+{
+	const struct img_thread *t = l->rec->p;
+	struct m_thread mt = { .t = t };
+	uint64_t total;
+	int ret;
+
+	if (l->rec->len < sizeof(*t))
+		return bad(l, "length %u below %zu", l->rec->len, sizeof(*t));
+	if (t->regs_size != ARCH_REGS_SIZE)
+		return bad(l, "register blob of %u bytes, expected %d",
+			   t->regs_size, ARCH_REGS_SIZE);
+	if (t->xstate_size > ARCH_XSTATE_MAX ||
+	    t->xstate_size != l->img->hdr->xstate_size)
+		return bad(l, "xstate of %u bytes, header says %u", t->xstate_size,
+			   l->img->hdr->xstate_size);
+	total = sizeof(*t) + (uint64_t)t->regs_size + t->xstate_size;
+	if (IMG_ALIGN(total) != l->rec->len)
+		return bad(l, "length %u does not match its registers", l->rec->len);
+	ret = check_levels(l, t->tid, mp->p->nr_levels, "tid", true);
+	if (ret)
+		return ret;
+	if (t->flags & ~IMG_THREAD_FLAGS_ALL || !nul_in(t->comm, sizeof(t->comm)))
+		return bad(l, "unknown flags %#x or comm not terminated", t->flags);
+	if (t->creds.ngroups > BCK_NGROUPS)
+		return bad(l, "%u groups", t->creds.ngroups);
+	if (t->sas_size > (1ULL << 40) || t->rseq_len > 4096)
+		return bad(l, "signal stack or rseq size out of range");
+	if (mp->nr_threads >= mp->p->nr_threads)
+		return bad(l, "more threads than the process's %u", mp->p->nr_threads);
+	if (!mp->nr_threads && t->tid[0] != mp->p->pid[0])
+		return bad(l, "first thread %d is not the leader %d", t->tid[0],
+			   mp->p->pid[0]);
+	mt.regs = t + 1;
+	mt.xstate = (const uint8_t *)mt.regs + t->regs_size;
+	return vec_push(mp->threads, mp->nr_threads, mp->cap_threads, mt);
+}
+
+static int load_siginfo(struct loader *l, struct m_proc *mp)
+{
+	const struct img_siginfo *s = l->rec->p;
+
+	if (l->rec->len != sizeof(*s))
+		return bad(l, "length %u, expected %zu", l->rec->len, sizeof(*s));
+	if (s->signo < 1 || s->signo > BCK_NSIG)
+		return bad(l, "signal %u", s->signo);
+	if (s->tid < 0)
+		return bad(l, "tid %d", s->tid);
+	return vec_push(mp->sigs, mp->nr_sigs, mp->cap_sigs, s);
+}
+
+static int load_timer(struct loader *l, struct m_proc *mp)
+{
+	const struct img_timer *t = l->rec->p;
+
+	if (l->rec->len != sizeof(*t))
+		return bad(l, "length %u, expected %zu", l->rec->len, sizeof(*t));
+	if (t->reserved || t->id < 0 || t->signo < 0 || t->signo > BCK_NSIG)
+		return bad(l, "timer id %d signal %d out of range", t->id, t->signo);
+	return vec_push(mp->timers, mp->nr_timers, mp->cap_timers, t);
+}
+
+static int load_vma(struct loader *l, struct m_proc *mp)
+{
+	const struct img_vma *v = l->rec->p;
+	uint64_t ps = l->img->hdr->page_size;
+	struct m_vma mv = { .v = v };
+	const char *path;
+	int ret;
+
+	if (l->rec->len < sizeof(*v))
+		return bad(l, "length %u below %zu", l->rec->len, sizeof(*v));
+	ret = strings(l, sizeof(*v), &v->path_len, &path, 1);
+	if (ret)
+		return ret;
+	mv.path = path;
+	if (v->reserved || v->kind < 1 || v->kind > IMG_VMA_KIND_MAX)
+		return bad(l, "kind %u or reserved field", v->kind);
+	if (v->start >= v->end || v->start % ps || v->end % ps ||
+	    v->end > (1ULL << 57) || v->pgoff % ps)
+		return bad(l, "range %#" PRIx64 "-%#" PRIx64 " or offset %#" PRIx64
+			   " invalid", (uint64_t)v->start, (uint64_t)v->end,
+			   (uint64_t)v->pgoff);
+	if (mp->nr_vmas && v->start < mp->vmas[mp->nr_vmas - 1].v->end)
+		return bad(l, "vma %#" PRIx64 " overlaps or is out of order",
+			   (uint64_t)v->start);
+	if (v->prot & ~7u)
+		return bad(l, "prot %#x", v->prot);
+	if ((v->kind == IMG_VMA_FILE || v->kind == IMG_VMA_SHARED_FILE) && !path)
+		return bad(l, "file mapping without a path");
+	return vec_push(mp->vmas, mp->nr_vmas, mp->cap_vmas, mv);
+}
+
+static int load_pages(struct loader *l, struct m_proc *mp)
+{
+	const struct img_rec *r = l->rec;
+	struct m_pages pg = {
+		.nr = r->nr, .vaddrs = r->vaddrs, .data = r->data,
+		.data_off = r->data_off,
+	};
+	uint32_t i, vi = 0;
+
+	if (!mp->nr_vmas)
+		return bad(l, "pages before any vma");
+	/* vaddrs are increasing (img_next checked): walk the VMAs along */
+	for (i = 0; i < r->nr; i++) {
+		while (vi < mp->nr_vmas && mp->vmas[vi].v->end <= r->vaddrs[i])
+			vi++;
+		if (vi == mp->nr_vmas || mp->vmas[vi].v->start > r->vaddrs[i])
+			return bad(l, "page %#" PRIx64 " is outside every vma",
+				   r->vaddrs[i]);
+	}
+	mp->nr_pages += r->nr;
+	l->img->nr_pages += r->nr;
+	return vec_push(mp->pages, mp->nr_chunks, mp->cap_chunks, pg);
+}
+
+static int load_fd(struct loader *l, struct m_proc *mp)
+{
+	const struct img_fd *f = l->rec->p;
+	struct m_fd mf = { .f = f };
+	const char *path;
+	int ret;
+
+	if (l->rec->len < sizeof(*f))
+		return bad(l, "length %u below %zu", l->rec->len, sizeof(*f));
+	ret = strings(l, sizeof(*f), &f->path_len, &path, 1);
+	if (ret)
+		return ret;
+	if (!path)
+		return bad(l, "fd without a path");
+	mf.path = path;
+	if (f->fd < 0 || f->kind < 1 || f->kind > IMG_FD_KIND_MAX ||
+	    f->flags & ~IMG_FD_FLAGS_ALL)
+		return bad(l, "fd %d kind %u flags %#x", f->fd, f->kind, f->flags);
+	if (mp->nr_fds && f->fd <= mp->fds[mp->nr_fds - 1].f->fd)
+		return bad(l, "fd %d is out of order", f->fd);
+	return vec_push(mp->fds, mp->nr_fds, mp->cap_fds, mf);
+}
+
+static int load_error(struct loader *l)
+{
+	const struct img_error *e = l->rec->p;
+	const char *msg = NULL;
+
+	if (l->rec->len >= sizeof(*e) &&
+	    !strings(l, sizeof(*e), &e->msg_len, &msg, 1) && msg)
+		return bad(l, "the snap recorded a failure: %s", msg);
+	return bad(l, "the snap recorded a failure");
+}
+
+static int load_rec(struct loader *l)
+{
+	struct m_proc *mp = cur(l);
+
+	if (l->rec->type == IMG_PROC)
+		return load_proc(l);
+	if (l->rec->type == IMG_ERROR)
+		return load_error(l);
+	if (!mp)
+		return bad(l, "record before the first process");
+	if (mp->p->flags & IMG_PROC_ZOMBIE && l->rec->type != IMG_PROC)
+		return bad(l, "zombie process %d with state records", mp->p->pid[0]);
+	switch (l->rec->type) {
+	case IMG_THREAD:
+		return load_thread(l, mp);
+	case IMG_SIGINFO:
+		return load_siginfo(l, mp);
+	case IMG_TIMER:
+		return load_timer(l, mp);
+	case IMG_VMA:
+		return load_vma(l, mp);
+	case IMG_PAGES:
+		return load_pages(l, mp);
+	case IMG_FD:
+		return load_fd(l, mp);
+	}
+	return bad(l, "unexpected record");
+}
+
+/* once everything is read: counts and references between records */
+static int check_whole(struct ckpt_image *img)
+{
+	uint32_t i, j, k;
+
+	if (img->nr_procs != img->hdr->nr_procs || !img->nr_procs)
+		return snprintf(img->r.err, sizeof(img->r.err),
+				"%u processes, header says %u", img->nr_procs,
+				img->hdr->nr_procs), -EINVAL;
+	if (img->procs[0].p->pid[0] != img->hdr->root_pid)
+		return snprintf(img->r.err, sizeof(img->r.err),
+				"first process %d is not the root %d",
+				img->procs[0].p->pid[0], img->hdr->root_pid), -EINVAL;
+	for (i = 0; i < img->nr_procs; i++) {
+		struct m_proc *mp = &img->procs[i];
+
+		if (mp->nr_threads != mp->p->nr_threads)
+			return snprintf(img->r.err, sizeof(img->r.err),
+					"pid %d: %u threads, record says %u",
+					mp->p->pid[0], mp->nr_threads,
+					mp->p->nr_threads), -EINVAL;
+		for (j = 0; j < mp->nr_sigs; j++) {
+			int32_t tid = mp->sigs[j]->tid;
+
+			for (k = 0; tid && k < mp->nr_threads; k++)
+				if (mp->threads[k].t->tid[0] == tid)
+					break;
+			if (tid && k == mp->nr_threads)
+				return snprintf(img->r.err, sizeof(img->r.err),
+						"pid %d: queued signal for unknown "
+						"thread %d", mp->p->pid[0], tid), -EINVAL;
+		}
+		if (i == 0)
+			continue;
+		mp->parent = image_find(img, mp->p->ppid[0]);
+		if (mp->parent < 0 || (uint32_t)mp->parent >= i)
+			return snprintf(img->r.err, sizeof(img->r.err),
+					"pid %d: parent %d is not an earlier process "
+					"of the image", mp->p->pid[0],
+					mp->p->ppid[0]), -EINVAL;
+	}
+	return 0;
+}
+
+int image_find(const struct ckpt_image *img, int32_t pid)
+{
+	uint32_t i;
+
+	for (i = 0; i < img->nr_procs; i++)
+		if (img->procs[i].p->pid[0] == pid)
+			return i;
+	return -1;
+}
+
+int image_load(const char *path, unsigned flags, struct ckpt_image *img)
+{
+	struct img_rec rec;
+	struct loader l = { img, &rec };
+	int ret;
+
+	memset(img, 0, sizeof(*img));
+	ret = img_open(path, flags, &img->r);
+	if (ret)
+		return ret;
+	img->hdr = img->r.hdr;
+	if (img->hdr->nr_procs > 1u << 20)
+		return snprintf(img->r.err, sizeof(img->r.err),
+				"header: %u processes", img->hdr->nr_procs), -EINVAL;
+	while ((ret = img_next(&img->r, &rec)) > 0) {
+		ret = load_rec(&l);
+		if (ret)
+			return ret;
+	}
+	if (ret)
+		return ret;
+	return check_whole(img);
+}
+
+void image_free(struct ckpt_image *img)
+{
+	uint32_t i;
+
+	for (i = 0; i < img->nr_procs; i++) {
+		struct m_proc *mp = &img->procs[i];
+
+		free(mp->threads);
+		free(mp->vmas);
+		free(mp->fds);
+		free(mp->sigs);
+		free(mp->timers);
+		free(mp->pages);
+	}
+	free(img->procs);
+	img_close(&img->r);
+	memset(img, 0, sizeof(*img));
+	img->r.fd = -1;
+}

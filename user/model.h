@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * An image loaded and validated: processes with their threads, VMAs, fds,
+ * signals, timers and page chunks, all pointing into the mapped file.
+ * Used by show and restore; nothing here trusts the file.
+ */
+#ifndef BPFCKPT_MODEL_H
+#define BPFCKPT_MODEL_H
+
+#include "img.h"
+#include "bpfckpt/files.h"
+#include "bpfckpt/mm.h"
+#include "bpfckpt/task.h"
+
+struct m_thread {
+	const struct img_thread *t;
+	const void *regs;
+	const void *xstate;
+};
+
+struct m_vma {
+	const struct img_vma *v;
+	const char *path;	/* NULL if none */
+};
+
+struct m_fd {
+	const struct img_fd *f;
+	const char *path;
+};
+
+struct m_pages {
+	uint32_t nr;
+	const uint64_t *vaddrs;
+	const uint8_t *data;
+	uint64_t data_off;	/* in the file */
+};
+
+struct m_proc {
+	const struct img_proc *p;
+	const char *exe, *cwd, *root;	/* NULL if none */
+	struct m_thread *threads;
+	uint32_t nr_threads, cap_threads;
+	struct m_vma *vmas;
+	uint32_t nr_vmas, cap_vmas;
+	struct m_fd *fds;
+	uint32_t nr_fds, cap_fds;
+	const struct img_siginfo **sigs;
+	uint32_t nr_sigs, cap_sigs;
+	const struct img_timer **timers;
+	uint32_t nr_timers, cap_timers;
+	struct m_pages *pages;
+	uint32_t nr_chunks, cap_chunks;
+	uint64_t nr_pages;
+	int32_t parent;		/* index of the parent in procs[], -1: none */
+};
+
+struct ckpt_image {
+	struct img_reader r;
+	const struct img_header *hdr;
+	struct m_proc *procs;
+	uint32_t nr_procs, cap_procs;
+	uint64_t nr_pages;
+};
+
+/* -errno with img->r.err saying what and where */
+int image_load(const char *path, unsigned flags, struct ckpt_image *img);
+void image_free(struct ckpt_image *img);
+/* index of the process with level-0 pid @pid, -1 if none */
+int image_find(const struct ckpt_image *img, int32_t pid);
+
+#endif

@@ -1,0 +1,360 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "collect.h"
+#include "log.h"
+#include "pstree.h"
+#include "util.h"
+#include "bpfckpt/task.h"
+
+#define PF_KTHREAD	0x00200000
+#define FREEZE_ROUNDS	64
+
+struct task_list {
+	struct rec_pid *t;
+	uint32_t n;
+	uint32_t cap;
+};
+
+static int list_cb(void *ctx, const struct rec_hdr *h, size_t size)
+{
+	struct task_list *l = ctx;
+
+	if (h->type != REC_PID || size < sizeof(struct rec_pid))
+		return 0;
+	return vec_push(l->t, l->n, l->cap, *(const struct rec_pid *)h);
+}
+
+struct ps_proc *pstree_find(struct pstree *t, pid_t pid)
+{
+	uint32_t i;
+
+	for (i = 0; i < t->nr_procs; i++)
+		if (t->procs[i].pid == pid)
+			return &t->procs[i];
+	return NULL;
+}
+
+static struct ps_thread *find_thread(struct ps_proc *p, pid_t tid)
+{
+	uint32_t i;
+
+	for (i = 0; i < p->nr_threads; i++)
+		if (p->threads[i].tid == tid)
+			return &p->threads[i];
+	return NULL;
+}
+
+static int add_proc(struct pstree *t, pid_t pid, pid_t ppid)
+{
+	struct ps_proc p = { .pid = pid, .ppid = ppid };
+
+	return vec_push(t->procs, t->nr_procs, t->cap_procs, p);
+}
+
+/*
+ * Adds every process whose parent is already in the tree, in an order
+ * where parents come first.  Returns the number of processes added.
+ */
+static int grow_tree(struct pstree *t, struct task_list *l)
+{
+	uint32_t i;
+	int added = 0, ret;
+	bool more = true;
+
+	while (more) {
+		more = false;
+		for (i = 0; i < l->n; i++) {
+			struct rec_pid *r = &l->t[i];
+
+			if (r->tid != r->tgid || pstree_find(t, r->tgid) ||
+			    !pstree_find(t, r->ppid))
+				continue;
+			ret = add_proc(t, r->tgid, r->ppid);
+			if (ret)
+				return ret;
+			added++;
+			more = true;
+		}
+	}
+	return added;
+}
+
+/* waits for the stop PTRACE_INTERRUPT asked for */
+static int wait_stop(pid_t tid, int *stop_sig)
+{
+	int st, sig;
+
+	for (;;) {
+		if (waitpid(tid, &st, __WALL) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (WIFEXITED(st) || WIFSIGNALED(st))
+			return -ESRCH;
+		if (!WIFSTOPPED(st))
+			continue;
+		sig = WSTOPSIG(st);
+		if ((st >> 16) == PTRACE_EVENT_STOP) {
+			*stop_sig = sig;
+			return 0;
+		}
+		/*
+		 * A signal-delivery-stop came first: hand the signal back so
+		 * the program sees it as if we were not there; the pending
+		 * interrupt then stops it.
+		 */
+		if (ptrace(PTRACE_CONT, tid, 0, (st >> 16) ? 0 : sig) && errno != ESRCH)
+			return -errno;
+	}
+}
+
+static int seize(struct ps_thread *th)
+{
+	int ret;
+
+	if (ptrace(PTRACE_SEIZE, th->tid, 0, 0))
+		return -errno;
+	th->seized = true;
+	if (ptrace(PTRACE_INTERRUPT, th->tid, 0, 0))
+		return -errno;
+	ret = wait_stop(th->tid, &th->stop_sig);
+	if (ret == -ESRCH)
+		th->seized = false;	/* it is gone: nothing to detach */
+	return ret;
+}
+
+static void seize_error(pid_t pid, pid_t tid, int err)
+{
+	char path[64], buf[512], *tp;
+
+	if (err == -EPERM) {
+		snprintf(path, sizeof(path), "/proc/%d/status", tid);
+		if (read_file(path, buf, sizeof(buf)) > 0 &&
+		    (tp = strstr(buf, "TracerPid:")) && atoi(tp + 10) > 0) {
+			pr_err("pid %d: thread %d is already traced by pid %d",
+			       pid, tid, atoi(tp + 10));
+			return;
+		}
+	}
+	if (err == -ESRCH)
+		pr_err("pid %d: thread %d exited while the tree was frozen", pid, tid);
+	else
+		pr_err("pid %d: freezing thread %d: %s", pid, tid, errstr(err));
+}
+
+/* seizes every thread of the tree not yet seized; returns how many */
+static int freeze_round(struct pstree *t, struct task_list *l)
+{
+	uint32_t i;
+	int n = 0, ret;
+
+	for (i = 0; i < l->n; i++) {
+		struct rec_pid *r = &l->t[i];
+		struct ps_thread th = { .tid = r->tid };
+		struct ps_proc *p = pstree_find(t, r->tgid);
+
+		if (!p || find_thread(p, r->tid))
+			continue;
+		if (r->pf_flags & PF_KTHREAD) {
+			pr_err("pid %d is a kernel thread", r->tgid);
+			return -EPERM;
+		}
+		if (r->exit_state) {
+			/* a zombie has nothing left to freeze or save but its status */
+			if (r->tid == r->tgid)
+				p->zombie = true;
+			continue;
+		}
+		ret = vec_push(p->threads, p->nr_threads, p->cap_threads, th);
+		if (ret)
+			return ret;
+		ret = seize(&p->threads[p->nr_threads - 1]);
+		if (ret == -ESRCH) {
+			/* it exited before it could be frozen: not part of the
+			 * snapshot; list again to see what became of it */
+			p->nr_threads--;
+			n++;
+			continue;
+		}
+		if (ret) {
+			seize_error(p->pid, r->tid, ret);
+			return ret;
+		}
+		n++;
+	}
+	return n;
+}
+
+/* the leader first: ptrace and the image both expect it there */
+static void leader_first(struct ps_proc *p)
+{
+	struct ps_thread tmp;
+	uint32_t i;
+
+	for (i = 1; i < p->nr_threads; i++) {
+		if (p->threads[i].tid != p->pid)
+			continue;
+		tmp = p->threads[0];
+		p->threads[0] = p->threads[i];
+		p->threads[i] = tmp;
+	}
+}
+
+int pstree_freeze(struct collector *c, pid_t root, struct pstree *t)
+{
+	struct task_list l = { 0 };
+	char path[32];
+	uint32_t i;
+	int round, ret, n;
+
+	memset(t, 0, sizeof(*t));
+	t->root = root;
+	snprintf(path, sizeof(path), "/proc/%d", root);
+	if (access(path, F_OK)) {
+		pr_err("pid %d: no such process", root);
+		return -ESRCH;
+	}
+	for (round = 0; round < FREEZE_ROUNDS; round++) {
+		l.n = 0;
+		ret = collect_all_tasks(c, list_cb, &l);
+		if (ret) {
+			pr_err("listing tasks: %s", errstr(ret));
+			goto err;
+		}
+		if (!t->nr_procs) {
+			for (i = 0; i < l.n && l.t[i].tid != root; i++)
+				;
+			if (i == l.n || l.t[i].tgid != root) {
+				pr_err("pid %d: %s", root, i == l.n ? "no such process" :
+				       "is a thread, not a process: give its thread group id");
+				ret = -ESRCH;
+				goto err;
+			}
+			ret = add_proc(t, root, l.t[i].ppid);
+			if (ret)
+				goto err_nomem;
+		}
+		ret = grow_tree(t, &l);
+		if (ret < 0)
+			goto err_nomem;
+		n = freeze_round(t, &l);
+		if (n < 0) {
+			ret = n;
+			goto err;
+		}
+		if (n == 0)
+			break;
+	}
+	if (round == FREEZE_ROUNDS) {
+		pr_err("pid %d: the tree keeps growing faster than it can be frozen", root);
+		ret = -EAGAIN;
+		goto err;
+	}
+	for (i = 0; i < t->nr_procs; i++) {
+		leader_first(&t->procs[i]);
+		if (!t->procs[i].zombie && (!t->procs[i].nr_threads ||
+					    t->procs[i].threads[0].tid != t->procs[i].pid)) {
+			pr_err("pid %d: its main thread has exited while others run: "
+			       "not supported", t->procs[i].pid);
+			ret = -ENOTSUP;
+			goto err;
+		}
+	}
+	free(l.t);
+	return 0;
+err_nomem:
+	pr_err("out of memory");
+err:
+	free(l.t);
+	pstree_thaw(t);
+	pstree_free(t);
+	return ret;
+}
+
+void pstree_thaw(struct pstree *t)
+{
+	uint32_t i, j;
+
+	for (i = 0; i < t->nr_procs; i++) {
+		for (j = 0; j < t->procs[i].nr_threads; j++) {
+			struct ps_thread *th = &t->procs[i].threads[j];
+
+			if (th->seized)
+				ptrace(PTRACE_DETACH, th->tid, 0, 0);
+			th->seized = false;
+		}
+	}
+}
+
+static void reap_traced(struct ps_proc *p)
+{
+	uint32_t j;
+	int st;
+
+	/* the leader's exit is reported after its threads': leader last */
+	for (j = p->nr_threads; j-- > 0;) {
+		struct ps_thread *th = &p->threads[j];
+
+		while (th->seized) {
+			if (waitpid(th->tid, &st, __WALL) < 0) {
+				if (errno == EINTR)
+					continue;
+				break;
+			}
+			if (WIFEXITED(st) || WIFSIGNALED(st))
+				break;
+		}
+		th->seized = false;
+	}
+}
+
+int pstree_kill(struct pstree *t, int timeout_ms)
+{
+	uint64_t deadline = now_ns() + (uint64_t)timeout_ms * 1000000;
+	struct timespec ts = { 0, 5 * 1000 * 1000 };
+	char path[32];
+	uint32_t i;
+
+	for (i = 0; i < t->nr_procs; i++)
+		kill(t->procs[i].pid, SIGKILL);
+	/*
+	 * Reaping them as their tracer hands each zombie to its real
+	 * parent; pid 1 reaps the orphans, which here takes up to a second.
+	 */
+	for (i = 0; i < t->nr_procs; i++)
+		reap_traced(&t->procs[i]);
+	for (i = 0; i < t->nr_procs; i++) {
+		snprintf(path, sizeof(path), "/proc/%d", t->procs[i].pid);
+		while (!access(path, F_OK)) {
+			if (now_ns() > deadline) {
+				pr_err("pid %d was killed but its parent has not reaped it",
+				       t->procs[i].pid);
+				return -ETIMEDOUT;
+			}
+			nanosleep(&ts, NULL);
+		}
+	}
+	return 0;
+}
+
+void pstree_free(struct pstree *t)
+{
+	uint32_t i;
+
+	for (i = 0; i < t->nr_procs; i++)
+		free(t->procs[i].threads);
+	free(t->procs);
+	t->procs = NULL;
+	t->nr_procs = 0;
+	t->cap_procs = 0;
+}

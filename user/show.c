@@ -1,0 +1,272 @@
+// SPDX-License-Identifier: GPL-2.0
+/* bpfckpt show IMAGE [--json]: decode an image, like crit show. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include "arch.h"
+#include "cmd.h"
+#include "log.h"
+#include "model.h"
+#include "print.h"
+#include "show.h"
+
+#define SHOW_USAGE "show IMAGE [--json]"
+
+static const char *const vma_kinds[] = {
+	[IMG_VMA_ANON] = "anon", [IMG_VMA_FILE] = "file",
+	[IMG_VMA_SHARED_FILE] = "shared-file", [IMG_VMA_SHARED_ANON] = "shared-anon",
+	[IMG_VMA_HEAP] = "heap", [IMG_VMA_STACK] = "stack",
+	[IMG_VMA_VDSO] = "vdso", [IMG_VMA_VVAR] = "vvar",
+	[IMG_VMA_VVAR_VCLOCK] = "vvar_vclock", [IMG_VMA_SYSV_SHM] = "sysv-shm",
+};
+
+static const char *const fd_kinds[] = {
+	[IMG_FD_REG] = "reg", [IMG_FD_DIR] = "dir", [IMG_FD_CHR] = "chr",
+	[IMG_FD_BLK] = "blk", [IMG_FD_FIFO] = "fifo", [IMG_FD_SOCK] = "sock",
+	[IMG_FD_ANON] = "anon",
+};
+
+const char *show_vma_kind(uint32_t kind)
+{
+	return kind <= IMG_VMA_KIND_MAX && vma_kinds[kind] ? vma_kinds[kind] : "?";
+}
+
+const char *show_fd_kind(uint32_t kind)
+{
+	return kind <= IMG_FD_KIND_MAX && fd_kinds[kind] ? fd_kinds[kind] : "?";
+}
+
+/* the name /proc/PID/maps shows for a VMA */
+const char *show_vma_name(uint32_t kind, const char *path)
+{
+	switch (kind) {
+	case IMG_VMA_HEAP: return "[heap]";
+	case IMG_VMA_STACK: return "[stack]";
+	case IMG_VMA_VDSO: return "[vdso]";
+	case IMG_VMA_VVAR: return "[vvar]";
+	case IMG_VMA_VVAR_VCLOCK: return "[vvar_vclock]";
+	}
+	return path ? path : "";
+}
+
+void show_prot(char out[5], uint32_t prot, uint32_t map_flags)
+{
+	out[0] = prot & PROT_READ ? 'r' : '-';
+	out[1] = prot & PROT_WRITE ? 'w' : '-';
+	out[2] = prot & PROT_EXEC ? 'x' : '-';
+	out[3] = map_flags & MAP_SHARED ? 's' : 'p';
+	out[4] = 0;
+}
+
+static void show_header(struct printer *p, const struct ckpt_image *img,
+			const char *path)
+{
+	const struct img_header *h = img->hdr;
+	time_t t = h->time_ns / 1000000000ULL;
+	char when[64], kernel[160];
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(kernel, sizeof(kernel), "%s %s", h->release, h->kversion);
+	print_open_obj(p, "header");
+	print_str(p, "image", "image %s", path);
+	print_u64(p, "size", " (%" PRIu64 " bytes)", img->r.size);
+	print_u64(p, "version", ", format %" PRIu64, h->version);
+	print_str(p, "time", ", snapped %s", when);
+	print_u64(p, "time_ns", NULL, h->time_ns);
+	print_str(p, "hostname", " on %s\n", h->hostname);
+	print_str(p, "kernel", "kernel %s", h->release);
+	print_str(p, "kernel_version", NULL, kernel);
+	print_str(p, "machine", " %s", h->machine);
+	print_u64(p, "page_size", ", page size %" PRIu64, h->page_size);
+	print_u64(p, "xstate_size", ", xstate %" PRIu64 " bytes", h->xstate_size);
+	print_s64(p, "root", ", root pid %" PRId64 "\n", h->root_pid);
+	print_u64(p, "nr_processes", NULL, img->nr_procs);
+	print_u64(p, "pages", NULL, img->nr_pages);
+	print_close_obj(p);
+}
+
+static void show_thread(struct printer *p, const struct m_thread *mt)
+{
+	const struct img_thread *t = mt->t;
+	long nr = arch_syscall_nr(mt->regs);
+	const char *sc = nr >= 0 ? arch_syscall_name(nr) : NULL;
+
+	print_open_obj(p, NULL);
+	print_s64(p, "tid", "    thread %" PRId64, t->tid[0]);
+	print_str(p, "comm", " (%s)", t->comm);
+	print_hex(p, "ip", " ip %#" PRIx64, arch_ip(mt->regs));
+	print_hex(p, "sp", " sp %#" PRIx64, arch_sp(mt->regs));
+	print_bool(p, "in_syscall", NULL, t->flags & IMG_THREAD_IN_SYSCALL);
+	if (nr >= 0) {
+		print_s64(p, "syscall_nr", NULL, nr);
+		print_str(p, "syscall", " in %s()", sc ? sc : "?");
+		print_s64(p, "syscall_ret", NULL, arch_syscall_ret(mt->regs));
+	}
+	print_hex(p, "sigmask", " sigmask %#" PRIx64, t->blocked);
+	print_hex(p, "pending", NULL, t->pending);
+	print_u64(p, "uid", " uid %" PRIu64, t->creds.uid);
+	print_u64(p, "gid", " gid %" PRIu64, t->creds.gid);
+	print_hex(p, "cap_eff", NULL, t->creds.cap_eff);
+	print_hex(p, "rseq", NULL, t->rseq);
+	print_hex(p, "sas_sp", NULL, t->sas_sp);
+	print_u64(p, "sas_size", NULL, t->sas_size);
+	print_u64(p, "policy", NULL, t->policy);
+	print_s64(p, "nice", NULL, t->nice);
+	print_text(p, "\n");
+	print_close_obj(p);
+}
+
+static void show_vma(struct printer *p, const struct m_vma *mv)
+{
+	const struct img_vma *v = mv->v;
+	char prot[5], dev[32];
+
+	show_prot(prot, v->prot, v->map_flags);
+	snprintf(dev, sizeof(dev), "%02x:%02x", (unsigned)(v->dev >> 20),
+		 (unsigned)(v->dev & 0xfffff));
+	print_open_obj(p, NULL);
+	print_hex(p, "start", "    %08" PRIx64, v->start);
+	print_hex(p, "end", "-%08" PRIx64, v->end);
+	print_str(p, "prot", " %s", prot);
+	print_hex(p, "offset", " %08" PRIx64, v->pgoff);
+	print_str(p, "dev", " %s", dev);
+	print_u64(p, "inode", " %-8" PRIu64, v->ino);
+	print_str(p, "kind", " %-11s", show_vma_kind(v->kind));
+	print_str(p, "path", " %s\n", show_vma_name(v->kind, mv->path));
+	print_close_obj(p);
+}
+
+static void show_fd(struct printer *p, const struct m_fd *mf)
+{
+	const struct img_fd *f = mf->f;
+
+	print_open_obj(p, NULL);
+	print_s64(p, "fd", "    %4" PRId64, f->fd);
+	print_str(p, "kind", " %-4s", show_fd_kind(f->kind));
+	print_u64(p, "pos", " pos %-10" PRIu64, f->pos);
+	print_hex(p, "flags", " flags %#o", f->open_flags);
+	print_bool(p, "cloexec", NULL, f->flags & IMG_FD_CLOEXEC);
+	print_u64(p, "inode", NULL, f->ino);
+	print_str(p, "path", " %s\n", mf->path);
+	print_close_obj(p);
+}
+
+static const char *proc_state(const struct img_proc *pr)
+{
+	if (pr->flags & IMG_PROC_ZOMBIE)
+		return "zombie";
+	if (pr->flags & IMG_PROC_STOPPED)
+		return "stopped";
+	return "running";
+}
+
+static void show_proc(struct printer *p, const struct m_proc *mp, uint32_t ps)
+{
+	const struct img_proc *pr = mp->p;
+	uint32_t i;
+
+	print_open_obj(p, NULL);
+	print_s64(p, "pid", "process %" PRId64, pr->pid[0]);
+	print_str(p, "comm", " (%s)", pr->comm);
+	print_s64(p, "ppid", " ppid %" PRId64, pr->ppid[0]);
+	print_s64(p, "pgid", " pgid %" PRId64, pr->pgid[0]);
+	print_s64(p, "sid", " sid %" PRId64, pr->sid[0]);
+	print_str(p, "state", " %s", proc_state(pr));
+	if (pr->flags & IMG_PROC_ZOMBIE)
+		print_s64(p, "exit_code", " status %#" PRIx64, pr->exit_code);
+	print_u64(p, "pages", ", %" PRIu64 " pages", mp->nr_pages);
+	print_dbl(p, NULL, " (%.1f MiB)\n", mp->nr_pages * (double)ps / 1048576.0);
+	print_u64(p, "ns_levels", NULL, pr->nr_levels);
+	print_str(p, "exe", "  exe %s", mp->exe);
+	print_str(p, "cwd", " cwd %s", mp->cwd);
+	print_str(p, "root", " root %s", mp->root);
+	print_hex(p, "umask", " umask %04" PRIo64 "\n", pr->umask);
+	print_hex(p, "brk", NULL, pr->brk);
+	print_hex(p, "start_stack", NULL, pr->start_stack);
+	print_hex(p, "shared_pending", NULL, pr->shared_pending);
+	print_text(p, "  threads:\n");
+	print_open_arr(p, "threads");
+	for (i = 0; i < mp->nr_threads; i++)
+		show_thread(p, &mp->threads[i]);
+	print_close_arr(p);
+	print_text(p, "  vmas:\n");
+	print_open_arr(p, "vmas");
+	for (i = 0; i < mp->nr_vmas; i++)
+		show_vma(p, &mp->vmas[i]);
+	print_close_arr(p);
+	print_text(p, "  fds:\n");
+	print_open_arr(p, "fds");
+	for (i = 0; i < mp->nr_fds; i++)
+		show_fd(p, &mp->fds[i]);
+	print_close_arr(p);
+	print_open_arr(p, "timers");
+	for (i = 0; i < mp->nr_timers; i++) {
+		const struct img_timer *t = mp->timers[i];
+
+		print_open_obj(p, NULL);
+		print_s64(p, "id", "  timer %" PRId64, t->id);
+		print_s64(p, "clock", " clock %" PRId64, t->clock);
+		print_s64(p, "signo", " signal %" PRId64, t->signo);
+		print_u64(p, "value_ns", " value %" PRIu64 " ns", t->value_ns);
+		print_u64(p, "interval_ns", " interval %" PRIu64 " ns\n", t->interval_ns);
+		print_close_obj(p);
+	}
+	print_close_arr(p);
+	print_open_arr(p, "signals");
+	for (i = 0; i < mp->nr_sigs; i++) {
+		print_open_obj(p, NULL);
+		print_u64(p, "signo", "  queued signal %" PRIu64, mp->sigs[i]->signo);
+		print_s64(p, "tid", " for thread %" PRId64 "\n", mp->sigs[i]->tid);
+		print_close_obj(p);
+	}
+	print_close_arr(p);
+	print_close_obj(p);
+}
+
+int cmd_show(int argc, char **argv)
+{
+	struct ckpt_image img;
+	struct printer p;
+	const char *path = NULL;
+	bool json = false;
+	uint32_t i;
+	int ret;
+
+	for (i = 1; i < (uint32_t)argc; i++) {
+		if (!strcmp(argv[i], "--json"))
+			json = true;
+		else if (argv[i][0] == '-')
+			return usage_error(SHOW_USAGE, "unknown option '%s'", argv[i]);
+		else if (path)
+			return usage_error(SHOW_USAGE, "one IMAGE only");
+		else
+			path = argv[i];
+	}
+	if (!path)
+		return usage_error(SHOW_USAGE, "which IMAGE?");
+	ret = image_load(path, 0, &img);
+	if (ret) {
+		pr_err("%s: %s", path, img.r.err);
+		image_free(&img);
+		return EXIT_RUNTIME;
+	}
+	print_init(&p, stdout, json);
+	print_open_obj(&p, NULL);
+	show_header(&p, &img, path);
+	print_open_arr(&p, "processes");
+	for (i = 0; i < img.nr_procs; i++)
+		show_proc(&p, &img.procs[i], img.hdr->page_size);
+	print_close_arr(&p);
+	print_close_obj(&p);
+	print_end(&p);
+	image_free(&img);
+	return 0;
+}

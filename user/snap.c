@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bpfckpt snap PID [-o IMAGE] [--kill]
+ *
+ * Freeze the tree, collect everything into memory (BPF records, ptrace),
+ * then write the image: header, per process its task, VMA, fd and page
+ * records, tail.  The image only appears once it is complete; on any
+ * failure the tree is resumed and nothing is left behind.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+#include "cmd.h"
+#include "img.h"
+#include "log.h"
+#include "snap.h"
+#include "util.h"
+
+#define SNAP_USAGE	"snap PID [-o IMAGE] [--kill]"
+#define KILL_TIMEOUT_MS	10000
+
+int fault_at(const char *point)
+{
+	const char *f = getenv("BPFCKPT_FAULT");
+
+	if (f && !strcmp(f, point)) {
+		pr_err("fault injected at '%s'", point);
+		return -EIO;
+	}
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct snap_ctx *ctx)
+{
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-o")) {
+			if (++i == argc)
+				return usage_error(SNAP_USAGE, "-o needs a file name");
+			ctx->out = argv[i];
+		} else if (!strcmp(argv[i], "--kill")) {
+			ctx->kill = true;
+		} else if (argv[i][0] == '-') {
+			return usage_error(SNAP_USAGE, "unknown option '%s'", argv[i]);
+		} else if (ctx->root) {
+			return usage_error(SNAP_USAGE, "one PID only");
+		} else if (parse_pid(argv[i], &ctx->root)) {
+			return usage_error(SNAP_USAGE, "'%s' is not a pid", argv[i]);
+		}
+	}
+	if (!ctx->root)
+		return usage_error(SNAP_USAGE, "which PID?");
+	return 0;
+}
+
+static int collect_all(struct snap_ctx *ctx)
+{
+	uint32_t i;
+	int ret;
+
+	ctx->procs = calloc(ctx->tree.nr_procs, sizeof(*ctx->procs));
+	if (!ctx->procs)
+		return -ENOMEM;
+	ctx->nr_procs = ctx->tree.nr_procs;
+	for (i = 0; i < ctx->nr_procs; i++) {
+		struct snap_proc *sp = &ctx->procs[i];
+
+		sp->ps = &ctx->tree.procs[i];
+		sp->pid = sp->ps->pid;
+		sp->zombie = sp->ps->zombie;
+		ret = task_collect(ctx, sp);
+		if (!ret)
+			ret = mm_collect(ctx, sp);
+		if (!ret)
+			ret = files_collect(ctx, sp);
+		if (ret)
+			return ret;
+		ctx->st.threads += sp->zombie ? 0 : sp->nr_threads;
+	}
+	return fault_at("snap-collect");
+}
+
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+	snprintf(dst, cap, "%s", src);
+}
+
+static int write_header(struct snap_ctx *ctx)
+{
+	struct img_header h = {
+		.h.type = IMG_HEADER,
+		.magic = IMG_MAGIC,
+		.version = IMG_VERSION,
+		.arch = IMG_ARCH_X86_64,
+		.page_size = getpagesize(),
+		.task_comm_len = BCK_COMM_LEN,
+		.nsig = BCK_NSIG,
+		.nr_rlimits = BCK_NRLIMITS,
+		.auxv_words = BCK_AUXV_WORDS,
+		.ns_levels = BCK_NS_LEVELS,
+		.xstate_size = ctx->xstate_size,
+		.nr_procs = ctx->nr_procs,
+		.root_pid = ctx->root,
+	};
+	struct timespec ts;
+	struct utsname u;
+	char boot_id[sizeof(h.boot_id)];
+	int n;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	h.time_ns = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	h.mono_ns = now_ns();
+	if (uname(&u))
+		return -errno;
+	copy_str(h.sysname, sizeof(h.sysname), u.sysname);
+	copy_str(h.release, sizeof(h.release), u.release);
+	copy_str(h.kversion, sizeof(h.kversion), u.version);
+	copy_str(h.machine, sizeof(h.machine), u.machine);
+	copy_str(h.hostname, sizeof(h.hostname), u.nodename);
+	n = read_file("/proc/sys/kernel/random/boot_id", boot_id, sizeof(boot_id));
+	if (n > 0) {
+		boot_id[strcspn(boot_id, "\n")] = 0;
+		copy_str((char *)h.boot_id, sizeof(h.boot_id), boot_id);
+	}
+	return img_put(ctx->w, &h, sizeof(h), NULL, 0);
+}
+
+static int write_image(struct snap_ctx *ctx)
+{
+	uint32_t i;
+	int ret;
+
+	ret = img_create(ctx->out, &ctx->w);
+	if (ret) {
+		pr_err("creating %s: %s", ctx->out, errstr(ret));
+		return ret;
+	}
+	ret = write_header(ctx);
+	for (i = 0; !ret && i < ctx->nr_procs; i++) {
+		struct snap_proc *sp = &ctx->procs[i];
+
+		ret = task_write(ctx, sp);
+		if (!ret)
+			ret = mm_write(ctx, sp);
+		if (!ret)
+			ret = files_write(ctx, sp);
+		if (!ret)
+			ret = fault_at("snap-write");
+	}
+	if (!ret)
+		ret = img_commit(ctx->w);
+	if (ret && !ctx->reported)
+		pr_err("writing %s: %s", ctx->out, errstr(ret));
+	return ret;
+}
+
+static void free_all(struct snap_ctx *ctx)
+{
+	uint32_t i;
+
+	for (i = 0; i < ctx->nr_procs; i++) {
+		task_free(&ctx->procs[i]);
+		mm_free(&ctx->procs[i]);
+		files_free(&ctx->procs[i]);
+	}
+	free(ctx->procs);
+	pstree_free(&ctx->tree);
+	collect_close(&ctx->col);
+}
+
+static void print_summary(struct snap_ctx *ctx, uint64_t start, uint64_t size)
+{
+	uint64_t end = now_ns();
+
+	printf("pid %d: %u process%s, %llu thread%s, %llu pages (%.1f MiB) -> %s "
+	       "(%.1f MiB) in %.3f s, frozen %.3f s\n", ctx->root, ctx->nr_procs,
+	       ctx->nr_procs == 1 ? "" : "es", (unsigned long long)ctx->st.threads,
+	       ctx->st.threads == 1 ? "" : "s", (unsigned long long)ctx->st.pages,
+	       ctx->st.pages * getpagesize() / 1048576.0, ctx->out,
+	       size / 1048576.0, (end - start) / 1e9,
+	       (ctx->st.freeze_end_ns - ctx->st.freeze_start_ns) / 1e9);
+}
+
+int cmd_snap(int argc, char **argv)
+{
+	struct snap_ctx ctx = { 0 };
+	char def_out[64];
+	uint64_t start = now_ns(), size;
+	int ret;
+
+	ret = parse_args(argc, argv, &ctx);
+	if (ret)
+		return ret;
+	if (!ctx.out) {
+		snprintf(def_out, sizeof(def_out), "bpfckpt-%d.img", ctx.root);
+		ctx.out = def_out;
+	}
+	ret = collect_open(&ctx.col);
+	if (ret)
+		return EXIT_RUNTIME;
+	ctx.st.freeze_start_ns = now_ns();
+	ret = pstree_freeze(&ctx.col, ctx.root, &ctx.tree);
+	if (ret)
+		goto out;
+	ret = collect_all(&ctx);
+	if (!ret)
+		ret = write_image(&ctx);
+	if (ret) {
+		img_abort(ctx.w);
+		pstree_thaw(&ctx.tree);
+		goto out;
+	}
+	size = img_size(ctx.w) + sizeof(struct img_tail);
+	img_abort(ctx.w);	/* committed: only frees */
+	if (ctx.kill)
+		ret = pstree_kill(&ctx.tree, KILL_TIMEOUT_MS);
+	else
+		pstree_thaw(&ctx.tree);
+	ctx.st.freeze_end_ns = now_ns();
+	if (!ret)
+		print_summary(&ctx, start, size);
+out:
+	free_all(&ctx);
+	return ret ? EXIT_RUNTIME : 0;
+}

@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What a snap holds between collection and writing.  Data flows one way:
+ * collect (BPF records, ptrace) -> snap_* structs -> image records.
+ */
+#ifndef BPFCKPT_SNAP_H
+#define BPFCKPT_SNAP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "arch.h"
+#include "collect.h"
+#include "pstree.h"
+#include "bpfckpt/files.h"
+#include "bpfckpt/mm.h"
+#include "bpfckpt/task.h"
+
+struct img_writer;
+
+struct snap_thread {
+	pid_t tid;
+	struct rec_task *rec;		/* from iter/task */
+	uint8_t regs[ARCH_REGS_SIZE];
+	uint8_t *xstate;
+	uint32_t xstate_len;
+	struct img_siginfo *sigs;	/* this thread's queue */
+	uint32_t nr_sigs;
+	uint32_t cap_sigs;
+};
+
+struct snap_vma {
+	struct img_vma v;		/* h.len and path_len set at write */
+	char *path;
+};
+
+struct snap_fd {
+	struct img_fd f;
+	char *path;
+};
+
+struct snap_proc {
+	struct ps_proc *ps;
+	pid_t pid;
+	bool zombie;
+	struct snap_thread *threads;	/* leader first */
+	uint32_t nr_threads;
+	uint32_t cap_threads;
+	char *paths[3];			/* REC_PATH_* */
+	struct rec_timer *timers;
+	uint32_t nr_timers;
+	uint32_t cap_timers;
+	struct img_siginfo *sigs;	/* the process's shared queue */
+	uint32_t nr_sigs;
+	uint32_t cap_sigs;
+	struct snap_vma *vmas;
+	uint32_t nr_vmas;
+	uint32_t cap_vmas;
+	struct snap_fd *fds;
+	uint32_t nr_fds;
+	uint32_t cap_fds;
+	bool thp_disabled;
+	uint64_t nr_pages;		/* written to the image */
+};
+
+struct snap_stats {
+	uint64_t freeze_start_ns;
+	uint64_t freeze_end_ns;
+	uint64_t pages;
+	uint64_t threads;
+};
+
+struct snap_ctx {
+	pid_t root;
+	const char *out;
+	bool kill;
+	struct collector col;
+	struct pstree tree;
+	struct snap_proc *procs;
+	uint32_t nr_procs;
+	uint32_t xstate_size;
+	struct img_writer *w;
+	bool reported;		/* a module printed the write error */
+	struct snap_stats st;
+};
+
+/* task.c: threads, creds, signals, timers of one process */
+int task_collect(struct snap_ctx *ctx, struct snap_proc *sp);
+int task_write(struct snap_ctx *ctx, struct snap_proc *sp);
+void task_free(struct snap_proc *sp);
+
+/* mm.c: VMAs and page contents */
+int mm_collect(struct snap_ctx *ctx, struct snap_proc *sp);
+int mm_write(struct snap_ctx *ctx, struct snap_proc *sp);
+void mm_free(struct snap_proc *sp);
+
+/* files.c: file descriptors */
+int files_collect(struct snap_ctx *ctx, struct snap_proc *sp);
+int files_write(struct snap_ctx *ctx, struct snap_proc *sp);
+void files_free(struct snap_proc *sp);
+
+/* BPFCKPT_FAULT=<point>: -EIO at that point, to exercise cleanup */
+int fault_at(const char *point);
+
+#endif

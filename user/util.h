@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef BPFCKPT_UTIL_H
+#define BPFCKPT_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#define MIN(a, b)	((a) < (b) ? (a) : (b))
+#define MAX(a, b)	((a) > (b) ? (a) : (b))
+
+/* grow *arr (of *cap elements of @size) to hold at least @want; -ENOMEM */
+int vec_reserve(void *arr, uint32_t *cap, uint32_t want, size_t size);
+
+/* append *val to *arr[*n], growing it; -ENOMEM */
+#define vec_push(arr, n, cap, val) ({					\
+	int __r = vec_reserve(&(arr), &(cap), (n) + 1, sizeof(*(arr)));	\
+	if (!__r)							\
+		(arr)[(n)++] = (val);					\
+	__r; })
+
+/* read a small /proc file into buf (NUL-terminated); bytes or -errno */
+int read_file(const char *path, char *buf, size_t size);
+/* monotonic clock in ns */
+uint64_t now_ns(void);
+
+#endif
