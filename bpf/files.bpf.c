@@ -65,6 +65,7 @@ int collect_file(struct bpf_iter__task_file *ctx)
 	r->nlink = inode->__i_nlink;
 	r->sb_magic = inode->i_sb->s_magic;
 	r->cloexec = is_cloexec(task, ctx->fd);
+	r->file = (__u64)file;
 	if ((r->mode & S_IFMT) == S_IFSOCK)
 		read_socket(r, file);
 	r->path_len = bpf_d_path(&file->__f_path, r->path, sizeof(r->path));

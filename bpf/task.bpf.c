@@ -296,6 +296,7 @@ int collect_task(struct bpf_iter__task *ctx)
 	r->rt_priority = task->rt_priority;
 	r->nice = task->static_prio - 120;
 	r->personality = task->personality;
+	r->exit_signal = task->exit_signal;
 	r->no_new_privs = (task->atomic_flags >> PFA_NO_NEW_PRIVS) & 1;
 	r->seccomp_mode = task->seccomp.mode;
 	r->cpu = task->thread_info.cpu;

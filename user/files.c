@@ -88,6 +88,7 @@ static int file_cb(void *data, const struct rec_hdr *h, size_t size)
 	f.f.sock_type = r->sock_type;
 	f.f.sock_proto = r->sock_proto;
 	f.f.sock_state = r->sock_state;
+	f.kfile = r->file;
 	f.path = strndup(r->path, sizeof(r->path));
 	if (!f.path)
 		return -ENOMEM;
@@ -109,6 +110,27 @@ int files_collect(struct snap_ctx *ctx, struct snap_proc *sp)
 	return ret;
 }
 
+/*
+ * Open file descriptions shared by several fds (dup, fork) get one id, so
+ * that restore can share them again (and their offset with them).  The
+ * kernel address itself stays out of the image.
+ */
+static int file_id(struct snap_ctx *ctx, uint64_t kfile, uint32_t *id)
+{
+	uint32_t i;
+	int ret;
+
+	for (i = 0; i < ctx->nr_kfiles; i++) {
+		if (ctx->kfiles[i] == kfile) {
+			*id = i + 1;
+			return 0;
+		}
+	}
+	ret = vec_push(ctx->kfiles, ctx->nr_kfiles, ctx->cap_kfiles, kfile);
+	*id = ctx->nr_kfiles;
+	return ret;
+}
+
 int files_write(struct snap_ctx *ctx, struct snap_proc *sp)
 {
 	uint32_t i;
@@ -118,6 +140,9 @@ int files_write(struct snap_ctx *ctx, struct snap_proc *sp)
 		struct snap_fd *f = &sp->fds[i];
 		struct img_part part = { f->path, strlen(f->path) + 1 };
 
+		ret = file_id(ctx, f->kfile, &f->f.file_id);
+		if (ret)
+			break;
 		f->f.path_len = part.len;
 		ret = img_put(ctx->w, &f->f, sizeof(f->f), &part, 1);
 	}

@@ -110,8 +110,10 @@ static int load_proc(struct loader *l)
 	    (ret = check_levels(l, p->pgid, p->nr_levels, "pgid", false)) ||
 	    (ret = check_levels(l, p->sid, p->nr_levels, "sid", false)))
 		return ret;
-	if (p->flags & ~IMG_PROC_FLAGS_ALL || p->reserved)
-		return bad(l, "unknown flags %#x or reserved field set", p->flags);
+	if (p->flags & ~IMG_PROC_FLAGS_ALL)
+		return bad(l, "unknown flags %#x", p->flags);
+	if (p->exit_signal < 0 || p->exit_signal > BCK_NSIG)
+		return bad(l, "exit signal %d", p->exit_signal);
 	if (!nul_in(p->comm, sizeof(p->comm)))
 		return bad(l, "comm not terminated");
 	if (p->auxv_words > BCK_AUXV_WORDS || p->nr_rlimits != BCK_NRLIMITS)
@@ -260,7 +262,7 @@ static int load_fd(struct loader *l, struct m_proc *mp)
 		return bad(l, "fd without a path");
 	mf.path = path;
 	if (f->fd < 0 || f->kind < 1 || f->kind > IMG_FD_KIND_MAX ||
-	    f->flags & ~IMG_FD_FLAGS_ALL)
+	    f->flags & ~IMG_FD_FLAGS_ALL || f->reserved || !f->file_id)
 		return bad(l, "fd %d kind %u flags %#x", f->fd, f->kind, f->flags);
 	if (mp->nr_fds && f->fd <= mp->fds[mp->nr_fds - 1].f->fd)
 		return bad(l, "fd %d is out of order", f->fd);

@@ -169,6 +169,7 @@ static void free_all(struct snap_ctx *ctx)
 		files_free(&ctx->procs[i]);
 	}
 	free(ctx->procs);
+	free(ctx->kfiles);
 	pstree_free(&ctx->tree);
 	collect_close(&ctx->col);
 }

@@ -37,6 +37,7 @@ struct snap_vma {
 struct snap_fd {
 	struct img_fd f;
 	char *path;
+	uint64_t kfile;			/* struct file address */
 };
 
 struct snap_proc {
@@ -79,6 +80,9 @@ struct snap_ctx {
 	struct snap_proc *procs;
 	uint32_t nr_procs;
 	uint32_t xstate_size;
+	uint64_t *kfiles;		/* file_id - 1 -> struct file address */
+	uint32_t nr_kfiles;
+	uint32_t cap_kfiles;
 	struct img_writer *w;
 	bool reported;		/* a module printed the write error */
 	struct snap_stats st;

@@ -342,6 +342,7 @@ static int write_proc(struct snap_ctx *ctx, struct snap_proc *sp)
 	memcpy(p.rlim, r->rlim, sizeof(p.rlim));
 	memcpy(p.sigact, r->sigact, sizeof(p.sigact));
 	p.shared_pending = r->shared_pending;
+	p.exit_signal = r->exit_signal;
 	fill_timers(&p, sp);
 	for (i = 0; i < 3; i++) {
 		const char *s = sp->paths[i];

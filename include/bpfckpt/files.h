@@ -31,6 +31,7 @@ struct rec_file {
 	__u32 sock_state;
 	__s32 path_len;		/* bpf_d_path's result */
 	__u32 pad;
+	__u64 file;		/* struct file address: open file identity */
 	char path[BCK_PATH_MAX];
 };
 
@@ -67,6 +68,8 @@ struct img_fd {
 	__u32 sock_proto;
 	__u32 sock_state;
 	__u32 path_len;
+	__u32 file_id;		/* same id: one open file description */
+	__u32 reserved;
 };
 
 #endif

@@ -108,7 +108,7 @@ struct rec_task {
 	__u64 map_count, total_vm;
 	__u64 rss_file, rss_anon, rss_swap, rss_shmem;	/* pages */
 	__u32 auxv_words;
-	__u32 pad;
+	__s32 exit_signal;	/* sent to the parent at exit */
 	__u64 auxv[BCK_AUXV_WORDS];
 	struct rec_rlimit rlim[BCK_NRLIMITS];
 	struct rec_sigaction sigact[BCK_NSIG];
@@ -201,7 +201,7 @@ struct img_proc {
 	__u32 exe_len;		/* trailing strings, each with its NUL */
 	__u32 cwd_len;
 	__u32 root_len;
-	__u32 reserved;
+	__s32 exit_signal;	/* signal the parent gets at exit */
 	/* char exe[exe_len], cwd[cwd_len], root[root_len]; padded to 8 */
 };
 
