@@ -4,9 +4,14 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include "img.h"
 #include "log.h"
+#include "restore.h"
+#include "show.h"
 #include "snap.h"
 #include "util.h"
 
@@ -156,4 +161,210 @@ void files_free(struct snap_proc *sp)
 	for (i = 0; i < sp->nr_fds; i++)
 		free(sp->fds[i].path);
 	free(sp->fds);
+}
+
+/* ---- restore ---- */
+
+/* the O_* flags reopening honours; creation and truncation never */
+#define REOPEN_FLAGS	(O_ACCMODE | O_APPEND | O_NONBLOCK | O_DSYNC | O_SYNC | \
+			 O_DIRECT | O_LARGEFILE | O_NOATIME | O_PATH | O_DIRECTORY)
+
+static const char *kind_name(uint32_t kind)
+{
+	return kind == IMG_FD_FIFO ? "a pipe or fifo" :
+	       kind == IMG_FD_SOCK ? "a socket" : "an anonymous inode";
+}
+
+static int check_fd(const struct img_proc *p, const struct m_fd *mf)
+{
+	static const mode_t types[] = {
+		[IMG_FD_REG] = S_IFREG, [IMG_FD_DIR] = S_IFDIR,
+		[IMG_FD_CHR] = S_IFCHR, [IMG_FD_BLK] = S_IFBLK,
+	};
+	const struct img_fd *f = mf->f;
+	struct stat st;
+
+	if (f->kind == IMG_FD_FIFO || f->kind == IMG_FD_SOCK || f->kind == IMG_FD_ANON) {
+		pr_err("pid %d: fd %d is %s (%s): restoring it is not supported yet",
+		       p->pid[0], f->fd, kind_name(f->kind), mf->path);
+		return -ENOTSUP;
+	}
+	if (f->flags & IMG_FD_DELETED) {
+		pr_err("pid %d: fd %d: file %s was deleted before the snap",
+		       p->pid[0], f->fd, mf->path);
+		return -ENOENT;
+	}
+	if (stat(mf->path, &st)) {
+		pr_err("pid %d: fd %d: %s: %s", p->pid[0], f->fd, mf->path,
+		       strerror(errno));
+		return -errno;
+	}
+	if ((st.st_mode & S_IFMT) != types[f->kind]) {
+		pr_err("pid %d: fd %d: %s is no longer a %s", p->pid[0], f->fd,
+		       mf->path, show_fd_kind(f->kind));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* records which file ids every subtree needs, for the fd hand-down */
+static int add_fid(struct rst_proc *rp, uint64_t id)
+{
+	uint32_t i;
+
+	for (i = 0; i < rp->nr_fids; i++)
+		if (rp->fids[i] == id)
+			return 0;
+	return vec_push(rp->fids, rp->nr_fids, rp->cap_fids, id);
+}
+
+int files_restore_check(struct restore_ctx *ctx)
+{
+	uint32_t i, j, max_id = 0;
+	int max_fd = 2, ret, up;
+	struct rlimit rl;
+
+	for (i = 0; i < ctx->nr_procs; i++) {
+		const struct m_proc *mp = ctx->procs[i].mp;
+
+		for (j = 0; j < mp->nr_fds; j++) {
+			const struct img_fd *f = mp->fds[j].f;
+
+			ret = check_fd(mp->p, &mp->fds[j]);
+			if (ret)
+				return ret;
+			max_fd = MAX(max_fd, f->fd);
+			max_id = MAX(max_id, f->file_id);
+			/* every ancestor must carry it down */
+			for (up = mp->parent; up >= 0; up = ctx->procs[up].mp->parent)
+				if (add_fid(&ctx->procs[up], f->file_id))
+					return -ENOMEM;
+		}
+	}
+	ctx->fd_base = max_fd + 1;
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return -errno;
+	if ((uint64_t)ctx->fd_base + max_id + 1 > rl.rlim_max) {
+		pr_err("fd %d and %u open files need a higher RLIMIT_NOFILE than "
+		       "%llu", max_fd, max_id, (unsigned long long)rl.rlim_max);
+		return -EMFILE;
+	}
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl))
+		return -errno;
+	return 0;
+}
+
+/* in the child from here on: failures go through rst_child_fail() */
+
+static int carrier(struct restore_ctx *ctx, uint32_t file_id)
+{
+	return ctx->fd_base + file_id;
+}
+
+static bool fd_open(int fd)
+{
+	return fcntl(fd, F_GETFD) >= 0;
+}
+
+/* opens @mf afresh, positioned, at fd @at */
+static void open_at(struct restore_ctx *ctx, uint32_t idx, const struct m_fd *mf,
+		    int at)
+{
+	const struct img_fd *f = mf->f;
+	int fd, flags = (f->open_flags & REOPEN_FLAGS) | O_NOCTTY;
+
+	fd = open(mf->path, flags);
+	if (fd < 0)
+		rst_child_fail(ctx, idx, -errno, "fd %d: open %s", f->fd, mf->path);
+	if (f->pos && !(f->open_flags & O_PATH) &&
+	    lseek(fd, f->pos, SEEK_SET) < 0 && errno != ESPIPE)
+		rst_child_fail(ctx, idx, -errno, "fd %d: lseek %s to %llu", f->fd,
+			       mf->path, (unsigned long long)f->pos);
+	if (fd != at) {
+		if (dup2(fd, at) < 0)
+			rst_child_fail(ctx, idx, -errno, "fd %d: dup2", f->fd);
+		close(fd);
+	}
+}
+
+static const struct m_fd *find_fid(const struct m_proc *mp, uint32_t id)
+{
+	uint32_t i;
+
+	for (i = 0; i < mp->nr_fds; i++)
+		if (mp->fds[i].f->file_id == id)
+			return &mp->fds[i];
+	return NULL;
+}
+
+/* the parent's fds were inherited at their numbers: move them aside */
+static void park_inherited(struct restore_ctx *ctx, uint32_t idx)
+{
+	const struct m_proc *mp = ctx->procs[idx].mp, *pp;
+	uint32_t i;
+
+	if (mp->parent < 0) {
+		/* the restorer's own fds mean nothing to the tree */
+		syscall(SYS_close_range, 0, ~0U, 0);
+		return;
+	}
+	pp = ctx->procs[mp->parent].mp;
+	for (i = 0; i < pp->nr_fds; i++) {
+		const struct img_fd *f = pp->fds[i].f;
+		int c = carrier(ctx, f->file_id);
+
+		if (!fd_open(c) && dup2(f->fd, c) < 0)
+			rst_child_fail(ctx, idx, -errno, "dup2 %d to %d", f->fd, c);
+		close(f->fd);
+	}
+}
+
+int files_restore_child(struct restore_ctx *ctx, uint32_t idx)
+{
+	const struct m_proc *mp = ctx->procs[idx].mp;
+	struct rst_proc *rp = &ctx->procs[idx];
+	uint32_t i;
+
+	park_inherited(ctx, idx);
+	for (i = 0; i < mp->nr_fds; i++) {
+		const struct m_fd *mf = &mp->fds[i], *first;
+		const struct img_fd *f = mf->f;
+		int c = carrier(ctx, f->file_id);
+
+		first = find_fid(mp, f->file_id);
+		if (fd_open(c)) {
+			if (dup2(c, f->fd) < 0)
+				rst_child_fail(ctx, idx, -errno, "fd %d: dup2", f->fd);
+		} else if (first != mf) {
+			/* a dup of an fd installed just before */
+			if (dup2(first->f->fd, f->fd) < 0)
+				rst_child_fail(ctx, idx, -errno, "fd %d: dup2", f->fd);
+		} else {
+			open_at(ctx, idx, mf, f->fd);
+		}
+		if (fcntl(f->fd, F_SETFD, f->flags & IMG_FD_CLOEXEC ? FD_CLOEXEC : 0))
+			rst_child_fail(ctx, idx, -errno, "fd %d: F_SETFD", f->fd);
+	}
+	/* files our descendants share: open each once, here, for them */
+	for (i = 0; i < rp->nr_fids; i++) {
+		int c = carrier(ctx, rp->fids[i]);
+		const struct m_fd *mf = NULL;
+		uint32_t j;
+
+		if (fd_open(c) || find_fid(mp, rp->fids[i]))
+			continue;
+		for (j = 0; j < ctx->nr_procs && !mf; j++)
+			mf = find_fid(ctx->procs[j].mp, rp->fids[i]);
+		if (mf)
+			open_at(ctx, idx, mf, c);
+	}
+	return 0;
+}
+
+int files_restore_finish(struct restore_ctx *ctx, uint32_t idx)
+{
+	/* children have their copies: only the image's fds stay */
+	syscall(SYS_close_range, ctx->fd_base, ~0U, 0);
+	return 0;
 }

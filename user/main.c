@@ -17,6 +17,7 @@ struct command {
 
 static const struct command commands[] = {
 	{ "snap", cmd_snap, "snap PID [-o IMAGE] [--kill]" },
+	{ "restore", cmd_restore, "restore IMAGE [-d] [--force]" },
 	{ "show", cmd_show, "show IMAGE [--json]" },
 	{ "check", cmd_check, "check [--json]" },
 };

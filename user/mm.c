@@ -12,11 +12,20 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <linux/prctl.h>
+#include <linux/ptrace.h>
+#include <linux/rseq.h>
 #include <sys/uio.h>
 #include <unistd.h>
 #include "bpfckpt/compat.h"
 #include "img.h"
 #include "log.h"
+#include "restore.h"
 #include "snap.h"
 #include "util.h"
 
@@ -467,4 +476,620 @@ void mm_free(struct snap_proc *sp)
 	for (i = 0; i < sp->nr_vmas; i++)
 		free(sp->vmas[i].path);
 	free(sp->vmas);
+}
+
+/* ---- restore ---- */
+
+#define PAGES_IOV	1024	/* IOV_MAX */
+
+static bool same_host(const struct img_header *h)
+{
+	char boot_id[sizeof(h->boot_id)];
+
+	if (read_file("/proc/sys/kernel/random/boot_id", boot_id, sizeof(boot_id)) <= 0)
+		return false;
+	boot_id[strcspn(boot_id, "\n")] = 0;
+	return !strcmp(boot_id, (const char *)h->boot_id);
+}
+
+static int check_backing(struct restore_ctx *ctx, const struct img_proc *p,
+			 const struct m_vma *mv, bool here)
+{
+	const struct img_vma *v = mv->v;
+	struct stat st;
+
+	if (strstr(mv->path, " (deleted)")) {
+		pr_err("pid %d: vma %llx-%llx: backing file %s is gone", p->pid[0],
+		       (unsigned long long)v->start, (unsigned long long)v->end,
+		       mv->path);
+		return -ENOENT;
+	}
+	if (stat(mv->path, &st)) {
+		pr_err("pid %d: vma %llx-%llx: backing file %s: %s", p->pid[0],
+		       (unsigned long long)v->start, (unsigned long long)v->end,
+		       mv->path, strerror(errno));
+		return -errno;
+	}
+	if (ctx->force || !S_ISREG(st.st_mode))
+		return 0;
+	if ((uint64_t)st.st_size != v->size) {
+		pr_err("pid %d: backing file %s is %lld bytes, the image expects "
+		       "%llu (use --force to restore anyway)", p->pid[0], mv->path,
+		       (long long)st.st_size, (unsigned long long)v->size);
+		return -ESTALE;
+	}
+	/* on the snapping host the same file must still be the same inode */
+	if (here && (st.st_ino != v->ino || major(st.st_dev) != (v->dev >> 20) ||
+		     minor(st.st_dev) != (v->dev & 0xfffff))) {
+		pr_err("pid %d: backing file %s was replaced since the snap "
+		       "(use --force to restore anyway)", p->pid[0], mv->path);
+		return -ESTALE;
+	}
+	return 0;
+}
+
+int mm_restore_check(struct restore_ctx *ctx)
+{
+	bool here = same_host(ctx->img.hdr);
+	uint32_t i, j;
+	int ret;
+
+	for (i = 0; i < ctx->nr_procs; i++) {
+		const struct m_proc *mp = ctx->procs[i].mp;
+
+		if (mp->p->flags & IMG_PROC_ZOMBIE)
+			continue;
+		if (!mp->exe) {
+			pr_err("pid %d: no executable recorded", mp->p->pid[0]);
+			return -EINVAL;
+		}
+		for (j = 0; j < mp->nr_vmas; j++) {
+			const struct m_vma *mv = &mp->vmas[j];
+
+			if (mv->v->kind == IMG_VMA_SYSV_SHM) {
+				pr_err("pid %d: vma %llx-%llx: SysV shared memory: "
+				       "not supported yet", mp->p->pid[0],
+				       (unsigned long long)mv->v->start,
+				       (unsigned long long)mv->v->end);
+				return -ENOTSUP;
+			}
+			if (mv->v->kind != IMG_VMA_FILE &&
+			    mv->v->kind != IMG_VMA_SHARED_FILE)
+				continue;
+			ret = check_backing(ctx, mp->p, mv, here);
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+struct cur_vma {
+	uint64_t start, end;
+	char name[24];
+};
+
+struct cur_maps {
+	struct cur_vma *v;
+	uint32_t n, cap;
+};
+
+static int read_maps(pid_t pid, struct cur_maps *m)
+{
+	char path[64], line[4096 + 128];
+	struct cur_vma v;
+	FILE *f;
+	int ret = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (!ret && fgets(line, sizeof(line), f)) {
+		unsigned long long s, e;
+		char *name = strchr(line, '[');
+
+		if (sscanf(line, "%llx-%llx", &s, &e) != 2)
+			continue;
+		v.start = s;
+		v.end = e;
+		v.name[0] = 0;
+		if (name)
+			snprintf(v.name, sizeof(v.name), "%.*s",
+				 (int)strcspn(name, "\n"), name);
+		ret = vec_push(m->v, m->n, m->cap, v);
+	}
+	fclose(f);
+	return ret;
+}
+
+static uint32_t special_of(const char *name)
+{
+	uint32_t kind = 0;
+
+	return special_kind(name, &kind) ? kind : 0;
+}
+
+/* unmaps everything of ours but the stub and the vdso/vvar areas */
+static int unmap_helper(struct restore_ctx *ctx, struct rst_proc *rp,
+			struct cur_maps *m)
+{
+	uint64_t run_start = 0, run_end = 0;
+	uint32_t i;
+	long r;
+	int ret;
+
+	for (i = 0; i <= m->n; i++) {
+		struct cur_vma *v = i < m->n ? &m->v[i] : NULL;
+		bool keep = !v || v->start == ctx->stub || special_of(v->name) ||
+			    v->start >= (1ULL << 47);	/* [vsyscall] */
+
+		if (!keep) {
+			/* one munmap for a run of VMAs and the holes between */
+			if (run_start == run_end)
+				run_start = v->start;
+			run_end = v->end;
+			continue;
+		}
+		if (run_start < run_end) {
+			ret = rst_syscall(ctx, rp, 0, "munmap", SYS_munmap, run_start,
+					  run_end - run_start, 0, 0, 0, 0, &r);
+			if (ret)
+				return ret;
+		}
+		run_start = run_end = 0;
+	}
+	return 0;
+}
+
+static const struct img_vma *target_special(const struct m_proc *mp, uint32_t kind)
+{
+	uint32_t i;
+
+	for (i = 0; i < mp->nr_vmas; i++)
+		if (mp->vmas[i].v->kind == kind)
+			return mp->vmas[i].v;
+	return NULL;
+}
+
+static bool overlaps(uint64_t s1, uint64_t e1, uint64_t s2, uint64_t e2)
+{
+	return s1 < e2 && s2 < e1;
+}
+
+/* a free range of @len in the target's layout away from @s..@e and the stub */
+static uint64_t temp_area(struct restore_ctx *ctx, const struct m_proc *mp,
+			  uint64_t len, uint64_t s, uint64_t e)
+{
+	uint64_t a;
+	uint32_t i;
+
+	for (a = 0x100000000ULL; a < (1ULL << 46); a += 1ULL << 32) {
+		bool ok = !overlaps(a, a + len, s, e) &&
+			  !overlaps(a, a + len, ctx->stub, ctx->stub + INJ_STUB_SIZE);
+
+		for (i = 0; ok && i < mp->nr_vmas; i++)
+			ok = !overlaps(a, a + len, mp->vmas[i].v->start,
+				       mp->vmas[i].v->end);
+		if (ok)
+			return a;
+	}
+	return 0;
+}
+
+/*
+ * The vdso and vvar pages are the kernel's: move ours to where the
+ * image had them (vdso_mremap keeps mm->context.vdso right).  They move
+ * as one block through a temporary place, since the vdso finds its data
+ * at a fixed distance and the two positions may overlap.
+ */
+static int move_specials(struct restore_ctx *ctx, struct rst_proc *rp,
+			 struct cur_maps *m)
+{
+	const struct m_proc *mp = rp->mp;
+	uint64_t lo = UINT64_MAX, hi = 0, tmp, delta = 0;
+	bool have_delta = false;
+	uint32_t i, pass;
+	long r;
+	int ret;
+
+	for (i = 0; i < m->n; i++) {
+		const struct img_vma *t;
+		uint32_t kind = special_of(m->v[i].name);
+
+		if (!kind)
+			continue;
+		t = target_special(mp, kind);
+		if (!t || t->end - t->start != m->v[i].end - m->v[i].start) {
+			pr_err("pid %d: the image's %s differs from this kernel's",
+			       rp->pid, m->v[i].name);
+			return -EINVAL;
+		}
+		if (have_delta && t->start - m->v[i].start != delta) {
+			pr_err("pid %d: the image's vdso/vvar layout differs from this "
+			       "kernel's", rp->pid);
+			return -EINVAL;
+		}
+		delta = t->start - m->v[i].start;
+		have_delta = true;
+		lo = MIN(lo, m->v[i].start);
+		hi = MAX(hi, m->v[i].end);
+	}
+	if (!have_delta || !delta)
+		return 0;
+	tmp = temp_area(ctx, mp, hi - lo, lo, hi);
+	if (!tmp)
+		return -ENOMEM;
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0; i < m->n; i++) {
+			uint64_t len = m->v[i].end - m->v[i].start, from, to;
+
+			if (!special_of(m->v[i].name))
+				continue;
+			from = pass ? tmp + (m->v[i].start - lo) : m->v[i].start;
+			to = pass ? m->v[i].start + delta : tmp + (m->v[i].start - lo);
+			ret = rst_syscall(ctx, rp, 0, "mremap vdso/vvar", SYS_mremap,
+					  from, len, len, MREMAP_MAYMOVE | MREMAP_FIXED,
+					  to, 0, &r);
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+static struct shm_owner *find_owner(struct restore_ctx *ctx, const struct img_vma *v)
+{
+	uint32_t i;
+
+	for (i = 0; i < ctx->nr_shm; i++)
+		if (ctx->shm[i].dev == v->dev && ctx->shm[i].ino == v->ino)
+			return &ctx->shm[i];
+	return NULL;
+}
+
+struct map_state {
+	bool *has_pages;	/* per VMA */
+	bool *skip_pages;	/* per VMA: shared memory someone else filled */
+	int fd;			/* in the target, for path */
+	const char *path;
+	int flags;
+};
+
+static int map_file(struct restore_ctx *ctx, struct rst_proc *rp,
+		    struct map_state *ms, const char *path, int flags, int *fd)
+{
+	int ret;
+
+	if (ms->fd >= 0 && ms->flags == flags && !strcmp(ms->path, path)) {
+		*fd = ms->fd;
+		return 0;
+	}
+	if (ms->fd >= 0)
+		rst_close(ctx, rp, ms->fd);
+	ms->fd = -1;
+	ret = rst_open(ctx, rp, path, flags, &ms->fd);
+	if (ret)
+		return ret;
+	ms->path = path;
+	ms->flags = flags;
+	*fd = ms->fd;
+	return 0;
+}
+
+static int map_shared_anon(struct restore_ctx *ctx, struct rst_proc *rp,
+			   struct map_state *ms, uint32_t vi, int *fd, int *flags)
+{
+	const struct img_vma *v = rp->mp->vmas[vi].v;
+	struct shm_owner o = { v->dev, v->ino, rp->pid, v->start, v->end, v->pgoff };
+	struct shm_owner *own = find_owner(ctx, v);
+	char path[96];
+
+	if (!own) {
+		/* the first mapping of it creates the shmem object */
+		if (v->pgoff) {
+			pr_err("pid %d: vma %llx-%llx: shared anonymous memory at "
+			       "offset %llu: not supported", rp->pid,
+			       (unsigned long long)v->start, (unsigned long long)v->end,
+			       (unsigned long long)v->pgoff);
+			return -ENOTSUP;
+		}
+		*flags |= MAP_ANONYMOUS;
+		*fd = -1;
+		return vec_push(ctx->shm, ctx->nr_shm, ctx->cap_shm, o);
+	}
+	/* the others map the same object, found through the first one */
+	ms->skip_pages[vi] = true;
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", own->pid,
+		 (unsigned long long)own->start, (unsigned long long)own->end);
+	return map_file(ctx, rp, ms, path, O_RDWR, fd);
+}
+
+static int map_one(struct restore_ctx *ctx, struct rst_proc *rp,
+		   struct map_state *ms, uint32_t vi)
+{
+	const struct img_vma *v = rp->mp->vmas[vi].v;
+	int prot = v->prot, flags = v->map_flags | MAP_FIXED, fd = -1, oflags;
+	long r;
+	int ret;
+
+	if (ms->has_pages[vi])
+		prot |= PROT_READ | PROT_WRITE;
+	switch (v->kind) {
+	case IMG_VMA_ANON:
+	case IMG_VMA_HEAP:
+	case IMG_VMA_STACK:
+		flags |= MAP_ANONYMOUS;
+		break;
+	case IMG_VMA_FILE:
+	case IMG_VMA_SHARED_FILE:
+		oflags = (v->map_flags & MAP_SHARED) && (v->vm_flags & KVM_WRITE) ?
+			 O_RDWR : O_RDONLY;
+		ret = map_file(ctx, rp, ms, rp->mp->vmas[vi].path, oflags, &fd);
+		if (ret)
+			return ret;
+		break;
+	case IMG_VMA_SHARED_ANON:
+		ret = map_shared_anon(ctx, rp, ms, vi, &fd, &flags);
+		if (ret)
+			return ret;
+		break;
+	default:
+		return 0;
+	}
+	ret = rst_syscall(ctx, rp, 0, "mmap", SYS_mmap, v->start, v->end - v->start,
+			  prot, flags, (uint64_t)(int64_t)fd,
+			  flags & MAP_ANONYMOUS ? 0 : v->pgoff, &r);
+	if (!ret && (uint64_t)r != v->start) {
+		pr_err("pid %d: mmap %llx-%llx landed at %lx", rp->pid,
+		       (unsigned long long)v->start, (unsigned long long)v->end, r);
+		ret = -EFAULT;
+	}
+	return ret;
+}
+
+/* which VMAs receive page contents (they are mapped writable first) */
+static int mark_pages(struct rst_proc *rp, struct map_state *ms)
+{
+	const struct m_proc *mp = rp->mp;
+	uint32_t c, i, vi;
+
+	ms->has_pages = calloc(mp->nr_vmas + 1, sizeof(bool));
+	ms->skip_pages = calloc(mp->nr_vmas + 1, sizeof(bool));
+	if (!ms->has_pages || !ms->skip_pages)
+		return -ENOMEM;
+	for (c = 0; c < mp->nr_chunks; c++) {
+		for (i = 0, vi = 0; i < mp->pages[c].nr; i++) {
+			while (mp->vmas[vi].v->end <= mp->pages[c].vaddrs[i])
+				vi++;
+			ms->has_pages[vi] = true;
+		}
+	}
+	return 0;
+}
+
+static int write_batch(struct rst_proc *rp, struct iovec *local,
+		       struct iovec *remote, int n, size_t bytes)
+{
+	ssize_t done = process_vm_writev(rp->pid, local, n, remote, n, 0);
+
+	if (done == (ssize_t)bytes)
+		return 0;
+	pr_err("pid %d: writing memory at %p: %s", rp->pid, remote[0].iov_base,
+	       done < 0 ? strerror(errno) : "short write");
+	return done < 0 ? -errno : -EFAULT;
+}
+
+/* page contents from the mapped image, in runs of contiguous pages */
+static int write_pages_to(struct restore_ctx *ctx, struct rst_proc *rp,
+			  struct map_state *ms)
+{
+	static struct iovec local[PAGES_IOV], remote[PAGES_IOV];
+	const struct m_proc *mp = rp->mp;
+	uint64_t ps = ctx->img.hdr->page_size;
+	uint32_t c, i, vi;
+	size_t bytes = 0;
+	int n = 0, ret;
+
+	for (c = 0; c < mp->nr_chunks; c++) {
+		const struct m_pages *pg = &mp->pages[c];
+
+		for (i = 0, vi = 0; i < pg->nr; i++) {
+			uint64_t va = pg->vaddrs[i];
+
+			while (mp->vmas[vi].v->end <= va)
+				vi++;
+			if (ms->skip_pages[vi])
+				continue;
+			if (n && (uint64_t)(uintptr_t)remote[n - 1].iov_base +
+				 remote[n - 1].iov_len == va &&
+			    (uint8_t *)local[n - 1].iov_base + local[n - 1].iov_len ==
+			    pg->data + i * ps) {
+				remote[n - 1].iov_len += ps;
+				local[n - 1].iov_len += ps;
+				bytes += ps;
+				continue;
+			}
+			if (n == PAGES_IOV) {
+				ret = write_batch(rp, local, remote, n, bytes);
+				if (ret)
+					return ret;
+				n = 0;
+				bytes = 0;
+			}
+			local[n] = (struct iovec){ (void *)(pg->data + i * ps), ps };
+			remote[n] = (struct iovec){ (void *)(uintptr_t)va, ps };
+			n++;
+			bytes += ps;
+		}
+	}
+	return n ? write_batch(rp, local, remote, n, bytes) : 0;
+}
+
+static const struct { uint64_t vm; int advice; } advices[] = {
+	{ KVM_DONTCOPY, MADV_DONTFORK },
+	{ KVM_DONTDUMP, MADV_DONTDUMP },
+	{ KVM_WIPEONFORK, MADV_WIPEONFORK },
+	{ KVM_HUGEPAGE, MADV_HUGEPAGE },
+	{ KVM_NOHUGEPAGE, MADV_NOHUGEPAGE },
+	{ KVM_MERGEABLE, MADV_MERGEABLE },
+	{ KVM_SEQ_READ, MADV_SEQUENTIAL },
+	{ KVM_RAND_READ, MADV_RANDOM },
+};
+
+/* final protections, advice and locks */
+static int finish_vma(struct restore_ctx *ctx, struct rst_proc *rp,
+		      struct map_state *ms, uint32_t vi)
+{
+	const struct img_vma *v = rp->mp->vmas[vi].v;
+	uint64_t len = v->end - v->start;
+	size_t i;
+	long r;
+	int ret = 0;
+
+	if (ms->has_pages[vi] && v->prot != (PROT_READ | PROT_WRITE | (v->prot & PROT_EXEC)))
+		ret = rst_syscall(ctx, rp, 0, "mprotect", SYS_mprotect, v->start,
+				  len, v->prot, 0, 0, 0, &r);
+	for (i = 0; !ret && i < ARRAY_SIZE(advices); i++)
+		if (v->vm_flags & advices[i].vm)
+			ret = rst_syscall(ctx, rp, 0, "madvise", SYS_madvise,
+					  v->start, len, advices[i].advice, 0, 0, 0, &r);
+	if (!ret && v->vm_flags & KVM_LOCKED)
+		ret = rst_syscall(ctx, rp, 0, "mlock2", SYS_mlock2, v->start, len,
+				  v->vm_flags & KVM_LOCKONFAULT ? MLOCK_ONFAULT : 0,
+				  0, 0, 0, &r);
+	return ret;
+}
+
+static int set_mm_map(struct restore_ctx *ctx, struct rst_proc *rp)
+{
+	const struct img_proc *p = rp->mp->p;
+	struct prctl_mm_map map = {
+		.start_code = p->start_code, .end_code = p->end_code,
+		.start_data = p->start_data, .end_data = p->end_data,
+		.start_brk = p->start_brk, .brk = p->brk,
+		.start_stack = p->start_stack,
+		.arg_start = p->arg_start, .arg_end = p->arg_end,
+		.env_start = p->env_start, .env_end = p->env_end,
+		.auxv_size = p->auxv_words * sizeof(uint64_t),
+	};
+	uint64_t auxv_addr, map_addr;
+	int exe_fd, ret;
+	long r;
+
+	ret = rst_open(ctx, rp, rp->mp->exe, O_RDONLY, &exe_fd);
+	if (ret)
+		return ret;
+	map.exe_fd = exe_fd;
+	ret = rst_put(ctx, rp, 512, p->auxv, map.auxv_size, &auxv_addr);
+	if (!ret) {
+		map.auxv = (__u64 *)(uintptr_t)auxv_addr;
+		ret = rst_put(ctx, rp, 0, &map, sizeof(map), &map_addr);
+	}
+	if (!ret)
+		ret = rst_syscall(ctx, rp, 0, "prctl(PR_SET_MM_MAP)", SYS_prctl,
+				  PR_SET_MM, PR_SET_MM_MAP, map_addr, sizeof(map),
+				  0, 0, &r);
+	rst_close(ctx, rp, exe_fd);
+	return ret;
+}
+
+/* the helper's glibc registered rseq on memory that is about to go */
+static int drop_helper_rseq(struct restore_ctx *ctx, struct rst_proc *rp)
+{
+	struct ptrace_rseq_configuration conf;
+	long r;
+
+	if (ptrace(PTRACE_GET_RSEQ_CONFIGURATION, rp->pid, sizeof(conf), &conf) !=
+	    sizeof(conf) || !conf.rseq_abi_pointer)
+		return 0;
+	return rst_syscall(ctx, rp, 0, "rseq unregister", SYS_rseq,
+			   conf.rseq_abi_pointer, conf.rseq_abi_size,
+			   RSEQ_FLAG_UNREGISTER, conf.signature, 0, 0, &r);
+}
+
+int mm_restore(struct restore_ctx *ctx, struct rst_proc *rp)
+{
+	struct map_state ms = { .fd = -1 };
+	struct cur_maps m = { 0 };
+	uint32_t i;
+	int ret;
+
+	ret = drop_helper_rseq(ctx, rp);
+	if (!ret)
+		ret = read_maps(rp->pid, &m);
+	if (!ret)
+		ret = unmap_helper(ctx, rp, &m);
+	if (!ret)
+		ret = move_specials(ctx, rp, &m);
+	if (!ret)
+		ret = mark_pages(rp, &ms);
+	for (i = 0; !ret && i < rp->mp->nr_vmas; i++)
+		ret = map_one(ctx, rp, &ms, i);
+	if (ms.fd >= 0)
+		rst_close(ctx, rp, ms.fd);
+	if (!ret)
+		ret = write_pages_to(ctx, rp, &ms);
+	for (i = 0; !ret && i < rp->mp->nr_vmas; i++)
+		ret = finish_vma(ctx, rp, &ms, i);
+	if (!ret)
+		ret = set_mm_map(ctx, rp);
+	free(ms.has_pages);
+	free(ms.skip_pages);
+	free(m.v);
+	return ret;
+}
+
+struct span {
+	uint64_t start, end;
+};
+
+static int cmp_span(const void *a, const void *b)
+{
+	const struct span *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+int mm_pick_stub(struct restore_ctx *ctx)
+{
+	const uint64_t margin = 4ULL << 20, low = 1ULL << 32, top = 1ULL << 46;
+	struct cur_maps self = { 0 };
+	struct span *s = NULL, sp;
+	uint32_t n = 0, cap = 0, i, j;
+	uint64_t at = low;
+	int ret;
+
+	ret = read_maps(getpid(), &self);
+	for (i = 0; !ret && i < self.n; i++) {
+		sp = (struct span){ self.v[i].start, self.v[i].end };
+		ret = vec_push(s, n, cap, sp);
+	}
+	for (i = 0; !ret && i < ctx->nr_procs; i++) {
+		const struct m_proc *mp = ctx->procs[i].mp;
+
+		for (j = 0; !ret && j < mp->nr_vmas; j++) {
+			sp = (struct span){ mp->vmas[j].v->start, mp->vmas[j].v->end };
+			ret = vec_push(s, n, cap, sp);
+		}
+	}
+	if (ret)
+		goto out;
+	qsort(s, n, sizeof(*s), cmp_span);
+	/* the first gap with room to spare around the page */
+	for (i = 0; i <= n; i++) {
+		uint64_t next = i < n ? s[i].start : top;
+
+		if (next >= at + 2 * margin + INJ_STUB_SIZE) {
+			ctx->stub = at + margin;
+			break;
+		}
+		if (i < n)
+			at = MAX(at, s[i].end);
+	}
+	ret = ctx->stub ? 0 : -ENOMEM;
+out:
+	free(s);
+	free(self.v);
+	return ret;
 }

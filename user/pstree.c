@@ -1,17 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <linux/futex.h>
+#include <linux/sched.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include "collect.h"
 #include "log.h"
 #include "pstree.h"
+#include "restore.h"
 #include "util.h"
 #include "bpfckpt/task.h"
 
@@ -357,4 +365,237 @@ void pstree_free(struct pstree *t)
 	t->procs = NULL;
 	t->nr_procs = 0;
 	t->cap_procs = 0;
+}
+
+/* ---- restore: the tree's own code, run by each new process ---- */
+
+static void futex_wake_all(_Atomic uint32_t *addr)
+{
+	syscall(SYS_futex, addr, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+}
+
+static void futex_wait_val(_Atomic uint32_t *addr, uint32_t val)
+{
+	syscall(SYS_futex, addr, FUTEX_WAIT, val, NULL, NULL, 0);
+}
+
+static void set_state(struct restore_ctx *ctx, uint32_t idx, enum rst_state st)
+{
+	atomic_store(&ctx->sh->slots[idx].state, st);
+	atomic_fetch_add(&ctx->sh->done, 1);
+	futex_wake_all(&ctx->sh->done);
+}
+
+void rst_child_fail(struct restore_ctx *ctx, uint32_t idx, int err,
+		    const char *fmt, ...)
+{
+	struct rst_slot *s = &ctx->sh->slots[idx];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->msg, sizeof(s->msg), fmt, ap);
+	va_end(ap);
+	s->err = err;
+	set_state(ctx, idx, RST_FAILED);
+	_exit(1);
+}
+
+/*
+ * clone3 with set_tid: the child gets the pid it had, or the call fails
+ * with EEXIST.  set_tid lists the pid of the innermost namespace first.
+ */
+pid_t pstree_clone(struct restore_ctx *ctx, uint32_t idx)
+{
+	const struct img_proc *p = ctx->procs[idx].mp->p;
+	pid_t set_tid[BCK_NS_LEVELS];
+	struct clone_args args;
+	uint32_t i;
+	pid_t pid;
+
+	for (i = 0; i < p->nr_levels; i++)
+		set_tid[i] = p->pid[p->nr_levels - 1 - i];
+	memset(&args, 0, sizeof(args));
+	args.exit_signal = p->exit_signal;
+	args.set_tid = (uint64_t)(uintptr_t)set_tid;
+	args.set_tid_size = p->nr_levels;
+	pid = syscall(SYS_clone3, &args, sizeof(args));
+	if (pid == 0)
+		pstree_restore_child(ctx, idx);
+	return pid < 0 ? -errno : pid;
+}
+
+static void reset_signals(void)
+{
+	struct sigaction sa = { .sa_handler = SIG_DFL };
+	int sig;
+
+	/* handlers come from the image later; until then none of ours */
+	for (sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			sigaction(sig, &sa, NULL);
+}
+
+static void join_session(struct restore_ctx *ctx, uint32_t idx)
+{
+	const struct img_proc *p = ctx->procs[idx].mp->p;
+
+	if (p->sid[0] == p->pid[0]) {
+		if (setsid() < 0)
+			rst_child_fail(ctx, idx, -errno, "setsid");
+	} else if (p->pgid[0] == p->pid[0]) {
+		if (setpgid(0, 0))
+			rst_child_fail(ctx, idx, -errno, "setpgid");
+	}
+}
+
+/* pgids of other processes: all of them exist once everyone is created */
+static void join_group(struct restore_ctx *ctx, uint32_t idx)
+{
+	const struct img_proc *p = ctx->procs[idx].mp->p;
+
+	if (p->pgid[0] == p->pid[0] || getpgid(0) == p->pgid[0] ||
+	    image_find(&ctx->img, p->pgid[0]) < 0)
+		return;
+	if (setpgid(0, p->pgid[0]))
+		rst_child_fail(ctx, idx, -errno, "setpgid %d", p->pgid[0]);
+}
+
+static void wait_phase(struct restore_ctx *ctx, uint32_t phase)
+{
+	uint32_t cur;
+
+	while ((cur = atomic_load(&ctx->sh->phase)) < phase)
+		futex_wait_val(&ctx->sh->phase, cur);
+}
+
+/* exits with the recorded wait status: exit code or killing signal */
+static void __attribute__((noreturn)) become_zombie(struct restore_ctx *ctx,
+						      uint32_t idx)
+{
+	int status = ctx->procs[idx].mp->p->exit_code, sig = status & 0x7f;
+	struct rlimit no_core = { 0, 0 };
+	sigset_t set;
+
+	set_state(ctx, idx, RST_EXITED);
+	if (!sig)
+		_exit((status >> 8) & 0xff);
+	setrlimit(RLIMIT_CORE, &no_core);
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	syscall(SYS_kill, getpid(), sig);
+	_exit(128 + sig);
+}
+
+/*
+ * Zombie children exit in this phase too; once they have (waitid with
+ * WNOWAIT leaves them unreaped), drop the SIGCHLDs their exits queued:
+ * the image says which signals were pending.
+ */
+static void settle_children(struct restore_ctx *ctx, uint32_t idx)
+{
+	struct rst_proc *rp = &ctx->procs[idx];
+	struct timespec zero = { 0, 0 };
+	siginfo_t si;
+	sigset_t all;
+	uint32_t i;
+
+	for (i = 0; i < rp->nr_children; i++) {
+		struct rst_proc *c = &ctx->procs[rp->children[i]];
+
+		if (!c->zombie)
+			continue;
+		while (waitid(P_PID, c->mp->p->pid[0], &si, WEXITED | WNOWAIT) &&
+		       errno == EINTR)
+			;
+	}
+	sigfillset(&all);
+	while (sigtimedwait(&all, &si, &zero) > 0)
+		;
+}
+
+static void prepare_task(struct restore_ctx *ctx, uint32_t idx)
+{
+	const struct m_proc *mp = ctx->procs[idx].mp;
+
+	if (mp->cwd && chdir(mp->cwd))
+		rst_child_fail(ctx, idx, -errno, "chdir %s", mp->cwd);
+	umask(mp->p->umask);
+	if (personality(mp->p->personality) < 0)
+		rst_child_fail(ctx, idx, -errno, "personality %#x",
+			       mp->p->personality);
+}
+
+void pstree_restore_child(struct restore_ctx *ctx, uint32_t idx)
+{
+	struct rst_proc *rp = &ctx->procs[idx];
+	static _Atomic uint32_t never;
+	uint32_t i;
+	pid_t pid;
+	int ret;
+
+	/* a helper whose parent dies mid-restore goes with it */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	reset_signals();
+	join_session(ctx, idx);
+	ret = files_restore_child(ctx, idx);
+	if (ret)
+		_exit(1);
+	for (i = 0; i < rp->nr_children; i++) {
+		pid = pstree_clone(ctx, rp->children[i]);
+		if (pid < 0)
+			rst_child_fail(ctx, idx, pid, "clone3 of pid %d",
+				       ctx->procs[rp->children[i]].mp->p->pid[0]);
+	}
+	files_restore_finish(ctx, idx);
+	set_state(ctx, idx, RST_CREATED);
+	wait_phase(ctx, RST_PHASE_GROUPS);
+	join_group(ctx, idx);
+	if (rp->zombie)
+		become_zombie(ctx, idx);
+	settle_children(ctx, idx);
+	prepare_task(ctx, idx);
+	set_state(ctx, idx, RST_READY);
+	/* the restorer seizes us here and takes over */
+	for (;;)
+		futex_wait_val(&never, 0);
+}
+
+/* sessions and groups must be rebuildable by setsid/setpgid from inside */
+int pstree_restore_check(struct restore_ctx *ctx)
+{
+	uint32_t i;
+
+	for (i = 0; i < ctx->nr_procs; i++) {
+		const struct m_proc *mp = ctx->procs[i].mp;
+		const struct img_proc *p = mp->p, *pp;
+		int g;
+
+		if (p->nr_levels > 1) {
+			pr_err("pid %d: lives in a nested pid namespace: not supported yet",
+			       p->pid[0]);
+			return -ENOTSUP;
+		}
+		if (mp->parent < 0) {
+			if (p->sid[0] != p->pid[0])
+				pr_info("pid %d: session %d is outside the image: it joins "
+					"the restorer's session", p->pid[0], p->sid[0]);
+			continue;
+		}
+		pp = ctx->img.procs[mp->parent].p;
+		if (p->sid[0] != p->pid[0] && p->sid[0] != pp->sid[0]) {
+			pr_err("pid %d: session %d is neither its own nor its parent's: "
+			       "not supported", p->pid[0], p->sid[0]);
+			return -ENOTSUP;
+		}
+		g = image_find(&ctx->img, p->pgid[0]);
+		if (p->pgid[0] != p->pid[0] && p->pgid[0] != pp->pgid[0] &&
+		    (g < 0 || ctx->img.procs[g].p->sid[0] != p->sid[0])) {
+			pr_err("pid %d: process group %d cannot be rebuilt (its leader "
+			       "is not in the image): not supported", p->pid[0],
+			       p->pgid[0]);
+			return -ENOTSUP;
+		}
+	}
+	return 0;
 }

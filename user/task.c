@@ -4,14 +4,30 @@
  * gives (registers, xstate, queued siginfo).
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/prctl.h>
+#include <linux/sched.h>
+#include <linux/securebits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 #include <linux/ptrace.h>
+#include "bpfckpt/compat.h"
+#include "features.h"
 #include "img.h"
 #include "log.h"
+#include "restore.h"
 #include "snap.h"
 #include "util.h"
 
@@ -467,4 +483,553 @@ void task_free(struct snap_proc *sp)
 		free(sp->paths[i]);
 	free(sp->timers);
 	free(sp->sigs);
+}
+
+/* ---- restore ---- */
+
+#define THREAD_FLAGS	(CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | \
+			 CLONE_THREAD | CLONE_SYSVSEM)
+#define ROBUST_LIST_LEN	24	/* sizeof(struct robust_list_head) */
+#define CAP_LAST	63
+
+int task_restore_check(struct restore_ctx *ctx)
+{
+	uint32_t i, j;
+
+	for (i = 0; i < ctx->nr_procs; i++) {
+		const struct m_proc *mp = ctx->procs[i].mp;
+
+		for (j = 0; j < mp->nr_timers; j++) {
+			const struct img_timer *t = mp->timers[j];
+
+			if (t->clock != CLOCK_REALTIME && t->clock != CLOCK_MONOTONIC &&
+			    t->clock != CLOCK_BOOTTIME && t->clock != CLOCK_TAI) {
+				pr_err("pid %d: POSIX timer %d on clock %d: not supported",
+				       mp->p->pid[0], t->id, t->clock);
+				return -ENOTSUP;
+			}
+		}
+		if (mp->nr_timers && !features.timer_ids) {
+			pr_err("pid %d: POSIX timers need PR_TIMER_CREATE_RESTORE_IDS "
+			       "(Linux 6.16) to get their ids back", mp->p->pid[0]);
+			return -ENOTSUP;
+		}
+	}
+	return 0;
+}
+
+static int make_thread(struct restore_ctx *ctx, struct rst_proc *rp, uint32_t i)
+{
+	const struct img_thread *t = rp->mp->threads[i].t;
+	uint32_t k, levels = rp->mp->p->nr_levels;
+	struct {
+		struct clone_args a;
+		pid_t set_tid[BCK_NS_LEVELS];
+	} buf;
+	uint64_t addr, args[6] = { 0 };
+	pid_t new_tid = 0;
+	long ret;
+	int err, st;
+
+	memset(&buf, 0, sizeof(buf));
+	buf.a.flags = THREAD_FLAGS;
+	buf.a.set_tid = rst_scratch(ctx, offsetof(typeof(buf), set_tid));
+	buf.a.set_tid_size = levels;
+	for (k = 0; k < levels; k++)
+		buf.set_tid[k] = t->tid[levels - 1 - k];
+	err = rst_put(ctx, rp, 0, &buf, sizeof(buf), &addr);
+	if (err)
+		return err;
+	args[0] = addr;
+	args[1] = sizeof(buf.a);
+	err = rst_call(ctx, rp, 0, "clone3 of a thread", SYS_clone3, args, &ret,
+		       &new_tid);
+	if (err)
+		return err;
+	if (ret != t->tid[0] || new_tid != ret) {
+		pr_err("pid %d: thread %d came back as %ld", rp->pid, t->tid[0], ret);
+		return -EEXIST;
+	}
+	/* auto-attached (PTRACE_O_TRACECLONE): it starts in a stop */
+	while (waitpid(new_tid, &st, __WALL) < 0)
+		if (errno != EINTR)
+			return -errno;
+	rp->tids[i] = new_tid;
+	return arch_get_regs(new_tid, rp->tmpl[i]);
+}
+
+int task_restore_threads(struct restore_ctx *ctx, struct rst_proc *rp)
+{
+	uint32_t i;
+	int ret;
+
+	for (i = 1; i < rp->mp->nr_threads; i++) {
+		ret = make_thread(ctx, rp, i);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int restore_sigactions(struct restore_ctx *ctx, struct rst_proc *rp)
+{
+	const struct img_proc *p = rp->mp->p;
+	uint64_t addr;
+	long r;
+	int sig, ret;
+
+	for (sig = 1; sig <= BCK_NSIG; sig++) {
+		const struct img_sigaction *sa = &p->sigact[sig - 1];
+
+		if (sig == SIGKILL || sig == SIGSTOP ||
+		    (!sa->handler && !sa->flags && !sa->mask))
+			continue;
+		/* struct kernel_sigaction has the image's layout */
+		ret = rst_put(ctx, rp, 0, sa, sizeof(*sa), &addr);
+		if (!ret)
+			ret = rst_syscall(ctx, rp, 0, "rt_sigaction", SYS_rt_sigaction,
+					  sig, addr, 0, sizeof(uint64_t), 0, 0, &r);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static struct timeval ns_to_tv(uint64_t ns)
+{
+	return (struct timeval){ ns / 1000000000ULL, ns % 1000000000ULL / 1000 };
+}
+
+static struct timespec ns_to_ts(uint64_t ns)
+{
+	return (struct timespec){ ns / 1000000000ULL, ns % 1000000000ULL };
+}
+
+static int restore_itimers(struct restore_ctx *ctx, struct rst_proc *rp)
+{
+	static const int which[3] = { ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF };
+	const struct img_proc *p = rp->mp->p;
+	struct itimerval itv;
+	uint64_t addr;
+	long r;
+	int i, ret;
+
+	for (i = 0; i < 3; i++) {
+		if (!p->itimer[i].value_ns)
+			continue;
+		itv.it_value = ns_to_tv(p->itimer[i].value_ns);
+		if (!itv.it_value.tv_sec && !itv.it_value.tv_usec)
+			itv.it_value.tv_usec = 1;
+		itv.it_interval = ns_to_tv(p->itimer[i].interval_ns);
+		ret = rst_put(ctx, rp, 0, &itv, sizeof(itv), &addr);
+		if (!ret)
+			ret = rst_syscall(ctx, rp, 0, "setitimer", SYS_setitimer,
+					  which[i], addr, 0, 0, 0, 0, &r);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int restore_timer(struct restore_ctx *ctx, struct rst_proc *rp,
+			 const struct img_timer *t)
+{
+	struct sigevent sev;
+	struct itimerspec its;
+	uint64_t sev_addr, id_addr, its_addr;
+	int32_t id = t->id;
+	long r;
+	int ret;
+
+	memset(&sev, 0, sizeof(sev));
+	sev.sigev_value.sival_ptr = (void *)(uintptr_t)t->value;
+	sev.sigev_signo = t->signo;
+	sev.sigev_notify = t->notify;
+	sev._sigev_un._tid = t->target;
+	its.it_value = ns_to_ts(t->value_ns);
+	its.it_interval = ns_to_ts(t->interval_ns);
+	ret = rst_put(ctx, rp, 0, &sev, sizeof(sev), &sev_addr);
+	if (!ret)
+		ret = rst_put(ctx, rp, 128, &id, sizeof(id), &id_addr);
+	if (!ret)
+		ret = rst_put(ctx, rp, 256, &its, sizeof(its), &its_addr);
+	/* with PR_TIMER_CREATE_RESTORE_IDS on, the id is read from *id_addr */
+	if (!ret)
+		ret = rst_syscall(ctx, rp, 0, "timer_create", SYS_timer_create,
+				  t->clock, sev_addr, id_addr, 0, 0, 0, &r);
+	if (!ret && t->value_ns)
+		ret = rst_syscall(ctx, rp, 0, "timer_settime", SYS_timer_settime,
+				  t->id, 0, its_addr, 0, 0, 0, &r);
+	return ret;
+}
+
+static int restore_timers(struct restore_ctx *ctx, struct rst_proc *rp)
+{
+	uint32_t i;
+	long r;
+	int ret;
+
+	if (!rp->mp->nr_timers)
+		return 0;
+	ret = rst_syscall(ctx, rp, 0, "prctl(PR_TIMER_CREATE_RESTORE_IDS)",
+			  SYS_prctl, PR_TIMER_CREATE_RESTORE_IDS,
+			  PR_TIMER_CREATE_RESTORE_IDS_ON, 0, 0, 0, 0, &r);
+	for (i = 0; !ret && i < rp->mp->nr_timers; i++)
+		ret = restore_timer(ctx, rp, rp->mp->timers[i]);
+	if (!ret)
+		ret = rst_syscall(ctx, rp, 0, "prctl(PR_TIMER_CREATE_RESTORE_IDS)",
+				  SYS_prctl, PR_TIMER_CREATE_RESTORE_IDS,
+				  PR_TIMER_CREATE_RESTORE_IDS_OFF, 0, 0, 0, 0, &r);
+	return ret;
+}
+
+/* robust futex list, clear_child_tid, alternate stack, rseq */
+static int restore_thread_regs_state(struct restore_ctx *ctx, struct rst_proc *rp,
+				     uint32_t i)
+{
+	const struct img_thread *t = rp->mp->threads[i].t;
+	stack_t ss;
+	uint64_t addr;
+	long r;
+	int ret = 0;
+
+	if (t->robust_list)
+		ret = rst_syscall(ctx, rp, i, "set_robust_list", SYS_set_robust_list,
+				  t->robust_list, ROBUST_LIST_LEN, 0, 0, 0, 0, &r);
+	if (!ret)
+		ret = rst_syscall(ctx, rp, i, "set_tid_address", SYS_set_tid_address,
+				  t->clear_child_tid, 0, 0, 0, 0, 0, &r);
+	if (!ret && t->sas_size) {
+		ss.ss_sp = (void *)(uintptr_t)t->sas_sp;
+		ss.ss_size = t->sas_size;
+		ss.ss_flags = t->sas_flags;
+		ret = rst_put(ctx, rp, 0, &ss, sizeof(ss), &addr);
+		if (!ret)
+			ret = rst_syscall(ctx, rp, i, "sigaltstack", SYS_sigaltstack,
+					  addr, 0, 0, 0, 0, 0, &r);
+	}
+	if (!ret && t->rseq)
+		ret = rst_syscall(ctx, rp, i, "rseq", SYS_rseq, t->rseq, t->rseq_len,
+				  0, t->rseq_sig, 0, 0, &r);
+	/* /proc/PID/task/TID/comm takes writes from the thread group only */
+	if (!ret)
+		ret = rst_put(ctx, rp, 0, t->comm, sizeof(t->comm), &addr);
+	if (!ret)
+		ret = rst_syscall(ctx, rp, i, "PR_SET_NAME", SYS_prctl, PR_SET_NAME,
+				  addr, 0, 0, 0, 0, &r);
+	return ret;
+}
+
+static uint64_t queued_mask(const struct m_proc *mp, int32_t tid)
+{
+	uint64_t m = 0;
+	uint32_t i;
+
+	for (i = 0; i < mp->nr_sigs; i++)
+		if (mp->sigs[i]->tid == tid)
+			m |= 1ULL << (mp->sigs[i]->signo - 1);
+	return m;
+}
+
+/* signals without a queued siginfo (SI_USER ones the queue dropped) */
+static int raise_bits(struct restore_ctx *ctx, struct rst_proc *rp, int32_t tid,
+		      uint64_t bits)
+{
+	int sig, ret;
+	long r;
+
+	bits &= ~((1ULL << (SIGKILL - 1)) | (1ULL << (SIGSTOP - 1)));
+	for (sig = 1; sig <= BCK_NSIG; sig++) {
+		if (!(bits & (1ULL << (sig - 1))))
+			continue;
+		ret = tid ? rst_syscall(ctx, rp, 0, "tgkill", SYS_tgkill, rp->pid,
+					tid, sig, 0, 0, 0, &r) :
+			    rst_syscall(ctx, rp, 0, "kill", SYS_kill, rp->pid, sig,
+					0, 0, 0, 0, &r);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/*
+ * Queued from inside the process itself: rt_sigqueueinfo() from another
+ * pid may not claim si_code >= 0 (kernel/signal.c), from the process's
+ * main thread it may.  Every thread still blocks everything.
+ */
+static int restore_pending(struct restore_ctx *ctx, struct rst_proc *rp)
+{
+	const struct m_proc *mp = rp->mp;
+	uint64_t addr;
+	uint32_t i;
+	long r;
+	int ret;
+
+	for (i = 0; i < mp->nr_sigs; i++) {
+		const struct img_siginfo *s = mp->sigs[i];
+
+		ret = rst_put(ctx, rp, 0, s->info, sizeof(s->info), &addr);
+		if (ret)
+			return ret;
+		ret = s->tid ?
+		      rst_syscall(ctx, rp, 0, "rt_tgsigqueueinfo", SYS_rt_tgsigqueueinfo,
+				  rp->pid, s->tid, s->signo, addr, 0, 0, &r) :
+		      rst_syscall(ctx, rp, 0, "rt_sigqueueinfo", SYS_rt_sigqueueinfo,
+				  rp->pid, s->signo, addr, 0, 0, 0, &r);
+		if (ret)
+			return ret;
+	}
+	ret = raise_bits(ctx, rp, 0, mp->p->shared_pending & ~queued_mask(mp, 0));
+	for (i = 0; !ret && i < mp->nr_threads; i++) {
+		const struct img_thread *t = mp->threads[i].t;
+
+		ret = raise_bits(ctx, rp, t->tid[0],
+				 t->pending & ~queued_mask(mp, t->tid[0]));
+	}
+	return ret;
+}
+
+static bool creds_are_ours(const struct img_creds *c)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+	uid_t r, e, s;
+	gid_t gr, ge, gs;
+
+	if (getresuid(&r, &e, &s) || getresgid(&gr, &ge, &gs) ||
+	    syscall(SYS_capget, &h, d))
+		return false;
+	return c->uid == r && c->euid == e && c->suid == s && c->fsuid == e &&
+	       c->gid == gr && c->egid == ge && c->sgid == gs && c->fsgid == ge &&
+	       c->ngroups == (uint32_t)getgroups(0, NULL) && c->ngroups == 0 &&
+	       c->securebits == (uint32_t)prctl(PR_GET_SECUREBITS) &&
+	       c->cap_eff == (d[0].effective | (uint64_t)d[1].effective << 32) &&
+	       c->cap_prm == (d[0].permitted | (uint64_t)d[1].permitted << 32) &&
+	       c->cap_inh == (d[0].inheritable | (uint64_t)d[1].inheritable << 32) &&
+	       !c->cap_amb;
+}
+
+/*
+ * Credentials last, thread by thread (they are per thread in the
+ * kernel): groups and gids, the bounding set (needs CAP_SETPCAP), uids
+ * with SECBIT_KEEP_CAPS so the capabilities survive, then the
+ * capability sets themselves and the ambient set.
+ */
+static int restore_creds(struct restore_ctx *ctx, struct rst_proc *rp, uint32_t i)
+{
+	const struct img_creds *c = &rp->mp->threads[i].t->creds;
+	struct {
+		struct __user_cap_header_struct h;
+		struct __user_cap_data_struct d[2];
+	} caps = { { _LINUX_CAPABILITY_VERSION_3, 0 }, {
+		{ c->cap_eff, c->cap_prm, c->cap_inh },
+		{ c->cap_eff >> 32, c->cap_prm >> 32, c->cap_inh >> 32 } } };
+	uint64_t addr, haddr;
+	long r;
+	int cap, ret;
+
+	if (creds_are_ours(c))
+		return 0;
+	ret = rst_put(ctx, rp, 0, c->groups, c->ngroups * sizeof(c->groups[0]), &addr);
+	if (!ret)
+		ret = rst_syscall(ctx, rp, i, "setgroups", SYS_setgroups, c->ngroups,
+				  addr, 0, 0, 0, 0, &r);
+	if (!ret)
+		ret = rst_syscall(ctx, rp, i, "setresgid", SYS_setresgid, c->gid,
+				  c->egid, c->sgid, 0, 0, 0, &r);
+	if (!ret)
+		ret = rst_syscall(ctx, rp, i, "setfsgid", SYS_setfsgid, c->fsgid,
+				  0, 0, 0, 0, 0, &r);
+	for (cap = 0; !ret && cap <= CAP_LAST; cap++) {
+		if (c->cap_bnd & (1ULL << cap) || prctl(PR_CAPBSET_READ, cap) != 1)
+			continue;
+		ret = rst_syscall(ctx, rp, i, "PR_CAPBSET_DROP", SYS_prctl,
+				  PR_CAPBSET_DROP, cap, 0, 0, 0, 0, &r);
+	}
+	if (!ret)
+		ret = rst_syscall(ctx, rp, i, "PR_SET_SECUREBITS", SYS_prctl,
+				  PR_SET_SECUREBITS, c->securebits | SECBIT_KEEP_CAPS,
+				  0, 0, 0, 0, &r);
+	if (!ret)
+		ret = rst_syscall(ctx, rp, i, "setresuid", SYS_setresuid, c->uid,
+				  c->euid, c->suid, 0, 0, 0, &r);
+	if (!ret)
+		ret = rst_syscall(ctx, rp, i, "setfsuid", SYS_setfsuid, c->fsuid,
+				  0, 0, 0, 0, 0, &r);
+	if (!ret)
+		ret = rst_put(ctx, rp, 0, &caps, sizeof(caps), &haddr);
+	if (!ret)
+		ret = rst_syscall(ctx, rp, i, "capset", SYS_capset, haddr,
+				  haddr + sizeof(caps.h), 0, 0, 0, 0, &r);
+	for (cap = 0; !ret && cap <= CAP_LAST; cap++)
+		if (c->cap_amb & (1ULL << cap))
+			ret = rst_syscall(ctx, rp, i, "PR_CAP_AMBIENT_RAISE", SYS_prctl,
+					  PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap,
+					  0, 0, 0, &r);
+	/* PR_SET_KEEPCAPS needs no capability, unlike PR_SET_SECUREBITS */
+	if (!ret && !(c->securebits & SECBIT_KEEP_CAPS))
+		ret = rst_syscall(ctx, rp, i, "PR_SET_KEEPCAPS", SYS_prctl,
+				  PR_SET_KEEPCAPS, 0, 0, 0, 0, 0, &r);
+	return ret;
+}
+
+static int restore_thread_prctls(struct restore_ctx *ctx, struct rst_proc *rp,
+				 uint32_t i)
+{
+	const struct img_thread *t = rp->mp->threads[i].t;
+	long r;
+	int ret = 0;
+
+	if (t->flags & IMG_THREAD_NO_NEW_PRIVS)
+		ret = rst_syscall(ctx, rp, i, "PR_SET_NO_NEW_PRIVS", SYS_prctl,
+				  PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0, 0, &r);
+	/* after the credentials: changing them clears the death signal */
+	if (!ret)
+		ret = rst_syscall(ctx, rp, i, "PR_SET_PDEATHSIG", SYS_prctl,
+				  PR_SET_PDEATHSIG, t->pdeath_sig, 0, 0, 0, 0, &r);
+	return ret;
+}
+
+static int restore_proc_prctls(struct restore_ctx *ctx, struct rst_proc *rp)
+{
+	const struct img_proc *p = rp->mp->p;
+	uint64_t addr;
+	long r;
+	int ret = 0;
+
+	if (p->flags & IMG_PROC_THP_DISABLE)
+		ret = rst_syscall(ctx, rp, 0, "PR_SET_THP_DISABLE", SYS_prctl,
+				  PR_SET_THP_DISABLE, 1, 0, 0, 0, 0, &r);
+	if (!ret && p->flags & IMG_PROC_SUBREAPER)
+		ret = rst_syscall(ctx, rp, 0, "PR_SET_CHILD_SUBREAPER", SYS_prctl,
+				  PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0, 0, &r);
+	if (!ret && rp->mp->root && strcmp(rp->mp->root, "/")) {
+		ret = rst_put(ctx, rp, 0, rp->mp->root, strlen(rp->mp->root) + 1, &addr);
+		if (!ret)
+			ret = rst_syscall(ctx, rp, 0, "chroot", SYS_chroot, addr,
+					  0, 0, 0, 0, 0, &r);
+	}
+	return ret;
+}
+
+/* from the outside: limits, OOM score, scheduling */
+static int restore_from_outside(struct rst_proc *rp)
+{
+	const struct m_proc *mp = rp->mp;
+	char path[64], buf[32];
+	struct rlimit rl;
+	uint32_t i;
+	int res, fd;
+
+	for (res = 0; res < BCK_NRLIMITS; res++) {
+		rl.rlim_cur = mp->p->rlim[res].cur;
+		rl.rlim_max = mp->p->rlim[res].max;
+		if (prlimit(rp->pid, res, &rl, NULL)) {
+			pr_err("pid %d: setting rlimit %d to %llu/%llu: %s%s", rp->pid,
+			       res, (unsigned long long)rl.rlim_cur,
+			       (unsigned long long)rl.rlim_max, strerror(errno),
+			       errno == EPERM ? " (raising a hard limit needs "
+			       "CAP_SYS_RESOURCE)" : "");
+			return -errno;
+		}
+	}
+	snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", rp->pid);
+	snprintf(buf, sizeof(buf), "%d", mp->p->oom_score_adj);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, buf, strlen(buf)) < 0) {
+		pr_err("pid %d: setting oom_score_adj %s: %s", rp->pid, buf,
+		       strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -EPERM;
+	}
+	close(fd);
+	for (i = 0; i < mp->nr_threads; i++) {
+		const struct img_thread *t = mp->threads[i].t;
+		struct sched_param sp = { .sched_priority = t->rt_priority };
+		pid_t tid = rp->tids[i];
+
+		if (sched_setscheduler(tid, t->policy & ~SCHED_RESET_ON_FORK, &sp) &&
+		    errno != EINVAL) {
+			pr_err("pid %d: thread %d: scheduling policy %u: %s", rp->pid,
+			       tid, t->policy, strerror(errno));
+			return -errno;
+		}
+		if (t->policy < 3 && setpriority(PRIO_PROCESS, tid, t->nice)) {
+			pr_err("pid %d: thread %d: nice %d: %s", rp->pid, tid, t->nice,
+			       strerror(errno));
+			return -errno;
+		}
+	}
+	return 0;
+}
+
+int task_restore_state(struct restore_ctx *ctx, struct rst_proc *rp)
+{
+	const struct m_proc *mp = rp->mp;
+	uint32_t i;
+	int ret;
+
+	ret = restore_sigactions(ctx, rp);
+	if (!ret)
+		ret = restore_itimers(ctx, rp);
+	if (!ret)
+		ret = restore_timers(ctx, rp);
+	for (i = 0; !ret && i < mp->nr_threads; i++)
+		ret = restore_thread_regs_state(ctx, rp, i);
+	if (!ret)
+		ret = restore_pending(ctx, rp);
+	if (!ret)
+		ret = restore_from_outside(rp);
+	if (!ret)
+		ret = restore_proc_prctls(ctx, rp);
+	for (i = 0; !ret && i < mp->nr_threads; i++)
+		ret = restore_creds(ctx, rp, i);
+	for (i = 0; !ret && i < mp->nr_threads; i++)
+		ret = restore_thread_prctls(ctx, rp, i);
+	if (!ret)
+		ret = rst_syscall(ctx, rp, 0, "PR_SET_DUMPABLE", SYS_prctl,
+				  PR_SET_DUMPABLE, mp->p->dumpable ? 1 : 0, 0, 0, 0,
+				  0, &(long){ 0 });
+	return ret;
+}
+
+/* registers as they were, the kernel's restart rules applied */
+static int final_regs(struct rst_proc *rp, uint32_t i)
+{
+	const struct m_thread *mt = &rp->mp->threads[i];
+	uint8_t regs[ARCH_REGS_SIZE];
+	uint64_t mask = mt->t->blocked;
+	pid_t tid = rp->tids[i];
+	int ret;
+
+	memcpy(regs, mt->regs, sizeof(regs));
+	arch_apply_restart(regs);
+	ret = arch_set_regs(tid, regs);
+	if (!ret && mt->t->xstate_size)
+		ret = arch_set_xstate(tid, mt->xstate, mt->t->xstate_size);
+	if (!ret && ptrace(PTRACE_SETSIGMASK, tid, sizeof(mask), &mask))
+		ret = -errno;
+	if (ret)
+		pr_err("pid %d: thread %d: setting its registers: %s", rp->pid, tid,
+		       errstr(ret));
+	return ret;
+}
+
+int task_restore_finish(struct restore_ctx *ctx, struct rst_proc *rp)
+{
+	uint32_t i;
+	int ret;
+
+	for (i = 1; i < rp->mp->nr_threads; i++) {
+		ret = final_regs(rp, i);
+		if (ret)
+			return ret;
+	}
+	ret = inj_unmap_stub(rp->pid, rp->tmpl[0], ctx->stub);
+	if (ret) {
+		pr_err("pid %d: unmapping the injection page: %s", rp->pid, errstr(ret));
+		return ret;
+	}
+	return final_regs(rp, 0);
 }

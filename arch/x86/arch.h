@@ -42,3 +42,29 @@ void arch_apply_restart(void *regs);
 const char *arch_syscall_name(long nr);
 
 #endif
+
+/*
+ * Syscall injection through a one-page stub: `syscall; int3` at the start
+ * of the page, the rest is scratch memory for arguments.  The thread must
+ * be ptrace-stopped; its registers are replaced for each call and the
+ * caller sets the final ones at the end.
+ */
+#define INJ_STUB_SIZE		4096
+#define INJ_SCRATCH_OFF		64
+
+/* writes the stub code into a local page (before it is inherited) */
+void inj_write_stub(void *page);
+/*
+ * Runs syscall @nr with @args in stopped thread @tid, whose register set
+ * @tmpl is used for everything but ip, the syscall number and arguments.
+ * *ret gets the kernel's return value (-errno on failure).  If the call
+ * created a thread (clone3 under PTRACE_O_TRACECLONE), *new_tid gets it.
+ */
+int inj_syscall(pid_t tid, const void *tmpl, uint64_t stub, long nr,
+		const uint64_t args[6], long *ret, pid_t *new_tid);
+/*
+ * Unmaps the stub itself: runs munmap(stub) under PTRACE_SYSCALL and
+ * returns with the thread stopped at the syscall's exit, where the final
+ * registers can be set.
+ */
+int inj_unmap_stub(pid_t tid, const void *tmpl, uint64_t stub);

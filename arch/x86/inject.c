@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include "arch.h"
+
+/* 0f 05: syscall; cc: int3 (the tracer sees the SIGTRAP) */
+static const uint8_t stub_code[] = { 0x0f, 0x05, 0xcc };
+
+void inj_write_stub(void *page)
+{
+	memset(page, 0xcc, INJ_SCRATCH_OFF);
+	memcpy(page, stub_code, sizeof(stub_code));
+}
+
+static void load_call(struct user_regs_struct *r, const void *tmpl,
+		      uint64_t ip, long nr, const uint64_t a[6])
+{
+	memcpy(r, tmpl, sizeof(*r));
+	r->rip = ip;
+	r->rax = nr;
+	/* no restart handling on the way out of the current stop */
+	r->orig_rax = (unsigned long long)-1;
+	r->rdi = a[0];
+	r->rsi = a[1];
+	r->rdx = a[2];
+	r->r10 = a[3];
+	r->r8 = a[4];
+	r->r9 = a[5];
+}
+
+/* one waitpid on @tid; -ESRCH if it died, else its status */
+static int wait_tid(pid_t tid, int *st)
+{
+	for (;;) {
+		if (waitpid(tid, st, __WALL) >= 0)
+			break;
+		if (errno != EINTR)
+			return -errno;
+	}
+	if (WIFEXITED(*st) || WIFSIGNALED(*st))
+		return -ESRCH;
+	return 0;
+}
+
+int inj_syscall(pid_t tid, const void *tmpl, uint64_t stub, long nr,
+		const uint64_t args[6], long *ret, pid_t *new_tid)
+{
+	struct user_regs_struct r;
+	unsigned long msg;
+	int st, err;
+
+	load_call(&r, tmpl, stub, nr, args);
+	err = arch_set_regs(tid, &r);
+	if (err)
+		return err;
+	if (ptrace(PTRACE_CONT, tid, 0, 0))
+		return -errno;
+	for (;;) {
+		err = wait_tid(tid, &st);
+		if (err)
+			return err;
+		if (!WIFSTOPPED(st))
+			continue;
+		if ((st >> 16) == PTRACE_EVENT_CLONE) {
+			if (ptrace(PTRACE_GETEVENTMSG, tid, 0, &msg))
+				return -errno;
+			if (new_tid)
+				*new_tid = msg;
+			if (ptrace(PTRACE_CONT, tid, 0, 0))
+				return -errno;
+			continue;
+		}
+		break;
+	}
+	err = arch_get_regs(tid, &r);
+	if (err)
+		return err;
+	/* anything but our int3 right after the syscall is a fault */
+	if (WSTOPSIG(st) != SIGTRAP || (st >> 16) || r.rip != stub + 3)
+		return -EFAULT;
+	*ret = (long)r.rax;
+	return 0;
+}
+
+/* resumes @tid to its next syscall stop (entry or exit) */
+static int syscall_stop(pid_t tid)
+{
+	int st, err;
+
+	if (ptrace(PTRACE_SYSCALL, tid, 0, 0))
+		return -errno;
+	err = wait_tid(tid, &st);
+	if (err)
+		return err;
+	/* PTRACE_O_TRACESYSGOOD marks syscall stops with 0x80 */
+	if (!WIFSTOPPED(st) || WSTOPSIG(st) != (SIGTRAP | 0x80))
+		return -EFAULT;
+	return 0;
+}
+
+int inj_unmap_stub(pid_t tid, const void *tmpl, uint64_t stub)
+{
+	const uint64_t args[6] = { stub, INJ_STUB_SIZE };
+	struct user_regs_struct r;
+	int err;
+
+	load_call(&r, tmpl, stub, SYS_munmap, args);
+	err = arch_set_regs(tid, &r);
+	if (!err)
+		err = syscall_stop(tid);	/* entry */
+	if (!err)
+		err = syscall_stop(tid);	/* exit: the stub is gone */
+	if (!err)
+		err = arch_get_regs(tid, &r);
+	if (!err && (long)r.rax != 0)
+		err = (long)r.rax < 0 ? (long)r.rax : -EFAULT;
+	return err;
+}

@@ -1,0 +1,567 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bpfckpt restore IMAGE [-d] [--force]
+ *
+ * 1. Load and check the image, the kernel, every pid and file, before
+ *    anything is created.
+ * 2. Create the tree: clone3 with set_tid from here for the root, from
+ *    each new process for its children (pstree.c); each installs its fds
+ *    (files.c), joins its session and group, and waits.
+ * 3. Seize every process and rebuild it by syscall injection: memory
+ *    (mm.c), threads, signals, timers, credentials (task.c).
+ * 4. Set the final registers and let everything go at once.
+ * Any failure before that kills every process made so far.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "cmd.h"
+#include "features.h"
+#include "log.h"
+#include "restore.h"
+#include "util.h"
+
+#define RESTORE_USAGE	"restore IMAGE [-d] [--force]"
+#define STEP_TIMEOUT_MS	30000
+
+uint64_t rst_scratch(struct restore_ctx *ctx, size_t off)
+{
+	return ctx->stub + INJ_SCRATCH_OFF + off;
+}
+
+int rst_put(struct restore_ctx *ctx, struct rst_proc *rp, size_t off,
+	    const void *data, size_t len, uint64_t *addr)
+{
+	struct iovec local = { (void *)data, len }, remote;
+
+	if (off + len > INJ_STUB_SIZE - INJ_SCRATCH_OFF)
+		return -E2BIG;
+	*addr = rst_scratch(ctx, off);
+	if (!len)
+		return 0;
+	remote = (struct iovec){ (void *)(uintptr_t)*addr, len };
+	if (process_vm_writev(rp->pid, &local, 1, &remote, 1, 0) != (ssize_t)len) {
+		pr_err("pid %d: writing syscall arguments: %s", rp->pid, strerror(errno));
+		return -errno ? -errno : -EFAULT;
+	}
+	return 0;
+}
+
+int rst_call(struct restore_ctx *ctx, struct rst_proc *rp, uint32_t th,
+	     const char *what, long nr, const uint64_t a[6], long *ret,
+	     pid_t *new_tid)
+{
+	int err;
+
+	err = inj_syscall(rp->tids[th], rp->tmpl[th], ctx->stub, nr, a, ret,
+			  new_tid);
+	if (err) {
+		pr_err("pid %d: thread %d: injecting %s: %s", rp->pid, rp->tids[th],
+		       what, errstr(err));
+		return err;
+	}
+	if (*ret < 0 && *ret > -4096) {
+		pr_err("pid %d: %s(%#llx, %#llx, %#llx, ...): %s", rp->pid, what,
+		       (unsigned long long)a[0], (unsigned long long)a[1],
+		       (unsigned long long)a[2], errstr(*ret));
+		return *ret;
+	}
+	return 0;
+}
+
+int rst_syscall(struct restore_ctx *ctx, struct rst_proc *rp, uint32_t th,
+		const char *what, long nr, uint64_t a0, uint64_t a1, uint64_t a2,
+		uint64_t a3, uint64_t a4, uint64_t a5, long *ret)
+{
+	const uint64_t a[6] = { a0, a1, a2, a3, a4, a5 };
+
+	return rst_call(ctx, rp, th, what, nr, a, ret, NULL);
+}
+
+int rst_open(struct restore_ctx *ctx, struct rst_proc *rp, const char *path,
+	     int flags, int *fd)
+{
+	uint64_t addr;
+	long r;
+	int ret;
+
+	ret = rst_put(ctx, rp, 1024, path, strlen(path) + 1, &addr);
+	if (!ret)
+		ret = rst_syscall(ctx, rp, 0, "openat", SYS_openat, (uint64_t)AT_FDCWD,
+				  addr, flags | O_CLOEXEC, 0, 0, 0, &r);
+	if (ret) {
+		pr_err("pid %d: opening %s failed", rp->pid, path);
+		return ret;
+	}
+	*fd = r;
+	return 0;
+}
+
+void rst_close(struct restore_ctx *ctx, struct rst_proc *rp, int fd)
+{
+	long r;
+
+	rst_syscall(ctx, rp, 0, "close", SYS_close, fd, 0, 0, 0, 0, 0, &r);
+}
+
+static int parse_args(int argc, char **argv, struct restore_ctx *ctx)
+{
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-d"))
+			ctx->detach = true;
+		else if (!strcmp(argv[i], "--force"))
+			ctx->force = true;
+		else if (!strcmp(argv[i], "--lazy"))
+			ctx->lazy = true;
+		else if (argv[i][0] == '-')
+			return usage_error(RESTORE_USAGE, "unknown option '%s'", argv[i]);
+		else if (ctx->path)
+			return usage_error(RESTORE_USAGE, "one IMAGE only");
+		else
+			ctx->path = argv[i];
+	}
+	if (!ctx->path)
+		return usage_error(RESTORE_USAGE, "which IMAGE?");
+	return 0;
+}
+
+static int check_kernel(struct restore_ctx *ctx)
+{
+	struct utsname u;
+
+	if (uname(&u))
+		return -errno;
+	if (strcmp(u.release, ctx->img.hdr->release) && !ctx->force) {
+		pr_err("%s was snapped on kernel %s, this is %s (--force to try anyway)",
+		       ctx->path, ctx->img.hdr->release, u.release);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int check_pid_free(pid_t pid)
+{
+	char path[64], comm[64] = "?";
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	if (access(path, F_OK))
+		return 0;
+	if (read_file(path, comm, sizeof(comm)) > 0)
+		comm[strcspn(comm, "\n")] = 0;
+	pr_err("pid %d is in use by '%s'", pid, comm);
+	return -EEXIST;
+}
+
+/* every pid and tid must be free: clone3 would fail with EEXIST later */
+static int check_pids(struct restore_ctx *ctx)
+{
+	uint32_t i, j;
+	int ret;
+
+	for (i = 0; i < ctx->nr_procs; i++) {
+		const struct m_proc *mp = ctx->procs[i].mp;
+
+		ret = check_pid_free(mp->p->pid[0]);
+		for (j = 1; !ret && j < mp->nr_threads; j++)
+			ret = check_pid_free(mp->threads[j].t->tid[0]);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int build_procs(struct restore_ctx *ctx)
+{
+	uint32_t i;
+	int ret;
+
+	ctx->nr_procs = ctx->img.nr_procs;
+	ctx->procs = calloc(ctx->nr_procs, sizeof(*ctx->procs));
+	if (!ctx->procs)
+		return -ENOMEM;
+	for (i = 0; i < ctx->nr_procs; i++) {
+		struct rst_proc *rp = &ctx->procs[i];
+		uint32_t n;
+
+		rp->mp = &ctx->img.procs[i];
+		rp->pid = rp->mp->p->pid[0];
+		rp->zombie = rp->mp->p->flags & IMG_PROC_ZOMBIE;
+		n = rp->mp->nr_threads ? rp->mp->nr_threads : 1;
+		rp->tids = calloc(n, sizeof(*rp->tids));
+		rp->tmpl = calloc(n, sizeof(*rp->tmpl));
+		if (!rp->tids || !rp->tmpl)
+			return -ENOMEM;
+		rp->tids[0] = rp->pid;
+		if (rp->mp->parent >= 0) {
+			struct rst_proc *pp = &ctx->procs[rp->mp->parent];
+
+			ret = vec_push(pp->children, pp->nr_children, pp->cap_children,
+				       (int32_t)i);
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+static int preflight(struct restore_ctx *ctx)
+{
+	int ret;
+
+	if (ctx->lazy) {
+		pr_err("--lazy: lazy restore is not supported yet");
+		return -ENOTSUP;
+	}
+	features_probe();
+	ret = check_kernel(ctx);
+	if (!ret)
+		ret = build_procs(ctx);
+	if (!ret)
+		ret = check_pids(ctx);
+	if (!ret)
+		ret = pstree_restore_check(ctx);
+	if (!ret)
+		ret = files_restore_check(ctx);
+	if (!ret)
+		ret = mm_restore_check(ctx);
+	if (!ret)
+		ret = task_restore_check(ctx);
+	return ret;
+}
+
+static int setup(struct restore_ctx *ctx)
+{
+	void *stub;
+	int ret;
+
+	ctx->sh_len = sizeof(*ctx->sh) + ctx->nr_procs * sizeof(ctx->sh->slots[0]);
+	ctx->sh = mmap(NULL, ctx->sh_len, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (ctx->sh == MAP_FAILED) {
+		ctx->sh = NULL;
+		return -errno;
+	}
+	ret = mm_pick_stub(ctx);
+	if (ret) {
+		pr_err("no address is free for the injection page in every process");
+		return ret;
+	}
+	/* every new process inherits it at this address */
+	stub = mmap((void *)(uintptr_t)ctx->stub, INJ_STUB_SIZE,
+		    PROT_READ | PROT_WRITE | PROT_EXEC,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (stub == MAP_FAILED)
+		return -errno;
+	inj_write_stub(stub);
+	/* orphans of a failed restore come back to us to be reaped */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1))
+		return -errno;
+	return 0;
+}
+
+static bool interrupted(void)
+{
+	sigset_t set;
+
+	sigpending(&set);
+	return sigismember(&set, SIGINT) || sigismember(&set, SIGTERM) ||
+	       sigismember(&set, SIGHUP);
+}
+
+/* waits until every process reached @state (zombies: RST_EXITED) */
+static int wait_state(struct restore_ctx *ctx, enum rst_state state)
+{
+	uint64_t deadline = now_ns() + STEP_TIMEOUT_MS * 1000000ULL;
+	struct timespec tick = { 0, 100 * 1000 * 1000 };
+	uint32_t i, seen, ok;
+
+	for (;;) {
+		seen = atomic_load(&ctx->sh->done);
+		for (i = 0, ok = 0; i < ctx->nr_procs; i++) {
+			struct rst_slot *s = &ctx->sh->slots[i];
+			uint32_t st = atomic_load(&s->state);
+
+			if (st == RST_FAILED) {
+				pr_err("pid %d: %s: %s", ctx->procs[i].pid, s->msg,
+				       errstr(s->err));
+				return s->err ? s->err : -EIO;
+			}
+			if (st == state || st == RST_EXITED ||
+			    (st == RST_CREATED && state == RST_CREATED))
+				ok++;
+		}
+		if (ok == ctx->nr_procs)
+			return 0;
+		if (interrupted()) {
+			pr_err("interrupted");
+			return -EINTR;
+		}
+		if (now_ns() > deadline) {
+			pr_err("the new processes did not get ready in %d s",
+			       STEP_TIMEOUT_MS / 1000);
+			return -ETIMEDOUT;
+		}
+		syscall(SYS_futex, &ctx->sh->done, FUTEX_WAIT, seen, &tick, NULL, 0);
+	}
+}
+
+static int create_tree(struct restore_ctx *ctx)
+{
+	pid_t root;
+	int ret;
+
+	root = pstree_clone(ctx, 0);
+	if (root < 0) {
+		pr_err("pid %d: clone3: %s", ctx->procs[0].pid, errstr(root));
+		return root;
+	}
+	ret = wait_state(ctx, RST_CREATED);
+	if (ret)
+		return ret;
+	atomic_store(&ctx->sh->phase, RST_PHASE_GROUPS);
+	syscall(SYS_futex, &ctx->sh->phase, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+	return wait_state(ctx, RST_READY);
+}
+
+static int seize(struct rst_proc *rp)
+{
+	int st;
+
+	if (ptrace(PTRACE_SEIZE, rp->pid, 0,
+		   PTRACE_O_TRACECLONE | PTRACE_O_TRACESYSGOOD) ||
+	    ptrace(PTRACE_INTERRUPT, rp->pid, 0, 0)) {
+		pr_err("pid %d: seizing it: %s", rp->pid, strerror(errno));
+		return -errno;
+	}
+	rp->seized = true;
+	for (;;) {
+		if (waitpid(rp->pid, &st, __WALL) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (!WIFSTOPPED(st)) {
+			pr_err("pid %d: died before it could be restored", rp->pid);
+			rp->seized = false;
+			return -ESRCH;
+		}
+		if ((st >> 16) == PTRACE_EVENT_STOP)
+			break;
+		/* everything is blocked: nothing else should stop it */
+		ptrace(PTRACE_CONT, rp->pid, 0, 0);
+	}
+	return arch_get_regs(rp->pid, rp->tmpl[0]);
+}
+
+static int restore_procs(struct restore_ctx *ctx)
+{
+	uint32_t i;
+	int ret;
+
+	for (i = 0; i < ctx->nr_procs; i++) {
+		struct rst_proc *rp = &ctx->procs[i];
+
+		if (rp->zombie)
+			continue;
+		ret = seize(rp);
+		if (!ret)
+			ret = mm_restore(ctx, rp);
+		if (!ret)
+			ret = task_restore_threads(ctx, rp);
+		if (!ret)
+			ret = task_restore_state(ctx, rp);
+		if (ret)
+			return ret;
+	}
+	for (i = 0; i < ctx->nr_procs; i++) {
+		if (ctx->procs[i].zombie)
+			continue;
+		ret = task_restore_finish(ctx, &ctx->procs[i]);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* the point of no return: everyone runs from here */
+static void release_all(struct restore_ctx *ctx)
+{
+	uint32_t i, j;
+
+	for (i = 0; i < ctx->nr_procs; i++) {
+		struct rst_proc *rp = &ctx->procs[i];
+
+		if (!rp->seized)
+			continue;
+		if (rp->mp->p->flags & IMG_PROC_STOPPED)
+			kill(rp->pid, SIGSTOP);
+		for (j = rp->mp->nr_threads; j-- > 0;)
+			ptrace(PTRACE_DETACH, rp->tids[j], 0, 0);
+		rp->seized = false;
+	}
+}
+
+/* is @pid one of ours: the restorer's or a new process's child */
+static bool is_ours(struct restore_ctx *ctx, pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	pid_t ppid;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	if (read_file(path, buf, sizeof(buf)) <= 0 || !(p = strstr(buf, "PPid:")))
+		return false;
+	ppid = atoi(p + 5);
+	return ppid == getpid() || image_find(&ctx->img, ppid) >= 0;
+}
+
+/* a failed restore leaves no process behind */
+static void kill_all(struct restore_ctx *ctx)
+{
+	uint64_t deadline = now_ns() + 10ULL * 1000000000ULL;
+	struct timespec tick = { 0, 5 * 1000 * 1000 };
+	uint32_t i;
+	int st;
+
+	for (i = 0; i < ctx->nr_procs; i++)
+		if (is_ours(ctx, ctx->procs[i].pid))
+			kill(ctx->procs[i].pid, SIGKILL);
+	/* as subreaper and tracer, everything comes back to us */
+	while (now_ns() < deadline) {
+		pid_t p = waitpid(-1, &st, __WALL | WNOHANG);
+
+		if (p < 0 && errno == ECHILD)
+			break;
+		if (p <= 0)
+			nanosleep(&tick, NULL);
+	}
+}
+
+static void block_signals(sigset_t *old)
+{
+	sigset_t all;
+
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, old);
+}
+
+/* foreground: forward the usual signals, exit as the root does */
+static int wait_root(struct restore_ctx *ctx)
+{
+	pid_t root = ctx->procs[0].pid;
+	siginfo_t si;
+	sigset_t set;
+	int st;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGQUIT);
+	sigaddset(&set, SIGCHLD);
+	for (;;) {
+		pid_t p = waitpid(root, &st, WNOHANG);
+
+		if (p == root)
+			break;
+		if (p < 0 && errno != EINTR)
+			return EXIT_RUNTIME;
+		if (sigwaitinfo(&set, &si) > 0 && si.si_signo != SIGCHLD)
+			kill(root, si.si_signo);
+	}
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	return 128 + WTERMSIG(st);
+}
+
+static void free_ctx(struct restore_ctx *ctx)
+{
+	uint32_t i;
+
+	for (i = 0; ctx->procs && i < ctx->nr_procs; i++) {
+		free(ctx->procs[i].tids);
+		free(ctx->procs[i].tmpl);
+		free(ctx->procs[i].children);
+		free(ctx->procs[i].fids);
+	}
+	free(ctx->procs);
+	free(ctx->shm);
+	if (ctx->sh)
+		munmap(ctx->sh, ctx->sh_len);
+	if (ctx->stub)
+		munmap((void *)(uintptr_t)ctx->stub, INJ_STUB_SIZE);
+	image_free(&ctx->img);
+}
+
+static void print_summary(struct restore_ctx *ctx)
+{
+	uint32_t i, threads = 0;
+
+	for (i = 0; i < ctx->nr_procs; i++)
+		threads += ctx->procs[i].mp->nr_threads;
+	printf("restored pid %d: %u process%s, %u thread%s, %llu pages in %.3f s\n",
+	       ctx->procs[0].pid, ctx->nr_procs, ctx->nr_procs == 1 ? "" : "es",
+	       threads, threads == 1 ? "" : "s",
+	       (unsigned long long)ctx->img.nr_pages,
+	       (ctx->t_done - ctx->t_start) / 1e9);
+	fflush(stdout);
+}
+
+int cmd_restore(int argc, char **argv)
+{
+	struct restore_ctx ctx = { 0 };
+	sigset_t old;
+	int ret;
+
+	ret = parse_args(argc, argv, &ctx);
+	if (ret)
+		return ret;
+	ctx.t_start = now_ns();
+	ret = image_load(ctx.path, 0, &ctx.img);
+	if (ret) {
+		pr_err("%s: %s", ctx.path, ctx.img.r.err);
+		image_free(&ctx.img);
+		return EXIT_RUNTIME;
+	}
+	ret = preflight(&ctx);
+	if (ret)
+		goto out;
+	block_signals(&old);
+	ret = setup(&ctx);
+	if (ret) {
+		pr_err("preparing: %s", errstr(ret));
+		goto out;
+	}
+	ret = create_tree(&ctx);
+	if (!ret)
+		ret = restore_procs(&ctx);
+	if (ret) {
+		kill_all(&ctx);
+		goto out;
+	}
+	release_all(&ctx);
+	prctl(PR_SET_CHILD_SUBREAPER, 0);
+	ctx.t_done = now_ns();
+	print_summary(&ctx);
+	if (!ctx.detach)
+		ret = wait_root(&ctx);
+	free_ctx(&ctx);
+	return ret;
+out:
+	free_ctx(&ctx);
+	return EXIT_RUNTIME;
+}

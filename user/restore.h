@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Restore: the restorer (this process) creates the tree with clone3
+ * set_tid; each new process first runs our own C code (sessions, fds,
+ * children), then stops; the restorer seizes it and rebuilds memory,
+ * threads and the rest by injecting syscalls (arch.h inj_*).
+ */
+#ifndef BPFCKPT_RESTORE_H
+#define BPFCKPT_RESTORE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "arch.h"
+#include "model.h"
+
+/* ---- state shared with the new processes (MAP_SHARED memory) ---- */
+
+enum rst_state {
+	RST_NONE,
+	RST_CREATED,	/* exists with its fds and children */
+	RST_READY,	/* waiting to be seized */
+	RST_EXITED,	/* a zombie: exited as it should */
+	RST_FAILED,
+};
+
+struct rst_slot {
+	_Atomic uint32_t state;
+	int32_t err;		/* -errno */
+	char msg[224];		/* the step that failed */
+};
+
+struct rst_shared {
+	_Atomic uint32_t phase;		/* the restorer moves everyone on */
+	_Atomic uint32_t done;		/* bumped by every state change */
+	struct rst_slot slots[];
+};
+
+#define RST_PHASE_CREATE	0	/* make processes, fds, children */
+#define RST_PHASE_GROUPS	1	/* join process groups, zombies exit */
+
+/* ---- the restorer's view ---- */
+
+struct rst_proc {
+	struct m_proc *mp;
+	pid_t pid;
+	bool zombie;
+	bool seized;
+	pid_t *tids;		/* [i]: thread i of mp->threads, 0 until made */
+	uint8_t (*tmpl)[ARCH_REGS_SIZE];	/* per thread, for injection */
+	int32_t *children;	/* indices into procs[] */
+	uint32_t nr_children;
+	uint32_t cap_children;
+	uint64_t *fids;		/* file ids this process's subtree holds */
+	uint32_t nr_fids;
+	uint32_t cap_fids;
+};
+
+struct shm_owner {
+	uint64_t dev, ino;
+	pid_t pid;
+	uint64_t start, end, pgoff;
+};
+
+struct restore_ctx {
+	const char *path;
+	bool lazy, detach, force;
+	struct ckpt_image img;
+	struct rst_proc *procs;
+	uint32_t nr_procs;
+	struct rst_shared *sh;
+	size_t sh_len;
+	uint64_t stub;		/* injection page, same address everywhere */
+	int fd_base;		/* fds >= this carry files down the tree */
+	struct shm_owner *shm;
+	uint32_t nr_shm, cap_shm;
+	uint64_t t_start, t_created, t_done;
+};
+
+/* restore.c: injection helpers, with the message on failure */
+int rst_call(struct restore_ctx *ctx, struct rst_proc *rp, uint32_t th,
+	     const char *what, long nr, const uint64_t a[6], long *ret,
+	     pid_t *new_tid);
+int rst_syscall(struct restore_ctx *ctx, struct rst_proc *rp, uint32_t th,
+		const char *what, long nr, uint64_t a0, uint64_t a1, uint64_t a2,
+		uint64_t a3, uint64_t a4, uint64_t a5, long *ret);
+/* copies @len bytes into the stub's scratch at @off; *addr: remote address */
+int rst_put(struct restore_ctx *ctx, struct rst_proc *rp, size_t off,
+	    const void *data, size_t len, uint64_t *addr);
+uint64_t rst_scratch(struct restore_ctx *ctx, size_t off);
+/* opens @path in the target (O_CLOEXEC added); *fd: its fd there */
+int rst_open(struct restore_ctx *ctx, struct rst_proc *rp, const char *path,
+	     int flags, int *fd);
+void rst_close(struct restore_ctx *ctx, struct rst_proc *rp, int fd);
+
+/* pstree.c: the new processes' own code (runs in the child) */
+void pstree_restore_child(struct restore_ctx *ctx, uint32_t idx)
+	__attribute__((noreturn));
+pid_t pstree_clone(struct restore_ctx *ctx, uint32_t idx);
+int pstree_restore_check(struct restore_ctx *ctx);
+/* in the child: report a failed step and exit */
+void rst_child_fail(struct restore_ctx *ctx, uint32_t idx, int err,
+		    const char *fmt, ...)
+	__attribute__((noreturn, format(printf, 4, 5)));
+
+/* files.c */
+int files_restore_check(struct restore_ctx *ctx);
+int files_restore_child(struct restore_ctx *ctx, uint32_t idx);
+int files_restore_finish(struct restore_ctx *ctx, uint32_t idx);
+
+/* mm.c */
+int mm_restore_check(struct restore_ctx *ctx);
+/* the stub's address: free in this process and in every target */
+int mm_pick_stub(struct restore_ctx *ctx);
+int mm_restore(struct restore_ctx *ctx, struct rst_proc *rp);
+
+/* task.c */
+int task_restore_check(struct restore_ctx *ctx);
+int task_restore_threads(struct restore_ctx *ctx, struct rst_proc *rp);
+int task_restore_state(struct restore_ctx *ctx, struct rst_proc *rp);
+int task_restore_finish(struct restore_ctx *ctx, struct rst_proc *rp);
+
+#endif
