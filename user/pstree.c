@@ -476,6 +476,7 @@ static void __attribute__((noreturn)) become_zombie(struct restore_ctx *ctx,
 	struct rlimit no_core = { 0, 0 };
 	sigset_t set;
 
+	prctl(PR_SET_NAME, ctx->procs[idx].mp->p->comm);
 	set_state(ctx, idx, RST_EXITED);
 	if (!sig)
 		_exit((status >> 8) & 0xff);

@@ -331,6 +331,8 @@ static int create_tree(struct restore_ctx *ctx)
 		return root;
 	}
 	ret = wait_state(ctx, RST_CREATED);
+	if (!ret)
+		ret = fault_at("restore-created");
 	if (ret)
 		return ret;
 	atomic_store(&ctx->sh->phase, RST_PHASE_GROUPS);
@@ -382,6 +384,8 @@ static int restore_procs(struct restore_ctx *ctx)
 		if (!ret)
 			ret = mm_restore(ctx, rp);
 		if (!ret)
+			ret = fault_at("restore-mm");
+		if (!ret)
 			ret = task_restore_threads(ctx, rp);
 		if (!ret)
 			ret = task_restore_state(ctx, rp);
@@ -395,7 +399,7 @@ static int restore_procs(struct restore_ctx *ctx)
 		if (ret)
 			return ret;
 	}
-	return 0;
+	return fault_at("restore-final");
 }
 
 /* the point of no return: everyone runs from here */

@@ -23,17 +23,6 @@
 #define SNAP_USAGE	"snap PID [-o IMAGE] [--kill]"
 #define KILL_TIMEOUT_MS	10000
 
-int fault_at(const char *point)
-{
-	const char *f = getenv("BPFCKPT_FAULT");
-
-	if (f && !strcmp(f, point)) {
-		pr_err("fault injected at '%s'", point);
-		return -EIO;
-	}
-	return 0;
-}
-
 static int parse_args(int argc, char **argv, struct snap_ctx *ctx)
 {
 	int i;

@@ -103,7 +103,4 @@ int files_collect(struct snap_ctx *ctx, struct snap_proc *sp);
 int files_write(struct snap_ctx *ctx, struct snap_proc *sp);
 void files_free(struct snap_proc *sp);
 
-/* BPFCKPT_FAULT=<point>: -EIO at that point, to exercise cleanup */
-int fault_at(const char *point);
-
 #endif

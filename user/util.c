@@ -2,8 +2,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "log.h"
 #include "util.h"
 
 int vec_reserve(void *arr, uint32_t *cap, uint32_t want, size_t size)
@@ -58,4 +60,15 @@ uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+int fault_at(const char *point)
+{
+	const char *f = getenv("BPFCKPT_FAULT");
+
+	if (f && !strcmp(f, point)) {
+		pr_err("fault injected at '%s'", point);
+		return -EIO;
+	}
+	return 0;
 }

@@ -21,6 +21,8 @@ int vec_reserve(void *arr, uint32_t *cap, uint32_t want, size_t size);
 
 /* read a small /proc file into buf (NUL-terminated); bytes or -errno */
 int read_file(const char *path, char *buf, size_t size);
+/* BPFCKPT_FAULT=<point>: -EIO at that point, to exercise cleanup paths */
+int fault_at(const char *point);
 /* monotonic clock in ns */
 uint64_t now_ns(void);
 
