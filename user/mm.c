@@ -807,6 +807,43 @@ static int map_shared_anon(struct restore_ctx *ctx, struct rst_proc *rp,
 	return map_file(ctx, rp, ms, path, O_RDWR, fd);
 }
 
+/*
+ * Two adjacent anonymous VMAs were apart at snap time (the kernel would
+ * have merged them otherwise), but fresh mmaps get contiguous page
+ * offsets (address >> PAGE_SHIFT) and merge.  Made elsewhere and moved
+ * in, a VMA keeps its own offset -- provided it has an anon_vma, that
+ * is a page was touched: copy_vma() gives an untouched one the offset
+ * of its new address again.  The touched page is dropped after the move.
+ */
+static int map_apart(struct restore_ctx *ctx, struct rst_proc *rp,
+		     const struct img_vma *v, int prot, int flags)
+{
+	uint64_t len = v->end - v->start, zero = 0;
+	uint64_t tmp = temp_area(ctx, rp->mp, len, 0, 0);
+	int rw = prot | PROT_READ | PROT_WRITE;
+	struct iovec local = { &zero, sizeof(zero) };
+	struct iovec remote = { (void *)(uintptr_t)tmp, sizeof(zero) };
+	long r;
+	int ret;
+
+	if (!tmp)
+		return -ENOMEM;
+	ret = rst_syscall(ctx, rp, 0, "mmap", SYS_mmap, tmp, len, rw, flags, -1,
+			  0, &r);
+	if (!ret && process_vm_writev(rp->pid, &local, 1, &remote, 1, 0) < 0)
+		ret = -errno;
+	if (!ret)
+		ret = rst_syscall(ctx, rp, 0, "mremap", SYS_mremap, tmp, len, len,
+				  MREMAP_MAYMOVE | MREMAP_FIXED, v->start, 0, &r);
+	if (!ret)
+		ret = rst_syscall(ctx, rp, 0, "madvise", SYS_madvise, v->start,
+				  getpagesize(), MADV_DONTNEED, 0, 0, 0, &r);
+	if (!ret && rw != prot)
+		ret = rst_syscall(ctx, rp, 0, "mprotect", SYS_mprotect, v->start,
+				  len, prot, 0, 0, 0, &r);
+	return ret;
+}
+
 static int map_one(struct restore_ctx *ctx, struct rst_proc *rp,
 		   struct map_state *ms, uint32_t vi)
 {
@@ -839,6 +876,8 @@ static int map_one(struct restore_ctx *ctx, struct rst_proc *rp,
 	default:
 		return 0;
 	}
+	if (v->kind == IMG_VMA_ANON && vi && rp->mp->vmas[vi - 1].v->end == v->start)
+		return map_apart(ctx, rp, v, prot, flags);
 	ret = rst_syscall(ctx, rp, 0, "mmap", SYS_mmap, v->start, v->end - v->start,
 			  prot, flags, (uint64_t)(int64_t)fd,
 			  flags & MAP_ANONYMOUS ? 0 : v->pgoff, &r);
