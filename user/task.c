@@ -263,6 +263,14 @@ int task_collect(struct snap_ctx *ctx, struct snap_proc *sp)
 		if (ret)
 			return ret;
 	}
+	for (i = 0; i < sp->nr_timers; i++) {
+		if (sp->timers[i].armed == 2) {
+			pr_err("pid %d: POSIX timer %d on clock %d (CPU time or alarm): "
+			       "not supported", sp->pid, sp->timers[i].id,
+			       sp->timers[i].clock);
+			return -ENOTSUP;
+		}
+	}
 	if (sp->zombie)
 		return 0;
 	ret = peek_siginfo(sp->pid, true, &sp->sigs, &sp->nr_sigs, &sp->cap_sigs);
