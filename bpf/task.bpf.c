@@ -302,6 +302,8 @@ int collect_task(struct bpf_iter__task *ctx)
 	r->cpu = task->thread_info.cpu;
 	r->on_cpu = task->on_cpu;
 	r->sum_exec_ns = task->se.sum_exec_runtime;
+	r->timer_slack_ns = task->timer_slack_ns;
+	r->default_timer_slack_ns = task->default_timer_slack_ns;
 	r->utime = task->utime;
 	r->stime = task->stime;
 	r->start_time = task->start_time;

@@ -437,6 +437,8 @@ static int write_thread(struct snap_ctx *ctx, struct snap_thread *th)
 	t.rseq_sig = r->rseq_sig;
 	t.regs_size = ARCH_REGS_SIZE;
 	t.xstate_size = th->xstate_len;
+	if (r->timer_slack_ns != r->default_timer_slack_ns)
+		t.timer_slack_ns = r->timer_slack_ns;
 	return img_put(ctx->w, &t, sizeof(t), parts, 2);
 }
 
@@ -891,6 +893,9 @@ static int restore_thread_prctls(struct restore_ctx *ctx, struct rst_proc *rp,
 	if (t->flags & IMG_THREAD_NO_NEW_PRIVS)
 		ret = rst_syscall(ctx, rp, i, "PR_SET_NO_NEW_PRIVS", SYS_prctl,
 				  PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0, 0, &r);
+	if (!ret && t->timer_slack_ns)
+		ret = rst_syscall(ctx, rp, i, "PR_SET_TIMERSLACK", SYS_prctl,
+				  PR_SET_TIMERSLACK, t->timer_slack_ns, 0, 0, 0, 0, &r);
 	/* after the credentials: changing them clears the death signal */
 	if (!ret)
 		ret = rst_syscall(ctx, rp, i, "PR_SET_PDEATHSIG", SYS_prctl,

@@ -86,6 +86,8 @@ struct rec_task {
 	__u32 cpu;
 	__u32 on_cpu;
 	__u64 sum_exec_ns;	/* this thread's CPU time */
+	__u64 timer_slack_ns;
+	__u64 default_timer_slack_ns;
 	__u64 utime, stime, start_time;
 	__u64 nvcsw, nivcsw, min_flt, maj_flt;
 	/* per process */
@@ -244,6 +246,7 @@ struct img_thread {
 	__u32 rseq_sig;
 	__u32 regs_size;
 	__u32 xstate_size;
+	__u64 timer_slack_ns;	/* 0: the default */
 };
 
 /* IMG_SIGINFO: one queued signal, with the kernel's siginfo */
