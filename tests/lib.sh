@@ -133,7 +133,7 @@ wl_start() {
 
 # last_tick LOG [PID]: the last tick number (of PID in "pid P tick N" logs)
 last_tick() {
-	local re='^tick [0-9]+'
+	local re='^(pid [0-9]+ )?tick [0-9]+'
 	[ $# -gt 1 ] && re="^pid $2 tick [0-9]+"
 	grep -oE "$re" "$1" | tail -n 1 | awk '{print $NF}' | grep . || echo 0
 }
@@ -192,12 +192,15 @@ assert_stopped_tree() {
 
 # ---- running bpfckpt ----
 
-# ckpt ARGS...: bpfckpt with a timeout; output in $T/out and $T/err
+# ckpt ARGS...: bpfckpt with a timeout; sets CKPT_RC, output in $CKPT_OUT
+# and $CKPT_ERR
 ckpt() {
 	local rc=0
-	timeout -k 5 "$CKPT_TIMEOUT" "$BPFCKPT" "$@" >"$T/out" 2>"$T/err" || rc=$?
+	CKPT_OUT=$T/ckpt.out
+	CKPT_ERR=$T/ckpt.err
+	timeout -k 5 "$CKPT_TIMEOUT" "$BPFCKPT" "$@" >"$CKPT_OUT" 2>"$CKPT_ERR" || rc=$?
 	CKPT_RC=$rc
-	{ echo "+ bpfckpt $* -> $rc"; sed 's/^/  /' "$T/out" "$T/err"; } >&2
+	{ echo "+ bpfckpt $* -> $rc"; sed 's/^/  /' "$CKPT_ERR"; head -n 5 "$CKPT_OUT" | cut -c 1-200 | sed 's/^/  /'; } >&2
 	return 0
 }
 
@@ -207,13 +210,13 @@ assert_ckpt() {
 	shift
 	ckpt "$@"
 	[ "$CKPT_RC" = "$want" ] ||
-		fail "bpfckpt $* exited $CKPT_RC, expected $want: $(head -c 300 "$T/err")"
+		fail "bpfckpt $* exited $CKPT_RC, expected $want: $(head -c 300 "$CKPT_ERR")"
 }
 
 # assert_err REGEX: bpfckpt's stderr matches
 assert_err() {
-	grep -qE -- "$1" "$T/err" ||
-		fail "bpfckpt's message does not match /$1/: '$(head -c 300 "$T/err")'"
+	grep -qE -- "$1" "$CKPT_ERR" ||
+		fail "bpfckpt's message does not match /$1/: '$(head -c 300 "$CKPT_ERR")'"
 }
 
 assert_eq() {
@@ -231,6 +234,58 @@ assert_empty_dir() {
 	local left
 	left=$(ls -A "$1")
 	[ -z "$left" ] || fail "left behind in $1: $left"
+}
+
+# ---- snapping ----
+
+# snap_checked SID: stops the tree, records /proc, snaps it to $T/img,
+# checks the tree is still stopped and /proc unchanged, and that the
+# image (show --json) agrees with /proc.  Leaves the tree stopped.
+snap_checked() {
+	local sid=$1 pids
+	stop_tree "$sid"
+	pids=$(session_pids "$sid" | sort -n)
+	python3 "$PROCSTATE" capture $pids >"$T/proc.json" || fail "reading /proc of $pids failed"
+	assert_ckpt 0 snap "$sid" -o "$T/img"
+	[ -f "$T/img" ] || fail "snap exited 0 but wrote no image"
+	grep -qE "^pid $sid: [0-9]+ process" "$CKPT_OUT" || fail "no summary line: $(cat "$CKPT_OUT")"
+	assert_stopped_tree "$sid"
+	python3 "$PROCSTATE" capture $pids >"$T/proc.after.json"
+	cmp -s "$T/proc.json" "$T/proc.after.json" ||
+		fail "the snap changed what /proc shows: $(python3 -c 'import json,sys; a,b=(json.load(open(f)) for f in sys.argv[1:]); print([ (x["pid"], k) for x,y in zip(a,b) for k in x if x[k]!=y[k]][:5])' "$T/proc.json" "$T/proc.after.json")"
+	assert_ckpt 0 show --json "$T/img"
+	cp "$CKPT_OUT" "$T/image.json"
+	python3 "$PROCSTATE" compare "$T/proc.json" "$T/image.json" >"$T/diff" ||
+		fail "image and /proc differ: $(head -n 4 "$T/diff" | paste -sd';')"
+	assert_ckpt 0 show "$T/img"
+}
+
+# json_get EXPR: a python expression on the image's JSON (variable j)
+json_get() {
+	python3 -c "import json; j = json.load(open('$T/image.json')); print($1)"
+}
+
+# snap_kill SID: snap --kill; every pid of the tree is gone when it returns
+snap_kill() {
+	local sid=$1 pids p
+	pids=$(session_pids "$sid")
+	assert_ckpt 0 snap "$sid" -o "$T/img" --kill
+	for p in $pids; do
+		[ -d "/proc/$p" ] && fail "pid $p still exists (state $(proc_state "$p")) after snap --kill returned"
+	done
+	[ -f "$T/img" ] || fail "snap --kill wrote no image"
+	assert_ckpt 0 show "$T/img"
+}
+
+# pagecmp_tree SID: the image's pages equal the memory of every live process
+pagecmp_tree() {
+	local p
+	for p in $(session_pids "$1"); do
+		[ "$(proc_state "$p")" = Z ] && continue
+		"$TOOLS/pagecmp" "$T/img" "$p" >"$T/pagecmp" 2>&1 ||
+			fail "pid $p: image memory differs from the process: $(head -n 3 "$T/pagecmp" | paste -sd';')"
+		cat "$T/pagecmp" >&2
+	done
 }
 
 # ---- running tests ----

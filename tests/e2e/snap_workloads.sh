@@ -5,45 +5,6 @@
 # as it was (running or job-stopped) and, with --kill, leave nothing.
 . "$(dirname "$0")/../lib.sh"
 
-# snap_checked SID: stops the tree, records /proc, snaps it to $T/img,
-# checks the tree is still stopped and /proc unchanged, and that the
-# image (show --json) agrees with /proc.  Leaves the tree stopped.
-snap_checked() {
-	local sid=$1 pids
-	stop_tree "$sid"
-	pids=$(session_pids "$sid" | sort -n)
-	python3 "$PROCSTATE" capture $pids >"$T/proc.json" || fail "reading /proc of $pids failed"
-	assert_ckpt 0 snap "$sid" -o "$T/img"
-	[ -f "$T/img" ] || fail "snap exited 0 but wrote no image"
-	grep -qE "^pid $sid: [0-9]+ process" "$T/out" || fail "no summary line: $(cat "$T/out")"
-	assert_stopped_tree "$sid"
-	python3 "$PROCSTATE" capture $pids >"$T/proc.after.json"
-	cmp -s "$T/proc.json" "$T/proc.after.json" ||
-		fail "the snap changed what /proc shows: $(python3 -c 'import json,sys; a,b=(json.load(open(f)) for f in sys.argv[1:]); print([ (x["pid"], k) for x,y in zip(a,b) for k in x if x[k]!=y[k]][:5])' "$T/proc.json" "$T/proc.after.json")"
-	assert_ckpt 0 show --json "$T/img"
-	cp "$T/out" "$T/image.json"
-	python3 "$PROCSTATE" compare "$T/proc.json" "$T/image.json" >"$T/diff" ||
-		fail "image and /proc differ: $(head -n 4 "$T/diff" | paste -sd';')"
-	assert_ckpt 0 show "$T/img"
-}
-
-# json_get EXPR: a python expression on the image's JSON (variable j)
-json_get() {
-	python3 -c "import json; j = json.load(open('$T/image.json')); print($1)"
-}
-
-# snap_kill SID: snap --kill; every pid of the tree is gone when it returns
-snap_kill() {
-	local sid=$1 pids p
-	pids=$(session_pids "$sid")
-	assert_ckpt 0 snap "$sid" -o "$T/img" --kill
-	for p in $pids; do
-		[ -d "/proc/$p" ] && fail "pid $p still exists (state $(proc_state "$p")) after snap --kill returned"
-	done
-	[ -f "$T/img" ] || fail "snap --kill wrote no image"
-	assert_ckpt 0 show "$T/img"
-}
-
 test_heap() {
 	wl_start heap 64 50
 	assert_ticking "$WL_LOG" 3
@@ -64,7 +25,7 @@ test_heap_running() {
 	assert_ckpt 0 snap "$WL_PID" -o "$T/img"
 	assert_alive "$WL_PID"
 	assert_ckpt 0 show "$T/img"
-	grep -q "^process $WL_PID (heap)" "$T/out" || fail "show does not list process $WL_PID"
+	grep -q "^process $WL_PID (heap)" "$CKPT_OUT" || fail "show does not list process $WL_PID"
 	assert_ticking "$WL_LOG" 5
 }
 

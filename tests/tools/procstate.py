@@ -59,6 +59,11 @@ def capture(pids):
     for pid in pids:
         p = {"pid": pid, "comm": read(f"/proc/{pid}/comm").rstrip("\n")}
         p.update(stat_fields(pid))
+        if p["state"] == "Z":
+            # nothing but its exit status is left, and the image says so
+            p.update(threads=[], vmas=[], fds=[])
+            procs.append(p)
+            continue
         p["threads"] = [
             {"tid": int(t),
              "comm": read(f"/proc/{pid}/task/{t}/comm").rstrip("\n")}
@@ -110,8 +115,15 @@ def compare_fds(pid, want, got, diffs):
                              f"/proc, {gk[fd][f]!r} in the image")
 
 
+STATES = {"Z": "zombie", "T": "stopped"}
+
+
 def compare_proc(w, g, diffs):
     pid = w["pid"]
+    want_state = STATES.get(w["state"], "running")
+    if want_state != g["state"]:
+        diffs.append(f"pid {pid}: state {w['state']} in /proc, {g['state']!r} "
+                     "in the image")
     for f in ("ppid", "pgid", "sid", "comm"):
         if w[f] != g[f]:
             diffs.append(f"pid {pid}: {f} is {w[f]!r} in /proc, {g[f]!r} in "
