@@ -131,9 +131,10 @@ wl_start() {
 	return 0
 }
 
-# last_tick LOG [PID]: the last tick number (of PID in "pid P tick N" logs)
+# last_tick LOG [PID]: the last tick (or demo counter) number, of PID in
+# "pid P tick N" logs
 last_tick() {
-	local re='^(pid [0-9]+ )?tick [0-9]+'
+	local re='^((pid [0-9]+ )?tick|counter) [0-9]+'
 	[ $# -gt 1 ] && re="^pid $2 tick [0-9]+"
 	grep -oE "$re" "$1" | tail -n 1 | awk '{print $NF}' | grep . || echo 0
 }
