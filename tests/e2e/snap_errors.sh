@@ -129,31 +129,66 @@ test_fault_write_kill() {
 	assert_eq 4 "$(session_pids "$WL_PID" | wc -l)" "forktree processes after a failed snap --kill"
 }
 
-# The target is killed while bpfckpt holds it frozen, between collection
-# and writing: opengate.py holds bpfckpt's open() of the output directory,
-# which it does only after the tree is frozen and collected.
-test_target_dies_mid_snap() {
-	local gate snap rc
-	mkdir "$T/out"
-	wl_start heap 16 50
+# gated_snap PID: starts "bpfckpt snap PID -o $T/out/img" in the background
+# and returns once it is held (opengate.py) at its open() of $T/out, which
+# it does only after the tree is frozen and collected; sets SNAP_PID (the
+# timeout wrapper, to wait for; $T/blocked holds bpfckpt's own pid).
+# "touch $T/release" lets it go on.
+gated_snap() {
+	local gate
+	mkdir -p "$T/out"
 	python3 "$TESTS_DIR/tools/opengate.py" "$T/out" "$T/armed" "$T/blocked" "$T/release" 60 &
 	gate=$!
-	on_exit "kill $gate 2>/dev/null; wait $gate 2>/dev/null"
+	on_exit "touch '$T/release'; kill $gate 2>/dev/null; wait $gate 2>/dev/null"
 	wait_until 10 "[ -f '$T/armed' ]" || fail "opengate.py did not start"
-	timeout -k 5 "$CKPT_TIMEOUT" "$BPFCKPT" snap "$WL_PID" -o "$T/out/img" >"$T/snap.out" 2>"$T/snap.err" &
-	snap=$!
+	timeout -k 5 "$CKPT_TIMEOUT" "$BPFCKPT" snap "$1" -o "$T/out/img" >"$T/snap.out" 2>"$T/snap.err" &
+	SNAP_PID=$!
 	wait_until 30 "[ -f '$T/blocked' ]" || fail "bpfckpt never opened the output directory"
-	[ "$(proc_state "$WL_PID")" = t ] || fail "the target is not frozen by bpfckpt (state $(proc_state "$WL_PID"))"
+	[ "$(proc_state "$1")" = t ] || fail "the target is not frozen by bpfckpt (state $(proc_state "$1"))"
+}
+
+# The target is killed while bpfckpt holds it frozen, between collection
+# and writing.
+test_target_dies_mid_snap() {
+	local rc=0
+	wl_start heap 16 50
+	gated_snap "$WL_PID"
 	kill -KILL "$WL_PID"
 	wait_until 10 "[[ \$(proc_state $WL_PID) =~ ^Z?\$ ]]" || fail "the target did not die"
 	touch "$T/release"
-	rc=0
-	wait "$snap" || rc=$?
+	wait "$SNAP_PID" || rc=$?
 	cat "$T/snap.out" "$T/snap.err" >&2
 	CKPT_ERR=$T/snap.err
 	assert_eq 1 "$rc" "exit status of a snap whose target died"
 	assert_err "pid $WL_PID"
 	assert_empty_dir "$T/out"
+}
+
+# A second snap of a tree that a first one holds frozen is refused, and
+# leaves the first one to finish.
+test_concurrent_snap_refused() {
+	local rc=0
+	wl_start threads 2 50
+	gated_snap "$WL_PID"
+	assert_ckpt 1 snap "$WL_PID" -o "$T/second.img"
+	assert_err "pid $WL_PID: thread [0-9]+ is already traced by pid $(cat "$T/blocked")"
+	[ ! -e "$T/second.img" ] || fail "the refused snap wrote an image"
+	touch "$T/release"
+	wait "$SNAP_PID" || rc=$?
+	cat "$T/snap.out" "$T/snap.err" >&2
+	assert_eq 0 "$rc" "exit status of the first snap"
+	[ -f "$T/out/img" ] || fail "the first snap wrote no image"
+	assert_ticking "$WL_LOG" 3
+}
+
+test_output_is_a_directory() {
+	mkdir "$T/dir"
+	wl_start heap 8 50
+	assert_ckpt 1 snap "$WL_PID" -o "$T/dir"
+	assert_err "$T/dir: Is a directory"
+	assert_empty_dir "$T/dir"
+	[ -z "$(ls -A "$T" | grep '^\.dir\.')" ] || fail "a temporary file was left: $(ls -A "$T")"
+	assert_ticking "$WL_LOG" 3
 }
 
 test_eventfd_refused() {
