@@ -116,6 +116,7 @@ test_fault_write() {
 	BPFCKPT_FAULT=snap-write ckpt snap "$WL_PID" -o "$T/out/img"
 	assert_eq 1 "$CKPT_RC" "exit status with BPFCKPT_FAULT=snap-write"
 	assert_err "fault injected at 'snap-write'"
+	assert_eq 1 "$(wc -l <"$CKPT_ERR")" "lines of error message (one message per failure)"
 	assert_untouched "$T/out"
 }
 
