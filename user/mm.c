@@ -459,6 +459,9 @@ int mm_write(struct snap_ctx *ctx, struct snap_proc *sp)
 	uint32_t i;
 	int ret = 0;
 
+	/* a zombie has no mm: nothing was collected, nothing to scan */
+	if (sp->zombie)
+		return 0;
 	for (i = 0; i < sp->nr_vmas && !ret; i++) {
 		struct snap_vma *v = &sp->vmas[i];
 		struct img_part part = { v->path, v->path ? strlen(v->path) + 1 : 0 };

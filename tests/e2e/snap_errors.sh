@@ -1,0 +1,271 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# bpfckpt snap/show/check on bad input and failing steps: the exit status
+# is 1 (runtime) or 2 (usage), never a signal; the message says what;
+# the target keeps running; no image or temporary file is left behind.
+. "$(dirname "$0")/../lib.sh"
+
+# a pid that no process has: one that just exited (and was reaped)
+free_pid() {
+	local p
+	sleep 0 &
+	p=$!
+	wait "$p"
+	while [ -d "/proc/$p" ]; do p=$((p + 7919)); done
+	echo "$p"
+}
+
+# after a failed snap: target ticking, nothing left in DIR
+assert_untouched() {
+	local dir=$1
+	assert_alive "$WL_PID"
+	assert_empty_dir "$dir"
+	assert_ticking "$WL_LOG" 3
+}
+
+test_missing_pid() {
+	local p
+	p=$(free_pid)
+	mkdir "$T/out"
+	assert_ckpt 1 snap "$p" -o "$T/out/img"
+	assert_err "pid $p: no such process"
+	assert_err "^bpfckpt: snap: "
+	assert_empty_dir "$T/out"
+}
+
+test_usage_errors() {
+	assert_ckpt 2 snap abc
+	assert_err "'abc' is not a pid"
+	assert_err "^usage: bpfckpt snap PID"
+	assert_ckpt 2 snap 12x
+	assert_ckpt 2 snap 0
+	assert_ckpt 2 snap
+	assert_ckpt 2 snap 1 2
+	assert_ckpt 2 snap 1 --frobnicate
+	assert_err "unknown option '--frobnicate'"
+	assert_ckpt 2 snap 1 -o
+	assert_ckpt 2 --bogus check
+	assert_ckpt 2 frobnicate
+	assert_err "unknown command 'frobnicate'"
+	assert_ckpt 2 show
+	assert_ckpt 2 show --yaml x.img
+	assert_ckpt 2
+	assert_ckpt 0 --help
+	grep -q 'bpfckpt snap PID' "$CKPT_OUT" || fail "--help does not list snap"
+}
+
+test_kernel_thread_refused() {
+	assert_ckpt 1 snap 2 -o "$T/img"
+	assert_err "pid 2 is a kernel thread"
+	[ ! -e "$T/img" ] || fail "an image was written for a kernel thread"
+}
+
+test_thread_id_refused() {
+	wl_start threads 2 50
+	local tid
+	tid=$(ls "/proc/$WL_PID/task" | grep -v "^$WL_PID\$" | head -n 1)
+	mkdir "$T/out"
+	assert_ckpt 1 snap "$tid" -o "$T/out/img"
+	assert_err "pid $tid: is a thread, not a process"
+	assert_untouched "$T/out"
+}
+
+test_output_dir_missing() {
+	wl_start heap 8 50
+	assert_ckpt 1 snap "$WL_PID" -o "$T/nodir/img"
+	assert_err "$T/nodir/img: No such file or directory"
+	[ ! -e "$T/nodir" ] || fail "the missing directory was created"
+	assert_alive "$WL_PID"
+	assert_ticking "$WL_LOG" 3
+}
+
+test_output_dir_readonly() {
+	mkdir "$T/ro"
+	mount -t tmpfs -o size=1m,ro tmpfs "$T/ro" || fail "cannot mount a read-only tmpfs"
+	on_exit umount "$T/ro"
+	wl_start heap 8 50
+	assert_ckpt 1 snap "$WL_PID" -o "$T/ro/img"
+	assert_err "Read-only file system"
+	assert_untouched "$T/ro"
+}
+
+test_disk_full() {
+	mkdir "$T/full"
+	mount -t tmpfs -o size=256k tmpfs "$T/full" || fail "cannot mount a small tmpfs"
+	on_exit umount "$T/full"
+	wl_start heap 8 50
+	assert_ticking "$WL_LOG" 2
+	assert_ckpt 1 snap "$WL_PID" -o "$T/full/img"
+	assert_err "No space left on device"
+	assert_err "writing $T/full/img|$T/full/img"
+	assert_untouched "$T/full"
+}
+
+test_fault_collect() {
+	mkdir "$T/out"
+	wl_start threads 2 50
+	BPFCKPT_FAULT=snap-collect ckpt snap "$WL_PID" -o "$T/out/img"
+	assert_eq 1 "$CKPT_RC" "exit status with BPFCKPT_FAULT=snap-collect"
+	assert_err "fault injected at 'snap-collect'"
+	assert_untouched "$T/out"
+}
+
+test_fault_write() {
+	mkdir "$T/out"
+	wl_start heap 8 50
+	BPFCKPT_FAULT=snap-write ckpt snap "$WL_PID" -o "$T/out/img"
+	assert_eq 1 "$CKPT_RC" "exit status with BPFCKPT_FAULT=snap-write"
+	assert_err "fault injected at 'snap-write'"
+	assert_eq 1 "$(wc -l <"$CKPT_ERR")" "lines of error message (one message per failure)"
+	assert_untouched "$T/out"
+}
+
+test_fault_write_kill() {
+	# --kill must not kill when the image could not be written
+	mkdir "$T/out"
+	wl_start forktree 100
+	BPFCKPT_FAULT=snap-write ckpt snap "$WL_PID" -o "$T/out/img" --kill
+	assert_eq 1 "$CKPT_RC" "exit status with BPFCKPT_FAULT=snap-write --kill"
+	assert_untouched "$T/out"
+	assert_eq 4 "$(session_pids "$WL_PID" | wc -l)" "forktree processes after a failed snap --kill"
+}
+
+# gated_snap PID: starts "bpfckpt snap PID -o $T/out/img" in the background
+# and returns once it is held (opengate.py) at its open() of $T/out, which
+# it does only after the tree is frozen and collected; sets SNAP_PID (the
+# timeout wrapper, to wait for; $T/blocked holds bpfckpt's own pid).
+# "touch $T/release" lets it go on.
+gated_snap() {
+	local gate
+	mkdir -p "$T/out"
+	python3 "$TESTS_DIR/tools/opengate.py" "$T/out" "$T/armed" "$T/blocked" "$T/release" 60 &
+	gate=$!
+	on_exit "touch '$T/release'; kill $gate 2>/dev/null; wait $gate 2>/dev/null"
+	wait_until 10 "[ -f '$T/armed' ]" || fail "opengate.py did not start"
+	timeout -k 5 "$CKPT_TIMEOUT" "$BPFCKPT" snap "$1" -o "$T/out/img" >"$T/snap.out" 2>"$T/snap.err" &
+	SNAP_PID=$!
+	wait_until 30 "[ -f '$T/blocked' ]" || fail "bpfckpt never opened the output directory"
+	[ "$(proc_state "$1")" = t ] || fail "the target is not frozen by bpfckpt (state $(proc_state "$1"))"
+}
+
+# The target is killed while bpfckpt holds it frozen, between collection
+# and writing.
+test_target_dies_mid_snap() {
+	local rc=0
+	wl_start heap 16 50
+	gated_snap "$WL_PID"
+	kill -KILL "$WL_PID"
+	wait_until 10 "[[ \$(proc_state $WL_PID) =~ ^Z?\$ ]]" || fail "the target did not die"
+	touch "$T/release"
+	wait "$SNAP_PID" || rc=$?
+	cat "$T/snap.out" "$T/snap.err" >&2
+	CKPT_ERR=$T/snap.err
+	assert_eq 1 "$rc" "exit status of a snap whose target died"
+	assert_err "pid $WL_PID"
+	assert_empty_dir "$T/out"
+}
+
+# A second snap of a tree that a first one holds frozen is refused, and
+# leaves the first one to finish.
+test_concurrent_snap_refused() {
+	local rc=0
+	wl_start threads 2 50
+	gated_snap "$WL_PID"
+	assert_ckpt 1 snap "$WL_PID" -o "$T/second.img"
+	assert_err "pid $WL_PID: thread [0-9]+ is already traced by pid $(cat "$T/blocked")"
+	[ ! -e "$T/second.img" ] || fail "the refused snap wrote an image"
+	touch "$T/release"
+	wait "$SNAP_PID" || rc=$?
+	cat "$T/snap.out" "$T/snap.err" >&2
+	assert_eq 0 "$rc" "exit status of the first snap"
+	[ -f "$T/out/img" ] || fail "the first snap wrote no image"
+	assert_ticking "$WL_LOG" 3
+}
+
+test_output_is_a_directory() {
+	mkdir "$T/dir"
+	wl_start heap 8 50
+	assert_ckpt 1 snap "$WL_PID" -o "$T/dir"
+	assert_err "$T/dir: Is a directory"
+	assert_empty_dir "$T/dir"
+	[ -z "$(ls -A "$T" | grep '^\.dir\.')" ] || fail "a temporary file was left: $(ls -A "$T")"
+	assert_ticking "$WL_LOG" 3
+}
+
+test_eventfd_refused() {
+	mkdir "$T/out"
+	python3 -c 'import os, time
+os.setsid()
+fd = os.eventfd(0)
+print("ready pid=%d" % os.getpid(), flush=True)
+time.sleep(600)' >"$T/py.log" 2>&1 </dev/null &
+	WL_PID=$!
+	WL_LOG=$T/py.log
+	echo "$WL_PID" >>"$T/.sessions"
+	wait_for_line "$T/py.log" '^ready' 10 || fail "python did not start: $(cat "$T/py.log")"
+	assert_ckpt 1 snap "$WL_PID" -o "$T/out/img"
+	assert_err "anon_inode:\[eventfd\].*not supported"
+	assert_alive "$WL_PID"
+	assert_empty_dir "$T/out"
+	[ "$(proc_state "$WL_PID")" = S ] || fail "python is in state $(proc_state "$WL_PID") after the refused snap"
+}
+
+# a small valid image to damage
+make_image() {
+	wl_start demo
+	assert_ckpt 0 snap "$WL_PID" -o "$T/good.img"
+	assert_ckpt 0 show "$T/good.img"
+}
+
+# assert_show_rejects FILE REGEX: show exits 1 (not a signal) and says REGEX
+assert_show_rejects() {
+	assert_ckpt 1 show "$1"
+	assert_err "^bpfckpt: show: "
+	assert_err "$2"
+	assert_ckpt 1 show --json "$1"
+}
+
+test_show_truncated() {
+	local size cut
+	make_image
+	size=$(stat -c %s "$T/good.img")
+	for cut in 0 7 8 100 1000 $((size / 2)) $((size - 8)) $((size - 1)); do
+		head -c "$cut" "$T/good.img" >"$T/cut.img"
+		assert_show_rejects "$T/cut.img" "truncated|too short|offset"
+	done
+}
+
+test_show_corrupted() {
+	local size off
+	make_image
+	size=$(stat -c %s "$T/good.img")
+	for off in 600 $((size / 3)) $((size / 2)) $((size - 100)); do
+		cp "$T/good.img" "$T/bad.img"
+		# flip every bit of one byte
+		python3 -c "import sys; f = open(sys.argv[1], 'r+b'); f.seek($off); b = f.read(1); f.seek($off); f.write(bytes([b[0] ^ 0xff]))" "$T/bad.img"
+		assert_show_rejects "$T/bad.img" "checksum mismatch|offset"
+	done
+}
+
+test_show_not_an_image() {
+	printf 'hello\n' >"$T/text"
+	: >"$T/empty"
+	head -c 65536 /dev/urandom >"$T/random"
+	mkdir "$T/dir"
+	assert_show_rejects "$T/text" "too short"
+	assert_show_rejects "$T/empty" "too short"
+	assert_show_rejects "$T/random" "not a bpfckpt image"
+	assert_show_rejects "$T/dir" "not a regular file"
+	assert_show_rejects "$T/missing" "No such file"
+	assert_show_rejects /dev/null "not a regular file"
+}
+
+test_check() {
+	assert_ckpt 0 check
+	grep -qE '^bpf_iter +yes' "$CKPT_OUT" || fail "check does not report BPF iterators: $(cat "$CKPT_OUT")"
+	assert_ckpt 0 check --json
+	python3 -c 'import json, sys; json.load(open(sys.argv[1]))' "$CKPT_OUT" ||
+		fail "check --json is not JSON: $(head -c 200 "$CKPT_OUT")"
+}
+
+run_tests "$@"

@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pagecmp IMAGE PID: compares the memory an image holds for PID with the
+ * live (stopped) process, through /proc/PID/mem.
+ *   - every stored page must equal the process's page;
+ *   - every page of a private anonymous or shared anonymous VMA that is
+ *     not stored must read as zeros (the image says "zero page");
+ *   - every page of a private file VMA that is not stored must equal the
+ *     file's contents at that offset (the image says "from the file").
+ * Exit 0 if all agree, 1 with the first differences listed, 2 on error.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "model.h"
+
+#define MAX_REPORT	10
+
+struct cmp {
+	int mem;
+	uint32_t ps;
+	uint64_t equal, bad, zero_ok, file_ok, skipped;
+	uint8_t *buf, *ref;
+};
+
+static void report(struct cmp *c, uint64_t va, const char *what)
+{
+	if (c->bad++ < MAX_REPORT)
+		printf("page %#" PRIx64 ": %s\n", va, what);
+}
+
+static int read_page(struct cmp *c, uint64_t va)
+{
+	return pread(c->mem, c->buf, c->ps, (off_t)va) == (ssize_t)c->ps ? 0 : -errno;
+}
+
+static int check_stored(struct cmp *c, const struct m_proc *mp)
+{
+	uint32_t i, j;
+
+	for (i = 0; i < mp->nr_chunks; i++) {
+		const struct m_pages *pg = &mp->pages[i];
+
+		for (j = 0; j < pg->nr; j++) {
+			if (read_page(c, pg->vaddrs[j])) {
+				report(c, pg->vaddrs[j], "stored, but unreadable in the process");
+				continue;
+			}
+			if (memcmp(c->buf, pg->data + (uint64_t)j * c->ps, c->ps))
+				report(c, pg->vaddrs[j], "stored bytes differ from the process's");
+			else
+				c->equal++;
+		}
+	}
+	return 0;
+}
+
+/* every stored address of the process, in increasing order */
+static uint64_t *stored_list(const struct m_proc *mp)
+{
+	uint64_t *all = malloc((mp->nr_pages + 1) * sizeof(*all)), n = 0;
+	uint32_t i, j;
+
+	if (!all)
+		return NULL;
+	for (i = 0; i < mp->nr_chunks; i++)
+		for (j = 0; j < mp->pages[i].nr; j++)
+			all[n++] = mp->pages[i].vaddrs[j];
+	all[n] = UINT64_MAX;
+	return all;
+}
+
+static int is_zero(const uint8_t *p, size_t n)
+{
+	return p[0] == 0 && !memcmp(p, p + 1, n - 1);
+}
+
+/* an unstored page of a private file mapping: the file's bytes there */
+static void check_file_page(struct cmp *c, const struct img_vma *v, int fd,
+			    uint64_t va)
+{
+	ssize_t n = pread(fd, c->ref, c->ps, (off_t)(v->pgoff + (va - v->start)));
+
+	if (n <= 0) {
+		c->skipped++;	/* beyond the end of the file: not readable */
+		return;
+	}
+	memset(c->ref + n, 0, c->ps - n);
+	if (read_page(c, va))
+		report(c, va, "unreadable in the process");
+	else if (memcmp(c->buf, c->ref, c->ps))
+		report(c, va, "not stored, yet differs from the file");
+	else
+		c->file_ok++;
+}
+
+static void check_unstored(struct cmp *c, const struct m_vma *mv, const uint64_t **next)
+{
+	const struct img_vma *v = mv->v;
+	bool file = v->kind == IMG_VMA_FILE;
+	uint64_t va;
+	int fd = -1;
+
+	if (file) {
+		fd = open(mv->path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			c->skipped += (v->end - v->start) / c->ps;
+			return;
+		}
+	}
+	for (va = v->start; va < v->end; va += c->ps) {
+		while (**next < va)
+			(*next)++;
+		if (**next == va)
+			continue;
+		if (file) {
+			check_file_page(c, v, fd, va);
+		} else if (read_page(c, va)) {
+			report(c, va, "unreadable in the process");
+		} else if (!is_zero(c->buf, c->ps)) {
+			report(c, va, "not stored, yet not zero in the process");
+		} else {
+			c->zero_ok++;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
+static int compare(struct cmp *c, const struct m_proc *mp)
+{
+	const uint64_t *all = stored_list(mp), *next = all;
+	uint32_t i;
+
+	if (!all)
+		return -ENOMEM;
+	check_stored(c, mp);
+	for (i = 0; i < mp->nr_vmas; i++) {
+		uint32_t k = mp->vmas[i].v->kind;
+
+		if (k == IMG_VMA_ANON || k == IMG_VMA_HEAP || k == IMG_VMA_STACK ||
+		    k == IMG_VMA_SHARED_ANON || k == IMG_VMA_FILE)
+			check_unstored(c, &mp->vmas[i], &next);
+	}
+	free((void *)all);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct ckpt_image img;
+	struct cmp c = { .mem = -1 };
+	char path[64];
+	int idx, pid, ret;
+
+	if (argc != 3 || (pid = atoi(argv[2])) <= 0) {
+		fprintf(stderr, "usage: pagecmp IMAGE PID\n");
+		return 2;
+	}
+	ret = image_load(argv[1], 0, &img);
+	if (ret) {
+		fprintf(stderr, "pagecmp: %s: %s\n", argv[1], img.r.err);
+		image_free(&img);
+		return 2;
+	}
+	idx = image_find(&img, pid);
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	c.ps = img.hdr->page_size;
+	c.mem = open(path, O_RDONLY | O_CLOEXEC);
+	c.buf = malloc(c.ps);
+	c.ref = malloc(c.ps);
+	if (idx < 0 || c.mem < 0 || !c.buf || !c.ref ||
+	    compare(&c, &img.procs[idx])) {
+		fprintf(stderr, "pagecmp: pid %d: %s\n", pid,
+			idx < 0 ? "not in the image" : strerror(errno));
+		return 2;
+	}
+	printf("pid %d: %" PRIu64 " stored pages equal, %" PRIu64 " unstored pages "
+	       "zero, %" PRIu64 " equal to their file, %" PRIu64 " skipped, %"
+	       PRIu64 " differ\n", pid, c.equal, c.zero_ok, c.file_ok, c.skipped,
+	       c.bad);
+	free(c.buf);
+	free(c.ref);
+	close(c.mem);
+	image_free(&img);
+	return c.bad ? 1 : 0;
+}
