@@ -424,8 +424,6 @@ static int write_pages(struct snap_ctx *ctx, struct snap_proc *sp)
 	char path[64];
 	int ret;
 
-	if (sp->zombie)
-		return 0;
 	ret = find_pages(sp, &l);
 	ctx->reported = ret != 0;
 	if (ret || !l.n)

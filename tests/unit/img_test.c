@@ -169,7 +169,7 @@ static int put_fd(struct img_writer *w, int32_t fd, uint32_t kind, uint64_t pos,
 	struct img_fd f = {
 		.h.type = IMG_FD, .fd = fd, .kind = kind, .pos = pos,
 		.flags = fd == 3 ? IMG_FD_CLOEXEC : 0, .open_flags = 2,
-		.path_len = strlen(path) + 1,
+		.path_len = strlen(path) + 1, .file_id = fd + 1,
 	};
 	struct img_part part = { path, f.path_len };
 
@@ -738,7 +738,8 @@ static int t_reserved_fields(void)
 	int ret;
 
 	if (EDIT(IMG_VMA, 0, img_vma, reserved, 1, "reserved", "vma reserved field") ||
-	    EDIT(IMG_PROC, 0, img_proc, reserved, 1, "reserved", "process reserved field") ||
+	    EDIT(IMG_PROC, 0, img_proc, exit_signal, 99, "exit signal", "process exit signal") ||
+	    EDIT(IMG_FD, 0, img_fd, reserved, 1, "fd 0 kind", "fd reserved field") ||
 	    EDIT(IMG_PROC, 0, img_proc, flags, 0x80, "unknown flags", "process flags") ||
 	    EDIT(IMG_THREAD, 0, img_thread, flags, 0x80, "unknown flags", "thread flags") ||
 	    EDIT(IMG_TIMER, 0, img_timer, reserved, 1, "out of range", "timer reserved field") ||
