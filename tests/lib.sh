@@ -116,13 +116,25 @@ wait_for_line() {
 
 # ---- workloads ----
 
+# clean_exec CMD...: exec CMD with nothing but stdin, stdout and stderr
+# open: whatever the caller inherited (a harness's pipe, say) is not the
+# workload's, and a restore would be right to refuse a pipe
+clean_exec() {
+	local fd
+	for fd in /proc/$BASHPID/fd/*; do
+		fd=${fd##*/}
+		[ "$fd" -gt 2 ] 2>/dev/null && eval "exec $fd>&-" 2>/dev/null
+	done
+	exec "$@"
+}
+
 # wl_start NAME ARGS...: starts a workload in $T with its log $T/NAME.log,
 # waits for "ready"; sets WL_PID (its pid = pgid = sid) and WL_LOG
 wl_start() {
 	local name=$1
 	shift
 	WL_LOG=$T/$name.log
-	"$WL/$name" "$@" </dev/null >"$WL_LOG" 2>&1 &
+	clean_exec "$WL/$name" "$@" </dev/null >"$WL_LOG" 2>&1 &
 	WL_PID=$!
 	echo "$WL_PID" >>"$T/.sessions"
 	wait_for_line "$WL_LOG" "^ready pid=$WL_PID( |\$)|^FAIL" 30 ||
@@ -322,4 +334,70 @@ run_tests() {
 		_run_one "$fn" || failed=1
 	done
 	exit $failed
+}
+
+# ---- restoring ----
+
+# image_pids: the pids an image holds (from $T/image.json)
+image_pids() {
+	python3 -c "import json; print(' '.join(str(p['pid']) for p in json.load(open('$T/image.json'))['processes']))"
+}
+
+# snap_kill_stopped SID: stops the tree, snap --kill, checks the image
+# against /proc; $T/img and $T/image.json hold the result
+snap_kill_stopped() {
+	local sid=$1 pids
+	stop_tree "$sid"
+	pids=$(session_pids "$sid" | sort -n)
+	python3 "$PROCSTATE" capture $pids >"$T/proc.json" || fail "reading /proc of $pids failed"
+	snap_kill "$sid"
+	assert_ckpt 0 show --json "$T/img"
+	cp "$CKPT_OUT" "$T/image.json"
+	python3 "$PROCSTATE" compare "$T/proc.json" "$T/image.json" >"$T/diff" ||
+		fail "image and /proc differ: $(head -n 4 "$T/diff" | paste -sd';')"
+}
+
+# snap_kill_json SID: snap --kill of the running tree, $T/image.json
+snap_kill_json() {
+	snap_kill "$1"
+	assert_ckpt 0 show --json "$T/img"
+	cp "$CKPT_OUT" "$T/image.json"
+}
+
+# restore_d [ARGS...]: restore -d $T/img; every pid of the image is back
+restore_d() {
+	local p
+	assert_ckpt 0 restore "$T/img" -d "$@"
+	grep -qE "^restored pid [0-9]+: " "$CKPT_OUT" || fail "no summary line: $(cat "$CKPT_OUT")"
+	for p in $(image_pids); do
+		[ -d "/proc/$p" ] || fail "pid $p of the image is not back after restore"
+	done
+}
+
+# restored_matches [--running]: /proc of the restored tree agrees with
+# the image (exactly for a stopped tree; fd offsets aside if it ran)
+restored_matches() {
+	python3 "$PROCSTATE" capture $(image_pids) >"$T/proc.restored.json" ||
+		fail "reading /proc of the restored tree failed"
+	python3 "$PROCSTATE" restored "$T/image.json" "$T/proc.restored.json" "$@" >"$T/diff" ||
+		fail "restored tree differs from the image: $(head -n 4 "$T/diff" | paste -sd';')"
+}
+
+# pagecmp_image: the memory of every restored process is the image's
+pagecmp_image() {
+	local p
+	for p in $(image_pids); do
+		[ "$(proc_state "$p")" = Z ] && continue
+		"$TOOLS/pagecmp" "$T/img" "$p" >"$T/pagecmp" 2>&1 ||
+			fail "pid $p: restored memory differs from the image: $(head -n 3 "$T/pagecmp" | paste -sd';')"
+	done
+}
+
+# assert_no_pids PIDS...: none of them exists (a failed restore left nothing)
+assert_no_pids() {
+	local p
+	for p in "$@"; do
+		wait_until 5 "[ ! -d /proc/$p ]" ||
+			fail "pid $p exists after a failed restore (state $(proc_state "$p"), $(cat /proc/$p/comm 2>/dev/null))"
+	done
 }

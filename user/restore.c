@@ -412,8 +412,7 @@ static void release_all(struct restore_ctx *ctx)
 
 		if (!rp->seized)
 			continue;
-		if (rp->mp->p->flags & IMG_PROC_STOPPED)
-			kill(rp->pid, SIGSTOP);
+		/* a job-stopped one is in its group stop: it stays there */
 		for (j = rp->mp->nr_threads; j-- > 0;)
 			ptrace(PTRACE_DETACH, rp->tids[j], 0, 0);
 		rp->seized = false;

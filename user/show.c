@@ -192,6 +192,20 @@ static void show_proc(struct printer *p, const struct m_proc *mp, uint32_t ps)
 	print_hex(p, "brk", NULL, pr->brk);
 	print_hex(p, "start_stack", NULL, pr->start_stack);
 	print_hex(p, "shared_pending", NULL, pr->shared_pending);
+	print_open_arr(p, "itimers");
+	for (i = 0; i < 3; i++) {
+		static const char *const names[] = { "real", "virtual", "prof" };
+
+		if (!pr->itimer[i].value_ns && !pr->itimer[i].interval_ns)
+			continue;
+		print_open_obj(p, NULL);
+		print_str(p, "which", "  itimer %s", names[i]);
+		print_u64(p, "value_ns", " value %" PRIu64 " ns", pr->itimer[i].value_ns);
+		print_u64(p, "interval_ns", " interval %" PRIu64 " ns\n",
+			  pr->itimer[i].interval_ns);
+		print_close_obj(p);
+	}
+	print_close_arr(p);
 	print_text(p, "  threads:\n");
 	print_open_arr(p, "threads");
 	for (i = 0; i < mp->nr_threads; i++)

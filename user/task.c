@@ -625,9 +625,19 @@ static int restore_itimers(struct restore_ctx *ctx, struct rst_proc *rp)
 	int i, ret;
 
 	for (i = 0; i < 3; i++) {
-		if (!p->itimer[i].value_ns)
+		uint64_t value = p->itimer[i].value_ns;
+
+		/*
+		 * Not armed but with an interval: a periodic ITIMER_REAL whose
+		 * SIGALRM is pending; the kernel re-arms it when the signal is
+		 * dequeued.  setitimer() cannot make that state (a zero value
+		 * clears the interval too), so it runs again one interval on.
+		 */
+		if (!value)
+			value = p->itimer[i].interval_ns;
+		if (!value)
 			continue;
-		itv.it_value = ns_to_tv(p->itimer[i].value_ns);
+		itv.it_value = ns_to_tv(value);
 		if (!itv.it_value.tv_sec && !itv.it_value.tv_usec)
 			itv.it_value.tv_usec = 1;
 		itv.it_interval = ns_to_tv(p->itimer[i].interval_ns);
@@ -1007,22 +1017,118 @@ int task_restore_state(struct restore_ctx *ctx, struct rst_proc *rp)
 	return ret;
 }
 
+static int set_sigmask(struct rst_proc *rp, uint32_t i)
+{
+	uint64_t mask = rp->mp->threads[i].t->blocked;
+
+	if (ptrace(PTRACE_SETSIGMASK, rp->tids[i], sizeof(mask), &mask))
+		return -errno;
+	return 0;
+}
+
+/* resumes thread @tid until it reports its group stop */
+static int group_stop_one(pid_t tid)
+{
+	int st;
+
+	if (ptrace(PTRACE_CONT, tid, 0, 0))
+		return -errno;
+	for (;;) {
+		if (waitpid(tid, &st, __WALL) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (!WIFSTOPPED(st))
+			return -ESRCH;
+		if ((st >> 16) == PTRACE_EVENT_STOP)
+			return 0;
+		/* the SIGSTOP's signal-delivery-stop: let it through */
+		if (ptrace(PTRACE_CONT, tid, 0, (st >> 16) ? 0 : WSTOPSIG(st)))
+			return -errno;
+	}
+}
+
+/*
+ * A job-stopped process enters its group stop before it is let go, so
+ * that nothing of it runs before SIGCONT: with every signal still
+ * blocked SIGSTOP is the only one it can take.  The main thread alone
+ * is resumed first and takes it (do_signal_stop() then marks the other
+ * threads); only then do the others run, into the group stop.  The real
+ * masks go in afterwards.
+ */
+static int enter_group_stop(struct rst_proc *rp)
+{
+	uint32_t i;
+	int ret;
+
+	if (kill(rp->pid, SIGSTOP))
+		return -errno;
+	for (i = 0, ret = 0; !ret && i < rp->mp->nr_threads; i++)
+		ret = group_stop_one(rp->tids[i]);
+	for (i = 0; !ret && i < rp->mp->nr_threads; i++)
+		ret = set_sigmask(rp, i);
+	return ret;
+}
+
+#define SYNC_SIGNALS	((1ULL << (SIGSEGV - 1)) | (1ULL << (SIGBUS - 1)) | \
+			 (1ULL << (SIGILL - 1)) | (1ULL << (SIGTRAP - 1)) | \
+			 (1ULL << (SIGFPE - 1)) | (1ULL << (SIGSYS - 1)))
+
+/* the one dequeue_signal() takes first: synchronous ones, then lowest */
+static int next_signal(uint64_t set)
+{
+	uint64_t sync = set & SYNC_SIGNALS;
+
+	if (sync)
+		set = sync;
+	return set ? __builtin_ctzll(set) + 1 : 0;
+}
+
+/*
+ * Whether thread @i meets a signal handler first when it runs again:
+ * its own pending signals, else the process's (which the kernel gives to
+ * the first thread that does not block them).
+ */
+static enum restart_how first_handler(const struct m_proc *mp, uint32_t i)
+{
+	const struct img_thread *t = mp->threads[i].t;
+	uint64_t mine = (t->pending | queued_mask(mp, t->tid[0])) & ~t->blocked;
+	uint64_t shared = (mp->p->shared_pending | queued_mask(mp, 0)) & ~t->blocked;
+	const struct img_sigaction *sa;
+	uint32_t j;
+	int sig;
+
+	for (j = 0; j < i && shared; j++)
+		shared &= mp->threads[j].t->blocked;
+	sig = next_signal(mine);
+	if (!sig)
+		sig = next_signal(shared);
+	if (!sig)
+		return RESTART_NO_HANDLER;
+	sa = &mp->p->sigact[sig - 1];
+	if (sa->handler == (uint64_t)(uintptr_t)SIG_DFL ||
+	    sa->handler == (uint64_t)(uintptr_t)SIG_IGN)
+		return RESTART_NO_HANDLER;
+	return sa->flags & SA_RESTART ? RESTART_HANDLER_SA : RESTART_HANDLER;
+}
+
 /* registers as they were, the kernel's restart rules applied */
 static int final_regs(struct rst_proc *rp, uint32_t i)
 {
 	const struct m_thread *mt = &rp->mp->threads[i];
+	bool stopped = rp->mp->p->flags & IMG_PROC_STOPPED;
 	uint8_t regs[ARCH_REGS_SIZE];
-	uint64_t mask = mt->t->blocked;
 	pid_t tid = rp->tids[i];
 	int ret;
 
 	memcpy(regs, mt->regs, sizeof(regs));
-	arch_apply_restart(regs);
+	arch_apply_restart(regs, first_handler(rp->mp, i));
 	ret = arch_set_regs(tid, regs);
 	if (!ret && mt->t->xstate_size)
 		ret = arch_set_xstate(tid, mt->xstate, mt->t->xstate_size);
-	if (!ret && ptrace(PTRACE_SETSIGMASK, tid, sizeof(mask), &mask))
-		ret = -errno;
+	if (!ret && !stopped)
+		ret = set_sigmask(rp, i);
 	if (ret)
 		pr_err("pid %d: thread %d: setting its registers: %s", rp->pid, tid,
 		       errstr(ret));
@@ -1044,5 +1150,12 @@ int task_restore_finish(struct restore_ctx *ctx, struct rst_proc *rp)
 		pr_err("pid %d: unmapping the injection page: %s", rp->pid, errstr(ret));
 		return ret;
 	}
-	return final_regs(rp, 0);
+	ret = final_regs(rp, 0);
+	if (ret || !(rp->mp->p->flags & IMG_PROC_STOPPED))
+		return ret;
+	ret = enter_group_stop(rp);
+	if (ret)
+		pr_err("pid %d: putting it back into its job-control stop: %s",
+		       rp->pid, errstr(ret));
+	return ret;
 }

@@ -29,15 +29,25 @@ long arch_syscall_nr(const void *regs);
 long arch_syscall_ret(const void *regs);
 /* the thread was stopped inside a syscall that the kernel would restart */
 bool arch_syscall_restartable(const void *regs);
+/* what the thread does first when it runs again (for arch_apply_restart) */
+enum restart_how {
+	RESTART_NO_HANDLER,	/* no signal handler runs first */
+	RESTART_HANDLER,	/* a handler without SA_RESTART runs first */
+	RESTART_HANDLER_SA,	/* a handler with SA_RESTART runs first */
+};
+
 /*
- * Applies the kernel's restart rules (arch_do_signal_or_restart) to a
- * thread stopped inside a syscall, as if it resumed without a signal:
- * -ERESTART{SYS,NOINTR,NOHAND} re-execute the syscall; so does
- * -ERESTART_RESTARTBLOCK, with the original syscall since the restart
- * block stays in the old kernel task.  Clears orig_ax so the kernel does
- * not apply them a second time.
+ * Applies the kernel's restart rules (arch/x86/kernel/signal.c) to a
+ * thread stopped inside a syscall, in user space: the kernel would only
+ * apply them on a signal path the restored thread may not take.
+ * -ERESTARTNOINTR always re-executes the syscall; -ERESTARTSYS unless a
+ * handler without SA_RESTART runs first (then -EINTR); -ERESTARTNOHAND
+ * and -ERESTART_RESTARTBLOCK give -EINTR to a handler and otherwise
+ * re-execute -- the restart block stayed in the old kernel task, so the
+ * original syscall runs again (a relative sleep starts over: no spurious
+ * EINTR).  Clears orig_ax so the kernel does not apply them again.
  */
-void arch_apply_restart(void *regs);
+void arch_apply_restart(void *regs, enum restart_how how);
 
 const char *arch_syscall_name(long nr);
 

@@ -84,14 +84,30 @@ bool arch_syscall_restartable(const void *regs)
 	       ret == -ERESTARTNOHAND || ret == -ERESTART_RESTARTBLOCK;
 }
 
-void arch_apply_restart(void *regs)
+void arch_apply_restart(void *regs, enum restart_how how)
 {
 	struct user_regs_struct *r = regs;
+	long ret = arch_syscall_ret(regs);
+	bool eintr = false;
 
-	if (arch_syscall_restartable(regs)) {
+	if (!arch_syscall_restartable(regs))
+		goto out;
+	switch (ret) {
+	case -ERESTARTSYS:
+		eintr = how == RESTART_HANDLER;
+		break;
+	case -ERESTARTNOHAND:
+	case -ERESTART_RESTARTBLOCK:
+		eintr = how != RESTART_NO_HANDLER;
+		break;
+	}
+	if (eintr) {
+		r->rax = (unsigned long long)-EINTR;
+	} else {
 		/* back over the 2-byte syscall instruction, original nr */
 		r->rax = r->orig_rax;
 		r->rip -= 2;
 	}
+out:
 	r->orig_rax = (unsigned long long)-1;
 }

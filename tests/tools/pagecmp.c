@@ -7,6 +7,9 @@
  *     not stored must read as zeros (the image says "zero page");
  *   - every page of a private file VMA that is not stored must equal the
  *     file's contents at that offset (the image says "from the file").
+ * The rseq areas of the process's threads are left out: the kernel
+ * rewrites their cpu_id fields whenever a thread returns to user space,
+ * so after a restore they say where the thread runs now.
  * Exit 0 if all agree, 1 with the first differences listed, 2 on error.
  */
 #include <errno.h>
@@ -21,6 +24,7 @@
 #define MAX_REPORT	10
 
 struct cmp {
+	const struct m_proc *mp;
 	int mem;
 	uint32_t ps;
 	uint64_t equal, bad, zero_ok, file_ok, skipped;
@@ -31,6 +35,23 @@ static void report(struct cmp *c, uint64_t va, const char *what)
 {
 	if (c->bad++ < MAX_REPORT)
 		printf("page %#" PRIx64 ": %s\n", va, what);
+}
+
+/* overwrite the kernel-owned bytes of the page at @va with @ref's */
+static void mask_rseq(struct cmp *c, uint64_t va, const uint8_t *ref)
+{
+	uint32_t i;
+
+	for (i = 0; i < c->mp->nr_threads; i++) {
+		const struct img_thread *t = c->mp->threads[i].t;
+		uint64_t s = t->rseq, e = t->rseq + t->rseq_len;
+
+		if (!t->rseq || e <= va || s >= va + c->ps)
+			continue;
+		s = s < va ? va : s;
+		e = e > va + c->ps ? va + c->ps : e;
+		memcpy(c->buf + (s - va), ref + (s - va), e - s);
+	}
 }
 
 static int read_page(struct cmp *c, uint64_t va)
@@ -50,6 +71,7 @@ static int check_stored(struct cmp *c, const struct m_proc *mp)
 				report(c, pg->vaddrs[j], "stored, but unreadable in the process");
 				continue;
 			}
+			mask_rseq(c, pg->vaddrs[j], pg->data + (uint64_t)j * c->ps);
 			if (memcmp(c->buf, pg->data + (uint64_t)j * c->ps, c->ps))
 				report(c, pg->vaddrs[j], "stored bytes differ from the process's");
 			else
@@ -92,7 +114,7 @@ static void check_file_page(struct cmp *c, const struct img_vma *v, int fd,
 	memset(c->ref + n, 0, c->ps - n);
 	if (read_page(c, va))
 		report(c, va, "unreadable in the process");
-	else if (memcmp(c->buf, c->ref, c->ps))
+	else if (mask_rseq(c, va, c->ref), memcmp(c->buf, c->ref, c->ps))
 		report(c, va, "not stored, yet differs from the file");
 	else
 		c->file_ok++;
@@ -121,7 +143,8 @@ static void check_unstored(struct cmp *c, const struct m_vma *mv, const uint64_t
 			check_file_page(c, v, fd, va);
 		} else if (read_page(c, va)) {
 			report(c, va, "unreadable in the process");
-		} else if (!is_zero(c->buf, c->ps)) {
+		} else if (memset(c->ref, 0, c->ps), mask_rseq(c, va, c->ref),
+			   !is_zero(c->buf, c->ps)) {
 			report(c, va, "not stored, yet not zero in the process");
 		} else {
 			c->zero_ok++;
@@ -168,6 +191,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	idx = image_find(&img, pid);
+	c.mp = idx >= 0 ? &img.procs[idx] : NULL;
 	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
 	c.ps = img.hdr->page_size;
 	c.mem = open(path, O_RDONLY | O_CLOEXEC);

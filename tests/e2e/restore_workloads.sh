@@ -1,0 +1,164 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# snap --kill then restore, on every workload: same pids, the same tree,
+# /proc agreeing with the image, the same memory, and the workload going
+# on from its last tick with no reset (its own checks run every tick).
+. "$(dirname "$0")/../lib.sh"
+
+# the whole cycle on a stopped tree: exact /proc and memory comparison
+cycle_stopped() {
+	local sid=$1
+	snap_kill_stopped "$sid"
+	restore_d
+	restored_matches
+	pagecmp_image
+	cont_tree "$sid"
+}
+
+# the cycle on a running tree
+cycle_running() {
+	snap_kill_json "$1"
+	restore_d
+	restored_matches --running
+}
+
+test_heap() {
+	wl_start heap 64 50
+	assert_ticking "$WL_LOG" 3
+	cycle_stopped "$WL_PID"
+	assert_ticking "$WL_LOG" 5
+}
+
+test_heap_running() {
+	wl_start heap 32 20
+	assert_ticking "$WL_LOG" 3
+	cycle_running "$WL_PID"
+	assert_ticking "$WL_LOG" 5
+}
+
+test_threads() {
+	wl_start threads 4 50
+	assert_ticking "$WL_LOG" 3
+	cycle_stopped "$WL_PID"
+	assert_eq 5 "$(ls /proc/$WL_PID/task | wc -l)" "threads after restore"
+	assert_ticking "$WL_LOG" 8
+}
+
+forktree_up() {
+	[ "$(grep -oE '^pid [0-9]+ tick' "$WL_LOG" | sort -u | wc -l)" -ge 4 ]
+}
+
+test_forktree() {
+	local p
+	wl_start forktree 100
+	wait_until 20 forktree_up || fail "forktree: not all 4 processes tick"
+	cycle_running "$WL_PID"
+	for p in $(image_pids); do
+		assert_ticking "$WL_LOG" 3 "$p"
+	done
+}
+
+test_forktree_stopped() {
+	local p
+	wl_start forktree 100
+	wait_until 20 forktree_up || fail "forktree: not all 4 processes tick"
+	cycle_stopped "$WL_PID"
+	for p in $(image_pids); do
+		assert_ticking "$WL_LOG" 3 "$p"
+	done
+}
+
+test_files() {
+	mkdir "$T/data"
+	wl_start files "$T/data" 50
+	assert_ticking "$WL_LOG" 3
+	cycle_stopped "$WL_PID"
+	assert_ticking "$WL_LOG" 8
+}
+
+test_signals() {
+	wl_start signals 50 10
+	assert_ticking "$WL_LOG" 4
+	cycle_running "$WL_PID"
+	# the held RT signals are released and checked after 10 ticks
+	assert_ticking "$WL_LOG" 25
+}
+
+test_timers() {
+	wl_start timers 50
+	assert_ticking "$WL_LOG" 3
+	cycle_running "$WL_PID"
+	assert_ticking "$WL_LOG" 10
+}
+
+test_fpu() {
+	wl_start fpu 50
+	assert_ticking "$WL_LOG" 3
+	cycle_stopped "$WL_PID"
+	assert_ticking "$WL_LOG" 5
+}
+
+test_mmaps() {
+	mkdir "$T/data"
+	wl_start mmaps "$T/data" 50
+	assert_ticking "$WL_LOG" 3
+	cycle_stopped "$WL_PID"
+	assert_ticking "$WL_LOG" 5
+}
+
+test_vdso() {
+	wl_start vdso 50
+	assert_ticking "$WL_LOG" 3
+	cycle_running "$WL_PID"
+	assert_ticking "$WL_LOG" 5
+}
+
+test_rseq() {
+	wl_start rseq 50
+	assert_ticking "$WL_LOG" 3
+	cycle_running "$WL_PID"
+	assert_ticking "$WL_LOG" 5
+}
+
+test_zombie_and_stopped() {
+	mkdir "$T/data"
+	wl_start zombie "$T/data" 50
+	assert_ticking "$WL_LOG" 3
+	cycle_running "$WL_PID"
+	assert_ticking "$WL_LOG" 3
+	touch "$T/data/reap"
+	assert_ticking "$WL_LOG" 5
+}
+
+test_restore_twice() {
+	wl_start heap 16 20
+	assert_ticking "$WL_LOG" 3
+	snap_kill_json "$WL_PID"
+	restore_d
+	assert_ticking "$WL_LOG" 3
+	kill -KILL "$WL_PID"
+	wait_until 10 "[ ! -d /proc/$WL_PID ]" || fail "pid $WL_PID did not go"
+	restore_d
+	assert_alive "$WL_PID"
+	# the second copy starts again from the snap: the log repeats ticks
+	wait_until 20 "[ \$(grep -c '^tick' '$WL_LOG') -gt 0 ]"
+}
+
+test_foreground_forwards_signals() {
+	local rp rc=0
+	wl_start heap 16 20
+	assert_ticking "$WL_LOG" 3
+	snap_kill_json "$WL_PID"
+	"$BPFCKPT" restore "$T/img" >"$T/fg.out" 2>&1 &
+	rp=$!
+	wait_until 20 "[ -d /proc/$WL_PID ] && grep -q '^restored' '$T/fg.out'" ||
+		fail "foreground restore did not bring pid $WL_PID back: $(cat "$T/fg.out")"
+	assert_ticking "$WL_LOG" 2
+	kill -TERM "$rp"
+	wait "$rp" || rc=$?
+	assert_eq 143 "$rc" "restore's exit status after SIGTERM killed the root"
+	[ -d "/proc/$WL_PID" ] && fail "pid $WL_PID survives its restorer's SIGTERM"
+	return 0
+}
+
+run_tests "$@"
