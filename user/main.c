@@ -18,6 +18,7 @@ struct command {
 static const struct command commands[] = {
 	{ "snap", cmd_snap, "snap PID [-o IMAGE] [--kill]" },
 	{ "show", cmd_show, "show IMAGE [--json]" },
+	{ "trace", cmd_trace, "trace PID [--duration S] [-e EVENTS] [--json]" },
 	{ "check", cmd_check, "check [--json]" },
 };
 
