@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Live tracer behind `trace` and `top`: syscall entry/exit, fork, exec,
- * exit, signal delivery, user page faults and VMA frees of one process
- * tree.  Every program first looks the current thread group up in
+ * exit, signal delivery and user page faults of one process tree.  Every program first looks the current thread group up in
  * `traced` and returns at once for anyone else; fork adds children to it,
  * so the tree is followed in the kernel.
  *
@@ -453,26 +452,5 @@ int BPF_PROG(page_fault_user, unsigned long address, struct pt_regs *regs,
 	r->ip = PT_REGS_IP(regs);
 	r->error_code = error_code;
 	bpf_ringbuf_submit(r, 0);
-	return 0;
-}
-
-/*
- * VMAs removed from a traced process's own mm (munmap, merges,
- * mprotect joining neighbours): top derives "added" from this and the
- * change of map_count.
- */
-SEC("fentry/vm_area_free")
-int BPF_PROG(vma_free, struct vm_area_struct *vma)
-{
-	struct task_struct *me;
-	struct proc_stat *ps;
-	struct ids id;
-
-	ps = current_traced(&id);
-	if (!ps)
-		return 0;
-	me = bpf_get_current_task_btf();
-	if (BPF_CORE_READ(vma, vm_mm) == me->mm)
-		__sync_fetch_and_add(&ps->vmas_freed, 1);
 	return 0;
 }

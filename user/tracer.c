@@ -38,7 +38,6 @@ static const struct {
 	{ "task_exit", "no exit events" },
 	{ "signal_deliver", "no signal events" },
 	{ "page_fault_user", "no page fault events" },
-	{ "vma_free", "VMAs added/removed are not counted" },
 };
 
 static const char *hook_loss(const char *prog, bool *known)
@@ -78,8 +77,6 @@ static bool wanted(const char *prog, const struct tracer_opts *o)
 		return o->emit & TRACE_EMIT_FAULT;
 	if (!strcmp(prog, "task_exec"))
 		return o->emit & TRACE_EMIT_EXEC;
-	if (!strcmp(prog, "vma_free"))
-		return o->vma_counts;
 	return true;
 }
 
@@ -144,8 +141,6 @@ static int attach_programs(struct tracer *t)
 			return -E2BIG;
 		}
 		t->links[t->nr_links++] = link;
-		if (!strcmp(name, "vma_free"))
-			t->have_vma_free = true;
 		if (!strcmp(name, "task_fork"))
 			t->have_fork = true;
 	}
@@ -289,9 +284,9 @@ static int load(struct tracer *t, const struct tracer_opts *o, int level)
 	return ret;
 }
 
-int tracer_open(struct tracer *t, pid_t root, const struct tracer_opts *o)
+int tracer_open(struct tracer *t, struct collector *c, pid_t root,
+		const struct tracer_opts *o)
 {
-	struct collector c;
 	int level, ret;
 
 	memset(t, 0, sizeof(*t));
@@ -301,21 +296,16 @@ int tracer_open(struct tracer *t, pid_t root, const struct tracer_opts *o)
 		pr_err("counting CPUs: %s", errstr(t->ncpus));
 		return t->ncpus ? t->ncpus : -EINVAL;
 	}
-	ret = collect_open(&c);
-	if (ret)
-		return ret;
-	ret = reader_level(&c, &level);
+	ret = reader_level(c, &level);
 	if (ret) {
 		pr_err("finding our pid namespace level: %s", errstr(ret));
-		goto out;
+		return ret;
 	}
 	ret = load(t, o, level);
 	if (!ret)
-		ret = follow(t, &c);
+		ret = follow(t, c);
 	if (!ret)
 		tracer_sweep(t);
-out:
-	collect_close(&c);
 	if (ret)
 		tracer_close(t);
 	return ret;

@@ -14,11 +14,11 @@
 #include "bpfckpt/trace.h"
 
 struct trace_bpf;
+struct collector;
 
 struct tracer_opts {
 	uint32_t emit;		/* TRACE_EMIT_* */
 	const bool *sc_emit;	/* [TRACE_NR_SYSCALLS]: syscalls to send; NULL: none */
-	bool vma_counts;	/* count VMA removals (top) */
 };
 
 struct tracer {
@@ -28,15 +28,16 @@ struct tracer {
 	pid_t root;
 	int ncpus;
 	uint32_t nr_procs;	/* processes followed at the start */
-	bool have_vma_free;	/* the VMA removal hook is attached */
 	bool have_fork;		/* children are followed */
 };
 
 /*
  * Loads and attaches the tracer and starts following @root and its
- * descendants.  Prints what failed (or which optional hook is missing).
+ * descendants, listed with the collector @c.  Prints what failed (or
+ * which optional hook is missing).
  */
-int tracer_open(struct tracer *t, pid_t root, const struct tracer_opts *o);
+int tracer_open(struct tracer *t, struct collector *c, pid_t root,
+		const struct tracer_opts *o);
 void tracer_close(struct tracer *t);
 
 /* the ring buffer of records; @fn gets each one */

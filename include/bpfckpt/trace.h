@@ -138,10 +138,8 @@ struct thread_stat {
 
 /* traced[tgid]: the set of followed processes, and their counters */
 struct proc_stat {
-	__u64 vmas_freed;	/* vm_area_free() of its mm by its threads */
 	__u64 forks;		/* processes and threads it created */
 	__u64 signals;		/* signals delivered to its threads */
-	__u64 pad;
 };
 
 /* lost[0]: what the BPF side could not record */
