@@ -86,6 +86,8 @@ struct snap_ctx {
 
 /* task.c: threads, creds, signals, timers of one process */
 int task_collect(struct snap_ctx *ctx, struct snap_proc *sp);
+/* the letter ps shows for a task's state: R, S, D, T, t, X, Z, P, I */
+char task_state_char(const struct rec_task *r);
 int task_write(struct snap_ctx *ctx, struct snap_proc *sp);
 void task_free(struct snap_proc *sp);
 

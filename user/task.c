@@ -18,6 +18,7 @@
 #define SIGNAL_STOP_STOPPED	0x00000001	/* kernel signal->flags */
 #define MMF_DUMPABLE_MASK	0x3ULL		/* low bits of mm->flags */
 #define EXIT_ZOMBIE		0x20
+#define TASK_IDLE		0x402	/* TASK_UNINTERRUPTIBLE | TASK_NOLOAD */
 
 static struct snap_thread *find_thread(struct snap_proc *sp, pid_t tid)
 {
@@ -194,6 +195,20 @@ static int check_supported(struct snap_proc *sp, const struct rec_task *r)
 		return -ENOTSUP;
 	}
 	return 0;
+}
+
+char task_state_char(const struct rec_task *r)
+{
+	/* fs/proc/array.c task_state_array[], by the highest TASK_REPORT bit */
+	static const char letters[] = "RSDTtXZP";
+	uint32_t report = (r->state | r->exit_state) & 0x7f;
+	int bit = 0;
+
+	if ((r->state & 0x47f) == TASK_IDLE)
+		return 'I';
+	while (report >> bit)
+		bit++;
+	return letters[bit];
 }
 
 /* THP_enabled in /proc/PID/status: the mm->flags bit moved in 6.18 */
