@@ -19,6 +19,7 @@ static const struct command commands[] = {
 	{ "snap", cmd_snap, "snap PID [-o IMAGE] [--kill]" },
 	{ "show", cmd_show, "show IMAGE [--json]" },
 	{ "trace", cmd_trace, "trace PID [--duration S] [-e EVENTS] [--json]" },
+	{ "top", cmd_top, "top PID [--batch] [-n N] [-d SECONDS] [--json]" },
 	{ "check", cmd_check, "check [--json]" },
 };
 
