@@ -337,6 +337,47 @@ static int find_pages(struct snap_proc *sp, struct range_list *l)
 	return ret;
 }
 
+int mm_count_pages(int pagemap, const struct img_vma *v, uint64_t *resident,
+		   uint64_t *stored)
+{
+	struct page_region regs[SCAN_REGIONS];
+	struct pm_scan_arg arg = {
+		.size = sizeof(arg),
+		.start = v->start,
+		.end = v->end,
+		.vec = (uint64_t)(uintptr_t)regs,
+		.vec_len = SCAN_REGIONS,
+		.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+		.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED | PAGE_IS_FILE |
+			       PAGE_IS_PFNZERO,
+	};
+	bool shared = v->kind == IMG_VMA_SHARED_ANON || v->kind == IMG_VMA_SYSV_SHM;
+	uint64_t ps = getpagesize(), n, cat;
+	long got, i;
+
+	*resident = *stored = 0;
+	while (arg.start < arg.end) {
+		got = ioctl(pagemap, PAGEMAP_SCAN, &arg);
+		if (got < 0)
+			return -errno;
+		for (i = 0; i < got; i++) {
+			n = (regs[i].end - regs[i].start) / ps;
+			cat = regs[i].categories;
+			/* the zero page is not counted in Rss (smaps) */
+			if (cat & PAGE_IS_PRESENT && !(cat & PAGE_IS_PFNZERO))
+				*resident += n;
+			/* what write_pages would store: see scan_private */
+			if (has_content(v->kind) && !(cat & PAGE_IS_PFNZERO) &&
+			    (shared || !(cat & PAGE_IS_FILE)))
+				*stored += n;
+		}
+		if (arg.walk_end <= arg.start)
+			break;
+		arg.start = arg.walk_end;
+	}
+	return 0;
+}
+
 struct copier {
 	pid_t pid;
 	int mem_fd;		/* /proc/PID/mem, for unreadable VMAs */

@@ -109,6 +109,13 @@ int mm_collect(struct snap_ctx *ctx, struct snap_proc *sp);
 int mm_vma_kind(const struct rec_vma *r, const struct rec_task *leader,
 		uint32_t *kind, char *why, size_t len);
 void mm_fill_vma(struct img_vma *v, const struct rec_vma *r, uint32_t kind);
+/*
+ * Pages of @v resident now and the pages a snap would store, from the
+ * page tables alone (PAGEMAP_SCAN on /proc/PID/pagemap); for shared
+ * memory the resident ones stand in for what SEEK_DATA would find.
+ */
+int mm_count_pages(int pagemap, const struct img_vma *v, uint64_t *resident,
+		   uint64_t *stored);
 int mm_write(struct snap_ctx *ctx, struct snap_proc *sp);
 void mm_free(struct snap_proc *sp);
 
