@@ -1,14 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Live tracer behind `trace` and `top`: syscall entry/exit, fork, exec,
- * exit, signal delivery and user page faults of one process tree.  Every program first looks the current thread group up in
- * `traced` and returns at once for anyone else; fork adds children to it,
- * so the tree is followed in the kernel.
+ * exit, signal delivery and user page faults of one process tree.
  *
- * Syscalls are always aggregated (sc_stats, thread_stats); records go
- * to the ring buffer only for what `emit` and sc_desc ask for.  A record
- * the ring buffer has no room for is counted in `lost`, never dropped
- * silently.
+ * A thread is traced when it has `thread` task storage.  That is the
+ * only test on the hot path, taken by every syscall on the machine: no
+ * pid lookup, one pointer check for a task without storage.  The user
+ * side gives storage to the threads of the tree through the walk_tree
+ * iterator; sched_process_fork gives it to every child and thread a
+ * traced thread creates, and adds new processes to `traced`, the set of
+ * followed thread groups.  Storage dies with its task.
+ *
+ * Syscalls are always aggregated (sc_stats per syscall, counters in the
+ * thread's storage, read back by walk_tree); records go to the ring
+ * buffer only for what `emit` and sc_desc ask for.  A record the ring
+ * buffer has no room for is counted in `lost`, never dropped silently.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -54,13 +60,6 @@ struct {
 } sc_stats SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, TRACE_MAX_THREADS);
-	__type(key, __s32);
-	__type(value, struct thread_stat);
-} thread_stats SEC(".maps");
-
-struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
@@ -72,9 +71,12 @@ struct {
 	__uint(max_entries, TRACE_RINGBUF_SIZE);
 } events SEC(".maps");
 
-/* the syscall a thread is in: task storage, freed with the task */
-struct inflight {
-	__u64 ts;		/* entry time, 0: not in a traced syscall */
+/* a traced thread: its counters and the syscall it is in */
+struct thread {
+	__u64 syscalls;
+	__u64 syscall_ns;
+	__u64 errors;
+	__u64 ts;		/* syscall entry time, 0: not in a traced syscall */
 	__s64 nr;
 	__u64 args[6];
 	__u64 mem[TRACE_MEM_WORDS];
@@ -87,10 +89,9 @@ struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
-	__type(value, struct inflight);
-} inflight SEC(".maps");
+	__type(value, struct thread);
+} thread SEC(".maps");
 
-static const struct thread_stat zero_thread;
 static const struct proc_stat zero_proc;
 
 struct ids {
@@ -109,35 +110,43 @@ static __always_inline void task_ids(struct task_struct *t, struct ids *id)
 	id->tgid = pid_nr_at(BPF_CORE_READ(t, group_leader, thread_pid), ns_level);
 }
 
-/* the current thread's ids and its process's entry, NULL if not traced */
-static __always_inline struct proc_stat *current_traced(struct ids *id)
+static __always_inline void current_ids(struct ids *id)
 {
 	__u64 pt;
 
 	if (ns_level == 0) {
-		/* the hot path for every syscall on the machine */
 		pt = bpf_get_current_pid_tgid();
 		id->tgid = pt >> 32;
 		id->tid = (__u32)pt;
 	} else {
 		task_ids(bpf_get_current_task_btf(), id);
 	}
+}
+
+/* the current thread's storage, NULL if it is not traced */
+static __always_inline struct thread *current_thread(void)
+{
+	return bpf_task_storage_get(&thread, bpf_get_current_task_btf(), 0, 0);
+}
+
+/* the counters of the current thread's process, NULL if not followed */
+static __always_inline struct proc_stat *current_proc(struct ids *id)
+{
+	current_ids(id);
 	return bpf_map_lookup_elem(&traced, &id->tgid);
 }
 
-static __always_inline void count_lost(__u32 what)
+static __always_inline void count_lost(bool proc)
 {
 	__u32 zero = 0;
 	struct trace_lost *l = bpf_map_lookup_elem(&lost, &zero);
 
 	if (!l)
 		return;
-	if (what == 0)
-		__sync_fetch_and_add(&l->events, 1);
-	else if (what == 1)
-		__sync_fetch_and_add(&l->threads, 1);
-	else
+	if (proc)
 		__sync_fetch_and_add(&l->procs, 1);
+	else
+		__sync_fetch_and_add(&l->events, 1);
 }
 
 /* a record of @size bytes with its common head filled, NULL if no room */
@@ -146,7 +155,7 @@ static __always_inline void *ev_reserve(__u32 size, __u32 type, struct ids *id)
 	struct rec_ev *e = bpf_ringbuf_reserve(&events, size, 0);
 
 	if (!e) {
-		count_lost(0);
+		count_lost(false);
 		return NULL;
 	}
 	e->h.type = type;
@@ -188,45 +197,33 @@ static __always_inline __u32 hist_slot(__u64 v)
 	       (TRACE_HIST_SLOTS - 1);
 }
 
-static __always_inline void account(__s64 nr, __s32 tid, __u64 lat, long ret)
+static __always_inline void account(struct thread *t, __s64 nr, __u64 lat, long ret)
 {
+	bool err = ret < 0 && ret >= -MAX_ERRNO;
 	__u32 key = nr;
 	struct sc_stat *s;
-	struct thread_stat *t;
-	bool err = ret < 0 && ret >= -MAX_ERRNO;
 
-	if (nr >= 0 && nr < TRACE_NR_SYSCALLS) {
-		/* per CPU: no atomics needed */
-		s = bpf_map_lookup_elem(&sc_stats, &key);
-		if (s) {
-			s->count++;
-			s->errors += err;
-			s->total_ns += lat;
-			if (lat < s->min_ns || !s->min_ns)
-				s->min_ns = lat;
-			if (lat > s->max_ns)
-				s->max_ns = lat;
-			s->hist[hist_slot(lat)]++;
-		}
-	}
-	t = bpf_map_lookup_elem(&thread_stats, &tid);
-	if (!t) {
-		if (bpf_map_update_elem(&thread_stats, &tid, &zero_thread, BPF_NOEXIST) &&
-		    !bpf_map_lookup_elem(&thread_stats, &tid)) {
-			count_lost(1);
-			return;
-		}
-		t = bpf_map_lookup_elem(&thread_stats, &tid);
-		if (!t)
-			return;
-	}
-	/* only this thread writes its entry */
+	/* only this thread writes its storage */
 	t->syscalls++;
 	t->syscall_ns += lat;
 	t->errors += err;
+	if (nr < 0 || nr >= TRACE_NR_SYSCALLS)
+		return;
+	/* per CPU: no atomics needed */
+	s = bpf_map_lookup_elem(&sc_stats, &key);
+	if (!s)
+		return;
+	s->count++;
+	s->errors += err;
+	s->total_ns += lat;
+	if (lat < s->min_ns || !s->min_ns)
+		s->min_ns = lat;
+	if (lat > s->max_ns)
+		s->max_ns = lat;
+	s->hist[hist_slot(lat)]++;
 }
 
-static __always_inline void read_entry(struct inflight *f, struct pt_regs *regs,
+static __always_inline void read_entry(struct thread *f, struct pt_regs *regs,
 				       const struct sc_desc *d)
 {
 	__u64 ptr;
@@ -252,20 +249,23 @@ static __always_inline void read_entry(struct inflight *f, struct pt_regs *regs,
 	}
 }
 
-static __always_inline void send_syscall(struct ids *id, struct inflight *f,
-					 long ret, __u64 lat, bool no_return)
+static __always_inline void send_syscall(struct thread *f, long ret, __u64 lat,
+					 bool no_return)
 {
+	struct ids id;
+
 	struct rec_syscall_str *rs;
 	struct rec_syscall *r;
 
+	current_ids(&id);
 	if (f->str_len > 0) {
-		rs = ev_reserve(sizeof(*rs), REC_SYSCALL, id);
+		rs = ev_reserve(sizeof(*rs), REC_SYSCALL, &id);
 		if (!rs)
 			return;
 		bpf_probe_read_kernel(rs->str, sizeof(rs->str), f->str);
 		r = &rs->s;
 	} else {
-		r = ev_reserve(sizeof(*r), REC_SYSCALL, id);
+		r = ev_reserve(sizeof(*r), REC_SYSCALL, &id);
 		if (!r)
 			return;
 	}
@@ -285,15 +285,10 @@ static __always_inline void send_syscall(struct ids *id, struct inflight *f,
 SEC("tp_btf/sys_enter")
 int BPF_PROG(sys_enter, struct pt_regs *regs, long nr)
 {
+	struct thread *f = current_thread();
 	struct sc_desc *d = NULL;
-	struct inflight *f;
-	struct ids id;
 	__u32 key = nr;
 
-	if (!current_traced(&id))
-		return 0;
-	f = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0,
-				 BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!f)
 		return 0;
 	f->nr = nr;
@@ -305,9 +300,9 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long nr)
 	/* after reading the arguments: the latency is the syscall's own */
 	f->ts = bpf_ktime_get_ns();
 	if (d && d->no_return) {
-		account(nr, id.tid, 0, 0);
+		account(f, nr, 0, 0);
 		if (d->emit)
-			send_syscall(&id, f, 0, 0, true);
+			send_syscall(f, 0, 0, true);
 		f->ts = 0;
 	}
 	return 0;
@@ -316,25 +311,21 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long nr)
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 {
-	struct inflight *f;
+	struct thread *f = current_thread();
 	struct sc_desc *d;
-	struct ids id;
 	__u64 lat;
 	__u32 key;
 
-	if (!current_traced(&id))
-		return 0;
-	f = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, 0);
-	/* no entry: the thread was in this syscall before we started */
+	/* no entry time: it was in this syscall before it was traced */
 	if (!f || !f->ts)
 		return 0;
 	lat = bpf_ktime_get_ns() - f->ts;
-	account(f->nr, id.tid, lat, ret);
+	account(f, f->nr, lat, ret);
 	if (emit & TRACE_EMIT_SYSCALL) {
 		key = f->nr;
 		d = bpf_map_lookup_elem(&sc_desc, &key);
 		if (d && d->emit)
-			send_syscall(&id, f, ret, lat, false);
+			send_syscall(f, ret, lat, false);
 	}
 	f->ts = 0;
 	return 0;
@@ -347,16 +338,19 @@ int BPF_PROG(task_fork, struct task_struct *parent, struct task_struct *child)
 	struct rec_fork *r;
 	struct ids id, cid;
 
-	ps = current_traced(&id);
-	if (!ps)
+	if (!current_thread())
 		return 0;
-	__sync_fetch_and_add(&ps->forks, 1);
+	/* the child is traced from its first syscall on */
+	bpf_task_storage_get(&thread, child, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	task_ids(child, &cid);
+	ps = current_proc(&id);
+	if (ps)
+		__sync_fetch_and_add(&ps->forks, 1);
 	/* a new thread group (not CLONE_THREAD): follow it */
 	if (BPF_CORE_READ(child, tgid) != BPF_CORE_READ(parent, tgid) &&
 	    bpf_map_update_elem(&traced, &cid.tgid, &zero_proc, BPF_NOEXIST) &&
 	    !bpf_map_lookup_elem(&traced, &cid.tgid))
-		count_lost(2);
+		count_lost(true);
 	if (!(emit & TRACE_EMIT_FORK))
 		return 0;
 	r = ev_reserve(sizeof(*r), REC_FORK, &id);
@@ -375,8 +369,9 @@ int BPF_PROG(task_exec, struct task_struct *p, pid_t old_pid,
 	struct rec_exec *r;
 	struct ids id;
 
-	if (!(emit & TRACE_EMIT_EXEC) || !current_traced(&id))
+	if (!(emit & TRACE_EMIT_EXEC) || !current_thread())
 		return 0;
+	current_ids(&id);
 	r = ev_reserve(sizeof(*r), REC_EXEC, &id);
 	if (!r)
 		return 0;
@@ -394,9 +389,9 @@ int BPF_PROG(task_exit, struct task_struct *p, bool group_dead)
 	struct rec_exit *r;
 	struct ids id;
 
-	if (!current_traced(&id))
+	if (!current_thread())
 		return 0;
-	bpf_map_delete_elem(&thread_stats, &id.tid);
+	current_ids(&id);
 	r = emit & TRACE_EMIT_EXIT ? ev_reserve(sizeof(*r), REC_EXIT, &id) : NULL;
 	if (r) {
 		r->exit_code = BPF_CORE_READ(p, exit_code);
@@ -416,10 +411,11 @@ int BPF_PROG(signal_deliver, int sig, struct kernel_siginfo *info,
 	struct rec_signal *r;
 	struct ids id;
 
-	ps = current_traced(&id);
-	if (!ps)
+	if (!current_thread())
 		return 0;
-	__sync_fetch_and_add(&ps->signals, 1);
+	ps = current_proc(&id);
+	if (ps)
+		__sync_fetch_and_add(&ps->signals, 1);
 	if (!(emit & TRACE_EMIT_SIGNAL))
 		return 0;
 	r = ev_reserve(sizeof(*r), REC_SIGNAL, &id);
@@ -443,8 +439,9 @@ int BPF_PROG(page_fault_user, unsigned long address, struct pt_regs *regs,
 	struct rec_fault *r;
 	struct ids id;
 
-	if (!current_traced(&id))
+	if (!current_thread())
 		return 0;
+	current_ids(&id);
 	r = ev_reserve(sizeof(*r), REC_FAULT, &id);
 	if (!r)
 		return 0;
@@ -452,5 +449,35 @@ int BPF_PROG(page_fault_user, unsigned long address, struct pt_regs *regs,
 	r->ip = PT_REGS_IP(regs);
 	r->error_code = error_code;
 	bpf_ringbuf_submit(r, 0);
+	return 0;
+}
+
+/*
+ * Run by the user side: gives storage to every thread of the followed
+ * processes that has none yet (the tree as it was before the fork hook
+ * was attached), and reports each one's counters.
+ */
+SEC("iter/task")
+int walk_tree(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct rec_thread r;
+	struct thread *f;
+	struct ids id;
+
+	if (!task || task->exit_state)
+		return 0;
+	task_ids(task, &id);
+	if (!bpf_map_lookup_elem(&traced, &id.tgid))
+		return 0;
+	f = bpf_task_storage_get(&thread, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!f)
+		return 0;
+	r.tgid = id.tgid;
+	r.tid = id.tid;
+	r.syscalls = f->syscalls;
+	r.syscall_ns = f->syscall_ns;
+	r.errors = f->errors;
+	bpf_seq_write(ctx->meta->seq, &r, sizeof(r));
 	return 0;
 }

@@ -44,7 +44,8 @@ struct t_thread {
 	uint64_t exec_ns;
 	uint64_t csw;		/* voluntary + involuntary */
 	uint64_t faults;	/* minor + major */
-	struct thread_stat st;
+	uint64_t syscalls;
+	uint64_t syscall_ns;
 };
 
 struct t_vma {
@@ -205,7 +206,6 @@ static int file_cb(void *data, const struct rec_hdr *h, size_t size)
 
 static int sample_proc(struct top_ctx *c, struct t_proc *p)
 {
-	uint32_t i;
 	int ret;
 
 	ret = collect_proc(&c->col, COLLECT_TASKS, p->pid, task_cb, p);
@@ -217,15 +217,42 @@ static int sample_proc(struct top_ctx *c, struct t_proc *p)
 		return ret;
 	if (tracer_read_proc(&c->tr, p->pid, &p->ps))
 		memset(&p->ps, 0, sizeof(p->ps));
-	for (i = 0; i < p->nr_threads; i++)
-		if (tracer_read_thread(&c->tr, p->threads[i].tid, &p->threads[i].st))
-			memset(&p->threads[i].st, 0, sizeof(p->threads[i].st));
 	return 0;
 }
 
-static int cmp_pid(const void *a, const void *b)
+static struct t_thread *find_thread_rw(struct sample *s, pid_t tgid, pid_t tid)
 {
-	return *(const pid_t *)a - *(const pid_t *)b;
+	uint32_t i, j;
+
+	for (i = 0; i < s->nr_procs; i++) {
+		if (s->procs[i].pid != tgid)
+			continue;
+		for (j = 0; j < s->procs[i].nr_threads; j++)
+			if (s->procs[i].threads[j].tid == tid)
+				return &s->procs[i].threads[j];
+	}
+	return NULL;
+}
+
+static int thread_cb(void *ctx, const struct rec_thread *r)
+{
+	struct t_thread *t = find_thread_rw(ctx, r->tgid, r->tid);
+
+	if (t) {
+		t->syscalls = r->syscalls;
+		t->syscall_ns = r->syscall_ns;
+	}
+	return 0;
+}
+
+static int cmp_pid(const void *a, const void *b, void *root)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b, r = *(pid_t *)root;
+
+	/* the root first, then by pid */
+	if (x == r || y == r)
+		return x == r ? -1 : 1;
+	return x < y ? -1 : x > y;
 }
 
 static int take_sample(struct top_ctx *c, struct sample *s)
@@ -236,7 +263,7 @@ static int take_sample(struct top_ctx *c, struct sample *s)
 
 	sample_clear(s);
 	n = MIN(tracer_procs(&c->tr, pids, MAX_PROCS), MAX_PROCS);
-	qsort(pids, n, sizeof(pids[0]), cmp_pid);
+	qsort_r(pids, n, sizeof(pids[0]), cmp_pid, &c->root);
 	s->ns = now_ns();
 	for (i = 0; i < n; i++) {
 		struct t_proc p = { .pid = pids[i], .last_fd = -1 };
@@ -255,7 +282,10 @@ static int take_sample(struct top_ctx *c, struct sample *s)
 			return ret;
 		}
 	}
-	return tracer_read_syscalls(&c->tr, s->sc);
+	ret = tracer_read_threads(&c->tr, thread_cb, s);
+	if (!ret)
+		ret = tracer_read_syscalls(&c->tr, s->sc);
+	return ret;
 }
 
 /* ---- display ---- */
@@ -295,16 +325,16 @@ static void show_thread(struct printer *p, const struct t_thread *t,
 
 	if (!o)
 		o = &zero;
-	calls = rate(t->st.syscalls, o->st.syscalls, secs);
+	calls = rate(t->syscalls, o->syscalls, secs);
 	print_open_obj(p, NULL);
 	print_s64(p, "tid", "  %7" PRId64, t->tid);
 	print_str(p, "comm", " %-15s", t->comm);
 	print_str(p, "state", " %s", state);
 	print_dbl(p, "cpu_pct", " %6.1f", rate(t->exec_ns, o->exec_ns, secs) / 1e7);
 	print_dbl(p, "syscalls_per_s", " %9.0f", calls);
-	print_dbl(p, "syscall_avg_us", " %9.2f", t->st.syscalls > o->st.syscalls ?
-		  (t->st.syscall_ns - o->st.syscall_ns) / 1e3 /
-		  (t->st.syscalls - o->st.syscalls) : 0.0);
+	print_dbl(p, "syscall_avg_us", " %9.2f", t->syscalls > o->syscalls ?
+		  (t->syscall_ns - o->syscall_ns) / 1e3 /
+		  (t->syscalls - o->syscalls) : 0.0);
 	print_dbl(p, "faults_per_s", " %8.0f", rate(t->faults, o->faults, secs));
 	print_dbl(p, "ctxsw_per_s", " %8.0f", rate(t->csw, o->csw, secs));
 	print_u64(p, "cpu", " %3" PRIu64 "\n", t->cpu);
@@ -432,10 +462,10 @@ static void show(struct top_ctx *c, struct printer *p, const struct sample *s,
 	print_u64(p, "nr_processes", " - %" PRIu64, s->nr_procs);
 	print_text(p, " process%s", s->nr_procs == 1 ? "" : "es");
 	print_u64(p, "nr_threads", ", %" PRIu64 " threads", threads);
-	if (l.events || l.threads || l.procs) {
+	if (l.procs) {
 		print_open_obj(p, "lost");
-		print_u64(p, "threads", " - lost: %" PRIu64 " thread counters", l.threads);
-		print_u64(p, "processes", ", %" PRIu64 " processes", l.procs);
+		print_u64(p, "processes", " - %" PRIu64 " processes not followed "
+			  "(too many)", l.procs);
 		print_close_obj(p);
 	}
 	print_text(p, "\n\n%7s %7s %-15s %10s %9s %6s %5s %5s %5s %4s\n", "PID",

@@ -489,17 +489,16 @@ static int summary(struct trace_ctx *c, enum stop why)
 	print_close_obj(&c->p);
 	print_open_obj(&c->p, "lost");
 	print_u64(&c->p, "events", "; lost: %" PRIu64 " events", l.events);
-	print_u64(&c->p, "threads", ", %" PRIu64 " thread counters", l.threads);
 	print_u64(&c->p, "processes", ", %" PRIu64 " processes not followed\n", l.procs);
 	print_close_obj(&c->p);
 	summary_syscalls(c, st);
 	print_close_obj(&c->p);
 	print_record_end(&c->p);
 	fflush(stdout);
-	if (l.events || l.threads || l.procs)
-		pr_warn("lost %" PRIu64 " events, %" PRIu64 " thread counters, %"
-			PRIu64 " processes (maps or ring buffer full)",
-			(uint64_t)l.events, (uint64_t)l.threads, (uint64_t)l.procs);
+	if (l.events || l.procs)
+		pr_warn("lost %" PRIu64 " events and %" PRIu64 " processes (ring "
+			"buffer or process map full)", (uint64_t)l.events,
+			(uint64_t)l.procs);
 	free(st);
 	return 0;
 }

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include "arch.h"
@@ -61,14 +62,11 @@ static bool has_hook(const struct btf *vmlinux, struct bpf_program *prog)
 	const char *target = strchr(sec, '/');
 	char name[128];
 
-	if (!vmlinux || !target)
-		return true;	/* let the load tell */
-	target++;
-	if (!strncmp(sec, "tp_btf/", 7)) {
-		snprintf(name, sizeof(name), "btf_trace_%s", target);
-		return btf__find_by_name_kind(vmlinux, name, BTF_KIND_TYPEDEF) > 0;
-	}
-	return btf__find_by_name_kind(vmlinux, target, BTF_KIND_FUNC) > 0;
+	/* iterators and what we do not know: let the load tell */
+	if (!vmlinux || !target || strncmp(sec, "tp_btf/", 7))
+		return true;
+	snprintf(name, sizeof(name), "btf_trace_%s", target + 1);
+	return btf__find_by_name_kind(vmlinux, name, BTF_KIND_TYPEDEF) > 0;
 }
 
 static bool wanted(const char *prog, const struct tracer_opts *o)
@@ -120,7 +118,7 @@ static int attach_programs(struct tracer *t)
 	int err;
 
 	bpf_object__for_each_program(prog, t->skel->obj) {
-		if (!bpf_program__autoload(prog))
+		if (!bpf_program__autoload(prog) || prog == t->skel->progs.walk_tree)
 			continue;
 		name = bpf_program__name(prog);
 		link = bpf_program__attach(prog);
@@ -225,31 +223,42 @@ static int add_tree(struct tracer *t, struct pstree *tree)
 	return n;
 }
 
+static int mark(void *ctx, const struct rec_thread *r)
+{
+	return 0;
+}
+
+/*
+ * Round 0 marks the tree before the hooks are attached; every later
+ * round lists and marks again until no new process shows up, so a
+ * process or thread born in between is not missed.
+ */
 static int follow(struct tracer *t, struct collector *c)
 {
 	struct pstree tree;
-	int round, ret;
+	int round, ret, added;
 
 	for (round = 0; round < FOLLOW_ROUNDS; round++) {
 		ret = pstree_scan(c, t->root, &tree);
 		if (ret)
 			return ret;
-		ret = add_tree(t, &tree);
+		added = ret = add_tree(t, &tree);
 		if (round == 0)
 			t->nr_procs = tree.nr_procs;
 		pstree_free(&tree);
+		if (ret >= 0)
+			ret = tracer_read_threads(t, mark, NULL);
 		if (ret < 0) {
 			pr_err("pid %d: following its processes: %s", t->root,
 			       errstr(ret));
 			return ret;
 		}
-		/* round 0 ran before attach: always list once more */
-		if (ret == 0 && round > 0)
-			return 0;
 		if (round == 0) {
 			ret = attach_programs(t);
 			if (ret)
 				return ret;
+		} else if (added == 0) {
+			return 0;
 		}
 	}
 	pr_err("pid %d: the tree keeps growing faster than it can be listed",
@@ -279,8 +288,15 @@ static int load(struct tracer *t, const struct tracer_opts *o, int level)
 		return ret;
 	}
 	ret = fill_sc_desc(t, o);
-	if (ret)
+	if (ret) {
 		pr_err("setting up the syscall table: %s", errstr(ret));
+		return ret;
+	}
+	t->walk = bpf_program__attach_iter(t->skel->progs.walk_tree, NULL);
+	if (!t->walk) {
+		ret = -errno;
+		pr_err("attaching the thread iterator: %s", errstr(ret));
+	}
 	return ret;
 }
 
@@ -315,6 +331,8 @@ void tracer_close(struct tracer *t)
 {
 	while (t->nr_links)
 		bpf_link__destroy(t->links[--t->nr_links]);
+	bpf_link__destroy(t->walk);
+	t->walk = NULL;
 	trace_bpf__destroy(t->skel);
 	t->skel = NULL;
 }
@@ -409,11 +427,31 @@ int tracer_read_syscalls(struct tracer *t, struct sc_stat *out)
 	return ret;
 }
 
-int tracer_read_thread(struct tracer *t, pid_t tid, struct thread_stat *out)
+int tracer_read_threads(struct tracer *t,
+			int (*cb)(void *ctx, const struct rec_thread *r), void *ctx)
 {
-	if (bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.thread_stats), &tid, out))
+	struct rec_thread recs[64];
+	ssize_t n, i;
+	int fd, ret = 0;
+
+	fd = bpf_iter_create(bpf_link__fd(t->walk));
+	if (fd < 0)
 		return -errno;
-	return 0;
+	for (;;) {
+		n = read(fd, recs, sizeof(recs));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			ret = n < 0 ? -errno : 0;
+			break;
+		}
+		for (i = 0; !ret && i < n / (ssize_t)sizeof(recs[0]); i++)
+			ret = cb(ctx, &recs[i]);
+		if (ret)
+			break;
+	}
+	close(fd);
+	return ret;
 }
 
 int tracer_read_proc(struct tracer *t, pid_t tgid, struct proc_stat *out)

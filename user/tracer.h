@@ -25,6 +25,7 @@ struct tracer {
 	struct trace_bpf *skel;
 	struct bpf_link *links[16];
 	uint32_t nr_links;
+	struct bpf_link *walk;	/* the walk_tree iterator */
 	pid_t root;
 	int ncpus;
 	uint32_t nr_procs;	/* processes followed at the start */
@@ -51,7 +52,9 @@ uint32_t tracer_procs(struct tracer *t, pid_t *out, uint32_t cap);
 
 /* all syscalls, summed over CPUs: @out has TRACE_NR_SYSCALLS entries */
 int tracer_read_syscalls(struct tracer *t, struct sc_stat *out);
-int tracer_read_thread(struct tracer *t, pid_t tid, struct thread_stat *out);
+/* marks threads of the tree not traced yet, and hands each one's counters to @cb */
+int tracer_read_threads(struct tracer *t,
+			int (*cb)(void *ctx, const struct rec_thread *r), void *ctx);
 int tracer_read_proc(struct tracer *t, pid_t tgid, struct proc_stat *out);
 int tracer_read_lost(struct tracer *t, struct trace_lost *out);
 

@@ -13,7 +13,6 @@
 #define TRACE_STR_MAX		256	/* path argument or exec filename */
 #define TRACE_MEM_WORDS		2	/* struct argument read at entry */
 #define TRACE_MAX_PROCS		8192	/* processes followed */
-#define TRACE_MAX_THREADS	65536	/* threads with counters */
 #define TRACE_RINGBUF_SIZE	(16 << 20)
 
 /*
@@ -128,12 +127,13 @@ struct sc_stat {
 	__u64 hist[TRACE_HIST_SLOTS];
 };
 
-/* thread_stats[tid] */
-struct thread_stat {
+/* walk_tree's output (seq_file, not the ring buffer): one per thread */
+struct rec_thread {
+	__s32 tgid;
+	__s32 tid;
 	__u64 syscalls;
 	__u64 syscall_ns;
-	__u64 errors;
-	__u64 pad;
+	__u64 errors;		/* returned -4095..-1 */
 };
 
 /* traced[tgid]: the set of followed processes, and their counters */
@@ -145,9 +145,7 @@ struct proc_stat {
 /* lost[0]: what the BPF side could not record */
 struct trace_lost {
 	__u64 events;		/* ring buffer full */
-	__u64 threads;		/* thread_stats full */
 	__u64 procs;		/* traced full: a new process is not followed */
-	__u64 pad;
 };
 
 #endif
