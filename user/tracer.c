@@ -213,7 +213,11 @@ static int add_tree(struct tracer *t, struct pstree *tree)
 	for (i = 0; i < tree->nr_procs; i++) {
 		pid_t pid = tree->procs[i].pid;
 
-		if (tree->procs[i].zombie)
+		/*
+		 * Not ourselves (trace $$ from a shell lists us as its
+		 * child): our own syscalls would make more events.
+		 */
+		if (tree->procs[i].zombie || pid == getpid())
 			continue;
 		if (!bpf_map_update_elem(fd, &pid, &zero, BPF_NOEXIST))
 			n++;
@@ -244,7 +248,7 @@ static int follow(struct tracer *t, struct collector *c)
 			return ret;
 		added = ret = add_tree(t, &tree);
 		if (round == 0)
-			t->nr_procs = tree.nr_procs;
+			t->nr_procs = MAX(added, 0);
 		pstree_free(&tree);
 		if (ret >= 0)
 			ret = tracer_read_threads(t, mark, NULL);
