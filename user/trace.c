@@ -542,7 +542,8 @@ int cmd_trace(int argc, char **argv)
 		goto out;
 	}
 	print_init(&c->p, stdout, c->json);
-	c->start_ns = now_ns();
+	/* time 0: no traced syscall can have started before */
+	c->start_ns = c->tr.attach_ns;
 	print_start(c);
 	ret = run(c, rb, &why);
 	if (!ret && ring_buffer__consume(rb) < 0)

@@ -20,6 +20,7 @@
 #include "collect.h"
 #include "log.h"
 #include "pstree.h"
+#include "snap.h"
 #include "tracer.h"
 #include "bpfckpt/task.h"
 #include "util.h"
@@ -55,12 +56,17 @@ static const char *hook_loss(const char *prog, bool *known)
 	return NULL;
 }
 
-/* the kernel has the tracepoint or function the program attaches to */
+/* the kernel has the tracepoint the program attaches to */
 static bool has_hook(const struct btf *vmlinux, struct bpf_program *prog)
 {
 	const char *sec = bpf_program__section_name(prog);
 	const char *target = strchr(sec, '/');
 	char name[128];
+
+	/* BPFCKPT_FAULT=trace-no-<program>: as if the kernel lacked it */
+	snprintf(name, sizeof(name), "trace-no-%s", bpf_program__name(prog));
+	if (fault_at(name))
+		return false;
 
 	/* iterators and what we do not know: let the load tell */
 	if (!vmlinux || !target || strncmp(sec, "tp_btf/", 7))
@@ -117,6 +123,7 @@ static int attach_programs(struct tracer *t)
 	bool known;
 	int err;
 
+	t->attach_ns = now_ns();
 	bpf_object__for_each_program(prog, t->skel->obj) {
 		if (!bpf_program__autoload(prog) || prog == t->skel->progs.walk_tree)
 			continue;

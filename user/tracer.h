@@ -29,6 +29,7 @@ struct tracer {
 	pid_t root;
 	int ncpus;
 	uint32_t nr_procs;	/* processes followed at the start */
+	uint64_t attach_ns;	/* CLOCK_MONOTONIC before the hooks were attached */
 	bool have_fork;		/* children are followed */
 };
 
