@@ -31,7 +31,9 @@
 #define CHECK_NS	500000000ULL	/* sweep and lost-count period */
 #define DEFAULT_EVENTS	"syscalls,task,signal"
 
+/* in the order of the REC_SYSCALL.. record types */
 enum { EV_SYSCALL, EV_FORK, EV_EXEC, EV_EXIT, EV_SIGNAL, EV_FAULT, EV_KINDS };
+_Static_assert(REC_FAULT - REC_SYSCALL == EV_FAULT, "record types");
 
 static const char *const ev_names[EV_KINDS] = {
 	"syscall", "fork", "exec", "exit", "signal", "fault",
@@ -242,78 +244,84 @@ static void show_signal(struct trace_ctx *c, const struct rec_signal *r)
 	print_tail(c);
 }
 
+static void show_fork(struct trace_ctx *c, const struct rec_fork *r)
+{
+	bool thread = r->child_tgid == r->e.tgid;
+
+	print_head(c, &r->e, "fork");
+	print_bool(&c->p, "thread", NULL, thread);
+	print_s64(&c->p, "child", thread ? "fork: new thread %" PRId64 :
+		  "fork: new process %" PRId64, thread ? r->child_tid : r->child_tgid);
+	print_tail(c);
+}
+
+static void show_exec(struct trace_ctx *c, const struct rec_exec *r)
+{
+	char name[TRACE_STR_MAX + 1];
+
+	memcpy(name, r->filename, TRACE_STR_MAX);
+	name[r->len > 0 ? MIN(r->len, TRACE_STR_MAX) : 0] = 0;
+	print_head(c, &r->e, "exec");
+	print_str(&c->p, "filename", "exec: %s", name);
+	if (r->old_tid && r->old_tid != r->e.tid)
+		print_s64(&c->p, "old_tid", " (by thread %" PRId64 ")", r->old_tid);
+	print_tail(c);
+}
+
+static void show_fault(struct trace_ctx *c, const struct rec_fault *r)
+{
+	/* x86 page fault error code: 1 protection, 2 write, 16 fetch */
+	print_head(c, &r->e, "fault");
+	print_hex(&c->p, "addr", "fault: %#" PRIx64, r->addr);
+	print_hex(&c->p, "ip", " ip %#" PRIx64, r->ip);
+	print_str(&c->p, "access", " %s", r->error_code & 16 ? "exec" :
+		  r->error_code & 2 ? "write" : "read");
+	print_bool(&c->p, "present", NULL, r->error_code & 1);
+	print_text(&c->p, "%s", r->error_code & 1 ? " (protection)" : "");
+	print_tail(c);
+}
+
+/* the size each record type must have at least */
+static const size_t rec_sizes[] = {
+	[EV_SYSCALL] = sizeof(struct rec_syscall),
+	[EV_FORK] = sizeof(struct rec_fork),
+	[EV_EXEC] = sizeof(struct rec_exec),
+	[EV_EXIT] = sizeof(struct rec_exit),
+	[EV_SIGNAL] = sizeof(struct rec_signal),
+	[EV_FAULT] = sizeof(struct rec_fault),
+};
+
 static int on_record(void *data, void *rec, size_t size)
 {
 	struct trace_ctx *c = data;
 	const struct rec_ev *e = rec;
+	uint32_t kind;
 
 	if (size < sizeof(*e) || e->h.size > size)
 		return 0;
-	switch (e->h.type) {
-	case REC_SYSCALL:
-		if (size < sizeof(struct rec_syscall))
-			return 0;
-		c->seen[EV_SYSCALL]++;
+	kind = e->h.type - REC_SYSCALL;
+	if (kind >= EV_KINDS || size < rec_sizes[kind])
+		return 0;
+	c->seen[kind]++;
+	switch (kind) {
+	case EV_SYSCALL:
 		show_syscall(c, rec, size);
-		return 0;
-	case REC_FORK: {
-		const struct rec_fork *r = rec;
-
-		if (size < sizeof(*r))
-			return 0;
-		c->seen[EV_FORK]++;
-		print_head(c, e, "fork");
-		print_bool(&c->p, "thread", NULL, r->child_tgid == e->tgid);
-		print_s64(&c->p, "child", r->child_tgid == e->tgid ?
-			  "fork: new thread %" PRId64 : "fork: new process %" PRId64,
-			  r->child_tgid == e->tgid ? r->child_tid : r->child_tgid);
-		print_tail(c);
-		return 0;
-	}
-	case REC_EXEC: {
-		const struct rec_exec *r = rec;
-		char name[TRACE_STR_MAX + 1];
-
-		if (size < sizeof(*r))
-			return 0;
-		c->seen[EV_EXEC]++;
-		memcpy(name, r->filename, TRACE_STR_MAX);
-		name[r->len > 0 ? MIN(r->len, TRACE_STR_MAX) : 0] = 0;
-		print_head(c, e, "exec");
-		print_str(&c->p, "filename", "exec: %s", name);
-		if (r->old_tid && r->old_tid != e->tid)
-			print_s64(&c->p, "old_tid", " (by thread %" PRId64 ")", r->old_tid);
-		print_tail(c);
-		return 0;
-	}
-	case REC_EXIT:
-		if (size < sizeof(struct rec_exit))
-			return 0;
-		c->seen[EV_EXIT]++;
+		break;
+	case EV_FORK:
+		show_fork(c, rec);
+		break;
+	case EV_EXEC:
+		show_exec(c, rec);
+		break;
+	case EV_EXIT:
 		show_exit(c, rec);
-		return 0;
-	case REC_SIGNAL:
-		if (size < sizeof(struct rec_signal))
-			return 0;
-		c->seen[EV_SIGNAL]++;
+		break;
+	case EV_SIGNAL:
 		show_signal(c, rec);
-		return 0;
-	case REC_FAULT: {
-		const struct rec_fault *r = rec;
-
-		if (size < sizeof(*r))
-			return 0;
-		c->seen[EV_FAULT]++;
-		print_head(c, e, "fault");
-		print_hex(&c->p, "addr", "fault: %#" PRIx64, r->addr);
-		print_hex(&c->p, "ip", " ip %#" PRIx64, r->ip);
-		print_str(&c->p, "access", " %s", r->error_code & 16 ? "exec" :
-			  r->error_code & 2 ? "write" : "read");
-		print_bool(&c->p, "present", NULL, r->error_code & 1);
-		print_text(&c->p, "%s", r->error_code & 1 ? " (protection)" : "");
-		print_tail(c);
-		return 0;
-	}
+		break;
+	case EV_FAULT:
+		show_fault(c, rec);
+		break;
 	}
 	return 0;
 }

@@ -386,15 +386,18 @@ static bool is_gone(pid_t pid)
 uint32_t tracer_sweep(struct tracer *t)
 {
 	int fd = bpf_map__fd(t->skel->maps.traced);
-	pid_t pids[256];
 	uint32_t n, i, left;
+	pid_t *pids;
 
-	n = tracer_procs(t, pids, ARRAY_SIZE(pids));
-	left = n;
-	for (i = 0; i < n && i < ARRAY_SIZE(pids); i++) {
+	n = tracer_procs(t, NULL, 0);
+	pids = calloc(n ? n : 1, sizeof(*pids));
+	if (!pids)
+		return n;	/* try again next time */
+	n = MIN(tracer_procs(t, pids, n), n);
+	for (i = 0, left = n; i < n; i++)
 		if (is_gone(pids[i]) && !bpf_map_delete_elem(fd, &pids[i]))
 			left--;
-	}
+	free(pids);
 	return left;
 }
 
