@@ -64,9 +64,13 @@ UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
 WL_SRCS   := $(wildcard tests/workloads/*.c)
 WL_BINS   := $(patsubst tests/workloads/%.c,$(BUILD)/tests/workloads/%,$(WL_SRCS))
+TOOL_SRCS := $(wildcard tests/tools/*.c)
+TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(TOOL_SRCS))
 FUZZ_SRCS := $(wildcard tests/fuzz/*.c)
 
 .DELETE_ON_ERROR:
+# generated, not intermediate: deleting them made the next make rebuild
+.SECONDARY: $(BPF_OBJS) $(SKELS)
 .PHONY: all deps test demo bench vmlinux clean fuzz check-deps
 .SUFFIXES:
 
@@ -100,7 +104,13 @@ $(BUILD)/bpfckpt: $(USER_OBJS)
 $(BUILD)/tests/unit/%: tests/unit/%.c $(LIB_OBJS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -Iuser $(LDFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) -iquote user $(LDFLAGS) $(filter %.c %.o,$^) $(LDLIBS) -o $@
+
+# test tools that read images (pagecmp): like the unit tests
+$(BUILD)/tests/tools/%: tests/tools/%.c $(LIB_OBJS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -iquote user $(LDFLAGS) $(filter %.c %.o,$^) $(LDLIBS) -o $@
 
 # Workloads are plain programs: no sanitizer, so their memory looks like
 # any other process's.
@@ -113,7 +123,7 @@ $(BUILD)/tests/workloads/%: tests/workloads/%.c $(wildcard tests/workloads/*.h)
 $(BUILD)/bpf:
 	$(Q)mkdir -p $@
 
-test: $(DEPS_FIRST) $(BUILD)/bpfckpt $(UNIT_BINS) $(WL_BINS)
+test: $(DEPS_FIRST) $(BUILD)/bpfckpt $(UNIT_BINS) $(WL_BINS) $(TOOL_BINS)
 	$(Q)BUILD=$(BUILD) bash tests/run
 
 demo: $(DEPS_FIRST) $(BUILD)/bpfckpt $(BUILD)/tests/workloads/demo
@@ -133,4 +143,4 @@ vmlinux:
 clean:
 	rm -rf $(BUILD)
 
--include $(USER_OBJS:.o=.d) $(patsubst %,%.d,$(UNIT_BINS))
+-include $(USER_OBJS:.o=.d) $(patsubst %,%.d,$(UNIT_BINS) $(TOOL_BINS))

@@ -1,8 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
 /* bpfckpt: command line parsing and dispatch, nothing else. */
-#include <errno.h>
-#include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,30 +28,6 @@ static void usage(FILE *f)
 	fprintf(f, "usage: bpfckpt [-v|-vv] COMMAND [ARGS]\n\n");
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  bpfckpt %s\n", commands[i].synopsis);
-}
-
-int usage_error(const char *synopsis, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	log_vmsg(LOG_ERR, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "usage: bpfckpt %s\n", synopsis);
-	return EXIT_USAGE;
-}
-
-int parse_pid(const char *s, int *pid)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v <= 0 || v > INT_MAX)
-		return -EINVAL;
-	*pid = v;
-	return 0;
 }
 
 int main(int argc, char **argv)
