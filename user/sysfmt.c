@@ -394,8 +394,12 @@ static void print_arg(struct printer *p, struct arg_ctx *a, const char *key,
 		print_u64(p, key, fmt, v);
 		return;
 	}
-	/* pointers, strings we could not read, raw values */
-	snprintf(fmt, sizeof(fmt), v ? "%s%%#" PRIx64 : "%sNULL", sep);
+	/* pointers (and strings we could not read), raw values */
+	if (!v)
+		snprintf(fmt, sizeof(fmt), "%s%s", sep,
+			 val == SV_PTR || val == SV_STR || val == SV_TIMESPEC ? "NULL" : "0");
+	else
+		snprintf(fmt, sizeof(fmt), "%s%%#" PRIx64, sep);
 	print_hex(p, key, fmt, v);
 }
 

@@ -52,7 +52,8 @@ enum sys_val {
 	SV_INT,		/* int, signed decimal */
 	SV_UINT,	/* unsigned int */
 	SV_LONG,	/* long, loff_t */
-	SV_HEX,		/* addresses and bits not decoded */
+	SV_HEX,		/* bits not decoded, addresses that are not pointers */
+	SV_PTR,		/* a pointer: NULL when 0 */
 	SV_OCT,
 	SV_SIZE,
 	SV_FD,		/* AT_FDCWD by name */
