@@ -252,10 +252,9 @@ static __always_inline void read_entry(struct thread *f, struct pt_regs *regs,
 static __always_inline void send_syscall(struct thread *f, long ret, __u64 lat,
 					 bool no_return)
 {
-	struct ids id;
-
 	struct rec_syscall_str *rs;
 	struct rec_syscall *r;
+	struct ids id;
 
 	current_ids(&id);
 	if (f->str_len > 0) {

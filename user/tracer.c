@@ -2,14 +2,14 @@
 /*
  * Loading bpf/trace.bpf.c and following a process tree.
  *
- * Start-up order matters: the root and the descendants listed so far go
- * into `traced` before the programs are attached, then the tree is
- * listed again until no new process shows up.  A child forked by a
- * traced parent after attach is added by the fork hook; one forked
- * before its parent was added shows up in the next listing.
+ * Start-up order matters.  The processes of the tree go into `traced`
+ * and the walk_tree iterator marks their threads (task storage) before
+ * the hooks are attached; then the tree is listed and walked again until
+ * no new process shows up.  Whatever a traced thread creates after the
+ * attach is marked by the fork hook; whatever was created before its
+ * parent was marked shows up in the next listing.
  */
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,7 +169,7 @@ static int fill_sc_desc(struct tracer *t, const struct tracer_opts *o)
 				v.str_arg = i + 1;
 			if (d->arg[i].val == SV_TIMESPEC && !v.mem_arg) {
 				v.mem_arg = i + 1;
-				v.mem_len = 16;
+				v.mem_len = 16;	/* struct __kernel_timespec */
 			}
 		}
 		v.no_return = d && d->flags & SYS_NORETURN;
@@ -234,7 +234,8 @@ static int add_tree(struct tracer *t, struct pstree *tree)
 	return n;
 }
 
-static int mark(void *ctx, const struct rec_thread *r)
+/* walking the tree marks its threads; their counters are not needed */
+static int ignore_counters(void *ctx, const struct rec_thread *r)
 {
 	return 0;
 }
@@ -258,7 +259,7 @@ static int follow(struct tracer *t, struct collector *c)
 			t->nr_procs = MAX(added, 0);
 		pstree_free(&tree);
 		if (ret >= 0)
-			ret = tracer_read_threads(t, mark, NULL);
+			ret = tracer_read_threads(t, ignore_counters, NULL);
 		if (ret < 0) {
 			pr_err("pid %d: following its processes: %s", t->root,
 			       errstr(ret));
