@@ -330,7 +330,7 @@ static bool decode_flags(char *buf, size_t len, uint8_t val, uint64_t v)
 		return true;
 	case SV_MODE:
 	case SV_OCT:
-		snprintf(buf, len, "0%" PRIo64, v);
+		snprintf(buf, len, v ? "0%" PRIo64 : "0", v);
 		return true;
 	}
 	return false;
