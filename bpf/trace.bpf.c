@@ -42,7 +42,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, TRACE_MAX_PROCS);
 	__type(key, __s32);
-	__type(value, struct proc_stat);
+	__type(value, __u32);	/* unused */
 } traced SEC(".maps");
 
 struct {
@@ -92,7 +92,6 @@ struct {
 	__type(value, struct thread);
 } thread SEC(".maps");
 
-static const struct proc_stat zero_proc;
 
 struct ids {
 	__s32 tgid;
@@ -127,13 +126,6 @@ static __always_inline void current_ids(struct ids *id)
 static __always_inline struct thread *current_thread(void)
 {
 	return bpf_task_storage_get(&thread, bpf_get_current_task_btf(), 0, 0);
-}
-
-/* the counters of the current thread's process, NULL if not followed */
-static __always_inline struct proc_stat *current_proc(struct ids *id)
-{
-	current_ids(id);
-	return bpf_map_lookup_elem(&traced, &id->tgid);
 }
 
 static __always_inline void count_lost(bool proc)
@@ -333,21 +325,19 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(task_fork, struct task_struct *parent, struct task_struct *child)
 {
-	struct proc_stat *ps;
 	struct rec_fork *r;
 	struct ids id, cid;
+	__u32 zero = 0;
 
 	if (!current_thread())
 		return 0;
 	/* the child is traced from its first syscall on */
 	bpf_task_storage_get(&thread, child, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	task_ids(child, &cid);
-	ps = current_proc(&id);
-	if (ps)
-		__sync_fetch_and_add(&ps->forks, 1);
+	current_ids(&id);
 	/* a new thread group (not CLONE_THREAD): follow it */
 	if (BPF_CORE_READ(child, tgid) != BPF_CORE_READ(parent, tgid) &&
-	    bpf_map_update_elem(&traced, &cid.tgid, &zero_proc, BPF_NOEXIST) &&
+	    bpf_map_update_elem(&traced, &cid.tgid, &zero, BPF_NOEXIST) &&
 	    !bpf_map_lookup_elem(&traced, &cid.tgid))
 		count_lost(true);
 	if (!(emit & TRACE_EMIT_FORK))
@@ -406,17 +396,12 @@ SEC("tp_btf/signal_deliver")
 int BPF_PROG(signal_deliver, int sig, struct kernel_siginfo *info,
 	     struct k_sigaction *ka)
 {
-	struct proc_stat *ps;
 	struct rec_signal *r;
 	struct ids id;
 
-	if (!current_thread())
+	if (!(emit & TRACE_EMIT_SIGNAL) || !current_thread())
 		return 0;
-	ps = current_proc(&id);
-	if (ps)
-		__sync_fetch_and_add(&ps->signals, 1);
-	if (!(emit & TRACE_EMIT_SIGNAL))
-		return 0;
+	current_ids(&id);
 	r = ev_reserve(sizeof(*r), REC_SIGNAL, &id);
 	if (!r)
 		return 0;

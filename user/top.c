@@ -63,7 +63,6 @@ struct t_proc {
 	uint32_t cap_vmas;
 	uint32_t fds;
 	int last_fd;
-	struct proc_stat ps;
 	struct t_thread *threads;
 	uint32_t nr_threads;
 	uint32_t cap_threads;
@@ -213,11 +212,7 @@ static int sample_proc(struct top_ctx *c, struct t_proc *p)
 		ret = collect_proc(&c->col, COLLECT_VMAS, p->pid, vma_cb, p);
 	if (!ret)
 		ret = collect_proc(&c->col, COLLECT_FILES, p->pid, file_cb, p);
-	if (ret)
-		return ret;
-	if (tracer_read_proc(&c->tr, p->pid, &p->ps))
-		memset(&p->ps, 0, sizeof(p->ps));
-	return 0;
+	return ret;
 }
 
 static struct t_thread *find_thread_rw(struct sample *s, pid_t tgid, pid_t tid)

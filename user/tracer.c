@@ -81,6 +81,8 @@ static bool wanted(const char *prog, const struct tracer_opts *o)
 		return o->emit & TRACE_EMIT_FAULT;
 	if (!strcmp(prog, "task_exec"))
 		return o->emit & TRACE_EMIT_EXEC;
+	if (!strcmp(prog, "signal_deliver"))
+		return o->emit & TRACE_EMIT_SIGNAL;
 	return true;
 }
 
@@ -213,7 +215,7 @@ static int reader_level(struct collector *c, int *level)
 static int add_tree(struct tracer *t, struct pstree *tree)
 {
 	int fd = bpf_map__fd(t->skel->maps.traced);
-	struct proc_stat zero = { 0 };
+	uint32_t zero = 0;
 	uint32_t i;
 	int n = 0;
 
@@ -467,13 +469,6 @@ int tracer_read_threads(struct tracer *t,
 	}
 	close(fd);
 	return ret;
-}
-
-int tracer_read_proc(struct tracer *t, pid_t tgid, struct proc_stat *out)
-{
-	if (bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.traced), &tgid, out))
-		return -errno;
-	return 0;
 }
 
 int tracer_read_lost(struct tracer *t, struct trace_lost *out)

@@ -56,7 +56,6 @@ int tracer_read_syscalls(struct tracer *t, struct sc_stat *out);
 /* marks threads of the tree not traced yet, and hands each one's counters to @cb */
 int tracer_read_threads(struct tracer *t,
 			int (*cb)(void *ctx, const struct rec_thread *r), void *ctx);
-int tracer_read_proc(struct tracer *t, pid_t tgid, struct proc_stat *out);
 int tracer_read_lost(struct tracer *t, struct trace_lost *out);
 
 /* latency in ns below which @q (0..1) of the calls in @s fall, estimated */

@@ -136,12 +136,6 @@ struct rec_thread {
 	__u64 errors;		/* returned -4095..-1 */
 };
 
-/* traced[tgid]: the set of followed processes, and their counters */
-struct proc_stat {
-	__u64 forks;		/* processes and threads it created */
-	__u64 signals;		/* signals delivered to its threads */
-};
-
 /* lost[0]: what the BPF side could not record */
 struct trace_lost {
 	__u64 events;		/* ring buffer full */
