@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/signalfd.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -215,23 +214,29 @@ static int sample_proc(struct top_ctx *c, struct t_proc *p)
 	return ret;
 }
 
-static struct t_thread *find_thread_rw(struct sample *s, pid_t tgid, pid_t tid)
+static struct t_proc *find_proc(const struct sample *s, pid_t pid)
 {
-	uint32_t i, j;
+	uint32_t i;
 
-	for (i = 0; i < s->nr_procs; i++) {
-		if (s->procs[i].pid != tgid)
-			continue;
-		for (j = 0; j < s->procs[i].nr_threads; j++)
-			if (s->procs[i].threads[j].tid == tid)
-				return &s->procs[i].threads[j];
-	}
+	for (i = 0; i < s->nr_procs; i++)
+		if (s->procs[i].pid == pid)
+			return &s->procs[i];
+	return NULL;
+}
+
+static struct t_thread *find_thread(const struct t_proc *p, pid_t tid)
+{
+	uint32_t i;
+
+	for (i = 0; p && i < p->nr_threads; i++)
+		if (p->threads[i].tid == tid)
+			return &p->threads[i];
 	return NULL;
 }
 
 static int thread_cb(void *ctx, const struct rec_thread *r)
 {
-	struct t_thread *t = find_thread_rw(ctx, r->tgid, r->tid);
+	struct t_thread *t = find_thread(find_proc(ctx, r->tgid), r->tid);
 
 	if (t) {
 		t->syscalls = r->syscalls;
@@ -284,26 +289,6 @@ static int take_sample(struct top_ctx *c, struct sample *s)
 }
 
 /* ---- display ---- */
-
-static const struct t_proc *find_proc(const struct sample *s, pid_t pid)
-{
-	uint32_t i;
-
-	for (i = 0; i < s->nr_procs; i++)
-		if (s->procs[i].pid == pid)
-			return &s->procs[i];
-	return NULL;
-}
-
-static const struct t_thread *find_thread(const struct t_proc *p, pid_t tid)
-{
-	uint32_t i;
-
-	for (i = 0; p && i < p->nr_threads; i++)
-		if (p->threads[i].tid == tid)
-			return &p->threads[i];
-	return NULL;
-}
 
 /* per second over the interval; counters that went back (reuse) count 0 */
 static double rate(uint64_t now, uint64_t before, double secs)
@@ -567,19 +552,6 @@ static enum wake wait_until(struct top_ctx *c, uint64_t deadline)
 	return WAKE_TICK;
 }
 
-static int open_signals(struct top_ctx *c)
-{
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	if (sigprocmask(SIG_BLOCK, &set, NULL))
-		return -errno;
-	c->sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	return c->sig_fd < 0 ? -errno : 0;
-}
-
 static int loop(struct top_ctx *c)
 {
 	uint64_t step = (uint64_t)(c->interval * 1e9), next;
@@ -642,8 +614,9 @@ int cmd_top(int argc, char **argv)
 		pr_err("out of memory");
 		goto out;
 	}
-	ret = open_signals(c);
-	if (ret) {
+	c->sig_fd = stop_signals_fd();
+	if (c->sig_fd < 0) {
+		ret = c->sig_fd;
 		pr_err("blocking SIGINT and SIGTERM: %s", errstr(ret));
 		goto out;
 	}

@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 #include "arch.h"
 #include "cmd.h"
@@ -360,19 +359,6 @@ static void check_lost(struct trace_ctx *c)
 	pr_warn("%" PRIu64 " events lost: the ring buffer was full", n);
 }
 
-static int open_signals(struct trace_ctx *c)
-{
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	if (sigprocmask(SIG_BLOCK, &set, NULL))
-		return -errno;
-	c->sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	return c->sig_fd < 0 ? -errno : 0;
-}
-
 /* why the loop ended, for the summary */
 enum stop { STOP_DURATION, STOP_SIGNAL, STOP_EXITED };
 
@@ -528,8 +514,9 @@ int cmd_trace(int argc, char **argv)
 	ret = parse_args(argc, argv, c);
 	if (ret)
 		goto out;
-	ret = open_signals(c);
-	if (ret) {
+	c->sig_fd = stop_signals_fd();
+	if (c->sig_fd < 0) {
+		ret = c->sig_fd;
 		pr_err("blocking SIGINT and SIGTERM: %s", errstr(ret));
 		goto out;
 	}

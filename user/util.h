@@ -23,5 +23,10 @@ int vec_reserve(void *arr, uint32_t *cap, uint32_t want, size_t size);
 int read_file(const char *path, char *buf, size_t size);
 /* monotonic clock in ns */
 uint64_t now_ns(void);
+/*
+ * SIGINT and SIGTERM blocked and readable from the returned fd instead:
+ * a long-running command polls it with its other fds (no global flag).
+ */
+int stop_signals_fd(void);
 
 #endif
