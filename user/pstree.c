@@ -171,6 +171,17 @@ static void seize_error(pid_t pid, pid_t tid, int err)
 		pr_err("pid %d: freezing thread %d: %s", pid, tid, errstr(err));
 }
 
+/* a listed task is a live thread of @p; a zombie leader marks @p a zombie */
+static bool live_thread(struct ps_proc *p, const struct rec_pid *r)
+{
+	if (!r->exit_state)
+		return true;
+	/* a zombie has nothing left to freeze or save but its status */
+	if (r->tid == r->tgid)
+		p->zombie = true;
+	return false;
+}
+
 /* seizes every thread of the tree not yet seized; returns how many */
 static int freeze_round(struct pstree *t, struct task_list *l)
 {
@@ -188,12 +199,8 @@ static int freeze_round(struct pstree *t, struct task_list *l)
 			pr_err("pid %d is a kernel thread", r->tgid);
 			return -EPERM;
 		}
-		if (r->exit_state) {
-			/* a zombie has nothing left to freeze or save but its status */
-			if (r->tid == r->tgid)
-				p->zombie = true;
+		if (!live_thread(p, r))
 			continue;
-		}
 		ret = vec_push(p->threads, p->nr_threads, p->cap_threads, th);
 		if (ret)
 			return ret;
@@ -307,11 +314,8 @@ static int add_threads(struct pstree *t, struct task_list *l)
 			continue;
 		if (r->pf_flags & PF_KTHREAD)
 			p->kthread = true;
-		if (r->exit_state) {
-			if (r->tid == r->tgid)
-				p->zombie = true;
+		if (!live_thread(p, r))
 			continue;
-		}
 		ret = vec_push(p->threads, p->nr_threads, p->cap_threads, th);
 		if (ret)
 			return ret;
