@@ -13,6 +13,8 @@
 #ifndef BPFCKPT_COLLECT_BPF_H
 #define BPFCKPT_COLLECT_BPF_H
 
+#include "pid.bpf.h"
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 8 << 20);
@@ -59,28 +61,6 @@ static __always_inline void pace(struct seq_file *seq)
 	__u8 one = 1;
 
 	bpf_seq_write(seq, &one, sizeof(one));
-}
-
-/* pid number of @pid at namespace @level, 0 when not visible there */
-static __always_inline __s32 pid_nr_at(struct pid *pid, __u32 level)
-{
-	struct upid up = {};
-	__u32 max;
-
-	if (!pid)
-		return 0;
-	max = BPF_CORE_READ(pid, level);
-	if (level > max)
-		return 0;
-	bpf_probe_read_kernel(&up, sizeof(up), &pid->numbers[level]);
-	return up.nr;
-}
-
-static __always_inline __u32 reader_level(void)
-{
-	struct task_struct *me = bpf_get_current_task_btf();
-
-	return BPF_CORE_READ(me, thread_pid, level);
 }
 
 static __always_inline __u64 kcap(kernel_cap_t c)

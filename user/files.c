@@ -2,6 +2,7 @@
 /* File descriptors of one process, from iter/task_file. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -20,13 +21,18 @@ static bool has_prefix(const char *s, const char *p)
 	return !strncmp(s, p, strlen(p));
 }
 
-static int fd_kind(struct snap_proc *sp, const struct rec_file *r, uint32_t *kind)
+int files_fd_kind(const struct rec_file *r, uint32_t *kind, char *why, size_t len)
 {
+	*kind = 0;
+	if (r->err & REC_ERR_PATH) {
+		snprintf(why, len, "fd %d: reading its path: %s", r->fd,
+			 errstr(r->path_len));
+		return -EIO;
+	}
 	if (has_prefix(r->path, "anon_inode:")) {
 		/* eventfd, epoll, signalfd, timerfd, ...: their state is
 		 * not collected yet, so a snap of them would not restore */
-		pr_err("pid %d: fd %d is '%s': not supported", sp->pid, r->fd,
-		       r->path);
+		snprintf(why, len, "fd %d is '%s': not supported", r->fd, r->path);
 		return -ENOTSUP;
 	}
 	switch (r->mode & S_IFMT) {
@@ -49,11 +55,32 @@ static int fd_kind(struct snap_proc *sp, const struct rec_file *r, uint32_t *kin
 		*kind = IMG_FD_SOCK;
 		break;
 	default:
-		pr_err("pid %d: fd %d is '%s' (mode %o): not supported", sp->pid,
-		       r->fd, r->path, r->mode);
+		snprintf(why, len, "fd %d is '%s' (mode %o): not supported", r->fd,
+			 r->path, r->mode);
 		return -ENOTSUP;
 	}
 	return 0;
+}
+
+void files_fill_fd(struct img_fd *f, const struct rec_file *r, uint32_t kind)
+{
+	memset(f, 0, sizeof(*f));
+	f->h.type = IMG_FD;
+	f->fd = r->fd;
+	f->kind = kind;
+	f->flags = (r->cloexec ? IMG_FD_CLOEXEC : 0) |
+		   (kind == IMG_FD_REG && r->nlink == 0 ? IMG_FD_DELETED : 0);
+	f->open_flags = r->f_flags;
+	f->pos = r->pos;
+	f->mode = r->mode;
+	f->dev = r->dev;
+	f->ino = r->ino;
+	f->rdev = r->rdev;
+	f->size = r->size;
+	f->sock_family = r->sock_family;
+	f->sock_type = r->sock_type;
+	f->sock_proto = r->sock_proto;
+	f->sock_state = r->sock_state;
 }
 
 static int file_cb(void *data, const struct rec_hdr *h, size_t size)
@@ -61,6 +88,7 @@ static int file_cb(void *data, const struct rec_hdr *h, size_t size)
 	struct snap_proc *sp = data;
 	const struct rec_file *r = (const void *)h;
 	struct snap_fd f = { 0 };
+	char why[BCK_PATH_MAX + 128];
 	uint32_t kind;
 	int ret;
 
@@ -69,30 +97,12 @@ static int file_cb(void *data, const struct rec_hdr *h, size_t size)
 	/* a shared fd table can be shown once per thread */
 	if (sp->nr_fds && r->fd <= sp->fds[sp->nr_fds - 1].f.fd)
 		return 0;
-	if (r->err & REC_ERR_PATH) {
-		pr_err("pid %d: fd %d: reading its path: %s", sp->pid, r->fd,
-		       errstr(r->path_len));
-		return -EIO;
-	}
-	ret = fd_kind(sp, r, &kind);
-	if (ret)
+	ret = files_fd_kind(r, &kind, why, sizeof(why));
+	if (ret) {
+		pr_err("pid %d: %s", sp->pid, why);
 		return ret;
-	f.f.h.type = IMG_FD;
-	f.f.fd = r->fd;
-	f.f.kind = kind;
-	f.f.flags = (r->cloexec ? IMG_FD_CLOEXEC : 0) |
-		    (kind == IMG_FD_REG && r->nlink == 0 ? IMG_FD_DELETED : 0);
-	f.f.open_flags = r->f_flags;
-	f.f.pos = r->pos;
-	f.f.mode = r->mode;
-	f.f.dev = r->dev;
-	f.f.ino = r->ino;
-	f.f.rdev = r->rdev;
-	f.f.size = r->size;
-	f.f.sock_family = r->sock_family;
-	f.f.sock_type = r->sock_type;
-	f.f.sock_proto = r->sock_proto;
-	f.f.sock_state = r->sock_state;
+	}
+	files_fill_fd(&f.f, r, kind);
 	f.kfile = r->file;
 	f.path = strndup(r->path, sizeof(r->path));
 	if (!f.path)

@@ -37,7 +37,7 @@ static int libbpf_print(enum libbpf_print_level lvl, const char *fmt, va_list ap
 
 	if (ours > log_level)
 		return 0;
-	fputs("libbpf: ", stderr);
+	/* libbpf's messages start with "libbpf: " already */
 	return vfprintf(stderr, fmt, ap);
 }
 

@@ -16,6 +16,9 @@ static const struct command commands[] = {
 	{ "snap", cmd_snap, "snap PID [-o IMAGE] [--kill]" },
 	{ "restore", cmd_restore, "restore IMAGE [-d] [--force]" },
 	{ "show", cmd_show, "show IMAGE [--json]" },
+	{ "inspect", cmd_inspect, "inspect PID [--json]" },
+	{ "trace", cmd_trace, "trace PID [--duration S] [-e EVENTS] [--json]" },
+	{ "top", cmd_top, "top PID [--batch] [-n N] [-d SECONDS] [--json]" },
 	{ "check", cmd_check, "check [--json]" },
 };
 

@@ -73,7 +73,7 @@ static bool is_deleted(const struct rec_vma *r)
 }
 
 /* kind of a VMA backed by a file */
-static int file_kind(struct snap_proc *sp, const struct rec_vma *r, uint32_t *kind)
+static int file_kind(const struct rec_vma *r, uint32_t *kind, char *why, size_t len)
 {
 	bool shared = r->vm_flags & KVM_MAYSHARE;
 
@@ -90,37 +90,36 @@ static int file_kind(struct snap_proc *sp, const struct rec_vma *r, uint32_t *ki
 		return 0;
 	}
 	if (is_deleted(r)) {
-		pr_err("pid %d: vma %llx-%llx: shared mapping of deleted file "
-		       "'%s' (memfd or unlinked): not supported", sp->pid,
-		       r->start, r->end, r->path);
+		snprintf(why, len, "vma %llx-%llx: shared mapping of deleted file "
+			 "'%s' (memfd or unlinked): not supported", r->start,
+			 r->end, r->path);
 		return -ENOTSUP;
 	}
 	*kind = IMG_VMA_SHARED_FILE;
 	return 0;
 }
 
-static int classify(struct snap_proc *sp, const struct rec_vma *r, uint32_t *kind)
+static int classify(const struct rec_vma *r, const struct rec_task *t,
+		    uint32_t *kind, char *why, size_t len)
 {
-	const struct rec_task *t = sp->threads[0].rec;
-
 	if (r->vm_flags & KVM_HUGETLB) {
-		pr_err("pid %d: vma %llx-%llx: hugetlb mapping: not supported",
-		       sp->pid, r->start, r->end);
+		snprintf(why, len, "vma %llx-%llx: hugetlb mapping: not supported",
+			 r->start, r->end);
 		return -ENOTSUP;
 	}
 	if (r->has_file) {
 		if (r->vm_flags & (KVM_IO | KVM_PFNMAP | KVM_MIXEDMAP)) {
-			pr_err("pid %d: vma %llx-%llx: device mapping of '%s': "
-			       "not supported", sp->pid, r->start, r->end, r->path);
+			snprintf(why, len, "vma %llx-%llx: device mapping of '%s': "
+				 "not supported", r->start, r->end, r->path);
 			return -ENOTSUP;
 		}
-		return file_kind(sp, r, kind);
+		return file_kind(r, kind, why, len);
 	}
 	if (r->has_ops) {
 		if (special_kind(r->special, kind))
 			return 0;
-		pr_err("pid %d: vma %llx-%llx: special mapping '%s': not supported",
-		       sp->pid, r->start, r->end, r->special);
+		snprintf(why, len, "vma %llx-%llx: special mapping '%s': not "
+			 "supported", r->start, r->end, r->special);
 		return -ENOTSUP;
 	}
 	/* as /proc/PID/maps names them (fs/proc/task_mmu.c) */
@@ -133,11 +132,50 @@ static int classify(struct snap_proc *sp, const struct rec_vma *r, uint32_t *kin
 	return 0;
 }
 
+int mm_vma_kind(const struct rec_vma *r, const struct rec_task *leader,
+		uint32_t *kind, char *why, size_t len)
+{
+	*kind = 0;
+	if (r->err & REC_ERR_PATH) {
+		snprintf(why, len, "vma %llx-%llx: reading the backing file's path: %s",
+			 r->start, r->end, errstr(r->path_len));
+		return -EIO;
+	}
+	/* the kernel recreates it */
+	if (r->has_ops && !r->has_file && !strcmp(r->special, "[uprobes]"))
+		return 1;
+	return classify(r, leader, kind, why, len);
+}
+
+void mm_fill_vma(struct img_vma *v, const struct rec_vma *r, uint32_t kind)
+{
+	memset(v, 0, sizeof(*v));
+	v->h.type = IMG_VMA;
+	v->start = r->start;
+	v->end = r->end;
+	v->vm_flags = r->vm_flags;
+	v->kind = kind;
+	v->prot = (r->vm_flags & KVM_READ ? PROT_READ : 0) |
+		  (r->vm_flags & KVM_WRITE ? PROT_WRITE : 0) |
+		  (r->vm_flags & KVM_EXEC ? PROT_EXEC : 0);
+	v->map_flags = (r->vm_flags & KVM_MAYSHARE ? MAP_SHARED : MAP_PRIVATE) |
+		       (r->vm_flags & KVM_GROWSDOWN ? MAP_GROWSDOWN : 0) |
+		       (r->vm_flags & KVM_NORESERVE ? MAP_NORESERVE : 0);
+	if (r->has_file) {
+		v->pgoff = r->pgoff * (uint64_t)getpagesize();
+		v->mode = r->mode;
+		v->dev = r->dev;
+		v->ino = r->ino;
+		v->size = r->size;
+	}
+}
+
 static int vma_cb(void *data, const struct rec_hdr *h, size_t size)
 {
 	struct snap_proc *sp = data;
 	const struct rec_vma *r = (const void *)h;
 	struct snap_vma v = { 0 };
+	char why[BCK_PATH_MAX + 128];
 	uint32_t kind;
 	int ret;
 
@@ -146,36 +184,16 @@ static int vma_cb(void *data, const struct rec_hdr *h, size_t size)
 	/* threads share the mm: the iterator may show it more than once */
 	if (sp->nr_vmas && r->start < sp->vmas[sp->nr_vmas - 1].v.end)
 		return 0;
-	if (r->err & REC_ERR_PATH) {
-		pr_err("pid %d: vma %llx-%llx: reading the backing file's path: %s",
-		       sp->pid, r->start, r->end, errstr(r->path_len));
-		return -EIO;
-	}
-	if (r->has_ops && !r->has_file && !strcmp(r->special, "[uprobes]")) {
+	ret = mm_vma_kind(r, sp->threads[0].rec, &kind, why, sizeof(why));
+	if (ret < 0)
+		pr_err("pid %d: %s", sp->pid, why);
+	if (ret == 1)
 		pr_info("pid %d: skipping the [uprobes] area (the kernel "
 			"recreates it)", sp->pid);
-		return 0;
-	}
-	ret = classify(sp, r, &kind);
 	if (ret)
-		return ret;
-	v.v.h.type = IMG_VMA;
-	v.v.start = r->start;
-	v.v.end = r->end;
-	v.v.vm_flags = r->vm_flags;
-	v.v.kind = kind;
-	v.v.prot = (r->vm_flags & KVM_READ ? PROT_READ : 0) |
-		   (r->vm_flags & KVM_WRITE ? PROT_WRITE : 0) |
-		   (r->vm_flags & KVM_EXEC ? PROT_EXEC : 0);
-	v.v.map_flags = (r->vm_flags & KVM_MAYSHARE ? MAP_SHARED : MAP_PRIVATE) |
-			(r->vm_flags & KVM_GROWSDOWN ? MAP_GROWSDOWN : 0) |
-			(r->vm_flags & KVM_NORESERVE ? MAP_NORESERVE : 0);
+		return ret < 0 ? ret : 0;
+	mm_fill_vma(&v.v, r, kind);
 	if (r->has_file) {
-		v.v.pgoff = r->pgoff * (uint64_t)getpagesize();
-		v.v.mode = r->mode;
-		v.v.dev = r->dev;
-		v.v.ino = r->ino;
-		v.v.size = r->size;
 		v.path = strndup(r->path, sizeof(r->path));
 		if (!v.path)
 			return -ENOMEM;
@@ -326,6 +344,47 @@ static int find_pages(struct snap_proc *sp, struct range_list *l)
 	}
 	close(pagemap);
 	return ret;
+}
+
+int mm_count_pages(int pagemap, const struct img_vma *v, uint64_t *resident,
+		   uint64_t *stored)
+{
+	struct page_region regs[SCAN_REGIONS];
+	struct pm_scan_arg arg = {
+		.size = sizeof(arg),
+		.start = v->start,
+		.end = v->end,
+		.vec = (uint64_t)(uintptr_t)regs,
+		.vec_len = SCAN_REGIONS,
+		.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+		.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED | PAGE_IS_FILE |
+			       PAGE_IS_PFNZERO,
+	};
+	bool shared = v->kind == IMG_VMA_SHARED_ANON || v->kind == IMG_VMA_SYSV_SHM;
+	uint64_t ps = getpagesize(), n, cat;
+	long got, i;
+
+	*resident = *stored = 0;
+	while (arg.start < arg.end) {
+		got = ioctl(pagemap, PAGEMAP_SCAN, &arg);
+		if (got < 0)
+			return -errno;
+		for (i = 0; i < got; i++) {
+			n = (regs[i].end - regs[i].start) / ps;
+			cat = regs[i].categories;
+			/* the zero page is not counted in Rss (smaps) */
+			if (cat & PAGE_IS_PRESENT && !(cat & PAGE_IS_PFNZERO))
+				*resident += n;
+			/* what write_pages would store: see scan_private */
+			if (has_content(v->kind) && !(cat & PAGE_IS_PFNZERO) &&
+			    (shared || !(cat & PAGE_IS_FILE)))
+				*stored += n;
+		}
+		if (arg.walk_end <= arg.start)
+			break;
+		arg.start = arg.walk_end;
+	}
+	return 0;
 }
 
 struct copier {

@@ -167,3 +167,12 @@ void print_end(struct printer *p)
 		fputc('\n', p->f);
 	fflush(p->f);
 }
+
+void print_record_end(struct printer *p)
+{
+	if (!p->json)
+		return;
+	fputc('\n', p->f);
+	p->depth = 0;
+	p->need_comma[0] = false;
+}

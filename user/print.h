@@ -39,5 +39,11 @@ void print_text(struct printer *p, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* end: a newline after the JSON document */
 void print_end(struct printer *p);
+/*
+ * End of one record of a stream (JSON Lines): a newline in JSON, and the
+ * next top-level value starts a new line instead of following a comma.
+ * No flush.
+ */
+void print_record_end(struct printer *p);
 
 #endif

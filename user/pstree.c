@@ -96,6 +96,25 @@ static int grow_tree(struct pstree *t, struct task_list *l)
 	return added;
 }
 
+/* starts the tree with @root, found in the listing; prints why not */
+static int add_root(struct pstree *t, struct task_list *l, pid_t root)
+{
+	uint32_t i;
+
+	for (i = 0; i < l->n && l->t[i].tid != root; i++)
+		;
+	if (i == l->n || l->t[i].tgid != root) {
+		pr_err("pid %d: %s", root, i == l->n ? "no such process" :
+		       "is a thread, not a process: give its thread group id");
+		return -ESRCH;
+	}
+	if (add_proc(t, root, l->t[i].ppid)) {
+		pr_err("out of memory");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 /* waits for the stop PTRACE_INTERRUPT asked for */
 static int wait_stop(pid_t tid, int *stop_sig)
 {
@@ -160,6 +179,17 @@ static void seize_error(pid_t pid, pid_t tid, int err)
 		pr_err("pid %d: freezing thread %d: %s", pid, tid, errstr(err));
 }
 
+/* a listed task is a live thread of @p; a zombie leader marks @p a zombie */
+static bool live_thread(struct ps_proc *p, const struct rec_pid *r)
+{
+	if (!r->exit_state)
+		return true;
+	/* a zombie has nothing left to freeze or save but its status */
+	if (r->tid == r->tgid)
+		p->zombie = true;
+	return false;
+}
+
 /* seizes every thread of the tree not yet seized; returns how many */
 static int freeze_round(struct pstree *t, struct task_list *l)
 {
@@ -177,12 +207,8 @@ static int freeze_round(struct pstree *t, struct task_list *l)
 			pr_err("pid %d is a kernel thread", r->tgid);
 			return -EPERM;
 		}
-		if (r->exit_state) {
-			/* a zombie has nothing left to freeze or save but its status */
-			if (r->tid == r->tgid)
-				p->zombie = true;
+		if (!live_thread(p, r))
 			continue;
-		}
 		ret = vec_push(p->threads, p->nr_threads, p->cap_threads, th);
 		if (ret)
 			return ret;
@@ -240,17 +266,9 @@ int pstree_freeze(struct collector *c, pid_t root, struct pstree *t)
 			goto err;
 		}
 		if (!t->nr_procs) {
-			for (i = 0; i < l.n && l.t[i].tid != root; i++)
-				;
-			if (i == l.n || l.t[i].tgid != root) {
-				pr_err("pid %d: %s", root, i == l.n ? "no such process" :
-				       "is a thread, not a process: give its thread group id");
-				ret = -ESRCH;
-				goto err;
-			}
-			ret = add_proc(t, root, l.t[i].ppid);
+			ret = add_root(t, &l, root);
 			if (ret)
-				goto err_nomem;
+				goto err;
 		}
 		ret = grow_tree(t, &l);
 		if (ret < 0)
@@ -287,6 +305,59 @@ err:
 	pstree_thaw(t);
 	pstree_free(t);
 	return ret;
+}
+
+/* threads of the listed processes, without stopping anything */
+static int add_threads(struct pstree *t, struct task_list *l)
+{
+	uint32_t i;
+	int ret;
+
+	for (i = 0; i < l->n; i++) {
+		struct rec_pid *r = &l->t[i];
+		struct ps_thread th = { .tid = r->tid };
+		struct ps_proc *p = pstree_find(t, r->tgid);
+
+		if (!p)
+			continue;
+		if (r->pf_flags & PF_KTHREAD)
+			p->kthread = true;
+		if (!live_thread(p, r))
+			continue;
+		ret = vec_push(p->threads, p->nr_threads, p->cap_threads, th);
+		if (ret)
+			return ret;
+	}
+	for (i = 0; i < t->nr_procs; i++)
+		leader_first(&t->procs[i]);
+	return 0;
+}
+
+int pstree_scan(struct collector *c, pid_t root, struct pstree *t)
+{
+	struct task_list l = { 0 };
+	int ret;
+
+	memset(t, 0, sizeof(*t));
+	t->root = root;
+	ret = collect_all_tasks(c, list_cb, &l);
+	if (ret) {
+		pr_err("listing tasks: %s", errstr(ret));
+		goto out;
+	}
+	ret = add_root(t, &l, root);
+	if (ret)
+		goto out;
+	ret = grow_tree(t, &l);
+	if (ret >= 0)
+		ret = add_threads(t, &l);
+	if (ret < 0)
+		pr_err("out of memory");
+out:
+	free(l.t);
+	if (ret < 0)
+		pstree_free(t);
+	return ret < 0 ? ret : 0;
 }
 
 void pstree_thaw(struct pstree *t)

@@ -22,6 +22,7 @@ struct ps_proc {
 	pid_t pid;		/* in our pid namespace */
 	pid_t ppid;
 	bool zombie;		/* exited, not reaped: nothing to freeze */
+	bool kthread;		/* a kernel thread (set by pstree_scan) */
 	struct ps_thread *threads;	/* leader first */
 	uint32_t nr_threads;
 	uint32_t cap_threads;
@@ -40,6 +41,11 @@ struct pstree {
  * returns -errno.
  */
 int pstree_freeze(struct collector *c, pid_t root, struct pstree *t);
+/*
+ * Lists @root, its descendants and their threads as they are now,
+ * without stopping anything (inspect, trace, top).  Prints why not.
+ */
+int pstree_scan(struct collector *c, pid_t root, struct pstree *t);
 /* detaches every frozen thread: the tree runs on */
 void pstree_thaw(struct pstree *t);
 /*

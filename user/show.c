@@ -93,22 +93,23 @@ static void show_header(struct printer *p, const struct ckpt_image *img,
 	print_close_obj(p);
 }
 
-static void show_thread(struct printer *p, const struct m_thread *mt)
+void show_thread_fields(struct printer *p, const struct img_thread *t,
+			const struct show_where *w)
 {
-	const struct img_thread *t = mt->t;
-	long nr = arch_syscall_nr(mt->regs);
-	const char *sc = nr >= 0 ? arch_syscall_name(nr) : NULL;
+	const char *sc = w->syscall >= 0 ? arch_syscall_name(w->syscall) : NULL;
 
-	print_open_obj(p, NULL);
 	print_s64(p, "tid", "    thread %" PRId64, t->tid[0]);
 	print_str(p, "comm", " (%s)", t->comm);
-	print_hex(p, "ip", " ip %#" PRIx64, arch_ip(mt->regs));
-	print_hex(p, "sp", " sp %#" PRIx64, arch_sp(mt->regs));
+	if (w->known) {
+		print_hex(p, "ip", " ip %#" PRIx64, w->ip);
+		print_hex(p, "sp", " sp %#" PRIx64, w->sp);
+	}
 	print_bool(p, "in_syscall", NULL, t->flags & IMG_THREAD_IN_SYSCALL);
-	if (nr >= 0) {
-		print_s64(p, "syscall_nr", NULL, nr);
+	if (w->syscall >= 0) {
+		print_s64(p, "syscall_nr", NULL, w->syscall);
 		print_str(p, "syscall", " in %s()", sc ? sc : "?");
-		print_s64(p, "syscall_ret", NULL, arch_syscall_ret(mt->regs));
+		if (w->has_ret)
+			print_s64(p, "syscall_ret", NULL, w->ret);
 	}
 	print_hex(p, "sigmask", " sigmask %#" PRIx64, t->blocked);
 	print_hex(p, "pending", NULL, t->pending);
@@ -120,19 +121,32 @@ static void show_thread(struct printer *p, const struct m_thread *mt)
 	print_u64(p, "sas_size", NULL, t->sas_size);
 	print_u64(p, "policy", NULL, t->policy);
 	print_s64(p, "nice", NULL, t->nice);
+}
+
+static void show_thread(struct printer *p, const struct m_thread *mt)
+{
+	struct show_where w = {
+		.known = true,
+		.ip = arch_ip(mt->regs),
+		.sp = arch_sp(mt->regs),
+		.syscall = arch_syscall_nr(mt->regs),
+		.has_ret = true,
+		.ret = arch_syscall_ret(mt->regs),
+	};
+
+	print_open_obj(p, NULL);
+	show_thread_fields(p, mt->t, &w);
 	print_text(p, "\n");
 	print_close_obj(p);
 }
 
-static void show_vma(struct printer *p, const struct m_vma *mv)
+void show_vma_fields(struct printer *p, const struct img_vma *v, const char *path)
 {
-	const struct img_vma *v = mv->v;
 	char prot[5], dev[32];
 
 	show_prot(prot, v->prot, v->map_flags);
 	snprintf(dev, sizeof(dev), "%02x:%02x", (unsigned)(v->dev >> 20),
 		 (unsigned)(v->dev & 0xfffff));
-	print_open_obj(p, NULL);
 	print_hex(p, "start", "    %08" PRIx64, v->start);
 	print_hex(p, "end", "-%08" PRIx64, v->end);
 	print_str(p, "prot", " %s", prot);
@@ -140,22 +154,33 @@ static void show_vma(struct printer *p, const struct m_vma *mv)
 	print_str(p, "dev", " %s", dev);
 	print_u64(p, "inode", " %-8" PRIu64, v->ino);
 	print_str(p, "kind", " %-11s", show_vma_kind(v->kind));
-	print_str(p, "path", " %s\n", show_vma_name(v->kind, mv->path));
+	print_str(p, "path", " %s", show_vma_name(v->kind, path));
+}
+
+static void show_vma(struct printer *p, const struct m_vma *mv)
+{
+	print_open_obj(p, NULL);
+	show_vma_fields(p, mv->v, mv->path);
+	print_text(p, "\n");
 	print_close_obj(p);
 }
 
-static void show_fd(struct printer *p, const struct m_fd *mf)
+void show_fd_fields(struct printer *p, const struct img_fd *f, const char *path)
 {
-	const struct img_fd *f = mf->f;
-
-	print_open_obj(p, NULL);
 	print_s64(p, "fd", "    %4" PRId64, f->fd);
 	print_str(p, "kind", " %-4s", show_fd_kind(f->kind));
 	print_u64(p, "pos", " pos %-10" PRIu64, f->pos);
 	print_hex(p, "flags", " flags %#o", f->open_flags);
 	print_bool(p, "cloexec", NULL, f->flags & IMG_FD_CLOEXEC);
 	print_u64(p, "inode", NULL, f->ino);
-	print_str(p, "path", " %s\n", mf->path);
+	print_str(p, "path", " %s", path);
+}
+
+static void show_fd(struct printer *p, const struct m_fd *mf)
+{
+	print_open_obj(p, NULL);
+	show_fd_fields(p, mf->f, mf->path);
+	print_text(p, "\n");
 	print_close_obj(p);
 }
 
@@ -168,12 +193,12 @@ static const char *proc_state(const struct img_proc *pr)
 	return "running";
 }
 
-static void show_proc(struct printer *p, const struct m_proc *mp, uint32_t ps)
+void show_proc_fields(struct printer *p, const struct img_proc *pr,
+		      const char *exe, const char *cwd, const char *root,
+		      uint64_t pages, uint32_t page_size)
 {
-	const struct img_proc *pr = mp->p;
 	uint32_t i;
 
-	print_open_obj(p, NULL);
 	print_s64(p, "pid", "process %" PRId64, pr->pid[0]);
 	print_str(p, "comm", " (%s)", pr->comm);
 	print_s64(p, "ppid", " ppid %" PRId64, pr->ppid[0]);
@@ -182,12 +207,12 @@ static void show_proc(struct printer *p, const struct m_proc *mp, uint32_t ps)
 	print_str(p, "state", " %s", proc_state(pr));
 	if (pr->flags & IMG_PROC_ZOMBIE)
 		print_s64(p, "exit_code", " status %#" PRIx64, pr->exit_code);
-	print_u64(p, "pages", ", %" PRIu64 " pages", mp->nr_pages);
-	print_dbl(p, NULL, " (%.1f MiB)\n", mp->nr_pages * (double)ps / 1048576.0);
+	print_u64(p, "pages", ", %" PRIu64 " pages", pages);
+	print_dbl(p, NULL, " (%.1f MiB)\n", pages * (double)page_size / 1048576.0);
 	print_u64(p, "ns_levels", NULL, pr->nr_levels);
-	print_str(p, "exe", "  exe %s", mp->exe);
-	print_str(p, "cwd", " cwd %s", mp->cwd);
-	print_str(p, "root", " root %s", mp->root);
+	print_str(p, "exe", "  exe %s", exe);
+	print_str(p, "cwd", " cwd %s", cwd);
+	print_str(p, "root", " root %s", root);
 	print_hex(p, "umask", " umask %04" PRIo64 "\n", pr->umask);
 	print_hex(p, "brk", NULL, pr->brk);
 	print_hex(p, "start_stack", NULL, pr->start_stack);
@@ -206,6 +231,14 @@ static void show_proc(struct printer *p, const struct m_proc *mp, uint32_t ps)
 		print_close_obj(p);
 	}
 	print_close_arr(p);
+}
+
+static void show_proc(struct printer *p, const struct m_proc *mp, uint32_t ps)
+{
+	uint32_t i;
+
+	print_open_obj(p, NULL);
+	show_proc_fields(p, mp->p, mp->exe, mp->cwd, mp->root, mp->nr_pages, ps);
 	print_text(p, "  threads:\n");
 	print_open_arr(p, "threads");
 	for (i = 0; i < mp->nr_threads; i++)

@@ -90,16 +90,44 @@ struct snap_ctx {
 
 /* task.c: threads, creds, signals, timers of one process */
 int task_collect(struct snap_ctx *ctx, struct snap_proc *sp);
+/* the letter ps shows for a task's state: R, S, D, T, t, X, Z, P, I */
+char task_state_char(const struct rec_task *r);
+
+/*
+ * What snap would do with a record, shared with inspect: 0, or
+ * -ENOTSUP/-EIO with the reason in @why (no "pid N: " prefix).
+ */
+int task_check(const struct rec_task *r, char *why, size_t len);
+/* image records as snap writes them, from iterator records alone */
+void task_fill_proc(struct img_proc *p, const struct rec_task *r);
+void task_fill_thread(struct img_thread *t, const struct rec_task *r);
 int task_write(struct snap_ctx *ctx, struct snap_proc *sp);
 void task_free(struct snap_proc *sp);
 
 /* mm.c: VMAs and page contents */
 int mm_collect(struct snap_ctx *ctx, struct snap_proc *sp);
+/*
+ * The kind snap gives a VMA (0), 1 if snap leaves it out ([uprobes]),
+ * or -ENOTSUP/-EIO with the reason in @why; @leader gives brk and stack.
+ */
+int mm_vma_kind(const struct rec_vma *r, const struct rec_task *leader,
+		uint32_t *kind, char *why, size_t len);
+void mm_fill_vma(struct img_vma *v, const struct rec_vma *r, uint32_t kind);
+/*
+ * Pages of @v resident now and the pages a snap would store, from the
+ * page tables alone (PAGEMAP_SCAN on /proc/PID/pagemap); for shared
+ * memory the resident ones stand in for what SEEK_DATA would find.
+ */
+int mm_count_pages(int pagemap, const struct img_vma *v, uint64_t *resident,
+		   uint64_t *stored);
 int mm_write(struct snap_ctx *ctx, struct snap_proc *sp);
 void mm_free(struct snap_proc *sp);
 
 /* files.c: file descriptors */
 int files_collect(struct snap_ctx *ctx, struct snap_proc *sp);
+/* the kind snap gives an fd, or -ENOTSUP/-EIO with the reason in @why */
+int files_fd_kind(const struct rec_file *r, uint32_t *kind, char *why, size_t len);
+void files_fill_fd(struct img_fd *f, const struct rec_file *r, uint32_t kind);
 int files_write(struct snap_ctx *ctx, struct snap_proc *sp);
 void files_free(struct snap_proc *sp);
 

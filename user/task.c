@@ -34,6 +34,7 @@
 #define SIGNAL_STOP_STOPPED	0x00000001	/* kernel signal->flags */
 #define MMF_DUMPABLE_MASK	0x3ULL		/* low bits of mm->flags */
 #define EXIT_ZOMBIE		0x20
+#define TASK_IDLE		0x402	/* TASK_UNINTERRUPTIBLE | TASK_NOLOAD */
 
 static struct snap_thread *find_thread(struct snap_proc *sp, pid_t tid)
 {
@@ -183,33 +184,48 @@ static int read_thread(struct snap_ctx *ctx, struct snap_proc *sp,
 	return 0;
 }
 
-/* what we cannot snap yet is refused here, by name */
+int task_check(const struct rec_task *r, char *why, size_t len)
+{
+	if (r->err & REC_ERR_LEVELS)
+		snprintf(why, len, "pid namespace nesting deeper than %d levels: "
+			 "not supported", BCK_NS_LEVELS);
+	else if (r->err & REC_ERR_GROUPS)
+		snprintf(why, len, "%u supplementary groups, at most %d supported",
+			 r->ngroups, BCK_NGROUPS);
+	else if (r->err & REC_ERR_TIMERS)
+		snprintf(why, len, "too many POSIX timers");
+	else if (r->seccomp_mode)
+		snprintf(why, len, "thread %d runs under seccomp (mode %u): not "
+			 "supported", r->tid[r->self_level], r->seccomp_mode);
+	else if (r->level < r->self_level)
+		snprintf(why, len, "lives outside our pid namespace");
+	else
+		return 0;
+	return -ENOTSUP;
+}
+
 static int check_supported(struct snap_proc *sp, const struct rec_task *r)
 {
-	if (r->err & REC_ERR_LEVELS) {
-		pr_err("pid %d: pid namespace nesting deeper than %d levels: "
-		       "not supported", sp->pid, BCK_NS_LEVELS);
-		return -ENOTSUP;
-	}
-	if (r->err & REC_ERR_GROUPS) {
-		pr_err("pid %d: %u supplementary groups, at most %d supported",
-		       sp->pid, r->ngroups, BCK_NGROUPS);
-		return -ENOTSUP;
-	}
-	if (r->err & REC_ERR_TIMERS) {
-		pr_err("pid %d: too many POSIX timers", sp->pid);
-		return -ENOTSUP;
-	}
-	if (r->seccomp_mode) {
-		pr_err("pid %d: thread %d runs under seccomp (mode %u): not supported",
-		       sp->pid, r->tid[r->self_level], r->seccomp_mode);
-		return -ENOTSUP;
-	}
-	if (r->level < r->self_level) {
-		pr_err("pid %d: lives outside our pid namespace", sp->pid);
-		return -ENOTSUP;
-	}
-	return 0;
+	char why[160];
+	int ret = task_check(r, why, sizeof(why));
+
+	if (ret)
+		pr_err("pid %d: %s", sp->pid, why);
+	return ret;
+}
+
+char task_state_char(const struct rec_task *r)
+{
+	/* fs/proc/array.c task_state_array[], by the highest TASK_REPORT bit */
+	static const char letters[] = "RSDTtXZP";
+	uint32_t report = (r->state | r->exit_state) & 0x7f;
+	int bit = 0;
+
+	if ((r->state & 0x47f) == TASK_IDLE)
+		return 'I';
+	while (report >> bit)
+		bit++;
+	return letters[bit];
 }
 
 /* THP_enabled in /proc/PID/status: the mm->flags bit moved in 6.18 */
@@ -317,56 +333,64 @@ static void fill_timers(struct img_proc *p, struct snap_proc *sp)
 	p->itimer[2].interval_ns = r->cpu_timer_incr[0];
 }
 
+void task_fill_proc(struct img_proc *p, const struct rec_task *r)
+{
+	memset(p, 0, sizeof(*p));
+	p->h.type = IMG_PROC;
+	p->nr_levels = r->level - r->self_level + 1;
+	copy_levels(p->pid, r->tgid, r);
+	copy_levels(p->ppid, r->ppid, r);
+	copy_levels(p->pgid, r->pgid, r);
+	copy_levels(p->sid, r->sid, r);
+	if (r->sig_flags & SIGNAL_STOP_STOPPED)
+		p->flags |= IMG_PROC_STOPPED;
+	if (r->is_subreaper)
+		p->flags |= IMG_PROC_SUBREAPER;
+	p->nr_threads = r->nr_threads;
+	memcpy(p->comm, r->comm, sizeof(p->comm));
+	p->comm[sizeof(p->comm) - 1] = 0;
+	p->umask = r->umask;
+	p->personality = r->personality;
+	p->dumpable = r->mm_flags & MMF_DUMPABLE_MASK;
+	p->oom_score_adj = r->oom_score_adj;
+	p->start_code = r->start_code;
+	p->end_code = r->end_code;
+	p->start_data = r->start_data;
+	p->end_data = r->end_data;
+	p->start_brk = r->start_brk;
+	p->brk = r->brk;
+	p->start_stack = r->start_stack;
+	p->arg_start = r->arg_start;
+	p->arg_end = r->arg_end;
+	p->env_start = r->env_start;
+	p->env_end = r->env_end;
+	p->vdso = r->vdso;
+	p->auxv_words = MIN(r->auxv_words, BCK_AUXV_WORDS);
+	memcpy(p->auxv, r->auxv, sizeof(p->auxv));
+	p->nr_rlimits = BCK_NRLIMITS;
+	_Static_assert(sizeof(p->rlim) == sizeof(r->rlim), "rlimits");
+	_Static_assert(sizeof(p->sigact) == sizeof(r->sigact), "sigactions");
+	memcpy(p->rlim, r->rlim, sizeof(p->rlim));
+	memcpy(p->sigact, r->sigact, sizeof(p->sigact));
+	p->shared_pending = r->shared_pending;
+	p->exit_signal = r->exit_signal;
+}
+
 static int write_proc(struct snap_ctx *ctx, struct snap_proc *sp)
 {
 	const struct rec_task *r = sp->threads[0].rec;
-	struct img_proc p = { .h.type = IMG_PROC };
+	struct img_proc p;
 	struct img_part parts[3];
 	int i, n = 0;
 
-	p.nr_levels = r->level - r->self_level + 1;
-	copy_levels(p.pid, r->tgid, r);
-	copy_levels(p.ppid, r->ppid, r);
-	copy_levels(p.pgid, r->pgid, r);
-	copy_levels(p.sid, r->sid, r);
+	task_fill_proc(&p, r);
 	if (sp->zombie) {
 		p.flags |= IMG_PROC_ZOMBIE;
 		p.exit_code = r->exit_code;
 	}
-	if (r->sig_flags & SIGNAL_STOP_STOPPED)
-		p.flags |= IMG_PROC_STOPPED;
-	if (r->is_subreaper)
-		p.flags |= IMG_PROC_SUBREAPER;
 	if (sp->thp_disabled)
 		p.flags |= IMG_PROC_THP_DISABLE;
 	p.nr_threads = sp->zombie ? 0 : sp->nr_threads;
-	memcpy(p.comm, r->comm, sizeof(p.comm));
-	p.comm[sizeof(p.comm) - 1] = 0;
-	p.umask = r->umask;
-	p.personality = r->personality;
-	p.dumpable = r->mm_flags & MMF_DUMPABLE_MASK;
-	p.oom_score_adj = r->oom_score_adj;
-	p.start_code = r->start_code;
-	p.end_code = r->end_code;
-	p.start_data = r->start_data;
-	p.end_data = r->end_data;
-	p.start_brk = r->start_brk;
-	p.brk = r->brk;
-	p.start_stack = r->start_stack;
-	p.arg_start = r->arg_start;
-	p.arg_end = r->arg_end;
-	p.env_start = r->env_start;
-	p.env_end = r->env_end;
-	p.vdso = r->vdso;
-	p.auxv_words = MIN(r->auxv_words, BCK_AUXV_WORDS);
-	memcpy(p.auxv, r->auxv, sizeof(p.auxv));
-	p.nr_rlimits = BCK_NRLIMITS;
-	_Static_assert(sizeof(p.rlim) == sizeof(r->rlim), "rlimits");
-	_Static_assert(sizeof(p.sigact) == sizeof(r->sigact), "sigactions");
-	memcpy(p.rlim, r->rlim, sizeof(p.rlim));
-	memcpy(p.sigact, r->sigact, sizeof(p.sigact));
-	p.shared_pending = r->shared_pending;
-	p.exit_signal = r->exit_signal;
 	fill_timers(&p, sp);
 	for (i = 0; i < 3; i++) {
 		const char *s = sp->paths[i];
@@ -404,37 +428,43 @@ static void fill_creds(struct img_creds *c, const struct rec_task *r)
 	memcpy(c->groups, r->groups, c->ngroups * sizeof(c->groups[0]));
 }
 
+void task_fill_thread(struct img_thread *t, const struct rec_task *r)
+{
+	memset(t, 0, sizeof(*t));
+	t->h.type = IMG_THREAD;
+	copy_levels(t->tid, r->tid, r);
+	if (r->no_new_privs)
+		t->flags |= IMG_THREAD_NO_NEW_PRIVS;
+	t->pdeath_sig = r->pdeath_sig;
+	memcpy(t->comm, r->comm, sizeof(t->comm));
+	t->comm[sizeof(t->comm) - 1] = 0;
+	fill_creds(&t->creds, r);
+	t->blocked = r->blocked;
+	t->pending = r->pending;
+	t->sas_sp = r->sas_sp;
+	t->sas_size = r->sas_size;
+	t->sas_flags = r->sas_flags;
+	t->policy = r->policy;
+	t->rt_priority = r->rt_priority;
+	t->nice = r->nice;
+	t->clear_child_tid = r->clear_child_tid;
+	t->robust_list = r->robust_list;
+	t->rseq = r->rseq;
+	t->rseq_len = r->rseq_len;
+	t->rseq_sig = r->rseq_sig;
+}
+
 static int write_thread(struct snap_ctx *ctx, struct snap_thread *th)
 {
-	const struct rec_task *r = th->rec;
-	struct img_thread t = { .h.type = IMG_THREAD };
+	struct img_thread t;
 	struct img_part parts[2] = {
 		{ th->regs, ARCH_REGS_SIZE },
 		{ th->xstate, th->xstate_len },
 	};
 
-	copy_levels(t.tid, r->tid, r);
+	task_fill_thread(&t, th->rec);
 	if (arch_syscall_nr(th->regs) >= 0)
 		t.flags |= IMG_THREAD_IN_SYSCALL;
-	if (r->no_new_privs)
-		t.flags |= IMG_THREAD_NO_NEW_PRIVS;
-	t.pdeath_sig = r->pdeath_sig;
-	memcpy(t.comm, r->comm, sizeof(t.comm));
-	t.comm[sizeof(t.comm) - 1] = 0;
-	fill_creds(&t.creds, r);
-	t.blocked = r->blocked;
-	t.pending = r->pending;
-	t.sas_sp = r->sas_sp;
-	t.sas_size = r->sas_size;
-	t.sas_flags = r->sas_flags;
-	t.policy = r->policy;
-	t.rt_priority = r->rt_priority;
-	t.nice = r->nice;
-	t.clear_child_tid = r->clear_child_tid;
-	t.robust_list = r->robust_list;
-	t.rseq = r->rseq;
-	t.rseq_len = r->rseq_len;
-	t.rseq_sig = r->rseq_sig;
 	t.regs_size = ARCH_REGS_SIZE;
 	t.xstate_size = th->xstate_len;
 	if (r->timer_slack_ns != r->default_timer_slack_ns)

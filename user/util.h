@@ -25,5 +25,10 @@ int read_file(const char *path, char *buf, size_t size);
 int fault_at(const char *point);
 /* monotonic clock in ns */
 uint64_t now_ns(void);
+/*
+ * SIGINT and SIGTERM blocked and readable from the returned fd instead:
+ * a long-running command polls it with its other fds (no global flag).
+ */
+int stop_signals_fd(void);
 
 #endif

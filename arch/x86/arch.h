@@ -51,6 +51,69 @@ void arch_apply_restart(void *regs, enum restart_how how);
 
 const char *arch_syscall_name(long nr);
 
+/*
+ * Syscall descriptions for trace: how to show each argument and the
+ * return value (user/sysfmt.c decodes), and the classes that
+ * `trace -e %file` and friends select.  Syscalls without a description
+ * are shown by name with raw arguments.
+ */
+enum sys_val {
+	SV_NONE,	/* no such argument */
+	SV_INT,		/* int, signed decimal */
+	SV_UINT,	/* unsigned int */
+	SV_LONG,	/* long, loff_t */
+	SV_HEX,		/* bits not decoded, addresses that are not pointers */
+	SV_PTR,		/* a pointer: NULL when 0 */
+	SV_OCT,
+	SV_SIZE,
+	SV_FD,		/* AT_FDCWD by name */
+	SV_PID,
+	SV_STR,		/* user string, read at syscall entry */
+	SV_TIMESPEC,	/* struct timespec *, read at syscall entry */
+	SV_OFLAGS,	/* O_* */
+	SV_MODE,	/* file mode, octal */
+	SV_PROT,	/* PROT_* */
+	SV_MMAP,	/* MAP_* */
+	SV_MREMAP,	/* MREMAP_* */
+	SV_MADV,	/* MADV_* */
+	SV_SIG,		/* signal number */
+	SV_SIGHOW,	/* SIG_BLOCK, ... */
+	SV_CLOCK,	/* clockid_t */
+	SV_WHENCE,	/* SEEK_* */
+	SV_ATFLAGS,	/* AT_* */
+	SV_CLONE,	/* CLONE_* with the exit signal */
+	SV_FUTEX,	/* FUTEX_* op */
+	SV_FCNTL,	/* F_* command */
+};
+
+#define SYS_FILE	(1u << 0)	/* takes a file name */
+#define SYS_DESC	(1u << 1)	/* works on a file descriptor */
+#define SYS_MEMORY	(1u << 2)	/* changes or reads the memory map */
+#define SYS_PROCESS	(1u << 3)	/* process lifecycle */
+#define SYS_SLEEP	(1u << 4)	/* sleeps or waits with a timeout */
+#define SYS_SIGNAL	(1u << 5)
+#define SYS_NET		(1u << 6)
+#define SYS_IPC		(1u << 7)
+#define SYS_NORETURN	(1u << 8)	/* never returns (exit, exit_group) */
+
+struct sys_arg {
+	const char *name;	/* NULL: no more arguments */
+	uint8_t val;		/* enum sys_val */
+};
+
+struct sys_desc {
+	const char *name;
+	uint32_t flags;		/* SYS_* */
+	uint8_t ret;		/* enum sys_val of the return value */
+	struct sys_arg arg[6];
+};
+
+/* highest syscall number + 1 */
+#define ARCH_NR_SYSCALLS	470
+
+/* NULL if @nr is not described */
+const struct sys_desc *arch_syscall_desc(long nr);
+
 #endif
 
 /*

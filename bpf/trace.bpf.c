@@ -1,0 +1,467 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Live tracer behind `trace` and `top`: syscall entry/exit, fork, exec,
+ * exit, signal delivery and user page faults of one process tree.
+ *
+ * A thread is traced when it has `thread` task storage.  That is the
+ * only test on the hot path, taken by every syscall on the machine: no
+ * pid lookup, one pointer check for a task without storage.  The user
+ * side gives storage to the threads of the tree through the walk_tree
+ * iterator; sched_process_fork gives it to every child and thread a
+ * traced thread creates, and adds new processes to `traced`, the set of
+ * followed thread groups.  Storage dies with its task.
+ *
+ * Syscalls are always aggregated (sc_stats per syscall, counters in the
+ * thread's storage, read back by walk_tree); records go to the ring
+ * buffer only for what `emit` and sc_desc ask for.  A record the ring
+ * buffer has no room for is counted in `lost`, never dropped silently.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include "bpfckpt/trace.h"
+#include "pid.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#ifdef __TARGET_ARCH_x86
+/* libbpf 1.1 knows five syscall arguments; the sixth is in r9 */
+#define SYSCALL_ARG6(regs)	((regs)->r9)
+#else
+#error "SYSCALL_ARG6: name this architecture's sixth syscall argument register"
+#endif
+
+#define MAX_ERRNO	4095
+
+/* set before load */
+const volatile __u32 ns_level;	/* pid namespace level of the reader */
+const volatile __u32 emit;	/* TRACE_EMIT_* */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TRACE_MAX_PROCS);
+	__type(key, __s32);
+	__type(value, __u32);	/* unused */
+} traced SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TRACE_NR_SYSCALLS);
+	__type(key, __u32);
+	__type(value, struct sc_desc);
+} sc_desc SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TRACE_NR_SYSCALLS);
+	__type(key, __u32);
+	__type(value, struct sc_stat);
+} sc_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct trace_lost);
+} lost SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, TRACE_RINGBUF_SIZE);
+} events SEC(".maps");
+
+/* a traced thread: its counters and the syscall it is in */
+struct thread {
+	__u64 syscalls;
+	__u64 syscall_ns;
+	__u64 errors;
+	__u64 ts;		/* syscall entry time, 0: not in a traced syscall */
+	__s64 nr;
+	__u64 args[6];
+	__u64 mem[TRACE_MEM_WORDS];
+	__u32 mem_len;
+	__s32 str_len;
+	char str[TRACE_STR_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct thread);
+} thread SEC(".maps");
+
+
+struct ids {
+	__s32 tgid;
+	__s32 tid;
+};
+
+static __always_inline void task_ids(struct task_struct *t, struct ids *id)
+{
+	if (ns_level == 0) {
+		id->tid = BPF_CORE_READ(t, pid);
+		id->tgid = BPF_CORE_READ(t, tgid);
+		return;
+	}
+	id->tid = pid_nr_at(BPF_CORE_READ(t, thread_pid), ns_level);
+	id->tgid = pid_nr_at(BPF_CORE_READ(t, group_leader, thread_pid), ns_level);
+}
+
+static __always_inline void current_ids(struct ids *id)
+{
+	__u64 pt;
+
+	if (ns_level == 0) {
+		pt = bpf_get_current_pid_tgid();
+		id->tgid = pt >> 32;
+		id->tid = (__u32)pt;
+	} else {
+		task_ids(bpf_get_current_task_btf(), id);
+	}
+}
+
+/* the current thread's storage, NULL if it is not traced */
+static __always_inline struct thread *current_thread(void)
+{
+	return bpf_task_storage_get(&thread, bpf_get_current_task_btf(), 0, 0);
+}
+
+static __always_inline void count_lost(bool proc)
+{
+	__u32 zero = 0;
+	struct trace_lost *l = bpf_map_lookup_elem(&lost, &zero);
+
+	if (!l)
+		return;
+	if (proc)
+		__sync_fetch_and_add(&l->procs, 1);
+	else
+		__sync_fetch_and_add(&l->events, 1);
+}
+
+/* a record of @size bytes with its common head filled, NULL if no room */
+static __always_inline void *ev_reserve(__u32 size, __u32 type, struct ids *id)
+{
+	struct rec_ev *e = bpf_ringbuf_reserve(&events, size, 0);
+
+	if (!e) {
+		count_lost(false);
+		return NULL;
+	}
+	e->h.type = type;
+	e->h.size = size;
+	e->ts = bpf_ktime_get_ns();
+	e->tgid = id->tgid;
+	e->tid = id->tid;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	return e;
+}
+
+static __always_inline __u32 log2_u32(__u32 v)
+{
+	__u32 r, shift;
+
+	r = (v > 0xffff) << 4;
+	v >>= r;
+	shift = (v > 0xff) << 3;
+	v >>= shift;
+	r |= shift;
+	shift = (v > 0xf) << 2;
+	v >>= shift;
+	r |= shift;
+	shift = (v > 0x3) << 1;
+	v >>= shift;
+	r |= shift;
+	r |= (v >> 1);
+	return r;
+}
+
+static __always_inline __u32 hist_slot(__u64 v)
+{
+	__u32 hi = v >> 32, e;
+
+	if (v < TRACE_HIST_SUB)
+		return v;
+	e = hi ? log2_u32(hi) + 32 : log2_u32(v);
+	return (e * TRACE_HIST_SUB + ((v >> (e - 3)) & (TRACE_HIST_SUB - 1))) &
+	       (TRACE_HIST_SLOTS - 1);
+}
+
+static __always_inline void account(struct thread *t, __s64 nr, __u64 lat, long ret)
+{
+	bool err = ret < 0 && ret >= -MAX_ERRNO;
+	__u32 key = nr;
+	struct sc_stat *s;
+
+	/* only this thread writes its storage */
+	t->syscalls++;
+	t->syscall_ns += lat;
+	t->errors += err;
+	if (nr < 0 || nr >= TRACE_NR_SYSCALLS)
+		return;
+	/* per CPU: no atomics needed */
+	s = bpf_map_lookup_elem(&sc_stats, &key);
+	if (!s)
+		return;
+	s->count++;
+	s->errors += err;
+	s->total_ns += lat;
+	if (lat < s->min_ns || !s->min_ns)
+		s->min_ns = lat;
+	if (lat > s->max_ns)
+		s->max_ns = lat;
+	s->hist[hist_slot(lat)]++;
+}
+
+static __always_inline void read_entry(struct thread *f, struct pt_regs *regs,
+				       const struct sc_desc *d)
+{
+	__u64 ptr;
+
+	f->args[0] = PT_REGS_PARM1_SYSCALL(regs);
+	f->args[1] = PT_REGS_PARM2_SYSCALL(regs);
+	f->args[2] = PT_REGS_PARM3_SYSCALL(regs);
+	f->args[3] = PT_REGS_PARM4_SYSCALL(regs);
+	f->args[4] = PT_REGS_PARM5_SYSCALL(regs);
+	f->args[5] = SYSCALL_ARG6(regs);
+	f->str_len = 0;
+	f->mem_len = 0;
+	if (d->str_arg >= 1 && d->str_arg <= 6) {
+		ptr = f->args[(d->str_arg - 1) & 7];
+		f->str_len = bpf_probe_read_user_str(f->str, sizeof(f->str),
+						     (void *)ptr);
+	}
+	if (d->mem_arg >= 1 && d->mem_arg <= 6 && d->mem_len) {
+		ptr = f->args[(d->mem_arg - 1) & 7];
+		if (ptr && !bpf_probe_read_user(f->mem, sizeof(f->mem), (void *)ptr))
+			f->mem_len = d->mem_len < sizeof(f->mem) ? d->mem_len :
+				     sizeof(f->mem);
+	}
+}
+
+static __always_inline void send_syscall(struct thread *f, long ret, __u64 lat,
+					 bool no_return)
+{
+	struct rec_syscall_str *rs;
+	struct rec_syscall *r;
+	struct ids id;
+
+	current_ids(&id);
+	if (f->str_len > 0) {
+		rs = ev_reserve(sizeof(*rs), REC_SYSCALL, &id);
+		if (!rs)
+			return;
+		bpf_probe_read_kernel(rs->str, sizeof(rs->str), f->str);
+		r = &rs->s;
+	} else {
+		r = ev_reserve(sizeof(*r), REC_SYSCALL, &id);
+		if (!r)
+			return;
+	}
+	r->e.ts = f->ts;
+	r->nr = f->nr;
+	r->ret = ret;
+	r->lat_ns = lat;
+	__builtin_memcpy(r->args, f->args, sizeof(r->args));
+	__builtin_memcpy(r->mem, f->mem, sizeof(r->mem));
+	r->mem_len = f->mem_len;
+	r->str_len = f->str_len;
+	r->no_return = no_return;
+	r->pad = 0;
+	bpf_ringbuf_submit(r, 0);
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(sys_enter, struct pt_regs *regs, long nr)
+{
+	struct thread *f = current_thread();
+	struct sc_desc *d = NULL;
+	__u32 key = nr;
+
+	if (!f)
+		return 0;
+	f->nr = nr;
+	if (emit & TRACE_EMIT_SYSCALL) {
+		d = bpf_map_lookup_elem(&sc_desc, &key);
+		if (d && d->emit)
+			read_entry(f, regs, d);
+	}
+	/* after reading the arguments: the latency is the syscall's own */
+	f->ts = bpf_ktime_get_ns();
+	if (d && d->no_return) {
+		account(f, nr, 0, 0);
+		if (d->emit)
+			send_syscall(f, 0, 0, true);
+		f->ts = 0;
+	}
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
+{
+	struct thread *f = current_thread();
+	struct sc_desc *d;
+	__u64 lat;
+	__u32 key;
+
+	/* no entry time: it was in this syscall before it was traced */
+	if (!f || !f->ts)
+		return 0;
+	lat = bpf_ktime_get_ns() - f->ts;
+	account(f, f->nr, lat, ret);
+	if (emit & TRACE_EMIT_SYSCALL) {
+		key = f->nr;
+		d = bpf_map_lookup_elem(&sc_desc, &key);
+		if (d && d->emit)
+			send_syscall(f, ret, lat, false);
+	}
+	f->ts = 0;
+	return 0;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(task_fork, struct task_struct *parent, struct task_struct *child)
+{
+	struct rec_fork *r;
+	struct ids id, cid;
+	__u32 zero = 0;
+
+	if (!current_thread())
+		return 0;
+	/* the child is traced from its first syscall on */
+	bpf_task_storage_get(&thread, child, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	task_ids(child, &cid);
+	current_ids(&id);
+	/* a new thread group (not CLONE_THREAD): follow it */
+	if (BPF_CORE_READ(child, tgid) != BPF_CORE_READ(parent, tgid) &&
+	    bpf_map_update_elem(&traced, &cid.tgid, &zero, BPF_NOEXIST) &&
+	    !bpf_map_lookup_elem(&traced, &cid.tgid))
+		count_lost(true);
+	if (!(emit & TRACE_EMIT_FORK))
+		return 0;
+	r = ev_reserve(sizeof(*r), REC_FORK, &id);
+	if (!r)
+		return 0;
+	r->child_tgid = cid.tgid;
+	r->child_tid = cid.tid;
+	bpf_ringbuf_submit(r, 0);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(task_exec, struct task_struct *p, pid_t old_pid,
+	     struct linux_binprm *bprm)
+{
+	struct rec_exec *r;
+	struct ids id;
+
+	if (!(emit & TRACE_EMIT_EXEC) || !current_thread())
+		return 0;
+	current_ids(&id);
+	r = ev_reserve(sizeof(*r), REC_EXEC, &id);
+	if (!r)
+		return 0;
+	/* old_pid is in the exec'ing task's namespace; ours only at level 0 */
+	r->old_tid = ns_level == 0 ? old_pid : 0;
+	r->len = bpf_probe_read_kernel_str(r->filename, sizeof(r->filename),
+					   BPF_CORE_READ(bprm, filename));
+	bpf_ringbuf_submit(r, 0);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(task_exit, struct task_struct *p, bool group_dead)
+{
+	struct rec_exit *r;
+	struct ids id;
+
+	if (!current_thread())
+		return 0;
+	current_ids(&id);
+	r = emit & TRACE_EMIT_EXIT ? ev_reserve(sizeof(*r), REC_EXIT, &id) : NULL;
+	if (r) {
+		r->exit_code = BPF_CORE_READ(p, exit_code);
+		r->group_dead = group_dead;
+		bpf_ringbuf_submit(r, 0);
+	}
+	if (group_dead)
+		bpf_map_delete_elem(&traced, &id.tgid);
+	return 0;
+}
+
+SEC("tp_btf/signal_deliver")
+int BPF_PROG(signal_deliver, int sig, struct kernel_siginfo *info,
+	     struct k_sigaction *ka)
+{
+	struct rec_signal *r;
+	struct ids id;
+
+	if (!(emit & TRACE_EMIT_SIGNAL) || !current_thread())
+		return 0;
+	current_ids(&id);
+	r = ev_reserve(sizeof(*r), REC_SIGNAL, &id);
+	if (!r)
+		return 0;
+	r->sig = sig;
+	r->code = BPF_CORE_READ(info, si_code);
+	r->sender = BPF_CORE_READ(info, _sifields._kill._pid);
+	r->pad = 0;
+	r->handler = (__u64)BPF_CORE_READ(ka, sa.sa_handler);
+	r->sa_flags = BPF_CORE_READ(ka, sa.sa_flags);
+	bpf_ringbuf_submit(r, 0);
+	return 0;
+}
+
+/* loaded only when trace asks for faults: it runs on every user fault */
+SEC("tp_btf/page_fault_user")
+int BPF_PROG(page_fault_user, unsigned long address, struct pt_regs *regs,
+	     unsigned long error_code)
+{
+	struct rec_fault *r;
+	struct ids id;
+
+	if (!current_thread())
+		return 0;
+	current_ids(&id);
+	r = ev_reserve(sizeof(*r), REC_FAULT, &id);
+	if (!r)
+		return 0;
+	r->addr = address;
+	r->ip = PT_REGS_IP(regs);
+	r->error_code = error_code;
+	bpf_ringbuf_submit(r, 0);
+	return 0;
+}
+
+/*
+ * Run by the user side: gives storage to every thread of the followed
+ * processes that has none yet (the tree as it was before the fork hook
+ * was attached), and reports each one's counters.
+ */
+SEC("iter/task")
+int walk_tree(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct rec_thread r;
+	struct thread *f;
+	struct ids id;
+
+	if (!task || task->exit_state)
+		return 0;
+	task_ids(task, &id);
+	if (!bpf_map_lookup_elem(&traced, &id.tgid))
+		return 0;
+	f = bpf_task_storage_get(&thread, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!f)
+		return 0;
+	r.tgid = id.tgid;
+	r.tid = id.tid;
+	r.syscalls = f->syscalls;
+	r.syscall_ns = f->syscall_ns;
+	r.errors = f->errors;
+	bpf_seq_write(ctx->meta->seq, &r, sizeof(r));
+	return 0;
+}

@@ -1,0 +1,552 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bpfckpt inspect PID [--json]
+ *
+ * The state of a live tree as snap would see it, without freezing it and
+ * without reading its memory: the same iterators (iter/task,
+ * iter/task_vma, iter/task_file), the same conversions into image
+ * records and the same printers as show, so --json has show's keys.
+ * Added: thread state, CPU and time, resident and storable pages per VMA
+ * (PAGEMAP_SCAN), and a verdict: what a snap would refuse today, with
+ * snap's own checks.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+#include "cmd.h"
+#include "collect.h"
+#include "log.h"
+#include "print.h"
+#include "pstree.h"
+#include "show.h"
+#include "snap.h"
+#include "util.h"
+
+#define INSPECT_USAGE	"inspect PID [--json]"
+#define WHY_MAX		(BCK_PATH_MAX + 128)
+
+struct i_thread {
+	struct rec_task *rec;
+	struct show_where where;
+};
+
+struct i_vma {
+	struct img_vma v;
+	char *path;
+	bool counted;		/* PAGEMAP_SCAN worked for it */
+	uint64_t resident;	/* pages */
+	uint64_t stored;	/* pages a snap would store */
+};
+
+struct i_fd {
+	struct img_fd f;
+	char *path;
+};
+
+struct i_proc {
+	const struct ps_proc *ps;
+	struct i_thread *threads;
+	uint32_t nr_threads, cap_threads;
+	char *paths[3];		/* REC_PATH_* */
+	struct i_vma *vmas;
+	uint32_t nr_vmas, cap_vmas;
+	struct i_fd *fds;
+	uint32_t nr_fds, cap_fds;
+	uint64_t resident, stored;
+};
+
+struct reason {
+	pid_t pid;
+	const char *what;	/* tree, task, vma, fd */
+	char *why;
+};
+
+struct inspect_ctx {
+	pid_t root;
+	bool json;
+	struct collector col;
+	struct pstree tree;
+	struct i_proc *procs;
+	uint32_t nr_procs;
+	struct reason *reasons;
+	uint32_t nr_reasons, cap_reasons;
+};
+
+static int refuse(struct inspect_ctx *c, pid_t pid, const char *what,
+		  const char *why)
+{
+	struct reason r = { pid, what, strdup(why) };
+	int ret;
+
+	if (!r.why)
+		return -ENOMEM;
+	ret = vec_push(c->reasons, c->nr_reasons, c->cap_reasons, r);
+	if (ret)
+		free(r.why);
+	return ret;
+}
+
+/* the inspect context and the process a callback fills */
+struct cb_ctx {
+	struct inspect_ctx *c;
+	struct i_proc *p;
+};
+
+static int task_cb(void *data, const struct rec_hdr *h, size_t size)
+{
+	struct cb_ctx *cc = data;
+	struct i_proc *p = cc->p;
+	const struct rec_path *rp = (const void *)h;
+	struct i_thread th = { 0 };
+	char why[160];
+	int ret;
+
+	if (h->type == REC_PATH && size >= sizeof(*rp) && rp->which <= REC_PATH_ROOT) {
+		if (rp->len <= 0 || rp->len > BCK_PATH_MAX) {
+			snprintf(why, sizeof(why), "reading its %s path: %s",
+				 rp->which == REC_PATH_EXE ? "exe" :
+				 rp->which == REC_PATH_CWD ? "cwd" : "root",
+				 rp->len < 0 ? errstr(rp->len) : "bad length");
+			return refuse(cc->c, p->ps->pid, "task", why);
+		}
+		free(p->paths[rp->which]);
+		p->paths[rp->which] = strndup(rp->path, BCK_PATH_MAX);
+		return p->paths[rp->which] ? 0 : -ENOMEM;
+	}
+	if (h->type != REC_TASK || size < sizeof(struct rec_task))
+		return 0;
+	th.rec = malloc(sizeof(*th.rec));
+	if (!th.rec)
+		return -ENOMEM;
+	memcpy(th.rec, h, sizeof(*th.rec));
+	if (th.rec->self_level >= BCK_NS_LEVELS) {
+		free(th.rec);
+		return -EIO;
+	}
+	ret = vec_push(p->threads, p->nr_threads, p->cap_threads, th);
+	if (ret)
+		free(th.rec);
+	return ret;
+}
+
+static int vma_cb(void *data, const struct rec_hdr *h, size_t size)
+{
+	struct cb_ctx *cc = data;
+	struct i_proc *p = cc->p;
+	const struct rec_vma *r = (const void *)h;
+	struct i_vma v = { 0 };
+	char why[WHY_MAX];
+	uint32_t kind;
+	int ret;
+
+	if (h->type != REC_VMA || size < sizeof(*r))
+		return 0;
+	/* threads share the mm: the iterator may show it more than once */
+	if (p->nr_vmas && r->start < p->vmas[p->nr_vmas - 1].v.end)
+		return 0;
+	ret = mm_vma_kind(r, p->threads[0].rec, &kind, why, sizeof(why));
+	if (ret == 1)
+		return 0;
+	if (ret < 0) {
+		ret = refuse(cc->c, p->ps->pid, "vma", why);
+		if (ret)
+			return ret;
+	}
+	mm_fill_vma(&v.v, r, kind);
+	if (r->has_file && r->path_len > 0) {
+		v.path = strndup(r->path, sizeof(r->path));
+		if (!v.path)
+			return -ENOMEM;
+	}
+	ret = vec_push(p->vmas, p->nr_vmas, p->cap_vmas, v);
+	if (ret)
+		free(v.path);
+	return ret;
+}
+
+static int file_cb(void *data, const struct rec_hdr *h, size_t size)
+{
+	struct cb_ctx *cc = data;
+	struct i_proc *p = cc->p;
+	const struct rec_file *r = (const void *)h;
+	struct i_fd f = { 0 };
+	char why[WHY_MAX];
+	uint32_t kind;
+	int ret;
+
+	if (h->type != REC_FILE || size < sizeof(*r))
+		return 0;
+	/* a shared fd table can be shown once per thread */
+	if (p->nr_fds && r->fd <= p->fds[p->nr_fds - 1].f.fd)
+		return 0;
+	ret = files_fd_kind(r, &kind, why, sizeof(why));
+	if (ret) {
+		ret = refuse(cc->c, p->ps->pid, "fd", why);
+		if (ret)
+			return ret;
+	}
+	files_fill_fd(&f.f, r, kind);
+	f.path = strndup(r->path_len > 0 ? r->path : "?", sizeof(r->path));
+	if (!f.path)
+		return -ENOMEM;
+	ret = vec_push(p->fds, p->nr_fds, p->cap_fds, f);
+	if (ret)
+		free(f.path);
+	return ret;
+}
+
+/*
+ * Where a thread is, from /proc/PID/task/TID/syscall: the kernel reads
+ * the registers only while the thread stays off the CPU, which an
+ * iterator cannot ensure.  "running", "-1 sp pc" or "nr args*6 sp pc".
+ */
+static void read_where(pid_t pid, struct i_thread *th)
+{
+	const struct rec_task *r = th->rec;
+	char path[96], buf[256], *s;
+	long nr;
+	int i;
+
+	th->where.syscall = -1;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", pid,
+		 r->tid[r->self_level]);
+	if (read_file(path, buf, sizeof(buf)) <= 0 || !strncmp(buf, "running", 7))
+		return;
+	nr = strtol(buf, &s, 10);
+	if (s == buf)
+		return;
+	for (i = 0; nr >= 0 && i < 6; i++)
+		strtoull(s, &s, 16);
+	th->where.sp = strtoull(s, &s, 16);
+	th->where.ip = strtoull(s, &s, 16);
+	th->where.known = true;
+	th->where.syscall = nr;
+}
+
+/* a second tracer makes snap's PTRACE_SEIZE fail */
+static int check_tracer(struct inspect_ctx *c, pid_t pid, pid_t tid)
+{
+	char path[96], buf[2048], why[96], *s;
+	int tracer;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", pid, tid);
+	if (read_file(path, buf, sizeof(buf)) <= 0)
+		return 0;
+	s = strstr(buf, "TracerPid:");
+	tracer = s ? atoi(s + 10) : 0;
+	if (!tracer)
+		return 0;
+	snprintf(why, sizeof(why), "thread %d is already traced by pid %d", tid,
+		 tracer);
+	return refuse(c, pid, "tree", why);
+}
+
+static int check_proc(struct inspect_ctx *c, struct i_proc *p)
+{
+	char why[160];
+	uint32_t i;
+	int ret = 0;
+
+	if (p->ps->kthread)
+		return refuse(c, p->ps->pid, "tree", "is a kernel thread");
+	if (p->ps->zombie && p->nr_threads > 1)
+		ret = refuse(c, p->ps->pid, "tree", "its main thread has exited "
+			     "while others run: not supported");
+	for (i = 0; !ret && i < p->nr_threads; i++) {
+		if (task_check(p->threads[i].rec, why, sizeof(why)))
+			ret = refuse(c, p->ps->pid, "task", why);
+		if (!ret)
+			ret = check_tracer(c, p->ps->pid,
+					   p->threads[i].rec->tid[p->threads[i].rec->self_level]);
+	}
+	return ret;
+}
+
+static void count_pages(struct i_proc *p)
+{
+	char path[64];
+	uint32_t i;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", p->ps->pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	for (i = 0; i < p->nr_vmas; i++) {
+		struct i_vma *v = &p->vmas[i];
+
+		v->counted = !mm_count_pages(fd, &v->v, &v->resident, &v->stored);
+		p->resident += v->resident;
+		p->stored += v->stored;
+	}
+	close(fd);
+}
+
+/* leader first, as in the image */
+static void leader_first(struct i_proc *p)
+{
+	struct i_thread tmp;
+	uint32_t i;
+
+	for (i = 1; i < p->nr_threads; i++) {
+		const struct rec_task *r = p->threads[i].rec;
+
+		if (r->tid[r->self_level] != p->ps->pid)
+			continue;
+		tmp = p->threads[0];
+		p->threads[0] = p->threads[i];
+		p->threads[i] = tmp;
+	}
+}
+
+static int collect_one(struct inspect_ctx *c, struct i_proc *p)
+{
+	struct cb_ctx cc = { c, p };
+	uint32_t i;
+	int ret;
+
+	ret = collect_proc(&c->col, COLLECT_TASKS, p->ps->pid, task_cb, &cc);
+	if (ret)
+		return ret;
+	if (!p->nr_threads)
+		return -ESRCH;
+	leader_first(p);
+	for (i = 0; i < p->nr_threads; i++)
+		read_where(p->ps->pid, &p->threads[i]);
+	ret = check_proc(c, p);
+	if (ret || p->ps->zombie)
+		return ret;
+	ret = collect_proc(&c->col, COLLECT_VMAS, p->ps->pid, vma_cb, &cc);
+	if (!ret)
+		ret = collect_proc(&c->col, COLLECT_FILES, p->ps->pid, file_cb, &cc);
+	if (!ret)
+		count_pages(p);
+	return ret;
+}
+
+static int collect_all(struct inspect_ctx *c)
+{
+	uint32_t i;
+	int ret;
+
+	c->procs = calloc(c->tree.nr_procs, sizeof(*c->procs));
+	if (!c->procs)
+		return -ENOMEM;
+	c->nr_procs = c->tree.nr_procs;
+	for (i = 0; i < c->nr_procs; i++) {
+		c->procs[i].ps = &c->tree.procs[i];
+		ret = collect_one(c, &c->procs[i]);
+		/* one that exits meanwhile is reported as gone, not an error */
+		if (ret == -ESRCH && i > 0)
+			continue;
+		if (ret) {
+			pr_err("pid %d: collecting its state: %s", c->tree.procs[i].pid,
+			       errstr(ret));
+			return ret;
+		}
+	}
+	return 0;
+}
+
+/* ---- output ---- */
+
+static void print_thread(struct printer *pr, const struct i_thread *th)
+{
+	const struct rec_task *r = th->rec;
+	char state[2] = { task_state_char(r), 0 };
+	struct img_thread t;
+
+	task_fill_thread(&t, r);
+	if (th->where.syscall >= 0)
+		t.flags |= IMG_THREAD_IN_SYSCALL;
+	print_open_obj(pr, NULL);
+	show_thread_fields(pr, &t, &th->where);
+	print_str(pr, "state", " state %s", state);
+	print_u64(pr, "cpu", " cpu %" PRIu64, r->cpu);
+	print_u64(pr, "cpu_ns", NULL, r->sum_exec_ns);
+	print_dbl(pr, NULL, " cpu_time %.3f s", r->sum_exec_ns / 1e9);
+	print_u64(pr, "nvcsw", NULL, r->nvcsw);
+	print_u64(pr, "nivcsw", NULL, r->nivcsw);
+	print_u64(pr, "min_flt", NULL, r->min_flt);
+	print_u64(pr, "maj_flt", NULL, r->maj_flt);
+	print_text(pr, "\n");
+	print_close_obj(pr);
+}
+
+static void print_vma(struct printer *pr, const struct i_vma *v, uint32_t kb_per_page)
+{
+	print_open_obj(pr, NULL);
+	show_vma_fields(pr, &v->v, v->path);
+	if (v->counted) {
+		print_u64(pr, "rss_kb", "  [rss %" PRIu64 " kB", v->resident * kb_per_page);
+		print_u64(pr, "pages", ", %" PRIu64 " to store]", v->stored);
+	}
+	print_text(pr, "\n");
+	print_close_obj(pr);
+}
+
+static void print_proc(struct printer *pr, const struct i_proc *p)
+{
+	const struct rec_task *r = p->threads[0].rec;
+	uint32_t kb = getpagesize() / 1024, i;
+	struct img_proc ip;
+
+	task_fill_proc(&ip, r);
+	if (p->ps->zombie) {
+		ip.flags |= IMG_PROC_ZOMBIE;
+		ip.exit_code = r->exit_code;
+	}
+	print_open_obj(pr, NULL);
+	show_proc_fields(pr, &ip, p->paths[REC_PATH_EXE], p->paths[REC_PATH_CWD],
+			 p->paths[REC_PATH_ROOT], p->stored, getpagesize());
+	print_u64(pr, "rss_kb", "  rss %" PRIu64 " kB", p->resident * kb);
+	print_u64(pr, "nr_threads", ", %" PRIu64 " threads", p->nr_threads);
+	print_u64(pr, "nr_vmas", ", %" PRIu64 " vmas", p->nr_vmas);
+	print_u64(pr, "nr_fds", ", %" PRIu64 " fds\n", p->nr_fds);
+	print_text(pr, "  threads:\n");
+	print_open_arr(pr, "threads");
+	for (i = 0; i < p->nr_threads; i++)
+		if (!p->threads[i].rec->exit_state)
+			print_thread(pr, &p->threads[i]);
+	print_close_arr(pr);
+	print_text(pr, "  vmas:\n");
+	print_open_arr(pr, "vmas");
+	for (i = 0; i < p->nr_vmas; i++)
+		print_vma(pr, &p->vmas[i], kb);
+	print_close_arr(pr);
+	print_text(pr, "  fds:\n");
+	print_open_arr(pr, "fds");
+	for (i = 0; i < p->nr_fds; i++) {
+		print_open_obj(pr, NULL);
+		show_fd_fields(pr, &p->fds[i].f, p->fds[i].path);
+		print_text(pr, "\n");
+		print_close_obj(pr);
+	}
+	print_close_arr(pr);
+	print_close_obj(pr);
+}
+
+static void print_header(struct printer *pr, const struct inspect_ctx *c)
+{
+	struct timespec ts;
+	struct utsname u;
+	uint64_t pages = 0;
+	uint32_t i;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (uname(&u))
+		memset(&u, 0, sizeof(u));
+	for (i = 0; i < c->nr_procs; i++)
+		pages += c->procs[i].stored;
+	print_open_obj(pr, "header");
+	print_s64(pr, "root", "live tree of pid %" PRId64, c->root);
+	print_u64(pr, "time_ns", NULL, ts.tv_sec * 1000000000ULL + ts.tv_nsec);
+	print_str(pr, "hostname", " on %s", u.nodename);
+	print_str(pr, "kernel", ", kernel %s", u.release);
+	print_str(pr, "machine", " %s", u.machine);
+	print_u64(pr, "page_size", ", page size %" PRIu64, getpagesize());
+	print_u64(pr, "nr_processes", ": %" PRIu64, c->nr_procs);
+	print_text(pr, " process%s", c->nr_procs == 1 ? "" : "es");
+	print_u64(pr, "pages", ", a snap would store about %" PRIu64 " pages\n", pages);
+	print_close_obj(pr);
+}
+
+static void print_verdict(struct printer *pr, const struct inspect_ctx *c)
+{
+	uint32_t i;
+
+	print_open_obj(pr, "verdict");
+	print_bool(pr, "checkpointable", NULL, c->nr_reasons == 0);
+	print_text(pr, c->nr_reasons ? "verdict: a snap would refuse this tree:\n" :
+		   "verdict: checkpointable (nothing a snap refuses)\n");
+	print_open_arr(pr, "reasons");
+	for (i = 0; i < c->nr_reasons; i++) {
+		print_open_obj(pr, NULL);
+		print_s64(pr, "pid", "  pid %" PRId64, c->reasons[i].pid);
+		print_str(pr, "what", " [%s]", c->reasons[i].what);
+		print_str(pr, "reason", " %s\n", c->reasons[i].why);
+		print_close_obj(pr);
+	}
+	print_close_arr(pr);
+	print_close_obj(pr);
+}
+
+static void print_all(const struct inspect_ctx *c)
+{
+	struct printer pr;
+	uint32_t i;
+
+	print_init(&pr, stdout, c->json);
+	print_open_obj(&pr, NULL);
+	print_header(&pr, c);
+	print_open_arr(&pr, "processes");
+	for (i = 0; i < c->nr_procs; i++)
+		if (c->procs[i].nr_threads)
+			print_proc(&pr, &c->procs[i]);
+	print_close_arr(&pr);
+	print_verdict(&pr, c);
+	print_close_obj(&pr);
+	print_end(&pr);
+}
+
+static void free_all(struct inspect_ctx *c)
+{
+	uint32_t i, j;
+
+	for (i = 0; i < c->nr_procs; i++) {
+		struct i_proc *p = &c->procs[i];
+
+		for (j = 0; j < p->nr_threads; j++)
+			free(p->threads[j].rec);
+		for (j = 0; j < p->nr_vmas; j++)
+			free(p->vmas[j].path);
+		for (j = 0; j < p->nr_fds; j++)
+			free(p->fds[j].path);
+		for (j = 0; j < 3; j++)
+			free(p->paths[j]);
+		free(p->threads);
+		free(p->vmas);
+		free(p->fds);
+	}
+	free(c->procs);
+	for (i = 0; i < c->nr_reasons; i++)
+		free(c->reasons[i].why);
+	free(c->reasons);
+	pstree_free(&c->tree);
+	collect_close(&c->col);
+}
+
+int cmd_inspect(int argc, char **argv)
+{
+	struct inspect_ctx c = { 0 };
+	int i, ret;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json"))
+			c.json = true;
+		else if (argv[i][0] == '-')
+			return usage_error(INSPECT_USAGE, "unknown option '%s'", argv[i]);
+		else if (c.root)
+			return usage_error(INSPECT_USAGE, "one PID only");
+		else if (parse_pid(argv[i], &c.root))
+			return usage_error(INSPECT_USAGE, "'%s' is not a pid", argv[i]);
+	}
+	if (!c.root)
+		return usage_error(INSPECT_USAGE, "which PID?");
+	ret = collect_open(&c.col);
+	if (ret)
+		return EXIT_RUNTIME;
+	ret = pstree_scan(&c.col, c.root, &c.tree);
+	if (!ret)
+		ret = collect_all(&c);
+	if (!ret)
+		print_all(&c);
+	free_all(&c);
+	return ret ? EXIT_RUNTIME : 0;
+}

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The live tracer shared by trace and top: loads bpf/trace.bpf.c, starts
+ * following a process tree (in the kernel, through the `traced` map that
+ * fork extends) and reads what the BPF side aggregated.
+ */
+#ifndef BPFCKPT_TRACER_H
+#define BPFCKPT_TRACER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <bpf/libbpf.h>
+#include "bpfckpt/trace.h"
+
+struct trace_bpf;
+struct collector;
+
+struct tracer_opts {
+	uint32_t emit;		/* TRACE_EMIT_* */
+	const bool *sc_emit;	/* [TRACE_NR_SYSCALLS]: syscalls to send; NULL: none */
+};
+
+struct tracer {
+	struct trace_bpf *skel;
+	struct bpf_link *links[16];
+	uint32_t nr_links;
+	struct bpf_link *walk;	/* the walk_tree iterator */
+	pid_t root;
+	int ncpus;
+	uint32_t nr_procs;	/* processes followed at the start */
+	uint64_t attach_ns;	/* CLOCK_MONOTONIC before the hooks were attached */
+	bool have_fork;		/* children are followed */
+};
+
+/*
+ * Loads and attaches the tracer and starts following @root and its
+ * descendants, listed with the collector @c.  Prints what failed (or
+ * which optional hook is missing).
+ */
+int tracer_open(struct tracer *t, struct collector *c, pid_t root,
+		const struct tracer_opts *o);
+void tracer_close(struct tracer *t);
+
+/* the ring buffer of records; @fn gets each one */
+struct ring_buffer *tracer_ringbuf(struct tracer *t, ring_buffer_sample_fn fn,
+				   void *ctx);
+
+/* drops processes that are gone or zombies; returns how many are left */
+uint32_t tracer_sweep(struct tracer *t);
+/* the followed processes, up to @cap */
+uint32_t tracer_procs(struct tracer *t, pid_t *out, uint32_t cap);
+
+/* all syscalls, summed over CPUs: @out has TRACE_NR_SYSCALLS entries */
+int tracer_read_syscalls(struct tracer *t, struct sc_stat *out);
+/* marks threads of the tree not traced yet, and hands each one's counters to @cb */
+int tracer_read_threads(struct tracer *t,
+			int (*cb)(void *ctx, const struct rec_thread *r), void *ctx);
+int tracer_read_lost(struct tracer *t, struct trace_lost *out);
+
+/* latency in ns below which @q (0..1) of the calls in @s fall, estimated */
+uint64_t sc_percentile(const struct sc_stat *s, double q);
+/* *out = *a - *b, field by field (b older) */
+void sc_stat_sub(struct sc_stat *out, const struct sc_stat *a,
+		 const struct sc_stat *b);
+
+#endif
