@@ -452,6 +452,8 @@ void task_fill_thread(struct img_thread *t, const struct rec_task *r)
 	t->rseq = r->rseq;
 	t->rseq_len = r->rseq_len;
 	t->rseq_sig = r->rseq_sig;
+	if (r->timer_slack_ns != r->default_timer_slack_ns)
+		t->timer_slack_ns = r->timer_slack_ns;
 }
 
 static int write_thread(struct snap_ctx *ctx, struct snap_thread *th)
@@ -467,8 +469,6 @@ static int write_thread(struct snap_ctx *ctx, struct snap_thread *th)
 		t.flags |= IMG_THREAD_IN_SYSCALL;
 	t.regs_size = ARCH_REGS_SIZE;
 	t.xstate_size = th->xstate_len;
-	if (r->timer_slack_ns != r->default_timer_slack_ns)
-		t.timer_slack_ns = r->timer_slack_ns;
 	return img_put(ctx->w, &t, sizeof(t), parts, 2);
 }
 
