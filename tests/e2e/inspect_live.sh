@@ -2,7 +2,7 @@
 # inspect --json of a running two-thread workload lists the threads, fds
 # and VMAs that /proc shows, with smaps' Rss per VMA, says it is
 # checkpointable, and leaves the workload running.
-. "$(dirname "$0")/trace_lib.sh"
+. "$(dirname "$0")/../trace_lib.sh"
 
 start_workload filesleep "$T/wl.out" "$T/data" 20
 wait_for 5 test -s "$T/data"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # inspect's verdict names what snap would refuse (an eventfd), with
 # snap's own wording; and a missing pid is a clear runtime error.
-. "$(dirname "$0")/trace_lib.sh"
+. "$(dirname "$0")/../trace_lib.sh"
 
 python3 -c '
 import os, sys, time

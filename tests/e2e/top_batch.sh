@@ -2,7 +2,7 @@
 # top --batch -n 2 shows the workload's pid, its threads, and a syscall
 # mix whose rates match what it does (2 threads x 1 write + 1 sleep per
 # 20 ms); the per-process figures agree with /proc.
-. "$(dirname "$0")/trace_lib.sh"
+. "$(dirname "$0")/../trace_lib.sh"
 
 start_workload filesleep "$T/wl.out" "$T/data" 20
 

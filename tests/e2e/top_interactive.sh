@@ -2,7 +2,7 @@
 # The interactive screen on a terminal: it draws the workload, quits on
 # q and on Ctrl-C, and gives the terminal back (main screen, cursor,
 # canonical mode with echo).
-. "$(dirname "$0")/trace_lib.sh"
+. "$(dirname "$0")/../trace_lib.sh"
 
 start_workload filesleep "$T/wl.out" "$T/data" 20
 

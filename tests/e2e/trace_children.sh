@@ -3,7 +3,7 @@
 # trace started shows up (fork event, its syscalls, its exit), and so do
 # an exec and its exit status in a second tree; trace ends by itself
 # once the whole traced tree has exited.
-. "$(dirname "$0")/trace_lib.sh"
+. "$(dirname "$0")/../trace_lib.sh"
 
 start_workload filesleep "$T/wl.out" "$T/data" 20
 start_bg "$T/trace.json" "$BPFCKPT" trace "$WL_PID" --duration 3 --json

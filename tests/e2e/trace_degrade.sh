@@ -2,7 +2,7 @@
 # A kernel without one of the optional hooks still traces, and says what
 # is missing; without sys_enter it refuses clearly.  The missing hook is
 # simulated with BPFCKPT_FAULT=trace-no-<program>.
-. "$(dirname "$0")/trace_lib.sh"
+. "$(dirname "$0")/../trace_lib.sh"
 
 start_workload filesleep "$T/wl.out" "$T/data" 20
 

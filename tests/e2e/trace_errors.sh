@@ -2,7 +2,7 @@
 # trace's errors: a missing pid is a runtime error (1) with a clear
 # message, bad options are usage errors (2), and SIGINT ends a trace
 # with its summary.
-. "$(dirname "$0")/trace_lib.sh"
+. "$(dirname "$0")/../trace_lib.sh"
 
 missing=$(free_pid)
 "$BPFCKPT" trace "$missing" --duration 1 >"$T/out" 2>"$T/err"

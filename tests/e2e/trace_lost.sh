@@ -4,7 +4,7 @@
 # overflows), every syscall the kernel counted is either in the stream or
 # in the lost count, the summary and the LOST lines agree, and losses are
 # also reported on stderr.
-. "$(dirname "$0")/trace_lib.sh"
+. "$(dirname "$0")/../trace_lib.sh"
 
 need_workload sysloop
 mkfifo "$T/go"

@@ -2,7 +2,7 @@
 # trace --duration 2 of a two-thread workload shows its writes (fd, count,
 # return value) and its sleeps (requested time, latency close to it) for
 # both threads, and a summary whose counts and percentiles agree.
-. "$(dirname "$0")/trace_lib.sh"
+. "$(dirname "$0")/../trace_lib.sh"
 
 start_workload filesleep "$T/wl.out" "$T/data" 20
 

@@ -146,6 +146,6 @@ int main(void)
 	CHECK(!strcmp(sysfmt_signame(35, buf, sizeof(buf)), "SIGRTMIN+1") ||
 	      !strcmp(buf, "SIGRTMIN+0"), "%s", buf);
 	if (!failed)
-		printf("sysfmt: ok\n");
+		printf("PASS sysfmt/all\n");
 	return failed;
 }

@@ -7,7 +7,7 @@
 
 set -u
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BUILD:-build}
 case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 BPFCKPT=$BUILD/bpfckpt
@@ -17,7 +17,9 @@ T=$(mktemp -d "/tmp/bpfckpt-$TEST.XXXXXX")
 PIDS=()
 
 cleanup() {
-	local p
+	local rc=$? p
+	# the runner (tests/run) counts one verdict line per script
+	[ "$rc" = 0 ] && echo "PASS $TEST"
 	# bash reports each killed job on stderr: nothing to say here
 	exec 2>/dev/null
 	for p in "${PIDS[@]}"; do
