@@ -65,6 +65,8 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
 WL_SRCS   := $(wildcard tests/workloads/*.c)
 WL_BINS   := $(patsubst tests/workloads/%.c,$(BUILD)/tests/workloads/%,$(WL_SRCS))
 FUZZ_SRCS := $(wildcard tests/fuzz/*.c)
+BENCH_SRCS := $(wildcard tests/bench/*.c)
+BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/tests/bench/%,$(BENCH_SRCS))
 
 .DELETE_ON_ERROR:
 .PHONY: all deps test demo bench vmlinux clean fuzz check-deps
@@ -119,7 +121,7 @@ test: $(DEPS_FIRST) $(BUILD)/bpfckpt $(UNIT_BINS) $(WL_BINS)
 demo: $(DEPS_FIRST) $(BUILD)/bpfckpt $(BUILD)/tests/workloads/demo
 	$(Q)BUILD=$(BUILD) bash tests/demo.sh
 
-bench: $(DEPS_FIRST) $(BUILD)/bpfckpt $(WL_BINS) $(BUILD)/tests/bench/memcpy
+bench: $(DEPS_FIRST) $(BUILD)/bpfckpt $(WL_BINS) $(BENCH_BINS)
 	$(Q)BUILD=$(BUILD) bash tests/bench/run
 
 $(BUILD)/tests/bench/%: tests/bench/%.c
