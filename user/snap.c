@@ -153,11 +153,20 @@ static int write_image(struct snap_ctx *ctx)
 		if (!ret)
 			ret = fault_at("snap-write");
 	}
-	ctx->st.commit_start_ns = now_ns();
-	if (!ret)
-		ret = img_commit(ctx->w);
-	ctx->st.committed_ns = now_ns();
 	if (ret && !ctx->reported)
+		pr_err("writing %s: %s", ctx->out, errstr(ret));
+	return ret;
+}
+
+/* tail, fsync, rename: the image exists once this returns 0 */
+static int commit_image(struct snap_ctx *ctx)
+{
+	int ret;
+
+	ctx->st.commit_start_ns = now_ns();
+	ret = img_commit(ctx->w);
+	ctx->st.committed_ns = now_ns();
+	if (ret)
 		pr_err("writing %s: %s", ctx->out, errstr(ret));
 	return ret;
 }
@@ -191,17 +200,17 @@ static void print_summary(struct snap_ctx *ctx, uint64_t size)
 	       ctx->nr_procs == 1 ? "" : "es", (unsigned long long)st->threads,
 	       st->threads == 1 ? "" : "s", (unsigned long long)st->pages,
 	       bytes / 1048576.0, ctx->out, size / 1048576.0,
-	       secs(st->start_ns, st->freeze_end_ns),
+	       secs(st->start_ns, st->end_ns),
 	       secs(st->freeze_start_ns, st->freeze_end_ns));
 	pr_info("times: bpf load %.4f s, freeze %.4f s, collect %.4f s, "
 		"write %.4f s (pages %.4f s, %.2f GiB/s), commit %.4f s, "
-		"thaw %.4f s", secs(st->start_ns, st->freeze_start_ns),
+		"end %.4f s", secs(st->start_ns, st->freeze_start_ns),
 		secs(st->freeze_start_ns, st->frozen_ns),
 		secs(st->frozen_ns, st->collected_ns),
 		secs(st->collected_ns, st->commit_start_ns), st->mem_ns / 1e9,
 		st->mem_ns ? bytes / (st->mem_ns / 1e9) / (1 << 30) : 0.0,
 		secs(st->commit_start_ns, st->committed_ns),
-		secs(st->committed_ns, st->freeze_end_ns));
+		secs(st->committed_ns, st->end_ns));
 }
 
 int cmd_snap(int argc, char **argv)
@@ -230,6 +239,17 @@ int cmd_snap(int argc, char **argv)
 	ret = collect_all(&ctx);
 	if (!ret)
 		ret = write_image(&ctx);
+	if (!ret && !ctx.kill) {
+		/*
+		 * Everything is copied into the image's page cache: the tree
+		 * may run on while the image is made durable.  A failing
+		 * commit still removes the image.
+		 */
+		pstree_thaw(&ctx.tree);
+		ctx.st.freeze_end_ns = now_ns();
+	}
+	if (!ret)
+		ret = commit_image(&ctx);
 	if (ret) {
 		img_abort(ctx.w);
 		pstree_thaw(&ctx.tree);
@@ -237,11 +257,12 @@ int cmd_snap(int argc, char **argv)
 	}
 	size = img_size(ctx.w) + sizeof(struct img_tail);
 	img_abort(ctx.w);	/* committed: only frees */
-	if (ctx.kill)
+	if (ctx.kill) {
+		/* killed only once the image is durable */
 		ret = pstree_kill(&ctx.tree, KILL_TIMEOUT_MS);
-	else
-		pstree_thaw(&ctx.tree);
-	ctx.st.freeze_end_ns = now_ns();
+		ctx.st.freeze_end_ns = now_ns();
+	}
+	ctx.st.end_ns = now_ns();
 	if (!ret)
 		print_summary(&ctx, size);
 out:

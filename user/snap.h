@@ -71,7 +71,8 @@ struct snap_stats {
 	uint64_t collected_ns;		/* BPF records and registers in */
 	uint64_t commit_start_ns;	/* everything written but the tail */
 	uint64_t committed_ns;		/* fsynced and renamed */
-	uint64_t freeze_end_ns;		/* after the last detach */
+	uint64_t freeze_end_ns;		/* after the last detach (or kill) */
+	uint64_t end_ns;
 	uint64_t mem_ns;		/* spent copying pages (mm_write) */
 	uint64_t pages;
 	uint64_t threads;
