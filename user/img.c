@@ -27,6 +27,7 @@
 #include "bpfckpt/mm.h"
 
 #define WBUF_FLUSH	(1u << 20)
+#define WB_START	(8u << 20)	/* page data written back in steps of */
 
 struct img_writer {
 	int fd;
@@ -44,6 +45,7 @@ struct img_writer {
 	uint8_t *map;		/* page chunk in progress */
 	size_t map_len;
 	size_t map_hashed;
+	size_t map_wb;		/* writeback started up to here */
 	bool committed;
 };
 
@@ -238,6 +240,7 @@ int img_pages_begin(struct img_writer *w, uint32_t nr, const uint64_t *vaddrs,
 		return -errno;
 	w->map = map;
 	w->map_hashed = 0;
+	w->map_wb = 0;
 	*data = map;
 	return 0;
 }
@@ -248,6 +251,16 @@ void img_pages_filled(struct img_writer *w, size_t len)
 		len = w->map_len - w->map_hashed;
 	XXH3_64bits_update(w->xx, w->map + w->map_hashed, len);
 	w->map_hashed += len;
+	/*
+	 * Start writing filled data back now, so that the disk works while
+	 * the rest is copied and img_commit()'s fsync has little left to
+	 * wait for.  An error here shows up again at that fsync.
+	 */
+	if (w->map_hashed - w->map_wb >= WB_START || w->map_hashed == w->map_len) {
+		sync_file_range(w->fd, w->off + w->map_wb, w->map_hashed - w->map_wb,
+				SYNC_FILE_RANGE_WRITE);
+		w->map_wb = w->map_hashed;
+	}
 }
 
 int img_pages_end(struct img_writer *w)
