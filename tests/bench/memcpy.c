@@ -7,8 +7,9 @@
  *   anon_fresh    a fresh anonymous mapping: every page is faulted in
  *   anon_touched  the same mapping again: a pure copy
  *   file_first    per DIR, a fresh MAP_SHARED mapping of a new file there,
- *                 blocks fallocate()d first, as snap's copy into the image
- *                 does; fsync timed apart
+ *                 sized with fallocate() as the image writer does (timed
+ *                 with the copy, and alone as falloc_sec: on tmpfs it
+ *                 allocates and zeroes every page); fsync timed apart
  *   file_reuse    the same once more, into a second file created after the
  *                 first was deleted
  *
@@ -64,7 +65,7 @@ static int copy_to_file(const char *kind, const char *dir, const void *src,
 			size_t len)
 {
 	char path[4096];
-	double t0, t1, t2;
+	double t0, t1, t2, tf;
 	void *dst;
 	int fd, ret = -1;
 
@@ -77,6 +78,7 @@ static int copy_to_file(const char *kind, const char *dir, const void *src,
 	}
 	unlink(path);
 	/* as img_pages_begin() does: blocks first, then the mapping */
+	t0 = now();
 	if (fallocate(fd, 0, 0, len) && (errno != EOPNOTSUPP || ftruncate(fd, len))) {
 		fprintf(stderr, "memcpy: sizing a file in %s: %s\n", dir,
 			strerror(errno));
@@ -88,7 +90,7 @@ static int copy_to_file(const char *kind, const char *dir, const void *src,
 			strerror(errno));
 		goto out;
 	}
-	t0 = now();
+	tf = now();
 	memcpy(dst, src, len);
 	t1 = now();
 	if (fsync(fd)) {
@@ -99,6 +101,7 @@ static int copy_to_file(const char *kind, const char *dir, const void *src,
 	t2 = now();
 	munmap(dst, len);
 	report(kind, dir, len, t1 - t0, t2 - t1);
+	printf("memcpy %s_falloc dir=%s sec=%.4f\n", kind, dir, tf - t0);
 	ret = 0;
 out:
 	close(fd);	/* the last reference: the page cache is freed */
