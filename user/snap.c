@@ -164,7 +164,9 @@ static int commit_image(struct snap_ctx *ctx)
 	int ret;
 
 	ctx->st.commit_start_ns = now_ns();
-	ret = img_commit(ctx->w);
+	ret = fault_at("snap-commit");
+	if (!ret)
+		ret = img_commit(ctx->w);
 	ctx->st.committed_ns = now_ns();
 	if (ret)
 		pr_err("writing %s: %s", ctx->out, errstr(ret));
