@@ -67,6 +67,8 @@ WL_BINS   := $(patsubst tests/workloads/%.c,$(BUILD)/tests/workloads/%,$(WL_SRCS
 TOOL_SRCS := $(wildcard tests/tools/*.c)
 TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(TOOL_SRCS))
 FUZZ_SRCS := $(wildcard tests/fuzz/*.c)
+BENCH_SRCS := $(wildcard tests/bench/*.c)
+BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/tests/bench/%,$(BENCH_SRCS))
 
 .DELETE_ON_ERROR:
 # generated, not intermediate: deleting them made the next make rebuild
@@ -129,7 +131,7 @@ test: $(DEPS_FIRST) $(BUILD)/bpfckpt $(UNIT_BINS) $(WL_BINS) $(TOOL_BINS)
 demo: $(DEPS_FIRST) $(BUILD)/bpfckpt $(BUILD)/tests/workloads/demo
 	$(Q)BUILD=$(BUILD) bash tests/demo.sh
 
-bench: $(DEPS_FIRST) $(BUILD)/bpfckpt $(WL_BINS) $(BUILD)/tests/bench/memcpy
+bench: $(DEPS_FIRST) $(BUILD)/bpfckpt $(WL_BINS) $(BENCH_BINS)
 	$(Q)BUILD=$(BUILD) bash tests/bench/run
 
 $(BUILD)/tests/bench/%: tests/bench/%.c

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -13,25 +14,49 @@
 /* A read() of PACE bytes returns after at most PACE objects (pace()). */
 #define PACE 32
 
+/*
+ * Loading a skeleton is mostly libbpf parsing vmlinux BTF and the
+ * kernel verifying the programs, one CPU each: the mm and files
+ * collectors load in a second thread while this one loads the task
+ * collector (the largest).  libbpf objects are independent; what libbpf
+ * shares between them (feature probes) it caches with atomic accesses.
+ */
+struct side_load {
+	struct collector *c;
+	int err;
+};
+
+static void *load_side(void *arg)
+{
+	struct side_load *s = arg;
+
+	s->c->mm = mm_bpf__open_and_load();
+	if (s->c->mm)
+		s->c->files = files_bpf__open_and_load();
+	s->err = s->c->files ? 0 : (errno ? -errno : -ENOTSUP);
+	return NULL;
+}
+
 int collect_open_quiet(struct collector *c)
 {
-	int err;
+	struct side_load side = { c, 0 };
+	pthread_t thread;
+	int err = 0, ret;
 
 	memset(c, 0, sizeof(*c));
+	ret = pthread_create(&thread, NULL, load_side, &side);
+	if (ret)
+		load_side(&side);
 	c->task = task_bpf__open_and_load();
 	if (!c->task)
-		goto err;
-	c->mm = mm_bpf__open_and_load();
-	if (!c->mm)
-		goto err;
-	c->files = files_bpf__open_and_load();
-	if (!c->files)
-		goto err;
-	return 0;
-err:
-	err = -errno;
-	collect_close(c);
-	return err ? err : -ENOTSUP;
+		err = errno ? -errno : -ENOTSUP;
+	if (!ret)
+		pthread_join(thread, NULL);
+	if (!err)
+		err = side.err;
+	if (err)
+		collect_close(c);
+	return err;
 }
 
 int collect_open(struct collector *c)

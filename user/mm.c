@@ -479,7 +479,7 @@ static int write_pages(struct snap_ctx *ctx, struct snap_proc *sp)
 {
 	struct range_list l = { 0 };
 	struct copier c = { .pid = sp->pid, .mem_fd = -1, .l = &l };
-	uint64_t *vaddrs = NULL, left;
+	uint64_t *vaddrs = NULL, left, t0;
 	char path[64];
 	int ret;
 
@@ -497,8 +497,10 @@ static int write_pages(struct snap_ctx *ctx, struct snap_proc *sp)
 		goto out;
 	}
 	c.addr = l.r[0].start;
+	t0 = now_ns();
 	for (left = l.pages; left && !ret; left -= MIN(left, CHUNK_PAGES))
 		ret = write_chunk(ctx, &c, MIN(left, CHUNK_PAGES), vaddrs);
+	ctx->st.mem_ns += now_ns() - t0;
 	if (!ret) {
 		sp->nr_pages = l.pages;
 		ctx->st.pages += l.pages;

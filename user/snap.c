@@ -71,6 +71,7 @@ static int collect_all(struct snap_ctx *ctx)
 			return ret;
 		ctx->st.threads += sp->zombie ? 0 : sp->nr_threads;
 	}
+	ctx->st.collected_ns = now_ns();
 	return fault_at("snap-collect");
 }
 
@@ -141,9 +142,22 @@ static int write_image(struct snap_ctx *ctx)
 		if (!ret && (ret = fault_at("snap-write")))
 			ctx->reported = true;	/* fault_at said it */
 	}
+	if (ret && !ctx->reported)
+		pr_err("writing %s: %s", ctx->out, errstr(ret));
+	return ret;
+}
+
+/* tail, fsync, rename: the image exists once this returns 0 */
+static int commit_image(struct snap_ctx *ctx)
+{
+	int ret;
+
+	ctx->st.commit_start_ns = now_ns();
+	ret = fault_at("snap-commit");
 	if (!ret)
 		ret = img_commit(ctx->w);
-	if (ret && !ctx->reported)
+	ctx->st.committed_ns = now_ns();
+	if (ret)
 		pr_err("writing %s: %s", ctx->out, errstr(ret));
 	return ret;
 }
@@ -163,26 +177,42 @@ static void free_all(struct snap_ctx *ctx)
 	collect_close(&ctx->col);
 }
 
-static void print_summary(struct snap_ctx *ctx, uint64_t start, uint64_t size)
+static double secs(uint64_t from, uint64_t to)
 {
-	uint64_t end = now_ns();
+	return (to - from) / 1e9;
+}
+
+static void print_summary(struct snap_ctx *ctx, uint64_t size)
+{
+	const struct snap_stats *st = &ctx->st;
+	uint64_t bytes = st->pages * getpagesize();
 
 	printf("pid %d: %u process%s, %llu thread%s, %llu pages (%.1f MiB) -> %s "
 	       "(%.1f MiB) in %.3f s, frozen %.3f s\n", ctx->root, ctx->nr_procs,
-	       ctx->nr_procs == 1 ? "" : "es", (unsigned long long)ctx->st.threads,
-	       ctx->st.threads == 1 ? "" : "s", (unsigned long long)ctx->st.pages,
-	       ctx->st.pages * getpagesize() / 1048576.0, ctx->out,
-	       size / 1048576.0, (end - start) / 1e9,
-	       (ctx->st.freeze_end_ns - ctx->st.freeze_start_ns) / 1e9);
+	       ctx->nr_procs == 1 ? "" : "es", (unsigned long long)st->threads,
+	       st->threads == 1 ? "" : "s", (unsigned long long)st->pages,
+	       bytes / 1048576.0, ctx->out, size / 1048576.0,
+	       secs(st->start_ns, st->end_ns),
+	       secs(st->freeze_start_ns, st->freeze_end_ns));
+	pr_info("times: bpf load %.4f s, freeze %.4f s, collect %.4f s, "
+		"write %.4f s (pages %.4f s, %.2f GiB/s), commit %.4f s, "
+		"end %.4f s", secs(st->start_ns, st->freeze_start_ns),
+		secs(st->freeze_start_ns, st->frozen_ns),
+		secs(st->frozen_ns, st->collected_ns),
+		secs(st->collected_ns, st->commit_start_ns), st->mem_ns / 1e9,
+		st->mem_ns ? bytes / (st->mem_ns / 1e9) / (1 << 30) : 0.0,
+		secs(st->commit_start_ns, st->committed_ns),
+		secs(st->committed_ns, st->end_ns));
 }
 
 int cmd_snap(int argc, char **argv)
 {
 	struct snap_ctx ctx = { 0 };
 	char def_out[64];
-	uint64_t start = now_ns(), size;
+	uint64_t size;
 	int ret;
 
+	ctx.st.start_ns = now_ns();
 	ret = parse_args(argc, argv, &ctx);
 	if (ret)
 		return ret;
@@ -197,9 +227,21 @@ int cmd_snap(int argc, char **argv)
 	ret = pstree_freeze(&ctx.col, ctx.root, &ctx.tree);
 	if (ret)
 		goto out;
+	ctx.st.frozen_ns = now_ns();
 	ret = collect_all(&ctx);
 	if (!ret)
 		ret = write_image(&ctx);
+	if (!ret && !ctx.kill) {
+		/*
+		 * Everything is copied into the image's page cache: the tree
+		 * may run on while the image is made durable.  A failing
+		 * commit still removes the image.
+		 */
+		pstree_thaw(&ctx.tree);
+		ctx.st.freeze_end_ns = now_ns();
+	}
+	if (!ret)
+		ret = commit_image(&ctx);
 	if (ret) {
 		img_abort(ctx.w);
 		pstree_thaw(&ctx.tree);
@@ -207,13 +249,14 @@ int cmd_snap(int argc, char **argv)
 	}
 	size = img_size(ctx.w) + sizeof(struct img_tail);
 	img_abort(ctx.w);	/* committed: only frees */
-	if (ctx.kill)
+	if (ctx.kill) {
+		/* killed only once the image is durable */
 		ret = pstree_kill(&ctx.tree, KILL_TIMEOUT_MS);
-	else
-		pstree_thaw(&ctx.tree);
-	ctx.st.freeze_end_ns = now_ns();
+		ctx.st.freeze_end_ns = now_ns();
+	}
+	ctx.st.end_ns = now_ns();
 	if (!ret)
-		print_summary(&ctx, start, size);
+		print_summary(&ctx, size);
 out:
 	free_all(&ctx);
 	return ret ? EXIT_RUNTIME : 0;

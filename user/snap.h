@@ -64,9 +64,17 @@ struct snap_proc {
 	uint64_t nr_pages;		/* written to the image */
 };
 
+/* CLOCK_MONOTONIC ns at each step, for the summary and -v */
 struct snap_stats {
-	uint64_t freeze_start_ns;
-	uint64_t freeze_end_ns;
+	uint64_t start_ns;		/* command started */
+	uint64_t freeze_start_ns;	/* before the first seize */
+	uint64_t frozen_ns;		/* every thread stopped */
+	uint64_t collected_ns;		/* BPF records and registers in */
+	uint64_t commit_start_ns;	/* everything written but the tail */
+	uint64_t committed_ns;		/* fsynced and renamed */
+	uint64_t freeze_end_ns;		/* after the last detach (or kill) */
+	uint64_t end_ns;
+	uint64_t mem_ns;		/* spent copying pages (mm_write) */
 	uint64_t pages;
 	uint64_t threads;
 };
