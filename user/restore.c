@@ -344,8 +344,12 @@ static int seize(struct rst_proc *rp)
 {
 	int st;
 
-	if (ptrace(PTRACE_SEIZE, rp->pid, 0,
-		   PTRACE_O_TRACECLONE | PTRACE_O_TRACESYSGOOD) ||
+	/*
+	 * EXITKILL: should the restorer die mid-way, a half-rebuilt
+	 * process must not run on from inside the stub.
+	 */
+	if (ptrace(PTRACE_SEIZE, rp->pid, 0, PTRACE_O_TRACECLONE |
+		   PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL) ||
 	    ptrace(PTRACE_INTERRUPT, rp->pid, 0, 0)) {
 		pr_err("pid %d: seizing it: %s", rp->pid, strerror(errno));
 		return -errno;
