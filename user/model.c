@@ -261,7 +261,8 @@ static int load_fd(struct loader *l, struct m_proc *mp)
 	if (!path)
 		return bad(l, "fd without a path");
 	mf.path = path;
-	if (f->fd < 0 || f->kind < 1 || f->kind > IMG_FD_KIND_MAX ||
+	/* NR_OPEN bounds every fd number the kernel hands out */
+	if (f->fd < 0 || f->fd >= (1 << 20) || f->kind < 1 || f->kind > IMG_FD_KIND_MAX ||
 	    f->flags & ~IMG_FD_FLAGS_ALL || f->reserved || !f->file_id)
 		return bad(l, "fd %d kind %u flags %#x", f->fd, f->kind, f->flags);
 	if (mp->nr_fds && f->fd <= mp->fds[mp->nr_fds - 1].f->fd)
