@@ -554,11 +554,42 @@ static bool same_host(const struct img_header *h)
 	return !strcmp(boot_id, (const char *)h->boot_id);
 }
 
+/* how map_one() opens the file of a file mapping */
+static int vma_open_flags(const struct img_vma *v)
+{
+	return (v->map_flags & MAP_SHARED) && (v->vm_flags & KVM_WRITE) ?
+	       O_RDWR : O_RDONLY;
+}
+
+/*
+ * Opened here as the target will open it: a file that is there but that
+ * open() refuses (EROFS for a shared writable mapping, EACCES) stops the
+ * restore before anything exists.  @v NULL: the executable.
+ */
+static int check_open(const struct img_proc *p, const char *path, int flags,
+		      const struct img_vma *v)
+{
+	int fd = open(path, flags | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	if (v)
+		pr_err("pid %d: vma %llx-%llx: backing file %s: %s", p->pid[0],
+		       (unsigned long long)v->start, (unsigned long long)v->end,
+		       path, strerror(errno));
+	else
+		pr_err("pid %d: executable %s: %s", p->pid[0], path, strerror(errno));
+	return -errno;
+}
+
 static int check_backing(struct restore_ctx *ctx, const struct img_proc *p,
 			 const struct m_vma *mv, bool here)
 {
 	const struct img_vma *v = mv->v;
 	struct stat st;
+	int ret;
 
 	if (strstr(mv->path, " (deleted)")) {
 		pr_err("pid %d: vma %llx-%llx: backing file %s is gone", p->pid[0],
@@ -572,6 +603,9 @@ static int check_backing(struct restore_ctx *ctx, const struct img_proc *p,
 		       mv->path, strerror(errno));
 		return -errno;
 	}
+	ret = check_open(p, mv->path, vma_open_flags(v), v);
+	if (ret)
+		return ret;
 	if (ctx->force || !S_ISREG(st.st_mode))
 		return 0;
 	if ((uint64_t)st.st_size != v->size) {
@@ -605,6 +639,9 @@ int mm_restore_check(struct restore_ctx *ctx)
 			pr_err("pid %d: no executable recorded", mp->p->pid[0]);
 			return -EINVAL;
 		}
+		ret = check_open(mp->p, mp->exe, O_RDONLY, NULL);
+		if (ret)
+			return ret;
 		for (j = 0; j < mp->nr_vmas; j++) {
 			const struct m_vma *mv = &mp->vmas[j];
 
@@ -922,8 +959,7 @@ static int map_one(struct restore_ctx *ctx, struct rst_proc *rp,
 		break;
 	case IMG_VMA_FILE:
 	case IMG_VMA_SHARED_FILE:
-		oflags = (v->map_flags & MAP_SHARED) && (v->vm_flags & KVM_WRITE) ?
-			 O_RDWR : O_RDONLY;
+		oflags = vma_open_flags(v);
 		ret = map_file(ctx, rp, ms, rp->mp->vmas[vi].path, oflags, &fd);
 		if (ret)
 			return ret;
