@@ -122,8 +122,14 @@ static int classify(const struct rec_vma *r, const struct rec_task *t,
 			 "supported", r->start, r->end, r->special);
 		return -ENOTSUP;
 	}
-	/* as /proc/PID/maps names them (fs/proc/task_mmu.c) */
-	if (r->start <= t->brk && r->end >= t->start_brk)
+	/*
+	 * As /proc/PID/maps names them: vma_is_initial_heap() and
+	 * vma_is_initial_stack() (include/linux/mm.h).  The heap test is
+	 * strict: a VMA that only touches start_brk is not the heap -- the
+	 * anonymous end of a large .bss ends exactly at start_brk, and with
+	 * no brk allocation yet (or under setarch -R) nothing else is there.
+	 */
+	if (r->start < t->brk && r->end > t->start_brk)
 		*kind = IMG_VMA_HEAP;
 	else if (r->start <= t->start_stack && r->end >= t->start_stack)
 		*kind = IMG_VMA_STACK;
