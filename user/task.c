@@ -802,10 +802,25 @@ static int raise_bits(struct restore_ctx *ctx, struct rst_proc *rp, int32_t tid,
 	return 0;
 }
 
+/* index of thread @tid in the image's threads, 0 if none */
+static uint32_t thread_index(const struct m_proc *mp, int32_t tid)
+{
+	uint32_t i;
+
+	for (i = 0; i < mp->nr_threads; i++)
+		if (mp->threads[i].t->tid[0] == tid)
+			return i;
+	return 0;
+}
+
 /*
- * Queued from inside the process itself: rt_sigqueueinfo() from another
- * pid may not claim si_code >= 0 (kernel/signal.c), from the process's
- * main thread it may.  Every thread still blocks everything.
+ * Queued from inside the process itself.  do_rt_sigqueueinfo() and
+ * do_rt_tgsigqueueinfo() (kernel/signal.c) refuse with EPERM a siginfo
+ * that claims si_code >= 0 (kill()'s SI_USER, the kernel's) or SI_TKILL
+ * (tgkill()'s) unless task_pid_vnr(current) is the target pid: so a
+ * process's queue is filled from its main thread (tid == pid), and a
+ * thread's own queue from that very thread.  Every thread still blocks
+ * everything.
  */
 static int restore_pending(struct restore_ctx *ctx, struct rst_proc *rp)
 {
@@ -822,8 +837,9 @@ static int restore_pending(struct restore_ctx *ctx, struct rst_proc *rp)
 		if (ret)
 			return ret;
 		ret = s->tid ?
-		      rst_syscall(ctx, rp, 0, "rt_tgsigqueueinfo", SYS_rt_tgsigqueueinfo,
-				  rp->pid, s->tid, s->signo, addr, 0, 0, &r) :
+		      rst_syscall(ctx, rp, thread_index(mp, s->tid), "rt_tgsigqueueinfo",
+				  SYS_rt_tgsigqueueinfo, rp->pid, s->tid, s->signo,
+				  addr, 0, 0, &r) :
 		      rst_syscall(ctx, rp, 0, "rt_sigqueueinfo", SYS_rt_sigqueueinfo,
 				  rp->pid, s->signo, addr, 0, 0, 0, &r);
 		if (ret)
