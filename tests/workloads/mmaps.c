@@ -9,7 +9,11 @@
  *            child publishes a counter and a page derived from it
  *            (seqlock), the parent publishes its tick and a fixed page;
  *   cow      MAP_PRIVATE of DIR/mmaps.data (created here), two of its four
- *            pages written (copy-on-write), the file itself unchanged.
+ *            pages written (copy-on-write), the file itself unchanged;
+ *   sfile    MAP_SHARED of pages 1-2 of DIR/mmaps.shared (three pages,
+ *            created here): the tick is written into it through the
+ *            mapping and must be in the file (read back with pread);
+ *   ro       anonymous, written, then mprotect()ed read-only.
  * Every tick rewrites a word of "grown" and checks all of them.
  */
 #include <fcntl.h>
@@ -31,7 +35,7 @@ struct shm {
 };
 
 struct maps {
-	uint8_t *grown, *shadow, *shrunk, *holed, *cow;
+	uint8_t *grown, *shadow, *shrunk, *holed, *cow, *sfile, *ro;
 	struct shm *shm;
 	int file;
 	pid_t child;
@@ -118,6 +122,23 @@ static void setup_cow(struct maps *m, const char *dir)
 	close(m->file);
 }
 
+/* pages 1 and 2 of a three-page file, shared: pgoff is one page */
+static void setup_sfile(struct maps *m, const char *dir)
+{
+	uint8_t buf[3 * PG];
+	char path[4096];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/mmaps.shared", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	wl_check(fd >= 0, path);
+	pattern(buf, sizeof(buf), 20);
+	wl_check(pwrite(fd, buf, sizeof(buf), 0) == sizeof(buf), "pwrite");
+	m->sfile = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, PG);
+	wl_check(m->sfile != MAP_FAILED, "mmap shared file");
+	close(fd);
+}
+
 static void setup(struct maps *m, const char *dir)
 {
 	uint8_t *p;
@@ -139,6 +160,10 @@ static void setup(struct maps *m, const char *dir)
 	m->shm = map_anon(sizeof(struct shm) / PG, MAP_SHARED);
 	pattern(m->shm->parent_page, PG, 77);
 	setup_cow(m, dir);
+	setup_sfile(m, dir);
+	m->ro = map_anon(2, MAP_PRIVATE);
+	pattern(m->ro, 2 * PG, 14);
+	wl_check(mprotect(m->ro, 2 * PG, PROT_READ) == 0, "mprotect read-only");
 	m->child = fork();
 	wl_check(m->child >= 0, "fork");
 	if (m->child == 0)
@@ -181,6 +206,37 @@ static void check_cow(struct maps *m, unsigned long tick)
 	close(fd);
 }
 
+/* the tick goes into the file through the shared mapping */
+static void check_sfile(struct maps *m, unsigned long tick)
+{
+	uint64_t t = tick, got = 0;
+	char path[64];
+	int fd;
+
+	if (tick > 1) {
+		memcpy(&got, m->sfile, 8);
+		if (got != tick - 1)
+			wl_fail("tick %lu: the shared file mapping holds tick %llu", tick,
+				(unsigned long long)got);
+	} else if (!same_at(m->sfile, PG, 20, PG)) {
+		wl_fail("tick %lu: the shared file mapping does not show the file", tick);
+	}
+	if (!same_at(m->sfile + PG, PG, 20, 2 * PG))
+		wl_fail("tick %lu: page 2 of the shared file mapping changed", tick);
+	memcpy(m->sfile, &t, 8);
+	snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx",
+		 (unsigned long)(uintptr_t)m->sfile,
+		 (unsigned long)(uintptr_t)m->sfile + 2 * PG);
+	fd = open(path, O_RDONLY);
+	wl_check(fd >= 0, path);
+	if (pread(fd, &got, 8, PG) != 8 || got != tick)
+		wl_fail("tick %lu: the file under the shared mapping holds %llu", tick,
+			(unsigned long long)got);
+	close(fd);
+	if (!same(m->ro, 2 * PG, 14))
+		wl_fail("tick %lu: the read-only mapping changed", tick);
+}
+
 /* the child's page, consistent with its sequence number */
 static uint64_t check_shared(struct maps *m, unsigned long tick)
 {
@@ -220,6 +276,7 @@ static void tick_once(struct maps *m, unsigned long tick, uint64_t *child_seen,
 		wl_fail("tick %lu: the shrunk mapping changed", tick);
 	check_holed(m, tick);
 	check_cow(m, tick);
+	check_sfile(m, tick);
 	__atomic_store_n(&m->shm->parent_tick, tick, __ATOMIC_RELEASE);
 	n = check_shared(m, tick);
 	*stall = n > *child_seen ? 0 : *stall + 1;
