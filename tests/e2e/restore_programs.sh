@@ -86,7 +86,7 @@ test_python_loop_stopped() {
 
 # threads of the threading module: each counts under a lock and sleeps;
 # the main thread checks they all move on and the total adds up
-test_python_threads() {
+write_py_threads() {
 	cat >"$T/threads.py" <<'EOF'
 import os, threading, time
 N = 4
@@ -123,15 +123,29 @@ while True:
 EOF
 	prog_start python python3 "$T/threads.py"
 	wait_until 10 "[ \$(ls /proc/$WL_PID/task | wc -l) = 5 ]" || fail "python did not start 4 threads"
-	cycle_running
-	assert_eq 5 "$(ls /proc/$WL_PID/task | wc -l)" "python threads after the restore"
-	# each thread counted on since the restore
+}
+
+# each thread counted on since the restore
+threads_counted_on() {
 	local before after
+	assert_eq 5 "$(ls /proc/$WL_PID/task | wc -l)" "python threads after the restore"
 	before=$(grep -oE 'counts=\[[0-9, ]*\]' "$WL_LOG" | tail -n 1)
 	assert_ticking "$WL_LOG" 3
 	after=$(grep -oE 'counts=\[[0-9, ]*\]' "$WL_LOG" | tail -n 1)
 	python3 -c "import sys; a, b = eval(sys.argv[1][7:]), eval(sys.argv[2][7:]); sys.exit(not all(y > x for x, y in zip(a, b)))" "$before" "$after" ||
 		fail "not every python thread counted on: $before, then $after"
+}
+
+test_python_threads() {
+	write_py_threads
+	cycle_running
+	threads_counted_on
+}
+
+test_python_threads_stopped() {
+	write_py_threads
+	cycle_stopped
+	threads_counted_on
 }
 
 # bash runs a child every round: sleep, date, and cat of a file bash
