@@ -532,12 +532,45 @@ void task_free(struct snap_proc *sp)
 #define ROBUST_LIST_LEN	24	/* sizeof(struct robust_list_head) */
 #define CAP_LAST	63
 
+#ifndef SCHED_DEADLINE
+#define SCHED_DEADLINE	6
+#endif
+
+/*
+ * sched_setscheduler() takes every policy but SCHED_DEADLINE, whose
+ * runtime, deadline and period (sched_setattr) the image does not hold.
+ */
+static int check_policy(const struct m_proc *mp)
+{
+	uint32_t i, policy;
+
+	for (i = 0; i < mp->nr_threads; i++) {
+		policy = mp->threads[i].t->policy & ~SCHED_RESET_ON_FORK;
+		if (policy == SCHED_DEADLINE) {
+			pr_err("pid %d: thread %d runs under SCHED_DEADLINE: not supported",
+			       mp->p->pid[0], mp->threads[i].t->tid[0]);
+			return -ENOTSUP;
+		}
+		if (policy > SCHED_DEADLINE || policy == 4) {
+			pr_err("pid %d: thread %d: unknown scheduling policy %u",
+			       mp->p->pid[0], mp->threads[i].t->tid[0], policy);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 int task_restore_check(struct restore_ctx *ctx)
 {
 	uint32_t i, j;
+	int ret;
 
 	for (i = 0; i < ctx->nr_procs; i++) {
 		const struct m_proc *mp = ctx->procs[i].mp;
+
+		ret = check_policy(mp);
+		if (ret)
+			return ret;
 
 		for (j = 0; j < mp->nr_timers; j++) {
 			const struct img_timer *t = mp->timers[j];
@@ -1018,13 +1051,19 @@ static int restore_from_outside(struct rst_proc *rp)
 		struct sched_param sp = { .sched_priority = t->rt_priority };
 		pid_t tid = rp->tids[i];
 
-		if (sched_setscheduler(tid, t->policy & ~SCHED_RESET_ON_FORK, &sp) &&
-		    errno != EINVAL) {
+		/* the policy word carries SCHED_RESET_ON_FORK as the kernel takes it */
+		if (sched_setscheduler(tid, t->policy, &sp)) {
 			pr_err("pid %d: thread %d: scheduling policy %u: %s", rp->pid,
 			       tid, t->policy, strerror(errno));
 			return -errno;
 		}
-		if (t->policy < 3 && setpriority(PRIO_PROCESS, tid, t->nice)) {
+		/*
+		 * Every policy has a nice value: set_user_nice() stores
+		 * static_prio for SCHED_BATCH and SCHED_IDLE as for
+		 * SCHED_OTHER, and even for RT and deadline tasks (for when
+		 * they return to a fair policy); getpriority() shows it.
+		 */
+		if (setpriority(PRIO_PROCESS, tid, t->nice)) {
 			pr_err("pid %d: thread %d: nice %d: %s", rp->pid, tid, t->nice,
 			       strerror(errno));
 			return -errno;
