@@ -388,7 +388,8 @@ restored_matches() {
 	python3 "$PROCSTATE" capture $(image_pids) >"$T/proc.restored.json" ||
 		fail "reading /proc of the restored tree failed"
 	python3 "$PROCSTATE" restored "$T/image.json" "$T/proc.restored.json" "$@" >"$T/diff" ||
-		fail "restored tree differs from the image: $(head -n 4 "$T/diff" | paste -sd';')"
+		fail "restored tree differs from the image: $(head -n 4 "$T/diff" | paste -sd';')$(
+			[ -n "${WL_LOG:-}" ] && grep -m1 '^FAIL' "$WL_LOG" 2>/dev/null | sed 's/^/ -- the workload said: /')"
 }
 
 # pagecmp_image: the memory of every restored process is the image's

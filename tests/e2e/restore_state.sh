@@ -100,8 +100,8 @@ test_identity() {
 		fail "/proc/$WL_PID differs after the restore: $(diff "$T/before" "$T/after" | head -n 4 | paste -sd';')"
 }
 
-# ---- rlimits, credentials, capabilities, nice, oom_score_adj,
-#      timer slack, pdeathsig, dumpable ----
+# ---- rlimits, credentials, capabilities, scheduling policy, nice,
+#      oom_score_adj, timer slack, pdeathsig, dumpable ----
 
 # after the restore: kill the root, its child must die of its death
 # signal (SIGHUP) and say nothing
@@ -120,17 +120,17 @@ RLIMITS=(--nofile=100:200 --stack=4194304:16777216 --core=0:1048576
 	 --msgqueue=100000:200000 --nproc=5000:6000)
 
 test_limits_root() {
-	wl_start_via limits prlimit "${RLIMITS[@]}" setpriv --bounding-set=-net_raw,-sys_ptrace \
-		--inh-caps=-all nice -n 5 "$WL/limits" 50
+	wl_start_via limits prlimit "${RLIMITS[@]}" chrt --batch 0 setpriv \
+		--bounding-set=-net_raw,-sys_ptrace --inh-caps=-all nice -n 5 "$WL/limits" 50
 	two_ticking
-	grep -q 'CapBnd:.*' "/proc/$WL_PID/status"
+	assert_eq 3 "$(awk '{ print $41 }' "/proc/$WL_PID/stat")" "scheduling policy (SCHED_BATCH)"
 	cycle_running
 	all_ticking 5
 	parent_death
 }
 
 test_limits_user() {
-	wl_start_via limits prlimit "${RLIMITS[@]}" setpriv --reuid=1000 --regid=1000 \
+	wl_start_via limits prlimit "${RLIMITS[@]}" chrt --idle 0 setpriv --reuid=1000 --regid=1000 \
 		--clear-groups --inh-caps=-all --bounding-set=-net_raw nice -n 5 "$WL/limits" 50
 	two_ticking
 	assert_eq 1000 "$(awk '/^Uid:/ { print $2 }' "/proc/$WL_PID/status")" "uid of the workload"
@@ -140,7 +140,7 @@ test_limits_user() {
 }
 
 test_limits_ambient_caps() {
-	wl_start_via limits setpriv --reuid=1000 --regid=1000 --groups=4,24,100 \
+	wl_start_via limits chrt --reset-on-fork --rr 5 setpriv --reuid=1000 --regid=1000 --groups=4,24,100 \
 		--inh-caps=+net_bind_service,+sys_nice --ambient-caps=+net_bind_service,+sys_nice \
 		--bounding-set=-net_raw,-sys_admin "$WL/limits" 50
 	two_ticking
