@@ -142,7 +142,7 @@ test_limits_user() {
 test_limits_ambient_caps() {
 	wl_start_via limits chrt --reset-on-fork --rr 5 setpriv --reuid=1000 --regid=1000 --groups=4,24,100 \
 		--inh-caps=+net_bind_service,+sys_nice --ambient-caps=+net_bind_service,+sys_nice \
-		--bounding-set=-net_raw,-sys_admin "$WL/limits" 50
+		--bounding-set=-net_raw,-sys_admin --nnp "$WL/limits" 50
 	two_ticking
 	grep -q '^CapAmb:.*0000000000800400' "/proc/$WL_PID/status" ||
 		fail "setpriv did not give ambient capabilities: $(grep Cap "/proc/$WL_PID/status" | paste -sd' ')"

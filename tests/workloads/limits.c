@@ -2,14 +2,17 @@
 /*
  * limits [TICK_MS]: limits, credentials and per-task settings that a
  * restore must give back exactly, whatever the test started us under
- * (prlimit, setpriv, nice, ...).  At start it raises its oom_score_adj
- * to 500 and sets a timer slack of 123456 ns, then forks a child that
+ * (prlimit, setpriv, nice, chrt, ...).  At start it raises its
+ * oom_score_adj to 500, sets a timer slack of 123456 ns, makes itself
+ * a child subreaper and turns transparent huge pages off, then forks a
+ * child (which captures what it inherited of these as its own) that
  * sets PR_SET_PDEATHSIG (SIGHUP, default action) and PR_SET_DUMPABLE 0
  * and a timer slack of its own.  Both capture, and check every tick:
  *   every getrlimit(); getresuid, getresgid, getgroups; capget(); the
  *   Cap*, NoNewPrivs and Seccomp lines of /proc/self/status; securebits,
- *   keepcaps, dumpable, pdeathsig, timer slack, no_new_privs (prctl);
- *   nice; scheduling policy; oom_score_adj.
+ *   keepcaps, dumpable, pdeathsig, timer slack, no_new_privs, child
+ *   subreaper, THP disable (prctl); nice; scheduling policy;
+ *   oom_score_adj.
  * The child also checks its parent.  When the parent dies the child
  * must die of SIGHUP (its death signal) without a word.
  * Lines: "pid P tick N" from both.
@@ -35,7 +38,7 @@ struct state {
 	gid_t groups[MAX_GROUPS];
 	struct __user_cap_data_struct caps[2];
 	char status[1024];	/* Cap*, NoNewPrivs, Seccomp lines */
-	int securebits, keepcaps, dumpable, pdeathsig, nnp;
+	int securebits, keepcaps, dumpable, pdeathsig, nnp, subreaper, thp_off;
 	long slack;
 	int nice, policy;
 	char oom[16];
@@ -98,6 +101,8 @@ static void capture(struct state *s)
 	s->dumpable = prctl(PR_GET_DUMPABLE);
 	wl_check(prctl(PR_GET_PDEATHSIG, &s->pdeathsig) == 0, "PR_GET_PDEATHSIG");
 	s->nnp = prctl(PR_GET_NO_NEW_PRIVS);
+	wl_check(prctl(PR_GET_CHILD_SUBREAPER, &s->subreaper) == 0, "PR_GET_CHILD_SUBREAPER");
+	s->thp_off = prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0);
 	s->slack = prctl(PR_GET_TIMERSLACK);
 	errno = 0;
 	s->nice = getpriority(PRIO_PROCESS, 0);
@@ -147,6 +152,8 @@ static void compare(const struct state *a, const struct state *b, unsigned long 
 	SAME(dumpable, "dumpable");
 	SAME(pdeathsig, "pdeathsig");
 	SAME(nnp, "no_new_privs");
+	SAME(subreaper, "child subreaper");
+	SAME(thp_off, "THP disable");
 	SAME(slack, "timer slack");
 	SAME(nice, "nice");
 	SAME(policy, "scheduling policy");
@@ -188,6 +195,8 @@ int main(int argc, char **argv)
 	wl_check(fd >= 0 && write(fd, "500", 3) == 3, "raising oom_score_adj");
 	close(fd);
 	wl_check(prctl(PR_SET_TIMERSLACK, 123456UL) == 0, "PR_SET_TIMERSLACK");
+	wl_check(prctl(PR_SET_CHILD_SUBREAPER, 1) == 0, "PR_SET_CHILD_SUBREAPER");
+	wl_check(prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) == 0, "PR_SET_THP_DISABLE");
 	parent = getpid();
 	child = fork();
 	wl_check(child >= 0, "fork");
