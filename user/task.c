@@ -33,6 +33,13 @@
 
 #define SIGNAL_STOP_STOPPED	0x00000001	/* kernel signal->flags */
 #define MMF_DUMPABLE_MASK	0x3ULL		/* low bits of mm->flags */
+/*
+ * PR_SET_MDWE's bits of mm->flags (include/linux/mm_types.h).  MDWE has
+ * been bit 28 since it came (6.3); NO_INHERIT was 30 when it came (6.7)
+ * and is 29 since MMF_TOPDOWN took 31 -- as on the kernels this reads.
+ */
+#define MMF_HAS_MDWE		28
+#define MMF_HAS_MDWE_NO_INHERIT	29
 #define EXIT_ZOMBIE		0x20
 #define TASK_IDLE		0x402	/* TASK_UNINTERRUPTIBLE | TASK_NOLOAD */
 
@@ -346,6 +353,10 @@ void task_fill_proc(struct img_proc *p, const struct rec_task *r)
 		p->flags |= IMG_PROC_STOPPED;
 	if (r->is_subreaper)
 		p->flags |= IMG_PROC_SUBREAPER;
+	if (r->mm_flags & (1ULL << MMF_HAS_MDWE))
+		p->flags |= IMG_PROC_MDWE;
+	if (r->mm_flags & (1ULL << MMF_HAS_MDWE_NO_INHERIT))
+		p->flags |= IMG_PROC_MDWE_NO_INHERIT;
 	p->nr_threads = r->nr_threads;
 	memcpy(p->comm, r->comm, sizeof(p->comm));
 	p->comm[sizeof(p->comm) - 1] = 0;
@@ -1002,6 +1013,16 @@ static int restore_proc_prctls(struct restore_ctx *ctx, struct rst_proc *rp)
 	if (p->flags & IMG_PROC_THP_DISABLE)
 		ret = rst_syscall(ctx, rp, 0, "PR_SET_THP_DISABLE", SYS_prctl,
 				  PR_SET_THP_DISABLE, 1, 0, 0, 0, 0, &r);
+	/*
+	 * Memory-deny-write-execute, once all memory is in place (it can
+	 * never be turned off).  Without it the restored process would be
+	 * silently allowed to map memory writable and executable.
+	 */
+	if (!ret && p->flags & IMG_PROC_MDWE)
+		ret = rst_syscall(ctx, rp, 0, "PR_SET_MDWE", SYS_prctl, PR_SET_MDWE,
+				  PR_MDWE_REFUSE_EXEC_GAIN |
+				  (p->flags & IMG_PROC_MDWE_NO_INHERIT ?
+				   PR_MDWE_NO_INHERIT : 0), 0, 0, 0, 0, &r);
 	if (!ret && p->flags & IMG_PROC_SUBREAPER)
 		ret = rst_syscall(ctx, rp, 0, "PR_SET_CHILD_SUBREAPER", SYS_prctl,
 				  PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0, 0, &r);

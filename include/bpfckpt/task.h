@@ -168,7 +168,9 @@ struct img_itimer {
 #define IMG_PROC_STOPPED	(1u << 1)	/* job-control stopped */
 #define IMG_PROC_SUBREAPER	(1u << 2)
 #define IMG_PROC_THP_DISABLE	(1u << 3)
-#define IMG_PROC_FLAGS_ALL	0xfu
+#define IMG_PROC_MDWE		(1u << 4)	/* PR_SET_MDWE: no exec gain */
+#define IMG_PROC_MDWE_NO_INHERIT (1u << 5)	/* ... and not for children */
+#define IMG_PROC_FLAGS_ALL	0x3fu
 
 /*
  * IMG_PROC starts a process: every following record up to the next
