@@ -4,14 +4,15 @@
  * restore must give back exactly, whatever the test started us under
  * (prlimit, setpriv, nice, chrt, ...).  At start it raises its
  * oom_score_adj to 500, sets a timer slack of 123456 ns, makes itself
- * a child subreaper and turns transparent huge pages off, then forks a
+ * a child subreaper, turns transparent huge pages off and sets
+ * memory-deny-write-execute (PR_SET_MDWE, where the kernel has it), forks a
  * child (which captures what it inherited of these as its own) that
  * sets PR_SET_PDEATHSIG (SIGHUP, default action) and PR_SET_DUMPABLE 0
  * and a timer slack of its own.  Both capture, and check every tick:
  *   every getrlimit(); getresuid, getresgid, getgroups; capget(); the
  *   Cap*, NoNewPrivs and Seccomp lines of /proc/self/status; securebits,
  *   keepcaps, dumpable, pdeathsig, timer slack, no_new_privs, child
- *   subreaper, THP disable (prctl); nice; scheduling policy;
+ *   subreaper, THP disable, MDWE (prctl); nice; scheduling policy;
  *   oom_score_adj.
  * The child also checks its parent.  When the parent dies the child
  * must die of SIGHUP (its death signal) without a word.
@@ -27,6 +28,11 @@
 #include <sys/wait.h>
 #include "wl.h"
 
+#ifndef PR_SET_MDWE
+#define PR_SET_MDWE	65
+#define PR_GET_MDWE	66
+#endif
+
 #define NR_RLIMITS	16
 #define MAX_GROUPS	64
 
@@ -38,7 +44,7 @@ struct state {
 	gid_t groups[MAX_GROUPS];
 	struct __user_cap_data_struct caps[2];
 	char status[1024];	/* Cap*, NoNewPrivs, Seccomp lines */
-	int securebits, keepcaps, dumpable, pdeathsig, nnp, subreaper, thp_off;
+	int securebits, keepcaps, dumpable, pdeathsig, nnp, subreaper, thp_off, mdwe;
 	long slack;
 	int nice, policy;
 	char oom[16];
@@ -103,6 +109,7 @@ static void capture(struct state *s)
 	s->nnp = prctl(PR_GET_NO_NEW_PRIVS);
 	wl_check(prctl(PR_GET_CHILD_SUBREAPER, &s->subreaper) == 0, "PR_GET_CHILD_SUBREAPER");
 	s->thp_off = prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0);
+	s->mdwe = prctl(PR_GET_MDWE, 0, 0, 0, 0);
 	s->slack = prctl(PR_GET_TIMERSLACK);
 	errno = 0;
 	s->nice = getpriority(PRIO_PROCESS, 0);
@@ -154,6 +161,7 @@ static void compare(const struct state *a, const struct state *b, unsigned long 
 	SAME(nnp, "no_new_privs");
 	SAME(subreaper, "child subreaper");
 	SAME(thp_off, "THP disable");
+	SAME(mdwe, "memory-deny-write-execute (PR_GET_MDWE)");
 	SAME(slack, "timer slack");
 	SAME(nice, "nice");
 	SAME(policy, "scheduling policy");
@@ -197,6 +205,8 @@ int main(int argc, char **argv)
 	wl_check(prctl(PR_SET_TIMERSLACK, 123456UL) == 0, "PR_SET_TIMERSLACK");
 	wl_check(prctl(PR_SET_CHILD_SUBREAPER, 1) == 0, "PR_SET_CHILD_SUBREAPER");
 	wl_check(prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) == 0, "PR_SET_THP_DISABLE");
+	/* EINVAL: a kernel without it (before 6.3); both sides then agree */
+	wl_check(prctl(PR_SET_MDWE, 1UL, 0, 0, 0) == 0 || errno == EINVAL, "PR_SET_MDWE");
 	parent = getpid();
 	child = fork();
 	wl_check(child >= 0, "fork");
