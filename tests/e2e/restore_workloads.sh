@@ -185,6 +185,24 @@ test_restore_twice() {
 	wait_until 20 "[ \$(grep -c '^tick' '$WL_LOG') -gt 0 ]"
 }
 
+# a tree of four processes restored three times from one image; each
+# copy reopens the log at the snap's offset and writes the same ticks on
+test_restore_tree_again_and_again() {
+	local round p
+	wl_start forktree 50
+	wait_until 20 forktree_up || fail "forktree: not all 4 processes tick"
+	snap_kill_json "$WL_PID"
+	for round in 1 2 3; do
+		restore_d
+		restored_matches --running
+		for p in $(image_pids); do
+			assert_ticking "$WL_LOG" 2 "$p"
+		done
+		kill_session "$WL_PID"
+		assert_no_pids $(image_pids)
+	done
+}
+
 test_foreground_forwards_signals() {
 	local rp rc=0
 	wl_start heap 16 20
