@@ -34,12 +34,14 @@
 #define SIGNAL_STOP_STOPPED	0x00000001	/* kernel signal->flags */
 #define MMF_DUMPABLE_MASK	0x3ULL		/* low bits of mm->flags */
 /*
- * PR_SET_MDWE's bits of mm->flags (include/linux/mm_types.h).  MDWE has
- * been bit 28 since it came (6.3); NO_INHERIT was 30 when it came (6.7)
- * and is 29 since MMF_TOPDOWN took 31 -- as on the kernels this reads.
+ * Process-wide prctl bits of mm->flags (include/linux/mm_types.h):
+ * PR_SET_MDWE's and PR_SET_MEMORY_MERGE's.  MDWE has been bit 28 since
+ * it came (6.3); NO_INHERIT and MERGE_ANY swapped places (30, 29) when
+ * MMF_TOPDOWN took 31, and are 29 and 30 on the kernels this reads.
  */
 #define MMF_HAS_MDWE		28
 #define MMF_HAS_MDWE_NO_INHERIT	29
+#define MMF_VM_MERGE_ANY	30
 #define EXIT_ZOMBIE		0x20
 #define TASK_IDLE		0x402	/* TASK_UNINTERRUPTIBLE | TASK_NOLOAD */
 
@@ -357,6 +359,8 @@ void task_fill_proc(struct img_proc *p, const struct rec_task *r)
 		p->flags |= IMG_PROC_MDWE;
 	if (r->mm_flags & (1ULL << MMF_HAS_MDWE_NO_INHERIT))
 		p->flags |= IMG_PROC_MDWE_NO_INHERIT;
+	if (r->mm_flags & (1ULL << MMF_VM_MERGE_ANY))
+		p->flags |= IMG_PROC_MERGE_ANY;
 	p->nr_threads = r->nr_threads;
 	memcpy(p->comm, r->comm, sizeof(p->comm));
 	p->comm[sizeof(p->comm) - 1] = 0;
@@ -1023,6 +1027,10 @@ static int restore_proc_prctls(struct restore_ctx *ctx, struct rst_proc *rp)
 				  PR_MDWE_REFUSE_EXEC_GAIN |
 				  (p->flags & IMG_PROC_MDWE_NO_INHERIT ?
 				   PR_MDWE_NO_INHERIT : 0), 0, 0, 0, 0, &r);
+	/* KSM for the whole process, new mappings included */
+	if (!ret && p->flags & IMG_PROC_MERGE_ANY)
+		ret = rst_syscall(ctx, rp, 0, "PR_SET_MEMORY_MERGE", SYS_prctl,
+				  PR_SET_MEMORY_MERGE, 1, 0, 0, 0, 0, &r);
 	if (!ret && p->flags & IMG_PROC_SUBREAPER)
 		ret = rst_syscall(ctx, rp, 0, "PR_SET_CHILD_SUBREAPER", SYS_prctl,
 				  PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0, 0, &r);

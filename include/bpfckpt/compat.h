@@ -82,6 +82,12 @@ struct pm_scan_arg {
 #define PR_MDWE_NO_INHERIT		(1UL << 1)
 #endif
 
+/* prctl, 6.4: KSM for every mapping of the process */
+#ifndef PR_SET_MEMORY_MERGE
+#define PR_SET_MEMORY_MERGE		67
+#define PR_GET_MEMORY_MERGE		68
+#endif
+
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_READ	22
 #define MADV_POPULATE_WRITE	23

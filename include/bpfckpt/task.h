@@ -170,7 +170,8 @@ struct img_itimer {
 #define IMG_PROC_THP_DISABLE	(1u << 3)
 #define IMG_PROC_MDWE		(1u << 4)	/* PR_SET_MDWE: no exec gain */
 #define IMG_PROC_MDWE_NO_INHERIT (1u << 5)	/* ... and not for children */
-#define IMG_PROC_FLAGS_ALL	0x3fu
+#define IMG_PROC_MERGE_ANY	(1u << 6)	/* PR_SET_MEMORY_MERGE: KSM */
+#define IMG_PROC_FLAGS_ALL	0x7fu
 
 /*
  * IMG_PROC starts a process: every following record up to the next
