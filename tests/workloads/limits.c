@@ -5,15 +5,16 @@
  * (prlimit, setpriv, nice, chrt, ...).  At start it raises its
  * oom_score_adj to 500, sets a timer slack of 123456 ns, makes itself
  * a child subreaper, turns transparent huge pages off and sets
- * memory-deny-write-execute (PR_SET_MDWE, where the kernel has it), forks a
+ * memory-deny-write-execute (PR_SET_MDWE) and KSM merging of all its
+ * memory (PR_SET_MEMORY_MERGE) where the kernel has them, forks a
  * child (which captures what it inherited of these as its own) that
  * sets PR_SET_PDEATHSIG (SIGHUP, default action) and PR_SET_DUMPABLE 0
  * and a timer slack of its own.  Both capture, and check every tick:
  *   every getrlimit(); getresuid, getresgid, getgroups; capget(); the
  *   Cap*, NoNewPrivs and Seccomp lines of /proc/self/status; securebits,
  *   keepcaps, dumpable, pdeathsig, timer slack, no_new_privs, child
- *   subreaper, THP disable, MDWE (prctl); nice; scheduling policy;
- *   oom_score_adj.
+ *   subreaper, THP disable, MDWE, memory merge (prctl); nice; scheduling
+ *   policy; oom_score_adj.
  * The child also checks its parent.  When the parent dies the child
  * must die of SIGHUP (its death signal) without a word.
  * Lines: "pid P tick N" from both.
@@ -32,6 +33,10 @@
 #define PR_SET_MDWE	65
 #define PR_GET_MDWE	66
 #endif
+#ifndef PR_SET_MEMORY_MERGE
+#define PR_SET_MEMORY_MERGE	67
+#define PR_GET_MEMORY_MERGE	68
+#endif
 
 #define NR_RLIMITS	16
 #define MAX_GROUPS	64
@@ -45,6 +50,7 @@ struct state {
 	struct __user_cap_data_struct caps[2];
 	char status[1024];	/* Cap*, NoNewPrivs, Seccomp lines */
 	int securebits, keepcaps, dumpable, pdeathsig, nnp, subreaper, thp_off, mdwe;
+	int merge;
 	long slack;
 	int nice, policy;
 	char oom[16];
@@ -110,6 +116,7 @@ static void capture(struct state *s)
 	wl_check(prctl(PR_GET_CHILD_SUBREAPER, &s->subreaper) == 0, "PR_GET_CHILD_SUBREAPER");
 	s->thp_off = prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0);
 	s->mdwe = prctl(PR_GET_MDWE, 0, 0, 0, 0);
+	s->merge = prctl(PR_GET_MEMORY_MERGE, 0, 0, 0, 0);
 	s->slack = prctl(PR_GET_TIMERSLACK);
 	errno = 0;
 	s->nice = getpriority(PRIO_PROCESS, 0);
@@ -162,6 +169,7 @@ static void compare(const struct state *a, const struct state *b, unsigned long 
 	SAME(subreaper, "child subreaper");
 	SAME(thp_off, "THP disable");
 	SAME(mdwe, "memory-deny-write-execute (PR_GET_MDWE)");
+	SAME(merge, "KSM memory merge (PR_GET_MEMORY_MERGE)");
 	SAME(slack, "timer slack");
 	SAME(nice, "nice");
 	SAME(policy, "scheduling policy");
@@ -207,6 +215,8 @@ int main(int argc, char **argv)
 	wl_check(prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) == 0, "PR_SET_THP_DISABLE");
 	/* EINVAL: a kernel without it (before 6.3); both sides then agree */
 	wl_check(prctl(PR_SET_MDWE, 1UL, 0, 0, 0) == 0 || errno == EINVAL, "PR_SET_MDWE");
+	wl_check(prctl(PR_SET_MEMORY_MERGE, 1UL, 0, 0, 0) == 0 || errno == EINVAL,
+		 "PR_SET_MEMORY_MERGE");
 	parent = getpid();
 	child = fork();
 	wl_check(child >= 0, "fork");
