@@ -1137,6 +1137,24 @@ static int set_mm_map(struct restore_ctx *ctx, struct rst_proc *rp)
 	return ret;
 }
 
+/*
+ * mlockall(MCL_FUTURE) lives in mm->def_flags: every later mapping is
+ * locked.  Set last, so that no mapping of ours is locked by it; without
+ * MCL_CURRENT apply_mlockall_flags() (mm/mlock.c) touches no VMA, so the
+ * locks of the image's VMAs stay as finish_vma() set them.
+ */
+static int set_def_flags(struct restore_ctx *ctx, struct rst_proc *rp)
+{
+	uint32_t flags = rp->mp->p->flags;
+	long r;
+
+	if (!(flags & IMG_PROC_MLOCK_FUTURE))
+		return 0;
+	return rst_syscall(ctx, rp, 0, "mlockall", SYS_mlockall,
+			   MCL_FUTURE | (flags & IMG_PROC_MLOCK_ONFAULT ? MCL_ONFAULT : 0),
+			   0, 0, 0, 0, 0, &r);
+}
+
 /* the helper's glibc registered rseq on memory that is about to go */
 static int drop_helper_rseq(struct restore_ctx *ctx, struct rst_proc *rp)
 {
@@ -1177,6 +1195,8 @@ int mm_restore(struct restore_ctx *ctx, struct rst_proc *rp)
 		ret = finish_vma(ctx, rp, &ms, i);
 	if (!ret)
 		ret = set_mm_map(ctx, rp);
+	if (!ret)
+		ret = set_def_flags(ctx, rp);
 	free(ms.has_pages);
 	free(ms.skip_pages);
 	free(m.v);

@@ -361,6 +361,10 @@ void task_fill_proc(struct img_proc *p, const struct rec_task *r)
 		p->flags |= IMG_PROC_MDWE_NO_INHERIT;
 	if (r->mm_flags & (1ULL << MMF_VM_MERGE_ANY))
 		p->flags |= IMG_PROC_MERGE_ANY;
+	if (r->mm_def_flags & KVM_LOCKED)
+		p->flags |= IMG_PROC_MLOCK_FUTURE;
+	if (r->mm_def_flags & KVM_LOCKONFAULT)
+		p->flags |= IMG_PROC_MLOCK_ONFAULT;
 	p->nr_threads = r->nr_threads;
 	memcpy(p->comm, r->comm, sizeof(p->comm));
 	p->comm[sizeof(p->comm) - 1] = 0;
