@@ -13,7 +13,10 @@
  *   sfile    MAP_SHARED of pages 1-2 of DIR/mmaps.shared (three pages,
  *            created here): the tick is written into it through the
  *            mapping and must be in the file (read back with pread);
- *   ro       anonymous, written, then mprotect()ed read-only.
+ *   ro       anonymous, written, then mprotect()ed read-only;
+ *   locked   two anonymous pages mlock()ed; after the fork the parent
+ *            also calls mlockall(MCL_FUTURE|MCL_ONFAULT): every tick a
+ *            fresh mapping must be locked (VmLck grows by its size).
  * Every tick rewrites a word of "grown" and checks all of them.
  */
 #include <fcntl.h>
@@ -35,7 +38,7 @@ struct shm {
 };
 
 struct maps {
-	uint8_t *grown, *shadow, *shrunk, *holed, *cow, *sfile, *ro;
+	uint8_t *grown, *shadow, *shrunk, *holed, *cow, *sfile, *ro, *locked;
 	struct shm *shm;
 	int file;
 	pid_t child;
@@ -164,10 +167,52 @@ static void setup(struct maps *m, const char *dir)
 	m->ro = map_anon(2, MAP_PRIVATE);
 	pattern(m->ro, 2 * PG, 14);
 	wl_check(mprotect(m->ro, 2 * PG, PROT_READ) == 0, "mprotect read-only");
+	m->locked = map_anon(2, MAP_PRIVATE);
+	pattern(m->locked, 2 * PG, 15);
+	wl_check(mlock(m->locked, 2 * PG) == 0, "mlock");
 	m->child = fork();
 	wl_check(m->child >= 0, "fork");
 	if (m->child == 0)
 		child(m->shm, getppid());
+	wl_check(mlockall(MCL_FUTURE | MCL_ONFAULT) == 0, "mlockall");
+}
+
+/* VmLck of /proc/self/status, in kB */
+static long vm_locked(void)
+{
+	char buf[4096], *p;
+	ssize_t n;
+	int fd = open("/proc/self/status", O_RDONLY);
+
+	wl_check(fd >= 0, "/proc/self/status");
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	wl_check(n > 0, "read /proc/self/status");
+	buf[n] = 0;
+	p = strstr(buf, "VmLck:");
+	if (!p)
+		wl_fail("no VmLck in /proc/self/status");
+	return atol(p + 6);
+}
+
+/* the mlock()ed pages, and mlockall(MCL_FUTURE) for a new mapping */
+static void check_locked(struct maps *m, unsigned long tick)
+{
+	long before = vm_locked(), with;
+	void *p;
+
+	if (before < 8)
+		wl_fail("tick %lu: VmLck is %ld kB, the two mlock()ed pages are 8", tick,
+			before);
+	if (!same(m->locked, 2 * PG, 15))
+		wl_fail("tick %lu: the locked mapping changed", tick);
+	p = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	wl_check(p != MAP_FAILED, "mmap");
+	with = vm_locked();
+	munmap(p, PG);
+	if (with != before + PG / 1024)
+		wl_fail("tick %lu: a new page made VmLck %ld kB from %ld: "
+			"mlockall(MCL_FUTURE) is gone", tick, with, before);
 }
 
 static void check_holed(struct maps *m, unsigned long tick)
@@ -277,6 +322,7 @@ static void tick_once(struct maps *m, unsigned long tick, uint64_t *child_seen,
 	check_holed(m, tick);
 	check_cow(m, tick);
 	check_sfile(m, tick);
+	check_locked(m, tick);
 	__atomic_store_n(&m->shm->parent_tick, tick, __ATOMIC_RELEASE);
 	n = check_shared(m, tick);
 	*stall = n > *child_seen ? 0 : *stall + 1;
