@@ -149,6 +149,7 @@ static __always_inline void read_mm(struct rec_task *r, struct mm_struct *mm)
 	r->map_count = mm->map_count;
 	r->total_vm = mm->total_vm;
 	r->mm_flags = BPF_CORE_READ(mm, flags.__mm_flags[0]);
+	r->mm_def_flags = mm->def_flags;
 	r->rss_file = BPF_CORE_READ(mm, rss_stat[0].count);
 	r->rss_anon = BPF_CORE_READ(mm, rss_stat[1].count);
 	r->rss_swap = BPF_CORE_READ(mm, rss_stat[2].count);

@@ -133,8 +133,16 @@ clean_exec() {
 wl_start() {
 	local name=$1
 	shift
+	wl_start_via "$name" "$WL/$name" "$@"
+}
+
+# wl_start_via NAME CMD...: the same for a command line that ends up
+# exec()ing workload NAME (prlimit ... setpriv ... nice ... "$WL/NAME")
+wl_start_via() {
+	local name=$1
+	shift
 	WL_LOG=$T/$name.log
-	clean_exec "$WL/$name" "$@" </dev/null >"$WL_LOG" 2>&1 &
+	clean_exec "$@" </dev/null >"$WL_LOG" 2>&1 &
 	WL_PID=$!
 	echo "$WL_PID" >>"$T/.sessions"
 	wait_for_line "$WL_LOG" "^ready pid=$WL_PID( |\$)|^FAIL" 30 ||
@@ -380,7 +388,8 @@ restored_matches() {
 	python3 "$PROCSTATE" capture $(image_pids) >"$T/proc.restored.json" ||
 		fail "reading /proc of the restored tree failed"
 	python3 "$PROCSTATE" restored "$T/image.json" "$T/proc.restored.json" "$@" >"$T/diff" ||
-		fail "restored tree differs from the image: $(head -n 4 "$T/diff" | paste -sd';')"
+		fail "restored tree differs from the image: $(head -n 4 "$T/diff" | paste -sd';')$(
+			[ -n "${WL_LOG:-}" ] && grep -m1 '^FAIL' "$WL_LOG" 2>/dev/null | sed 's/^/ -- the workload said: /')"
 }
 
 # pagecmp_image: the memory of every restored process is the image's

@@ -185,6 +185,35 @@ static const char *kind_name(uint32_t kind)
 	       kind == IMG_FD_SOCK ? "a socket" : "an anonymous inode";
 }
 
+/*
+ * The new process will open it with these flags: try it here, so that a
+ * file that stat() finds but open() refuses (EROFS for a writer, EACCES,
+ * ETXTBSY) stops the restore before anything exists.  Only regular files
+ * and directories: opening a device can have side effects (a tty, a
+ * tape), so for those access() checks the mode.
+ */
+static int check_reopen(const struct img_proc *p, const struct m_fd *mf)
+{
+	const struct img_fd *f = mf->f;
+	int acc = f->open_flags & O_ACCMODE, fd;
+
+	if (f->open_flags & O_PATH)
+		return 0;
+	if (f->kind == IMG_FD_REG || f->kind == IMG_FD_DIR) {
+		fd = open(mf->path, (f->open_flags & REOPEN_FLAGS) | O_NOCTTY |
+			  O_CLOEXEC | O_NONBLOCK);
+		if (fd >= 0) {
+			close(fd);
+			return 0;
+		}
+	} else if (!access(mf->path, acc == O_RDWR ? R_OK | W_OK :
+			   acc == O_WRONLY ? W_OK : R_OK)) {
+		return 0;
+	}
+	pr_err("pid %d: fd %d: %s: %s", p->pid[0], f->fd, mf->path, strerror(errno));
+	return -errno;
+}
+
 static int check_fd(const struct img_proc *p, const struct m_fd *mf)
 {
 	static const mode_t types[] = {
@@ -214,7 +243,7 @@ static int check_fd(const struct img_proc *p, const struct m_fd *mf)
 		       mf->path, show_fd_kind(f->kind));
 		return -EINVAL;
 	}
-	return 0;
+	return check_reopen(p, mf);
 }
 
 /* records which file ids every subtree needs, for the fd hand-down */

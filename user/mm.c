@@ -122,8 +122,14 @@ static int classify(const struct rec_vma *r, const struct rec_task *t,
 			 "supported", r->start, r->end, r->special);
 		return -ENOTSUP;
 	}
-	/* as /proc/PID/maps names them (fs/proc/task_mmu.c) */
-	if (r->start <= t->brk && r->end >= t->start_brk)
+	/*
+	 * As /proc/PID/maps names them: vma_is_initial_heap() and
+	 * vma_is_initial_stack() (include/linux/mm.h).  The heap test is
+	 * strict: a VMA that only touches start_brk is not the heap -- the
+	 * anonymous end of a large .bss ends exactly at start_brk, and with
+	 * no brk allocation yet (or under setarch -R) nothing else is there.
+	 */
+	if (r->start < t->brk && r->end > t->start_brk)
 		*kind = IMG_VMA_HEAP;
 	else if (r->start <= t->start_stack && r->end >= t->start_stack)
 		*kind = IMG_VMA_STACK;
@@ -556,11 +562,42 @@ static bool same_host(const struct img_header *h)
 	return !strcmp(boot_id, (const char *)h->boot_id);
 }
 
+/* how map_one() opens the file of a file mapping */
+static int vma_open_flags(const struct img_vma *v)
+{
+	return (v->map_flags & MAP_SHARED) && (v->vm_flags & KVM_WRITE) ?
+	       O_RDWR : O_RDONLY;
+}
+
+/*
+ * Opened here as the target will open it: a file that is there but that
+ * open() refuses (EROFS for a shared writable mapping, EACCES) stops the
+ * restore before anything exists.  @v NULL: the executable.
+ */
+static int check_open(const struct img_proc *p, const char *path, int flags,
+		      const struct img_vma *v)
+{
+	int fd = open(path, flags | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	if (v)
+		pr_err("pid %d: vma %llx-%llx: backing file %s: %s", p->pid[0],
+		       (unsigned long long)v->start, (unsigned long long)v->end,
+		       path, strerror(errno));
+	else
+		pr_err("pid %d: executable %s: %s", p->pid[0], path, strerror(errno));
+	return -errno;
+}
+
 static int check_backing(struct restore_ctx *ctx, const struct img_proc *p,
 			 const struct m_vma *mv, bool here)
 {
 	const struct img_vma *v = mv->v;
 	struct stat st;
+	int ret;
 
 	if (strstr(mv->path, " (deleted)")) {
 		pr_err("pid %d: vma %llx-%llx: backing file %s is gone", p->pid[0],
@@ -574,6 +611,9 @@ static int check_backing(struct restore_ctx *ctx, const struct img_proc *p,
 		       mv->path, strerror(errno));
 		return -errno;
 	}
+	ret = check_open(p, mv->path, vma_open_flags(v), v);
+	if (ret)
+		return ret;
 	if (ctx->force || !S_ISREG(st.st_mode))
 		return 0;
 	if ((uint64_t)st.st_size != v->size) {
@@ -607,6 +647,9 @@ int mm_restore_check(struct restore_ctx *ctx)
 			pr_err("pid %d: no executable recorded", mp->p->pid[0]);
 			return -EINVAL;
 		}
+		ret = check_open(mp->p, mp->exe, O_RDONLY, NULL);
+		if (ret)
+			return ret;
 		for (j = 0; j < mp->nr_vmas; j++) {
 			const struct m_vma *mv = &mp->vmas[j];
 
@@ -924,8 +967,7 @@ static int map_one(struct restore_ctx *ctx, struct rst_proc *rp,
 		break;
 	case IMG_VMA_FILE:
 	case IMG_VMA_SHARED_FILE:
-		oflags = (v->map_flags & MAP_SHARED) && (v->vm_flags & KVM_WRITE) ?
-			 O_RDWR : O_RDONLY;
+		oflags = vma_open_flags(v);
 		ret = map_file(ctx, rp, ms, rp->mp->vmas[vi].path, oflags, &fd);
 		if (ret)
 			return ret;
@@ -1097,6 +1139,24 @@ static int set_mm_map(struct restore_ctx *ctx, struct rst_proc *rp)
 	return ret;
 }
 
+/*
+ * mlockall(MCL_FUTURE) lives in mm->def_flags: every later mapping is
+ * locked.  Set last, so that no mapping of ours is locked by it; without
+ * MCL_CURRENT apply_mlockall_flags() (mm/mlock.c) touches no VMA, so the
+ * locks of the image's VMAs stay as finish_vma() set them.
+ */
+static int set_def_flags(struct restore_ctx *ctx, struct rst_proc *rp)
+{
+	uint32_t flags = rp->mp->p->flags;
+	long r;
+
+	if (!(flags & IMG_PROC_MLOCK_FUTURE))
+		return 0;
+	return rst_syscall(ctx, rp, 0, "mlockall", SYS_mlockall,
+			   MCL_FUTURE | (flags & IMG_PROC_MLOCK_ONFAULT ? MCL_ONFAULT : 0),
+			   0, 0, 0, 0, 0, &r);
+}
+
 /* the helper's glibc registered rseq on memory that is about to go */
 static int drop_helper_rseq(struct restore_ctx *ctx, struct rst_proc *rp)
 {
@@ -1137,6 +1197,8 @@ int mm_restore(struct restore_ctx *ctx, struct rst_proc *rp)
 		ret = finish_vma(ctx, rp, &ms, i);
 	if (!ret)
 		ret = set_mm_map(ctx, rp);
+	if (!ret)
+		ret = set_def_flags(ctx, rp);
 	free(ms.has_pages);
 	free(ms.skip_pages);
 	free(m.v);

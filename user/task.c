@@ -33,6 +33,15 @@
 
 #define SIGNAL_STOP_STOPPED	0x00000001	/* kernel signal->flags */
 #define MMF_DUMPABLE_MASK	0x3ULL		/* low bits of mm->flags */
+/*
+ * Process-wide prctl bits of mm->flags (include/linux/mm_types.h):
+ * PR_SET_MDWE's and PR_SET_MEMORY_MERGE's.  MDWE has been bit 28 since
+ * it came (6.3); NO_INHERIT and MERGE_ANY swapped places (30, 29) when
+ * MMF_TOPDOWN took 31, and are 29 and 30 on the kernels this reads.
+ */
+#define MMF_HAS_MDWE		28
+#define MMF_HAS_MDWE_NO_INHERIT	29
+#define MMF_VM_MERGE_ANY	30
 #define EXIT_ZOMBIE		0x20
 #define TASK_IDLE		0x402	/* TASK_UNINTERRUPTIBLE | TASK_NOLOAD */
 
@@ -346,6 +355,16 @@ void task_fill_proc(struct img_proc *p, const struct rec_task *r)
 		p->flags |= IMG_PROC_STOPPED;
 	if (r->is_subreaper)
 		p->flags |= IMG_PROC_SUBREAPER;
+	if (r->mm_flags & (1ULL << MMF_HAS_MDWE))
+		p->flags |= IMG_PROC_MDWE;
+	if (r->mm_flags & (1ULL << MMF_HAS_MDWE_NO_INHERIT))
+		p->flags |= IMG_PROC_MDWE_NO_INHERIT;
+	if (r->mm_flags & (1ULL << MMF_VM_MERGE_ANY))
+		p->flags |= IMG_PROC_MERGE_ANY;
+	if (r->mm_def_flags & KVM_LOCKED)
+		p->flags |= IMG_PROC_MLOCK_FUTURE;
+	if (r->mm_def_flags & KVM_LOCKONFAULT)
+		p->flags |= IMG_PROC_MLOCK_ONFAULT;
 	p->nr_threads = r->nr_threads;
 	memcpy(p->comm, r->comm, sizeof(p->comm));
 	p->comm[sizeof(p->comm) - 1] = 0;
@@ -532,12 +551,45 @@ void task_free(struct snap_proc *sp)
 #define ROBUST_LIST_LEN	24	/* sizeof(struct robust_list_head) */
 #define CAP_LAST	63
 
+#ifndef SCHED_DEADLINE
+#define SCHED_DEADLINE	6
+#endif
+
+/*
+ * sched_setscheduler() takes every policy but SCHED_DEADLINE, whose
+ * runtime, deadline and period (sched_setattr) the image does not hold.
+ */
+static int check_policy(const struct m_proc *mp)
+{
+	uint32_t i, policy;
+
+	for (i = 0; i < mp->nr_threads; i++) {
+		policy = mp->threads[i].t->policy & ~SCHED_RESET_ON_FORK;
+		if (policy == SCHED_DEADLINE) {
+			pr_err("pid %d: thread %d runs under SCHED_DEADLINE: not supported",
+			       mp->p->pid[0], mp->threads[i].t->tid[0]);
+			return -ENOTSUP;
+		}
+		if (policy > SCHED_DEADLINE || policy == 4) {
+			pr_err("pid %d: thread %d: unknown scheduling policy %u",
+			       mp->p->pid[0], mp->threads[i].t->tid[0], policy);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 int task_restore_check(struct restore_ctx *ctx)
 {
 	uint32_t i, j;
+	int ret;
 
 	for (i = 0; i < ctx->nr_procs; i++) {
 		const struct m_proc *mp = ctx->procs[i].mp;
+
+		ret = check_policy(mp);
+		if (ret)
+			return ret;
 
 		for (j = 0; j < mp->nr_timers; j++) {
 			const struct img_timer *t = mp->timers[j];
@@ -802,10 +854,25 @@ static int raise_bits(struct restore_ctx *ctx, struct rst_proc *rp, int32_t tid,
 	return 0;
 }
 
+/* index of thread @tid in the image's threads, 0 if none */
+static uint32_t thread_index(const struct m_proc *mp, int32_t tid)
+{
+	uint32_t i;
+
+	for (i = 0; i < mp->nr_threads; i++)
+		if (mp->threads[i].t->tid[0] == tid)
+			return i;
+	return 0;
+}
+
 /*
- * Queued from inside the process itself: rt_sigqueueinfo() from another
- * pid may not claim si_code >= 0 (kernel/signal.c), from the process's
- * main thread it may.  Every thread still blocks everything.
+ * Queued from inside the process itself.  do_rt_sigqueueinfo() and
+ * do_rt_tgsigqueueinfo() (kernel/signal.c) refuse with EPERM a siginfo
+ * that claims si_code >= 0 (kill()'s SI_USER, the kernel's) or SI_TKILL
+ * (tgkill()'s) unless task_pid_vnr(current) is the target pid: so a
+ * process's queue is filled from its main thread (tid == pid), and a
+ * thread's own queue from that very thread.  Every thread still blocks
+ * everything.
  */
 static int restore_pending(struct restore_ctx *ctx, struct rst_proc *rp)
 {
@@ -822,8 +889,9 @@ static int restore_pending(struct restore_ctx *ctx, struct rst_proc *rp)
 		if (ret)
 			return ret;
 		ret = s->tid ?
-		      rst_syscall(ctx, rp, 0, "rt_tgsigqueueinfo", SYS_rt_tgsigqueueinfo,
-				  rp->pid, s->tid, s->signo, addr, 0, 0, &r) :
+		      rst_syscall(ctx, rp, thread_index(mp, s->tid), "rt_tgsigqueueinfo",
+				  SYS_rt_tgsigqueueinfo, rp->pid, s->tid, s->signo,
+				  addr, 0, 0, &r) :
 		      rst_syscall(ctx, rp, 0, "rt_sigqueueinfo", SYS_rt_sigqueueinfo,
 				  rp->pid, s->signo, addr, 0, 0, 0, &r);
 		if (ret)
@@ -953,6 +1021,20 @@ static int restore_proc_prctls(struct restore_ctx *ctx, struct rst_proc *rp)
 	if (p->flags & IMG_PROC_THP_DISABLE)
 		ret = rst_syscall(ctx, rp, 0, "PR_SET_THP_DISABLE", SYS_prctl,
 				  PR_SET_THP_DISABLE, 1, 0, 0, 0, 0, &r);
+	/*
+	 * Memory-deny-write-execute, once all memory is in place (it can
+	 * never be turned off).  Without it the restored process would be
+	 * silently allowed to map memory writable and executable.
+	 */
+	if (!ret && p->flags & IMG_PROC_MDWE)
+		ret = rst_syscall(ctx, rp, 0, "PR_SET_MDWE", SYS_prctl, PR_SET_MDWE,
+				  PR_MDWE_REFUSE_EXEC_GAIN |
+				  (p->flags & IMG_PROC_MDWE_NO_INHERIT ?
+				   PR_MDWE_NO_INHERIT : 0), 0, 0, 0, 0, &r);
+	/* KSM for the whole process, new mappings included */
+	if (!ret && p->flags & IMG_PROC_MERGE_ANY)
+		ret = rst_syscall(ctx, rp, 0, "PR_SET_MEMORY_MERGE", SYS_prctl,
+				  PR_SET_MEMORY_MERGE, 1, 0, 0, 0, 0, &r);
 	if (!ret && p->flags & IMG_PROC_SUBREAPER)
 		ret = rst_syscall(ctx, rp, 0, "PR_SET_CHILD_SUBREAPER", SYS_prctl,
 				  PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0, 0, &r);
@@ -1002,13 +1084,19 @@ static int restore_from_outside(struct rst_proc *rp)
 		struct sched_param sp = { .sched_priority = t->rt_priority };
 		pid_t tid = rp->tids[i];
 
-		if (sched_setscheduler(tid, t->policy & ~SCHED_RESET_ON_FORK, &sp) &&
-		    errno != EINVAL) {
+		/* the policy word carries SCHED_RESET_ON_FORK as the kernel takes it */
+		if (sched_setscheduler(tid, t->policy, &sp)) {
 			pr_err("pid %d: thread %d: scheduling policy %u: %s", rp->pid,
 			       tid, t->policy, strerror(errno));
 			return -errno;
 		}
-		if (t->policy < 3 && setpriority(PRIO_PROCESS, tid, t->nice)) {
+		/*
+		 * Every policy has a nice value: set_user_nice() stores
+		 * static_prio for SCHED_BATCH and SCHED_IDLE as for
+		 * SCHED_OTHER, and even for RT and deadline tasks (for when
+		 * they return to a fair policy); getpriority() shows it.
+		 */
+		if (setpriority(PRIO_PROCESS, tid, t->nice)) {
 			pr_err("pid %d: thread %d: nice %d: %s", rp->pid, tid, t->nice,
 			       strerror(errno));
 			return -errno;

@@ -70,6 +70,24 @@ struct pm_scan_arg {
 #define PR_TIMER_CREATE_RESTORE_IDS_GET		2
 #endif
 
+/* prctl, 6.3/6.7: memory-deny-write-execute */
+#ifndef PR_SET_MDWE
+#define PR_SET_MDWE			65
+#define PR_GET_MDWE			66
+#endif
+#ifndef PR_MDWE_REFUSE_EXEC_GAIN
+#define PR_MDWE_REFUSE_EXEC_GAIN	(1UL << 0)
+#endif
+#ifndef PR_MDWE_NO_INHERIT
+#define PR_MDWE_NO_INHERIT		(1UL << 1)
+#endif
+
+/* prctl, 6.4: KSM for every mapping of the process */
+#ifndef PR_SET_MEMORY_MERGE
+#define PR_SET_MEMORY_MERGE		67
+#define PR_GET_MEMORY_MERGE		68
+#endif
+
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_READ	22
 #define MADV_POPULATE_WRITE	23

@@ -112,6 +112,7 @@ struct rec_task {
 	__u32 auxv_words;
 	__s32 exit_signal;	/* sent to the parent at exit */
 	__u64 auxv[BCK_AUXV_WORDS];
+	__u64 mm_def_flags;	/* mm->def_flags: mlockall(MCL_FUTURE) */
 	struct rec_rlimit rlim[BCK_NRLIMITS];
 	struct rec_sigaction sigact[BCK_NSIG];
 };
@@ -168,7 +169,12 @@ struct img_itimer {
 #define IMG_PROC_STOPPED	(1u << 1)	/* job-control stopped */
 #define IMG_PROC_SUBREAPER	(1u << 2)
 #define IMG_PROC_THP_DISABLE	(1u << 3)
-#define IMG_PROC_FLAGS_ALL	0xfu
+#define IMG_PROC_MDWE		(1u << 4)	/* PR_SET_MDWE: no exec gain */
+#define IMG_PROC_MDWE_NO_INHERIT (1u << 5)	/* ... and not for children */
+#define IMG_PROC_MERGE_ANY	(1u << 6)	/* PR_SET_MEMORY_MERGE: KSM */
+#define IMG_PROC_MLOCK_FUTURE	(1u << 7)	/* mlockall(MCL_FUTURE) */
+#define IMG_PROC_MLOCK_ONFAULT	(1u << 8)	/* ... | MCL_ONFAULT */
+#define IMG_PROC_FLAGS_ALL	0x1ffu
 
 /*
  * IMG_PROC starts a process: every following record up to the next

@@ -130,6 +130,47 @@ test_zombie_and_stopped() {
 	assert_ticking "$WL_LOG" 5
 }
 
+test_demo() {
+	wl_start demo
+	assert_ticking "$WL_LOG" 2
+	cycle_running "$WL_PID"
+	assert_ticking "$WL_LOG" 2
+}
+
+# filesleep's two threads append to a file (O_APPEND) and count their
+# writes; it forks a child on SIGUSR1, prints the count and exits 0 on
+# SIGTERM.  Restored in the foreground, whose exit status is its own.
+test_filesleep() {
+	local rp rc=0 lines n before
+	WL_LOG=$T/filesleep.log
+	clean_exec setsid "$WL/filesleep" "$T/out" 20 </dev/null >"$WL_LOG" 2>&1 &
+	WL_PID=$!
+	echo "$WL_PID" >>"$T/.sessions"
+	wait_for_line "$WL_LOG" "^ready $WL_PID\$" 10 || fail "filesleep did not start: $(cat "$WL_LOG")"
+	wait_until 10 "[ \$(grep -c worker '$T/out') -gt 5 ]" || fail "filesleep's worker does not write"
+	snap_kill_json "$WL_PID"
+	before=$(wc -l <"$T/out")
+	"$BPFCKPT" restore "$T/img" >"$T/fg.out" 2>&1 &
+	rp=$!
+	wait_until 20 "grep -q '^restored' '$T/fg.out'" || fail "restore did not report: $(cat "$T/fg.out")"
+	restored_matches --running
+	wait_until 10 "[ \$(grep -c worker '$T/out') -gt \$(head -n $before '$T/out' | grep -c worker) ]" ||
+		fail "the worker thread writes no more after the restore"
+	kill -USR1 "$WL_PID"
+	wait_until 10 "[ \$(grep -c child '$T/out') = 20 ]" ||
+		fail "the child forked after the restore wrote $(grep -c child "$T/out") of 20 lines"
+	kill -TERM "$WL_PID"
+	wait "$rp" || rc=$?
+	cat "$T/fg.out" >&2
+	assert_eq 0 "$rc" "exit status of the foreground restore (filesleep's)"
+	n=$(sed -n 's/^filesleep: \([0-9]*\) writes$/\1/p' "$WL_LOG")
+	[ -n "$n" ] || fail "filesleep printed no count: $(tail -n 2 "$WL_LOG")"
+	lines=$(grep -cE '^(main|worker)$' "$T/out")
+	# the worker may have written once more after main counted
+	[ "$lines" -ge "$n" ] && [ "$lines" -le $((n + 1)) ] ||
+		fail "filesleep counted $n writes, the file holds $lines lines of its threads"
+}
+
 test_restore_twice() {
 	wl_start heap 16 20
 	assert_ticking "$WL_LOG" 3
@@ -142,6 +183,24 @@ test_restore_twice() {
 	assert_alive "$WL_PID"
 	# the second copy starts again from the snap: the log repeats ticks
 	wait_until 20 "[ \$(grep -c '^tick' '$WL_LOG') -gt 0 ]"
+}
+
+# a tree of four processes restored three times from one image; each
+# copy reopens the log at the snap's offset and writes the same ticks on
+test_restore_tree_again_and_again() {
+	local round p
+	wl_start forktree 50
+	wait_until 20 forktree_up || fail "forktree: not all 4 processes tick"
+	snap_kill_json "$WL_PID"
+	for round in 1 2 3; do
+		restore_d
+		restored_matches --running
+		for p in $(image_pids); do
+			assert_ticking "$WL_LOG" 2 "$p"
+		done
+		kill_session "$WL_PID"
+		assert_no_pids $(image_pids)
+	done
 }
 
 test_foreground_forwards_signals() {

@@ -9,7 +9,14 @@
  *            child publishes a counter and a page derived from it
  *            (seqlock), the parent publishes its tick and a fixed page;
  *   cow      MAP_PRIVATE of DIR/mmaps.data (created here), two of its four
- *            pages written (copy-on-write), the file itself unchanged.
+ *            pages written (copy-on-write), the file itself unchanged;
+ *   sfile    MAP_SHARED of pages 1-2 of DIR/mmaps.shared (three pages,
+ *            created here): the tick is written into it through the
+ *            mapping and must be in the file (read back with pread);
+ *   ro       anonymous, written, then mprotect()ed read-only;
+ *   locked   two anonymous pages mlock()ed; after the fork the parent
+ *            also calls mlockall(MCL_FUTURE|MCL_ONFAULT): every tick a
+ *            fresh mapping must be locked (VmLck grows by its size).
  * Every tick rewrites a word of "grown" and checks all of them.
  */
 #include <fcntl.h>
@@ -31,7 +38,7 @@ struct shm {
 };
 
 struct maps {
-	uint8_t *grown, *shadow, *shrunk, *holed, *cow;
+	uint8_t *grown, *shadow, *shrunk, *holed, *cow, *sfile, *ro, *locked;
 	struct shm *shm;
 	int file;
 	pid_t child;
@@ -118,6 +125,23 @@ static void setup_cow(struct maps *m, const char *dir)
 	close(m->file);
 }
 
+/* pages 1 and 2 of a three-page file, shared: pgoff is one page */
+static void setup_sfile(struct maps *m, const char *dir)
+{
+	uint8_t buf[3 * PG];
+	char path[4096];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/mmaps.shared", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	wl_check(fd >= 0, path);
+	pattern(buf, sizeof(buf), 20);
+	wl_check(pwrite(fd, buf, sizeof(buf), 0) == sizeof(buf), "pwrite");
+	m->sfile = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, PG);
+	wl_check(m->sfile != MAP_FAILED, "mmap shared file");
+	close(fd);
+}
+
 static void setup(struct maps *m, const char *dir)
 {
 	uint8_t *p;
@@ -139,10 +163,56 @@ static void setup(struct maps *m, const char *dir)
 	m->shm = map_anon(sizeof(struct shm) / PG, MAP_SHARED);
 	pattern(m->shm->parent_page, PG, 77);
 	setup_cow(m, dir);
+	setup_sfile(m, dir);
+	m->ro = map_anon(2, MAP_PRIVATE);
+	pattern(m->ro, 2 * PG, 14);
+	wl_check(mprotect(m->ro, 2 * PG, PROT_READ) == 0, "mprotect read-only");
+	m->locked = map_anon(2, MAP_PRIVATE);
+	pattern(m->locked, 2 * PG, 15);
+	wl_check(mlock(m->locked, 2 * PG) == 0, "mlock");
 	m->child = fork();
 	wl_check(m->child >= 0, "fork");
 	if (m->child == 0)
 		child(m->shm, getppid());
+	wl_check(mlockall(MCL_FUTURE | MCL_ONFAULT) == 0, "mlockall");
+}
+
+/* VmLck of /proc/self/status, in kB */
+static long vm_locked(void)
+{
+	char buf[4096], *p;
+	ssize_t n;
+	int fd = open("/proc/self/status", O_RDONLY);
+
+	wl_check(fd >= 0, "/proc/self/status");
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	wl_check(n > 0, "read /proc/self/status");
+	buf[n] = 0;
+	p = strstr(buf, "VmLck:");
+	if (!p)
+		wl_fail("no VmLck in /proc/self/status");
+	return atol(p + 6);
+}
+
+/* the mlock()ed pages, and mlockall(MCL_FUTURE) for a new mapping */
+static void check_locked(struct maps *m, unsigned long tick)
+{
+	long before = vm_locked(), with;
+	void *p;
+
+	if (before < 8)
+		wl_fail("tick %lu: VmLck is %ld kB, the two mlock()ed pages are 8", tick,
+			before);
+	if (!same(m->locked, 2 * PG, 15))
+		wl_fail("tick %lu: the locked mapping changed", tick);
+	p = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	wl_check(p != MAP_FAILED, "mmap");
+	with = vm_locked();
+	munmap(p, PG);
+	if (with != before + PG / 1024)
+		wl_fail("tick %lu: a new page made VmLck %ld kB from %ld: "
+			"mlockall(MCL_FUTURE) is gone", tick, with, before);
 }
 
 static void check_holed(struct maps *m, unsigned long tick)
@@ -179,6 +249,37 @@ static void check_cow(struct maps *m, unsigned long tick)
 	if (pread(fd, buf, sizeof(buf), 0) != sizeof(buf) || !same(buf, sizeof(buf), 1))
 		wl_fail("tick %lu: the mapped file changed", tick);
 	close(fd);
+}
+
+/* the tick goes into the file through the shared mapping */
+static void check_sfile(struct maps *m, unsigned long tick)
+{
+	uint64_t t = tick, got = 0;
+	char path[64];
+	int fd;
+
+	if (tick > 1) {
+		memcpy(&got, m->sfile, 8);
+		if (got != tick - 1)
+			wl_fail("tick %lu: the shared file mapping holds tick %llu", tick,
+				(unsigned long long)got);
+	} else if (!same_at(m->sfile, PG, 20, PG)) {
+		wl_fail("tick %lu: the shared file mapping does not show the file", tick);
+	}
+	if (!same_at(m->sfile + PG, PG, 20, 2 * PG))
+		wl_fail("tick %lu: page 2 of the shared file mapping changed", tick);
+	memcpy(m->sfile, &t, 8);
+	snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx",
+		 (unsigned long)(uintptr_t)m->sfile,
+		 (unsigned long)(uintptr_t)m->sfile + 2 * PG);
+	fd = open(path, O_RDONLY);
+	wl_check(fd >= 0, path);
+	if (pread(fd, &got, 8, PG) != 8 || got != tick)
+		wl_fail("tick %lu: the file under the shared mapping holds %llu", tick,
+			(unsigned long long)got);
+	close(fd);
+	if (!same(m->ro, 2 * PG, 14))
+		wl_fail("tick %lu: the read-only mapping changed", tick);
 }
 
 /* the child's page, consistent with its sequence number */
@@ -220,6 +321,8 @@ static void tick_once(struct maps *m, unsigned long tick, uint64_t *child_seen,
 		wl_fail("tick %lu: the shrunk mapping changed", tick);
 	check_holed(m, tick);
 	check_cow(m, tick);
+	check_sfile(m, tick);
+	check_locked(m, tick);
 	__atomic_store_n(&m->shm->parent_tick, tick, __ATOMIC_RELEASE);
 	n = check_shared(m, tick);
 	*stall = n > *child_seen ? 0 : *stall + 1;

@@ -1,0 +1,215 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Restore conformance: the kinds of process state checkpoint/restore
+# suites check, one self-checking workload each (tests/workloads/), snap
+# --kill then restore.  Each workload compares its own state every tick
+# with what it captured at start and prints FAIL on any difference; the
+# test also compares /proc from outside and drives what comes after the
+# restore (a write to copy-on-write memory, a death of a lock owner, of
+# a parent).
+. "$(dirname "$0")/../lib.sh"
+
+cycle_running() {
+	snap_kill_json "$WL_PID"
+	restore_d
+	restored_matches --running
+}
+
+# exact /proc and memory comparison of a stopped tree
+cycle_stopped() {
+	snap_kill_stopped "$WL_PID"
+	restore_d
+	restored_matches
+	pagecmp_image
+	cont_tree "$WL_PID"
+}
+
+# every process of the image ticks N more times
+all_ticking() {
+	local p
+	for p in $(image_pids); do
+		assert_ticking "$WL_LOG" "$1" "$p"
+	done
+}
+
+two_ticking() {
+	wait_until 20 "[ \$(grep -oE '^pid [0-9]+ tick' '$WL_LOG' | sort -u | wc -l) = 2 ]" ||
+		fail "$(basename "$WL_LOG"): not both processes tick: $(tail -n 3 "$WL_LOG")"
+}
+
+# ---- copy-on-write memory between a parent and its child ----
+
+cow_after() {
+	local p
+	all_ticking 3
+	touch "$T/data/write"
+	for p in $(image_pids); do
+		wait_for_line "$WL_LOG" "^pid $p wrote" 20 || fail "pid $p did not write its region"
+	done
+	# each checks its own new pattern and the other's old one every tick
+	all_ticking 5
+}
+
+test_cow_fork() {
+	mkdir "$T/data"
+	wl_start cowfork "$T/data" 16 50
+	two_ticking
+	cycle_stopped
+	cow_after
+}
+
+test_cow_fork_running() {
+	mkdir "$T/data"
+	wl_start cowfork "$T/data" 16 50
+	two_ticking
+	cycle_running
+	cow_after
+}
+
+# ---- exe, cmdline, environ, cwd, umask, personality ----
+
+proc_identity() {
+	local p=$1
+	{
+		readlink "/proc/$p/exe"
+		readlink "/proc/$p/cwd"
+		tr '\0' '\n' <"/proc/$p/cmdline"
+		echo --
+		tr '\0' '\n' <"/proc/$p/environ"
+		cat "/proc/$p/personality" "/proc/$p/comm"
+		grep Umask "/proc/$p/status"
+	} 2>&1
+}
+
+test_identity() {
+	mkdir -p "$T/work dir"
+	cd "$T/work dir" || fail "cd"
+	umask 027
+	wl_start_via identity env -i PATH=/usr/bin:/bin "LONG=$(printf 'x%.0s' {1..3000})" \
+		'ODD=a b	c' setarch -R "$WL/identity" 50 first 'with space' last
+	umask 022
+	cd "$T" || fail "cd"
+	assert_ticking "$WL_LOG" 3
+	grep -q "^ready pid=$WL_PID personality=0x40000 Umask:.0027" "$WL_LOG" ||
+		fail "identity did not start under setarch -R and umask 027: $(head -n 1 "$WL_LOG")"
+	proc_identity "$WL_PID" >"$T/before"
+	cycle_running
+	assert_ticking "$WL_LOG" 5
+	proc_identity "$WL_PID" >"$T/after"
+	cmp -s "$T/before" "$T/after" ||
+		fail "/proc/$WL_PID differs after the restore: $(diff "$T/before" "$T/after" | head -n 4 | paste -sd';')"
+}
+
+# ---- rlimits, credentials, capabilities, scheduling policy, nice,
+#      oom_score_adj, timer slack, pdeathsig, dumpable ----
+
+# after the restore: kill the root, its child must die of its death
+# signal (SIGHUP) and say nothing
+parent_death() {
+	local child
+	child=$(image_pids | tr ' ' '\n' | grep -vx "$WL_PID")
+	[ -n "$child" ] || fail "limits has no child in the image"
+	kill -KILL "$WL_PID"
+	wait_until 10 "[ ! -d /proc/$child ] || [ \"\$(proc_state $child)\" = Z ]" ||
+		fail "pid $child lives on after its parent died: its death signal is gone"
+	assert_log_ok "$WL_LOG"
+}
+
+RLIMITS=(--nofile=100:200 --stack=4194304:16777216 --core=0:1048576
+	 --memlock=65536:131072 --locks=500:1000 --sigpending=1000:2000
+	 --msgqueue=100000:200000 --nproc=5000:6000)
+
+test_limits_root() {
+	wl_start_via limits prlimit "${RLIMITS[@]}" chrt --batch 0 setpriv \
+		--bounding-set=-net_raw,-sys_ptrace --inh-caps=-all nice -n 5 "$WL/limits" 50
+	two_ticking
+	assert_eq 3 "$(awk '{ print $41 }' "/proc/$WL_PID/stat")" "scheduling policy (SCHED_BATCH)"
+	cycle_running
+	all_ticking 5
+	parent_death
+}
+
+test_limits_user() {
+	wl_start_via limits prlimit "${RLIMITS[@]}" chrt --idle 0 setpriv --reuid=1000 --regid=1000 \
+		--clear-groups --inh-caps=-all --bounding-set=-net_raw nice -n 5 "$WL/limits" 50
+	two_ticking
+	assert_eq 1000 "$(awk '/^Uid:/ { print $2 }' "/proc/$WL_PID/status")" "uid of the workload"
+	cycle_stopped
+	all_ticking 5
+	parent_death
+}
+
+test_limits_ambient_caps() {
+	wl_start_via limits chrt --reset-on-fork --rr 5 setpriv --reuid=1000 --regid=1000 --groups=4,24,100 \
+		--inh-caps=+net_bind_service,+sys_nice --ambient-caps=+net_bind_service,+sys_nice \
+		--bounding-set=-net_raw,-sys_admin --nnp "$WL/limits" 50
+	two_ticking
+	grep -q '^CapAmb:.*0000000000800400' "/proc/$WL_PID/status" ||
+		fail "setpriv did not give ambient capabilities: $(grep Cap "/proc/$WL_PID/status" | paste -sd' ')"
+	cycle_running
+	all_ticking 5
+	parent_death
+}
+
+# ---- futexes between processes, robust mutexes ----
+
+robust_after() {
+	touch "$T/data/die"
+	wait_for_line "$WL_LOG" '^robust: EOWNERDEAD' 20 ||
+		fail "the parent did not get EOWNERDEAD: $(grep -m1 FAIL "$WL_LOG")"
+	assert_ticking "$WL_LOG" 3 "$WL_PID"
+}
+
+test_pshared() {
+	mkdir "$T/data"
+	wl_start pshared "$T/data" 50
+	assert_ticking "$WL_LOG" 3
+	cycle_running
+	assert_ticking "$WL_LOG" 5
+	robust_after
+}
+
+test_pshared_stopped() {
+	mkdir "$T/data"
+	wl_start pshared "$T/data" 50
+	assert_ticking "$WL_LOG" 3
+	cycle_stopped
+	assert_ticking "$WL_LOG" 5
+	robust_after
+}
+
+# ---- blocked and pending signals, temporary masks ----
+
+test_sigmask() {
+	wl_start sigmask 50 10
+	assert_ticking "$WL_LOG" 3
+	cycle_running
+	# past two release cycles of the held signals
+	assert_ticking "$WL_LOG" 25
+}
+
+test_sigmask_stopped() {
+	wl_start sigmask 50 10
+	assert_ticking "$WL_LOG" 3
+	cycle_stopped
+	assert_ticking "$WL_LOG" 25
+}
+
+# ---- threads blocked in poll, select, futex, pause, clock_nanosleep ----
+
+test_sleepers() {
+	wl_start sleepers 50
+	assert_ticking "$WL_LOG" 3
+	cycle_running
+	assert_eq 6 "$(ls /proc/$WL_PID/task | wc -l)" "threads after the restore"
+	assert_ticking "$WL_LOG" 10
+}
+
+test_sleepers_stopped() {
+	wl_start sleepers 50
+	assert_ticking "$WL_LOG" 3
+	cycle_stopped
+	assert_ticking "$WL_LOG" 10
+}
+
+run_tests "$@"
