@@ -25,6 +25,7 @@
 
 #define PF_KTHREAD	0x00200000
 #define FREEZE_ROUNDS	64
+#define STOP_TIMEOUT_MS	5000	/* a seized thread stops in microseconds */
 
 struct task_list {
 	struct rec_pid *t;
@@ -115,17 +116,41 @@ static int add_root(struct pstree *t, struct task_list *l, pid_t root)
 	return 0;
 }
 
+/*
+ * waitpid(@tid) that gives up at @deadline with -ETIMEDOUT.  A thread in
+ * a killable-only sleep never takes the interrupt: a vfork() parent
+ * waits for its child's exec or exit in TASK_KILLABLE (kernel_clone ->
+ * wait_for_vfork_done), and a plain waitpid would wait with it.
+ */
+static int wait_tid_until(pid_t tid, int *st, uint64_t deadline)
+{
+	struct timespec ts = { 0, 20 * 1000 };
+	pid_t r;
+
+	for (;;) {
+		r = waitpid(tid, st, __WALL | WNOHANG);
+		if (r == tid)
+			return 0;
+		if (r < 0 && errno != EINTR)
+			return -errno;
+		if (now_ns() > deadline)
+			return -ETIMEDOUT;
+		nanosleep(&ts, NULL);
+		if (ts.tv_nsec < 10 * 1000 * 1000)
+			ts.tv_nsec *= 2;
+	}
+}
+
 /* waits for the stop PTRACE_INTERRUPT asked for */
 static int wait_stop(pid_t tid, int *stop_sig)
 {
-	int st, sig;
+	uint64_t deadline = now_ns() + STOP_TIMEOUT_MS * 1000000ULL;
+	int st, sig, ret;
 
 	for (;;) {
-		if (waitpid(tid, &st, __WALL) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
+		ret = wait_tid_until(tid, &st, deadline);
+		if (ret)
+			return ret;
 		if (WIFEXITED(st) || WIFSIGNALED(st))
 			return -ESRCH;
 		if (!WIFSTOPPED(st))
@@ -160,6 +185,27 @@ static int seize(struct ps_thread *th)
 	return ret;
 }
 
+/* why thread @tid did not stop: its state and where it sleeps */
+static void stop_timeout_error(pid_t pid, pid_t tid)
+{
+	char path[64], stat[512] = "", wchan[64] = "?", *p;
+	char state = '?';
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", tid);
+	if (read_file(path, stat, sizeof(stat)) > 0 && (p = strrchr(stat, ')')) && p[1])
+		state = p[2];
+	snprintf(path, sizeof(path), "/proc/%d/wchan", tid);
+	if (read_file(path, wchan, sizeof(wchan)) <= 0)
+		strcpy(wchan, "?");
+	if (!strcmp(wchan, "kernel_clone"))
+		pr_err("pid %d: thread %d is in vfork(), waiting for its child to exec "
+		       "or exit, and cannot be frozen until then: not supported",
+		       pid, tid);
+	else
+		pr_err("pid %d: thread %d did not stop within %d s (state %c, in %s)",
+		       pid, tid, STOP_TIMEOUT_MS / 1000, state, wchan);
+}
+
 static void seize_error(pid_t pid, pid_t tid, int err)
 {
 	char path[64], buf[512], *tp;
@@ -173,7 +219,9 @@ static void seize_error(pid_t pid, pid_t tid, int err)
 			return;
 		}
 	}
-	if (err == -ESRCH)
+	if (err == -ETIMEDOUT)
+		stop_timeout_error(pid, tid);
+	else if (err == -ESRCH)
 		pr_err("pid %d: thread %d exited while the tree was frozen", pid, tid);
 	else
 		pr_err("pid %d: freezing thread %d: %s", pid, tid, errstr(err));

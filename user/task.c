@@ -995,9 +995,21 @@ static int restore_thread_prctls(struct restore_ctx *ctx, struct rst_proc *rp,
 				 uint32_t i)
 {
 	const struct img_thread *t = rp->mp->threads[i].t;
+	int32_t pdeath = t->pdeath_sig;
 	long r;
 	int ret = 0;
 
+	/*
+	 * The root's death signal was tied to its parent outside the image;
+	 * its parent now is the restorer, which -d makes exit at once: the
+	 * signal would kill (or wake) the process as soon as it is back.
+	 */
+	if (pdeath && rp->mp->parent < 0 && ctx->detach) {
+		pr_warn("pid %d: thread %d: its parent death signal %d is not restored: "
+			"with -d its parent, the restorer, exits now", rp->pid,
+			rp->tids[i], pdeath);
+		pdeath = 0;
+	}
 	if (t->flags & IMG_THREAD_NO_NEW_PRIVS)
 		ret = rst_syscall(ctx, rp, i, "PR_SET_NO_NEW_PRIVS", SYS_prctl,
 				  PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0, 0, &r);
@@ -1007,7 +1019,7 @@ static int restore_thread_prctls(struct restore_ctx *ctx, struct rst_proc *rp,
 	/* after the credentials: changing them clears the death signal */
 	if (!ret)
 		ret = rst_syscall(ctx, rp, i, "PR_SET_PDEATHSIG", SYS_prctl,
-				  PR_SET_PDEATHSIG, t->pdeath_sig, 0, 0, 0, 0, &r);
+				  PR_SET_PDEATHSIG, pdeath, 0, 0, 0, 0, &r);
 	return ret;
 }
 

@@ -151,6 +151,35 @@ test_limits_ambient_caps() {
 	parent_death
 }
 
+# The root's own death signal belongs to its parent outside the image.
+# In the foreground the restorer stands in for that parent: its death
+# sends the signal.  With -d the restorer exits at once, so the signal
+# is left out (with a warning) rather than killing what was restored.
+test_root_pdeathsig_detached() {
+	wl_start_via demo setpriv --pdeathsig TERM "$WL/demo"
+	assert_ticking "$WL_LOG" 2
+	snap_kill_json "$WL_PID"
+	restore_d
+	assert_err "pid $WL_PID: thread $WL_PID: its parent death signal 15 is not restored"
+	assert_ticking "$WL_LOG" 3
+}
+
+test_root_pdeathsig_foreground() {
+	local rp
+	wl_start_via demo setpriv --pdeathsig TERM "$WL/demo"
+	assert_ticking "$WL_LOG" 2
+	snap_kill_json "$WL_PID"
+	"$BPFCKPT" restore "$T/img" >"$T/fg.out" 2>&1 &
+	rp=$!
+	wait_until 20 "grep -q '^restored' '$T/fg.out'" || fail "restore did not report: $(cat "$T/fg.out")"
+	assert_ticking "$WL_LOG" 2
+	grep -q 'death signal' "$T/fg.out" && fail "foreground restore dropped the death signal: $(cat "$T/fg.out")"
+	kill -KILL "$rp"
+	wait "$rp" 2>/dev/null
+	wait_until 10 "[ ! -d /proc/$WL_PID ] || [ \"\$(proc_state $WL_PID)\" = Z ]" ||
+		fail "pid $WL_PID lives on after its parent, the restorer, died: no death signal"
+}
+
 # ---- futexes between processes, robust mutexes ----
 
 robust_after() {

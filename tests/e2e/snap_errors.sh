@@ -210,6 +210,30 @@ time.sleep(600)' >"$T/py.log" 2>&1 </dev/null &
 	[ "$(proc_state "$WL_PID")" = S ] || fail "python is in state $(proc_state "$WL_PID") after the refused snap"
 }
 
+# A vfork() parent sleeps until its child execs or exits, in a state
+# that only a fatal signal ends: ptrace cannot stop it.  The snap gives
+# up with a message instead of waiting with it, and leaves the tree as
+# it was; once the child is gone the same tree snaps and restores.
+test_vfork_parent_refused() {
+	local child
+	mkdir -p "$T/data" "$T/out"
+	wl_start vforker "$T/data" 50
+	wait_until 10 "grep -qE '^pid [0-9]+ tick 2\$' '$WL_LOG'" || fail "the vfork child does not tick"
+	child=$(grep -m1 -oE '^pid [0-9]+ tick' "$WL_LOG" | awk '{ print $2 }')
+	assert_ckpt 1 snap "$WL_PID" -o "$T/out/img"
+	assert_err "pid $WL_PID: thread $WL_PID is in vfork\(\), waiting for its child to exec or exit"
+	assert_empty_dir "$T/out"
+	assert_ticking "$WL_LOG" 3 "$child"
+	[ "$(proc_state "$WL_PID")" = D ] || fail "the vfork parent is in state $(proc_state "$WL_PID")"
+	touch "$T/data/exit"
+	wait_for_line "$WL_LOG" "^pid $WL_PID resumed after child $child" 10 ||
+		fail "the parent did not resume after its vfork child exited"
+	assert_ticking "$WL_LOG" 2 "$WL_PID"
+	snap_kill_json "$WL_PID"
+	restore_d
+	assert_ticking "$WL_LOG" 3 "$WL_PID"
+}
+
 # a small valid image to damage
 make_image() {
 	wl_start demo

@@ -740,7 +740,8 @@ static int t_reserved_fields(void)
 	if (EDIT(IMG_VMA, 0, img_vma, reserved, 1, "reserved", "vma reserved field") ||
 	    EDIT(IMG_PROC, 0, img_proc, exit_signal, 99, "exit signal", "process exit signal") ||
 	    EDIT(IMG_FD, 0, img_fd, reserved, 1, "fd 0 kind", "fd reserved field") ||
-	    EDIT(IMG_PROC, 0, img_proc, flags, 0x80000000, "unknown flags", "process flags") ||
+	    EDIT(IMG_PROC, 0, img_proc, flags, IMG_PROC_FLAGS_ALL + 1, "unknown flags",
+		 "process flags") ||
 	    EDIT(IMG_THREAD, 0, img_thread, flags, 0x80, "unknown flags", "thread flags") ||
 	    EDIT(IMG_TIMER, 0, img_timer, reserved, 1, "out of range", "timer reserved field") ||
 	    EDIT(IMG_FD, 0, img_fd, flags, 0x80, "flags 0x80", "fd flags"))
