@@ -110,8 +110,8 @@ static int load_proc(struct loader *l)
 	    (ret = check_levels(l, p->pgid, p->nr_levels, "pgid", false)) ||
 	    (ret = check_levels(l, p->sid, p->nr_levels, "sid", false)))
 		return ret;
-	if (p->flags & ~IMG_PROC_FLAGS_ALL)
-		return bad(l, "unknown flags %#x", p->flags);
+	if (p->flags & ~IMG_PROC_FLAGS_ALL || p->reserved)
+		return bad(l, "unknown flags %#x or reserved field set", p->flags);
 	if (p->exit_signal < 0 || p->exit_signal > BCK_NSIG)
 		return bad(l, "exit signal %d", p->exit_signal);
 	if (!nul_in(p->comm, sizeof(p->comm)))

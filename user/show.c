@@ -217,6 +217,7 @@ void show_proc_fields(struct printer *p, const struct img_proc *pr,
 	print_hex(p, "brk", NULL, pr->brk);
 	print_hex(p, "start_stack", NULL, pr->start_stack);
 	print_hex(p, "shared_pending", NULL, pr->shared_pending);
+	print_hex(p, "coredump_filter", NULL, pr->coredump_filter);
 	print_open_arr(p, "itimers");
 	for (i = 0; i < 3; i++) {
 		static const char *const names[] = { "real", "virtual", "prof" };

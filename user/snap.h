@@ -61,6 +61,7 @@ struct snap_proc {
 	uint32_t nr_fds;
 	uint32_t cap_fds;
 	bool thp_disabled;
+	uint32_t coredump_filter;
 	uint64_t nr_pages;		/* written to the image */
 };
 

@@ -237,8 +237,12 @@ char task_state_char(const struct rec_task *r)
 	return letters[bit];
 }
 
-/* THP_enabled in /proc/PID/status: the mm->flags bit moved in 6.18 */
-static int read_thp(struct snap_proc *sp)
+/*
+ * THP_enabled in /proc/PID/status and /proc/PID/coredump_filter: both
+ * live in mm->flags bits that are #defines, not BTF, and moved in 6.18;
+ * /proc is their stable interface.
+ */
+static int read_mm_extras(struct snap_proc *sp)
 {
 	char path[64], buf[4096], *p;
 
@@ -247,6 +251,10 @@ static int read_thp(struct snap_proc *sp)
 		return -ESRCH;
 	p = strstr(buf, "THP_enabled:");
 	sp->thp_disabled = p && atoi(p + 12) == 0;
+	snprintf(path, sizeof(path), "/proc/%d/coredump_filter", sp->pid);
+	if (read_file(path, buf, sizeof(buf)) < 0)
+		return -ESRCH;
+	sp->coredump_filter = strtoul(buf, NULL, 16);
 	return 0;
 }
 
@@ -303,7 +311,7 @@ int task_collect(struct snap_ctx *ctx, struct snap_proc *sp)
 		pr_err("pid %d: reading queued signals: %s", sp->pid, errstr(ret));
 		return ret;
 	}
-	return read_thp(sp);
+	return read_mm_extras(sp);
 }
 
 /* ids at the levels from ours down to the task's own namespace */
@@ -407,6 +415,7 @@ static int write_proc(struct snap_ctx *ctx, struct snap_proc *sp)
 		p.flags |= IMG_PROC_ZOMBIE;
 		p.exit_code = r->exit_code;
 	}
+	p.coredump_filter = sp->coredump_filter;
 	if (sp->thp_disabled)
 		p.flags |= IMG_PROC_THP_DISABLE;
 	p.nr_threads = sp->zombie ? 0 : sp->nr_threads;
@@ -1059,14 +1068,30 @@ static int restore_proc_prctls(struct restore_ctx *ctx, struct rst_proc *rp)
 	return ret;
 }
 
-/* from the outside: limits, OOM score, scheduling */
+static int set_proc_file(pid_t pid, const char *name, const char *val)
+{
+	char path[64];
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, name);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, val, strlen(val)) < 0)
+		ret = -errno;
+	if (fd >= 0)
+		close(fd);
+	if (ret)
+		pr_err("pid %d: setting %s to %s: %s", pid, name, val, errstr(ret));
+	return ret;
+}
+
+/* from the outside: limits, OOM score, core dump filter, scheduling */
 static int restore_from_outside(struct rst_proc *rp)
 {
 	const struct m_proc *mp = rp->mp;
-	char path[64], buf[32];
+	char buf[32];
 	struct rlimit rl;
 	uint32_t i;
-	int res, fd;
+	int res, ret;
 
 	for (res = 0; res < BCK_NRLIMITS; res++) {
 		rl.rlim_cur = mp->p->rlim[res].cur;
@@ -1080,17 +1105,14 @@ static int restore_from_outside(struct rst_proc *rp)
 			return -errno;
 		}
 	}
-	snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", rp->pid);
 	snprintf(buf, sizeof(buf), "%d", mp->p->oom_score_adj);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || write(fd, buf, strlen(buf)) < 0) {
-		pr_err("pid %d: setting oom_score_adj %s: %s", rp->pid, buf,
-		       strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -EPERM;
+	ret = set_proc_file(rp->pid, "oom_score_adj", buf);
+	if (!ret && mp->p->coredump_filter) {
+		snprintf(buf, sizeof(buf), "%#x", mp->p->coredump_filter);
+		ret = set_proc_file(rp->pid, "coredump_filter", buf);
 	}
-	close(fd);
+	if (ret)
+		return ret;
 	for (i = 0; i < mp->nr_threads; i++) {
 		const struct img_thread *t = mp->threads[i].t;
 		struct sched_param sp = { .sched_priority = t->rt_priority };

@@ -2,11 +2,12 @@
 /*
  * The image file: a stream of 8-byte aligned, little-endian records,
  * each starting with struct ckpt_hdr.  First IMG_HEADER, last IMG_TAIL
- * (checksum of every byte before it).  Type numbers are never reused and
- * records only grow at their end: a reader accepts a longer record of a
- * known type and ignores the bytes it does not know.  Reserved fields are
- * written as 0 and rejected when not 0.  Images are untrusted input: see
- * user/image.c for the checks.
+ * (checksum of every byte before it).  Type numbers are never reused.
+ * Most records carry trailing data (strings, registers) right after their
+ * fixed part, so a record cannot grow without moving it: the reader takes
+ * exact lengths, and any change of a record's layout bumps IMG_VERSION.
+ * Reserved fields are written as 0 and rejected when not 0.  Images are
+ * untrusted input: see user/img.c and user/model.c for the checks.
  *
  * Per-kind records live in task.h, mm.h, files.h.
  */

@@ -206,6 +206,8 @@ struct img_proc {
 	struct img_sigaction sigact[BCK_NSIG];
 	__u64 shared_pending;	/* signal numbers pending on the process */
 	struct img_itimer itimer[3];	/* ITIMER_REAL, _VIRTUAL, _PROF */
+	__u32 coredump_filter;	/* /proc/PID/coredump_filter */
+	__u32 reserved;
 	__u32 exe_len;		/* trailing strings, each with its NUL */
 	__u32 cwd_len;
 	__u32 root_len;

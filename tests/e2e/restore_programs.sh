@@ -228,9 +228,12 @@ test_sleep() {
 	WL_PID=$!
 	echo "$WL_PID" >>"$T/.sessions"
 	wait_until 10 "[ \"\$(cat /proc/$WL_PID/comm 2>/dev/null)\" = sleep ]" || fail "sleep did not start"
+	# a core dump filter of its own (default 0x33) comes back too
+	echo 0x5f >"/proc/$WL_PID/coredump_filter"
 	snap_kill_json "$WL_PID"
 	restore_d
 	restored_matches --running
+	assert_eq 0000005f "$(cat "/proc/$WL_PID/coredump_filter")" "coredump_filter"
 	wait_until 10 "[ \"\$(proc_state $WL_PID)\" = S ]" ||
 		fail "restored sleep is in state '$(proc_state "$WL_PID")', not sleeping"
 	kill -TERM "$WL_PID"
