@@ -55,7 +55,7 @@ int rst_put(struct restore_ctx *ctx, struct rst_proc *rp, size_t off,
 	remote = (struct iovec){ (void *)(uintptr_t)*addr, len };
 	if (process_vm_writev(rp->pid, &local, 1, &remote, 1, 0) != (ssize_t)len) {
 		pr_err("pid %d: writing syscall arguments: %s", rp->pid, strerror(errno));
-		return -errno ? -errno : -EFAULT;
+		return -EFAULT;
 	}
 	return 0;
 }
@@ -301,8 +301,7 @@ static int wait_state(struct restore_ctx *ctx, enum rst_state state)
 				       errstr(s->err));
 				return s->err ? s->err : -EIO;
 			}
-			if (st == state || st == RST_EXITED ||
-			    (st == RST_CREATED && state == RST_CREATED))
+			if (st == state || st == RST_EXITED)
 				ok++;
 		}
 		if (ok == ctx->nr_procs)
