@@ -125,13 +125,13 @@ $(BUILD)/tests/workloads/%: tests/workloads/%.c $(wildcard tests/workloads/*.h)
 $(BUILD)/bpf:
 	$(Q)mkdir -p $@
 
-test: $(DEPS_FIRST) $(BUILD)/bpfckpt $(UNIT_BINS) $(WL_BINS) $(TOOL_BINS)
+test: deps $(BUILD)/bpfckpt $(UNIT_BINS) $(WL_BINS) $(TOOL_BINS)
 	$(Q)BUILD=$(BUILD) bash tests/run
 
-demo: $(DEPS_FIRST) $(BUILD)/bpfckpt $(BUILD)/tests/workloads/demo
+demo: deps $(BUILD)/bpfckpt $(BUILD)/tests/workloads/demo
 	$(Q)BUILD=$(BUILD) bash tests/demo.sh
 
-bench: $(DEPS_FIRST) $(BUILD)/bpfckpt $(WL_BINS) $(BENCH_BINS)
+bench: deps $(BUILD)/bpfckpt $(WL_BINS) $(BENCH_BINS)
 	$(Q)BUILD=$(BUILD) bash tests/bench/run
 
 $(BUILD)/tests/bench/%: tests/bench/%.c
