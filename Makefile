@@ -73,7 +73,7 @@ BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/tests/bench/%,$(BENCH_SRCS))
 .DELETE_ON_ERROR:
 # generated, not intermediate: deleting them made the next make rebuild
 .SECONDARY: $(BPF_OBJS) $(SKELS)
-.PHONY: all deps test demo bench vmlinux clean fuzz check-deps
+.PHONY: all deps test demo bench vmlinux clean fuzz
 .SUFFIXES:
 
 all: $(DEPS_FIRST) $(BUILD)/bpfckpt
@@ -138,6 +138,25 @@ $(BUILD)/tests/bench/%: tests/bench/%.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -O2 -g -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE $< -o $@
+
+# libFuzzer on the image reader for FUZZ_SECONDS (the codec is built
+# with clang here, so that the fuzzer sees its coverage)
+FUZZ_SECONDS ?= 60
+FUZZ_LIB := user/img.c user/model.c user/util.c user/log.c
+$(BUILD)/tests/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) $(wildcard user/*.h include/bpfckpt/*.h) | $(SKELS)
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
+		-Iinclude -Iarch/$(ARCH) -I$(BUILD) -iquote user $< $(FUZZ_LIB) \
+		-lbpf -lxxhash -o $@
+
+fuzz: deps $(BUILD)/bpfckpt $(patsubst tests/fuzz/%.c,$(BUILD)/tests/fuzz/%,$(FUZZ_SRCS))
+	$(Q)mkdir -p $(BUILD)/fuzz-corpus
+	$(Q)[ -f $(BUILD)/fuzz-corpus/sleep.img ] || { \
+		setsid sleep 60 </dev/null >/dev/null 2>&1 & p=$$!; sleep 0.2; \
+		$(BUILD)/bpfckpt snap $$p -o $(BUILD)/fuzz-corpus/sleep.img --kill; }
+	$(Q)$(BUILD)/tests/fuzz/fuzz_image -max_total_time=$(FUZZ_SECONDS) \
+		-max_len=262144 $(BUILD)/fuzz-corpus
 
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux.h
