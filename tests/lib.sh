@@ -137,17 +137,18 @@ wl_start() {
 }
 
 # wl_start_via NAME CMD...: the same for a command line that ends up
-# exec()ing workload NAME (prlimit ... setpriv ... nice ... "$WL/NAME")
+# exec()ing workload NAME (prlimit ... setpriv ... nice ... "$WL/NAME");
+# WL_FAIL_RE (default ^FAIL) is what in its log means it failed
 wl_start_via() {
-	local name=$1
+	local name=$1 bad=${WL_FAIL_RE:-^FAIL}
 	shift
 	WL_LOG=$T/$name.log
 	clean_exec "$@" </dev/null >"$WL_LOG" 2>&1 &
 	WL_PID=$!
 	echo "$WL_PID" >>"$T/.sessions"
-	wait_for_line "$WL_LOG" "^ready pid=$WL_PID( |\$)|^FAIL" 30 ||
+	wait_for_line "$WL_LOG" "^ready pid=$WL_PID( |\$)|$bad" 30 ||
 		fail "$name did not print 'ready pid=$WL_PID' within 30 s: $(tail -n 3 "$WL_LOG")"
-	grep -q '^FAIL' "$WL_LOG" && fail "$name: $(grep -m1 '^FAIL' "$WL_LOG")"
+	grep -qE "$bad" "$WL_LOG" && fail "$name: $(grep -m1 -E "$bad" "$WL_LOG")"
 	return 0
 }
 

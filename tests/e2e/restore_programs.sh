@@ -9,18 +9,12 @@
 # go on from the last one: no reset, no gap, no repeat.
 . "$(dirname "$0")/../lib.sh"
 
-# prog_start NAME CMD...: like wl_start, for a command of the system
+# prog_start NAME CMD...: like wl_start, for a command of the system;
+# a Python traceback or a perl error counts as a failure too
 prog_start() {
 	local name=$1
 	shift
-	WL_LOG=$T/$name.log
-	clean_exec setsid "$@" </dev/null >"$WL_LOG" 2>&1 &
-	WL_PID=$!
-	echo "$WL_PID" >>"$T/.sessions"
-	wait_for_line "$WL_LOG" "^ready pid=$WL_PID( |\$)|^FAIL|Error" 30 ||
-		fail "$name did not print 'ready pid=$WL_PID' within 30 s: $(tail -n 3 "$WL_LOG")"
-	grep -qE '^FAIL|Error' "$WL_LOG" && fail "$name: $(grep -m1 -E '^FAIL|Error' "$WL_LOG")"
-	return 0
+	WL_FAIL_RE='^FAIL|Error' wl_start_via "$name" setsid "$@"
 }
 
 # the running tree: snap --kill, restore -d, maps as in the image
