@@ -22,7 +22,8 @@ for p in json.load(open('$T/image.json'))['processes']:
 restore_refused() {
 	local rc=$1 re=$2 p
 	shift 2
-	printf '#!/bin/sh\nexec strace -qq -e trace=clone,clone3,fork,vfork -e signal=none -o %s %s "$@"\n' \
+	# LeakSanitizer cannot run under ptrace (make SANITIZE=1 builds)
+	printf '#!/bin/sh\nASAN_OPTIONS=detect_leaks=0 exec strace -qq -e trace=clone,clone3,fork,vfork -e signal=none -o %s %s "$@"\n' \
 		"$T/clones.log" "$BPFCKPT" >"$T/traced"
 	chmod +x "$T/traced"
 	BPFCKPT=$T/traced assert_ckpt "$rc" restore "$@"
