@@ -127,7 +127,6 @@ void features_probe(void)
 			       probe_sysctl("/proc/sys/kernel/shm_next_id");
 	features.map_files = access("/proc/self/map_files", R_OK) == 0;
 	features.timer_ids = probe_timer_ids();
-	features.rseq_config = true;
 }
 
 int cmd_check(int argc, char **argv)

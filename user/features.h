@@ -18,7 +18,6 @@ struct features {
 	bool uffd;
 	bool uffd_wp_async;
 	bool timer_ids;
-	bool rseq_config;
 };
 
 extern struct features features;

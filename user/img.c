@@ -26,6 +26,7 @@
  */
 #include <xxh_x86dispatch.h>
 #include "img.h"
+#include "bpfckpt/common.h"
 #include "bpfckpt/mm.h"
 
 #define WBUF_FLUSH	(1u << 20)
@@ -404,6 +405,14 @@ static int check_header(struct img_reader *r)
 	if (h->page_size != r->page_size)
 		return fail(r, -EINVAL, "image page size %u, this host's %u",
 			    h->page_size, r->page_size);
+	/* the layouts of the records below depend on these */
+	if (h->task_comm_len != BCK_COMM_LEN || h->nsig != BCK_NSIG ||
+	    h->nr_rlimits != BCK_NRLIMITS || h->auxv_words != BCK_AUXV_WORDS ||
+	    h->ns_levels != BCK_NS_LEVELS)
+		return fail(r, -EINVAL, "header: kernel constants (comm %u, signals %u, "
+			    "rlimits %u, auxv %u, pid levels %u) differ from this "
+			    "bpfckpt's", h->task_comm_len, h->nsig, h->nr_rlimits,
+			    h->auxv_words, h->ns_levels);
 	if (h->flags)
 		return fail(r, -EINVAL, "header: reserved flags %#x set", h->flags);
 	if (!str_ok((const char *)h->boot_id, sizeof(h->boot_id)) ||

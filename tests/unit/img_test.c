@@ -751,6 +751,14 @@ static int t_reserved_fields(void)
 	reseal(b, good_len, nr_recs + 1);
 	ret = rejects(b, good_len, 0, "reserved flags", NULL, "header flags");
 	free(b);
+	if (ret)
+		return ret;
+	/* records are laid out by these: another value is another format */
+	b = copy_good();
+	((struct img_header *)b)->nsig = BCK_NSIG + 1;
+	reseal(b, good_len, nr_recs + 1);
+	ret = rejects(b, good_len, 0, "kernel constants", NULL, "header signal count");
+	free(b);
 	return ret;
 }
 
