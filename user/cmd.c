@@ -22,6 +22,17 @@ int usage_error(const char *synopsis, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
+int pid_operand(const char *synopsis, const char *arg, int *pid)
+{
+	if (arg[0] == '-')
+		return usage_error(synopsis, "unknown option '%s'", arg);
+	if (*pid)
+		return usage_error(synopsis, "one PID only");
+	if (parse_pid(arg, pid))
+		return usage_error(synopsis, "'%s' is not a pid", arg);
+	return 0;
+}
+
 int parse_pid(const char *s, int *pid)
 {
 	char *end;

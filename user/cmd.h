@@ -20,5 +20,10 @@ int usage_error(const char *synopsis, const char *fmt, ...)
 
 /* parses a pid argument; 0 or -EINVAL */
 int parse_pid(const char *s, int *pid);
+/*
+ * An argument that is no known option of a command taking one PID: the
+ * PID itself (0), or a usage error (its exit code).
+ */
+int pid_operand(const char *synopsis, const char *arg, int *pid);
 
 #endif

@@ -530,12 +530,8 @@ int cmd_inspect(int argc, char **argv)
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--json"))
 			c.json = true;
-		else if (argv[i][0] == '-')
-			return usage_error(INSPECT_USAGE, "unknown option '%s'", argv[i]);
-		else if (c.root)
-			return usage_error(INSPECT_USAGE, "one PID only");
-		else if (parse_pid(argv[i], &c.root))
-			return usage_error(INSPECT_USAGE, "'%s' is not a pid", argv[i]);
+		else if ((ret = pid_operand(INSPECT_USAGE, argv[i], &c.root)))
+			return ret;
 	}
 	if (!c.root)
 		return usage_error(INSPECT_USAGE, "which PID?");

@@ -556,10 +556,8 @@ static bool same_host(const struct img_header *h)
 {
 	char boot_id[sizeof(h->boot_id)];
 
-	if (read_file("/proc/sys/kernel/random/boot_id", boot_id, sizeof(boot_id)) <= 0)
-		return false;
-	boot_id[strcspn(boot_id, "\n")] = 0;
-	return !strcmp(boot_id, (const char *)h->boot_id);
+	return !read_boot_id(boot_id, sizeof(boot_id)) && boot_id[0] &&
+	       !strcmp(boot_id, (const char *)h->boot_id);
 }
 
 /* how map_one() opens the file of a file mapping */

@@ -25,7 +25,7 @@
 
 static int parse_args(int argc, char **argv, struct snap_ctx *ctx)
 {
-	int i;
+	int i, ret;
 
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-o")) {
@@ -34,12 +34,8 @@ static int parse_args(int argc, char **argv, struct snap_ctx *ctx)
 			ctx->out = argv[i];
 		} else if (!strcmp(argv[i], "--kill")) {
 			ctx->kill = true;
-		} else if (argv[i][0] == '-') {
-			return usage_error(SNAP_USAGE, "unknown option '%s'", argv[i]);
-		} else if (ctx->root) {
-			return usage_error(SNAP_USAGE, "one PID only");
-		} else if (parse_pid(argv[i], &ctx->root)) {
-			return usage_error(SNAP_USAGE, "'%s' is not a pid", argv[i]);
+		} else if ((ret = pid_operand(SNAP_USAGE, argv[i], &ctx->root))) {
+			return ret;
 		}
 	}
 	if (!ctx->root)
@@ -99,8 +95,6 @@ static int write_header(struct snap_ctx *ctx)
 	};
 	struct timespec ts;
 	struct utsname u;
-	char boot_id[sizeof(h.boot_id)];
-	int n;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	h.time_ns = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
@@ -112,11 +106,8 @@ static int write_header(struct snap_ctx *ctx)
 	copy_str(h.kversion, sizeof(h.kversion), u.version);
 	copy_str(h.machine, sizeof(h.machine), u.machine);
 	copy_str(h.hostname, sizeof(h.hostname), u.nodename);
-	n = read_file("/proc/sys/kernel/random/boot_id", boot_id, sizeof(boot_id));
-	if (n > 0) {
-		boot_id[strcspn(boot_id, "\n")] = 0;
-		copy_str((char *)h.boot_id, sizeof(h.boot_id), boot_id);
-	}
+	/* optional: without it a restore cannot tell it is on the same boot */
+	read_boot_id((char *)h.boot_id, sizeof(h.boot_id));
 	return img_put(ctx->w, &h, sizeof(h), NULL, 0);
 }
 

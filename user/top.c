@@ -93,7 +93,7 @@ struct top_ctx {
 static int parse_args(int argc, char **argv, struct top_ctx *c)
 {
 	char *end;
-	int i;
+	int i, ret;
 
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--batch")) {
@@ -114,12 +114,8 @@ static int parse_args(int argc, char **argv, struct top_ctx *c)
 			if (*end || end == argv[i] || !(c->interval >= 0.1))
 				return usage_error(TOP_USAGE, "'%s' is not an interval "
 						   "of at least 0.1 s", argv[i]);
-		} else if (argv[i][0] == '-') {
-			return usage_error(TOP_USAGE, "unknown option '%s'", argv[i]);
-		} else if (c->root) {
-			return usage_error(TOP_USAGE, "one PID only");
-		} else if (parse_pid(argv[i], &c->root)) {
-			return usage_error(TOP_USAGE, "'%s' is not a pid", argv[i]);
+		} else if ((ret = pid_operand(TOP_USAGE, argv[i], &c->root))) {
+			return ret;
 		}
 	}
 	if (!c->root)

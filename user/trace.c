@@ -134,7 +134,7 @@ static int parse_args(int argc, char **argv, struct trace_ctx *c)
 {
 	const char *events = DEFAULT_EVENTS;
 	char *end;
-	int i;
+	int i, ret;
 
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--duration")) {
@@ -150,12 +150,8 @@ static int parse_args(int argc, char **argv, struct trace_ctx *c)
 			events = argv[i];
 		} else if (!strcmp(argv[i], "--json")) {
 			c->json = true;
-		} else if (argv[i][0] == '-') {
-			return usage_error(TRACE_USAGE, "unknown option '%s'", argv[i]);
-		} else if (c->root) {
-			return usage_error(TRACE_USAGE, "one PID only");
-		} else if (parse_pid(argv[i], &c->root)) {
-			return usage_error(TRACE_USAGE, "'%s' is not a pid", argv[i]);
+		} else if ((ret = pid_operand(TRACE_USAGE, argv[i], &c->root))) {
+			return ret;
 		}
 	}
 	if (!c->root)

@@ -56,6 +56,16 @@ int read_file(const char *path, char *buf, size_t size)
 	return done;
 }
 
+int read_boot_id(char *buf, size_t size)
+{
+	int n = read_file("/proc/sys/kernel/random/boot_id", buf, size);
+
+	if (n < 0)
+		return n;
+	buf[strcspn(buf, "\n")] = 0;
+	return 0;
+}
+
 uint64_t now_ns(void)
 {
 	struct timespec ts;

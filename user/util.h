@@ -23,6 +23,8 @@ int vec_reserve(void *arr, uint32_t *cap, uint32_t want, size_t size);
 int read_file(const char *path, char *buf, size_t size);
 /* BPFCKPT_FAULT=<point>: -EIO at that point, to exercise cleanup paths */
 int fault_at(const char *point);
+/* this boot's id (/proc/sys/kernel/random/boot_id, no newline); -errno */
+int read_boot_id(char *buf, size_t size);
 /* monotonic clock in ns */
 uint64_t now_ns(void);
 /*
