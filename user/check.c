@@ -98,7 +98,7 @@ static bool probe_sysctl(const char *path)
 	return access(path, W_OK) == 0;
 }
 
-static bool probe_timer_ids(void)
+bool probe_timer_ids(void)
 {
 	int v = prctl(PR_TIMER_CREATE_RESTORE_IDS, PR_TIMER_CREATE_RESTORE_IDS_GET, 0, 0, 0);
 

@@ -22,5 +22,7 @@ struct features {
 
 extern struct features features;
 void features_probe(void);
+/* PR_TIMER_CREATE_RESTORE_IDS: POSIX timers get their ids back */
+bool probe_timer_ids(void);
 
 #endif

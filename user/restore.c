@@ -29,7 +29,6 @@
 #include <time.h>
 #include <unistd.h>
 #include "cmd.h"
-#include "features.h"
 #include "log.h"
 #include "restore.h"
 #include "util.h"
@@ -227,7 +226,6 @@ static int preflight(struct restore_ctx *ctx)
 		pr_err("--lazy: lazy restore is not supported yet");
 		return -ENOTSUP;
 	}
-	features_probe();
 	ret = check_kernel(ctx);
 	if (!ret)
 		ret = build_procs(ctx);

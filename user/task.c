@@ -610,7 +610,7 @@ int task_restore_check(struct restore_ctx *ctx)
 				return -ENOTSUP;
 			}
 		}
-		if (mp->nr_timers && !features.timer_ids) {
+		if (mp->nr_timers && !probe_timer_ids()) {
 			pr_err("pid %d: POSIX timers need PR_TIMER_CREATE_RESTORE_IDS "
 			       "(Linux 6.16) to get their ids back", mp->p->pid[0]);
 			return -ENOTSUP;
