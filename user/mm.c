@@ -1027,7 +1027,7 @@ static int write_batch(struct rst_proc *rp, struct iovec *local,
 static int write_pages_to(struct restore_ctx *ctx, struct rst_proc *rp,
 			  struct map_state *ms)
 {
-	static struct iovec local[PAGES_IOV], remote[PAGES_IOV];
+	struct iovec local[PAGES_IOV], remote[PAGES_IOV];	/* 32 KiB of stack */
 	const struct m_proc *mp = rp->mp;
 	uint64_t ps = ctx->img.hdr->page_size;
 	uint32_t c, i, vi;
