@@ -7,6 +7,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -20,6 +21,7 @@
 #include "features.h"
 #include "log.h"
 #include "print.h"
+#include "util.h"
 
 struct features features;
 
@@ -72,25 +74,38 @@ static bool probe_uffd(bool *wp_async)
 	return true;
 }
 
-/* clone3 with set_tid of a free pid: needs CAP_CHECKPOINT_RESTORE */
+/*
+ * clone3 with set_tid of a free pid: needs CAP_CHECKPOINT_RESTORE.  The
+ * pid tried must be below pid_max (else EINVAL), and may be taken
+ * between the check and the call (EEXIST): then try another.
+ */
 static bool probe_set_tid(void)
 {
 	struct clone_args args = { .exit_signal = SIGCHLD };
-	pid_t want, got;
-	int st;
+	char buf[32];
+	pid_t want, got, max = 32768;
+	int st, tries;
 
-	want = getpid() + 1000;
-	while (kill(want, 0) == 0 || errno != ESRCH)
-		want++;
-	args.set_tid = (uint64_t)(uintptr_t)&want;
-	args.set_tid_size = 1;
-	got = syscall(__NR_clone3, &args, sizeof(args));
-	if (got == 0)
-		_exit(0);
-	if (got < 0)
-		return false;
-	waitpid(got, &st, 0);
-	return got == want;
+	if (read_file("/proc/sys/kernel/pid_max", buf, sizeof(buf)) > 0)
+		max = atoi(buf);
+	want = getpid();
+	for (tries = 0; tries < 32; tries++) {
+		do {
+			want = want + 97 < max ? want + 97 : 301 + tries;
+		} while (kill(want, 0) == 0 || errno != ESRCH);
+		args.set_tid = (uint64_t)(uintptr_t)&want;
+		args.set_tid_size = 1;
+		got = syscall(__NR_clone3, &args, sizeof(args));
+		if (got == 0)
+			_exit(0);
+		if (got > 0) {
+			waitpid(got, &st, 0);
+			return got == want;
+		}
+		if (errno != EEXIST)
+			return false;
+	}
+	return false;
 }
 
 static bool probe_sysctl(const char *path)
