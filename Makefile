@@ -85,7 +85,8 @@ deps:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEB_PKGS) >/dev/null; \
 	fi
 
-$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c vmlinux.h $(wildcard bpf/*.h include/bpfckpt/*.h) | $(BUILD)/bpf
+# order-only on deps: with -j, nothing compiles before the packages are in
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c vmlinux.h $(wildcard bpf/*.h include/bpfckpt/*.h) | $(BUILD)/bpf $(DEPS_FIRST)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 	$(Q)llvm-strip -g $@ 2>/dev/null || true
@@ -94,7 +95,7 @@ $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
 
-$(BUILD)/%.o: %.c | $(SKELS)
+$(BUILD)/%.o: %.c | $(SKELS) $(DEPS_FIRST)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
@@ -116,7 +117,7 @@ $(BUILD)/tests/tools/%: tests/tools/%.c $(LIB_OBJS)
 
 # Workloads are plain programs: no sanitizer, so their memory looks like
 # any other process's.
-$(BUILD)/tests/workloads/%: tests/workloads/%.c $(wildcard tests/workloads/*.h)
+$(BUILD)/tests/workloads/%: tests/workloads/%.c $(wildcard tests/workloads/*.h) | $(DEPS_FIRST)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -O2 -g -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \

@@ -14,6 +14,7 @@
 #define BPFCKPT_COLLECT_BPF_H
 
 #include "pid.bpf.h"
+#include "refuse.bpf.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);

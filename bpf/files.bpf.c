@@ -1,11 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
-/* iter/task_file collector: every fd of one process (pid-filtered link). */
+/*
+ * iter/task_file collector: every fd of one process (pid-filtered link),
+ * in two variants chosen at load time (user/collect.c):
+ *   collect_file         also resolves the path with bpf_d_path, which
+ *                        takes ctx->file because the iterator marks it
+ *                        trusted (bpf_iter__task_file's ctx fields);
+ *   collect_file_nopath  for a verifier that refuses that (or when
+ *                        BPFCKPT_FALLBACK asks for it): the user side
+ *                        reads /proc/PID/fd/N and checks dev/ino.
+ */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 #include "bpfckpt/files.h"
 #include "collect.bpf.h"
+#include "core.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -38,8 +48,7 @@ static __always_inline void read_socket(struct rec_file *r, struct file *file)
 	r->sock_proto = BPF_CORE_READ(sk, sk_protocol);
 }
 
-SEC("iter/task_file")
-int collect_file(struct bpf_iter__task_file *ctx)
+static __always_inline int emit_file(struct bpf_iter__task_file *ctx, bool with_path)
 {
 	struct task_struct *task = ctx->task;
 	struct file *file = ctx->file;
@@ -68,10 +77,26 @@ int collect_file(struct bpf_iter__task_file *ctx)
 	r->file = (__u64)file;
 	if ((r->mode & S_IFMT) == S_IFSOCK)
 		read_socket(r, file);
-	r->path_len = bpf_d_path(&file->__f_path, r->path, sizeof(r->path));
-	if (r->path_len < 0)
-		r->err |= REC_ERR_PATH;
+	if (with_path) {
+		r->path_len = bpf_d_path(file_path(file), r->path, sizeof(r->path));
+		if (r->path_len < 0)
+			r->err |= REC_ERR_PATH;
+	}
 	bpf_ringbuf_submit(r, 0);
 	pace(ctx->meta->seq);
 	return 0;
+}
+
+SEC("iter/task_file")
+int collect_file(struct bpf_iter__task_file *ctx)
+{
+	REFUSE_IF(0);
+	return emit_file(ctx, true);
+}
+
+SEC("iter/task_file")
+int collect_file_nopath(struct bpf_iter__task_file *ctx)
+{
+	REFUSE_IF(1);
+	return emit_file(ctx, false);
 }

@@ -1,8 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * iter/task collectors: tree discovery (list_tasks) and the full state of
- * every thread of one process (collect_task, with the pid filter of the
- * iterator link), plus its POSIX timers and its exe/cwd/root paths.
+ * iter/task collectors, each with the pid filter of the iterator link:
+ * tree discovery (list_tasks), the full state of every thread of one
+ * process (collect_task) and its POSIX timers (collect_timers: the only
+ * one that needs bpf_loop, so that a verifier refusing it costs timers
+ * alone).  Paths are not resolved here: bpf_d_path takes only trusted
+ * pointers, and task->mm->exe_file and task->fs are reached by walking
+ * untrusted ones.  The records carry the dev/ino of exe, cwd and root
+ * instead, and the user side checks the paths it reads from /proc
+ * against them.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -10,6 +16,7 @@
 #include <bpf/bpf_tracing.h>
 #include "bpfckpt/task.h"
 #include "collect.bpf.h"
+#include "core.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -27,6 +34,7 @@ int list_tasks(struct bpf_iter__task *ctx)
 	__u32 lvl = reader_level();
 	struct rec_pid *r;
 
+	REFUSE_IF(0);
 	if (!task)
 		return 0;
 	if (!rec_reserve(r, REC_PID))
@@ -148,7 +156,7 @@ static __always_inline void read_mm(struct rec_task *r, struct mm_struct *mm)
 	r->vdso = (__u64)mm->context.vdso;
 	r->map_count = mm->map_count;
 	r->total_vm = mm->total_vm;
-	r->mm_flags = BPF_CORE_READ(mm, flags.__mm_flags[0]);
+	r->mm_flags = mm_flags_word(mm);
 	r->mm_def_flags = mm->def_flags;
 	r->rss_file = BPF_CORE_READ(mm, rss_stat[0].count);
 	r->rss_anon = BPF_CORE_READ(mm, rss_stat[1].count);
@@ -160,24 +168,9 @@ static __always_inline void read_mm(struct rec_task *r, struct mm_struct *mm)
 	bpf_probe_read_kernel(r->auxv, auxv_size, &mm->saved_auxv);
 }
 
-static __always_inline void emit_path(struct seq_file *seq, __s32 tgid,
-				      __u32 which, struct path *p)
-{
-	struct rec_path *r;
-
-	if (!rec_reserve(r, REC_PATH))
-		return;
-	r->tgid = tgid;
-	r->which = which;
-	r->pad = 0;
-	r->path[0] = 0;
-	r->len = bpf_d_path(p, r->path, sizeof(r->path));
-	bpf_ringbuf_submit(r, 0);
-	pace(seq);
-}
-
 struct timer_walk {
-	struct hlist_node *node;
+	struct list_head *head;		/* the list itself: the end of a list_head */
+	struct hlist_node *node;	/* next entry: ->next is first in both kinds */
 	__s32 tgid;
 	__u32 ignored;
 	__u32 lvl;
@@ -187,6 +180,7 @@ struct timer_walk {
 static __always_inline void emit_timer(struct timer_walk *w, struct k_itimer *t)
 {
 	struct hrtimer *ht = &t->it.real.timer;
+	struct kernel_siginfo *info = timer_info(t);
 	struct rec_timer *r;
 	__s64 rem, now;
 	__s32 clock;
@@ -198,8 +192,8 @@ static __always_inline void emit_timer(struct timer_walk *w, struct k_itimer *t)
 	r->id = BPF_CORE_READ(t, it_id);
 	r->clock = clock;
 	r->notify = BPF_CORE_READ(t, it_sigev_notify);
-	r->signo = BPF_CORE_READ(t, sigq.info.si_signo);
-	r->value = (__u64)BPF_CORE_READ(t, sigq.info._sifields._timer._sigval.sival_ptr);
+	r->signo = BPF_CORE_READ(info, si_signo);
+	r->value = (__u64)BPF_CORE_READ(info, _sifields._timer._sigval.sival_ptr);
 	r->target = pid_nr_at(BPF_CORE_READ(t, it_pid), w->lvl);
 	r->interval_ns = BPF_CORE_READ(t, it_interval);
 	r->overrun = BPF_CORE_READ(t, it_overrun);
@@ -229,7 +223,9 @@ static __always_inline void emit_timer(struct timer_walk *w, struct k_itimer *t)
 /*
  * One list entry per call: bpf_loop keeps the verifier from walking
  * every iteration.  Timer records are not paced; MAX_TIMERS of them fit
- * the ring buffer many times over.
+ * the ring buffer many times over.  signal->posix_timers was a circular
+ * list_head before 6.13 and is a NULL-terminated hlist now: the walk
+ * ends at either end.
  */
 static long timer_step(__u32 i, void *ctx)
 {
@@ -237,28 +233,97 @@ static long timer_step(__u32 i, void *ctx)
 	struct hlist_node *n = w->node;
 	struct k_itimer *t;
 
-	if (!n)
+	if (!n || (void *)n == (void *)w->head) {
+		w->node = 0;
 		return 1;
+	}
 	if (w->ignored)
-		t = container_of(n, struct k_itimer, ignored_list);
+		t = (void *)n - bpf_core_field_offset(struct k_itimer, ignored_list);
 	else
-		t = container_of(n, struct k_itimer, list);
+		t = (void *)n - bpf_core_field_offset(struct k_itimer, list);
 	emit_timer(w, t);
 	w->node = BPF_CORE_READ(n, next);
 	w->count++;
 	return 0;
 }
 
-/* number of timers on the list, or -1 if longer than MAX_TIMERS */
-static __always_inline int walk_timers(__s32 tgid, struct hlist_node *first,
-				       __u32 ignored, __u32 lvl)
+/* number of timers on the list at @head, or -1 if longer than MAX_TIMERS */
+static __always_inline int walk_timers(__s32 tgid, void *head, __u32 ignored,
+				       __u32 lvl)
 {
 	struct timer_walk w = {
-		.node = first, .tgid = tgid, .ignored = ignored, .lvl = lvl,
+		.head = head, .tgid = tgid, .ignored = ignored, .lvl = lvl,
 	};
 
+	/* ->first of an hlist_head and ->next of a list_head: both at 0 */
+	bpf_probe_read_kernel(&w.node, sizeof(w.node), head);
 	bpf_loop(MAX_TIMERS, timer_step, &w, 0);
 	return w.node ? -1 : (int)w.count;
+}
+
+/*
+ * The POSIX timers of one process, from its leader: one rec_timer each,
+ * then a rec_timers_end that says the list is complete.
+ */
+SEC("iter/task")
+int collect_timers(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct signal_struct *sig;
+	struct rec_timers_end *e;
+	__u32 lvl = reader_level();
+	__s32 vtgid;
+	int n1, n2 = 0;
+
+	REFUSE_IF(2);
+	if (!task || task->pid != task->tgid)
+		return 0;
+	sig = task->signal;
+	if (!sig)
+		return 0;
+	vtgid = pid_nr_at(task->group_leader->thread_pid, lvl);
+	n1 = walk_timers(vtgid, &sig->posix_timers, 0, lvl);
+	/* timers whose signal is ignored have their own list since 6.13 */
+	if (bpf_core_field_exists(sig->ignored_posix_timers))
+		n2 = walk_timers(vtgid, &sig->ignored_posix_timers, 1, lvl);
+	if (!rec_reserve(e, REC_TIMERS_END))
+		return 0;
+	e->tgid = vtgid;
+	e->nr = n1 < 0 || n2 < 0 ? 0 : n1 + n2;
+	e->err = n1 < 0 || n2 < 0 ? REC_ERR_TIMERS : 0;
+	e->pad = 0;
+	bpf_ringbuf_submit(e, 0);
+	pace(ctx->meta->seq);
+	return 0;
+}
+
+/* dev/ino of the inode behind @p, 0/0 if none */
+static __always_inline void path_id(struct path *p, __u64 *dev, __u64 *ino)
+{
+	struct inode *inode = BPF_CORE_READ(p, dentry, d_inode);
+
+	if (!inode)
+		return;
+	*dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	*ino = BPF_CORE_READ(inode, i_ino);
+}
+
+/*
+ * rseq moved into a struct of its own after 6.18: where task->rseq is
+ * no longer the user pointer, the record says so and the user side asks
+ * ptrace (PTRACE_GET_RSEQ_CONFIGURATION) instead.
+ */
+static __always_inline void read_rseq(struct rec_task *r, struct task_struct *t)
+{
+	if (bpf_core_field_size(t->rseq) != sizeof(void *) ||
+	    !bpf_core_field_exists(t->rseq_len) ||
+	    !bpf_core_field_exists(t->rseq_sig)) {
+		r->missing |= REC_MISS_RSEQ;
+		return;
+	}
+	r->rseq = (__u64)BPF_CORE_READ(t, rseq);
+	r->rseq_len = BPF_CORE_READ(t, rseq_len);
+	r->rseq_sig = BPF_CORE_READ(t, rseq_sig);
 }
 
 SEC("iter/task")
@@ -268,14 +333,13 @@ int collect_task(struct bpf_iter__task *ctx)
 	struct task_struct *task = ctx->task;
 	struct mm_struct *mm;
 	struct fs_struct *fs;
+	struct file *exe;
 	struct rec_task *r;
 	__u32 lvl = reader_level();
-	__s32 vtgid;
-	int n1, n2;
 
+	REFUSE_IF(1);
 	if (!task)
 		return 0;
-	vtgid = pid_nr_at(task->group_leader->thread_pid, lvl);
 	if (!rec_reserve(r, REC_TASK))
 		return 0;
 	rec_zero(r, &zero_task);
@@ -290,9 +354,7 @@ int collect_task(struct bpf_iter__task *ctx)
 	read_creds(r, task);
 	r->clear_child_tid = (__u64)task->clear_child_tid;
 	r->robust_list = (__u64)task->robust_list;
-	r->rseq = (__u64)task->rseq;
-	r->rseq_len = task->rseq_len;
-	r->rseq_sig = task->rseq_sig;
+	read_rseq(r, task);
 	r->policy = task->policy;
 	r->rt_priority = task->rt_priority;
 	r->nice = task->static_prio - 120;
@@ -323,32 +385,23 @@ int collect_task(struct bpf_iter__task *ctx)
 	if (BPF_CORE_READ_BITFIELD_PROBED(task, sched_reset_on_fork))
 		r->policy |= SCHED_RESET_ON_FORK;
 	mm = task->mm;
-	if (mm)
+	if (mm) {
 		read_mm(r, mm);
+		exe = mm->exe_file;
+		if (exe) {
+			r->has_exe = 1;
+			r->exe_dev = BPF_CORE_READ(exe, f_inode, i_sb, s_dev);
+			r->exe_ino = BPF_CORE_READ(exe, f_inode, i_ino);
+		}
+	}
 	fs = task->fs;
-	if (fs)
+	if (fs) {
+		r->has_fs = 1;
 		r->umask = fs->umask;
-
-	/* process-wide parts only once, from the thread group leader */
-	if (task->pid == task->tgid && task->signal) {
-		n1 = walk_timers(vtgid, task->signal->posix_timers.first, 0, lvl);
-		n2 = walk_timers(vtgid, task->signal->ignored_posix_timers.first,
-				 1, lvl);
-		if (n1 < 0 || n2 < 0)
-			r->err |= REC_ERR_TIMERS;
-		else
-			r->nr_timers = n1 + n2;
+		path_id(&fs->pwd, &r->cwd_dev, &r->cwd_ino);
+		path_id(&fs->root, &r->root_dev, &r->root_ino);
 	}
 	bpf_ringbuf_submit(r, 0);
 	pace(seq);
-
-	if (task->pid != task->tgid)
-		return 0;
-	if (mm && mm->exe_file)
-		emit_path(seq, vtgid, REC_PATH_EXE, &mm->exe_file->__f_path);
-	if (fs) {
-		emit_path(seq, vtgid, REC_PATH_CWD, &fs->pwd);
-		emit_path(seq, vtgid, REC_PATH_ROOT, &fs->root);
-	}
 	return 0;
 }

@@ -22,6 +22,7 @@
 #include <bpf/bpf_tracing.h>
 #include "bpfckpt/trace.h"
 #include "pid.bpf.h"
+#include "refuse.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -35,8 +36,14 @@ char LICENSE[] SEC("license") = "GPL";
 #define MAX_ERRNO	4095
 
 /* set before load */
-const volatile __u32 ns_level;	/* pid namespace level of the reader */
 const volatile __u32 emit;	/* TRACE_EMIT_* */
+/*
+ * The pid namespace level of the reader, which only the kernel knows
+ * for sure (/proc shows levels from its own namespace down): walk_tree
+ * runs in the reader's context and sets it on its first run, before
+ * the user side attaches anything else.
+ */
+__u32 ns_level;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -276,6 +283,7 @@ static __always_inline void send_syscall(struct thread *f, long ret, __u64 lat,
 SEC("tp_btf/sys_enter")
 int BPF_PROG(sys_enter, struct pt_regs *regs, long nr)
 {
+	REFUSE_IF(0);
 	struct thread *f = current_thread();
 	struct sc_desc *d = NULL;
 	__u32 key = nr;
@@ -302,6 +310,7 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long nr)
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 {
+	REFUSE_IF(1);
 	struct thread *f = current_thread();
 	struct sc_desc *d;
 	__u64 lat;
@@ -325,6 +334,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(task_fork, struct task_struct *parent, struct task_struct *child)
 {
+	REFUSE_IF(2);
 	struct rec_fork *r;
 	struct ids id, cid;
 	__u32 zero = 0;
@@ -355,6 +365,7 @@ SEC("tp_btf/sched_process_exec")
 int BPF_PROG(task_exec, struct task_struct *p, pid_t old_pid,
 	     struct linux_binprm *bprm)
 {
+	REFUSE_IF(3);
 	struct rec_exec *r;
 	struct ids id;
 
@@ -375,6 +386,7 @@ int BPF_PROG(task_exec, struct task_struct *p, pid_t old_pid,
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(task_exit, struct task_struct *p, bool group_dead)
 {
+	REFUSE_IF(4);
 	struct rec_exit *r;
 	struct ids id;
 
@@ -396,6 +408,7 @@ SEC("tp_btf/signal_deliver")
 int BPF_PROG(signal_deliver, int sig, struct kernel_siginfo *info,
 	     struct k_sigaction *ka)
 {
+	REFUSE_IF(5);
 	struct rec_signal *r;
 	struct ids id;
 
@@ -420,6 +433,7 @@ SEC("tp_btf/page_fault_user")
 int BPF_PROG(page_fault_user, unsigned long address, struct pt_regs *regs,
 	     unsigned long error_code)
 {
+	REFUSE_IF(6);
 	struct rec_fault *r;
 	struct ids id;
 
@@ -444,11 +458,13 @@ int BPF_PROG(page_fault_user, unsigned long address, struct pt_regs *regs,
 SEC("iter/task")
 int walk_tree(struct bpf_iter__task *ctx)
 {
+	REFUSE_IF(7);
 	struct task_struct *task = ctx->task;
 	struct rec_thread r;
 	struct thread *f;
 	struct ids id;
 
+	ns_level = reader_level();
 	if (!task || task->exit_state)
 		return 0;
 	task_ids(task, &id);

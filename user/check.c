@@ -21,6 +21,7 @@
 #include "features.h"
 #include "log.h"
 #include "print.h"
+#include "tracer.h"
 #include "util.h"
 
 struct features features;
@@ -122,17 +123,10 @@ bool probe_timer_ids(void)
 
 void features_probe(void)
 {
-	struct collector c;
-
 	if (features.probed)
 		return;
 	features.probed = true;
 	features.btf = probe_btf();
-	if (!collect_open_quiet(&c)) {
-		features.bpf_iter = true;
-		features.ringbuf = true;
-		collect_close(&c);
-	}
 	features.pagemap_scan = probe_pagemap_scan();
 	features.uffd = probe_uffd(&features.uffd_wp_async);
 	features.set_tid = probe_set_tid();
@@ -142,6 +136,69 @@ void features_probe(void)
 			       probe_sysctl("/proc/sys/kernel/shm_next_id");
 	features.map_files = access("/proc/self/map_files", R_OK) == 0;
 	features.timer_ids = probe_timer_ids();
+}
+
+/* one line per BPF program: loaded, left out, refused (and what then) */
+static void print_prog(struct printer *p, const struct bpf_prog_desc *d,
+		       const struct bpf_prog_status *st, const char *note)
+{
+	const char *state = st->loaded ? "yes" : st->forced ? "off" :
+			    st->err ? "NO" : "-";
+
+	print_open_obj(p, NULL);
+	print_str(p, "name", "%-20s", d->name);
+	print_str(p, "state", " %-4s", state);
+	print_str(p, "what", " %s", d->what);
+	print_bool(p, "loaded", NULL, st->loaded);
+	if (st->err) {
+		print_str(p, "refused", ": %s", st->why[0] ? st->why : errstr(st->err));
+		print_str(p, "instead", "; %s", d->instead ? d->instead : note);
+	} else if (st->forced) {
+		print_str(p, "instead", " (BPFCKPT_FALLBACK: %s)", d->instead);
+	} else if (!st->loaded) {
+		print_str(p, "note", " (%s)", "not needed: what it replaces is loaded");
+	}
+	print_text(p, "\n");
+	print_close_obj(p);
+}
+
+/*
+ * Every program of every skeleton, each loaded as the commands load it;
+ * false if one that snap or the tracer cannot do without is refused.
+ */
+static bool print_programs(struct printer *p)
+{
+	struct bpf_prog_status tst[TRACER_NR_PROGS];
+	struct collector c;
+	bool ok = true;
+	int i, q;
+
+	collect_load(&c, LOAD_ALL);
+	tracer_probe(tst);
+	print_text(p, "BPF programs (snap, inspect):\n");
+	print_open_arr(p, "programs");
+	for (i = 0; i < NR_COLLECT_PROGS; i++) {
+		q = i + collect_progs[i].alt;
+		print_prog(p, &collect_progs[i], &c.st[i],
+			   "snap and inspect cannot work here");
+		if (!c.st[i].loaded && (SNAP_PROGS & (1u << i)) &&
+		    !(collect_progs[i].alt && c.st[q].loaded))
+			ok = false;
+	}
+	print_text(p, "BPF programs (trace, top):\n");
+	for (i = 0; i < TRACER_NR_PROGS; i++) {
+		if (tst[i].skip && !tst[i].err)
+			continue;
+		print_prog(p, &tracer_progs[i], &tst[i], "trace and top cannot work here");
+		if (!tst[i].loaded && !tracer_progs[i].instead)
+			ok = false;
+	}
+	print_close_arr(p);
+	collect_close(&c);
+	features.bpf_iter = c.st[PROG_TASK].loaded && c.st[PROG_VMA].loaded &&
+			    (c.st[PROG_FILE].loaded || c.st[PROG_FILE_NOPATH].loaded);
+	features.ringbuf = c.st[PROG_TASK].loaded;
+	return ok;
 }
 
 int cmd_check(int argc, char **argv)
@@ -164,7 +221,7 @@ int cmd_check(int argc, char **argv)
 		{ "timer_restore_ids", "PR_TIMER_CREATE_RESTORE_IDS", &features.timer_ids, false },
 	};
 	struct printer p;
-	bool json = false, missing = false;
+	bool json = false, missing = false, progs_ok;
 	size_t i;
 
 	if (argc > 2 || (argc == 2 && strcmp(argv[1], "--json")))
@@ -173,18 +230,21 @@ int cmd_check(int argc, char **argv)
 	features_probe();
 	print_init(&p, stdout, json);
 	print_open_obj(&p, NULL);
+	progs_ok = print_programs(&p);
+	print_text(&p, "kernel features:\n");
 	for (i = 0; i < sizeof(tab) / sizeof(tab[0]); i++) {
-		print_text(&p, "%-18s %-4s %s%s\n", tab[i].key,
+		print_text(&p, "%-20s %-4s %s%s\n", tab[i].key,
 			   *tab[i].have ? "yes" : "NO", tab[i].what,
 			   tab[i].needed ? "" : " (optional)");
 		print_bool(&p, tab[i].key, NULL, *tab[i].have);
 		if (tab[i].needed && !*tab[i].have)
 			missing = true;
 	}
+	missing |= !progs_ok;
 	print_bool(&p, "ok", NULL, !missing);
 	print_close_obj(&p);
 	print_end(&p);
 	if (missing && !json)
-		pr_err("this host lacks features that snap and restore need");
+		pr_err("this host lacks features that snap, restore or trace need");
 	return missing ? EXIT_RUNTIME : 0;
 }

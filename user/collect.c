@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "collect.h"
 #include "log.h"
+#include "util.h"
 #include "task.skel.h"
 #include "mm.skel.h"
 #include "files.skel.h"
@@ -14,59 +17,135 @@
 /* A read() of PACE bytes returns after at most PACE objects (pace()). */
 #define PACE 32
 
-/*
- * Loading a skeleton is mostly libbpf parsing vmlinux BTF and the
- * kernel verifying the programs, one CPU each: the mm and files
- * collectors load in a second thread while this one loads the task
- * collector (the largest).  libbpf objects are independent; what libbpf
- * shares between them (feature probes) it caches with atomic accesses.
- */
-struct side_load {
+/* rows of one skeleton are together; alt counts rows down */
+const struct bpf_prog_desc collect_progs[NR_COLLECT_PROGS] = {
+	[PROG_LIST_TASKS] = { "list_tasks", "iter/task: the process tree",
+			      "tasks", "the tree is listed from /proc", 0 },
+	[PROG_TASK] = { "collect_task", "iter/task: thread state", NULL, NULL, 0 },
+	[PROG_TIMERS] = { "collect_timers", "iter/task + bpf_loop: POSIX timers",
+			  "timers", "a process with POSIX timers cannot be snapped", 0 },
+	[PROG_VMA] = { "collect_vma", "iter/task_vma: memory map", NULL, NULL, 0 },
+	[PROG_FILE] = { "collect_file", "iter/task_file + bpf_d_path: fds",
+			"fd_path", "fd paths are read from /proc/PID/fd", 1 },
+	[PROG_FILE_NOPATH] = { "collect_file_nopath",
+			       "iter/task_file: fds, paths from /proc", NULL, NULL, 0 },
+};
+
+BPF_SKEL_OPS(task, NULL);
+BPF_SKEL_OPS(mm, NULL);
+BPF_SKEL_OPS(files, NULL);
+
+struct skel_load {
+	const struct bpf_skel_ops *ops;
+	int first, n;		/* its rows in collect_progs[] */
+	size_t slot;		/* where it goes in struct collector */
 	struct collector *c;
 	int err;
+};
+
+static const struct skel_load skels[] = {
+	{ &task_skel_ops, PROG_LIST_TASKS, 3, offsetof(struct collector, task), NULL, 0 },
+	{ &mm_skel_ops, PROG_VMA, 1, offsetof(struct collector, mm), NULL, 0 },
+	{ &files_skel_ops, PROG_FILE, 2, offsetof(struct collector, files), NULL, 0 },
+};
+
+static void *load_one(void *arg)
+{
+	struct skel_load *l = arg;
+	void **slot = (void **)((char *)l->c + l->slot);
+
+	l->err = bpf_load_progs(l->ops, NULL, &collect_progs[l->first],
+				&l->c->st[l->first], l->n, slot);
+	return NULL;
+}
+
+/*
+ * Loading a skeleton is mostly libbpf parsing vmlinux BTF and the
+ * kernel verifying the programs, one CPU each: the task collector (the
+ * largest) loads in this thread while the others load in a second one.
+ * libbpf objects are independent; what libbpf shares between them
+ * (feature probes) it caches with atomic accesses.
+ */
+struct side_load {
+	struct skel_load *l[2];
+	int n;
 };
 
 static void *load_side(void *arg)
 {
 	struct side_load *s = arg;
+	int i;
 
-	s->c->mm = mm_bpf__open_and_load();
-	if (s->c->mm)
-		s->c->files = files_bpf__open_and_load();
-	s->err = s->c->files ? 0 : (errno ? -errno : -ENOTSUP);
+	for (i = 0; i < s->n; i++)
+		load_one(s->l[i]);
 	return NULL;
 }
 
-int collect_open_quiet(struct collector *c)
+bool collect_has(const struct collector *c, enum collect_prog p)
 {
-	struct side_load side = { c, 0 };
+	return c->st[p].loaded;
+}
+
+int collect_load(struct collector *c, unsigned which)
+{
+	struct skel_load loads[ARRAY_SIZE(skels)];
+	struct side_load side = { .n = 0 };
 	pthread_t thread;
-	int err = 0, ret;
+	bool threaded = false;
+	size_t i;
+	int err = 0;
 
 	memset(c, 0, sizeof(*c));
-	ret = pthread_create(&thread, NULL, load_side, &side);
-	if (ret)
-		load_side(&side);
-	c->task = task_bpf__open_and_load();
-	if (!c->task)
-		err = errno ? -errno : -ENOTSUP;
-	if (!ret)
+	memcpy(loads, skels, sizeof(loads));
+	for (i = 0; i < ARRAY_SIZE(loads); i++) {
+		loads[i].c = c;
+		if ((which & (1u << i)) && i > 0)
+			side.l[side.n++] = &loads[i];
+	}
+	if (side.n)
+		threaded = !pthread_create(&thread, NULL, load_side, &side);
+	if (which & LOAD_TASK)
+		load_one(&loads[0]);
+	if (threaded)
 		pthread_join(thread, NULL);
-	if (!err)
-		err = side.err;
+	else
+		load_side(&side);
+	for (i = 0; i < ARRAY_SIZE(loads); i++)
+		if ((which & (1u << i)) && loads[i].err == -ENOMEM)
+			err = -ENOMEM;
 	if (err)
 		collect_close(c);
 	return err;
 }
 
-int collect_open(struct collector *c)
+int collect_need(struct collector *c, unsigned progs, const char *works)
 {
-	int ret = collect_open_quiet(c);
+	int p, q, ret = 0;
 
-	if (ret)
-		pr_err("loading the BPF collectors: %s (run as root on a kernel "
-		       "with BTF and BPF iterators; 'bpfckpt check' tells)",
-		       errstr(ret));
+	for (p = 0; p < NR_COLLECT_PROGS; p++) {
+		const struct bpf_prog_desc *d = &collect_progs[p];
+		const struct bpf_prog_status *st = &c->st[p];
+
+		q = p + d->alt;
+		if (!st->tried || st->loaded)
+			continue;
+		if (d->alt && c->st[q].loaded) {
+			if (!st->forced)
+				bpf_say_refused(LOG_WARN, d, st, d->instead);
+			continue;
+		}
+		if (!(progs & (1u << p))) {
+			if (d->instead && !st->forced && st->err)
+				bpf_say_refused(LOG_WARN, d, st, d->instead);
+			continue;
+		}
+		/* needed, and neither it nor its alternative is there */
+		if (st->forced && d->alt)
+			bpf_say_refused(LOG_ERR, &collect_progs[q], &c->st[q], works);
+		else
+			bpf_say_refused(LOG_ERR, d, st, works);
+		ret = -ENOTSUP;
+	}
 	return ret;
 }
 
@@ -75,7 +154,9 @@ void collect_close(struct collector *c)
 	files_bpf__destroy(c->files);
 	mm_bpf__destroy(c->mm);
 	task_bpf__destroy(c->task);
-	memset(c, 0, sizeof(*c));
+	c->files = NULL;
+	c->mm = NULL;
+	c->task = NULL;
 }
 
 struct rb_ctx {
@@ -182,6 +263,8 @@ out:
 
 int collect_all_tasks(struct collector *c, collect_cb cb, void *ctx)
 {
+	if (!c || !collect_has(c, PROG_LIST_TASKS))
+		return -ENOTSUP;
 	return run_iter(c->task->progs.list_tasks, c->task->maps.records,
 			c->task->maps.lost, 0, cb, ctx);
 }
@@ -191,14 +274,29 @@ int collect_proc(struct collector *c, enum collect_kind kind, pid_t tgid,
 {
 	switch (kind) {
 	case COLLECT_TASKS:
+		if (!collect_has(c, PROG_TASK))
+			return -ENOTSUP;
 		return run_iter(c->task->progs.collect_task, c->task->maps.records,
 				c->task->maps.lost, tgid, cb, ctx);
+	case COLLECT_TIMERS:
+		if (!collect_has(c, PROG_TIMERS))
+			return -ENOTSUP;
+		return run_iter(c->task->progs.collect_timers, c->task->maps.records,
+				c->task->maps.lost, tgid, cb, ctx);
 	case COLLECT_VMAS:
+		if (!collect_has(c, PROG_VMA))
+			return -ENOTSUP;
 		return run_iter(c->mm->progs.collect_vma, c->mm->maps.records,
 				c->mm->maps.lost, tgid, cb, ctx);
 	case COLLECT_FILES:
-		return run_iter(c->files->progs.collect_file, c->files->maps.records,
-				c->files->maps.lost, tgid, cb, ctx);
+		if (collect_has(c, PROG_FILE))
+			return run_iter(c->files->progs.collect_file, c->files->maps.records,
+					c->files->maps.lost, tgid, cb, ctx);
+		if (collect_has(c, PROG_FILE_NOPATH))
+			return run_iter(c->files->progs.collect_file_nopath,
+					c->files->maps.records, c->files->maps.lost,
+					tgid, cb, ctx);
+		return -ENOTSUP;
 	}
 	return -EINVAL;
 }

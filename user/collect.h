@@ -1,38 +1,81 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Runs the BPF iterators of bpf/{task,mm,files}.bpf.c and hands each
- * ring-buffer record to a callback.  Used by snap and inspect.
+ * ring-buffer record to a callback.  Used by snap, inspect and check.
+ *
+ * Every program is loaded on its own terms (bpfload.h): a program the
+ * verifier refuses costs what it provides, not the whole skeleton.
+ * Programs that have a userspace step doing the same job (or a variant
+ * without the refused dependency) are optional, with a feature name in
+ * collect_progs[] for BPFCKPT_FALLBACK.
  */
 #ifndef BPFCKPT_COLLECT_H
 #define BPFCKPT_COLLECT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 #include "bpfckpt/common.h"
+#include "bpfload.h"
 
 struct task_bpf;
 struct mm_bpf;
 struct files_bpf;
 
+/* the collector programs, one row each in collect_progs[] */
+enum collect_prog {
+	PROG_LIST_TASKS,	/* tree discovery */
+	PROG_TASK,		/* thread state */
+	PROG_TIMERS,		/* POSIX timers */
+	PROG_VMA,		/* memory map */
+	PROG_FILE,		/* fds, with bpf_d_path */
+	PROG_FILE_NOPATH,	/* fds, paths left to /proc */
+	NR_COLLECT_PROGS
+};
+
+extern const struct bpf_prog_desc collect_progs[NR_COLLECT_PROGS];
+
+/* skeletons to load */
+#define LOAD_TASK	(1u << 0)
+#define LOAD_MM		(1u << 1)
+#define LOAD_FILES	(1u << 2)
+#define LOAD_ALL	(LOAD_TASK | LOAD_MM | LOAD_FILES)
+
 struct collector {
 	struct task_bpf *task;
 	struct mm_bpf *mm;
 	struct files_bpf *files;
+	struct bpf_prog_status st[NR_COLLECT_PROGS];
 };
 
-enum collect_kind { COLLECT_TASKS, COLLECT_VMAS, COLLECT_FILES };
+enum collect_kind { COLLECT_TASKS, COLLECT_TIMERS, COLLECT_VMAS, COLLECT_FILES };
+
+/* what snap and inspect cannot do without */
+#define SNAP_PROGS	((1u << PROG_TASK) | (1u << PROG_VMA) | (1u << PROG_FILE))
 
 /* returns 0 to go on, -errno to abort the iteration */
 typedef int (*collect_cb)(void *ctx, const struct rec_hdr *rec, size_t size);
 
-/* loads the three skeletons; prints what failed */
-int collect_open(struct collector *c);
-/* the same, silent: for probing */
-int collect_open_quiet(struct collector *c);
+/*
+ * Loads the skeletons in @which; every program that loads is usable,
+ * c->st says what happened to each.  Fails only for lack of memory.
+ * Prints nothing: see collect_need().
+ */
+int collect_load(struct collector *c, unsigned which);
+/*
+ * For a command that cannot do without the programs in @progs (a mask
+ * of 1 << PROG_*, alternatives counted as one): 0 if each is loaded or
+ * has its replacement loaded, else prints one line per missing one and
+ * returns -ENOTSUP.  Also warns, once, about each optional program that
+ * was refused (not about those BPFCKPT_FALLBACK left out).
+ */
+int collect_need(struct collector *c, unsigned progs, const char *works);
 void collect_close(struct collector *c);
-/* one rec_pid per task visible to us */
+bool collect_has(const struct collector *c, enum collect_prog p);
+
+/* one rec_pid per task visible to us; -ENOTSUP without list_tasks */
 int collect_all_tasks(struct collector *c, collect_cb cb, void *ctx);
-/* the records of one process (threads, VMAs or fds) */
+/* the records of one process (threads, timers, VMAs or fds) */
 int collect_proc(struct collector *c, enum collect_kind kind, pid_t tgid,
 		 collect_cb cb, void *ctx);
 

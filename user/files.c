@@ -21,18 +21,31 @@ static bool has_prefix(const char *s, const char *p)
 	return !strncmp(s, p, strlen(p));
 }
 
-int files_fd_kind(const struct rec_file *r, uint32_t *kind, char *why, size_t len)
+int files_fd_path(pid_t pid, const struct rec_file *r, char *buf, size_t size)
+{
+	char link[32];
+
+	if (r->err & REC_ERR_PATH)
+		return r->path_len < 0 ? r->path_len : -ENAMETOOLONG;
+	if (r->path_len > 0) {
+		if ((size_t)r->path_len > size)
+			return -ENAMETOOLONG;
+		memcpy(buf, r->path, r->path_len);
+		buf[r->path_len - 1] = 0;
+		return 0;
+	}
+	snprintf(link, sizeof(link), "fd/%d", r->fd);
+	return proc_link(pid, link, r->dev, r->ino, buf, size);
+}
+
+int files_fd_kind(const struct rec_file *r, const char *path, uint32_t *kind,
+		  char *why, size_t len)
 {
 	*kind = 0;
-	if (r->err & REC_ERR_PATH) {
-		snprintf(why, len, "fd %d: reading its path: %s", r->fd,
-			 errstr(r->path_len));
-		return -EIO;
-	}
-	if (has_prefix(r->path, "anon_inode:")) {
+	if (has_prefix(path, "anon_inode:")) {
 		/* eventfd, epoll, signalfd, timerfd, ...: their state is
 		 * not collected yet, so a snap of them would not restore */
-		snprintf(why, len, "fd %d is '%s': not supported", r->fd, r->path);
+		snprintf(why, len, "fd %d is '%s': not supported", r->fd, path);
 		return -ENOTSUP;
 	}
 	switch (r->mode & S_IFMT) {
@@ -56,7 +69,7 @@ int files_fd_kind(const struct rec_file *r, uint32_t *kind, char *why, size_t le
 		break;
 	default:
 		snprintf(why, len, "fd %d is '%s' (mode %o): not supported", r->fd,
-			 r->path, r->mode);
+			 path, r->mode);
 		return -ENOTSUP;
 	}
 	return 0;
@@ -88,7 +101,7 @@ static int file_cb(void *data, const struct rec_hdr *h, size_t size)
 	struct snap_proc *sp = data;
 	const struct rec_file *r = (const void *)h;
 	struct snap_fd f = { 0 };
-	char why[BCK_PATH_MAX + 128];
+	char why[BCK_PATH_MAX + 128], path[BCK_PATH_MAX];
 	uint32_t kind;
 	int ret;
 
@@ -97,14 +110,21 @@ static int file_cb(void *data, const struct rec_hdr *h, size_t size)
 	/* a shared fd table can be shown once per thread */
 	if (sp->nr_fds && r->fd <= sp->fds[sp->nr_fds - 1].f.fd)
 		return 0;
-	ret = files_fd_kind(r, &kind, why, sizeof(why));
+	ret = files_fd_path(sp->pid, r, path, sizeof(path));
+	if (ret) {
+		pr_err("pid %d: fd %d: reading its path: %s", sp->pid, r->fd,
+		       ret == -ESTALE ? "/proc leads to another inode than the fd's" :
+		       errstr(ret));
+		return -EIO;
+	}
+	ret = files_fd_kind(r, path, &kind, why, sizeof(why));
 	if (ret) {
 		pr_err("pid %d: %s", sp->pid, why);
 		return ret;
 	}
 	files_fill_fd(&f.f, r, kind);
 	f.kfile = r->file;
-	f.path = strndup(r->path, sizeof(r->path));
+	f.path = strdup(path);
 	if (!f.path)
 		return -ENOMEM;
 	ret = vec_push(sp->fds, sp->nr_fds, sp->cap_fds, f);

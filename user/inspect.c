@@ -53,7 +53,7 @@ struct i_proc {
 	const struct ps_proc *ps;
 	struct i_thread *threads;
 	uint32_t nr_threads, cap_threads;
-	char *paths[3];		/* REC_PATH_* */
+	char *paths[3];		/* TASK_PATH_* */
 	struct i_vma *vmas;
 	uint32_t nr_vmas, cap_vmas;
 	struct i_fd *fds;
@@ -102,23 +102,9 @@ static int task_cb(void *data, const struct rec_hdr *h, size_t size)
 {
 	struct cb_ctx *cc = data;
 	struct i_proc *p = cc->p;
-	const struct rec_path *rp = (const void *)h;
 	struct i_thread th = { 0 };
-	char why[160];
 	int ret;
 
-	if (h->type == REC_PATH && size >= sizeof(*rp) && rp->which <= REC_PATH_ROOT) {
-		if (rp->len <= 0 || rp->len > BCK_PATH_MAX) {
-			snprintf(why, sizeof(why), "reading its %s path: %s",
-				 rp->which == REC_PATH_EXE ? "exe" :
-				 rp->which == REC_PATH_CWD ? "cwd" : "root",
-				 rp->len < 0 ? errstr(rp->len) : "bad length");
-			return refuse(cc->c, p->ps->pid, "task", why);
-		}
-		free(p->paths[rp->which]);
-		p->paths[rp->which] = strndup(rp->path, BCK_PATH_MAX);
-		return p->paths[rp->which] ? 0 : -ENOMEM;
-	}
 	if (h->type != REC_TASK || size < sizeof(struct rec_task))
 		return 0;
 	th.rec = malloc(sizeof(*th.rec));
@@ -141,7 +127,8 @@ static int vma_cb(void *data, const struct rec_hdr *h, size_t size)
 	struct i_proc *p = cc->p;
 	const struct rec_vma *r = (const void *)h;
 	struct i_vma v = { 0 };
-	char why[WHY_MAX];
+	char why[WHY_MAX], path[BCK_PATH_MAX] = "";
+	bool known = true;
 	uint32_t kind;
 	int ret;
 
@@ -150,7 +137,12 @@ static int vma_cb(void *data, const struct rec_hdr *h, size_t size)
 	/* threads share the mm: the iterator may show it more than once */
 	if (p->nr_vmas && r->start < p->vmas[p->nr_vmas - 1].v.end)
 		return 0;
-	ret = mm_vma_kind(r, p->threads[0].rec, &kind, why, sizeof(why));
+	/* the tree runs on: a VMA may be gone or changed by now */
+	if (r->has_file && mm_vma_path(p->ps->pid, r, path, sizeof(path))) {
+		snprintf(path, sizeof(path), "?");
+		known = false;
+	}
+	ret = mm_vma_kind(r, path, p->threads[0].rec, &kind, why, sizeof(why));
 	if (ret == 1)
 		return 0;
 	if (ret < 0) {
@@ -159,8 +151,8 @@ static int vma_cb(void *data, const struct rec_hdr *h, size_t size)
 			return ret;
 	}
 	mm_fill_vma(&v.v, r, kind);
-	if (r->has_file && r->path_len > 0) {
-		v.path = strndup(r->path, sizeof(r->path));
+	if (r->has_file && known) {
+		v.path = strdup(path);
 		if (!v.path)
 			return -ENOMEM;
 	}
@@ -176,7 +168,7 @@ static int file_cb(void *data, const struct rec_hdr *h, size_t size)
 	struct i_proc *p = cc->p;
 	const struct rec_file *r = (const void *)h;
 	struct i_fd f = { 0 };
-	char why[WHY_MAX];
+	char why[WHY_MAX], path[BCK_PATH_MAX];
 	uint32_t kind;
 	int ret;
 
@@ -185,14 +177,17 @@ static int file_cb(void *data, const struct rec_hdr *h, size_t size)
 	/* a shared fd table can be shown once per thread */
 	if (p->nr_fds && r->fd <= p->fds[p->nr_fds - 1].f.fd)
 		return 0;
-	ret = files_fd_kind(r, &kind, why, sizeof(why));
+	/* the tree runs on: the fd may be closed or reused by now */
+	if (files_fd_path(p->ps->pid, r, path, sizeof(path)))
+		snprintf(path, sizeof(path), "?");
+	ret = files_fd_kind(r, path, &kind, why, sizeof(why));
 	if (ret) {
 		ret = refuse(cc->c, p->ps->pid, "fd", why);
 		if (ret)
 			return ret;
 	}
 	files_fill_fd(&f.f, r, kind);
-	f.path = strndup(r->path_len > 0 ? r->path : "?", sizeof(r->path));
+	f.path = strdup(path);
 	if (!f.path)
 		return -ENOMEM;
 	ret = vec_push(p->fds, p->nr_fds, p->cap_fds, f);
@@ -308,6 +303,7 @@ static void leader_first(struct i_proc *p)
 static int collect_one(struct inspect_ctx *c, struct i_proc *p)
 {
 	struct cb_ctx cc = { c, p };
+	char why[160];
 	uint32_t i;
 	int ret;
 
@@ -322,6 +318,8 @@ static int collect_one(struct inspect_ctx *c, struct i_proc *p)
 	ret = check_proc(c, p);
 	if (ret || p->ps->zombie)
 		return ret;
+	/* the tree runs on: a path that cannot be read now stays unknown */
+	task_read_paths(p->ps->pid, p->threads[0].rec, p->paths, why, sizeof(why));
 	ret = collect_proc(&c->col, COLLECT_VMAS, p->ps->pid, vma_cb, &cc);
 	if (!ret)
 		ret = collect_proc(&c->col, COLLECT_FILES, p->ps->pid, file_cb, &cc);
@@ -403,8 +401,8 @@ static void print_proc(struct printer *pr, const struct i_proc *p)
 		ip.exit_code = r->exit_code;
 	}
 	print_open_obj(pr, NULL);
-	show_proc_fields(pr, &ip, p->paths[REC_PATH_EXE], p->paths[REC_PATH_CWD],
-			 p->paths[REC_PATH_ROOT], p->stored, getpagesize());
+	show_proc_fields(pr, &ip, p->paths[TASK_PATH_EXE], p->paths[TASK_PATH_CWD],
+			 p->paths[TASK_PATH_ROOT], p->stored, getpagesize());
 	print_u64(pr, "rss_kb", "  rss %" PRIu64 " kB", p->resident * kb);
 	print_u64(pr, "nr_threads", ", %" PRIu64 " threads", p->nr_threads);
 	print_u64(pr, "nr_vmas", ", %" PRIu64 " vmas", p->nr_vmas);
@@ -535,9 +533,14 @@ int cmd_inspect(int argc, char **argv)
 	}
 	if (!c.root)
 		return usage_error(INSPECT_USAGE, "which PID?");
-	ret = collect_open(&c.col);
-	if (ret)
+	ret = collect_load(&c.col, LOAD_ALL);
+	if (!ret)
+		ret = collect_need(&c.col, SNAP_PROGS, "snap and inspect cannot work "
+				   "here; restore, show, trace and top can");
+	if (ret) {
+		collect_close(&c.col);
 		return EXIT_RUNTIME;
+	}
 	ret = pstree_scan(&c.col, c.root, &c.tree);
 	if (!ret)
 		ret = collect_all(&c);

@@ -31,9 +31,12 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 
 static int libbpf_print(enum libbpf_print_level lvl, const char *fmt, va_list ap)
 {
-	/* -v shows libbpf info, -vv its debug output and verifier logs */
-	enum log_level ours = lvl == LIBBPF_WARN ? LOG_WARN :
-			      lvl == LIBBPF_INFO ? LOG_INFO : LOG_DEBUG;
+	/*
+	 * -v shows libbpf's warnings and info, -vv its debug output and the
+	 * verifier logs.  Its warnings are about loads and attachments that
+	 * failed, which our callers report in one line of their own.
+	 */
+	enum log_level ours = lvl == LIBBPF_DEBUG ? LOG_DEBUG : LOG_INFO;
 
 	if (ours > log_level)
 		return 0;

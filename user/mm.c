@@ -65,15 +65,16 @@ static const char *special_kind(const char *name, uint32_t *kind)
 	return NULL;
 }
 
-static bool is_deleted(const struct rec_vma *r)
+static bool is_deleted(const struct rec_vma *r, const char *path)
 {
-	size_t n = strnlen(r->path, sizeof(r->path)), s = strlen(" (deleted)");
+	size_t n = strlen(path), s = strlen(" (deleted)");
 
-	return r->nlink == 0 || (n > s && !strcmp(r->path + n - s, " (deleted)"));
+	return r->nlink == 0 || (n > s && !strcmp(path + n - s, " (deleted)"));
 }
 
 /* kind of a VMA backed by a file */
-static int file_kind(const struct rec_vma *r, uint32_t *kind, char *why, size_t len)
+static int file_kind(const struct rec_vma *r, const char *path, uint32_t *kind,
+		     char *why, size_t len)
 {
 	bool shared = r->vm_flags & KVM_MAYSHARE;
 
@@ -81,26 +82,26 @@ static int file_kind(const struct rec_vma *r, uint32_t *kind, char *why, size_t 
 		*kind = IMG_VMA_FILE;
 		return 0;
 	}
-	if (r->sb_magic == TMPFS_MAGIC && !strncmp(r->path, "/dev/zero", 9)) {
+	if (r->sb_magic == TMPFS_MAGIC && !strncmp(path, "/dev/zero", 9)) {
 		*kind = IMG_VMA_SHARED_ANON;
 		return 0;
 	}
-	if (r->sb_magic == TMPFS_MAGIC && !strncmp(r->path, "/SYSV", 5)) {
+	if (r->sb_magic == TMPFS_MAGIC && !strncmp(path, "/SYSV", 5)) {
 		*kind = IMG_VMA_SYSV_SHM;
 		return 0;
 	}
-	if (is_deleted(r)) {
+	if (is_deleted(r, path)) {
 		snprintf(why, len, "vma %llx-%llx: shared mapping of deleted file "
 			 "'%s' (memfd or unlinked): not supported", r->start,
-			 r->end, r->path);
+			 r->end, path);
 		return -ENOTSUP;
 	}
 	*kind = IMG_VMA_SHARED_FILE;
 	return 0;
 }
 
-static int classify(const struct rec_vma *r, const struct rec_task *t,
-		    uint32_t *kind, char *why, size_t len)
+static int classify(const struct rec_vma *r, const char *path,
+		    const struct rec_task *t, uint32_t *kind, char *why, size_t len)
 {
 	if (r->vm_flags & KVM_HUGETLB) {
 		snprintf(why, len, "vma %llx-%llx: hugetlb mapping: not supported",
@@ -110,10 +111,10 @@ static int classify(const struct rec_vma *r, const struct rec_task *t,
 	if (r->has_file) {
 		if (r->vm_flags & (KVM_IO | KVM_PFNMAP | KVM_MIXEDMAP)) {
 			snprintf(why, len, "vma %llx-%llx: device mapping of '%s': "
-				 "not supported", r->start, r->end, r->path);
+				 "not supported", r->start, r->end, path);
 			return -ENOTSUP;
 		}
-		return file_kind(r, kind, why, len);
+		return file_kind(r, path, kind, why, len);
 	}
 	if (r->has_ops) {
 		if (special_kind(r->special, kind))
@@ -138,19 +139,22 @@ static int classify(const struct rec_vma *r, const struct rec_task *t,
 	return 0;
 }
 
-int mm_vma_kind(const struct rec_vma *r, const struct rec_task *leader,
-		uint32_t *kind, char *why, size_t len)
+int mm_vma_path(pid_t pid, const struct rec_vma *r, char *buf, size_t size)
+{
+	char link[64];
+
+	snprintf(link, sizeof(link), "map_files/%llx-%llx", r->start, r->end);
+	return proc_link(pid, link, r->dev, r->ino, buf, size);
+}
+
+int mm_vma_kind(const struct rec_vma *r, const char *path,
+		const struct rec_task *leader, uint32_t *kind, char *why, size_t len)
 {
 	*kind = 0;
-	if (r->err & REC_ERR_PATH) {
-		snprintf(why, len, "vma %llx-%llx: reading the backing file's path: %s",
-			 r->start, r->end, errstr(r->path_len));
-		return -EIO;
-	}
 	/* the kernel recreates it */
 	if (r->has_ops && !r->has_file && !strcmp(r->special, "[uprobes]"))
 		return 1;
-	return classify(r, leader, kind, why, len);
+	return classify(r, path, leader, kind, why, len);
 }
 
 void mm_fill_vma(struct img_vma *v, const struct rec_vma *r, uint32_t kind)
@@ -181,7 +185,7 @@ static int vma_cb(void *data, const struct rec_hdr *h, size_t size)
 	struct snap_proc *sp = data;
 	const struct rec_vma *r = (const void *)h;
 	struct snap_vma v = { 0 };
-	char why[BCK_PATH_MAX + 128];
+	char why[BCK_PATH_MAX + 128], path[BCK_PATH_MAX] = "";
 	uint32_t kind;
 	int ret;
 
@@ -190,7 +194,17 @@ static int vma_cb(void *data, const struct rec_hdr *h, size_t size)
 	/* threads share the mm: the iterator may show it more than once */
 	if (sp->nr_vmas && r->start < sp->vmas[sp->nr_vmas - 1].v.end)
 		return 0;
-	ret = mm_vma_kind(r, sp->threads[0].rec, &kind, why, sizeof(why));
+	if (r->has_file) {
+		ret = mm_vma_path(sp->pid, r, path, sizeof(path));
+		if (ret) {
+			pr_err("pid %d: vma %llx-%llx: reading the backing file's path "
+			       "(/proc/%d/map_files): %s", sp->pid, r->start, r->end,
+			       sp->pid, ret == -ESTALE ? "it leads to another inode "
+			       "than the VMA's" : errstr(ret));
+			return -EIO;
+		}
+	}
+	ret = mm_vma_kind(r, path, sp->threads[0].rec, &kind, why, sizeof(why));
 	if (ret < 0)
 		pr_err("pid %d: %s", sp->pid, why);
 	if (ret == 1)
@@ -200,7 +214,7 @@ static int vma_cb(void *data, const struct rec_hdr *h, size_t size)
 		return ret < 0 ? ret : 0;
 	mm_fill_vma(&v.v, r, kind);
 	if (r->has_file) {
-		v.path = strndup(r->path, sizeof(r->path));
+		v.path = strdup(path);
 		if (!v.path)
 			return -ENOMEM;
 	}

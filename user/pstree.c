@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <dirent.h>
 #include <time.h>
 #include <unistd.h>
 #include "collect.h"
@@ -40,6 +41,74 @@ static int list_cb(void *ctx, const struct rec_hdr *h, size_t size)
 	if (h->type != REC_PID || size < sizeof(struct rec_pid))
 		return 0;
 	return vec_push(l->t, l->n, l->cap, *(const struct rec_pid *)h);
+}
+
+static bool is_pid_name(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
+}
+
+/* one task from /proc/TGID/task/TID/stat: ppid is field 4, flags 9 */
+static int list_proc_task(struct task_list *l, pid_t tgid, pid_t tid)
+{
+	char path[64], buf[1024], *s, state;
+	struct rec_pid r = { .tid = tid, .tgid = tgid };
+	unsigned int flags;
+	int ppid;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", tgid, tid);
+	if (read_file(path, buf, sizeof(buf)) <= 0)
+		return 0;	/* gone meanwhile */
+	/* comm may hold anything, ')' included: the last one ends it */
+	s = strrchr(buf, ')');
+	if (!s || sscanf(s + 1, " %c %d %*d %*d %*d %*d %u", &state, &ppid, &flags) != 3)
+		return -EIO;
+	r.ppid = ppid;
+	r.pf_flags = flags;
+	r.exit_state = state == 'Z' ? 0x20 : state == 'X' ? 0x10 : 0;
+	return vec_push(l->t, l->n, l->cap, r);
+}
+
+/*
+ * The listing list_tasks gives, from /proc: for trace and top, which
+ * load no collector, and for snap when list_tasks is not loaded.
+ */
+static int list_proc(struct task_list *l)
+{
+	struct dirent *e, *te;
+	char path[64];
+	DIR *d, *td;
+	int ret = 0;
+
+	d = opendir("/proc");
+	if (!d)
+		return -errno;
+	while (!ret && (e = readdir(d))) {
+		if (!is_pid_name(e->d_name))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task", atoi(e->d_name));
+		td = opendir(path);
+		if (!td)
+			continue;
+		while (!ret && (te = readdir(td)))
+			if (is_pid_name(te->d_name))
+				ret = list_proc_task(l, atoi(e->d_name), atoi(te->d_name));
+		closedir(td);
+	}
+	closedir(d);
+	return ret;
+}
+
+static int list_tasks(struct collector *c, struct task_list *l)
+{
+	int ret = collect_all_tasks(c, list_cb, l);
+
+	return ret == -ENOTSUP ? list_proc(l) : ret;
 }
 
 struct ps_proc *pstree_find(struct pstree *t, pid_t pid)
@@ -308,7 +377,7 @@ int pstree_freeze(struct collector *c, pid_t root, struct pstree *t)
 	}
 	for (round = 0; round < FREEZE_ROUNDS; round++) {
 		l.n = 0;
-		ret = collect_all_tasks(c, list_cb, &l);
+		ret = list_tasks(c, &l);
 		if (ret) {
 			pr_err("listing tasks: %s", errstr(ret));
 			goto err;
@@ -388,7 +457,7 @@ int pstree_scan(struct collector *c, pid_t root, struct pstree *t)
 
 	memset(t, 0, sizeof(*t));
 	t->root = root;
-	ret = collect_all_tasks(c, list_cb, &l);
+	ret = list_tasks(c, &l);
 	if (ret) {
 		pr_err("listing tasks: %s", errstr(ret));
 		goto out;

@@ -36,6 +36,9 @@ struct pstree {
 };
 
 /*
+ * Both list the tasks with @c's list_tasks, or from /proc where @c is
+ * NULL or has no list_tasks loaded.
+ *
  * Freezes @root and all its descendants, looping until no new task
  * appears.  On failure prints the reason, resumes whatever it froze and
  * returns -errno.

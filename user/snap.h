@@ -18,6 +18,10 @@
 
 struct img_writer;
 
+#define TASK_PATH_EXE	0
+#define TASK_PATH_CWD	1
+#define TASK_PATH_ROOT	2
+
 struct snap_thread {
 	pid_t tid;
 	struct rec_task *rec;		/* from iter/task */
@@ -47,7 +51,7 @@ struct snap_proc {
 	struct snap_thread *threads;	/* leader first */
 	uint32_t nr_threads;
 	uint32_t cap_threads;
-	char *paths[3];			/* REC_PATH_* */
+	char *paths[3];			/* TASK_PATH_* */
 	struct rec_timer *timers;
 	uint32_t nr_timers;
 	uint32_t cap_timers;
@@ -99,6 +103,13 @@ struct snap_ctx {
 
 /* task.c: threads, creds, signals, timers of one process */
 int task_collect(struct snap_ctx *ctx, struct snap_proc *sp);
+/*
+ * exe, cwd and root of process @pid into @paths (TASK_PATH_*), from
+ * /proc/PID/{exe,cwd,root} checked against the inodes in @r (bpf_d_path
+ * cannot take them: see bpf/task.bpf.c).  -EIO with the reason in @why.
+ */
+int task_read_paths(pid_t pid, const struct rec_task *r, char *paths[3],
+		    char *why, size_t len);
 /* the letter ps shows for a task's state: R, S, D, T, t, X, Z, P, I */
 char task_state_char(const struct rec_task *r);
 
@@ -116,11 +127,18 @@ void task_free(struct snap_proc *sp);
 /* mm.c: VMAs and page contents */
 int mm_collect(struct snap_ctx *ctx, struct snap_proc *sp);
 /*
- * The kind snap gives a VMA (0), 1 if snap leaves it out ([uprobes]),
- * or -ENOTSUP/-EIO with the reason in @why; @leader gives brk and stack.
+ * The path of a file-backed VMA of process @pid: readlink of
+ * /proc/PID/map_files/START-END, checked against the VMA's dev/ino
+ * (bpf_d_path cannot take vma->vm_file: see bpf/mm.bpf.c).
  */
-int mm_vma_kind(const struct rec_vma *r, const struct rec_task *leader,
-		uint32_t *kind, char *why, size_t len);
+int mm_vma_path(pid_t pid, const struct rec_vma *r, char *buf, size_t size);
+/*
+ * The kind snap gives a VMA (0), 1 if snap leaves it out ([uprobes]),
+ * or -ENOTSUP with the reason in @why; @path is the backing file's
+ * (mm_vma_path, "" if none), @leader gives brk and stack.
+ */
+int mm_vma_kind(const struct rec_vma *r, const char *path,
+		const struct rec_task *leader, uint32_t *kind, char *why, size_t len);
 void mm_fill_vma(struct img_vma *v, const struct rec_vma *r, uint32_t kind);
 /*
  * Pages of @v resident now and the pages a snap would store, from the
@@ -134,8 +152,14 @@ void mm_free(struct snap_proc *sp);
 
 /* files.c: file descriptors */
 int files_collect(struct snap_ctx *ctx, struct snap_proc *sp);
-/* the kind snap gives an fd, or -ENOTSUP/-EIO with the reason in @why */
-int files_fd_kind(const struct rec_file *r, uint32_t *kind, char *why, size_t len);
+/*
+ * The path of fd r->fd of process @pid: bpf_d_path's if collect_file
+ * gave one, else readlink of /proc/PID/fd/N checked against dev/ino.
+ */
+int files_fd_path(pid_t pid, const struct rec_file *r, char *buf, size_t size);
+/* the kind snap gives an fd, or -ENOTSUP with the reason in @why */
+int files_fd_kind(const struct rec_file *r, const char *path, uint32_t *kind,
+		  char *why, size_t len);
 void files_fill_fd(struct img_fd *f, const struct rec_file *r, uint32_t kind);
 int files_write(struct snap_ctx *ctx, struct snap_proc *sp);
 void files_free(struct snap_proc *sp);

@@ -55,25 +55,149 @@ static struct snap_thread *find_thread(struct snap_proc *sp, pid_t tid)
 	return NULL;
 }
 
-static int add_timer(struct snap_proc *sp, const struct rec_timer *t)
+struct timer_list {
+	struct snap_proc *sp;
+	bool complete;
+	uint32_t nr;
+	uint32_t err;
+};
+
+static int timer_cb(void *data, const struct rec_hdr *h, size_t size)
 {
-	return vec_push(sp->timers, sp->nr_timers, sp->cap_timers, *t);
+	struct timer_list *tl = data;
+	const struct rec_timers_end *e = (const void *)h;
+
+	if (h->type == REC_TIMER) {
+		if (size < sizeof(struct rec_timer))
+			return -EIO;
+		return vec_push(tl->sp->timers, tl->sp->nr_timers, tl->sp->cap_timers,
+				*(const struct rec_timer *)h);
+	}
+	if (h->type != REC_TIMERS_END || size < sizeof(*e))
+		return 0;
+	tl->complete = true;
+	tl->nr = e->nr;
+	tl->err = e->err;
+	return 0;
 }
 
-static int add_path(struct snap_proc *sp, const struct rec_path *p)
+/* the number of POSIX timers /proc/PID/timers lists, or -errno */
+static int count_proc_timers(pid_t pid)
 {
-	if (p->which > REC_PATH_ROOT)
-		return 0;
-	if (p->len <= 0 || p->len > BCK_PATH_MAX) {
-		pr_err("pid %d: reading its %s path: %s", sp->pid,
-		       p->which == REC_PATH_EXE ? "exe" :
-		       p->which == REC_PATH_CWD ? "cwd" : "root",
-		       p->len < 0 ? errstr(p->len) : "bad length");
-		return -EIO;
+	char path[64], line[256];
+	FILE *f;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/timers", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f))
+		n += !strncmp(line, "ID:", 3);
+	fclose(f);
+	return n;
+}
+
+/*
+ * POSIX timers: their expiry is only in the kernel's hrtimers, which
+ * collect_timers reads.  Without that program (refused, or left out by
+ * BPFCKPT_FALLBACK) /proc/PID/timers still tells whether there are any:
+ * a process without timers loses nothing, one with timers is refused.
+ */
+static int collect_timers(struct snap_ctx *ctx, struct snap_proc *sp)
+{
+	struct timer_list tl = { .sp = sp };
+	int ret, n;
+
+	ret = collect_proc(&ctx->col, COLLECT_TIMERS, sp->pid, timer_cb, &tl);
+	if (ret == -ENOTSUP) {
+		n = count_proc_timers(sp->pid);
+		if (n < 0) {
+			pr_err("pid %d: reading /proc/%d/timers: %s", sp->pid,
+			       sp->pid, errstr(n));
+			return n;
+		}
+		if (!n)
+			return 0;
+		pr_err("pid %d: has %d POSIX timer%s, and BPF program %s, which "
+		       "reads their expiry, is not loaded (%s)", sp->pid, n,
+		       n == 1 ? "" : "s", collect_progs[PROG_TIMERS].name,
+		       ctx->col.st[PROG_TIMERS].forced ? "BPFCKPT_FALLBACK" :
+		       "refused by this kernel's verifier: 'bpfckpt check' tells");
+		return -ENOTSUP;
 	}
-	free(sp->paths[p->which]);
-	sp->paths[p->which] = strndup(p->path, BCK_PATH_MAX);
-	return sp->paths[p->which] ? 0 : -ENOMEM;
+	if (ret) {
+		pr_err("pid %d: collecting POSIX timers: %s", sp->pid, errstr(ret));
+		return ret;
+	}
+	if (!tl.complete || tl.err || tl.nr != sp->nr_timers) {
+		pr_err("pid %d: %s", sp->pid, tl.err & REC_ERR_TIMERS ?
+		       "too many POSIX timers" : "the timer list was cut short");
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+int task_read_paths(pid_t pid, const struct rec_task *r, char *paths[3],
+		    char *why, size_t len)
+{
+	static const char *const names[3] = { "exe", "cwd", "root" };
+	const uint64_t ids[3][2] = {
+		{ r->exe_dev, r->exe_ino }, { r->cwd_dev, r->cwd_ino },
+		{ r->root_dev, r->root_ino },
+	};
+	char buf[BCK_PATH_MAX];
+	int i, ret;
+
+	for (i = 0; i < 3; i++) {
+		if (i == 0 ? !r->has_exe : !r->has_fs)
+			continue;
+		ret = proc_link(pid, names[i], ids[i][0], ids[i][1], buf, sizeof(buf));
+		if (ret) {
+			snprintf(why, len, "reading its %s path: %s", names[i],
+				 ret == -ESTALE ? "/proc leads to another inode than "
+				 "the kernel's" : errstr(ret));
+			return -EIO;
+		}
+		free(paths[i]);
+		paths[i] = strdup(buf);
+		if (!paths[i])
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int read_paths(struct snap_proc *sp)
+{
+	char why[160];
+	int ret = task_read_paths(sp->pid, sp->threads[0].rec, sp->paths, why,
+				  sizeof(why));
+
+	if (ret == -EIO)
+		pr_err("pid %d: %s", sp->pid, why);
+	return ret;
+}
+
+/*
+ * rseq from ptrace where the BPF side could not read it from this
+ * kernel's task_struct (or BPFCKPT_FALLBACK=rseq asks for it).
+ */
+static int read_rseq(struct snap_proc *sp, struct snap_thread *th, bool forced)
+{
+	struct ptrace_rseq_configuration conf;
+
+	if (!(th->rec->missing & REC_MISS_RSEQ) && !forced)
+		return 0;
+	if (ptrace(PTRACE_GET_RSEQ_CONFIGURATION, th->tid, sizeof(conf), &conf) !=
+	    sizeof(conf)) {
+		pr_err("pid %d: thread %d: PTRACE_GET_RSEQ_CONFIGURATION: %s",
+		       sp->pid, th->tid, strerror(errno));
+		return -errno;
+	}
+	th->rec->rseq = conf.rseq_abi_pointer;
+	th->rec->rseq_len = conf.rseq_abi_size;
+	th->rec->rseq_sig = conf.signature;
+	return 0;
 }
 
 static int task_cb(void *data, const struct rec_hdr *h, size_t size)
@@ -84,18 +208,8 @@ static int task_cb(void *data, const struct rec_hdr *h, size_t size)
 	pid_t tid;
 	int ret;
 
-	switch (h->type) {
-	case REC_TIMER:
-		return size < sizeof(struct rec_timer) ? -EIO :
-		       add_timer(sp, (const void *)h);
-	case REC_PATH:
-		return size < sizeof(struct rec_path) ? -EIO :
-		       add_path(sp, (const void *)h);
-	case REC_TASK:
-		break;
-	default:
+	if (h->type != REC_TASK)
 		return 0;
-	}
 	if (size < sizeof(*r) || r->self_level >= BCK_NS_LEVELS)
 		return -EIO;
 	tid = r->tid[r->self_level];
@@ -293,6 +407,15 @@ int task_collect(struct snap_ctx *ctx, struct snap_proc *sp)
 		if (sp->zombie)
 			continue;
 		ret = read_thread(ctx, sp, th);
+		if (!ret)
+			ret = read_rseq(sp, th, fallback_forced("rseq"));
+		if (ret)
+			return ret;
+	}
+	if (!sp->zombie) {
+		ret = read_paths(sp);
+		if (!ret)
+			ret = collect_timers(ctx, sp);
 		if (ret)
 			return ret;
 	}

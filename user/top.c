@@ -616,10 +616,12 @@ int cmd_top(int argc, char **argv)
 		pr_err("blocking SIGINT and SIGTERM: %s", errstr(ret));
 		goto out;
 	}
-	ret = collect_open(&c->col);
+	ret = collect_load(&c->col, LOAD_ALL);
+	if (!ret)
+		ret = collect_need(&c->col, SNAP_PROGS, "top cannot sample here");
 	if (ret)
 		goto out;
-	ret = tracer_open(&c->tr, &c->col, c->root, &o);
+	ret = tracer_open(&c->tr, c->root, &o);
 	if (ret)
 		goto out;
 	if (!c->batch && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))) {

@@ -18,7 +18,6 @@
 #include <unistd.h>
 #include "arch.h"
 #include "cmd.h"
-#include "collect.h"
 #include "log.h"
 #include "print.h"
 #include "sysfmt.h"
@@ -498,7 +497,6 @@ int cmd_trace(int argc, char **argv)
 	struct trace_ctx *c = calloc(1, sizeof(*c));
 	struct tracer_opts o = { 0 };
 	struct ring_buffer *rb = NULL;
-	struct collector col;
 	enum stop why = STOP_SIGNAL;
 	int ret;
 
@@ -518,12 +516,7 @@ int cmd_trace(int argc, char **argv)
 	}
 	o.emit = c->emit;
 	o.sc_emit = c->sc;
-	ret = collect_open(&col);
-	if (ret)
-		goto out;
-	/* the collectors only list the tree: unloaded once tracing runs */
-	ret = tracer_open(&c->tr, &col, c->root, &o);
-	collect_close(&col);
+	ret = tracer_open(&c->tr, c->root, &o);
 	if (ret)
 		goto out;
 	rb = tracer_ringbuf(&c->tr, on_record, c);

@@ -28,32 +28,48 @@
 
 #define FOLLOW_ROUNDS	16
 
-/* what the user loses when a hook is missing; NULL: the tracer needs it */
-static const struct {
-	const char *prog;
-	const char *loss;
-} hooks[] = {
-	{ "sys_enter", NULL },
-	{ "sys_exit", NULL },
-	{ "task_fork", "no fork events, children born while tracing are not followed" },
-	{ "task_exec", "no exec events" },
-	{ "task_exit", "no exit events" },
-	{ "signal_deliver", "no signal events" },
-	{ "page_fault_user", "no page fault events" },
+/*
+ * The tracer's programs; `instead` says what the user loses when one is
+ * missing (no hook, refused, or not attached), NULL: the tracer needs it.
+ */
+const struct bpf_prog_desc tracer_progs[TRACER_NR_PROGS] = {
+	{ "sys_enter", "tp_btf/sys_enter: syscall entry", NULL, NULL, 0 },
+	{ "sys_exit", "tp_btf/sys_exit: syscall exit", NULL, NULL, 0 },
+	{ "task_fork", "tp_btf/sched_process_fork: children", NULL,
+	  "no fork events, children born while tracing are not followed", 0 },
+	{ "task_exec", "tp_btf/sched_process_exec", NULL, "no exec events", 0 },
+	{ "task_exit", "tp_btf/sched_process_exit", NULL, "no exit events", 0 },
+	{ "signal_deliver", "tp_btf/signal_deliver", NULL, "no signal events", 0 },
+	{ "page_fault_user", "tp_btf/page_fault_user", NULL, "no page fault events", 0 },
+	{ "walk_tree", "iter/task: marks and reads the traced threads", NULL, NULL, 0 },
 };
+
+/* emit is read-only data, set between open and load */
+static void set_emit(void *skel, const void *opts)
+{
+	const struct tracer_opts *o = opts;
+
+	((struct trace_bpf *)skel)->rodata->emit = o ? o->emit : 0;
+}
+
+BPF_SKEL_OPS(trace, set_emit);
+
+static int prog_index(const char *name)
+{
+	int i;
+
+	for (i = 0; i < TRACER_NR_PROGS; i++)
+		if (!strcmp(tracer_progs[i].name, name))
+			return i;
+	return -1;
+}
 
 static const char *hook_loss(const char *prog, bool *known)
 {
-	size_t i;
+	int i = prog_index(prog);
 
-	for (i = 0; i < ARRAY_SIZE(hooks); i++) {
-		if (!strcmp(hooks[i].prog, prog)) {
-			*known = true;
-			return hooks[i].loss;
-		}
-	}
-	*known = false;
-	return NULL;
+	*known = i >= 0;
+	return i >= 0 ? tracer_progs[i].instead : NULL;
 }
 
 /* the kernel has the tracepoint the program attaches to */
@@ -86,35 +102,67 @@ static bool wanted(const char *prog, const struct tracer_opts *o)
 	return true;
 }
 
-/* unloads what is not wanted or not in this kernel; -ENOTSUP if vital */
-static int pick_programs(struct tracer *t, const struct tracer_opts *o)
+/*
+ * Skips what is not wanted or whose hook this kernel lacks (the probe
+ * needs an opened skeleton to read the sections from).
+ */
+static void pick_programs(struct bpf_prog_status *st, const struct tracer_opts *o)
 {
 	struct btf *vmlinux = btf__load_vmlinux_btf();
 	struct bpf_program *prog;
-	const char *name, *loss;
-	bool known;
+	struct trace_bpf *skel;
+	int i;
 
-	bpf_object__for_each_program(prog, t->skel->obj) {
-		name = bpf_program__name(prog);
-		loss = hook_loss(name, &known);
-		if (!wanted(name, o)) {
-			bpf_program__set_autoload(prog, false);
-			continue;
+	skel = trace_bpf__open();
+	for (i = 0; i < TRACER_NR_PROGS; i++) {
+		st[i].skip = o && !wanted(tracer_progs[i].name, o);
+		prog = skel ? bpf_object__find_program_by_name(skel->obj,
+							       tracer_progs[i].name) : NULL;
+		if (!st[i].skip && prog && !has_hook(vmlinux, prog)) {
+			st[i].skip = true;
+			st[i].err = -ENOENT;
+			snprintf(st[i].why, sizeof(st[i].why), "this kernel has no %s hook",
+				 bpf_program__section_name(prog));
 		}
-		if (has_hook(vmlinux, prog))
-			continue;
-		if (known && !loss) {
-			pr_err("this kernel has no %s hook: cannot trace",
-			       bpf_program__section_name(prog));
-			btf__free(vmlinux);
-			return -ENOTSUP;
-		}
-		pr_warn("this kernel has no %s hook: %s",
-			bpf_program__section_name(prog), loss ? loss : "");
-		bpf_program__set_autoload(prog, false);
 	}
+	trace_bpf__destroy(skel);
 	btf__free(vmlinux);
-	return 0;
+}
+
+int tracer_probe(struct bpf_prog_status *st)
+{
+	void *skel;
+	int ret;
+
+	memset(st, 0, TRACER_NR_PROGS * sizeof(*st));
+	pick_programs(st, NULL);
+	ret = bpf_load_progs(&trace_skel_ops, NULL, tracer_progs, st,
+			     TRACER_NR_PROGS, &skel);
+	trace_bpf__destroy(skel);
+	return ret;
+}
+
+/* says what is missing; -ENOTSUP if the tracer cannot do without it */
+static int report_missing(const struct bpf_prog_status *st)
+{
+	int i, ret = 0;
+
+	for (i = 0; i < TRACER_NR_PROGS; i++) {
+		const struct bpf_prog_desc *d = &tracer_progs[i];
+
+		if (st[i].loaded || (st[i].skip && !st[i].err))
+			continue;
+		if (st[i].skip)		/* no hook: why says so */
+			log_msg(d->instead ? LOG_WARN : LOG_ERR, "%s: %s", st[i].why,
+				d->instead ? d->instead : "cannot trace");
+		else
+			bpf_say_refused(d->instead ? LOG_WARN : LOG_ERR, d, &st[i],
+					d->instead ? d->instead : "trace and top cannot "
+					"work here; snap, restore and show can");
+		if (!d->instead)
+			ret = -ENOTSUP;
+	}
+	return ret;
 }
 
 static int attach_programs(struct tracer *t)
@@ -181,36 +229,6 @@ static int fill_sc_desc(struct tracer *t, const struct tracer_opts *o)
 	return 0;
 }
 
-struct level_ctx {
-	pid_t self;
-	int level;
-};
-
-static int level_cb(void *data, const struct rec_hdr *h, size_t size)
-{
-	struct level_ctx *l = data;
-	const struct rec_task *r = (const void *)h;
-
-	if (h->type == REC_TASK && size >= sizeof(*r) && r->self_level < BCK_NS_LEVELS)
-		l->level = r->self_level;
-	return 0;
-}
-
-/* our pid namespace level, as the kernel counts it */
-static int reader_level(struct collector *c, int *level)
-{
-	struct level_ctx l = { getpid(), -1 };
-	int ret;
-
-	ret = collect_proc(c, COLLECT_TASKS, l.self, level_cb, &l);
-	if (ret)
-		return ret;
-	if (l.level < 0)
-		return -ESRCH;
-	*level = l.level;
-	return 0;
-}
-
 /* adds the live processes of @tree; returns how many were new */
 static int add_tree(struct tracer *t, struct pstree *tree)
 {
@@ -247,13 +265,13 @@ static int ignore_counters(void *ctx, const struct rec_thread *r)
  * round lists and marks again until no new process shows up, so a
  * process or thread born in between is not missed.
  */
-static int follow(struct tracer *t, struct collector *c)
+static int follow(struct tracer *t)
 {
 	struct pstree tree;
 	int round, ret, added;
 
 	for (round = 0; round < FOLLOW_ROUNDS; round++) {
-		ret = pstree_scan(c, t->root, &tree);
+		ret = pstree_scan(NULL, t->root, &tree);
 		if (ret)
 			return ret;
 		added = ret = add_tree(t, &tree);
@@ -280,27 +298,23 @@ static int follow(struct tracer *t, struct collector *c)
 	return -EAGAIN;
 }
 
-static int load(struct tracer *t, const struct tracer_opts *o, int level)
+static int load(struct tracer *t, const struct tracer_opts *o)
 {
+	struct bpf_prog_status st[TRACER_NR_PROGS] = { 0 };
+	void *skel;
 	int ret;
 
-	t->skel = trace_bpf__open();
-	if (!t->skel) {
-		ret = -errno;
-		pr_err("opening the tracer: %s", errstr(ret));
+	pick_programs(st, o);
+	ret = bpf_load_progs(&trace_skel_ops, o, tracer_progs, st, TRACER_NR_PROGS,
+			     &skel);
+	t->skel = skel;
+	if (ret) {
+		pr_err("loading the tracer: %s (-vv shows why)", errstr(ret));
 		return ret;
 	}
-	t->skel->rodata->ns_level = level;
-	t->skel->rodata->emit = o->emit;
-	ret = pick_programs(t, o);
+	ret = report_missing(st);
 	if (ret)
 		return ret;
-	ret = trace_bpf__load(t->skel);
-	if (ret) {
-		pr_err("loading the tracer: %s (-vv shows the verifier's log)",
-		       errstr(ret));
-		return ret;
-	}
 	ret = fill_sc_desc(t, o);
 	if (ret) {
 		pr_err("setting up the syscall table: %s", errstr(ret));
@@ -314,10 +328,9 @@ static int load(struct tracer *t, const struct tracer_opts *o, int level)
 	return ret;
 }
 
-int tracer_open(struct tracer *t, struct collector *c, pid_t root,
-		const struct tracer_opts *o)
+int tracer_open(struct tracer *t, pid_t root, const struct tracer_opts *o)
 {
-	int level, ret;
+	int ret;
 
 	memset(t, 0, sizeof(*t));
 	t->root = root;
@@ -326,14 +339,9 @@ int tracer_open(struct tracer *t, struct collector *c, pid_t root,
 		pr_err("counting CPUs: %s", errstr(t->ncpus));
 		return t->ncpus ? t->ncpus : -EINVAL;
 	}
-	ret = reader_level(c, &level);
-	if (ret) {
-		pr_err("finding our pid namespace level: %s", errstr(ret));
-		return ret;
-	}
-	ret = load(t, o, level);
+	ret = load(t, o);
 	if (!ret)
-		ret = follow(t, c);
+		ret = follow(t);
 	if (!ret)
 		tracer_sweep(t);
 	if (ret)

@@ -13,8 +13,14 @@
 #include <bpf/libbpf.h>
 #include "bpfckpt/trace.h"
 
+#include "bpfload.h"
+
 struct trace_bpf;
-struct collector;
+
+#define TRACER_NR_PROGS	8
+extern const struct bpf_prog_desc tracer_progs[TRACER_NR_PROGS];
+/* loads every program (for check); st[i] says how tracer_progs[i] fared */
+int tracer_probe(struct bpf_prog_status *st);
 
 struct tracer_opts {
 	uint32_t emit;		/* TRACE_EMIT_* */
@@ -35,11 +41,10 @@ struct tracer {
 
 /*
  * Loads and attaches the tracer and starts following @root and its
- * descendants, listed with the collector @c.  Prints what failed (or
- * which optional hook is missing).
+ * descendants, listed from /proc (no snap collector is needed).  Prints
+ * what failed (or which optional hook is missing).
  */
-int tracer_open(struct tracer *t, struct collector *c, pid_t root,
-		const struct tracer_opts *o);
+int tracer_open(struct tracer *t, pid_t root, const struct tracer_opts *o);
 void tracer_close(struct tracer *t);
 
 /* the ring buffer of records; @fn gets each one */

@@ -2,12 +2,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 #include "log.h"
 #include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include "util.h"
 
 int vec_reserve(void *arr, uint32_t *cap, uint32_t want, size_t size)
@@ -97,4 +100,37 @@ int stop_signals_fd(void)
 		return -errno;
 	fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	return fd < 0 ? -errno : fd;
+}
+
+bool kdev_is(uint64_t kdev, dev_t dev)
+{
+	return major(dev) == (kdev >> 20) && minor(dev) == (kdev & 0xfffff);
+}
+
+int proc_link(pid_t pid, const char *link, uint64_t kdev, uint64_t ino,
+	      char *buf, size_t size)
+{
+	char path[96];
+	struct stat st;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, link);
+	n = readlink(path, buf, size);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n >= size)
+		return -ENAMETOOLONG;
+	buf[n] = 0;
+	/*
+	 * stat() follows the magic link to the inode itself, deleted or
+	 * not.  A superblock with an anonymous dev (major 0: btrfs,
+	 * overlayfs, tmpfs, pipefs, ...) may report another one to
+	 * stat() (a btrfs subvolume's, overlayfs's own): the inode number
+	 * has to do there.
+	 */
+	if (stat(path, &st))
+		return -errno;
+	if (st.st_ino != ino || ((kdev >> 20) && !kdev_is(kdev, st.st_dev)))
+		return -ESTALE;
+	return 0;
 }

@@ -2,8 +2,10 @@
 #ifndef BPFCKPT_UTIL_H
 #define BPFCKPT_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define MIN(a, b)	((a) < (b) ? (a) : (b))
@@ -32,5 +34,16 @@ uint64_t now_ns(void);
  * a long-running command polls it with its other fds (no global flag).
  */
 int stop_signals_fd(void);
+
+/* a kernel dev_t (MAJOR << 20 | MINOR, as BPF reads it) is stat()'s @dev */
+bool kdev_is(uint64_t kdev, dev_t dev);
+/*
+ * The path that /proc/PID/@link (exe, cwd, root, fd/N, map_files/S-E)
+ * names, as readlink gives it (" (deleted)" included), into @buf;
+ * checked to lead to the inode @kdev/@ino that BPF recorded: -ESTALE if
+ * it leads elsewhere, -ENAMETOOLONG if it does not fit.
+ */
+int proc_link(pid_t pid, const char *link, uint64_t kdev, uint64_t ino,
+	      char *buf, size_t size);
 
 #endif

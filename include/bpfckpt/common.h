@@ -26,16 +26,24 @@ struct rec_hdr {
 };
 
 #define REC_TASK	1	/* struct rec_task, one per thread */
-#define REC_PATH	2	/* struct rec_path: exe, cwd, root of a process */
+/* 2 was REC_PATH (bpf_d_path of exe/cwd/root): retired, never reused */
 #define REC_TIMER	3	/* struct rec_timer: one POSIX timer */
 #define REC_VMA		4	/* struct rec_vma */
 #define REC_FILE	5	/* struct rec_file */
 #define REC_PID		6	/* struct rec_pid: tree discovery */
+#define REC_TIMERS_END	7	/* struct rec_timers_end: a process's timer list is complete */
 
 /* rec_*.err: what the BPF side could not read (the snap fails on it) */
 #define REC_ERR_PATH	(1u << 0)	/* bpf_d_path failed or too long */
 #define REC_ERR_LEVELS	(1u << 1)	/* pid namespace deeper than recorded */
 #define REC_ERR_GROUPS	(1u << 2)	/* more supplementary groups than recorded */
 #define REC_ERR_TIMERS	(1u << 3)	/* too many POSIX timers to walk */
+
+/*
+ * rec_*.missing: fields this kernel's layout does not have where the BPF
+ * side looks for them (CO-RE said so at load time); the user side reads
+ * them another way.
+ */
+#define REC_MISS_RSEQ	(1u << 0)	/* rseq, rseq_len, rseq_sig: ask ptrace */
 
 #endif

@@ -29,7 +29,8 @@ struct rec_file {
 	__u32 sock_type;
 	__u32 sock_proto;
 	__u32 sock_state;
-	__s32 path_len;		/* bpf_d_path's result */
+	__s32 path_len;		/* bpf_d_path's result; 0: not resolved
+				 * (collect_file_nopath) */
 	__u32 pad;
 	__u64 file;		/* struct file address: open file identity */
 	char path[BCK_PATH_MAX];

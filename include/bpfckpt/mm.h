@@ -25,10 +25,12 @@ struct rec_vma {
 	__u64 sb_magic;
 	__u32 mode;
 	__u32 nlink;
-	__s32 path_len;		/* bpf_d_path's result */
-	__u32 pad;
 	char special[BCK_SPECIAL_LEN];
-	char path[BCK_PATH_MAX];
+	/*
+	 * No path: bpf_d_path refuses vma->vm_file (an untrusted pointer
+	 * on this verifier); the user side reads /proc/PID/map_files/
+	 * START-END and checks it leads to dev/ino.
+	 */
 };
 
 /* Kernel VM_* flags we interpret (include/linux/mm.h, stable for years). */

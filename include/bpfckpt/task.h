@@ -96,7 +96,7 @@ struct rec_task {
 	__u32 is_subreaper;
 	__u32 has_mm;
 	__u64 mm_flags;		/* low word of mm->flags: dumpable, THP off */
-	__u32 nr_timers;
+	__u32 pad1;
 	__u32 real_timer_armed;
 	__u64 real_timer_rem_ns;	/* ITIMER_REAL, from now */
 	__u64 real_timer_incr_ns;
@@ -113,21 +113,26 @@ struct rec_task {
 	__s32 exit_signal;	/* sent to the parent at exit */
 	__u64 auxv[BCK_AUXV_WORDS];
 	__u64 mm_def_flags;	/* mm->def_flags: mlockall(MCL_FUTURE) */
+	/* identity of exe (mm->exe_file), cwd and root: their paths come
+	 * from /proc/PID/{exe,cwd,root} and are checked against these */
+	__u32 has_exe;
+	__u32 has_fs;
+	__u64 exe_dev, exe_ino;		/* kernel dev_t (MAJOR << 20 | MINOR) */
+	__u64 cwd_dev, cwd_ino;
+	__u64 root_dev, root_ino;
+	__u32 missing;			/* REC_MISS_* */
+	__u32 pad2;
 	struct rec_rlimit rlim[BCK_NRLIMITS];
 	struct rec_sigaction sigact[BCK_NSIG];
 };
 
-#define REC_PATH_EXE	0
-#define REC_PATH_CWD	1
-#define REC_PATH_ROOT	2
-
-struct rec_path {
+/* the end of a process's timers (collect_timers): nr of them, or err */
+struct rec_timers_end {
 	struct rec_hdr h;
 	__s32 tgid;		/* reader's namespace */
-	__u32 which;		/* REC_PATH_* */
-	__s32 len;		/* bpf_d_path's result: bytes incl. NUL, or -errno */
+	__u32 nr;
+	__u32 err;		/* REC_ERR_TIMERS: more than the walk takes */
 	__u32 pad;
-	char path[BCK_PATH_MAX];
 };
 
 struct rec_timer {
