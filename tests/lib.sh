@@ -310,6 +310,15 @@ pagecmp_tree() {
 	done
 }
 
+# fallback_forced FEATURE: BPFCKPT_FALLBACK leaves out the BPF program
+# for FEATURE (as user/bpfload.c reads it)
+fallback_forced() {
+	case ",${BPFCKPT_FALLBACK:-}," in
+	,all,|,1,|*",$1,"*) return 0 ;;
+	esac
+	return 1
+}
+
 # ---- running tests ----
 
 _run_one() {
@@ -323,10 +332,10 @@ _run_one() {
 	) >"$dir.log" 2>&1 </dev/null
 	rc=$?
 	if [ $rc = 0 ]; then
-		echo "PASS $SCRIPT_NAME/$name"
+		echo "PASS ${TEST_TAG:-}$SCRIPT_NAME/$name"
 	else
 		reason=$(head -n 1 "$dir/.reason" 2>/dev/null)
-		echo "FAIL $SCRIPT_NAME/$name: ${reason:-exited with status $rc}"
+		echo "FAIL ${TEST_TAG:-}$SCRIPT_NAME/$name: ${reason:-exited with status $rc}"
 		tail -n 25 "$dir.log" | sed 's/^/    | /'
 	fi
 	rm -rf "$dir" "$dir.log"

@@ -15,6 +15,7 @@
 #include "show.h"
 #include "snap.h"
 #include "util.h"
+#include "verdict.h"
 
 static bool has_prefix(const char *s, const char *p)
 {
@@ -212,7 +213,8 @@ static const char *kind_name(uint32_t kind)
  * and directories: opening a device can have side effects (a tty, a
  * tape), so for those access() checks the mode.
  */
-static int check_reopen(const struct img_proc *p, const struct m_fd *mf)
+static int check_reopen(struct verdict *v, const struct img_proc *p,
+			const struct m_fd *mf)
 {
 	const struct img_fd *f = mf->f;
 	int acc = f->open_flags & O_ACCMODE, fd;
@@ -230,11 +232,11 @@ static int check_reopen(const struct img_proc *p, const struct m_fd *mf)
 			   acc == O_WRONLY ? W_OK : R_OK)) {
 		return 0;
 	}
-	pr_err("pid %d: fd %d: %s: %s", p->pid[0], f->fd, mf->path, strerror(errno));
-	return -errno;
+	return verdict_refuse(v, -errno, p->pid[0], "fd", "fd %d: %s: %s", f->fd,
+			      mf->path, strerror(errno));
 }
 
-static int check_fd(const struct img_proc *p, const struct m_fd *mf)
+static int check_fd(struct verdict *v, const struct img_proc *p, const struct m_fd *mf)
 {
 	static const mode_t types[] = {
 		[IMG_FD_REG] = S_IFREG, [IMG_FD_DIR] = S_IFDIR,
@@ -243,27 +245,37 @@ static int check_fd(const struct img_proc *p, const struct m_fd *mf)
 	const struct img_fd *f = mf->f;
 	struct stat st;
 
-	if (f->kind == IMG_FD_FIFO || f->kind == IMG_FD_SOCK || f->kind == IMG_FD_ANON) {
-		pr_err("pid %d: fd %d is %s (%s): restoring it is not supported yet",
-		       p->pid[0], f->fd, kind_name(f->kind), mf->path);
-		return -ENOTSUP;
+	if (f->kind == IMG_FD_FIFO || f->kind == IMG_FD_SOCK || f->kind == IMG_FD_ANON)
+		return verdict_refuse(v, -ENOTSUP, p->pid[0], "fd",
+				      "fd %d is %s (%s): restoring it is not "
+				      "supported yet", f->fd, kind_name(f->kind),
+				      mf->path);
+	if (f->flags & IMG_FD_DELETED)
+		return verdict_refuse(v, -ENOENT, p->pid[0], "fd",
+				      "fd %d: file %s was deleted before the snap",
+				      f->fd, mf->path);
+	if (stat(mf->path, &st))
+		return verdict_refuse(v, -errno, p->pid[0], "fd", "fd %d: %s: %s",
+				      f->fd, mf->path, strerror(errno));
+	if ((st.st_mode & S_IFMT) != types[f->kind])
+		return verdict_refuse(v, -EINVAL, p->pid[0], "fd",
+				      "fd %d: %s is no longer a %s", f->fd, mf->path,
+				      show_fd_kind(f->kind));
+	return check_reopen(v, p, mf);
+}
+
+int files_check_image(const struct ckpt_image *img, struct verdict *v)
+{
+	uint32_t i, j;
+	int ret = 0;
+
+	for (i = 0; !ret && i < img->nr_procs; i++) {
+		const struct m_proc *mp = &img->procs[i];
+
+		for (j = 0; !ret && j < mp->nr_fds; j++)
+			ret = check_fd(v, mp->p, &mp->fds[j]);
 	}
-	if (f->flags & IMG_FD_DELETED) {
-		pr_err("pid %d: fd %d: file %s was deleted before the snap",
-		       p->pid[0], f->fd, mf->path);
-		return -ENOENT;
-	}
-	if (stat(mf->path, &st)) {
-		pr_err("pid %d: fd %d: %s: %s", p->pid[0], f->fd, mf->path,
-		       strerror(errno));
-		return -errno;
-	}
-	if ((st.st_mode & S_IFMT) != types[f->kind]) {
-		pr_err("pid %d: fd %d: %s is no longer a %s", p->pid[0], f->fd,
-		       mf->path, show_fd_kind(f->kind));
-		return -EINVAL;
-	}
-	return check_reopen(p, mf);
+	return ret;
 }
 
 /* records which file ids every subtree needs, for the fd hand-down */
@@ -277,10 +289,10 @@ static int add_fid(struct rst_proc *rp, uint64_t id)
 	return vec_push(rp->fids, rp->nr_fids, rp->cap_fids, id);
 }
 
-int files_restore_check(struct restore_ctx *ctx)
+int files_restore_plan(struct restore_ctx *ctx)
 {
 	uint32_t i, j, max_id = 0;
-	int max_fd = 2, ret, up;
+	int max_fd = 2, up;
 	struct rlimit rl;
 
 	for (i = 0; i < ctx->nr_procs; i++) {
@@ -289,9 +301,6 @@ int files_restore_check(struct restore_ctx *ctx)
 		for (j = 0; j < mp->nr_fds; j++) {
 			const struct img_fd *f = mp->fds[j].f;
 
-			ret = check_fd(mp->p, &mp->fds[j]);
-			if (ret)
-				return ret;
 			max_fd = MAX(max_fd, f->fd);
 			max_id = MAX(max_id, f->file_id);
 			/* every ancestor must carry it down */

@@ -27,6 +27,7 @@
 #include "show.h"
 #include "snap.h"
 #include "util.h"
+#include "verdict.h"
 
 #define INSPECT_USAGE	"inspect PID [--json]"
 #define WHY_MAX		(BCK_PATH_MAX + 128)
@@ -51,6 +52,8 @@ struct i_fd {
 
 struct i_proc {
 	const struct ps_proc *ps;
+	struct rec_timer *timers;
+	uint32_t nr_timers, cap_timers;
 	struct i_thread *threads;
 	uint32_t nr_threads, cap_threads;
 	char *paths[3];		/* TASK_PATH_* */
@@ -65,6 +68,7 @@ struct reason {
 	pid_t pid;
 	const char *what;	/* tree, task, vma, fd */
 	char *why;
+	bool restore;		/* restore's refusal, not snap's */
 };
 
 struct inspect_ctx {
@@ -81,7 +85,7 @@ struct inspect_ctx {
 static int refuse(struct inspect_ctx *c, pid_t pid, const char *what,
 		  const char *why)
 {
-	struct reason r = { pid, what, strdup(why) };
+	struct reason r = { pid, what, strdup(why), false };
 	int ret;
 
 	if (!r.why)
@@ -303,7 +307,7 @@ static void leader_first(struct i_proc *p)
 static int collect_one(struct inspect_ctx *c, struct i_proc *p)
 {
 	struct cb_ctx cc = { c, p };
-	char why[160];
+	char why[256];
 	uint32_t i;
 	int ret;
 
@@ -320,6 +324,12 @@ static int collect_one(struct inspect_ctx *c, struct i_proc *p)
 		return ret;
 	/* the tree runs on: a path that cannot be read now stays unknown */
 	task_read_paths(p->ps->pid, p->threads[0].rec, p->paths, why, sizeof(why));
+	ret = task_collect_timers(&c->col, p->ps->pid, &p->timers, &p->nr_timers,
+				  &p->cap_timers, why, sizeof(why));
+	if (ret == -ENOTSUP)
+		ret = refuse(c, p->ps->pid, "task", why);
+	if (ret)
+		return ret;
 	ret = collect_proc(&c->col, COLLECT_VMAS, p->ps->pid, vma_cb, &cc);
 	if (!ret)
 		ret = collect_proc(&c->col, COLLECT_FILES, p->ps->pid, file_cb, &cc);
@@ -350,6 +360,119 @@ static int collect_all(struct inspect_ctx *c)
 		}
 	}
 	return 0;
+}
+
+/* ---- what restore would refuse ---- */
+
+/*
+ * The live tree as restore's checks see an image (model.h), built from
+ * the same records a snap writes, pointing into the inspect context.
+ * VMAs and fds whose file could not be named (the tree runs on) are
+ * left out.
+ */
+struct i_model {
+	struct ckpt_image img;
+	struct img_header hdr;
+	struct img_proc *p;
+	struct img_thread **t;
+	struct img_timer **tm;
+};
+
+static int model_proc(struct i_model *m, struct i_proc *ip, uint32_t k)
+{
+	struct m_proc *mp = &m->img.procs[k];
+	const struct rec_task *r = ip->threads[0].rec;
+	uint32_t j;
+
+	task_fill_proc(&m->p[k], r);
+	if (ip->ps->zombie) {
+		m->p[k].flags |= IMG_PROC_ZOMBIE;
+		m->p[k].exit_code = r->exit_code;
+	}
+	mp->p = &m->p[k];
+	mp->parent = -1;
+	mp->exe = ip->paths[TASK_PATH_EXE];
+	mp->cwd = ip->paths[TASK_PATH_CWD];
+	mp->root = ip->paths[TASK_PATH_ROOT];
+	m->t[k] = calloc(ip->nr_threads, sizeof(**m->t));
+	m->tm[k] = calloc(ip->nr_timers + 1, sizeof(**m->tm));
+	mp->threads = calloc(ip->nr_threads, sizeof(*mp->threads));
+	mp->vmas = calloc(ip->nr_vmas + 1, sizeof(*mp->vmas));
+	mp->fds = calloc(ip->nr_fds + 1, sizeof(*mp->fds));
+	mp->timers = calloc(ip->nr_timers + 1, sizeof(*mp->timers));
+	if (!m->t[k] || !m->tm[k] || !mp->threads || !mp->vmas || !mp->fds ||
+	    !mp->timers)
+		return -ENOMEM;
+	for (j = 0; j < ip->nr_threads; j++) {
+		task_fill_thread(&m->t[k][j], ip->threads[j].rec);
+		mp->threads[mp->nr_threads++].t = &m->t[k][j];
+	}
+	/* what snap refuses (kind 0) is in the verdict already */
+	for (j = 0; j < ip->nr_vmas; j++)
+		if (ip->vmas[j].v.kind && (ip->vmas[j].path || !ip->vmas[j].v.mode))
+			mp->vmas[mp->nr_vmas++] = (struct m_vma){ &ip->vmas[j].v,
+								  ip->vmas[j].path };
+	for (j = 0; j < ip->nr_fds; j++)
+		if (ip->fds[j].f.kind && strcmp(ip->fds[j].path, "?"))
+			mp->fds[mp->nr_fds++] = (struct m_fd){ &ip->fds[j].f,
+							       ip->fds[j].path };
+	for (j = 0; j < ip->nr_timers; j++) {
+		task_fill_timer(&m->tm[k][j], &ip->timers[j]);
+		mp->timers[mp->nr_timers++] = &m->tm[k][j];
+	}
+	return 0;
+}
+
+static void model_free(struct i_model *m, uint32_t n)
+{
+	uint32_t i;
+
+	for (i = 0; m->t && i < n; i++) {
+		free(m->t[i]);
+		free(m->tm[i]);
+	}
+	free(m->t);
+	free(m->tm);
+	free(m->p);
+	image_free(&m->img);
+}
+
+static int check_restore(struct inspect_ctx *c)
+{
+	struct verdict v = { .all = true, .live = true };
+	struct i_model m = { .img.r.fd = -1 };
+	uint32_t i, k = 0;
+	int ret = -ENOMEM;
+
+	m.img.hdr = &m.hdr;
+	m.img.procs = calloc(c->nr_procs, sizeof(*m.img.procs));
+	m.p = calloc(c->nr_procs, sizeof(*m.p));
+	m.t = calloc(c->nr_procs, sizeof(*m.t));
+	m.tm = calloc(c->nr_procs, sizeof(*m.tm));
+	if (!m.img.procs || !m.p || !m.t || !m.tm)
+		goto out;
+	for (i = 0; i < c->nr_procs; i++) {
+		if (!c->procs[i].nr_threads)
+			continue;
+		ret = model_proc(&m, &c->procs[i], k);
+		m.img.nr_procs = ++k;
+		if (ret)
+			goto out;
+	}
+	for (i = 0; i < m.img.nr_procs; i++)
+		m.img.procs[i].parent = image_find(&m.img, m.img.procs[i].p->ppid[0]);
+	ret = verdict_check_image(&m.img, &v);
+	for (i = 0; !ret && i < v.n; i++) {
+		struct reason r = { v.r[i].pid, v.r[i].what, v.r[i].why, true };
+
+		ret = vec_push(c->reasons, c->nr_reasons, c->cap_reasons, r);
+		if (!ret)
+			v.r[i].why = NULL;
+	}
+out:
+	verdict_free(&v);
+	model_free(&m, c->nr_procs);
+	return ret;
 }
 
 /* ---- output ---- */
@@ -457,17 +580,23 @@ static void print_header(struct printer *pr, const struct inspect_ctx *c)
 
 static void print_verdict(struct printer *pr, const struct inspect_ctx *c)
 {
-	uint32_t i;
+	uint32_t i, snap = 0;
 
+	for (i = 0; i < c->nr_reasons; i++)
+		snap += !c->reasons[i].restore;
 	print_open_obj(pr, "verdict");
-	print_bool(pr, "checkpointable", NULL, c->nr_reasons == 0);
-	print_text(pr, c->nr_reasons ? "verdict: a snap would refuse this tree:\n" :
-		   "verdict: checkpointable (nothing a snap refuses)\n");
+	print_bool(pr, "checkpointable", NULL, snap == 0);
+	print_bool(pr, "restorable", NULL, c->nr_reasons == 0);
+	print_text(pr, "%s", snap ? "verdict: a snap would refuse this tree:\n" :
+		   c->nr_reasons ? "verdict: a snap would work, but restore (and so "
+		   "snap --kill) would refuse it:\n" :
+		   "verdict: checkpointable and restorable\n");
 	print_open_arr(pr, "reasons");
 	for (i = 0; i < c->nr_reasons; i++) {
 		print_open_obj(pr, NULL);
 		print_s64(pr, "pid", "  pid %" PRId64, c->reasons[i].pid);
 		print_str(pr, "what", " [%s]", c->reasons[i].what);
+		print_str(pr, "stage", " %s:", c->reasons[i].restore ? "restore" : "snap");
 		print_str(pr, "reason", " %s\n", c->reasons[i].why);
 		print_close_obj(pr);
 	}
@@ -511,6 +640,7 @@ static void free_all(struct inspect_ctx *c)
 		free(p->threads);
 		free(p->vmas);
 		free(p->fds);
+		free(p->timers);
 	}
 	free(c->procs);
 	for (i = 0; i < c->nr_reasons; i++)
@@ -544,6 +674,8 @@ int cmd_inspect(int argc, char **argv)
 	ret = pstree_scan(&c.col, c.root, &c.tree);
 	if (!ret)
 		ret = collect_all(&c);
+	if (!ret)
+		ret = check_restore(&c);
 	if (!ret)
 		print_all(&c);
 	free_all(&c);

@@ -28,6 +28,7 @@
 #include "restore.h"
 #include "snap.h"
 #include "util.h"
+#include "verdict.h"
 
 #define TMPFS_MAGIC	0x01021994
 #define CHUNK_PAGES	(1u << 16)	/* pages per IMG_PAGES record */
@@ -566,14 +567,6 @@ void mm_free(struct snap_proc *sp)
 
 #define PAGES_IOV	1024	/* IOV_MAX */
 
-static bool same_host(const struct img_header *h)
-{
-	char boot_id[sizeof(h->boot_id)];
-
-	return !read_boot_id(boot_id, sizeof(boot_id)) && boot_id[0] &&
-	       !strcmp(boot_id, (const char *)h->boot_id);
-}
-
 /* how map_one() opens the file of a file mapping */
 static int vma_open_flags(const struct img_vma *v)
 {
@@ -586,8 +579,8 @@ static int vma_open_flags(const struct img_vma *v)
  * open() refuses (EROFS for a shared writable mapping, EACCES) stops the
  * restore before anything exists.  @v NULL: the executable.
  */
-static int check_open(const struct img_proc *p, const char *path, int flags,
-		      const struct img_vma *v)
+static int check_open(struct verdict *vd, const struct img_proc *p,
+		      const char *path, int flags, const struct img_vma *v)
 {
 	int fd = open(path, flags | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 
@@ -596,86 +589,78 @@ static int check_open(const struct img_proc *p, const char *path, int flags,
 		return 0;
 	}
 	if (v)
-		pr_err("pid %d: vma %llx-%llx: backing file %s: %s", p->pid[0],
-		       (unsigned long long)v->start, (unsigned long long)v->end,
-		       path, strerror(errno));
-	else
-		pr_err("pid %d: executable %s: %s", p->pid[0], path, strerror(errno));
-	return -errno;
+		return verdict_refuse(vd, -errno, p->pid[0], "vma",
+				      "vma %llx-%llx: backing file %s: %s",
+				      (unsigned long long)v->start,
+				      (unsigned long long)v->end, path, strerror(errno));
+	return verdict_refuse(vd, -errno, p->pid[0], "task", "executable %s: %s",
+			      path, strerror(errno));
 }
 
-static int check_backing(struct restore_ctx *ctx, const struct img_proc *p,
+static int check_backing(struct verdict *vd, const struct img_proc *p,
 			 const struct m_vma *mv, bool here)
 {
 	const struct img_vma *v = mv->v;
+	unsigned long long start = v->start, end = v->end;
 	struct stat st;
 	int ret;
 
-	if (strstr(mv->path, " (deleted)")) {
-		pr_err("pid %d: vma %llx-%llx: backing file %s is gone", p->pid[0],
-		       (unsigned long long)v->start, (unsigned long long)v->end,
-		       mv->path);
-		return -ENOENT;
-	}
-	if (stat(mv->path, &st)) {
-		pr_err("pid %d: vma %llx-%llx: backing file %s: %s", p->pid[0],
-		       (unsigned long long)v->start, (unsigned long long)v->end,
-		       mv->path, strerror(errno));
-		return -errno;
-	}
-	ret = check_open(p, mv->path, vma_open_flags(v), v);
-	if (ret)
+	if (strstr(mv->path, " (deleted)"))
+		return verdict_refuse(vd, -ENOENT, p->pid[0], "vma",
+				      "vma %llx-%llx: backing file %s is gone",
+				      start, end, mv->path);
+	if (stat(mv->path, &st))
+		return verdict_refuse(vd, -errno, p->pid[0], "vma",
+				      "vma %llx-%llx: backing file %s: %s", start,
+				      end, mv->path, strerror(errno));
+	ret = check_open(vd, p, mv->path, vma_open_flags(v), v);
+	if (ret || vd->force || !S_ISREG(st.st_mode))
 		return ret;
-	if (ctx->force || !S_ISREG(st.st_mode))
-		return 0;
-	if ((uint64_t)st.st_size != v->size) {
-		pr_err("pid %d: backing file %s is %lld bytes, the image expects "
-		       "%llu (use --force to restore anyway)", p->pid[0], mv->path,
-		       (long long)st.st_size, (unsigned long long)v->size);
-		return -ESTALE;
-	}
+	if ((uint64_t)st.st_size != v->size)
+		return verdict_refuse(vd, -ESTALE, p->pid[0], "vma",
+				      "backing file %s is %lld bytes, the image "
+				      "expects %llu (use --force to restore anyway)",
+				      mv->path, (long long)st.st_size,
+				      (unsigned long long)v->size);
 	/* on the snapping host the same file must still be the same inode */
-	if (here && (st.st_ino != v->ino || major(st.st_dev) != (v->dev >> 20) ||
-		     minor(st.st_dev) != (v->dev & 0xfffff))) {
-		pr_err("pid %d: backing file %s was replaced since the snap "
-		       "(use --force to restore anyway)", p->pid[0], mv->path);
-		return -ESTALE;
-	}
+	if (here && (st.st_ino != v->ino || !kdev_is(v->dev, st.st_dev)))
+		return verdict_refuse(vd, -ESTALE, p->pid[0], "vma",
+				      "backing file %s was replaced since the snap "
+				      "(use --force to restore anyway)", mv->path);
 	return 0;
 }
 
-int mm_restore_check(struct restore_ctx *ctx)
+int mm_check_image(const struct ckpt_image *img, struct verdict *vd)
 {
-	bool here = same_host(ctx->img.hdr);
+	bool here = vd->live || verdict_same_boot(img);
 	uint32_t i, j;
 	int ret;
 
-	for (i = 0; i < ctx->nr_procs; i++) {
-		const struct m_proc *mp = ctx->procs[i].mp;
+	for (i = 0; i < img->nr_procs; i++) {
+		const struct m_proc *mp = &img->procs[i];
 
 		if (mp->p->flags & IMG_PROC_ZOMBIE)
 			continue;
 		if (!mp->exe) {
-			pr_err("pid %d: no executable recorded", mp->p->pid[0]);
-			return -EINVAL;
-		}
-		ret = check_open(mp->p, mp->exe, O_RDONLY, NULL);
-		if (ret)
+			ret = verdict_refuse(vd, -EINVAL, mp->p->pid[0], "task",
+					     "no executable recorded");
+			if (ret)
+				return ret;
+		} else if ((ret = check_open(vd, mp->p, mp->exe, O_RDONLY, NULL))) {
 			return ret;
+		}
 		for (j = 0; j < mp->nr_vmas; j++) {
 			const struct m_vma *mv = &mp->vmas[j];
 
-			if (mv->v->kind == IMG_VMA_SYSV_SHM) {
-				pr_err("pid %d: vma %llx-%llx: SysV shared memory: "
-				       "not supported yet", mp->p->pid[0],
-				       (unsigned long long)mv->v->start,
-				       (unsigned long long)mv->v->end);
-				return -ENOTSUP;
-			}
-			if (mv->v->kind != IMG_VMA_FILE &&
-			    mv->v->kind != IMG_VMA_SHARED_FILE)
-				continue;
-			ret = check_backing(ctx, mp->p, mv, here);
+			if (mv->v->kind == IMG_VMA_SYSV_SHM)
+				ret = verdict_refuse(vd, -ENOTSUP, mp->p->pid[0], "vma",
+						     "vma %llx-%llx: SysV shared memory: "
+						     "not supported yet",
+						     (unsigned long long)mv->v->start,
+						     (unsigned long long)mv->v->end);
+			else if (mv->v->kind == IMG_VMA_FILE ||
+				 mv->v->kind == IMG_VMA_SHARED_FILE)
+				ret = check_backing(vd, mp->p, mv, here);
 			if (ret)
 				return ret;
 		}

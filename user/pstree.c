@@ -22,6 +22,7 @@
 #include "pstree.h"
 #include "restore.h"
 #include "util.h"
+#include "verdict.h"
 #include "bpfckpt/task.h"
 
 #define PF_KTHREAD	0x00200000
@@ -751,40 +752,42 @@ void pstree_restore_child(struct restore_ctx *ctx, uint32_t idx)
 }
 
 /* sessions and groups must be rebuildable by setsid/setpgid from inside */
-int pstree_restore_check(struct restore_ctx *ctx)
+int pstree_check_image(const struct ckpt_image *img, struct verdict *v)
 {
 	uint32_t i;
+	int ret = 0;
 
-	for (i = 0; i < ctx->nr_procs; i++) {
-		const struct m_proc *mp = ctx->procs[i].mp;
+	for (i = 0; !ret && i < img->nr_procs; i++) {
+		const struct m_proc *mp = &img->procs[i];
 		const struct img_proc *p = mp->p, *pp;
 		int g;
 
 		if (p->nr_levels > 1) {
-			pr_err("pid %d: lives in a nested pid namespace: not supported yet",
-			       p->pid[0]);
-			return -ENOTSUP;
+			ret = verdict_refuse(v, -ENOTSUP, p->pid[0], "tree",
+					     "lives in a nested pid namespace: not "
+					     "supported yet");
+			continue;
 		}
 		if (mp->parent < 0) {
-			if (p->sid[0] != p->pid[0])
+			if (p->sid[0] != p->pid[0] && !v->all)
 				pr_info("pid %d: session %d is outside the image: it joins "
 					"the restorer's session", p->pid[0], p->sid[0]);
 			continue;
 		}
-		pp = ctx->img.procs[mp->parent].p;
+		pp = img->procs[mp->parent].p;
 		if (p->sid[0] != p->pid[0] && p->sid[0] != pp->sid[0]) {
-			pr_err("pid %d: session %d is neither its own nor its parent's: "
-			       "not supported", p->pid[0], p->sid[0]);
-			return -ENOTSUP;
+			ret = verdict_refuse(v, -ENOTSUP, p->pid[0], "tree",
+					     "session %d is neither its own nor its "
+					     "parent's: not supported", p->sid[0]);
+			continue;
 		}
-		g = image_find(&ctx->img, p->pgid[0]);
+		g = image_find(img, p->pgid[0]);
 		if (p->pgid[0] != p->pid[0] && p->pgid[0] != pp->pgid[0] &&
-		    (g < 0 || ctx->img.procs[g].p->sid[0] != p->sid[0])) {
-			pr_err("pid %d: process group %d cannot be rebuilt (its leader "
-			       "is not in the image): not supported", p->pid[0],
-			       p->pgid[0]);
-			return -ENOTSUP;
-		}
+		    (g < 0 || img->procs[g].p->sid[0] != p->sid[0]))
+			ret = verdict_refuse(v, -ENOTSUP, p->pid[0], "tree",
+					     "process group %d cannot be rebuilt (its "
+					     "leader is not in the image): not supported",
+					     p->pgid[0]);
 	}
-	return 0;
+	return ret;
 }

@@ -32,6 +32,7 @@
 #include "log.h"
 #include "restore.h"
 #include "util.h"
+#include "verdict.h"
 
 #define RESTORE_USAGE	"restore IMAGE [-d] [--force]"
 #define STEP_TIMEOUT_MS	30000
@@ -231,14 +232,13 @@ static int preflight(struct restore_ctx *ctx)
 		ret = build_procs(ctx);
 	if (!ret)
 		ret = check_pids(ctx);
+	if (!ret) {
+		struct verdict v = { .force = ctx->force };
+
+		ret = verdict_check_image(&ctx->img, &v);
+	}
 	if (!ret)
-		ret = pstree_restore_check(ctx);
-	if (!ret)
-		ret = files_restore_check(ctx);
-	if (!ret)
-		ret = mm_restore_check(ctx);
-	if (!ret)
-		ret = task_restore_check(ctx);
+		ret = files_restore_plan(ctx);
 	return ret;
 }
 

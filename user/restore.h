@@ -98,25 +98,23 @@ void rst_close(struct restore_ctx *ctx, struct rst_proc *rp, int fd);
 void pstree_restore_child(struct restore_ctx *ctx, uint32_t idx)
 	__attribute__((noreturn));
 pid_t pstree_clone(struct restore_ctx *ctx, uint32_t idx);
-int pstree_restore_check(struct restore_ctx *ctx);
 /* in the child: report a failed step and exit */
 void rst_child_fail(struct restore_ctx *ctx, uint32_t idx, int err,
 		    const char *fmt, ...)
 	__attribute__((noreturn, format(printf, 4, 5)));
 
 /* files.c */
-int files_restore_check(struct restore_ctx *ctx);
+/* fd numbers and the files each subtree carries down (after the checks) */
+int files_restore_plan(struct restore_ctx *ctx);
 int files_restore_child(struct restore_ctx *ctx, uint32_t idx);
 int files_restore_finish(struct restore_ctx *ctx, uint32_t idx);
 
 /* mm.c */
-int mm_restore_check(struct restore_ctx *ctx);
 /* the stub's address: free in this process and in every target */
 int mm_pick_stub(struct restore_ctx *ctx);
 int mm_restore(struct restore_ctx *ctx, struct rst_proc *rp);
 
 /* task.c */
-int task_restore_check(struct restore_ctx *ctx);
 int task_restore_threads(struct restore_ctx *ctx, struct rst_proc *rp);
 int task_restore_state(struct restore_ctx *ctx, struct rst_proc *rp);
 int task_restore_finish(struct restore_ctx *ctx, struct rst_proc *rp);

@@ -18,7 +18,9 @@
 #include "img.h"
 #include "log.h"
 #include "snap.h"
+#include "model.h"
 #include "util.h"
+#include "verdict.h"
 
 #define SNAP_USAGE	"snap PID [-o IMAGE] [--kill]"
 #define KILL_TIMEOUT_MS	10000
@@ -153,6 +155,38 @@ static int commit_image(struct snap_ctx *ctx)
 	return ret;
 }
 
+/*
+ * snap --kill: the tree dies only if restore would take the image.  The
+ * image just written is read back and put through restore's own checks
+ * (verdict.c), all of them listed; pids are left out, the tree still
+ * holds them.  On refusal the tree runs on and no image is kept.
+ */
+static int check_restorable(struct snap_ctx *ctx)
+{
+	struct verdict v = { .all = true, .live = true };
+	struct ckpt_image img;
+	uint32_t i;
+	int ret;
+
+	ret = image_load(ctx->out, IMG_OPEN_NO_CHECKSUM, &img);
+	if (ret) {
+		pr_err("reading back %s: %s", ctx->out, img.r.err);
+		return ret;
+	}
+	ret = verdict_check_image(&img, &v);
+	for (i = 0; i < v.n; i++)
+		pr_err("pid %d: %s", v.r[i].pid, v.r[i].why);
+	if (!ret && v.n) {
+		pr_err("--kill refused: restore would refuse this image (%u reason%s "
+		       "above); pid %d runs on and no image is kept", v.n,
+		       v.n == 1 ? "" : "s", ctx->root);
+		ret = -ENOTSUP;
+	}
+	verdict_free(&v);
+	image_free(&img);
+	return ret;
+}
+
 static void free_all(struct snap_ctx *ctx)
 {
 	uint32_t i;
@@ -245,6 +279,11 @@ int cmd_snap(int argc, char **argv)
 	}
 	size = img_size(ctx.w) + sizeof(struct img_tail);
 	img_abort(ctx.w);	/* committed: only frees */
+	if (ctx.kill && (ret = check_restorable(&ctx))) {
+		unlink(ctx.out);
+		pstree_thaw(&ctx.tree);
+		goto out;
+	}
 	if (ctx.kill) {
 		/* killed only once the image is durable */
 		ret = pstree_kill(&ctx.tree, KILL_TIMEOUT_MS);

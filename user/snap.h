@@ -121,6 +121,14 @@ int task_check(const struct rec_task *r, char *why, size_t len);
 /* image records as snap writes them, from iterator records alone */
 void task_fill_proc(struct img_proc *p, const struct rec_task *r);
 void task_fill_thread(struct img_thread *t, const struct rec_task *r);
+void task_fill_timer(struct img_timer *t, const struct rec_timer *r);
+/*
+ * The POSIX timers of process @pid, appended to *t (collect_timers, or
+ * /proc/PID/timers to learn there are none); -ENOTSUP with the reason
+ * in @why for what a snap refuses.
+ */
+int task_collect_timers(struct collector *c, pid_t pid, struct rec_timer **t,
+			uint32_t *n, uint32_t *cap, char *why, size_t len);
 int task_write(struct snap_ctx *ctx, struct snap_proc *sp);
 void task_free(struct snap_proc *sp);
 

@@ -30,6 +30,7 @@
 #include "restore.h"
 #include "snap.h"
 #include "util.h"
+#include "verdict.h"
 
 #define SIGNAL_STOP_STOPPED	0x00000001	/* kernel signal->flags */
 #define MMF_DUMPABLE_MASK	0x3ULL		/* low bits of mm->flags */
@@ -56,7 +57,8 @@ static struct snap_thread *find_thread(struct snap_proc *sp, pid_t tid)
 }
 
 struct timer_list {
-	struct snap_proc *sp;
+	struct rec_timer **t;
+	uint32_t *n, *cap;
 	bool complete;
 	uint32_t nr;
 	uint32_t err;
@@ -70,8 +72,7 @@ static int timer_cb(void *data, const struct rec_hdr *h, size_t size)
 	if (h->type == REC_TIMER) {
 		if (size < sizeof(struct rec_timer))
 			return -EIO;
-		return vec_push(tl->sp->timers, tl->sp->nr_timers, tl->sp->cap_timers,
-				*(const struct rec_timer *)h);
+		return vec_push(*tl->t, *tl->n, *tl->cap, *(const struct rec_timer *)h);
 	}
 	if (h->type != REC_TIMERS_END || size < sizeof(*e))
 		return 0;
@@ -98,44 +99,59 @@ static int count_proc_timers(pid_t pid)
 	return n;
 }
 
-/*
- * POSIX timers: their expiry is only in the kernel's hrtimers, which
- * collect_timers reads.  Without that program (refused, or left out by
- * BPFCKPT_FALLBACK) /proc/PID/timers still tells whether there are any:
- * a process without timers loses nothing, one with timers is refused.
- */
-static int collect_timers(struct snap_ctx *ctx, struct snap_proc *sp)
+int task_collect_timers(struct collector *c, pid_t pid, struct rec_timer **t,
+			uint32_t *n, uint32_t *cap, char *why, size_t len)
 {
-	struct timer_list tl = { .sp = sp };
-	int ret, n;
+	struct timer_list tl = { t, n, cap, false, 0, 0 };
+	uint32_t i;
+	int ret, count;
 
-	ret = collect_proc(&ctx->col, COLLECT_TIMERS, sp->pid, timer_cb, &tl);
+	ret = collect_proc(c, COLLECT_TIMERS, pid, timer_cb, &tl);
 	if (ret == -ENOTSUP) {
-		n = count_proc_timers(sp->pid);
-		if (n < 0) {
-			pr_err("pid %d: reading /proc/%d/timers: %s", sp->pid,
-			       sp->pid, errstr(n));
-			return n;
+		count = count_proc_timers(pid);
+		if (count < 0) {
+			snprintf(why, len, "reading /proc/%d/timers: %s", pid,
+				 errstr(count));
+			return count;
 		}
-		if (!n)
+		if (!count)
 			return 0;
-		pr_err("pid %d: has %d POSIX timer%s, and BPF program %s, which "
-		       "reads their expiry, is not loaded (%s)", sp->pid, n,
-		       n == 1 ? "" : "s", collect_progs[PROG_TIMERS].name,
-		       ctx->col.st[PROG_TIMERS].forced ? "BPFCKPT_FALLBACK" :
-		       "refused by this kernel's verifier: 'bpfckpt check' tells");
+		snprintf(why, len, "has %d POSIX timer%s, and BPF program %s, which "
+			 "reads their expiry, is not loaded (%s)", count,
+			 count == 1 ? "" : "s", collect_progs[PROG_TIMERS].name,
+			 c->st[PROG_TIMERS].forced ? "BPFCKPT_FALLBACK" :
+			 "refused by this kernel's verifier: 'bpfckpt check' tells");
 		return -ENOTSUP;
 	}
 	if (ret) {
-		pr_err("pid %d: collecting POSIX timers: %s", sp->pid, errstr(ret));
+		snprintf(why, len, "collecting POSIX timers: %s", errstr(ret));
 		return ret;
 	}
-	if (!tl.complete || tl.err || tl.nr != sp->nr_timers) {
-		pr_err("pid %d: %s", sp->pid, tl.err & REC_ERR_TIMERS ?
-		       "too many POSIX timers" : "the timer list was cut short");
+	if (!tl.complete || tl.err || tl.nr != *n) {
+		snprintf(why, len, "%s", tl.err & REC_ERR_TIMERS ?
+			 "too many POSIX timers" : "the timer list was cut short");
 		return -ENOTSUP;
 	}
+	for (i = 0; i < *n; i++) {
+		if ((*t)[i].armed == 2) {
+			snprintf(why, len, "POSIX timer %d on clock %d (CPU time or "
+				 "alarm): not supported", (*t)[i].id, (*t)[i].clock);
+			return -ENOTSUP;
+		}
+	}
 	return 0;
+}
+
+static int collect_timers(struct snap_ctx *ctx, struct snap_proc *sp)
+{
+	char why[256];
+	int ret = task_collect_timers(&ctx->col, sp->pid, &sp->timers,
+				      &sp->nr_timers, &sp->cap_timers, why,
+				      sizeof(why));
+
+	if (ret)
+		pr_err("pid %d: %s", sp->pid, why);
+	return ret;
 }
 
 int task_read_paths(pid_t pid, const struct rec_task *r, char *paths[3],
@@ -419,14 +435,6 @@ int task_collect(struct snap_ctx *ctx, struct snap_proc *sp)
 		if (ret)
 			return ret;
 	}
-	for (i = 0; i < sp->nr_timers; i++) {
-		if (sp->timers[i].armed == 2) {
-			pr_err("pid %d: POSIX timer %d on clock %d (CPU time or alarm): "
-			       "not supported", sp->pid, sp->timers[i].id,
-			       sp->timers[i].clock);
-			return -ENOTSUP;
-		}
-	}
 	if (sp->zombie)
 		return 0;
 	ret = peek_siginfo(sp->pid, true, &sp->sigs, &sp->nr_sigs, &sp->cap_sigs);
@@ -623,21 +631,26 @@ static int write_thread(struct snap_ctx *ctx, struct snap_thread *th)
 	return img_put(ctx->w, &t, sizeof(t), parts, 2);
 }
 
+void task_fill_timer(struct img_timer *t, const struct rec_timer *rt)
+{
+	memset(t, 0, sizeof(*t));
+	t->h.type = IMG_TIMER;
+	t->id = rt->id;
+	t->clock = rt->clock;
+	t->notify = rt->notify;
+	t->signo = rt->signo;
+	t->target = rt->target;
+	t->value = rt->value;
+	t->interval_ns = rt->interval_ns;
+	t->value_ns = rt->armed == 1 ? rt->rem_ns : 0;
+	t->overrun = rt->overrun;
+}
+
 static int write_timer(struct snap_ctx *ctx, const struct rec_timer *rt)
 {
-	struct img_timer t = {
-		.h.type = IMG_TIMER,
-		.id = rt->id,
-		.clock = rt->clock,
-		.notify = rt->notify,
-		.signo = rt->signo,
-		.target = rt->target,
-		.value = rt->value,
-		.interval_ns = rt->interval_ns,
-		.value_ns = rt->armed == 1 ? rt->rem_ns : 0,
-		.overrun = rt->overrun,
-	};
+	struct img_timer t;
 
+	task_fill_timer(&t, rt);
 	return img_put(ctx->w, &t, sizeof(t), NULL, 0);
 }
 
@@ -689,57 +702,46 @@ void task_free(struct snap_proc *sp)
 
 /*
  * sched_setscheduler() takes every policy but SCHED_DEADLINE, whose
- * runtime, deadline and period (sched_setattr) the image does not hold.
+ * runtime, deadline and period (sched_setattr) the image does not hold;
+ * POSIX timers come back on the hrtimer clocks, with their ids only
+ * through PR_TIMER_CREATE_RESTORE_IDS.
  */
-static int check_policy(const struct m_proc *mp)
+static int check_proc(const struct m_proc *mp, struct verdict *v)
 {
 	uint32_t i, policy;
+	int ret = 0;
 
-	for (i = 0; i < mp->nr_threads; i++) {
+	for (i = 0; !ret && i < mp->nr_threads; i++) {
 		policy = mp->threads[i].t->policy & ~SCHED_RESET_ON_FORK;
-		if (policy == SCHED_DEADLINE) {
-			pr_err("pid %d: thread %d runs under SCHED_DEADLINE: not supported",
-			       mp->p->pid[0], mp->threads[i].t->tid[0]);
-			return -ENOTSUP;
-		}
-		if (policy > SCHED_DEADLINE || policy == 4) {
-			pr_err("pid %d: thread %d: unknown scheduling policy %u",
-			       mp->p->pid[0], mp->threads[i].t->tid[0], policy);
-			return -EINVAL;
-		}
+		if (policy == SCHED_DEADLINE)
+			ret = verdict_refuse(v, -ENOTSUP, mp->p->pid[0], "task",
+					     "thread %d runs under SCHED_DEADLINE: not "
+					     "supported", mp->threads[i].t->tid[0]);
 	}
-	return 0;
+	for (i = 0; !ret && i < mp->nr_timers; i++) {
+		const struct img_timer *t = mp->timers[i];
+
+		if (t->clock != CLOCK_REALTIME && t->clock != CLOCK_MONOTONIC &&
+		    t->clock != CLOCK_BOOTTIME && t->clock != CLOCK_TAI)
+			ret = verdict_refuse(v, -ENOTSUP, mp->p->pid[0], "task",
+					     "POSIX timer %d on clock %d: not supported",
+					     t->id, t->clock);
+	}
+	if (!ret && mp->nr_timers && !probe_timer_ids())
+		ret = verdict_refuse(v, -ENOTSUP, mp->p->pid[0], "task",
+				     "POSIX timers need PR_TIMER_CREATE_RESTORE_IDS "
+				     "(Linux 6.16) to get their ids back");
+	return ret;
 }
 
-int task_restore_check(struct restore_ctx *ctx)
+int task_check_image(const struct ckpt_image *img, struct verdict *v)
 {
-	uint32_t i, j;
-	int ret;
+	uint32_t i;
+	int ret = 0;
 
-	for (i = 0; i < ctx->nr_procs; i++) {
-		const struct m_proc *mp = ctx->procs[i].mp;
-
-		ret = check_policy(mp);
-		if (ret)
-			return ret;
-
-		for (j = 0; j < mp->nr_timers; j++) {
-			const struct img_timer *t = mp->timers[j];
-
-			if (t->clock != CLOCK_REALTIME && t->clock != CLOCK_MONOTONIC &&
-			    t->clock != CLOCK_BOOTTIME && t->clock != CLOCK_TAI) {
-				pr_err("pid %d: POSIX timer %d on clock %d: not supported",
-				       mp->p->pid[0], t->id, t->clock);
-				return -ENOTSUP;
-			}
-		}
-		if (mp->nr_timers && !probe_timer_ids()) {
-			pr_err("pid %d: POSIX timers need PR_TIMER_CREATE_RESTORE_IDS "
-			       "(Linux 6.16) to get their ids back", mp->p->pid[0]);
-			return -ENOTSUP;
-		}
-	}
-	return 0;
+	for (i = 0; !ret && i < img->nr_procs; i++)
+		ret = check_proc(&img->procs[i], v);
+	return ret;
 }
 
 static int make_thread(struct restore_ctx *ctx, struct rst_proc *rp, uint32_t i)

@@ -19,6 +19,22 @@ for p in json.load(open('$T/image.json'))['processes']:
 # one message line matching REGEX, and created no process of the image
 # (no clone3 with one of its pids as set_tid) -- except pids in $TAKEN,
 # which other processes hold
+# snap_then_kill SID: snap --kill refuses what restore would refuse, so
+# snap, then kill the tree by hand; $T/img and $T/image.json as usual
+snap_then_kill() {
+	local sid=$1 p
+	assert_ckpt 1 snap "$sid" -o "$T/img" --kill
+	assert_err "^bpfckpt: snap: --kill refused: restore would refuse this image"
+	assert_alive "$sid"
+	assert_ckpt 0 snap "$sid" -o "$T/img"
+	assert_ckpt 0 show --json "$T/img"
+	cp "$CKPT_OUT" "$T/image.json"
+	kill_session "$sid"
+	for p in $(image_pids); do
+		wait_until 10 "[ ! -d /proc/$p ]" || fail "pid $p survives its kill"
+	done
+}
+
 restore_refused() {
 	local rc=$1 re=$2 p
 	shift 2
@@ -285,7 +301,7 @@ test_pipe_to_outside() {
 	wait_for_line "$WL_LOG" '^ready pid=' 30 || fail "heap did not start: $(cat "$WL_LOG")"
 	WL_PID=$(sed -n 's/^ready pid=\([0-9]*\).*/\1/p' "$WL_LOG")
 	echo "$WL_PID" >>"$T/.sessions"
-	snap_kill_json "$WL_PID"
+	snap_then_kill "$WL_PID"
 	restore_refused 1 "pid $WL_PID: fd 1 is a pipe or fifo \(pipe:\[[0-9]+\]\): restoring it is not supported yet" "$T/img" -d
 }
 
@@ -311,7 +327,7 @@ for line in f:
 	echo "$WL_PID" >>"$T/.sessions"
 	wait_for_line "$WL_LOG" "^ready pid=$WL_PID" 30 || fail "python did not start: $(cat "$WL_LOG")"
 	assert_ticking "$WL_LOG" 2
-	snap_kill_json "$WL_PID"
+	snap_then_kill "$WL_PID"
 	restore_refused 1 "pid [0-9]+: fd [0-9]+ is a pipe or fifo \(pipe:\[[0-9]+\]\): restoring it is not supported yet" "$T/img" -d
 }
 

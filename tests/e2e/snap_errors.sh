@@ -284,9 +284,55 @@ test_show_not_an_image() {
 	assert_show_rejects /dev/null "not a regular file"
 }
 
+# a workload whose stdout is a pipe to a process outside its tree (cat)
+start_piped_demo() {
+	( clean_exec "$WL/demo" 2>"$T/piped.err" | cat >"$T/piped.log" ) &
+	wait_for_line "$T/piped.log" '^ready pid=[0-9]+' 30 || fail "demo did not start"
+	WL_PID=$(grep -m1 -oE '^ready pid=[0-9]+' "$T/piped.log" | cut -d= -f2)
+	WL_LOG=$T/piped.log
+	echo "$WL_PID" >>"$T/.sessions"
+}
+
+test_kill_refuses_pipe_outside_tree() {
+	start_piped_demo
+	mkdir "$T/out"
+	assert_ckpt 1 snap "$WL_PID" -o "$T/out/img" --kill
+	assert_err "^bpfckpt: snap: pid $WL_PID: fd 1 is a pipe or fifo \(pipe:\[[0-9]+\]\): restoring it is not supported yet$"
+	assert_err "^bpfckpt: snap: --kill refused: restore would refuse this image \(1 reason above\); pid $WL_PID runs on and no image is kept$"
+	assert_untouched "$T/out"
+	# inspect gives the same verdict, with the same words
+	assert_ckpt 0 inspect "$WL_PID" --json
+	python3 - "$CKPT_OUT" "$WL_PID" <<'PY' || fail "inspect's verdict differs: $(head -c 400 "$CKPT_OUT")"
+import json, sys
+v = json.load(open(sys.argv[1]))["verdict"]
+pid = int(sys.argv[2])
+r = [x for x in v["reasons"] if x["pid"] == pid and x["stage"] == "restore"]
+ok = v["checkpointable"] and not v["restorable"] and len(r) == 1 and \
+     r[0]["what"] == "fd" and r[0]["reason"].startswith("fd 1 is a pipe or fifo")
+sys.exit(0 if ok else 1)
+PY
+	# without --kill the snap is taken, and the tree runs on
+	assert_ckpt 0 snap "$WL_PID" -o "$T/out/img"
+	assert_ticking "$WL_LOG" 2
+}
+
 test_check() {
+	local p
 	assert_ckpt 0 check
 	grep -qE '^bpf_iter +yes' "$CKPT_OUT" || fail "check does not report BPF iterators: $(cat "$CKPT_OUT")"
+	for p in list_tasks collect_task collect_timers collect_vma collect_file \
+		 sys_enter sys_exit walk_tree; do
+		case $p in
+		list_tasks) fallback_forced tasks && continue ;;
+		collect_timers) fallback_forced timers && continue ;;
+		collect_file) fallback_forced fd_path && p=collect_file_nopath ;;
+		esac
+		grep -qE "^$p +yes " "$CKPT_OUT" || fail "check does not say $p loads: $(grep "^$p " "$CKPT_OUT")"
+	done
+	if fallback_forced tasks; then
+		grep -qE "^list_tasks +off .*\(BPFCKPT_FALLBACK: the tree is listed from /proc\)$" \
+			"$CKPT_OUT" || fail "check does not say list_tasks is left out: $(grep "^list_tasks " "$CKPT_OUT")"
+	fi
 	assert_ckpt 0 check --json
 	python3 -c 'import json, sys; json.load(open(sys.argv[1]))' "$CKPT_OUT" ||
 		fail "check --json is not JSON: $(head -c 200 "$CKPT_OUT")"

@@ -38,6 +38,15 @@ test_signals() {
 }
 
 test_timers() {
+	if fallback_forced timers; then
+		# without collect_timers nothing reads a timer's expiry: refused
+		wl_start timers 100
+		assert_ckpt 1 snap "$WL_PID" -o "$T/img"
+		assert_err "^bpfckpt: snap: pid $WL_PID: has 1 POSIX timer, and BPF program collect_timers, which reads their expiry, is not loaded \(BPFCKPT_FALLBACK\)$"
+		[ -e "$T/img" ] && fail "a refused snap left an image"
+		assert_ticking "$WL_LOG" 3
+		return
+	fi
 	snap_workload timers 100
 	py_check 'len(p["timers"]) == 1' "the image holds $(json_get 'len(j["processes"][0]["timers"])') POSIX timers, expected 1"
 	py_check 'p["timers"][0]["interval_ns"] == 30000000 and 0 < p["timers"][0]["value_ns"] <= 30000000' \
