@@ -149,6 +149,18 @@ int collect_need(struct collector *c, unsigned progs, const char *works)
 	return ret;
 }
 
+int collect_open_snap(struct collector *c)
+{
+	int ret = collect_load(c, LOAD_ALL);
+
+	if (!ret)
+		ret = collect_need(c, SNAP_PROGS, "snap and inspect cannot work "
+				   "here; restore, show, trace and top can");
+	if (ret)
+		collect_close(c);
+	return ret;
+}
+
 void collect_close(struct collector *c)
 {
 	files_bpf__destroy(c->files);

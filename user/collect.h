@@ -70,6 +70,8 @@ int collect_load(struct collector *c, unsigned which);
  * was refused (not about those BPFCKPT_FALLBACK left out).
  */
 int collect_need(struct collector *c, unsigned progs, const char *works);
+/* everything, as snap and inspect need it; prints what is missing */
+int collect_open_snap(struct collector *c);
 void collect_close(struct collector *c);
 bool collect_has(const struct collector *c, enum collect_prog p);
 

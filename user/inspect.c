@@ -663,14 +663,8 @@ int cmd_inspect(int argc, char **argv)
 	}
 	if (!c.root)
 		return usage_error(INSPECT_USAGE, "which PID?");
-	ret = collect_load(&c.col, LOAD_ALL);
-	if (!ret)
-		ret = collect_need(&c.col, SNAP_PROGS, "snap and inspect cannot work "
-				   "here; restore, show, trace and top can");
-	if (ret) {
-		collect_close(&c.col);
+	if (collect_open_snap(&c.col))
 		return EXIT_RUNTIME;
-	}
 	ret = pstree_scan(&c.col, c.root, &c.tree);
 	if (!ret)
 		ret = collect_all(&c);

@@ -245,14 +245,8 @@ int cmd_snap(int argc, char **argv)
 		snprintf(def_out, sizeof(def_out), "bpfckpt-%d.img", ctx.root);
 		ctx.out = def_out;
 	}
-	ret = collect_load(&ctx.col, LOAD_ALL);
-	if (!ret)
-		ret = collect_need(&ctx.col, SNAP_PROGS, "snap and inspect cannot work "
-				   "here; restore, show, trace and top can");
-	if (ret) {
-		collect_close(&ctx.col);
+	if (collect_open_snap(&ctx.col))
 		return EXIT_RUNTIME;
-	}
 	ctx.st.freeze_start_ns = now_ns();
 	ret = pstree_freeze(&ctx.col, ctx.root, &ctx.tree);
 	if (ret)
