@@ -291,6 +291,7 @@ json_get() {
 snap_kill() {
 	local sid=$1 pids p
 	pids=$(session_pids "$sid")
+	deep_capture "$sid"
 	assert_ckpt 0 snap "$sid" -o "$T/img" --kill
 	for p in $pids; do
 		[ -d "/proc/$p" ] && fail "pid $p still exists (state $(proc_state "$p")) after snap --kill returned"
@@ -392,9 +393,22 @@ restore_d() {
 	done
 }
 
+# deep_capture SID: what the tree's processes observe about themselves,
+# before a snap, for restored_matches (procstate.py deep)
+deep_capture() {
+	python3 "$PROCSTATE" deep $(session_pids "$1" | sort -n) >"$T/deep.before.json" ||
+		fail "reading /proc of session $1 failed"
+}
+
 # restored_matches [--running]: /proc of the restored tree agrees with
-# the image (exactly for a stopped tree; fd offsets aside if it ran)
+# the image (exactly for a stopped tree; fd offsets aside if it ran),
+# and with what deep_capture saw before the snap, field by field
 restored_matches() {
+	[ -f "$T/deep.before.json" ] || fail "test bug: no deep_capture before the snap"
+	python3 "$PROCSTATE" deep $(image_pids) >"$T/deep.after.json" ||
+		fail "reading /proc of the restored tree failed"
+	python3 "$PROCSTATE" deepdiff "$T/deep.before.json" "$T/deep.after.json" "$@" >"$T/deepdiff" ||
+		fail "the restored tree differs: $(head -n 4 "$T/deepdiff" | paste -sd';')"
 	python3 "$PROCSTATE" capture $(image_pids) >"$T/proc.restored.json" ||
 		fail "reading /proc of the restored tree failed"
 	python3 "$PROCSTATE" restored "$T/image.json" "$T/proc.restored.json" "$@" >"$T/diff" ||

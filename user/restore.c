@@ -393,7 +393,8 @@ static int restore_procs(struct restore_ctx *ctx)
 		if (ret)
 			return ret;
 	}
-	for (i = 0; i < ctx->nr_procs; i++) {
+	/* children first: see restore_sigactions() */
+	for (i = ctx->nr_procs; i-- > 0;) {
 		if (ctx->procs[i].zombie)
 			continue;
 		ret = task_restore_finish(ctx, &ctx->procs[i]);

@@ -797,24 +797,60 @@ int task_restore_threads(struct restore_ctx *ctx, struct rst_proc *rp)
 	return 0;
 }
 
+/* a child of @rp goes back into a job-control stop at the end of the restore */
+static bool has_stopped_child(const struct restore_ctx *ctx, const struct rst_proc *rp)
+{
+	uint32_t i;
+
+	for (i = 0; i < rp->nr_children; i++)
+		if (ctx->procs[rp->children[i]].mp->p->flags & IMG_PROC_STOPPED)
+			return true;
+	return false;
+}
+
+static int set_sigaction(struct restore_ctx *ctx, struct rst_proc *rp, int sig,
+			 const struct img_sigaction *sa)
+{
+	uint64_t addr;
+	long r;
+	int ret;
+
+	/* struct kernel_sigaction has the image's layout */
+	ret = rst_put(ctx, rp, 0, sa, sizeof(*sa), &addr);
+	if (!ret)
+		ret = rst_syscall(ctx, rp, 0, "rt_sigaction", SYS_rt_sigaction,
+				  sig, addr, 0, sizeof(uint64_t), 0, 0, &r);
+	return ret;
+}
+
+/*
+ * A child that re-enters its group stop notifies its parent (SIGCHLD,
+ * CLD_STOPPED) -- a notification the parent had long ago -- and the
+ * parent, traced by us, gets it queued even where SIGCHLD is ignored
+ * (sig_ignored() keeps every signal for a traced task).  So until its
+ * children have stopped, a parent has SA_NOCLDSTOP on its SIGCHLD
+ * (do_notify_parent_cldstop() then sends nothing); task_restore_finish()
+ * puts the real action back, after the children's finish (they go
+ * first).
+ */
 static int restore_sigactions(struct restore_ctx *ctx, struct rst_proc *rp)
 {
 	const struct img_proc *p = rp->mp->p;
-	uint64_t addr;
-	long r;
+	struct img_sigaction quiet;
 	int sig, ret;
 
 	for (sig = 1; sig <= BCK_NSIG; sig++) {
 		const struct img_sigaction *sa = &p->sigact[sig - 1];
 
+		if (sig == SIGCHLD && has_stopped_child(ctx, rp)) {
+			quiet = *sa;
+			quiet.flags |= SA_NOCLDSTOP;
+			sa = &quiet;
+		}
 		if (sig == SIGKILL || sig == SIGSTOP ||
 		    (!sa->handler && !sa->flags && !sa->mask))
 			continue;
-		/* struct kernel_sigaction has the image's layout */
-		ret = rst_put(ctx, rp, 0, sa, sizeof(*sa), &addr);
-		if (!ret)
-			ret = rst_syscall(ctx, rp, 0, "rt_sigaction", SYS_rt_sigaction,
-					  sig, addr, 0, sizeof(uint64_t), 0, 0, &r);
+		ret = set_sigaction(ctx, rp, sig, sa);
 		if (ret)
 			return ret;
 	}
@@ -1419,6 +1455,12 @@ int task_restore_finish(struct restore_ctx *ctx, struct rst_proc *rp)
 
 	for (i = 1; i < rp->mp->nr_threads; i++) {
 		ret = final_regs(rp, i);
+		if (ret)
+			return ret;
+	}
+	/* its children are in their stops: the real SIGCHLD action now */
+	if (has_stopped_child(ctx, rp)) {
+		ret = set_sigaction(ctx, rp, SIGCHLD, &rp->mp->p->sigact[SIGCHLD - 1]);
 		if (ret)
 			return ret;
 	}

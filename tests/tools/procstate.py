@@ -9,6 +9,15 @@
   procstate.py compare state.json image.json
       image.json is `bpfckpt show --json`; prints one line per difference
       and exits 1 if there is any.
+  procstate.py deep PID... > deep.json
+      what a process can observe about itself, for a before/after
+      comparison: every /proc/PID/status and task status field, stat
+      flags, personality, timer slack, loginuid, each thread's comm,
+      scheduling policy, nice, affinity and ioprio, each VMA's smaps
+      VmFlags, each fd's fdinfo.
+  procstate.py deepdiff before.json after.json [--running]
+      one line per field that a restore should have kept and did not;
+      VOLATILE says, with a reason each, what may differ.
   procstate.py restored image.json state.json [--running]
       state.json was captured after `bpfckpt restore` of image.json: the
       same comparison, except what a restore cannot keep: the root's
@@ -77,6 +86,183 @@ def capture(pids):
         p["fds"] = fds(pid)
         procs.append(p)
     return procs
+
+
+# ---- before and after, field by field ----
+
+# status fields that may differ after a restore, and why
+VOLATILE = {
+    "State": "a running tree may be in another state at each look",
+    "PPid": "the root's parent is the restorer (compared for the others)",
+    "TracerPid": "snap and restore trace the tree for a moment",
+    "FDSize": "the fd table grows by what the restore opened on the way",
+    "VmPeak": "a high-water mark: it includes restore's own mappings",
+    "VmHWM": "a high-water mark of resident memory",
+    "VmRSS": "resident pages: restore brings in only the stored ones",
+    "RssAnon": "resident pages", "RssFile": "resident pages",
+    "RssShmem": "resident pages",
+    "VmPTE": "page tables follow what is resident",
+    "VmSwap": "what the kernel swapped out is its own choice",
+    "SigQ": "the user's queued signals: other processes count too",
+    "voluntary_ctxt_switches": "a counter",
+    "nonvoluntary_ctxt_switches": "a counter",
+    "Ngid": "NUMA balancing's choice",
+}
+# stat flags (PF_*) that may differ, and why
+PF_VOLATILE = {
+    0x00000040: "PF_FORKNOEXEC: cleared only by execve(); a restored "
+                "process never ran one",
+    0x00000100: "PF_SUPERPRIV: accounting, set by whoever used a capability",
+    0x00000004: "PF_EXITING", 0x00000002: "PF_IDLE",
+    0x00400000: "PF_RANDOMIZE: set by execve() from the ASLR sysctl",
+    0x00000001: "PF_VCPU", 0x00000008: "PF_POSTCOREDUMP",
+    0x00000010: "PF_IO_WORKER", 0x00000020: "PF_WQ_WORKER",
+    0x00001000: "PF_NPROC_EXCEEDED", 0x00000800: "PF_MEMALLOC",
+    0x10000000: "PF_MEMALLOC_PIN", 0x00004000: "PF_FREEZER_SKIP?",
+}
+PF_MASK = ~sum(PF_VOLATILE) & 0xffffffff
+
+
+def status(path):
+    out = {}
+    for line in read(path).splitlines():
+        k, _, v = line.partition(":")
+        out[k] = " ".join(v.split())
+    return out
+
+
+def ioprio(tid):
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    # ioprio_get(IOPRIO_WHO_PROCESS, tid): syscall 252 on x86_64
+    return libc.syscall(252, 1, tid)
+
+
+def read_or(path, default=""):
+    try:
+        return read(path).strip()
+    except OSError:
+        return default
+
+
+def smaps_flags(pid):
+    out, cur = {}, None
+    for line in read(f"/proc/{pid}/smaps").splitlines():
+        head = line.split(None, 1)[0]
+        if "-" in head and not head.endswith(":"):
+            cur = head
+        elif head == "VmFlags:" and cur:
+            out[cur] = " ".join(sorted(line.split()[1:]))
+    return out
+
+
+def fdinfo(pid):
+    out = {}
+    for name in sorted(os.listdir(f"/proc/{pid}/fd"), key=int):
+        try:
+            info = status(f"/proc/{pid}/fdinfo/{name}")
+            path = os.readlink(f"/proc/{pid}/fd/{name}")
+        except FileNotFoundError:
+            continue
+        info.pop("mnt_id", None)
+        info["path"] = path
+        out[name] = info
+    return out
+
+
+def deep(pids):
+    procs = {}
+    for pid in pids:
+        st = stat_fields(pid)
+        if st["state"] == "Z":
+            continue
+        s = read(f"/proc/{pid}/stat")
+        flags = int(s[s.rindex(")") + 2:].split()[6])
+        p = {"status": status(f"/proc/{pid}/status"),
+             "pf_flags": flags,
+             "personality": read_or(f"/proc/{pid}/personality"),
+             "timerslack_ns": read_or(f"/proc/{pid}/timerslack_ns"),
+             "loginuid": read_or(f"/proc/{pid}/loginuid"),
+             "oom_score_adj": read_or(f"/proc/{pid}/oom_score_adj"),
+             "coredump_filter": read_or(f"/proc/{pid}/coredump_filter"),
+             "vmflags": smaps_flags(pid), "fds": fdinfo(pid), "threads": {}}
+        for t in sorted(os.listdir(f"/proc/{pid}/task"), key=int):
+            tid = int(t)
+            try:
+                ts = status(f"/proc/{pid}/task/{t}/status")
+                th = {"comm": read(f"/proc/{pid}/task/{t}/comm").rstrip("\n"),
+                      "policy": os.sched_getscheduler(tid),
+                      "priority": os.sched_getparam(tid).sched_priority,
+                      "nice": os.getpriority(os.PRIO_PROCESS, tid),
+                      "affinity": sorted(os.sched_getaffinity(tid)),
+                      "ioprio": ioprio(tid)}
+            except (OSError, ProcessLookupError):
+                continue
+            for k in ("SigBlk", "SigPnd", "Cpus_allowed_list", "Seccomp",
+                      "Seccomp_filters", "NoNewPrivs", "CapEff", "CapPrm",
+                      "CapInh", "CapBnd", "CapAmb", "Uid", "Gid", "Groups",
+                      "x86_Thread_features", "x86_Thread_features_locked"):
+                if k in ts:
+                    th[k] = ts[k]
+            p["threads"][t] = th
+        procs[str(pid)] = p
+    return procs
+
+
+def deepdiff(before_path, after_path, running):
+    with open(before_path) as f:
+        before = json.load(f)
+    with open(after_path) as f:
+        after = json.load(f)
+    diffs = []
+    root = min(before, key=int) if before else None
+    for pid, b in before.items():
+        a = after.get(pid)
+        if a is None:
+            diffs.append(f"pid {pid}: not running after the restore")
+            continue
+        for k, v in b["status"].items():
+            if k in VOLATILE and not (k == "PPid" and pid != root):
+                continue
+            if a["status"].get(k) != v:
+                diffs.append(f"pid {pid}: status {k} was {v!r}, is "
+                             f"{a['status'].get(k)!r}")
+        if (b["pf_flags"] ^ a["pf_flags"]) & PF_MASK:
+            diffs.append(f"pid {pid}: stat flags were {b['pf_flags']:#x}, are "
+                         f"{a['pf_flags']:#x}")
+        for k in ("personality", "timerslack_ns", "loginuid", "oom_score_adj",
+                  "coredump_filter"):
+            if a[k] != b[k]:
+                diffs.append(f"pid {pid}: {k} was {b[k]!r}, is {a[k]!r}")
+        for vma, fl in b["vmflags"].items():
+            if a["vmflags"].get(vma) != fl:
+                diffs.append(f"pid {pid}: vma {vma}: VmFlags were '{fl}', are "
+                             f"'{a['vmflags'].get(vma)}'")
+        for fd, info in b["fds"].items():
+            ai = a["fds"].get(fd)
+            if ai is None:
+                diffs.append(f"pid {pid}: fd {fd} ({info['path']}) is gone")
+                continue
+            for k, v in info.items():
+                if running and k == "pos":
+                    continue
+                if ai.get(k) != v:
+                    diffs.append(f"pid {pid}: fd {fd}: fdinfo {k} was {v!r}, "
+                                 f"is {ai.get(k)!r}")
+        for tid, bt in b["threads"].items():
+            at = a["threads"].get(tid)
+            if at is None:
+                diffs.append(f"pid {pid}: thread {tid} is gone")
+                continue
+            for k, v in bt.items():
+                if running and k == "SigPnd":
+                    continue
+                if at.get(k) != v:
+                    diffs.append(f"pid {pid}: thread {tid}: {k} was {v!r}, is "
+                                 f"{at.get(k)!r}")
+    for d in diffs[:40]:
+        print(d)
+    return 1 if diffs else 0
 
 
 def vma_key(v):
@@ -196,6 +382,11 @@ def main():
         return 0
     if len(sys.argv) == 4 and sys.argv[1] == "compare":
         return compare(sys.argv[2], sys.argv[3])
+    if len(sys.argv) >= 3 and sys.argv[1] == "deep":
+        json.dump(deep([int(p) for p in sys.argv[2:]]), sys.stdout)
+        return 0
+    if len(sys.argv) in (4, 5) and sys.argv[1] == "deepdiff":
+        return deepdiff(sys.argv[2], sys.argv[3], "--running" in sys.argv[4:])
     if len(sys.argv) in (4, 5) and sys.argv[1] == "restored":
         return restored(sys.argv[2], sys.argv[3], "--running" in sys.argv[4:])
     print(__doc__, file=sys.stderr)
