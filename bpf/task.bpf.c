@@ -91,6 +91,11 @@ static __always_inline void read_creds(struct rec_task *r, struct task_struct *t
 	r->cap_eff = c->cap_effective.val;
 	r->cap_bnd = c->cap_bset.val;
 	r->cap_amb = c->cap_ambient.val;
+	/* CONFIG_KEYS */
+	if (bpf_core_field_exists(c->session_keyring))
+		r->session_keyring = BPF_CORE_READ(c, session_keyring, serial);
+	else
+		r->missing |= REC_MISS_KEYRING;
 	gi = c->group_info;
 	n = BPF_CORE_READ(gi, ngroups);
 	r->ngroups = n;
@@ -166,6 +171,11 @@ static __always_inline void read_mm(struct rec_task *r, struct mm_struct *mm)
 		auxv_size = sizeof(r->auxv);
 	r->auxv_words = auxv_size / sizeof(__u64);
 	bpf_probe_read_kernel(r->auxv, auxv_size, &mm->saved_auxv);
+	/* CONFIG_MEMBARRIER: the registrations are only here */
+	if (bpf_core_field_exists(mm->membarrier_state))
+		r->membarrier = BPF_CORE_READ(mm, membarrier_state.counter);
+	else
+		r->missing |= REC_MISS_MEMBARRIER;
 }
 
 struct timer_walk {

@@ -59,6 +59,30 @@ static bool probe_pagemap_scan(void)
 	return ok;
 }
 
+/* PAGE_IS_GUARD in a category mask: EINVAL before 6.14 */
+bool features_pagemap_guard(void)
+{
+	struct page_region r;
+	struct pm_scan_arg arg = {
+		.size = sizeof(arg),
+		.vec = (uint64_t)(uintptr_t)&r,
+		.vec_len = 1,
+		.category_mask = PAGE_IS_GUARD,
+		.return_mask = PAGE_IS_GUARD,
+	};
+	int fd;
+
+	if (features.pagemap_guard)
+		return features.pagemap_guard > 0;
+	arg.start = (uint64_t)(uintptr_t)&r & ~4095ULL;
+	arg.end = arg.start + 4096;
+	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	features.pagemap_guard = fd >= 0 && ioctl(fd, PAGEMAP_SCAN, &arg) >= 0 ? 1 : -1;
+	if (fd >= 0)
+		close(fd);
+	return features.pagemap_guard > 0;
+}
+
 static bool probe_uffd(bool *wp_async)
 {
 	struct uffdio_api api = { .api = UFFD_API };

@@ -18,10 +18,13 @@ struct features {
 	bool uffd;
 	bool uffd_wp_async;
 	bool timer_ids;
+	int pagemap_guard;	/* 0: not probed, 1: yes, -1: no */
 };
 
 extern struct features features;
 void features_probe(void);
+/* PAGEMAP_SCAN knows PAGE_IS_GUARD (probed once, on first use) */
+bool features_pagemap_guard(void);
 /* PR_TIMER_CREATE_RESTORE_IDS: POSIX timers get their ids back */
 bool probe_timer_ids(void);
 

@@ -23,6 +23,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 #include "bpfckpt/compat.h"
+#include "features.h"
 #include "img.h"
 #include "log.h"
 #include "restore.h"
@@ -234,7 +235,7 @@ int mm_collect(struct snap_ctx *ctx, struct snap_proc *sp)
 	ret = collect_proc(&ctx->col, COLLECT_VMAS, sp->pid, vma_cb, sp);
 	if (ret && ret != -ENOTSUP && ret != -EIO)
 		pr_err("pid %d: collecting VMAs: %s", sp->pid, errstr(ret));
-	return ret;
+	return ret ? ret : mm_guard_collect(sp);
 }
 
 static int add_range(struct range_list *l, uint64_t start, uint64_t end, bool force)
@@ -250,6 +251,12 @@ static int add_range(struct range_list *l, uint64_t start, uint64_t end, bool fo
 	return vec_push(l->r, l->n, l->cap, r);
 }
 
+/* PAGE_IS_GUARD where PAGEMAP_SCAN knows it (6.14), else 0 */
+static uint64_t guard_bit(void)
+{
+	return features_pagemap_guard() ? PAGE_IS_GUARD : 0;
+}
+
 /* present or swapped anonymous pages of a private VMA, zero page excluded */
 static int scan_private(int pagemap, const struct snap_vma *v, struct range_list *l)
 {
@@ -260,8 +267,9 @@ static int scan_private(int pagemap, const struct snap_vma *v, struct range_list
 		.end = v->v.end,
 		.vec = (uint64_t)(uintptr_t)regs,
 		.vec_len = SCAN_REGIONS,
-		.category_inverted = PAGE_IS_FILE | PAGE_IS_PFNZERO,
-		.category_mask = PAGE_IS_FILE | PAGE_IS_PFNZERO,
+		/* a guard marker is a non-present PTE that counts as swapped */
+		.category_inverted = PAGE_IS_FILE | PAGE_IS_PFNZERO | guard_bit(),
+		.category_mask = PAGE_IS_FILE | PAGE_IS_PFNZERO | guard_bit(),
 		.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
 		.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
 	};
@@ -377,6 +385,8 @@ int mm_count_pages(int pagemap, const struct img_vma *v, uint64_t *resident,
 		.end = v->end,
 		.vec = (uint64_t)(uintptr_t)regs,
 		.vec_len = SCAN_REGIONS,
+		.category_inverted = guard_bit(),
+		.category_mask = guard_bit(),
 		.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
 		.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED | PAGE_IS_FILE |
 			       PAGE_IS_PFNZERO,
@@ -549,9 +559,9 @@ int mm_write(struct snap_ctx *ctx, struct snap_proc *sp)
 		v->v.path_len = part.len;
 		ret = img_put(ctx->w, &v->v, sizeof(v->v), &part, part.len ? 1 : 0);
 	}
-	if (ret)
-		return ret;
-	return write_pages(ctx, sp);
+	if (!ret)
+		ret = mm_guard_write(ctx, sp);
+	return ret ? ret : write_pages(ctx, sp);
 }
 
 void mm_free(struct snap_proc *sp)
@@ -561,6 +571,7 @@ void mm_free(struct snap_proc *sp)
 	for (i = 0; i < sp->nr_vmas; i++)
 		free(sp->vmas[i].path);
 	free(sp->vmas);
+	free(sp->guards);
 }
 
 /* ---- restore ---- */
@@ -783,16 +794,18 @@ static uint64_t temp_area(struct restore_ctx *ctx, const struct m_proc *mp,
 
 /*
  * The vdso and vvar pages are the kernel's: move ours to where the
- * image had them (vdso_mremap keeps mm->context.vdso right).  They move
- * as one block through a temporary place, since the vdso finds its data
- * at a fixed distance and the two positions may overlap.
+ * image had them (vdso_mremap keeps mm->context.vdso right), each on
+ * its own, since a program may have moved one without the other; and
+ * unmap what the program had unmapped.  Moves go through a temporary
+ * place first, since the old and new positions may overlap.  A size
+ * that differs is a real difference of the kernels: said, and refused.
  */
 static int move_specials(struct restore_ctx *ctx, struct rst_proc *rp,
 			 struct cur_maps *m)
 {
 	const struct m_proc *mp = rp->mp;
-	uint64_t lo = UINT64_MAX, hi = 0, tmp, delta = 0;
-	bool have_delta = false;
+	uint64_t lo = UINT64_MAX, hi = 0, tmp = 0, from, to, len;
+	bool moves = false;
 	uint32_t i, pass;
 	long r;
 	int ret;
@@ -804,34 +817,42 @@ static int move_specials(struct restore_ctx *ctx, struct rst_proc *rp,
 		if (!kind)
 			continue;
 		t = target_special(mp, kind);
-		if (!t || t->end - t->start != m->v[i].end - m->v[i].start) {
-			pr_err("pid %d: the image's %s differs from this kernel's",
-			       rp->pid, m->v[i].name);
+		len = m->v[i].end - m->v[i].start;
+		if (!t) {
+			ret = rst_syscall(ctx, rp, 0, "munmap of an unmapped special",
+					  SYS_munmap, m->v[i].start, len, 0, 0, 0, 0, &r);
+			if (ret)
+				return ret;
+			m->v[i].name[0] = 0;	/* gone */
+			continue;
+		}
+		if (t->end - t->start != len) {
+			pr_err("pid %d: its %s has %llu pages, this kernel's %llu: the "
+			       "kernels differ", rp->pid, m->v[i].name,
+			       (unsigned long long)(t->end - t->start) / getpagesize(),
+			       (unsigned long long)len / getpagesize());
 			return -EINVAL;
 		}
-		if (have_delta && t->start - m->v[i].start != delta) {
-			pr_err("pid %d: the image's vdso/vvar layout differs from this "
-			       "kernel's", rp->pid);
-			return -EINVAL;
-		}
-		delta = t->start - m->v[i].start;
-		have_delta = true;
-		lo = MIN(lo, m->v[i].start);
-		hi = MAX(hi, m->v[i].end);
+		moves |= t->start != m->v[i].start;
+		lo = MIN(lo, MIN(m->v[i].start, t->start));
+		hi = MAX(hi, MAX(m->v[i].end, t->end));
 	}
-	if (!have_delta || !delta)
+	if (!moves)
 		return 0;
 	tmp = temp_area(ctx, mp, hi - lo, lo, hi);
 	if (!tmp)
 		return -ENOMEM;
 	for (pass = 0; pass < 2; pass++) {
 		for (i = 0; i < m->n; i++) {
-			uint64_t len = m->v[i].end - m->v[i].start, from, to;
+			const struct img_vma *t;
+			uint32_t kind = special_of(m->v[i].name);
 
-			if (!special_of(m->v[i].name))
+			if (!kind || !(t = target_special(mp, kind)) ||
+			    t->start == m->v[i].start)
 				continue;
+			len = m->v[i].end - m->v[i].start;
 			from = pass ? tmp + (m->v[i].start - lo) : m->v[i].start;
-			to = pass ? m->v[i].start + delta : tmp + (m->v[i].start - lo);
+			to = pass ? t->start : tmp + (m->v[i].start - lo);
 			ret = rst_syscall(ctx, rp, 0, "mremap vdso/vvar", SYS_mremap,
 					  from, len, len, MREMAP_MAYMOVE | MREMAP_FIXED,
 					  to, 0, &r);
@@ -917,14 +938,40 @@ static int map_shared_anon(struct restore_ctx *ctx, struct rst_proc *rp,
  * is a page was touched: copy_vma() gives an untouched one the offset
  * of its new address again.  The touched page is dropped after the move.
  */
+/*
+ * VM_ACCOUNT is given at mmap (or mprotect) time to a private mapping
+ * that is writable, and stays once given: a VMA that never was writable
+ * (a thread stack's guard page) must not be mapped writable here, or
+ * smaps shows "ac" that it did not have.  Its one touched page is then
+ * written through /proc/PID/mem, whose FOLL_FORCE writes to a private
+ * mapping without PROT_WRITE (check_vma_flags(), mm/gup.c).
+ */
+static int touch_page(pid_t pid, uint64_t addr, bool writable)
+{
+	struct iovec local = { &(uint64_t){ 0 }, sizeof(uint64_t) };
+	struct iovec remote = { (void *)(uintptr_t)addr, sizeof(uint64_t) };
+	char path[64];
+	int fd, ret = 0;
+
+	if (writable)
+		return process_vm_writev(pid, &local, 1, &remote, 1, 0) < 0 ? -errno : 0;
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (pwrite(fd, local.iov_base, local.iov_len, addr) != (ssize_t)local.iov_len)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
 static int map_apart(struct restore_ctx *ctx, struct rst_proc *rp,
 		     const struct img_vma *v, int prot, int flags)
 {
-	uint64_t len = v->end - v->start, zero = 0;
+	uint64_t len = v->end - v->start;
 	uint64_t tmp = temp_area(ctx, rp->mp, len, 0, 0);
-	int rw = prot | PROT_READ | PROT_WRITE;
-	struct iovec local = { &zero, sizeof(zero) };
-	struct iovec remote = { (void *)(uintptr_t)tmp, sizeof(zero) };
+	bool account = (v->vm_flags & KVM_ACCOUNT) || (prot & PROT_WRITE);
+	int rw = account ? prot | PROT_READ | PROT_WRITE : prot;
 	long r;
 	int ret;
 
@@ -932,8 +979,8 @@ static int map_apart(struct restore_ctx *ctx, struct rst_proc *rp,
 		return -ENOMEM;
 	ret = rst_syscall(ctx, rp, 0, "mmap", SYS_mmap, tmp, len, rw, flags, -1,
 			  0, &r);
-	if (!ret && process_vm_writev(rp->pid, &local, 1, &remote, 1, 0) < 0)
-		ret = -errno;
+	if (!ret)
+		ret = touch_page(rp->pid, tmp, rw & PROT_WRITE);
 	if (!ret)
 		ret = rst_syscall(ctx, rp, 0, "mremap", SYS_mremap, tmp, len, len,
 				  MREMAP_MAYMOVE | MREMAP_FIXED, v->start, 0, &r);
@@ -1192,6 +1239,8 @@ int mm_restore(struct restore_ctx *ctx, struct rst_proc *rp)
 		ret = write_pages_to(ctx, rp, &ms);
 	for (i = 0; !ret && i < rp->mp->nr_vmas; i++)
 		ret = finish_vma(ctx, rp, &ms, i);
+	if (!ret)
+		ret = mm_guard_restore(ctx, rp);
 	if (!ret)
 		ret = set_mm_map(ctx, rp);
 	if (!ret)

@@ -167,6 +167,64 @@ static int load_thread(struct loader *l, struct m_proc *mp)
 	return vec_push(mp->threads, mp->nr_threads, mp->cap_threads, mt);
 }
 
+/* IMG_PROC_EXT right after its IMG_PROC */
+static int load_proc_ext(struct loader *l, struct m_proc *mp)
+{
+	const struct img_proc_ext *e = l->rec->p;
+
+	if (l->rec->len != sizeof(*e))
+		return bad(l, "length %u, expected %zu", l->rec->len, sizeof(*e));
+	if (mp->ext || mp->nr_threads)
+		return bad(l, "not right after its process");
+	if (e->membarrier & ~IMG_MB_ALL || e->reserved || e->reserved2 ||
+	    e->cwd_mode & ~07777u)
+		return bad(l, "membarrier %#x or reserved field", e->membarrier);
+	mp->ext = e;
+	return 0;
+}
+
+static struct m_thread *last_thread(struct m_proc *mp)
+{
+	return mp->nr_threads ? &mp->threads[mp->nr_threads - 1] : NULL;
+}
+
+/* IMG_THREAD_EXT right after its IMG_THREAD */
+static int load_thread_ext(struct loader *l, struct m_proc *mp)
+{
+	const struct img_thread_ext *e = l->rec->p;
+	struct m_thread *mt = last_thread(mp);
+
+	if (l->rec->len != sizeof(*e))
+		return bad(l, "length %u, expected %zu", l->rec->len, sizeof(*e));
+	if (!mt || mt->ext || e->tid != mt->t->tid[0])
+		return bad(l, "thread %d: not right after its thread", e->tid);
+	if (e->reserved || e->nr_cpus > 64 * IMG_CPU_WORDS || e->seccomp_mode > 2 ||
+	    (e->seccomp_mode != 2 && e->nr_filters) || e->nr_filters > 512)
+		return bad(l, "thread %d: %u CPUs, seccomp mode %u with %u filters",
+			   e->tid, e->nr_cpus, e->seccomp_mode, e->nr_filters);
+	mt->ext = e;
+	mt->filters = calloc(e->nr_filters + 1, sizeof(*mt->filters));
+	return mt->filters ? 0 : -ENOMEM;
+}
+
+/* IMG_SECCOMP: the filters of the thread whose IMG_THREAD_EXT came last */
+static int load_seccomp(struct loader *l, struct m_proc *mp)
+{
+	const struct img_seccomp *s = l->rec->p;
+	struct m_thread *mt = last_thread(mp);
+
+	if (l->rec->len < sizeof(*s))
+		return bad(l, "length %u below %zu", l->rec->len, sizeof(*s));
+	if (!s->nr_insns || s->nr_insns > IMG_SECCOMP_MAX_INSNS || s->reserved ||
+	    l->rec->len != sizeof(*s) + (uint64_t)s->nr_insns * 8)
+		return bad(l, "%u instructions in %u bytes", s->nr_insns, l->rec->len);
+	if (!mt || !mt->ext || s->tid != mt->t->tid[0] ||
+	    mt->nr_filters >= mt->ext->nr_filters)
+		return bad(l, "thread %d: a filter it does not count", s->tid);
+	mt->filters[mt->nr_filters++] = (struct m_filter){ s, s + 1 };
+	return 0;
+}
+
 static int load_siginfo(struct loader *l, struct m_proc *mp)
 {
 	const struct img_siginfo *s = l->rec->p;
@@ -220,6 +278,27 @@ static int load_vma(struct loader *l, struct m_proc *mp)
 	if ((v->kind == IMG_VMA_FILE || v->kind == IMG_VMA_SHARED_FILE) && !path)
 		return bad(l, "file mapping without a path");
 	return vec_push(mp->vmas, mp->nr_vmas, mp->cap_vmas, mv);
+}
+
+/* inside a VMA, page-aligned, in order */
+static int load_guard(struct loader *l, struct m_proc *mp)
+{
+	const struct img_guard *g = l->rec->p;
+	uint64_t ps = l->img->hdr->page_size;
+	uint32_t i;
+
+	if (l->rec->len != sizeof(*g))
+		return bad(l, "length %u, expected %zu", l->rec->len, sizeof(*g));
+	if (g->start >= g->end || g->start % ps || g->end % ps ||
+	    (mp->nr_guards && g->start < mp->guards[mp->nr_guards - 1]->end))
+		return bad(l, "guard %#" PRIx64 "-%#" PRIx64 " out of order or unaligned",
+			   (uint64_t)g->start, (uint64_t)g->end);
+	for (i = 0; i < mp->nr_vmas; i++)
+		if (mp->vmas[i].v->start <= g->start && g->end <= mp->vmas[i].v->end)
+			break;
+	if (i == mp->nr_vmas)
+		return bad(l, "guard %#" PRIx64 " outside every vma", (uint64_t)g->start);
+	return vec_push(mp->guards, mp->nr_guards, mp->cap_guards, g);
 }
 
 static int load_pages(struct loader *l, struct m_proc *mp)
@@ -296,6 +375,12 @@ static int load_rec(struct loader *l)
 	switch (l->rec->type) {
 	case IMG_THREAD:
 		return load_thread(l, mp);
+	case IMG_PROC_EXT:
+		return load_proc_ext(l, mp);
+	case IMG_THREAD_EXT:
+		return load_thread_ext(l, mp);
+	case IMG_SECCOMP:
+		return load_seccomp(l, mp);
 	case IMG_SIGINFO:
 		return load_siginfo(l, mp);
 	case IMG_TIMER:
@@ -304,6 +389,8 @@ static int load_rec(struct loader *l)
 		return load_vma(l, mp);
 	case IMG_PAGES:
 		return load_pages(l, mp);
+	case IMG_GUARD:
+		return load_guard(l, mp);
 	case IMG_FD:
 		return load_fd(l, mp);
 	}
@@ -331,6 +418,15 @@ static int check_whole(struct ckpt_image *img)
 					"pid %d: %u threads, record says %u",
 					mp->p->pid[0], mp->nr_threads,
 					mp->p->nr_threads), -EINVAL;
+		for (j = 0; j < mp->nr_threads; j++) {
+			const struct m_thread *mt = &mp->threads[j];
+
+			if (mt->ext && mt->nr_filters != mt->ext->nr_filters)
+				return snprintf(img->r.err, sizeof(img->r.err),
+						"thread %d: %u seccomp filters, it says %u",
+						mt->t->tid[0], mt->nr_filters,
+						mt->ext->nr_filters), -EINVAL;
+		}
 		for (j = 0; j < mp->nr_sigs; j++) {
 			int32_t tid = mp->sigs[j]->tid;
 
@@ -394,12 +490,16 @@ void image_free(struct ckpt_image *img)
 
 	for (i = 0; i < img->nr_procs; i++) {
 		struct m_proc *mp = &img->procs[i];
+		uint32_t j;
 
+		for (j = 0; j < mp->nr_threads; j++)
+			free(mp->threads[j].filters);
 		free(mp->threads);
 		free(mp->vmas);
 		free(mp->fds);
 		free(mp->sigs);
 		free(mp->timers);
+		free(mp->guards);
 		free(mp->pages);
 	}
 	free(img->procs);

@@ -12,10 +12,18 @@
 #include "bpfckpt/mm.h"
 #include "bpfckpt/task.h"
 
+struct m_filter {
+	const struct img_seccomp *s;
+	const void *insns;	/* s->nr_insns struct sock_filter */
+};
+
 struct m_thread {
 	const struct img_thread *t;
 	const void *regs;
 	const void *xstate;
+	const struct img_thread_ext *ext;	/* NULL in older images */
+	struct m_filter *filters;		/* ext->nr_filters, oldest first */
+	uint32_t nr_filters;
 };
 
 struct m_vma {
@@ -37,6 +45,7 @@ struct m_pages {
 
 struct m_proc {
 	const struct img_proc *p;
+	const struct img_proc_ext *ext;		/* NULL in older images */
 	const char *exe, *cwd, *root;	/* NULL if none */
 	struct m_thread *threads;
 	uint32_t nr_threads, cap_threads;
@@ -48,6 +57,8 @@ struct m_proc {
 	uint32_t nr_sigs, cap_sigs;
 	const struct img_timer **timers;
 	uint32_t nr_timers, cap_timers;
+	const struct img_guard **guards;
+	uint32_t nr_guards, cap_guards;
 	struct m_pages *pages;
 	uint32_t nr_chunks, cap_chunks;
 	uint64_t nr_pages;

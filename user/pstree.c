@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/futex.h>
 #include <linux/sched.h>
 #include <signal.h>
@@ -704,11 +705,56 @@ static void settle_children(struct restore_ctx *ctx, uint32_t idx)
 		;
 }
 
+/*
+ * A cwd removed before the snap ("/x/dir (deleted)"): the directory is
+ * made again with its mode and owner, entered, and removed, so that the
+ * process is in a deleted directory of that name, as it was.
+ */
+static void enter_deleted_cwd(struct restore_ctx *ctx, uint32_t idx, const char *cwd)
+{
+	const struct img_proc_ext *e = ctx->procs[idx].mp->ext;
+	size_t n = strlen(cwd) - strlen(DELETED_SUFFIX);
+	char path[BCK_PATH_MAX];
+
+	snprintf(path, sizeof(path), "%.*s", (int)n, cwd);
+	if (mkdir(path, 0700))
+		rst_child_fail(ctx, idx, -errno, "recreating its deleted cwd %s", path);
+	if ((e && (chown(path, e->cwd_uid, e->cwd_gid) ||
+		   chmod(path, e->cwd_mode))) || chdir(path)) {
+		rmdir(path);
+		rst_child_fail(ctx, idx, -errno, "entering its recreated cwd %s", path);
+	}
+	if (rmdir(path))
+		rst_child_fail(ctx, idx, -errno, "removing its recreated cwd %s", path);
+}
+
+/* /proc/self/loginuid: only the process itself may write it */
+static void set_loginuid(struct restore_ctx *ctx, uint32_t idx)
+{
+	const struct img_proc_ext *e = ctx->procs[idx].mp->ext;
+	char buf[32] = "";
+	int fd;
+
+	if (!e || read_file("/proc/self/loginuid", buf, sizeof(buf)) <= 0 ||
+	    strtoul(buf, NULL, 10) == e->loginuid)
+		return;
+	snprintf(buf, sizeof(buf), "%u", e->loginuid);
+	fd = open("/proc/self/loginuid", O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, buf, strlen(buf)) != (ssize_t)strlen(buf))
+		rst_child_fail(ctx, idx, -errno, "setting its loginuid to %u%s",
+			       e->loginuid, errno == EPERM ? " (needs CAP_AUDIT_CONTROL, "
+			       "and an immutable loginuid cannot change)" : "");
+	close(fd);
+}
+
 static void prepare_task(struct restore_ctx *ctx, uint32_t idx)
 {
 	const struct m_proc *mp = ctx->procs[idx].mp;
 
-	if (mp->cwd && chdir(mp->cwd))
+	set_loginuid(ctx, idx);
+	if (mp->cwd && path_is_deleted(mp->cwd))
+		enter_deleted_cwd(ctx, idx, mp->cwd);
+	else if (mp->cwd && chdir(mp->cwd))
 		rst_child_fail(ctx, idx, -errno, "chdir %s", mp->cwd);
 	umask(mp->p->umask);
 	if (personality(mp->p->personality) < 0)
@@ -751,6 +797,33 @@ void pstree_restore_child(struct restore_ctx *ctx, uint32_t idx)
 		futex_wait_val(&never, 0);
 }
 
+/* a deleted cwd can be made again only where nothing has its name now */
+static int check_cwd(const struct m_proc *mp, struct verdict *v)
+{
+	char path[BCK_PATH_MAX], *slash;
+	struct stat st;
+
+	if (!mp->cwd || !path_is_deleted(mp->cwd))
+		return 0;
+	snprintf(path, sizeof(path), "%.*s",
+		 (int)(strlen(mp->cwd) - strlen(DELETED_SUFFIX)), mp->cwd);
+	if (!lstat(path, &st))
+		return verdict_refuse(v, -EEXIST, mp->p->pid[0], "task",
+				      "its cwd %s was deleted, and that path exists "
+				      "again: it cannot be made a deleted directory "
+				      "of that name", path);
+	slash = strrchr(path, '/');
+	if (slash && slash != path)
+		*slash = 0;
+	else if (slash)
+		slash[1] = 0;
+	if (stat(path, &st) || !S_ISDIR(st.st_mode))
+		return verdict_refuse(v, -ENOENT, mp->p->pid[0], "task",
+				      "its cwd was deleted, and so was %s, where it "
+				      "would be made again", path);
+	return 0;
+}
+
 /* sessions and groups must be rebuildable by setsid/setpgid from inside */
 int pstree_check_image(const struct ckpt_image *img, struct verdict *v)
 {
@@ -762,6 +835,9 @@ int pstree_check_image(const struct ckpt_image *img, struct verdict *v)
 		const struct img_proc *p = mp->p, *pp;
 		int g;
 
+		ret = check_cwd(mp, v);
+		if (ret)
+			continue;
 		if (p->nr_levels > 1) {
 			ret = verdict_refuse(v, -ENOTSUP, p->pid[0], "tree",
 					     "lives in a nested pid namespace: not "

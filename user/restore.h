@@ -113,6 +113,8 @@ int files_restore_finish(struct restore_ctx *ctx, uint32_t idx);
 /* the stub's address: free in this process and in every target */
 int mm_pick_stub(struct restore_ctx *ctx);
 int mm_restore(struct restore_ctx *ctx, struct rst_proc *rp);
+/* mm_guard.c: the guard regions, once the pages are in */
+int mm_guard_restore(struct restore_ctx *ctx, struct rst_proc *rp);
 
 /* task.c */
 int task_restore_threads(struct restore_ctx *ctx, struct rst_proc *rp);

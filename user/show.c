@@ -123,6 +123,37 @@ void show_thread_fields(struct printer *p, const struct img_thread *t,
 	print_s64(p, "nice", NULL, t->nice);
 }
 
+/* "0-3,6": a CPU mask as /proc's *_list fields show it */
+static void cpu_list(char *buf, size_t len, const __u64 *mask, uint32_t nr)
+{
+	uint32_t i, j;
+	size_t n = 0;
+
+	buf[0] = 0;
+	for (i = 0; i < nr && n + 24 < len; i++) {
+		if (!(mask[i / 64] >> (i % 64) & 1))
+			continue;
+		for (j = i; j + 1 < nr && mask[(j + 1) / 64] >> ((j + 1) % 64) & 1; j++)
+			;
+		n += snprintf(buf + n, len - n, j > i ? "%s%u-%u" : "%s%u",
+			      n ? "," : "", i, j);
+		i = j;
+	}
+}
+
+static void show_thread_ext(struct printer *p, const struct img_thread_ext *e)
+{
+	char cpus[256];
+
+	cpu_list(cpus, sizeof(cpus), e->affinity, e->nr_cpus);
+	print_str(p, "affinity", " cpus %s", cpus);
+	print_s64(p, "ioprio", e->ioprio ? " ioprio %#" PRIx64 : NULL, e->ioprio);
+	print_u64(p, "seccomp", e->seccomp_mode ? " seccomp mode %" PRIu64 : NULL,
+		  e->seccomp_mode);
+	print_u64(p, "seccomp_filters", e->nr_filters ? " (%" PRIu64 " filters)" : NULL,
+		  e->nr_filters);
+}
+
 static void show_thread(struct printer *p, const struct m_thread *mt)
 {
 	struct show_where w = {
@@ -136,6 +167,8 @@ static void show_thread(struct printer *p, const struct m_thread *mt)
 
 	print_open_obj(p, NULL);
 	show_thread_fields(p, mt->t, &w);
+	if (mt->ext)
+		show_thread_ext(p, mt->ext);
 	print_text(p, "\n");
 	print_close_obj(p);
 }
@@ -240,6 +273,13 @@ static void show_proc(struct printer *p, const struct m_proc *mp, uint32_t ps)
 
 	print_open_obj(p, NULL);
 	show_proc_fields(p, mp->p, mp->exe, mp->cwd, mp->root, mp->nr_pages, ps);
+	if (mp->ext) {
+		print_hex(p, "membarrier", mp->ext->membarrier ?
+			  "  membarrier registrations %#" PRIx64 "\n" : NULL,
+			  mp->ext->membarrier);
+		print_u64(p, "loginuid", NULL, mp->ext->loginuid);
+		print_s64(p, "session_keyring", NULL, mp->ext->session_keyring);
+	}
 	print_text(p, "  threads:\n");
 	print_open_arr(p, "threads");
 	for (i = 0; i < mp->nr_threads; i++)

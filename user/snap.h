@@ -31,6 +31,13 @@ struct snap_thread {
 	struct img_siginfo *sigs;	/* this thread's queue */
 	uint32_t nr_sigs;
 	uint32_t cap_sigs;
+	struct img_thread_ext ext;	/* affinity, ioprio, seccomp mode */
+	struct snap_filter *filters;	/* seccomp, oldest first */
+};
+
+struct snap_filter {
+	struct img_seccomp s;
+	void *insns;			/* s.nr_insns struct sock_filter */
 };
 
 struct snap_vma {
@@ -61,11 +68,15 @@ struct snap_proc {
 	struct snap_vma *vmas;
 	uint32_t nr_vmas;
 	uint32_t cap_vmas;
+	struct img_guard *guards;	/* MADV_GUARD_INSTALL regions */
+	uint32_t nr_guards;
+	uint32_t cap_guards;
 	struct snap_fd *fds;
 	uint32_t nr_fds;
 	uint32_t cap_fds;
 	bool thp_disabled;
 	uint32_t coredump_filter;
+	struct img_proc_ext ext;	/* membarrier, loginuid, keyring */
 	uint64_t nr_pages;		/* written to the image */
 };
 
@@ -157,6 +168,9 @@ int mm_count_pages(int pagemap, const struct img_vma *v, uint64_t *resident,
 		   uint64_t *stored);
 int mm_write(struct snap_ctx *ctx, struct snap_proc *sp);
 void mm_free(struct snap_proc *sp);
+/* mm_guard.c: guard regions, found after the VMAs, written after them */
+int mm_guard_collect(struct snap_proc *sp);
+int mm_guard_write(struct snap_ctx *ctx, struct snap_proc *sp);
 
 /* files.c: file descriptors */
 int files_collect(struct snap_ctx *ctx, struct snap_proc *sp);

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/ioprio.h>
 #include <linux/prctl.h>
 #include <linux/sched.h>
 #include <linux/securebits.h>
@@ -16,9 +17,12 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -287,6 +291,84 @@ static int peek_siginfo(pid_t tid, bool shared, struct img_siginfo **out,
 	}
 }
 
+/*
+ * A thread's seccomp filters, newest first for PTRACE_SECCOMP_GET_FILTER
+ * (index 0 is the last installed), stored oldest first: the order
+ * restore installs them in.  PTRACE_SECCOMP_GET_METADATA gives each
+ * filter's flags (SECCOMP_FILTER_FLAG_LOG).
+ */
+static int read_filters(struct snap_thread *th)
+{
+	struct seccomp_metadata meta;
+	uint32_t n, i;
+	long len;
+
+	for (n = 0; ptrace(PTRACE_SECCOMP_GET_FILTER, th->tid, n, NULL) > 0; n++)
+		;
+	if (errno != ENOENT)
+		return -errno;
+	th->filters = calloc(n + 1, sizeof(*th->filters));
+	if (!th->filters)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		struct snap_filter *f = &th->filters[n - 1 - i];
+
+		len = ptrace(PTRACE_SECCOMP_GET_FILTER, th->tid, i, NULL);
+		if (len <= 0 || len > IMG_SECCOMP_MAX_INSNS)
+			return len < 0 ? -errno : -E2BIG;
+		f->insns = calloc(len, 8);
+		if (!f->insns)
+			return -ENOMEM;
+		if (ptrace(PTRACE_SECCOMP_GET_FILTER, th->tid, i, f->insns) != len)
+			return -errno;
+		meta.filter_off = i;
+		meta.flags = 0;
+		if (ptrace(PTRACE_SECCOMP_GET_METADATA, th->tid, sizeof(meta), &meta) < 0)
+			return -errno;
+		f->s.h.type = IMG_SECCOMP;
+		f->s.tid = th->tid;
+		f->s.flags = meta.flags;
+		f->s.nr_insns = len;
+	}
+	th->ext.nr_filters = n;
+	return 0;
+}
+
+/* what a thread set on itself that only it can read (or ptrace) */
+static int read_thread_ext(struct snap_proc *sp, struct snap_thread *th)
+{
+	struct img_thread_ext *e = &th->ext;
+	cpu_set_t set;
+	int i, ret;
+
+	e->h.type = IMG_THREAD_EXT;
+	e->tid = th->tid;
+	e->seccomp_mode = th->rec->seccomp_mode;
+	if (sched_getaffinity(th->tid, sizeof(set), &set)) {
+		pr_err("pid %d: thread %d: sched_getaffinity: %s", sp->pid, th->tid,
+		       strerror(errno));
+		return -errno;
+	}
+	_Static_assert(sizeof(set) == sizeof(e->affinity), "cpu_set_t");
+	memcpy(e->affinity, &set, sizeof(e->affinity));
+	for (i = 0; i < CPU_SETSIZE; i++)
+		if (CPU_ISSET(i, &set))
+			e->nr_cpus = i + 1;
+	e->ioprio = syscall(SYS_ioprio_get, IOPRIO_WHO_PROCESS, th->tid);
+	if (e->ioprio < 0) {
+		pr_err("pid %d: thread %d: ioprio_get: %s", sp->pid, th->tid,
+		       strerror(errno));
+		return -errno;
+	}
+	if (e->seccomp_mode != 2)
+		return 0;
+	ret = read_filters(th);
+	if (ret)
+		pr_err("pid %d: thread %d: reading its seccomp filters: %s", sp->pid,
+		       th->tid, errstr(ret));
+	return ret;
+}
+
 static int read_thread(struct snap_ctx *ctx, struct snap_proc *sp,
 		       struct snap_thread *th)
 {
@@ -320,7 +402,7 @@ static int read_thread(struct snap_ctx *ctx, struct snap_proc *sp,
 		       th->tid, errstr(ret));
 		return ret;
 	}
-	return 0;
+	return read_thread_ext(sp, th);
 }
 
 int task_check(const struct rec_task *r, char *why, size_t len)
@@ -333,8 +415,8 @@ int task_check(const struct rec_task *r, char *why, size_t len)
 			 r->ngroups, BCK_NGROUPS);
 	else if (r->err & REC_ERR_TIMERS)
 		snprintf(why, len, "too many POSIX timers");
-	else if (r->seccomp_mode)
-		snprintf(why, len, "thread %d runs under seccomp (mode %u): not "
+	else if (r->seccomp_mode > 2)
+		snprintf(why, len, "thread %d runs under seccomp mode %u: not "
 			 "supported", r->tid[r->self_level], r->seccomp_mode);
 	else if (r->level < r->self_level)
 		snprintf(why, len, "lives outside our pid namespace");
@@ -372,6 +454,45 @@ char task_state_char(const struct rec_task *r)
  * live in mm->flags bits that are #defines, not BTF, and moved in 6.18;
  * /proc is their stable interface.
  */
+/*
+ * mm->membarrier_state (include/linux/sched/mm.h): each registration
+ * sets its _READY bit once it is complete; the bits have not moved
+ * since membarrier's sync-core and rseq commands came (4.16, 5.10).
+ */
+static const struct { uint32_t kernel, img; } membarrier_bits[] = {
+	{ 1u << 0, IMG_MB_PRIVATE_EXPEDITED },
+	{ 1u << 2, IMG_MB_GLOBAL_EXPEDITED },
+	{ 1u << 4, IMG_MB_SYNC_CORE },
+	{ 1u << 6, IMG_MB_RSEQ },
+};
+
+static int read_proc_ext(struct snap_proc *sp)
+{
+	const struct rec_task *r = sp->threads[0].rec;
+	char path[64], buf[32];
+	struct stat st;
+	size_t i;
+
+	sp->ext.h.type = IMG_PROC_EXT;
+	/* no membarrier_state: a kernel without CONFIG_MEMBARRIER, none */
+	for (i = 0; i < ARRAY_SIZE(membarrier_bits); i++)
+		if (r->membarrier & membarrier_bits[i].kernel)
+			sp->ext.membarrier |= membarrier_bits[i].img;
+	sp->ext.session_keyring = r->session_keyring;
+	snprintf(path, sizeof(path), "/proc/%d/loginuid", sp->pid);
+	/* no file: a kernel without audit, nothing to keep */
+	sp->ext.loginuid = read_file(path, buf, sizeof(buf)) > 0 ?
+			   strtoul(buf, NULL, 10) : (uint32_t)-1;
+	/* a deleted cwd is recreated like this (the magic link still stats) */
+	snprintf(path, sizeof(path), "/proc/%d/cwd", sp->pid);
+	if (!stat(path, &st)) {
+		sp->ext.cwd_mode = st.st_mode & 07777;
+		sp->ext.cwd_uid = st.st_uid;
+		sp->ext.cwd_gid = st.st_gid;
+	}
+	return 0;
+}
+
 static int read_mm_extras(struct snap_proc *sp)
 {
 	char path[64], buf[4096], *p;
@@ -385,7 +506,7 @@ static int read_mm_extras(struct snap_proc *sp)
 	if (read_file(path, buf, sizeof(buf)) < 0)
 		return -ESRCH;
 	sp->coredump_filter = strtoul(buf, NULL, 16);
-	return 0;
+	return read_proc_ext(sp);
 }
 
 int task_collect(struct snap_ctx *ctx, struct snap_proc *sp)
@@ -631,6 +752,22 @@ static int write_thread(struct snap_ctx *ctx, struct snap_thread *th)
 	return img_put(ctx->w, &t, sizeof(t), parts, 2);
 }
 
+/* right after the thread: its IMG_THREAD_EXT, then its filters */
+static int write_thread_ext(struct snap_ctx *ctx, struct snap_thread *th)
+{
+	uint32_t i;
+	int ret;
+
+	ret = img_put(ctx->w, &th->ext, sizeof(th->ext), NULL, 0);
+	for (i = 0; !ret && i < th->ext.nr_filters; i++) {
+		struct snap_filter *f = &th->filters[i];
+		struct img_part part = { f->insns, f->s.nr_insns * 8ul };
+
+		ret = img_put(ctx->w, &f->s, sizeof(f->s), &part, 1);
+	}
+	return ret;
+}
+
 void task_fill_timer(struct img_timer *t, const struct rec_timer *rt)
 {
 	memset(t, 0, sizeof(*t));
@@ -660,8 +797,13 @@ int task_write(struct snap_ctx *ctx, struct snap_proc *sp)
 	int ret;
 
 	ret = write_proc(ctx, sp);
-	for (i = 0; !ret && !sp->zombie && i < sp->nr_threads; i++)
+	if (!ret && !sp->zombie)
+		ret = img_put(ctx->w, &sp->ext, sizeof(sp->ext), NULL, 0);
+	for (i = 0; !ret && !sp->zombie && i < sp->nr_threads; i++) {
 		ret = write_thread(ctx, &sp->threads[i]);
+		if (!ret)
+			ret = write_thread_ext(ctx, &sp->threads[i]);
+	}
 	for (i = 0; !ret && i < sp->nr_sigs; i++)
 		ret = img_put(ctx->w, &sp->sigs[i], sizeof(sp->sigs[i]), NULL, 0);
 	for (i = 0; !ret && i < sp->nr_threads; i++)
@@ -678,9 +820,15 @@ void task_free(struct snap_proc *sp)
 	uint32_t i;
 
 	for (i = 0; i < sp->nr_threads; i++) {
-		free(sp->threads[i].rec);
-		free(sp->threads[i].xstate);
-		free(sp->threads[i].sigs);
+		struct snap_thread *th = &sp->threads[i];
+		uint32_t j;
+
+		for (j = 0; th->filters && j < th->ext.nr_filters; j++)
+			free(th->filters[j].insns);
+		free(th->filters);
+		free(th->rec);
+		free(th->xstate);
+		free(th->sigs);
 	}
 	free(sp->threads);
 	for (i = 0; i < 3; i++)
@@ -734,13 +882,80 @@ static int check_proc(const struct m_proc *mp, struct verdict *v)
 	return ret;
 }
 
-int task_check_image(const struct ckpt_image *img, struct verdict *v)
+/*
+ * seccomp(SECCOMP_SET_MODE_FILTER) needs no_new_privs or CAP_SYS_ADMIN;
+ * an affinity mask must name a CPU this machine has (else EINVAL).
+ */
+static int check_thread_ext(const struct m_proc *mp, const struct m_thread *mt,
+			    struct verdict *v)
 {
-	uint32_t i;
+	const struct img_thread_ext *e = mt->ext;
+	cpu_set_t set, here;
 	int ret = 0;
 
-	for (i = 0; !ret && i < img->nr_procs; i++)
-		ret = check_proc(&img->procs[i], v);
+	if (!e)
+		return 0;
+	if (e->nr_filters && !(mt->t->flags & IMG_THREAD_NO_NEW_PRIVS) &&
+	    !(mt->t->creds.cap_eff & (1ULL << CAP_SYS_ADMIN)))
+		ret = verdict_refuse(v, -EPERM, mp->p->pid[0], "task",
+				     "thread %d has seccomp filters but neither "
+				     "no_new_privs nor CAP_SYS_ADMIN: they cannot "
+				     "be installed again", mt->t->tid[0]);
+	memcpy(&set, e->affinity, sizeof(set));
+	if (!ret && e->nr_cpus && !sched_getaffinity(0, sizeof(here), &here)) {
+		CPU_AND(&here, &here, &set);
+		if (!CPU_COUNT(&here))
+			ret = verdict_refuse(v, -EINVAL, mp->p->pid[0], "task",
+					     "thread %d may run only on CPUs this "
+					     "machine does not offer", mt->t->tid[0]);
+	}
+	return ret;
+}
+
+/* KEY_SPEC_SESSION_KEYRING without creating one; 0: none of its own */
+static int32_t my_session_keyring(void)
+{
+	long ses = syscall(SYS_keyctl, 0, -3, 0);	/* KEYCTL_GET_KEYRING_ID */
+	long user_ses = syscall(SYS_keyctl, 0, -5, 0);
+
+	/* a process without one falls back on its user-session keyring */
+	return ses < 0 || ses == user_ses ? 0 : (int32_t)ses;
+}
+
+/*
+ * Keys are not saved: a process comes back with the session keyring of
+ * its restorer, which must be the one it had (restore from the same
+ * login session), or --force.
+ */
+static int check_keyring(const struct m_proc *mp, struct verdict *v)
+{
+	int32_t mine;
+
+	if (!mp->ext || v->force)
+		return 0;
+	mine = my_session_keyring();
+	if (mp->ext->session_keyring == mine)
+		return 0;
+	return verdict_refuse(v, -ENOTSUP, mp->p->pid[0], "task",
+			      "its session keyring is %d, this restore's is %d: keys "
+			      "are not saved (restore from its session, or --force "
+			      "to give it this one)", mp->ext->session_keyring, mine);
+}
+
+int task_check_image(const struct ckpt_image *img, struct verdict *v)
+{
+	uint32_t i, j;
+	int ret = 0;
+
+	for (i = 0; !ret && i < img->nr_procs; i++) {
+		const struct m_proc *mp = &img->procs[i];
+
+		ret = check_proc(mp, v);
+		for (j = 0; !ret && j < mp->nr_threads; j++)
+			ret = check_thread_ext(mp, &mp->threads[j], v);
+		if (!ret)
+			ret = check_keyring(mp, v);
+	}
 	return ret;
 }
 
@@ -1193,6 +1408,31 @@ static int restore_thread_prctls(struct restore_ctx *ctx, struct rst_proc *rp,
 	return ret;
 }
 
+/* membarrier(2) registrations, with the commands that made them */
+static int restore_membarrier(struct restore_ctx *ctx, struct rst_proc *rp)
+{
+	static const struct { uint32_t img; int cmd; const char *what; } cmds[] = {
+		{ IMG_MB_PRIVATE_EXPEDITED, 1 << 4, "REGISTER_PRIVATE_EXPEDITED" },
+		{ IMG_MB_GLOBAL_EXPEDITED, 1 << 2, "REGISTER_GLOBAL_EXPEDITED" },
+		{ IMG_MB_SYNC_CORE, 1 << 6, "REGISTER_PRIVATE_EXPEDITED_SYNC_CORE" },
+		{ IMG_MB_RSEQ, 1 << 8, "REGISTER_PRIVATE_EXPEDITED_RSEQ" },
+	};
+	const struct img_proc_ext *e = rp->mp->ext;
+	size_t i;
+	long r;
+	int ret;
+
+	for (i = 0; e && i < ARRAY_SIZE(cmds); i++) {
+		if (!(e->membarrier & cmds[i].img))
+			continue;
+		ret = rst_syscall(ctx, rp, 0, cmds[i].what, SYS_membarrier, cmds[i].cmd,
+				  0, 0, 0, 0, 0, &r);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 static int restore_proc_prctls(struct restore_ctx *ctx, struct rst_proc *rp)
 {
 	const struct img_proc *p = rp->mp->p;
@@ -1246,6 +1486,31 @@ static int set_proc_file(pid_t pid, const char *name, const char *val)
 }
 
 /* from the outside: limits, OOM score, core dump filter, scheduling */
+/* affinity and I/O priority: set from outside, per thread */
+static int restore_thread_sched(struct rst_proc *rp, uint32_t i)
+{
+	const struct img_thread_ext *e = rp->mp->threads[i].ext;
+	pid_t tid = rp->tids[i];
+	cpu_set_t set;
+
+	if (!e)
+		return 0;
+	memcpy(&set, e->affinity, sizeof(set));
+	/* CPUs this machine lacks are dropped by the kernel; none at all: EINVAL */
+	if (e->nr_cpus && sched_setaffinity(tid, sizeof(set), &set)) {
+		pr_err("pid %d: thread %d: sched_setaffinity: %s", rp->pid, tid,
+		       strerror(errno));
+		return -errno;
+	}
+	/* 0: never set (IOPRIO_CLASS_NONE, from the nice value) */
+	if (e->ioprio && syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, tid, e->ioprio)) {
+		pr_err("pid %d: thread %d: ioprio_set %#x: %s", rp->pid, tid,
+		       e->ioprio, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
 static int restore_from_outside(struct rst_proc *rp)
 {
 	const struct m_proc *mp = rp->mp;
@@ -1291,6 +1556,9 @@ static int restore_from_outside(struct rst_proc *rp)
 		 * SCHED_OTHER, and even for RT and deadline tasks (for when
 		 * they return to a fair policy); getpriority() shows it.
 		 */
+		ret = restore_thread_sched(rp, i);
+		if (ret)
+			return ret;
 		if (setpriority(PRIO_PROCESS, tid, t->nice)) {
 			pr_err("pid %d: thread %d: nice %d: %s", rp->pid, tid, t->nice,
 			       strerror(errno));
@@ -1319,6 +1587,8 @@ int task_restore_state(struct restore_ctx *ctx, struct rst_proc *rp)
 		ret = restore_from_outside(rp);
 	if (!ret)
 		ret = restore_proc_prctls(ctx, rp);
+	if (!ret)
+		ret = restore_membarrier(ctx, rp);
 	for (i = 0; !ret && i < mp->nr_threads; i++)
 		ret = restore_creds(ctx, rp, i);
 	for (i = 0; !ret && i < mp->nr_threads; i++)
@@ -1427,6 +1697,103 @@ static enum restart_how first_handler(const struct m_proc *mp, uint32_t i)
 }
 
 /* registers as they were, the kernel's restart rules applied */
+/*
+ * Seccomp goes in last: a filter sees every later syscall, our injected
+ * ones too.  The other threads take theirs through the stub just before
+ * their final registers (nothing is injected into them after); the main
+ * thread once the stub is gone, through a syscall instruction of its own
+ * text.  Each filter's program is put below the thread's stack pointer
+ * (past the red zone), memory the thread does not use.
+ */
+#define SECCOMP_SET_MODE_STRICT	0
+#define SECCOMP_SET_MODE_FILTER	1
+
+static int put_filter(struct rst_proc *rp, uint32_t i, const struct m_filter *f,
+		      uint64_t *addr)
+{
+	struct { uint16_t len; uint16_t pad[3]; uint64_t filter; } prog;
+	uint64_t sp = arch_sp(rp->mp->threads[i].regs), len = f->s->nr_insns * 8ul;
+	uint64_t at = (sp - 128 - len - sizeof(prog)) & ~15ULL;
+	struct iovec local[2] = { { &prog, sizeof(prog) }, { (void *)f->insns, len } };
+	struct iovec remote = { (void *)(uintptr_t)at, sizeof(prog) + len };
+
+	memset(&prog, 0, sizeof(prog));
+	prog.len = f->s->nr_insns;
+	prog.filter = at + sizeof(prog);
+	if (process_vm_writev(rp->pid, local, 2, &remote, 1, 0) != (ssize_t)remote.iov_len)
+		return -errno;
+	*addr = at;
+	return 0;
+}
+
+/* a syscall instruction in an executable VMA of the process */
+static int find_syscall_insn(struct rst_proc *rp, uint64_t *ip)
+{
+	uint8_t buf[65536 + 1];
+	uint32_t v;
+	uint64_t a, n, k;
+
+	for (v = 0; v < rp->mp->nr_vmas; v++) {
+		const struct img_vma *vm = rp->mp->vmas[v].v;
+
+		if (!(vm->prot & PROT_EXEC) || !(vm->prot & PROT_READ))
+			continue;
+		for (a = vm->start; a + INJ_SYSCALL_INSN_LEN <= vm->end; a += 65536) {
+			struct iovec l = { buf, MIN(sizeof(buf), vm->end - a) };
+			struct iovec r = { (void *)(uintptr_t)a, l.iov_len };
+			ssize_t got = process_vm_readv(rp->pid, &l, 1, &r, 1, 0);
+
+			n = got > 0 ? (uint64_t)got : 0;
+			for (k = 0; k + INJ_SYSCALL_INSN_LEN <= n; k++) {
+				if (inj_is_syscall_insn(buf + k)) {
+					*ip = a + k;
+					return 0;
+				}
+			}
+		}
+	}
+	return -ENOENT;
+}
+
+/* thread @i's seccomp state; @ip: 0 through the stub, else a syscall insn there */
+static int restore_seccomp(struct restore_ctx *ctx, struct rst_proc *rp,
+			   uint32_t i, uint64_t ip)
+{
+	const struct m_thread *mt = &rp->mp->threads[i];
+	uint64_t a[6] = { 0 };
+	uint32_t k;
+	long r;
+	int ret = 0;
+
+	if (!mt->ext || !mt->ext->seccomp_mode)
+		return 0;
+	for (k = 0; !ret && k <= mt->nr_filters; k++) {
+		if (k < mt->nr_filters) {
+			a[0] = SECCOMP_SET_MODE_FILTER;
+			a[1] = mt->filters[k].s->flags;
+			ret = put_filter(rp, i, &mt->filters[k], &a[2]);
+		} else if (mt->ext->seccomp_mode == 1) {
+			a[0] = SECCOMP_SET_MODE_STRICT;
+			a[1] = a[2] = 0;
+		} else {
+			break;
+		}
+		if (ret)
+			break;
+		if (ip) {
+			ret = inj_syscall_at(rp->tids[i], rp->tmpl[i], ip, SYS_seccomp, a, &r);
+			if (!ret && r < 0)
+				ret = r;
+		} else {
+			ret = rst_call(ctx, rp, i, "seccomp", SYS_seccomp, a, &r, NULL);
+		}
+	}
+	if (ret)
+		pr_err("pid %d: thread %d: reinstalling its seccomp %s: %s", rp->pid,
+		       rp->tids[i], mt->nr_filters ? "filters" : "mode", errstr(ret));
+	return ret;
+}
+
 static int final_regs(struct rst_proc *rp, uint32_t i)
 {
 	const struct m_thread *mt = &rp->mp->threads[i];
@@ -1454,7 +1821,9 @@ int task_restore_finish(struct restore_ctx *ctx, struct rst_proc *rp)
 	int ret;
 
 	for (i = 1; i < rp->mp->nr_threads; i++) {
-		ret = final_regs(rp, i);
+		ret = restore_seccomp(ctx, rp, i, 0);
+		if (!ret)
+			ret = final_regs(rp, i);
 		if (ret)
 			return ret;
 	}
@@ -1468,6 +1837,19 @@ int task_restore_finish(struct restore_ctx *ctx, struct rst_proc *rp)
 	if (ret) {
 		pr_err("pid %d: unmapping the injection page: %s", rp->pid, errstr(ret));
 		return ret;
+	}
+	if (rp->mp->threads[0].ext && rp->mp->threads[0].ext->seccomp_mode) {
+		uint64_t ip;
+
+		ret = find_syscall_insn(rp, &ip);
+		if (ret) {
+			pr_err("pid %d: no syscall instruction in its code to install "
+			       "its seccomp state with", rp->pid);
+			return ret;
+		}
+		ret = restore_seccomp(ctx, rp, 0, ip);
+		if (ret)
+			return ret;
 	}
 	ret = final_regs(rp, 0);
 	if (ret || !(rp->mp->p->flags & IMG_PROC_STOPPED))

@@ -102,6 +102,13 @@ int stop_signals_fd(void)
 	return fd < 0 ? -errno : fd;
 }
 
+bool path_is_deleted(const char *path)
+{
+	size_t n = strlen(path), s = strlen(DELETED_SUFFIX);
+
+	return n > s && !strcmp(path + n - s, DELETED_SUFFIX);
+}
+
 bool kdev_is(uint64_t kdev, dev_t dev)
 {
 	return major(dev) == (kdev >> 20) && minor(dev) == (kdev & 0xfffff);

@@ -35,6 +35,10 @@ uint64_t now_ns(void);
  */
 int stop_signals_fd(void);
 
+#define DELETED_SUFFIX	" (deleted)"
+/* @path ends as d_path() marks an unlinked dentry */
+bool path_is_deleted(const char *path);
+
 /* a kernel dev_t (MAJOR << 20 | MINOR, as BPF reads it) is stat()'s @dev */
 bool kdev_is(uint64_t kdev, dev_t dev);
 /*

@@ -141,3 +141,13 @@ int inj_syscall(pid_t tid, const void *tmpl, uint64_t stub, long nr,
  * registers can be set.
  */
 int inj_unmap_stub(pid_t tid, const void *tmpl, uint64_t stub);
+/*
+ * One syscall through a syscall instruction of the target's own at @ip
+ * (after the stub is gone), stepped with PTRACE_SYSCALL: @tid ends at
+ * the syscall's exit stop, with its result in *ret.
+ */
+int inj_syscall_at(pid_t tid, const void *tmpl, uint64_t ip, long nr,
+		   const uint64_t args[6], long *ret);
+/* the 2 bytes at @p are a syscall instruction */
+bool inj_is_syscall_insn(const uint8_t *p);
+#define INJ_SYSCALL_INSN_LEN	2

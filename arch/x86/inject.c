@@ -104,21 +104,39 @@ static int syscall_stop(pid_t tid)
 	return 0;
 }
 
-int inj_unmap_stub(pid_t tid, const void *tmpl, uint64_t stub)
+int inj_syscall_at(pid_t tid, const void *tmpl, uint64_t ip, long nr,
+		   const uint64_t args[6], long *ret)
 {
-	const uint64_t args[6] = { stub, INJ_STUB_SIZE };
 	struct user_regs_struct r;
 	int err;
 
-	load_call(&r, tmpl, stub, SYS_munmap, args);
+	load_call(&r, tmpl, ip, nr, args);
 	err = arch_set_regs(tid, &r);
 	if (!err)
 		err = syscall_stop(tid);	/* entry */
 	if (!err)
-		err = syscall_stop(tid);	/* exit: the stub is gone */
+		err = syscall_stop(tid);	/* exit */
 	if (!err)
 		err = arch_get_regs(tid, &r);
-	if (!err && (long)r.rax != 0)
-		err = (long)r.rax < 0 ? (long)r.rax : -EFAULT;
+	if (!err)
+		*ret = (long)r.rax;
 	return err;
+}
+
+int inj_unmap_stub(pid_t tid, const void *tmpl, uint64_t stub)
+{
+	const uint64_t args[6] = { stub, INJ_STUB_SIZE };
+	long ret;
+	int err;
+
+	/* stopped at the exit of the munmap: the stub is gone */
+	err = inj_syscall_at(tid, tmpl, stub, SYS_munmap, args, &ret);
+	if (!err && ret != 0)
+		err = ret < 0 ? ret : -EFAULT;
+	return err;
+}
+
+bool inj_is_syscall_insn(const uint8_t *p)
+{
+	return p[0] == 0x0f && p[1] == 0x05;
 }

@@ -45,5 +45,7 @@ struct rec_hdr {
  * them another way.
  */
 #define REC_MISS_RSEQ	(1u << 0)	/* rseq, rseq_len, rseq_sig: ask ptrace */
+#define REC_MISS_MEMBARRIER (1u << 1)	/* mm->membarrier_state: unknown */
+#define REC_MISS_KEYRING (1u << 2)	/* cred->session_keyring: unknown */
 
 #endif

@@ -30,8 +30,12 @@ struct ckpt_hdr {
 #define IMG_THREAD	17
 #define IMG_SIGINFO	18
 #define IMG_TIMER	19
+#define IMG_THREAD_EXT	20
+#define IMG_SECCOMP	21
+#define IMG_PROC_EXT	22
 #define IMG_VMA		32
 #define IMG_PAGES	33
+#define IMG_GUARD	40
 #define IMG_FD		48
 #define IMG_TYPE_MAX	64	/* types are below this */
 

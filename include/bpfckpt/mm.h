@@ -109,4 +109,11 @@ struct img_pages {
 
 #define IMG_PAGES_MAX	(1u << 18)	/* pages per chunk (1 GiB) */
 
+/* IMG_GUARD: a guard region (MADV_GUARD_INSTALL) inside a VMA */
+struct img_guard {
+	struct ckpt_hdr h;
+	__u64 start;
+	__u64 end;
+};
+
 #endif

@@ -121,7 +121,9 @@ struct rec_task {
 	__u64 cwd_dev, cwd_ino;
 	__u64 root_dev, root_ino;
 	__u32 missing;			/* REC_MISS_* */
-	__u32 pad2;
+	__u32 membarrier;		/* mm->membarrier_state: MEMBARRIER_STATE_* */
+	__s32 session_keyring;		/* cred->session_keyring's serial, 0: none */
+	__u32 pad3;
 	struct rec_rlimit rlim[BCK_NRLIMITS];
 	struct rec_sigaction sigact[BCK_NSIG];
 };
@@ -260,6 +262,59 @@ struct img_thread {
 	__u32 regs_size;
 	__u32 xstate_size;
 	__u64 timer_slack_ns;	/* 0: the default */
+};
+
+/*
+ * IMG_THREAD_EXT: what a thread set on itself beyond img_thread, right
+ * after the IMG_THREAD it belongs to (optional: older images lack it).
+ * IMG_SECCOMP records for its filters follow it.
+ */
+#define IMG_CPU_WORDS	16	/* 1024 CPUs */
+struct img_thread_ext {
+	struct ckpt_hdr h;
+	__s32 tid;		/* level 0, the thread's */
+	__s32 ioprio;		/* ioprio_get(IOPRIO_WHO_PROCESS); 0: never set */
+	__u32 nr_cpus;		/* bits of affinity[] that count, <= 64 * IMG_CPU_WORDS */
+	__u32 seccomp_mode;	/* 0, 1 (strict) or 2 (filters) */
+	__u32 nr_filters;	/* IMG_SECCOMP records that follow, mode 2 */
+	__u32 reserved;
+	__u64 affinity[IMG_CPU_WORDS];	/* sched_getaffinity() */
+};
+
+#define IMG_SECCOMP_MAX_INSNS	4096	/* BPF_MAXINSNS of classic BPF */
+
+/*
+ * IMG_SECCOMP: one seccomp filter of a thread, oldest first (the order
+ * they are installed in).  Trailing: nr_insns struct sock_filter (8
+ * bytes each), as PTRACE_SECCOMP_GET_FILTER gave them.
+ */
+struct img_seccomp {
+	struct ckpt_hdr h;
+	__s32 tid;		/* level 0 */
+	__u32 flags;		/* SECCOMP_FILTER_FLAG_LOG, ... (metadata) */
+	__u32 nr_insns;
+	__u32 reserved;
+};
+
+/* img_proc_ext.membarrier: registrations (membarrier(2) commands) */
+#define IMG_MB_PRIVATE_EXPEDITED	(1u << 0)
+#define IMG_MB_GLOBAL_EXPEDITED		(1u << 1)
+#define IMG_MB_SYNC_CORE		(1u << 2)
+#define IMG_MB_RSEQ			(1u << 3)
+#define IMG_MB_ALL			0xfu
+
+/* IMG_PROC_EXT: process state beyond img_proc, right after it (optional) */
+struct img_proc_ext {
+	struct ckpt_hdr h;
+	__u32 membarrier;	/* IMG_MB_* */
+	__u32 loginuid;		/* /proc/PID/loginuid; (__u32)-1: unset */
+	__s32 session_keyring;	/* its serial; 0: none */
+	__u32 reserved;
+	/* the cwd's inode, for a cwd deleted before the snap */
+	__u32 cwd_mode;
+	__u32 cwd_uid;
+	__u32 cwd_gid;
+	__u32 reserved2;
 };
 
 /* IMG_SIGINFO: one queued signal, with the kernel's siginfo */

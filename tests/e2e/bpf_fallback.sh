@@ -23,6 +23,7 @@ test_fd_paths_from_proc() {
 	mkdir "$T/data"
 	wl_start files "$T/data" 50
 	assert_ticking "$WL_LOG" 3
+	deep_capture "$WL_PID"
 	BPFCKPT_FAULT=refuse-collect_file assert_ckpt 0 snap "$WL_PID" -o "$T/img" --kill
 	assert_err "$(refused_re collect_file 'iter/task_file \+ bpf_d_path: fds' \
 		'fd paths are read from /proc/PID/fd' warning)"
@@ -38,6 +39,7 @@ test_fd_paths_from_proc() {
 test_tree_listed_from_proc() {
 	wl_start forktree 100
 	assert_ticking "$WL_LOG" 3
+	deep_capture "$WL_PID"
 	BPFCKPT_FAULT=refuse-list_tasks assert_ckpt 0 snap "$WL_PID" -o "$T/img" --kill
 	assert_err "BPF program list_tasks .* is refused on .*; the tree is listed from /proc$"
 	assert_ckpt 0 show --json "$T/img"

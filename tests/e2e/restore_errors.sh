@@ -15,10 +15,6 @@ for p in json.load(open('$T/image.json'))['processes']:
     print(' '.join(str(t['tid']) for t in p['threads']) or p['pid'])"
 }
 
-# restore_refused RC REGEX ARGS...: bpfckpt restore ARGS exits RC with
-# one message line matching REGEX, and created no process of the image
-# (no clone3 with one of its pids as set_tid) -- except pids in $TAKEN,
-# which other processes hold
 # snap_then_kill SID: snap --kill refuses what restore would refuse, so
 # snap, then kill the tree by hand; $T/img and $T/image.json as usual
 snap_then_kill() {
@@ -26,6 +22,7 @@ snap_then_kill() {
 	assert_ckpt 1 snap "$sid" -o "$T/img" --kill
 	assert_err "^bpfckpt: snap: --kill refused: restore would refuse this image"
 	assert_alive "$sid"
+	deep_capture "$sid"
 	assert_ckpt 0 snap "$sid" -o "$T/img"
 	assert_ckpt 0 show --json "$T/img"
 	cp "$CKPT_OUT" "$T/image.json"
@@ -35,6 +32,10 @@ snap_then_kill() {
 	done
 }
 
+# restore_refused RC REGEX ARGS...: bpfckpt restore ARGS exits RC with
+# one message line matching REGEX, and created no process of the image
+# (no clone3 with one of its pids as set_tid) -- except pids in $TAKEN,
+# which other processes hold
 restore_refused() {
 	local rc=$1 re=$2 p
 	shift 2

@@ -220,11 +220,58 @@ test_sigmask() {
 test_sigmask_stopped() {
 	wl_start sigmask 50 10
 	assert_ticking "$WL_LOG" 3
-	cycle_stopped
+	# stopped inside sigsuspend/ppoll, /proc shows the syscall's own mask;
+	# restored (to re-enter the call when continued) the thread shows
+	# the mask it goes back to, which the kernel saved (saved_sigmask)
+	DEEP_VOLATILE=SigBlk cycle_stopped
 	assert_ticking "$WL_LOG" 25
 }
 
 # ---- threads blocked in poll, select, futex, pause, clock_nanosleep ----
+
+# what a process set on itself (tests/workloads/selfset.c): personality,
+# subreaper, thread names, affinity, ioprio, membarrier, loginuid, a
+# deleted cwd; and seccomp filters in the main thread and another
+test_selfset() {
+	mkdir "$T/dir"
+	wl_start selfset "$T/dir" 50
+	assert_ticking "$WL_LOG" 3
+	cycle_running
+	assert_ticking "$WL_LOG" 5
+}
+
+test_selfset_stopped() {
+	mkdir "$T/dir"
+	wl_start selfset "$T/dir" 50
+	assert_ticking "$WL_LOG" 3
+	cycle_stopped
+	assert_ticking "$WL_LOG" 5
+}
+
+test_selfset_seccomp() {
+	mkdir "$T/dir"
+	wl_start selfset "$T/dir" 50 1
+	assert_ticking "$WL_LOG" 3
+	cycle_running
+	assert_ticking "$WL_LOG" 5
+	python3 -c 'import json, sys
+j = json.load(open(sys.argv[1]))
+sys.exit(0 if any(t.get("seccomp_filters") == 2 for t in j["processes"][0]["threads"]) else 1)' \
+		"$T/image.json" || fail "the image has no thread with 2 seccomp filters"
+}
+
+# the deleted cwd's name is taken again: restore refuses, naming it
+test_deleted_cwd_taken() {
+	mkdir "$T/dir"
+	wl_start selfset "$T/dir" 50
+	assert_ticking "$WL_LOG" 2
+	snap_kill_json "$WL_PID"
+	mkdir "$T/dir/gone"
+	assert_ckpt 1 restore "$T/img" -d
+	assert_err "pid $WL_PID: its cwd $T/dir/gone was deleted, and that path exists again"
+	[ -d "/proc/$WL_PID" ] && fail "a refused restore left pid $WL_PID"
+	return 0
+}
 
 test_sleepers() {
 	wl_start sleepers 50

@@ -113,6 +113,58 @@ test_mmaps() {
 	assert_ticking "$WL_LOG" 5
 }
 
+# advice and mapping flags (smaps VmFlags, compared VMA by VMA by
+# restored_matches) and a guard region (the workload checks it traps)
+advice_flags_seen() {
+	local want="dc dd wf sr rr hg nh lo lf nr gd"
+	[ -d /sys/kernel/mm/ksm ] && want="$want mg"
+	python3 - "$T/deep.before.json" $want <<'PY' || fail "advice's mappings lack VmFlags: $(cat "$T/missing")"
+import json, sys
+seen = set()
+for p in json.load(open(sys.argv[1])).values():
+    for f in p["vmflags"].values():
+        seen |= set(f.split())
+missing = [f for f in sys.argv[2:] if f not in seen]
+open(sys.argv[1].rsplit("/", 1)[0] + "/missing", "w").write(" ".join(missing))
+sys.exit(1 if missing else 0)
+PY
+}
+
+test_advice() {
+	wl_start advice 50
+	assert_ticking "$WL_LOG" 3
+	cycle_stopped "$WL_PID"
+	advice_flags_seen
+	assert_ticking "$WL_LOG" 5
+}
+
+test_advice_running() {
+	wl_start advice 50
+	assert_ticking "$WL_LOG" 3
+	cycle_running "$WL_PID"
+	advice_flags_seen
+	assert_ticking "$WL_LOG" 5
+}
+
+# a program that moved its vdso and vvar (by the same distance) or
+# unmapped them: the same layout comes back, the moved vdso still works
+test_vdso_moved() {
+	wl_start vdso 50 move
+	assert_ticking "$WL_LOG" 3
+	cycle_stopped "$WL_PID"
+	assert_ticking "$WL_LOG" 5
+}
+
+test_vdso_unmapped() {
+	wl_start vdso 50 unmap
+	assert_ticking "$WL_LOG" 3
+	cycle_running "$WL_PID"
+	grep -q '"\[vdso\]"' "$T/image.json" && fail "the image has a vdso the program unmapped"
+	[ -z "$(grep -E '\[(vdso|vvar)' "/proc/$WL_PID/maps")" ] ||
+		fail "the restored process has a vdso again: $(grep -E '\[(vdso|vvar)' "/proc/$WL_PID/maps")"
+	assert_ticking "$WL_LOG" 5
+}
+
 test_vdso() {
 	wl_start vdso 50
 	assert_ticking "$WL_LOG" 3
@@ -123,7 +175,9 @@ test_vdso() {
 test_rseq() {
 	wl_start rseq 50
 	assert_ticking "$WL_LOG" 3
-	cycle_running "$WL_PID"
+	# it moves itself from CPU to CPU: its affinity at the snap is
+	# whatever it was then (the workload checks rseq's cpu_id against it)
+	DEEP_VOLATILE="affinity Cpus_allowed Cpus_allowed_list" cycle_running "$WL_PID"
 	assert_ticking "$WL_LOG" 5
 }
 

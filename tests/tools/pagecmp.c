@@ -27,7 +27,7 @@ struct cmp {
 	const struct m_proc *mp;
 	int mem;
 	uint32_t ps;
-	uint64_t equal, bad, zero_ok, file_ok, skipped;
+	uint64_t equal, bad, zero_ok, file_ok, skipped, guard_ok;
 	uint8_t *buf, *ref;
 };
 
@@ -120,6 +120,16 @@ static void check_file_page(struct cmp *c, const struct img_vma *v, int fd,
 		c->file_ok++;
 }
 
+static bool in_guard(const struct m_proc *mp, uint64_t va)
+{
+	uint32_t i;
+
+	for (i = 0; i < mp->nr_guards; i++)
+		if (mp->guards[i]->start <= va && va < mp->guards[i]->end)
+			return true;
+	return false;
+}
+
 static void check_unstored(struct cmp *c, const struct m_vma *mv, const uint64_t **next)
 {
 	const struct img_vma *v = mv->v;
@@ -139,6 +149,14 @@ static void check_unstored(struct cmp *c, const struct m_vma *mv, const uint64_t
 			(*next)++;
 		if (**next == va)
 			continue;
+		/* a guard page must still fault: /proc/PID/mem cannot read it */
+		if (in_guard(c->mp, va)) {
+			if (read_page(c, va))
+				c->guard_ok++;
+			else
+				report(c, va, "a guard page, yet readable in the process");
+			continue;
+		}
 		if (file) {
 			check_file_page(c, v, fd, va);
 		} else if (read_page(c, va)) {
@@ -204,9 +222,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	printf("pid %d: %" PRIu64 " stored pages equal, %" PRIu64 " unstored pages "
-	       "zero, %" PRIu64 " equal to their file, %" PRIu64 " skipped, %"
-	       PRIu64 " differ\n", pid, c.equal, c.zero_ok, c.file_ok, c.skipped,
-	       c.bad);
+	       "zero, %" PRIu64 " equal to their file, %" PRIu64 " guard pages, %"
+	       PRIu64 " skipped, %" PRIu64 " differ\n", pid, c.equal, c.zero_ok,
+	       c.file_ok, c.guard_ok, c.skipped, c.bad);
 	free(c.buf);
 	free(c.ref);
 	close(c.mem);
