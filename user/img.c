@@ -362,6 +362,7 @@ static const char *const type_names[IMG_TYPE_MAX] = {
 	[IMG_SECCOMP] = "seccomp",
 	[IMG_PROC_EXT] = "proc_ext",
 	[IMG_GUARD] = "guard",
+	[IMG_VDSO] = "vdso",
 	[IMG_VMA] = "vma",
 	[IMG_PAGES] = "pages",
 	[IMG_FD] = "fd",

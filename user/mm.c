@@ -561,6 +561,8 @@ int mm_write(struct snap_ctx *ctx, struct snap_proc *sp)
 	}
 	if (!ret)
 		ret = mm_guard_write(ctx, sp);
+	if (!ret)
+		ret = vdso_write(ctx, sp);
 	return ret ? ret : write_pages(ctx, sp);
 }
 
@@ -644,6 +646,7 @@ static int check_backing(struct verdict *vd, const struct img_proc *p,
 int mm_check_image(const struct ckpt_image *img, struct verdict *vd)
 {
 	bool here = vd->live || verdict_same_boot(img);
+	char why[256];
 	uint32_t i, j;
 	int ret;
 
@@ -652,6 +655,11 @@ int mm_check_image(const struct ckpt_image *img, struct verdict *vd)
 
 		if (mp->p->flags & IMG_PROC_ZOMBIE)
 			continue;
+		if (vdso_compare(mp, why, sizeof(why)) < 0 &&
+		    (ret = verdict_refuse(vd, -ENOENT, mp->p->pid[0], "vma",
+					  "this kernel's vdso differs from the "
+					  "image's: %s", why)))
+			return ret;
 		if (!mp->exe) {
 			ret = verdict_refuse(vd, -EINVAL, mp->p->pid[0], "task",
 					     "no executable recorded");
@@ -773,15 +781,17 @@ static bool overlaps(uint64_t s1, uint64_t e1, uint64_t s2, uint64_t e2)
 }
 
 /* a free range of @len in the target's layout away from @s..@e and the stub */
-static uint64_t temp_area(struct restore_ctx *ctx, const struct m_proc *mp,
+static uint64_t temp_area(struct restore_ctx *ctx, const struct rst_proc *rp,
 			  uint64_t len, uint64_t s, uint64_t e)
 {
+	const struct m_proc *mp = rp->mp;
 	uint64_t a;
 	uint32_t i;
 
 	for (a = 0x100000000ULL; a < (1ULL << 46); a += 1ULL << 32) {
 		bool ok = !overlaps(a, a + len, s, e) &&
-			  !overlaps(a, a + len, ctx->stub, ctx->stub + INJ_STUB_SIZE);
+			  !overlaps(a, a + len, ctx->stub, ctx->stub + INJ_STUB_SIZE) &&
+			  !overlaps(a, a + len, rp->kept_start, rp->kept_end);
 
 		for (i = 0; ok && i < mp->nr_vmas; i++)
 			ok = !overlaps(a, a + len, mp->vmas[i].v->start,
@@ -800,15 +810,75 @@ static uint64_t temp_area(struct restore_ctx *ctx, const struct m_proc *mp,
  * place first, since the old and new positions may overlap.  A size
  * that differs is a real difference of the kernels: said, and refused.
  */
+/*
+ * This kernel's vdso has its functions elsewhere than the image's: ours
+ * (with its vvar, at the same distance) goes to a place free in the
+ * image's layout, and the image's vdso address gets trampolines to it.
+ */
+static int proxy_specials(struct restore_ctx *ctx, struct rst_proc *rp,
+			  struct cur_maps *m, const char *what)
+{
+	const struct img_vma *old = target_special(rp->mp, IMG_VMA_VDSO);
+	uint64_t lo = UINT64_MAX, hi = 0, tmp, base = 0, len;
+	uint32_t i;
+	long r;
+	int ret;
+
+	for (i = 0; i < m->n; i++) {
+		if (!special_of(m->v[i].name))
+			continue;
+		lo = MIN(lo, m->v[i].start);
+		hi = MAX(hi, m->v[i].end);
+	}
+	tmp = temp_area(ctx, rp, hi - lo, lo, hi);
+	if (!tmp || !old)
+		return -ENOMEM;
+	/* here to stay: no later temporary mapping may go there */
+	rp->kept_start = tmp;
+	rp->kept_end = tmp + (hi - lo);
+	for (i = 0; i < m->n; i++) {
+		if (!special_of(m->v[i].name))
+			continue;
+		len = m->v[i].end - m->v[i].start;
+		ret = rst_syscall(ctx, rp, 0, "mremap vdso/vvar", SYS_mremap,
+				  m->v[i].start, len, len, MREMAP_MAYMOVE | MREMAP_FIXED,
+				  tmp + (m->v[i].start - lo), 0, &r);
+		if (ret)
+			return ret;
+		if (special_of(m->v[i].name) == IMG_VMA_VDSO)
+			base = tmp + (m->v[i].start - lo);
+	}
+	ret = vdso_proxy(ctx, rp, old->start, base);
+	if (ret)
+		pr_err("pid %d: making trampolines to this kernel's vdso: %s",
+		       rp->pid, errstr(ret));
+	else
+		pr_warn("pid %d: this kernel's vdso differs from the image's (%s): "
+			"its functions are reached through trampolines at %#llx, the "
+			"vdso itself is at %#llx", rp->pid, what,
+			(unsigned long long)old->start, (unsigned long long)base);
+	return ret;
+}
+
 static int move_specials(struct restore_ctx *ctx, struct rst_proc *rp,
 			 struct cur_maps *m)
 {
 	const struct m_proc *mp = rp->mp;
 	uint64_t lo = UINT64_MAX, hi = 0, tmp = 0, from, to, len;
+	char what[256];
 	bool moves = false;
 	uint32_t i, pass;
 	long r;
 	int ret;
+
+	ret = vdso_compare(mp, what, sizeof(what));
+	if (ret < 0) {
+		pr_err("pid %d: this kernel's vdso differs from the image's: %s",
+		       rp->pid, what);
+		return ret;
+	}
+	if (ret)
+		return proxy_specials(ctx, rp, m, what);
 
 	for (i = 0; i < m->n; i++) {
 		const struct img_vma *t;
@@ -839,7 +909,7 @@ static int move_specials(struct restore_ctx *ctx, struct rst_proc *rp,
 	}
 	if (!moves)
 		return 0;
-	tmp = temp_area(ctx, mp, hi - lo, lo, hi);
+	tmp = temp_area(ctx, rp, hi - lo, lo, hi);
 	if (!tmp)
 		return -ENOMEM;
 	for (pass = 0; pass < 2; pass++) {
@@ -969,7 +1039,7 @@ static int map_apart(struct restore_ctx *ctx, struct rst_proc *rp,
 		     const struct img_vma *v, int prot, int flags)
 {
 	uint64_t len = v->end - v->start;
-	uint64_t tmp = temp_area(ctx, rp->mp, len, 0, 0);
+	uint64_t tmp = temp_area(ctx, rp, len, 0, 0);
 	bool account = (v->vm_flags & KVM_ACCOUNT) || (prot & PROT_WRITE);
 	int rw = account ? prot | PROT_READ | PROT_WRITE : prot;
 	long r;
@@ -1136,6 +1206,10 @@ static int finish_vma(struct restore_ctx *ctx, struct rst_proc *rp,
 	long r;
 	int ret = 0;
 
+	/* the kernel's own: their flags are its, and a vdso proxy has no vvar */
+	if (v->kind == IMG_VMA_VDSO || v->kind == IMG_VMA_VVAR ||
+	    v->kind == IMG_VMA_VVAR_VCLOCK)
+		return 0;
 	if (ms->has_pages[vi] && v->prot != (PROT_READ | PROT_WRITE | (v->prot & PROT_EXEC)))
 		ret = rst_syscall(ctx, rp, 0, "mprotect", SYS_mprotect, v->start,
 				  len, v->prot, 0, 0, 0, &r);

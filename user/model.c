@@ -280,6 +280,28 @@ static int load_vma(struct loader *l, struct m_proc *mp)
 	return vec_push(mp->vmas, mp->nr_vmas, mp->cap_vmas, mv);
 }
 
+static int load_vdso(struct loader *l, struct m_proc *mp)
+{
+	const struct img_vdso *v = l->rec->p;
+	const struct img_vdso_sym *s = (const void *)(v + 1);
+	uint64_t ps = l->img->hdr->page_size;
+	uint32_t i;
+
+	if (l->rec->len < sizeof(*v))
+		return bad(l, "length %u below %zu", l->rec->len, sizeof(*v));
+	if (mp->vdso || v->reserved || v->nr_syms > IMG_VDSO_SYMS_MAX ||
+	    l->rec->len != sizeof(*v) + (uint64_t)v->nr_syms * sizeof(*s) ||
+	    !v->size || v->size % ps || v->size > (1u << 20))
+		return bad(l, "%u symbols in %u bytes, size %#llx", v->nr_syms,
+			   l->rec->len, (unsigned long long)v->size);
+	for (i = 0; i < v->nr_syms; i++)
+		if (!nul_in(s[i].name, sizeof(s[i].name)) || s[i].offset >= v->size)
+			return bad(l, "symbol %u malformed", i);
+	mp->vdso = v;
+	mp->vdso_syms = s;
+	return 0;
+}
+
 /* inside a VMA, page-aligned, in order */
 static int load_guard(struct loader *l, struct m_proc *mp)
 {
@@ -391,6 +413,8 @@ static int load_rec(struct loader *l)
 		return load_pages(l, mp);
 	case IMG_GUARD:
 		return load_guard(l, mp);
+	case IMG_VDSO:
+		return load_vdso(l, mp);
 	case IMG_FD:
 		return load_fd(l, mp);
 	}

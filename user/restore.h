@@ -52,6 +52,8 @@ struct rst_proc {
 	int32_t *children;	/* indices into procs[] */
 	uint32_t nr_children;
 	uint32_t cap_children;
+	uint64_t kept_start;	/* a range restore placed for good (vdso proxy) */
+	uint64_t kept_end;
 	uint64_t *fids;		/* file ids this process's subtree holds */
 	uint32_t nr_fids;
 	uint32_t cap_fids;
@@ -113,6 +115,15 @@ int files_restore_finish(struct restore_ctx *ctx, uint32_t idx);
 /* the stub's address: free in this process and in every target */
 int mm_pick_stub(struct restore_ctx *ctx);
 int mm_restore(struct restore_ctx *ctx, struct rst_proc *rp);
+/*
+ * vdso.c: 0 if this kernel's vdso has the image's functions where the
+ * image had them, 1 if they moved (@what says how), -errno if one is
+ * missing (@what names it)
+ */
+int vdso_compare(const struct m_proc *mp, char *what, size_t len);
+/* trampolines at @at to the functions of this kernel's vdso at @base */
+int vdso_proxy(struct restore_ctx *ctx, struct rst_proc *rp, uint64_t at,
+	       uint64_t base);
 /* mm_guard.c: the guard regions, once the pages are in */
 int mm_guard_restore(struct restore_ctx *ctx, struct rst_proc *rp);
 

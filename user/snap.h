@@ -168,6 +168,9 @@ int mm_count_pages(int pagemap, const struct img_vma *v, uint64_t *resident,
 		   uint64_t *stored);
 int mm_write(struct snap_ctx *ctx, struct snap_proc *sp);
 void mm_free(struct snap_proc *sp);
+/* vdso.c: this kernel's vdso as symbols, into the image (IMG_VDSO) */
+int vdso_self(struct img_vdso *v, struct img_vdso_sym *syms);
+int vdso_write(struct snap_ctx *ctx, struct snap_proc *sp);
 /* mm_guard.c: guard regions, found after the VMAs, written after them */
 int mm_guard_collect(struct snap_proc *sp);
 int mm_guard_write(struct snap_ctx *ctx, struct snap_proc *sp);

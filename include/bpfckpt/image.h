@@ -36,6 +36,7 @@ struct ckpt_hdr {
 #define IMG_VMA		32
 #define IMG_PAGES	33
 #define IMG_GUARD	40
+#define IMG_VDSO	41
 #define IMG_FD		48
 #define IMG_TYPE_MAX	64	/* types are below this */
 

@@ -109,6 +109,26 @@ struct img_pages {
 
 #define IMG_PAGES_MAX	(1u << 18)	/* pages per chunk (1 GiB) */
 
+#define IMG_VDSO_SYMS_MAX	64
+#define IMG_VDSO_NAME_LEN	32
+
+struct img_vdso_sym {
+	__u64 offset;			/* from the vdso's start */
+	char name[IMG_VDSO_NAME_LEN];	/* NUL-terminated */
+};
+
+/*
+ * IMG_VDSO: the vdso the process had, as its symbols: a restore on a
+ * kernel whose vdso differs knows where the program's code expects
+ * each function.  Trailing: nr_syms struct img_vdso_sym.
+ */
+struct img_vdso {
+	struct ckpt_hdr h;
+	__u64 size;			/* bytes of the [vdso] VMA */
+	__u32 nr_syms;
+	__u32 reserved;
+};
+
 /* IMG_GUARD: a guard region (MADV_GUARD_INSTALL) inside a VMA */
 struct img_guard {
 	struct ckpt_hdr h;

@@ -296,6 +296,39 @@ test_usage_errors() {
 }
 
 # heap's stdout is a pipe to a cat outside the tree
+# a process with a session keyring of its own (keyctl join): keys are not
+# saved, so restore wants the same keyring or --force; snap --kill
+# refuses too (restore would)
+test_session_keyring() {
+	WL_LOG=$T/py.log
+	clean_exec python3 -c 'import ctypes, os, time
+os.setsid()
+libc = ctypes.CDLL(None, use_errno=True)
+# keyctl(KEYCTL_JOIN_SESSION_KEYRING, NULL): a new anonymous one
+ses = libc.syscall(250, 1, None)
+if ses < 0:
+    raise SystemExit("FAIL: keyctl: %d" % ctypes.get_errno())
+print("ready pid=%d" % os.getpid(), flush=True)
+n = 0
+while True:
+    n += 1
+    if libc.syscall(250, 0, -3, 0) != ses:
+        print("FAIL: the session keyring changed", flush=True)
+    print("tick %d" % n, flush=True)
+    time.sleep(0.05)' </dev/null >"$WL_LOG" 2>&1 &
+	WL_PID=$!
+	echo "$WL_PID" >>"$T/.sessions"
+	wait_for_line "$WL_LOG" "^ready pid=$WL_PID" 30 || fail "python did not start: $(cat "$WL_LOG")"
+	assert_ticking "$WL_LOG" 2
+	assert_ckpt 1 snap "$WL_PID" -o "$T/img" --kill
+	assert_err "pid $WL_PID: its session keyring is [0-9]+, this restore's is [0-9]+: keys are not saved"
+	snap_then_kill "$WL_PID"
+	restore_refused 1 "pid $WL_PID: its session keyring is [0-9]+, this restore's is [0-9]+: keys are not saved \(restore from its session, or --force to give it this one\)" "$T/img" -d
+	assert_ckpt 0 restore "$T/img" -d --force
+	wait_for_line "$WL_LOG" "FAIL: the session keyring changed" 10 ||
+		fail "with --force it kept a keyring it cannot have"
+}
+
 test_pipe_to_outside() {
 	{ clean_exec "$WL/heap" 8 50 </dev/null 2>&1 | cat >"$T/heap.log"; } &
 	WL_LOG=$T/heap.log

@@ -165,6 +165,17 @@ test_vdso_unmapped() {
 	assert_ticking "$WL_LOG" 5
 }
 
+# another build's vdso (simulated: every function moved by 16 bytes):
+# the program's saved vdso pointers reach it through trampolines
+test_vdso_proxy() {
+	wl_start vdso 50
+	assert_ticking "$WL_LOG" 3
+	snap_kill_json "$WL_PID"
+	BPFCKPT_FAULT=vdso-differs assert_ckpt 0 restore "$T/img" -d
+	assert_err "pid $WL_PID: this kernel's vdso differs from the image's \([a-z_]+ at 0x[0-9a-f]+, was 0x[0-9a-f]+.*\): its functions are reached through trampolines at 0x[0-9a-f]+, the vdso itself is at 0x[0-9a-f]+$"
+	assert_ticking "$WL_LOG" 10
+}
+
 test_vdso() {
 	wl_start vdso 50
 	assert_ticking "$WL_LOG" 3
