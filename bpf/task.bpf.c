@@ -91,6 +91,9 @@ static __always_inline void read_creds(struct rec_task *r, struct task_struct *t
 	r->cap_eff = c->cap_effective.val;
 	r->cap_bnd = c->cap_bset.val;
 	r->cap_amb = c->cap_ambient.val;
+	/* CONFIG_SECURITY: the LSM blobs, read as raw words */
+	if (bpf_core_field_exists(c->security) && c->security)
+		bpf_probe_read_kernel(r->cred_blob, sizeof(r->cred_blob), c->security);
 	/* CONFIG_KEYS */
 	if (bpf_core_field_exists(c->session_keyring))
 		r->session_keyring = BPF_CORE_READ(c, session_keyring, serial);

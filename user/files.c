@@ -200,6 +200,23 @@ void files_free(struct snap_proc *sp)
 #define REOPEN_FLAGS	(O_ACCMODE | O_APPEND | O_NONBLOCK | O_DSYNC | O_SYNC | \
 			 O_DIRECT | O_LARGEFILE | O_NOATIME | O_PATH | O_DIRECTORY)
 
+/*
+ * /proc/PID/... of a process of the image (a process looking at itself
+ * or at a child): it exists only once the tree does, so it is opened
+ * late (files_restore_late) and not checked before.
+ */
+static bool is_tree_proc_file(const struct ckpt_image *img, const char *path)
+{
+	char *end;
+	long pid;
+
+	if (strncmp(path, "/proc/", 6))
+		return false;
+	pid = strtol(path + 6, &end, 10);
+	return end != path + 6 && (*end == '/' || !*end) && pid > 0 &&
+	       image_find(img, pid) >= 0;
+}
+
 static const char *kind_name(uint32_t kind)
 {
 	return kind == IMG_FD_FIFO ? "a pipe or fifo" :
@@ -236,7 +253,8 @@ static int check_reopen(struct verdict *v, const struct img_proc *p,
 			      mf->path, strerror(errno));
 }
 
-static int check_fd(struct verdict *v, const struct img_proc *p, const struct m_fd *mf)
+static int check_fd(struct verdict *v, const struct ckpt_image *img,
+		    const struct img_proc *p, const struct m_fd *mf)
 {
 	static const mode_t types[] = {
 		[IMG_FD_REG] = S_IFREG, [IMG_FD_DIR] = S_IFDIR,
@@ -254,6 +272,8 @@ static int check_fd(struct verdict *v, const struct img_proc *p, const struct m_
 		return verdict_refuse(v, -ENOENT, p->pid[0], "fd",
 				      "fd %d: file %s was deleted before the snap",
 				      f->fd, mf->path);
+	if (is_tree_proc_file(img, mf->path))
+		return 0;
 	if (stat(mf->path, &st))
 		return verdict_refuse(v, -errno, p->pid[0], "fd", "fd %d: %s: %s",
 				      f->fd, mf->path, strerror(errno));
@@ -273,7 +293,7 @@ int files_check_image(const struct ckpt_image *img, struct verdict *v)
 		const struct m_proc *mp = &img->procs[i];
 
 		for (j = 0; !ret && j < mp->nr_fds; j++)
-			ret = check_fd(v, mp->p, &mp->fds[j]);
+			ret = check_fd(v, img, mp->p, &mp->fds[j]);
 	}
 	return ret;
 }
@@ -382,6 +402,9 @@ static void park_inherited(struct restore_ctx *ctx, uint32_t idx)
 		const struct img_fd *f = pp->fds[i].f;
 		int c = carrier(ctx, f->file_id);
 
+		/* not open yet in the parent: see files_restore_late() */
+		if (is_tree_proc_file(&ctx->img, pp->fds[i].path))
+			continue;
 		if (!fd_open(c) && dup2(f->fd, c) < 0)
 			rst_child_fail(ctx, idx, -errno, "dup2 %d to %d", f->fd, c);
 		close(f->fd);
@@ -401,6 +424,8 @@ int files_restore_child(struct restore_ctx *ctx, uint32_t idx)
 		int c = carrier(ctx, f->file_id);
 
 		first = find_fid(mp, f->file_id);
+		if (is_tree_proc_file(&ctx->img, mf->path))
+			continue;	/* files_restore_late() */
 		if (fd_open(c)) {
 			if (dup2(c, f->fd) < 0)
 				rst_child_fail(ctx, idx, -errno, "fd %d: dup2", f->fd);
@@ -424,10 +449,28 @@ int files_restore_child(struct restore_ctx *ctx, uint32_t idx)
 			continue;
 		for (j = 0; j < ctx->nr_procs && !mf; j++)
 			mf = find_fid(ctx->procs[j].mp, rp->fids[i]);
-		if (mf)
+		if (mf && !is_tree_proc_file(&ctx->img, mf->path))
 			open_at(ctx, idx, mf, c);
 	}
 	return 0;
+}
+
+/* once every process exists: the /proc files of the tree (each its own) */
+void files_restore_late(struct restore_ctx *ctx, uint32_t idx)
+{
+	const struct m_proc *mp = ctx->procs[idx].mp;
+	uint32_t i;
+
+	for (i = 0; i < mp->nr_fds; i++) {
+		const struct m_fd *mf = &mp->fds[i];
+
+		if (!is_tree_proc_file(&ctx->img, mf->path))
+			continue;
+		open_at(ctx, idx, mf, mf->f->fd);
+		if (fcntl(mf->f->fd, F_SETFD, mf->f->flags & IMG_FD_CLOEXEC ?
+			  FD_CLOEXEC : 0))
+			rst_child_fail(ctx, idx, -errno, "fd %d: F_SETFD", mf->f->fd);
+	}
 }
 
 int files_restore_finish(struct restore_ctx *ctx, uint32_t idx)

@@ -80,6 +80,7 @@ struct inspect_ctx {
 	uint32_t nr_procs;
 	struct reason *reasons;
 	uint32_t nr_reasons, cap_reasons;
+	int landlock_word;	/* task_landlock_word() */
 };
 
 static int refuse(struct inspect_ctx *c, pid_t pid, const char *what,
@@ -248,7 +249,7 @@ static int check_tracer(struct inspect_ctx *c, pid_t pid, pid_t tid)
 
 static int check_proc(struct inspect_ctx *c, struct i_proc *p)
 {
-	char why[160];
+	char why[192];
 	uint32_t i;
 	int ret = 0;
 
@@ -258,7 +259,9 @@ static int check_proc(struct inspect_ctx *c, struct i_proc *p)
 		ret = refuse(c, p->ps->pid, "tree", "its main thread has exited "
 			     "while others run: not supported");
 	for (i = 0; !ret && i < p->nr_threads; i++) {
-		if (task_check(p->threads[i].rec, why, sizeof(why)))
+		if (task_check(p->threads[i].rec, why, sizeof(why)) ||
+		    task_check_landlock(p->threads[i].rec, c->landlock_word, why,
+					sizeof(why)))
 			ret = refuse(c, p->ps->pid, "task", why);
 		if (!ret)
 			ret = check_tracer(c, p->ps->pid,
@@ -665,6 +668,7 @@ int cmd_inspect(int argc, char **argv)
 		return usage_error(INSPECT_USAGE, "which PID?");
 	if (collect_open_snap(&c.col))
 		return EXIT_RUNTIME;
+	c.landlock_word = task_landlock_word(&c.col);
 	ret = pstree_scan(&c.col, c.root, &c.tree);
 	if (!ret)
 		ret = collect_all(&c);

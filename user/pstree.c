@@ -786,6 +786,7 @@ void pstree_restore_child(struct restore_ctx *ctx, uint32_t idx)
 	files_restore_finish(ctx, idx);
 	set_state(ctx, idx, RST_CREATED);
 	wait_phase(ctx, RST_PHASE_GROUPS);
+	files_restore_late(ctx, idx);
 	join_group(ctx, idx);
 	if (rp->zombie)
 		become_zombie(ctx, idx);

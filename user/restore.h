@@ -110,6 +110,7 @@ void rst_child_fail(struct restore_ctx *ctx, uint32_t idx, int err,
 int files_restore_plan(struct restore_ctx *ctx);
 int files_restore_child(struct restore_ctx *ctx, uint32_t idx);
 int files_restore_finish(struct restore_ctx *ctx, uint32_t idx);
+void files_restore_late(struct restore_ctx *ctx, uint32_t idx);
 
 /* mm.c */
 /* the stub's address: free in this process and in every target */

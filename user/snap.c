@@ -247,6 +247,8 @@ int cmd_snap(int argc, char **argv)
 	}
 	if (collect_open_snap(&ctx.col))
 		return EXIT_RUNTIME;
+	/* before the freeze: it makes two short-lived processes of its own */
+	ctx.landlock_word = task_landlock_word(&ctx.col);
 	ctx.st.freeze_start_ns = now_ns();
 	ret = pstree_freeze(&ctx.col, ctx.root, &ctx.tree);
 	if (ret)

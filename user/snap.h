@@ -104,6 +104,7 @@ struct snap_ctx {
 	struct snap_proc *procs;
 	uint32_t nr_procs;
 	uint32_t xstate_size;
+	int landlock_word;		/* task_landlock_word(), -1: none */
 	uint64_t *kfiles;		/* file_id - 1 -> struct file address */
 	uint32_t nr_kfiles;
 	uint32_t cap_kfiles;
@@ -121,6 +122,15 @@ int task_collect(struct snap_ctx *ctx, struct snap_proc *sp);
  */
 int task_read_paths(pid_t pid, const struct rec_task *r, char *paths[3],
 		    char *why, size_t len);
+/*
+ * Which word of rec_task.cred_blob holds Landlock's domain pointer: the
+ * one set in a process this function puts in a Landlock domain and
+ * clear in its twin outside one.  -1 if the kernel has no Landlock (or
+ * the word is not found, which it says).
+ */
+int task_landlock_word(struct collector *c);
+/* -ENOTSUP with the reason if thread @r is in a Landlock domain */
+int task_check_landlock(const struct rec_task *r, int word, char *why, size_t len);
 /* the letter ps shows for a task's state: R, S, D, T, t, X, Z, P, I */
 char task_state_char(const struct rec_task *r);
 

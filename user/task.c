@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/ioprio.h>
+#include <linux/landlock.h>
 #include <linux/prctl.h>
 #include <linux/sched.h>
 #include <linux/securebits.h>
@@ -425,6 +426,100 @@ int task_check(const struct rec_task *r, char *why, size_t len)
 	return -ENOTSUP;
 }
 
+/* a child for task_landlock_word(): in a domain or not, then it waits */
+static pid_t landlock_twin(bool confine, int ready)
+{
+	struct landlock_ruleset_attr attr = {
+		.handled_access_fs = LANDLOCK_ACCESS_FS_EXECUTE,
+	};
+	pid_t pid = fork();
+	int fd;
+
+	if (pid)
+		return pid;
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (confine) {
+		fd = syscall(SYS_landlock_create_ruleset, &attr, sizeof(attr), 0);
+		if (fd < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+		    syscall(SYS_landlock_restrict_self, fd, 0))
+			_exit(1);
+	}
+	if (write(ready, "x", 1) != 1)
+		_exit(1);
+	for (;;)
+		pause();
+}
+
+struct blob_ctx {
+	uint64_t blob[BCK_CRED_BLOB_WORDS];
+	bool found;
+};
+
+static int blob_cb(void *data, const struct rec_hdr *h, size_t size)
+{
+	struct blob_ctx *b = data;
+
+	if (h->type != REC_TASK || size < sizeof(struct rec_task))
+		return 0;
+	memcpy(b->blob, ((const struct rec_task *)h)->cred_blob, sizeof(b->blob));
+	b->found = true;
+	return 0;
+}
+
+int task_landlock_word(struct collector *c)
+{
+	struct blob_ctx b[2] = { 0 };
+	int p[2], i, word = -1;
+	pid_t kid[2] = { -1, -1 };
+	char x;
+
+	/* no Landlock here (ENOSYS, or EOPNOTSUPP when not enabled): nothing to find */
+	if (syscall(SYS_landlock_create_ruleset, NULL, 0,
+		    LANDLOCK_CREATE_RULESET_VERSION) < 0)
+		return -1;
+	if (pipe2(p, O_CLOEXEC))
+		return -1;
+	for (i = 0; i < 2; i++) {
+		kid[i] = landlock_twin(i, p[1]);
+		if (kid[i] < 0 || read(p[0], &x, 1) != 1 ||
+		    collect_proc(c, COLLECT_TASKS, kid[i], blob_cb, &b[i]) || !b[i].found)
+			goto out;
+	}
+	/*
+	 * The blob is as long as the LSMs want (Landlock alone here: its
+	 * domain pointer, then domain_exec): what follows it in the slab is
+	 * anything.  The first word clear in the twin and holding a kernel
+	 * pointer in the confined one is the domain.
+	 */
+	for (i = 0; i < BCK_CRED_BLOB_WORDS && word < 0; i++)
+		if (!b[0].blob[i] && b[1].blob[i] >= 0xffff800000000000ULL)
+			word = i;
+out:
+	for (i = 0; i < 2; i++) {
+		if (kid[i] > 0) {
+			kill(kid[i], SIGKILL);
+			waitpid(kid[i], NULL, 0);
+		}
+	}
+	close(p[0]);
+	close(p[1]);
+	if (word < 0)
+		pr_warn("cannot tell where Landlock keeps a task's domain: a process "
+			"in a Landlock domain would not be refused, and loses it at "
+			"restore");
+	return word;
+}
+
+int task_check_landlock(const struct rec_task *r, int word, char *why, size_t len)
+{
+	if (word < 0 || word >= BCK_CRED_BLOB_WORDS || !r->cred_blob[word])
+		return 0;
+	snprintf(why, len, "thread %d is confined by Landlock, whose rules cannot be "
+		 "read from outside the process to be made again: not supported",
+		 r->tid[r->self_level]);
+	return -ENOTSUP;
+}
+
 static int check_supported(struct snap_proc *sp, const struct rec_task *r)
 {
 	char why[160];
@@ -511,6 +606,7 @@ static int read_mm_extras(struct snap_proc *sp)
 
 int task_collect(struct snap_ctx *ctx, struct snap_proc *sp)
 {
+	char why[192];
 	uint32_t i;
 	int ret;
 
@@ -539,6 +635,11 @@ int task_collect(struct snap_ctx *ctx, struct snap_proc *sp)
 			return -ESRCH;
 		}
 		ret = check_supported(sp, th->rec);
+		if (!ret && task_check_landlock(th->rec, ctx->landlock_word, why,
+						sizeof(why))) {
+			pr_err("pid %d: %s", sp->pid, why);
+			ret = -ENOTSUP;
+		}
 		if (ret)
 			return ret;
 		if (sp->zombie)

@@ -18,6 +18,7 @@
 #define BCK_AUXV_WORDS	64	/* >= AT_VECTOR_SIZE (56 on 6.x x86_64) */
 #define BCK_NGROUPS	64	/* supplementary groups we record */
 #define BCK_SPECIAL_LEN	32	/* "[vdso]", "[vvar_vclock]", ... */
+#define BCK_CRED_BLOB_WORDS 16	/* of cred->security (LSM blobs) */
 
 /* Every ring-buffer record starts with this. */
 struct rec_hdr {

@@ -124,6 +124,13 @@ struct rec_task {
 	__u32 membarrier;		/* mm->membarrier_state: MEMBARRIER_STATE_* */
 	__s32 session_keyring;		/* cred->session_keyring's serial, 0: none */
 	__u32 pad3;
+	/*
+	 * The start of cred->security, the LSMs' blobs: where Landlock
+	 * keeps its domain pointer the kernel does not say (the offset is
+	 * set at boot), so the user side finds it by comparing with a
+	 * process it put in a domain itself (task.c landlock_offset()).
+	 */
+	__u64 cred_blob[BCK_CRED_BLOB_WORDS];
 	struct rec_rlimit rlim[BCK_NRLIMITS];
 	struct rec_sigaction sigact[BCK_NSIG];
 };

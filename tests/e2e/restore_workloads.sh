@@ -176,6 +176,35 @@ test_vdso_proxy() {
 	assert_ticking "$WL_LOG" 10
 }
 
+# files of the tree's own /proc held open (itself, a child): they exist
+# only once the tree does, and are opened then
+test_proc_files() {
+	WL_LOG=$T/py.log
+	clean_exec python3 -c 'import os, time
+os.setsid()
+kid = os.fork()
+if kid == 0:
+    while True:
+        time.sleep(1)
+me = open("/proc/self/status")
+his = open("/proc/%d/stat" % kid)
+print("ready pid=%d" % os.getpid(), flush=True)
+n = 0
+while True:
+    n += 1
+    me.seek(0); his.seek(0)
+    if "Pid:\t%d\n" % os.getpid() not in me.read() or not his.read().startswith("%d " % kid):
+        print("FAIL: /proc files read wrong", flush=True)
+    print("tick %d" % n, flush=True)
+    time.sleep(0.05)' </dev/null >"$WL_LOG" 2>&1 &
+	WL_PID=$!
+	echo "$WL_PID" >>"$T/.sessions"
+	wait_for_line "$WL_LOG" "^ready pid=$WL_PID" 30 || fail "python did not start: $(cat "$WL_LOG")"
+	assert_ticking "$WL_LOG" 2
+	cycle_running "$WL_PID"
+	assert_ticking "$WL_LOG" 5
+}
+
 test_vdso() {
 	wl_start vdso 50
 	assert_ticking "$WL_LOG" 3

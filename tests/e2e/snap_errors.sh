@@ -316,6 +316,35 @@ PY
 	assert_ticking "$WL_LOG" 2
 }
 
+# a process confined by Landlock: its rules cannot be read from outside,
+# so snap refuses it (and inspect says so) instead of losing them
+test_landlock_refused() {
+	WL_LOG=$T/py.log
+	clean_exec python3 -c 'import ctypes, os, struct, time
+os.setsid()
+libc = ctypes.CDLL(None, use_errno=True)
+attr = struct.pack("QQQ", 1, 0, 0)	# handled_access_fs = LANDLOCK_ACCESS_FS_EXECUTE
+fd = libc.syscall(444, attr, 8, 0)
+if fd < 0 or libc.prctl(38, 1, 0, 0, 0) or libc.syscall(446, fd, 0):
+    raise SystemExit("FAIL: landlock: %d" % ctypes.get_errno())
+os.close(fd)
+print("ready pid=%d" % os.getpid(), flush=True)
+n = 0
+while True:
+    n += 1
+    print("tick %d" % n, flush=True)
+    time.sleep(0.05)' </dev/null >"$WL_LOG" 2>&1 &
+	WL_PID=$!
+	echo "$WL_PID" >>"$T/.sessions"
+	wait_for_line "$WL_LOG" "^ready pid=$WL_PID" 30 || fail "python did not start: $(cat "$WL_LOG")"
+	mkdir "$T/out"
+	assert_ckpt 1 snap "$WL_PID" -o "$T/out/img" --kill
+	assert_err "^bpfckpt: snap: pid $WL_PID: thread $WL_PID is confined by Landlock, whose rules cannot be read from outside the process to be made again: not supported$"
+	assert_untouched "$T/out"
+	assert_ckpt 0 inspect "$WL_PID"
+	grep -q "is confined by Landlock" "$CKPT_OUT" || fail "inspect's verdict misses Landlock"
+}
+
 test_check() {
 	local p
 	assert_ckpt 0 check
