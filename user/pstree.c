@@ -798,21 +798,22 @@ void pstree_restore_child(struct restore_ctx *ctx, uint32_t idx)
 		futex_wait_val(&never, 0);
 }
 
-/* a deleted cwd can be made again only where nothing has its name now */
-static int check_cwd(const struct m_proc *mp, struct verdict *v)
+/* a deleted cwd or root can be made again only where nothing has its name */
+static int check_deleted_dir(const struct m_proc *mp, const char *what,
+			     const char *dir, struct verdict *v)
 {
 	char path[BCK_PATH_MAX], *slash;
 	struct stat st;
 
-	if (!mp->cwd || !path_is_deleted(mp->cwd))
+	if (!dir || !path_is_deleted(dir))
 		return 0;
 	snprintf(path, sizeof(path), "%.*s",
-		 (int)(strlen(mp->cwd) - strlen(DELETED_SUFFIX)), mp->cwd);
+		 (int)(strlen(dir) - strlen(DELETED_SUFFIX)), dir);
 	if (!lstat(path, &st))
 		return verdict_refuse(v, -EEXIST, mp->p->pid[0], "task",
-				      "its cwd %s was deleted, and that path exists "
+				      "its %s %s was deleted, and that path exists "
 				      "again: it cannot be made a deleted directory "
-				      "of that name", path);
+				      "of that name", what, path);
 	slash = strrchr(path, '/');
 	if (slash && slash != path)
 		*slash = 0;
@@ -820,8 +821,8 @@ static int check_cwd(const struct m_proc *mp, struct verdict *v)
 		slash[1] = 0;
 	if (stat(path, &st) || !S_ISDIR(st.st_mode))
 		return verdict_refuse(v, -ENOENT, mp->p->pid[0], "task",
-				      "its cwd was deleted, and so was %s, where it "
-				      "would be made again", path);
+				      "its %s was deleted, and so was %s, where it "
+				      "would be made again", what, path);
 	return 0;
 }
 
@@ -836,7 +837,9 @@ int pstree_check_image(const struct ckpt_image *img, struct verdict *v)
 		const struct img_proc *p = mp->p, *pp;
 		int g;
 
-		ret = check_cwd(mp, v);
+		ret = check_deleted_dir(mp, "cwd", mp->cwd, v);
+		if (!ret)
+			ret = check_deleted_dir(mp, "root", mp->root, v);
 		if (ret)
 			continue;
 		if (p->nr_levels > 1) {

@@ -1534,10 +1534,40 @@ static int restore_membarrier(struct restore_ctx *ctx, struct rst_proc *rp)
 	return 0;
 }
 
+/*
+ * chroot() in the target; a root removed before the snap is made again
+ * under its name, entered and removed, as a deleted cwd is (pstree.c).
+ */
+static int restore_root(struct restore_ctx *ctx, struct rst_proc *rp)
+{
+	const char *root = rp->mp->root;
+	char path[BCK_PATH_MAX];
+	bool deleted = path_is_deleted(root);
+	uint64_t addr;
+	long r;
+	int ret;
+
+	snprintf(path, sizeof(path), "%.*s", (int)(strlen(root) -
+		 (deleted ? strlen(DELETED_SUFFIX) : 0)), root);
+	if (deleted && mkdir(path, 0755)) {
+		pr_err("pid %d: recreating its deleted root %s: %s", rp->pid, path,
+		       strerror(errno));
+		return -errno;
+	}
+	ret = rst_put(ctx, rp, 0, path, strlen(path) + 1, &addr);
+	if (!ret)
+		ret = rst_syscall(ctx, rp, 0, "chroot", SYS_chroot, addr, 0, 0, 0, 0, 0, &r);
+	if (deleted && rmdir(path) && !ret) {
+		pr_err("pid %d: removing its recreated root %s: %s", rp->pid, path,
+		       strerror(errno));
+		ret = -errno;
+	}
+	return ret;
+}
+
 static int restore_proc_prctls(struct restore_ctx *ctx, struct rst_proc *rp)
 {
 	const struct img_proc *p = rp->mp->p;
-	uint64_t addr;
 	long r;
 	int ret = 0;
 
@@ -1561,12 +1591,8 @@ static int restore_proc_prctls(struct restore_ctx *ctx, struct rst_proc *rp)
 	if (!ret && p->flags & IMG_PROC_SUBREAPER)
 		ret = rst_syscall(ctx, rp, 0, "PR_SET_CHILD_SUBREAPER", SYS_prctl,
 				  PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0, 0, &r);
-	if (!ret && rp->mp->root && strcmp(rp->mp->root, "/")) {
-		ret = rst_put(ctx, rp, 0, rp->mp->root, strlen(rp->mp->root) + 1, &addr);
-		if (!ret)
-			ret = rst_syscall(ctx, rp, 0, "chroot", SYS_chroot, addr,
-					  0, 0, 0, 0, 0, &r);
-	}
+	if (!ret && rp->mp->root && strcmp(rp->mp->root, "/"))
+		ret = restore_root(ctx, rp);
 	return ret;
 }
 

@@ -273,6 +273,52 @@ test_deleted_cwd_taken() {
 	return 0
 }
 
+# chroot into a directory that is then removed: the root comes back as a
+# deleted directory of that name (and a plain chroot as itself)
+chrooted_py() {
+	WL_LOG=$T/py.log
+	clean_exec python3 -c 'import os, sys, time
+os.setsid()
+os.chroot(sys.argv[1])
+os.chdir("/")
+print("ready pid=%d" % os.getpid(), flush=True)
+n = gone = 0
+while True:
+    n += 1
+    st = os.stat("/")
+    # deleted (once the test removed it) stays deleted; else never deleted
+    gone = gone or (sys.argv[2] == "1" and st.st_nlink == 0)
+    if os.listdir("/") != [] or (st.st_nlink == 0) != bool(gone):
+        print("FAIL: root has %d links, %s" % (st.st_nlink, os.listdir("/")), flush=True)
+    print("tick %d" % n, flush=True)
+    time.sleep(0.05)' "$@" </dev/null >"$WL_LOG" 2>&1 &
+	WL_PID=$!
+	echo "$WL_PID" >>"$T/.sessions"
+	wait_for_line "$WL_LOG" "^ready pid=$WL_PID" 30 || fail "python did not start: $(cat "$WL_LOG")"
+}
+
+test_chroot() {
+	mkdir "$T/jail"
+	chrooted_py "$T/jail" 0
+	assert_ticking "$WL_LOG" 2
+	cycle_running
+	[ "$(readlink "/proc/$WL_PID/root")" = "$T/jail" ] || fail "root is $(readlink "/proc/$WL_PID/root")"
+	assert_ticking "$WL_LOG" 5
+}
+
+test_deleted_root() {
+	mkdir "$T/jail"
+	chrooted_py "$T/jail" 1
+	rmdir "$T/jail"
+	assert_ticking "$WL_LOG" 2
+	grep -q "(deleted)" <<<"$(readlink "/proc/$WL_PID/root")" || fail "the root was not removed"
+	cycle_running
+	[ "$(readlink "/proc/$WL_PID/root")" = "$T/jail (deleted)" ] ||
+		fail "root is $(readlink "/proc/$WL_PID/root")"
+	[ -e "$T/jail" ] && fail "the recreated root was left behind"
+	assert_ticking "$WL_LOG" 5
+}
+
 test_sleepers() {
 	wl_start sleepers 50
 	assert_ticking "$WL_LOG" 3
