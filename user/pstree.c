@@ -298,6 +298,22 @@ static void seize_error(pid_t pid, pid_t tid, int err)
 		pr_err("pid %d: freezing thread %d: %s", pid, tid, errstr(err));
 }
 
+/*
+ * PTRACE_SEIZE says EPERM, not ESRCH, for a task that exited after it was
+ * listed (ptrace_attach refuses any task with exit_state set): such a
+ * task is a zombie now, or already gone.
+ */
+static bool task_exited(pid_t tid)
+{
+	char path[64], stat[512], *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", tid);
+	if (read_file(path, stat, sizeof(stat)) <= 0)
+		return true;
+	p = strrchr(stat, ')');
+	return !p || !p[1] || p[2] == 'Z' || p[2] == 'X';
+}
+
 /* a listed task is a live thread of @p; a zombie leader marks @p a zombie */
 static bool live_thread(struct ps_proc *p, const struct rec_pid *r)
 {
@@ -332,6 +348,9 @@ static int freeze_round(struct pstree *t, struct task_list *l)
 		if (ret)
 			return ret;
 		ret = seize(&p->threads[p->nr_threads - 1]);
+		if (ret == -EPERM && !p->threads[p->nr_threads - 1].seized &&
+		    task_exited(r->tid))
+			ret = -ESRCH;
 		if (ret == -ESRCH) {
 			/* it exited before it could be frozen: not part of the
 			 * snapshot; list again to see what became of it */
@@ -360,6 +379,35 @@ static void leader_first(struct ps_proc *p)
 		tmp = p->threads[0];
 		p->threads[0] = p->threads[i];
 		p->threads[i] = tmp;
+	}
+}
+
+/*
+ * A child listed before its parent was frozen may be reaped by that
+ * parent before the freeze reaches it: it is in the tree, as a zombie or
+ * with no thread, and is missing from the last listing, which was taken
+ * with every parent frozen.  It is not part of the snapshot.  One with
+ * children of its own in the tree is left for the caller to refuse.
+ */
+static void drop_vanished(struct pstree *t, const struct task_list *l)
+{
+	uint32_t i, j;
+
+	for (i = 1; i < t->nr_procs;) {
+		struct ps_proc *p = &t->procs[i];
+		bool keep = false;
+
+		for (j = 0; j < l->n && !keep; j++)
+			keep = l->t[j].tid == p->pid;
+		for (j = i + 1; j < t->nr_procs && !keep; j++)
+			keep = t->procs[j].ppid == p->pid;
+		if (keep) {
+			i++;
+			continue;
+		}
+		free(p->threads);
+		memmove(p, p + 1, (t->nr_procs - i - 1) * sizeof(*p));
+		t->nr_procs--;
 	}
 }
 
@@ -403,6 +451,12 @@ int pstree_freeze(struct collector *c, pid_t root, struct pstree *t)
 	if (round == FREEZE_ROUNDS) {
 		pr_err("pid %d: the tree keeps growing faster than it can be frozen", root);
 		ret = -EAGAIN;
+		goto err;
+	}
+	drop_vanished(t, &l);
+	if (!t->procs[0].nr_threads && !t->procs[0].zombie) {
+		pr_err("pid %d exited while the tree was frozen", root);
+		ret = -ESRCH;
 		goto err;
 	}
 	for (i = 0; i < t->nr_procs; i++) {

@@ -185,6 +185,22 @@ test_bash_loop() {
 	check_dates
 }
 
+# bash runs /bin/true as fast as it can: children are forked, exit and
+# are reaped while the freeze walks the tree (one listed before bash was
+# frozen may be a zombie, or gone, by the time the freeze reaches it)
+test_bash_fork_storm() {
+	local i
+	prog_start bash bash -c 'echo "ready pid=$$"; n=0
+		while :; do /bin/true || exit 1; n=$((n + 1)); [ $((n % 100)) = 0 ] && echo "tick $((n / 100))"; done'
+	assert_ticking "$WL_LOG" 2
+	for i in $(seq 30); do
+		assert_ckpt 0 snap "$WL_PID" -o "$T/img"
+	done
+	snap_kill_json "$WL_PID"
+	restore_d
+	assert_ticking "$WL_LOG" 3
+}
+
 test_bash_loop_stopped() {
 	write_bash_loop
 	DIR=$T prog_start bash bash "$T/loop.sh"
