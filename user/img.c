@@ -28,6 +28,7 @@
 #include "img.h"
 #include "bpfckpt/common.h"
 #include "bpfckpt/mm.h"
+#include "util.h"
 
 #define WBUF_FLUSH	(1u << 20)
 #define WB_START	(8u << 20)	/* page data written back in steps of */
@@ -47,8 +48,11 @@ struct img_writer {
 	size_t cap;
 	uint8_t *map;		/* page chunk in progress */
 	size_t map_len;
-	size_t map_hashed;
+	size_t map_filled;	/* the caller filled this much */
+	size_t map_hashed;	/* pieces hashed up to here */
 	size_t map_wb;		/* writeback started up to here */
+	uint64_t *sums;		/* one per piece of the chunk */
+	uint32_t nr_sums;
 	bool prefault;		/* map page chunks in one go (tmpfs) */
 	bool committed;
 };
@@ -253,19 +257,40 @@ int img_pages_begin(struct img_writer *w, uint32_t nr, const uint64_t *vaddrs,
 	 */
 	if (w->prefault)
 		madvise(map, w->map_len, MADV_POPULATE_WRITE);
+	free(w->sums);
+	w->sums = calloc(img_pieces(nr), sizeof(*w->sums));
+	if (!w->sums) {
+		munmap(map, w->map_len);
+		return -ENOMEM;
+	}
+	w->nr_sums = 0;
 	w->map = map;
+	w->map_filled = 0;
 	w->map_hashed = 0;
 	w->map_wb = 0;
 	*data = map;
 	return 0;
 }
 
+/* the pieces filled whole (or all of them at the end) get their sums */
+static void hash_pieces(struct img_writer *w, bool last)
+{
+	size_t piece = (size_t)IMG_PIECE_PAGES * w->page_size, n;
+
+	while (w->map_filled - w->map_hashed >= piece ||
+	       (last && w->map_hashed < w->map_filled)) {
+		n = MIN(piece, w->map_filled - w->map_hashed);
+		w->sums[w->nr_sums++] = XXH3_64bits(w->map + w->map_hashed, n);
+		w->map_hashed += n;
+	}
+}
+
 void img_pages_filled(struct img_writer *w, size_t len)
 {
-	if (w->map_hashed + len > w->map_len)
-		len = w->map_len - w->map_hashed;
-	XXH3_64bits_update(w->xx, w->map + w->map_hashed, len);
-	w->map_hashed += len;
+	if (w->map_filled + len > w->map_len)
+		len = w->map_len - w->map_filled;
+	w->map_filled += len;
+	hash_pieces(w, w->map_filled == w->map_len);
 	/*
 	 * Start writing filled data back now, so that the disk works while
 	 * the rest is copied and img_commit()'s fsync has little left to
@@ -280,15 +305,23 @@ void img_pages_filled(struct img_writer *w, size_t len)
 
 int img_pages_end(struct img_writer *w)
 {
+	struct img_page_sums s = {
+		.h.type = IMG_PAGE_SUMS,
+		.piece_pages = IMG_PIECE_PAGES,
+	};
+	struct img_part part;
+
 	if (!w->map)
 		return -EINVAL;
 	/* whatever the caller did not report is hashed now */
-	img_pages_filled(w, w->map_len - w->map_hashed);
+	img_pages_filled(w, w->map_len - w->map_filled);
 	munmap(w->map, w->map_len);
 	w->map = NULL;
 	w->off += w->map_len;
 	w->file_off = w->off;
-	return 0;
+	s.nr = w->nr_sums;
+	part = (struct img_part){ w->sums, (size_t)w->nr_sums * sizeof(*w->sums) };
+	return img_put(w, &s, sizeof(s), &part, 1);
 }
 
 uint64_t img_size(const struct img_writer *w)
@@ -342,6 +375,7 @@ void img_abort(struct img_writer *w)
 		close(w->dirfd);
 	if (w->xx)
 		XXH3_freeState(w->xx);
+	free(w->sums);
 	free(w->tmp_name);
 	free(w->name);
 	free(w->buf);
@@ -365,6 +399,7 @@ static const char *const type_names[IMG_TYPE_MAX] = {
 	[IMG_VDSO] = "vdso",
 	[IMG_VMA] = "vma",
 	[IMG_PAGES] = "pages",
+	[IMG_PAGE_SUMS] = "page_sums",
 	[IMG_FD] = "fd",
 };
 
@@ -431,10 +466,90 @@ static int check_header(struct img_reader *r)
 	return 0;
 }
 
+static int walk_fail(struct img_reader *r, const struct img_rec *rec, int err,
+		     const char *what)
+{
+	return fail(r, err, "record %" PRIu64 " (%s) at offset %#" PRIx64 ": %s",
+		    rec->index, img_type_name(rec->type), rec->off, what);
+}
+
+/*
+ * The checksum of everything but page data, walking the records; with
+ * @pieces also each chunk's data against its IMG_PAGE_SUMS.  Framing
+ * errors are img_next()'s.
+ */
+static int verify(struct img_reader *r, bool pieces, uint64_t *sum)
+{
+	struct img_reader w = *r;
+	struct img_rec rec, pages = { 0 };
+	XXH3_state_t *xx = XXH3_createState();
+	const struct img_page_sums *s;
+	bool after_pages = false;
+	uint32_t i;
+	int ret;
+
+	if (!xx)
+		return fail(r, -ENOMEM, "out of memory");
+	XXH3_64bits_reset(xx);
+	XXH3_64bits_update(xx, r->base, r->hdr->h.len);
+	w.off = r->hdr->h.len;
+	w.index = 1;
+	while ((ret = img_next(&w, &rec)) > 0) {
+		if (rec.type == IMG_PAGES) {
+			XXH3_64bits_update(xx, rec.p, rec.data_off - rec.off);
+			pages = rec;
+			after_pages = true;
+			continue;
+		}
+		XXH3_64bits_update(xx, rec.p, rec.len);
+		if (rec.type != IMG_PAGE_SUMS && !after_pages)
+			continue;
+		s = rec.p;
+		if (rec.type != IMG_PAGE_SUMS || !after_pages ||
+		    rec.len != IMG_ALIGN(sizeof(*s) + (uint64_t)s->nr * 8) ||
+		    s->piece_pages != IMG_PIECE_PAGES || s->nr != img_pieces(pages.nr)) {
+			ret = walk_fail(r, &rec, -EINVAL, "a page chunk is not followed "
+					"by its sums");
+			break;
+		}
+		after_pages = false;
+		for (i = 0; pieces && i < s->nr && ret > 0; i++)
+			if (!img_piece_ok(r, &pages, s, i))
+				ret = walk_fail(r, &pages, -EBADMSG, "checksum mismatch in "
+						"its page data: the image is corrupted");
+		if (ret < 0)
+			break;
+	}
+	if (!ret && after_pages)
+		ret = walk_fail(r, &pages, -EINVAL, "no page sums after it");
+	if (ret < 0 && !r->err[0])
+		fail(r, ret, "%s", w.err);
+	*sum = XXH3_64bits_digest(xx);
+	XXH3_freeState(xx);
+	return ret < 0 ? ret : 0;
+}
+
+int img_checksum(struct img_reader *r, uint64_t *sum)
+{
+	return verify(r, false, sum);
+}
+
+bool img_piece_ok(const struct img_reader *r, const struct img_rec *pages,
+		  const struct img_page_sums *s, uint32_t i)
+{
+	const uint64_t *sum = (const void *)(s + 1);
+	uint64_t piece = (uint64_t)IMG_PIECE_PAGES * r->page_size;
+	uint64_t off = i * piece, len = (uint64_t)pages->nr * r->page_size - off;
+
+	return i < s->nr &&
+	       XXH3_64bits(pages->data + off, MIN(piece, len)) == sum[i];
+}
+
 static int check_tail(struct img_reader *r, unsigned flags)
 {
 	const struct img_tail *t;
-	uint64_t sum;
+	uint64_t sum = 0;
+	int ret;
 
 	r->end = r->size - sizeof(*t);
 	t = (const void *)(r->base + r->end);
@@ -449,7 +564,9 @@ static int check_tail(struct img_reader *r, unsigned flags)
 			    r->end, (uint64_t)t->size);
 	if (flags & IMG_OPEN_NO_CHECKSUM)
 		return 0;
-	sum = XXH3_64bits(r->base, r->end);
+	ret = verify(r, !(flags & IMG_OPEN_LAZY), &sum);
+	if (ret)
+		return ret;
 	if (sum != t->checksum)
 		return fail(r, -EBADMSG, "checksum mismatch (%016" PRIx64
 			    " in tail, %016" PRIx64 " computed): the image is corrupted",

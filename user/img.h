@@ -12,6 +12,8 @@
 #include "bpfckpt/image.h"
 
 #define IMG_ALIGN(x)	(((x) + 7) & ~(uint64_t)7)
+/* pieces of IMG_PIECE_PAGES in a chunk of @nr pages */
+#define img_pieces(nr)	(((nr) + IMG_PIECE_PAGES - 1) / IMG_PIECE_PAGES)
 
 struct img_part {
 	const void *p;
@@ -77,6 +79,16 @@ struct img_rec {
 };
 
 #define IMG_OPEN_NO_CHECKSUM	(1u << 0)
+/* page data is not read: each piece is checked when it is used */
+#define IMG_OPEN_LAZY		(1u << 1)
+
+struct img_page_sums;
+/* piece @i of the chunk @pages has the sum @s gives it */
+bool img_piece_ok(const struct img_reader *r, const struct img_rec *pages,
+		  const struct img_page_sums *s, uint32_t i);
+
+/* the tail's checksum for what @r maps (as the writer computes it) */
+int img_checksum(struct img_reader *r, uint64_t *sum);
 
 /* maps @path and checks header, tail and checksum; -errno, r->err says */
 int img_open(const char *path, unsigned flags, struct img_reader *r);

@@ -302,6 +302,24 @@ static int load_vdso(struct loader *l, struct m_proc *mp)
 	return 0;
 }
 
+/* right after the chunk it is for (verify() in img.c checks the sums) */
+static int load_page_sums(struct loader *l, struct m_proc *mp)
+{
+	const struct img_page_sums *s = l->rec->p;
+	struct m_pages *pg = mp->nr_chunks ? &mp->pages[mp->nr_chunks - 1] : NULL;
+
+	if (l->rec->len < sizeof(*s) ||
+	    l->rec->len != IMG_ALIGN(sizeof(*s) + (uint64_t)s->nr * 8))
+		return bad(l, "length %u does not fit its sums", l->rec->len);
+	if (!pg || pg->sums || pg->index + 1 != l->rec->index)
+		return bad(l, "not right after a page chunk");
+	if (s->piece_pages != IMG_PIECE_PAGES || s->nr != img_pieces(pg->nr))
+		return bad(l, "%u sums of %u pages for %u pages", s->nr,
+			   s->piece_pages, pg->nr);
+	pg->sums = s;
+	return 0;
+}
+
 /* inside a VMA, page-aligned, in order */
 static int load_guard(struct loader *l, struct m_proc *mp)
 {
@@ -328,7 +346,7 @@ static int load_pages(struct loader *l, struct m_proc *mp)
 	const struct img_rec *r = l->rec;
 	struct m_pages pg = {
 		.nr = r->nr, .vaddrs = r->vaddrs, .data = r->data,
-		.data_off = r->data_off,
+		.data_off = r->data_off, .index = r->index,
 	};
 	uint32_t i, vi = 0;
 
@@ -411,6 +429,8 @@ static int load_rec(struct loader *l)
 		return load_vma(l, mp);
 	case IMG_PAGES:
 		return load_pages(l, mp);
+	case IMG_PAGE_SUMS:
+		return load_page_sums(l, mp);
 	case IMG_GUARD:
 		return load_guard(l, mp);
 	case IMG_VDSO:
@@ -442,6 +462,11 @@ static int check_whole(struct ckpt_image *img)
 					"pid %d: %u threads, record says %u",
 					mp->p->pid[0], mp->nr_threads,
 					mp->p->nr_threads), -EINVAL;
+		for (j = 0; j < mp->nr_chunks; j++)
+			if (!mp->pages[j].sums)
+				return snprintf(img->r.err, sizeof(img->r.err),
+						"pid %d: page chunk %u has no sums",
+						mp->p->pid[0], j), -EINVAL;
 		for (j = 0; j < mp->nr_threads; j++) {
 			const struct m_thread *mt = &mp->threads[j];
 

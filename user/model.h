@@ -41,6 +41,8 @@ struct m_pages {
 	const uint64_t *vaddrs;
 	const uint8_t *data;
 	uint64_t data_off;	/* in the file */
+	const struct img_page_sums *sums;	/* the record after the data */
+	uint64_t index;		/* its record number */
 };
 
 struct m_proc {

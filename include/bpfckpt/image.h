@@ -2,7 +2,8 @@
 /*
  * The image file: a stream of 8-byte aligned, little-endian records,
  * each starting with struct ckpt_hdr.  First IMG_HEADER, last IMG_TAIL
- * (checksum of every byte before it).  Type numbers are never reused.
+ * (checksum of every byte before it but page data, which IMG_PAGE_SUMS
+ * records check piece by piece).  Type numbers are never reused.
  * Most records carry trailing data (strings, registers) right after their
  * fixed part, so a record cannot grow without moving it: the reader takes
  * exact lengths, and any change of a record's layout bumps IMG_VERSION.
@@ -37,12 +38,13 @@ struct ckpt_hdr {
 #define IMG_PAGES	33
 #define IMG_GUARD	40
 #define IMG_VDSO	41
+#define IMG_PAGE_SUMS	42
 #define IMG_FD		48
 #define IMG_TYPE_MAX	64	/* types are below this */
 
 #define IMG_MAGIC	0x3154504b43465042ULL	/* "BPFCKPT1" in file order */
 #define IMG_TAIL_MAGIC	0x444e4554504b4342ULL	/* "BCKPTEND" */
-#define IMG_VERSION	1
+#define IMG_VERSION	2	/* 2: page data checked by IMG_PAGE_SUMS */
 #define IMG_ARCH_X86_64	62		/* EM_X86_64 */
 #define IMG_REC_MAX	(1u << 24)	/* no record is larger (16 MiB) */
 #define IMG_STR_MAX	4096
@@ -78,7 +80,7 @@ struct img_tail {
 	__u64 magic;		/* IMG_TAIL_MAGIC */
 	__u64 nr_records;	/* before the tail */
 	__u64 size;		/* bytes before the tail */
-	__u64 checksum;		/* XXH3-64 of those bytes */
+	__u64 checksum;		/* XXH3-64 of those bytes, page data left out */
 };
 
 struct img_error {

@@ -109,6 +109,22 @@ struct img_pages {
 
 #define IMG_PAGES_MAX	(1u << 18)	/* pages per chunk (1 GiB) */
 
+/*
+ * IMG_PAGE_SUMS: right after each IMG_PAGES chunk's data, the XXH3-64 of
+ * each piece of IMG_PIECE_PAGES pages of it (the last piece may be
+ * shorter).  The tail's checksum covers every byte but page data, these
+ * sums included: page data is checked piece by piece, so that a lazy
+ * restore checks what it serves without reading the whole image first.
+ */
+#define IMG_PIECE_PAGES	64
+
+struct img_page_sums {
+	struct ckpt_hdr h;
+	__u32 piece_pages;	/* IMG_PIECE_PAGES */
+	__u32 nr;		/* pieces of the chunk before */
+	/* __u64 sum[nr] */
+};
+
 #define IMG_VDSO_SYMS_MAX	64
 #define IMG_VDSO_NAME_LEN	32
 

@@ -26,6 +26,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 #include "img.h"
+#include "bpfckpt/mm.h"
 
 #define USAGE "usage: imgedit IMAGE list | set FIELD VALUE | poke OFFSET HEXBYTES\n"
 
@@ -93,14 +94,42 @@ static int map_rw(const char *path, uint8_t **base, size_t *size, uint64_t *tail
 	return 0;
 }
 
-static int seal(uint8_t *base, size_t size, uint64_t tail)
+/* each chunk's page sums, then the tail's checksum, as snap writes them */
+static int seal(const char *path, uint8_t *base, size_t size, uint64_t tail)
 {
 	struct img_tail *t = (struct img_tail *)(base + tail);
+	uint64_t piece = (uint64_t)IMG_PIECE_PAGES * getpagesize(), sum, len, i;
+	struct img_rec rec, pages = { 0 };
+	struct img_reader r;
+	uint64_t *sums;
+	int ret;
 
-	t->checksum = XXH3_64bits(base, tail);
+	if (img_open(path, IMG_OPEN_NO_CHECKSUM, &r))
+		goto bad;
+	while ((ret = img_next(&r, &rec)) > 0) {
+		if (rec.type == IMG_PAGES)
+			pages = rec;
+		if (rec.type != IMG_PAGE_SUMS || !pages.nr)
+			continue;
+		sums = (uint64_t *)(base + rec.off + sizeof(struct img_page_sums));
+		for (i = 0; i < img_pieces(pages.nr); i++) {
+			len = (uint64_t)pages.nr * getpagesize() - i * piece;
+			sums[i] = XXH3_64bits(base + pages.data_off + i * piece,
+					      len < piece ? len : piece);
+		}
+	}
+	if (ret < 0 || img_checksum(&r, &sum))
+		goto bad;
+	img_close(&r);
+	t->checksum = sum;
 	if (msync(base, size, MS_SYNC))
 		return -errno;
 	return munmap(base, size) ? -errno : 0;
+bad:
+	fprintf(stderr, "imgedit: %s: %s\n", path, r.err);
+	img_close(&r);
+	munmap(base, size);
+	return -EINVAL;
 }
 
 static int set_field(const char *path, const char *name, const char *value)
@@ -125,7 +154,7 @@ static int set_field(const char *path, const char *name, const char *value)
 		return 1;
 	memset(base + fields[i].off, 0, fields[i].len);
 	memcpy(base + fields[i].off, value, strlen(value));
-	return seal(base, size, tail) ? 1 : 0;
+	return seal(path, base, size, tail) ? 1 : 0;
 }
 
 static int hexval(char c)
@@ -168,7 +197,7 @@ static int poke(const char *path, const char *offs, const char *hex)
 	}
 	for (i = 0; i < n; i++)
 		base[off + i] = hexval(hex[2 * i]) << 4 | hexval(hex[2 * i + 1]);
-	return seal(base, size, tail) ? 1 : 0;
+	return seal(path, base, size, tail) ? 1 : 0;
 }
 
 int main(int argc, char **argv)
