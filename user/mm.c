@@ -26,6 +26,7 @@
 #include "features.h"
 #include "img.h"
 #include "log.h"
+#include "lazy.h"
 #include "restore.h"
 #include "snap.h"
 #include "util.h"
@@ -1107,8 +1108,12 @@ static int map_one(struct restore_ctx *ctx, struct rst_proc *rp,
 	return ret;
 }
 
-/* which VMAs receive page contents (they are mapped writable first) */
-static int mark_pages(struct rst_proc *rp, struct map_state *ms)
+/*
+ * which VMAs receive page contents (they are mapped writable first); a
+ * lazy restore leaves the pages of lazy VMAs to the pager (lazy.c)
+ */
+static int mark_pages(struct restore_ctx *ctx, struct rst_proc *rp,
+		      struct map_state *ms)
 {
 	const struct m_proc *mp = rp->mp;
 	uint32_t c, i, vi;
@@ -1124,6 +1129,9 @@ static int mark_pages(struct rst_proc *rp, struct map_state *ms)
 			ms->has_pages[vi] = true;
 		}
 	}
+	for (vi = 0; ctx->lazy && vi < mp->nr_vmas; vi++)
+		if (lazy_vma(mp->vmas[vi].v))
+			ms->skip_pages[vi] = true;
 	return 0;
 }
 
@@ -1304,7 +1312,7 @@ int mm_restore(struct restore_ctx *ctx, struct rst_proc *rp)
 	if (!ret)
 		ret = move_specials(ctx, rp, &m);
 	if (!ret)
-		ret = mark_pages(rp, &ms);
+		ret = mark_pages(ctx, rp, &ms);
 	for (i = 0; !ret && i < rp->mp->nr_vmas; i++)
 		ret = map_one(ctx, rp, &ms, i);
 	if (ms.fd >= 0)

@@ -31,6 +31,7 @@
 #include "cmd.h"
 #include "log.h"
 #include "restore.h"
+#include "lazy.h"
 #include "util.h"
 #include "verdict.h"
 
@@ -223,11 +224,9 @@ static int preflight(struct restore_ctx *ctx)
 {
 	int ret;
 
-	if (ctx->lazy) {
-		pr_err("--lazy: lazy restore is not supported yet");
-		return -ENOTSUP;
-	}
-	ret = check_kernel(ctx);
+	ret = ctx->lazy ? lazy_check() : 0;
+	if (!ret)
+		ret = check_kernel(ctx);
 	if (!ret)
 		ret = build_procs(ctx);
 	if (!ret)
@@ -384,6 +383,8 @@ static int restore_procs(struct restore_ctx *ctx)
 		ret = seize(rp);
 		if (!ret)
 			ret = mm_restore(ctx, rp);
+		if (!ret && ctx->lazy)
+			ret = lazy_attach(ctx, rp);
 		if (!ret)
 			ret = fault_at("restore-mm");
 		if (!ret)
@@ -445,6 +446,7 @@ static void kill_all(struct restore_ctx *ctx)
 	for (i = 0; i < ctx->nr_procs; i++)
 		if (is_ours(ctx, ctx->procs[i].pid))
 			kill(ctx->procs[i].pid, SIGKILL);
+	lazy_abort(ctx);
 	/* as subreaper and tracer, everything comes back to us */
 	while (now_ns() < deadline) {
 		pid_t p = waitpid(-1, &st, __WALL | WNOHANG);
@@ -479,7 +481,8 @@ static int wait_root(struct restore_ctx *ctx)
 	sigaddset(&set, SIGQUIT);
 	sigaddset(&set, SIGCHLD);
 	for (;;) {
-		pid_t p = waitpid(root, &st, WNOHANG);
+		/* __WNOTHREAD: the lazy pager thread's tracees are its own */
+		pid_t p = waitpid(root, &st, WNOHANG | __WNOTHREAD);
 
 		if (p == root)
 			break;
@@ -526,9 +529,67 @@ static void print_summary(struct restore_ctx *ctx)
 	fflush(stdout);
 }
 
+/*
+ * restore --lazy -d: the command returns once the tree runs, but its
+ * pager goes on.  So the restore happens in a child from here on; this
+ * process waits for the child's word that the tree runs (or for its
+ * end) and exits with that.  The child must not take a pid of the image
+ * (clone3 would then fail with EEXIST): it tries again if it did.
+ */
+static int detach_early(struct restore_ctx *ctx, int *report)
+{
+	int p[2], st, tries;
+	char c;
+	pid_t kid;
+
+	for (tries = 0; tries < 8; tries++) {
+		if (pipe2(p, O_CLOEXEC))
+			return -errno;
+		kid = fork();
+		if (kid < 0)
+			return -errno;
+		if (kid == 0) {
+			close(p[0]);
+			if (image_find(&ctx->img, getpid()) >= 0)
+				_exit(EXIT_RUNTIME + 100);
+			*report = p[1];
+			return 0;
+		}
+		close(p[1]);
+		if (read(p[0], &c, 1) == 1)
+			_exit(0);	/* the tree runs; the child pulls on */
+		close(p[0]);
+		while (waitpid(kid, &st, 0) < 0 && errno == EINTR)
+			;
+		if (!WIFEXITED(st) || WEXITSTATUS(st) != EXIT_RUNTIME + 100)
+			_exit(WIFEXITED(st) ? WEXITSTATUS(st) : EXIT_RUNTIME);
+	}
+	return -EEXIST;
+}
+
+/* the tree runs: the waiting parent may go; stdout is not ours any more */
+static void detach_done(int *report)
+{
+	int fd;
+
+	if (*report < 0)
+		return;
+	fflush(stdout);
+	if (write(*report, "1", 1) != 1)
+		pr_debug("telling the waiting parent: %s", strerror(errno));
+	close(*report);
+	*report = -1;
+	fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		dup2(fd, STDOUT_FILENO);
+		close(fd);
+	}
+}
+
 int cmd_restore(int argc, char **argv)
 {
 	struct restore_ctx ctx = { 0 };
+	int report = -1;
 	sigset_t old;
 	int ret;
 
@@ -536,13 +597,16 @@ int cmd_restore(int argc, char **argv)
 	if (ret)
 		return ret;
 	ctx.t_start = now_ns();
-	ret = image_load(ctx.path, 0, &ctx.img);
+	/* a lazy restore reads page data when it serves it (img.c verify()) */
+	ret = image_load(ctx.path, ctx.lazy ? IMG_OPEN_LAZY : 0, &ctx.img);
 	if (ret) {
 		pr_err("%s: %s", ctx.path, ctx.img.r.err);
 		image_free(&ctx.img);
 		return EXIT_RUNTIME;
 	}
 	ret = preflight(&ctx);
+	if (!ret && ctx.lazy && ctx.detach && (ret = detach_early(&ctx, &report)))
+		pr_err("starting the pager: %s", errstr(ret));
 	if (ret)
 		goto out;
 	block_signals(&old);
@@ -560,10 +624,15 @@ int cmd_restore(int argc, char **argv)
 	}
 	release_all(&ctx);
 	prctl(PR_SET_CHILD_SUBREAPER, 0);
+	lazy_start(&ctx);
 	ctx.t_done = now_ns();
 	print_summary(&ctx);
+	detach_done(&report);
 	if (!ctx.detach)
 		ret = wait_root(&ctx);
+	/* the pager serves the tree until every page is in */
+	if (lazy_finish(&ctx))
+		ret = EXIT_RUNTIME;
 	free_ctx(&ctx);
 	return ret;
 out:

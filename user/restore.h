@@ -78,6 +78,7 @@ struct restore_ctx {
 	struct shm_owner *shm;
 	uint32_t nr_shm, cap_shm;
 	uint64_t t_start, t_created, t_done;
+	struct pager *pager;	/* restore --lazy: lazy.c */
 };
 
 /* restore.c: injection helpers, with the message on failure */

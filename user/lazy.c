@@ -1,0 +1,1073 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The lazy pager (see lazy.h).  It runs as a thread of the restorer
+ * from the first registration on, so that a fault the restore itself
+ * causes (the kernel writing rseq's cpu_id, a filter put below a stack
+ * pointer) is served like any other; once the tree runs it also pulls
+ * the rest of the pages in the background, nearest the last fault
+ * first.
+ *
+ * Messages are read in batches and the events handled before the
+ * faults: the kernel hands out faults first, but a fault on memory that
+ * mremap() just moved must know of the move (which this pager answers
+ * by copying the moved range's pages at once).  madvise(MADV_DONTNEED)
+ * and munmap() drop what was not served yet; a fork's new userfaultfd
+ * serves the child from what the parent still missed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kcmp.h>
+#include <linux/userfaultfd.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/ptrace.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <dirent.h>
+#include <unistd.h>
+#include "arch.h"
+#include "lazy.h"
+#include "log.h"
+#include "restore.h"
+#include "util.h"
+
+#define LAZY_FEATURES	(UFFD_FEATURE_EVENT_FORK | UFFD_FEATURE_EVENT_REMAP | \
+			 UFFD_FEATURE_EVENT_REMOVE | UFFD_FEATURE_EVENT_UNMAP)
+#define FAULT_RUN	16	/* pages served for one fault, around it */
+#define PULL_RUN	512	/* pages per background step */
+#define MAX_MSGS	64
+
+/*
+ * The image side of one restored process, shared with its forks.  The
+ * pages are found in the image's own chunks (sorted by address), so
+ * that nothing at attach time grows with the memory: time to resume
+ * must not.
+ */
+struct lz_src {
+	const struct m_proc *mp;
+	uint8_t **piece_ok;	/* [chunk][piece]: its sum checked */
+};
+
+/* a page: chunk and index in it */
+struct lz_at {
+	uint32_t c, i;
+};
+
+/* one userfaultfd: an address space to fill */
+struct lz_mm {
+	int ufd;
+	pid_t pid;		/* 0: a fork's (the event does not say whose) */
+	int held;		/* the fd the restored process holds, -1: none */
+	struct lz_src *src;
+	uint64_t **done;	/* [chunk] bitmap: in, or no longer wanted */
+	uint64_t left;		/* lazy pages not done */
+	struct lz_at cursor;	/* the background pull goes on from here */
+	bool gone;
+};
+
+struct pager {
+	struct restore_ctx *ctx;
+	pthread_t thread;
+	bool started;
+	int epfd;
+	int wake;			/* eventfd: a new mm, released, stop */
+	pthread_mutex_t lock;		/* mms[] while the restore adds to it */
+	struct lz_mm **mms;
+	uint32_t nr_mms, cap_mms;
+	struct lz_src **srcs;
+	uint32_t nr_srcs, cap_srcs;
+	_Atomic bool released;		/* the tree runs: pull, and finish */
+	_Atomic bool stop;
+	_Atomic int err;		/* the tree had to be killed */
+	uint64_t faults, copied, fault_ns_max;
+	struct stat img_st;
+};
+
+int lazy_check(void)
+{
+	struct uffdio_api api = { .api = UFFD_API, .features = LAZY_FEATURES };
+	int fd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0) {
+		pr_err("--lazy: userfaultfd: %s", strerror(errno));
+		return -ENOTSUP;
+	}
+	if (ioctl(fd, UFFDIO_API, &api)) {
+		pr_err("--lazy: this kernel's userfaultfd lacks the fork, remap, remove "
+		       "and unmap events (features %#x): %s", LAZY_FEATURES,
+		       strerror(errno));
+		close(fd);
+		return -ENOTSUP;
+	}
+	close(fd);
+	return 0;
+}
+
+bool lazy_vma(const struct img_vma *v)
+{
+	/*
+	 * userfaultfd's missing mode takes anonymous, shmem and hugetlb
+	 * memory; a private file mapping's written pages and shared memory
+	 * are written as usual, and so is mlock()ed memory, which the
+	 * kernel faults in at once.
+	 */
+	return (v->kind == IMG_VMA_ANON || v->kind == IMG_VMA_HEAP ||
+		v->kind == IMG_VMA_STACK) &&
+	       !(v->vm_flags & (KVM_LOCKED | KVM_UFFD_MISSING | KVM_UFFD_WP));
+}
+
+/* ---- the image side ---- */
+
+static struct lz_src *make_src(struct pager *pg, const struct m_proc *mp)
+{
+	struct lz_src *s = calloc(1, sizeof(*s));
+	uint32_t c;
+
+	if (!s)
+		return NULL;
+	s->mp = mp;
+	s->piece_ok = calloc(mp->nr_chunks + 1, sizeof(*s->piece_ok));
+	if (!s->piece_ok)
+		goto err;
+	for (c = 0; c < mp->nr_chunks; c++) {
+		s->piece_ok[c] = calloc(img_pieces(mp->pages[c].nr) + 1, 1);
+		if (!s->piece_ok[c])
+			goto err;
+	}
+	if (vec_push(pg->srcs, pg->nr_srcs, pg->cap_srcs, s))
+		goto err;
+	return s;
+err:
+	for (c = 0; s->piece_ok && c < mp->nr_chunks; c++)
+		free(s->piece_ok[c]);
+	free(s->piece_ok);
+	free(s);
+	return NULL;
+}
+
+/* the first index of @p at or after @va */
+static uint32_t lower(const struct m_pages *p, uint64_t va)
+{
+	uint32_t lo = 0, hi = p->nr, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (p->vaddrs[mid] < va)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* the stored page at @va (true), or the first one after it (false) */
+static bool find_page(const struct m_proc *mp, uint64_t va, struct lz_at *at)
+{
+	uint32_t c;
+
+	for (c = 0; c < mp->nr_chunks; c++) {
+		const struct m_pages *p = &mp->pages[c];
+
+		if (p->vaddrs[p->nr - 1] < va)
+			continue;
+		at->c = c;
+		at->i = lower(p, va);
+		return p->vaddrs[at->i] == va;
+	}
+	at->c = mp->nr_chunks;
+	at->i = 0;
+	return false;
+}
+
+/* the VMA that holds @va, NULL if none */
+static const struct img_vma *vma_of(const struct m_proc *mp, uint64_t va)
+{
+	uint32_t lo = 0, hi = mp->nr_vmas, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (mp->vmas[mid].v->end <= va)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < mp->nr_vmas && mp->vmas[lo].v->start <= va ? mp->vmas[lo].v : NULL;
+}
+
+static bool is_done(const struct lz_mm *m, struct lz_at at)
+{
+	return m->done[at.c][at.i / 64] >> (at.i % 64) & 1;
+}
+
+static void mark_done(struct lz_mm *m, struct lz_at at)
+{
+	if (!is_done(m, at)) {
+		m->done[at.c][at.i / 64] |= 1ULL << (at.i % 64);
+		m->left--;
+	}
+}
+
+static const uint8_t *page_data(struct pager *pg, const struct lz_mm *m, struct lz_at at)
+{
+	return m->src->mp->pages[at.c].data + (uint64_t)at.i * pg->ctx->img.hdr->page_size;
+}
+
+/* stored pages in lazy VMAs: by VMA, by binary search, not page by page */
+static uint64_t count_lazy(const struct m_proc *mp)
+{
+	uint64_t n = 0;
+	uint32_t v, c;
+
+	for (v = 0; v < mp->nr_vmas; v++) {
+		const struct img_vma *vm = mp->vmas[v].v;
+
+		if (!lazy_vma(vm))
+			continue;
+		for (c = 0; c < mp->nr_chunks; c++)
+			n += lower(&mp->pages[c], vm->end) - lower(&mp->pages[c], vm->start);
+	}
+	return n;
+}
+
+/*
+ * Every done bit of pages outside lazy VMAs set (they were written, or
+ * are not the pager's), so that the pull does not look at them again:
+ * by VMA runs, not page by page.
+ */
+static int make_done(struct lz_mm *m)
+{
+	const struct m_proc *mp = m->src->mp;
+	uint32_t c, i, e;
+
+	m->done = calloc(mp->nr_chunks + 1, sizeof(*m->done));
+	if (!m->done)
+		return -ENOMEM;
+	for (c = 0; c < mp->nr_chunks; c++) {
+		const struct m_pages *p = &mp->pages[c];
+
+		m->done[c] = calloc((p->nr + 63) / 64 + 1, 8);
+		if (!m->done[c])
+			return -ENOMEM;
+		for (i = 0; i < p->nr; i = e) {
+			const struct img_vma *v = vma_of(mp, p->vaddrs[i]);
+
+			e = v ? lower(p, v->end) : i + 1;
+			if (v && lazy_vma(v))
+				continue;
+			for (; i < e; i++)
+				m->done[c][i / 64] |= 1ULL << (i % 64);
+		}
+	}
+	m->left = count_lazy(mp);
+	return 0;
+}
+
+static void free_done(struct lz_mm *m)
+{
+	uint32_t c;
+
+	for (c = 0; m->done && c < m->src->mp->nr_chunks; c++)
+		free(m->done[c]);
+	free(m->done);
+}
+
+/*
+ * The piece of page @at checked against its sum before anything of it
+ * is served.  The image file must still be as long as it was: a
+ * truncated mapping would kill the pager with SIGBUS.
+ */
+static int check_piece(struct pager *pg, struct lz_src *s, struct lz_at at)
+{
+	const struct m_pages *chunk = &s->mp->pages[at.c];
+	struct img_rec rec = { .nr = chunk->nr, .data = chunk->data };
+	uint32_t piece = at.i / IMG_PIECE_PAGES;
+	struct stat st;
+
+	if (s->piece_ok[at.c][piece])
+		return 0;
+	if (fstat(pg->ctx->img.r.fd, &st) || st.st_size < pg->img_st.st_size)
+		return -EIO;
+	if (!img_piece_ok(&pg->ctx->img.r, &rec, chunk->sums, piece))
+		return -EBADMSG;
+	s->piece_ok[at.c][piece] = 1;
+	return 0;
+}
+
+/* ---- serving ---- */
+
+static void fatal(struct pager *pg, struct lz_mm *m, uint64_t va, int err)
+{
+	int expect = 0;
+
+	if (atomic_compare_exchange_strong(&pg->err, &expect, err))
+		pr_err("lazy pager: pid %d: page %#llx and %llu more not served: %s%s; "
+		       "the tree is killed", m->pid ? m->pid : -1,
+		       (unsigned long long)va,
+		       (unsigned long long)(m->left ? m->left - 1 : 0),
+		       err == -EBADMSG ? "the image's page data is corrupted" :
+		       err == -EIO ? "the image file was cut short" : errstr(err),
+		       m->pid ? "" : " (a child forked after the restore)");
+}
+
+static int uffd_copy(struct lz_mm *m, uint64_t dst, const void *src, uint64_t len,
+		     uint64_t *done)
+{
+	struct uffdio_copy c = { .dst = dst, .src = (uint64_t)(uintptr_t)src,
+				 .len = len };
+
+	*done = 0;
+	if (!ioctl(m->ufd, UFFDIO_COPY, &c)) {
+		*done = len;
+		return 0;
+	}
+	if (c.copy > 0)
+		*done = c.copy;
+	return -errno;
+}
+
+/*
+ * Copies up to @max stored pages from @at on, while they follow one
+ * another in memory and in the image (one chunk), are still wanted and
+ * their pieces check.  A page already there (EEXIST: another thread
+ * faulted it, or UFFDIO_COPY raced us) counts as done.
+ */
+static int copy_run(struct pager *pg, struct lz_mm *m, struct lz_at at, uint32_t max,
+		    uint64_t *bad)
+{
+	const struct m_pages *p = &m->src->mp->pages[at.c];
+	uint64_t ps = pg->ctx->img.hdr->page_size, got, va = p->vaddrs[at.i];
+	struct lz_at k = at;
+	uint32_t n = 0;
+	int ret;
+
+	*bad = va;
+	while (n < max && at.i + n < p->nr && !is_done(m, k) &&
+	       p->vaddrs[at.i + n] == va + n * ps) {
+		ret = check_piece(pg, m->src, k);
+		if (ret) {
+			if (!n) {
+				*bad = p->vaddrs[k.i];
+				return ret;
+			}
+			break;
+		}
+		n++;
+		k.i++;
+	}
+	if (!n)
+		return 0;
+	ret = uffd_copy(m, va, page_data(pg, m, at), n * ps, &got);
+	for (k = at; k.i < at.i + got / ps; k.i++)
+		mark_done(m, k);
+	pg->copied += got / ps;
+	if (ret == -EEXIST) {
+		/* the one at got is there already: the rest next time */
+		k.i = at.i + got / ps;
+		mark_done(m, k);
+		return 0;
+	}
+	return ret == -EAGAIN ? 0 : ret;
+}
+
+static int zero_page(struct lz_mm *m, uint64_t addr, uint64_t ps)
+{
+	struct uffdio_zeropage z = { .range = { addr, ps } };
+
+	if (!ioctl(m->ufd, UFFDIO_ZEROPAGE, &z) || errno == EEXIST || errno == EAGAIN)
+		return 0;
+	return -errno;
+}
+
+static int serve_fault(struct pager *pg, struct lz_mm *m, uint64_t addr, uint64_t *bad)
+{
+	uint64_t ps = pg->ctx->img.hdr->page_size, start = now_ns(), t;
+	uint64_t va = addr & ~(ps - 1);
+	struct lz_at at;
+	bool stored = find_page(m->src->mp, va, &at);
+	int ret;
+
+	pg->faults++;
+	/* not stored (zero at the snap), or dropped since (MADV_DONTNEED) */
+	if (!stored || is_done(m, at)) {
+		*bad = va;
+		ret = zero_page(m, va, ps);
+	} else {
+		ret = copy_run(pg, m, at, FAULT_RUN, bad);
+		m->cursor = at;
+	}
+	t = now_ns() - start;
+	if (t > pg->fault_ns_max)
+		pg->fault_ns_max = t;
+	/* ENOENT: a remap in progress; the thread faults again */
+	return ret == -ENOENT ? 0 : ret;
+}
+
+/* the pages not yet served in [start, end) are no longer wanted */
+static void drop_range(struct lz_mm *m, uint64_t start, uint64_t end)
+{
+	const struct m_proc *mp = m->src->mp;
+	struct lz_at at;
+
+	for (at.c = 0; at.c < mp->nr_chunks; at.c++) {
+		const struct m_pages *p = &mp->pages[at.c];
+
+		for (at.i = lower(p, start); at.i < p->nr && p->vaddrs[at.i] < end; at.i++)
+			mark_done(m, at);
+	}
+}
+
+/* mremap moved [from, from + len) to @to: its missing pages go there now */
+static int moved(struct pager *pg, struct lz_mm *m, uint64_t from, uint64_t to,
+		 uint64_t len)
+{
+	const struct m_proc *mp = m->src->mp;
+	uint64_t ps = pg->ctx->img.hdr->page_size, got, va;
+	struct lz_at at;
+	int ret;
+
+	for (at.c = 0; at.c < mp->nr_chunks; at.c++) {
+		const struct m_pages *p = &mp->pages[at.c];
+
+		for (at.i = lower(p, from); at.i < p->nr && p->vaddrs[at.i] < from + len;
+		     at.i++) {
+			if (is_done(m, at))
+				continue;
+			va = p->vaddrs[at.i];
+			ret = check_piece(pg, m->src, at);
+			if (!ret)
+				ret = uffd_copy(m, to + (va - from), page_data(pg, m, at),
+						ps, &got);
+			if (ret && ret != -EEXIST)
+				return ret;
+			mark_done(m, at);
+		}
+	}
+	return 0;
+}
+
+static int add_mm(struct pager *pg, struct lz_mm *m);
+
+static int forked(struct pager *pg, struct lz_mm *parent, int ufd)
+{
+	const struct m_proc *mp = parent->src->mp;
+	struct lz_mm *m = calloc(1, sizeof(*m));
+	uint32_t c;
+
+	if (!m || !(m->done = calloc(mp->nr_chunks + 1, sizeof(*m->done))))
+		goto err;
+	m->ufd = ufd;
+	m->held = -1;
+	m->src = parent->src;
+	m->left = parent->left;
+	m->cursor = parent->cursor;
+	for (c = 0; c < mp->nr_chunks; c++) {
+		size_t len = ((mp->pages[c].nr + 63) / 64 + 1) * 8;
+
+		m->done[c] = malloc(len);
+		if (!m->done[c])
+			goto err;
+		memcpy(m->done[c], parent->done[c], len);
+	}
+	return add_mm(pg, m);
+err:
+	if (m && m->done)
+		free_done(m);
+	free(m);
+	close(ufd);
+	return -ENOMEM;
+}
+
+static int handle_event(struct pager *pg, struct lz_mm *m, const struct uffd_msg *msg)
+{
+	switch (msg->event) {
+	case UFFD_EVENT_FORK:
+		return forked(pg, m, msg->arg.fork.ufd);
+	case UFFD_EVENT_REMAP:
+		return moved(pg, m, msg->arg.remap.from, msg->arg.remap.to,
+			     msg->arg.remap.len);
+	case UFFD_EVENT_REMOVE:
+	case UFFD_EVENT_UNMAP:
+		drop_range(m, msg->arg.remove.start, msg->arg.remove.end);
+		return 0;
+	}
+	return 0;
+}
+
+/* every message there is, events first (see the top of this file) */
+static int read_mm(struct pager *pg, struct lz_mm *m)
+{
+	struct uffd_msg msgs[MAX_MSGS];
+	uint64_t bad = 0;
+	ssize_t n;
+	int i, cnt = 0, ret = 0;
+
+	for (;;) {
+		n = read(m->ufd, msgs + cnt, (MAX_MSGS - cnt) * sizeof(msgs[0]));
+		if (n > 0) {
+			cnt += n / sizeof(msgs[0]);
+			if (cnt < MAX_MSGS)
+				continue;
+		} else if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+			/* its mm is gone (exit, exec) */
+			m->gone = true;
+		}
+		break;
+	}
+	pr_debug("lazy pager: pid %d: %d messages", m->pid, cnt);
+	for (i = 0; !ret && i < cnt; i++)
+		if (msgs[i].event != UFFD_EVENT_PAGEFAULT)
+			ret = handle_event(pg, m, &msgs[i]);
+	for (i = 0; !ret && i < cnt; i++)
+		if (msgs[i].event == UFFD_EVENT_PAGEFAULT)
+			ret = serve_fault(pg, m, msgs[i].arg.pagefault.address, &bad);
+	if (ret == -ESRCH) {
+		m->gone = true;
+		ret = 0;
+	}
+	if (ret)
+		fatal(pg, m, bad, ret);
+	return ret;
+}
+
+/* the next page not done, from the cursor on, wrapping; false if none */
+static bool next_pending(struct lz_mm *m, struct lz_at *at)
+{
+	const struct m_proc *mp = m->src->mp;
+	struct lz_at k = m->cursor;
+	uint64_t word;
+	uint32_t pass, c;
+
+	if (!m->left || !mp->nr_chunks)
+		return false;
+	for (pass = 0; pass <= mp->nr_chunks; pass++) {
+		c = (k.c + pass) % mp->nr_chunks;
+		for (k.i = pass ? 0 : k.i; k.i < mp->pages[c].nr; k.i = (k.i | 63) + 1) {
+			word = ~m->done[c][k.i / 64] & (~0ULL << (k.i % 64));
+			if (!word)
+				continue;
+			k.i = (k.i & ~63u) + __builtin_ctzll(word);
+			if (k.i >= mp->pages[c].nr)
+				break;
+			at->c = c;
+			at->i = k.i;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* one step of the background pull: the next missing run after the cursor */
+static int pull(struct pager *pg, struct lz_mm *m)
+{
+	struct lz_at at;
+	uint64_t bad;
+	int ret;
+
+	if (!next_pending(m, &at)) {
+		m->left = 0;	/* what is left is not ours to pull */
+		return 0;
+	}
+	m->cursor = at;
+	ret = copy_run(pg, m, at, PULL_RUN, &bad);
+	if (ret == -ESRCH) {
+		m->gone = true;
+		return 0;
+	}
+	/* its VMA moved or went away, without an event read yet */
+	if (ret == -ENOENT || ret == -EINVAL) {
+		mark_done(m, at);
+		return 0;
+	}
+	if (ret)
+		fatal(pg, m, bad, ret);
+	return ret;
+}
+
+/* ---- the end: closing the restored processes' own userfaultfds ---- */
+
+/* a syscall instruction of @pid's own text */
+static int find_syscall(pid_t pid, uint64_t *ip)
+{
+	char path[64], line[512], perms[8];
+	unsigned long s, e, a;
+	uint8_t buf[65536 + 1];
+	FILE *f;
+	ssize_t n;
+	long k;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx %7s", &s, &e, perms) != 3 || perms[2] != 'x' ||
+		    perms[0] != 'r')
+			continue;
+		for (a = s; a < e; a += 65536) {
+			struct iovec l = { buf, MIN(sizeof(buf), e - a) };
+			struct iovec r = { (void *)a, l.iov_len };
+
+			n = process_vm_readv(pid, &l, 1, &r, 1, 0);
+			for (k = 0; k + 1 < n; k++) {
+				if (inj_is_syscall_insn(buf + k)) {
+					*ip = a + k;
+					fclose(f);
+					return 0;
+				}
+			}
+		}
+	}
+	fclose(f);
+	return -ENOENT;
+}
+
+/*
+ * close(@fd) in @pid, through ptrace: stop one thread, run the syscall
+ * at a syscall instruction of its own, put its registers back -- with
+ * the restart rules applied, as an interrupted syscall would otherwise
+ * return -ERESTART* to it -- and let it go.
+ */
+static void serve_all(struct pager *pg);
+
+/*
+ * Waits for @pid to stop, serving faults meanwhile: a thread waiting for
+ * a page stops only once it has it, or once the wait is interrupted.
+ * __WNOTHREAD: the restorer's main thread waits for the root, and must
+ * not take the stops of the processes this thread traces.
+ */
+static int wait_stopped(struct pager *pg, pid_t pid)
+{
+	uint64_t deadline = now_ns() + 2000000000ULL;
+	pid_t r;
+	int st;
+
+	for (;;) {
+		r = waitpid(pid, &st, __WALL | __WNOTHREAD | WNOHANG);
+		if (r == pid)
+			return WIFSTOPPED(st) ? 0 : -ESRCH;
+		if (r < 0 && errno != EINTR)
+			return -errno;
+		if (now_ns() > deadline)
+			return -ETIMEDOUT;
+		serve_all(pg);
+		usleep(200);
+	}
+}
+
+static int close_in(struct pager *pg, pid_t pid, int fd)
+{
+	uint8_t regs[ARCH_REGS_SIZE], back[ARCH_REGS_SIZE];
+	uint64_t args[6] = { (uint64_t)fd }, ip;
+	long r = 0;
+	int ret;
+
+	if (ptrace(PTRACE_SEIZE, pid, 0, PTRACE_O_TRACESYSGOOD))
+		return -errno;
+	ret = ptrace(PTRACE_INTERRUPT, pid, 0, 0) ? -errno : 0;
+	if (!ret)
+		ret = wait_stopped(pg, pid);
+	if (!ret)
+		ret = arch_get_regs(pid, regs);
+	if (!ret)
+		ret = find_syscall(pid, &ip);
+	if (!ret)
+		ret = inj_syscall_at(pid, regs, ip, SYS_close, args, &r);
+	if (!ret) {
+		memcpy(back, regs, sizeof(back));
+		arch_apply_restart(back, RESTART_NO_HANDLER);
+		ret = arch_set_regs(pid, back);
+	}
+	ptrace(PTRACE_DETACH, pid, 0, 0);
+	return ret ? ret : r < 0 ? (int)r : 0;
+}
+
+/*
+ * Every process that holds @m's userfaultfd at m->held (it and its
+ * forks, which inherited the fd): its fd closed, or the process killed.
+ */
+static void close_held(struct pager *pg, struct lz_mm *m, bool kill_them)
+{
+	struct dirent *e;
+	pid_t me = getpid(), pid;
+	DIR *d;
+
+	if (m->held < 0)
+		return;
+	d = opendir("/proc");
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		pid = atoi(e->d_name);
+		if (pid <= 0 || pid == me)
+			continue;
+		/* KCMP_FILE: the same struct file, our fd and its */
+		if (syscall(SYS_kcmp, me, pid, KCMP_FILE, m->ufd, m->held))
+			continue;
+		if (kill_them)
+			kill(pid, SIGKILL);
+		else if (close_in(pg, pid, m->held))
+			pr_warn("lazy pager: pid %d keeps its userfaultfd at fd %d",
+				pid, m->held);
+	}
+	closedir(d);
+	m->held = -1;
+}
+
+static void retire(struct pager *pg, struct lz_mm *m)
+{
+	close_held(pg, m, false);
+	epoll_ctl(pg->epfd, EPOLL_CTL_DEL, m->ufd, NULL);
+	close(m->ufd);
+	m->ufd = -1;
+}
+
+/* whatever is pending on every userfaultfd, without waiting */
+static void serve_all(struct pager *pg)
+{
+	uint32_t i;
+
+	for (i = 0; i < pg->nr_mms; i++) {
+		struct lz_mm *m = pg->mms[i];
+
+		if (m->ufd >= 0)
+			read_mm(pg, m);
+	}
+}
+
+/* ---- the loop ---- */
+
+static int add_mm(struct pager *pg, struct lz_mm *m)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = m };
+	int ret;
+
+	pthread_mutex_lock(&pg->lock);
+	ret = vec_push(pg->mms, pg->nr_mms, pg->cap_mms, m);
+	pthread_mutex_unlock(&pg->lock);
+	if (!ret && epoll_ctl(pg->epfd, EPOLL_CTL_ADD, m->ufd, &ev))
+		ret = -errno;
+	return ret;
+}
+
+static void kill_tree(struct pager *pg)
+{
+	struct restore_ctx *ctx = pg->ctx;
+	uint32_t i;
+
+	for (i = 0; i < ctx->nr_procs; i++)
+		if (ctx->procs[i].pid > 0)
+			kill(ctx->procs[i].pid, SIGKILL);
+	/* the forks: every one holding a userfaultfd of ours */
+	for (i = 0; i < pg->nr_mms; i++)
+		if (pg->mms[i]->ufd >= 0)
+			close_held(pg, pg->mms[i], true);
+}
+
+static bool all_done(struct pager *pg)
+{
+	uint32_t i;
+
+	for (i = 0; i < pg->nr_mms; i++)
+		if (pg->mms[i]->ufd >= 0)
+			return false;
+	return true;
+}
+
+/*
+ * Whether the mm of @m still exists: a userfaultfd says nothing when its
+ * process exits, but an ioctl that needs the mm fails with ESRCH then.
+ * (Page 0 is never mapped: an mm that is there answers ENOENT or EINVAL.)
+ */
+static bool mm_alive(struct pager *pg, struct lz_mm *m)
+{
+	struct uffdio_zeropage z = { .range = { 0, pg->ctx->img.hdr->page_size } };
+
+	return !(ioctl(m->ufd, UFFDIO_ZEROPAGE, &z) && errno == ESRCH);
+}
+
+static void *pager_main(void *arg)
+{
+	struct pager *pg = arg;
+	struct epoll_event evs[16];
+	uint32_t i, rr = 0;
+	/* BPFCKPT_FAULT=lazy-no-pull: faults only, for the tests */
+	const char *fault = getenv("BPFCKPT_FAULT");
+	bool no_pull = fault && !strcmp(fault, "lazy-no-pull");
+	uint64_t v;
+	int n, k, ret = 0;
+
+	while (!atomic_load(&pg->stop)) {
+		bool pulling = atomic_load(&pg->released) && !no_pull;
+		bool released = atomic_load(&pg->released);
+
+		n = epoll_wait(pg->epfd, evs, 16, pulling ? 0 : released ? 100 : -1);
+		if (n > 0)
+			pr_debug("lazy pager: %d ready", n);
+		for (k = 0; k < n && !ret; k++) {
+			struct lz_mm *m = evs[k].data.ptr;
+
+			if (!m) {
+				if (read(pg->wake, &v, sizeof(v)) < 0 && errno != EAGAIN)
+					ret = -errno;
+				continue;
+			}
+			if (m->ufd >= 0)
+				ret = read_mm(pg, m);
+		}
+		if (ret)
+			break;
+		pthread_mutex_lock(&pg->lock);
+		for (i = 0; i < pg->nr_mms; i++) {
+			struct lz_mm *m = pg->mms[i];
+
+			if (m->ufd < 0 || !released)
+				continue;
+			if (!n && !m->gone && !mm_alive(pg, m))
+				m->gone = true;
+			if (m->gone || (pulling && !m->left))
+				retire(pg, m);
+		}
+		/* a step of the background pull, one address space at a time */
+		for (i = 0; pulling && !ret && i < pg->nr_mms; i++) {
+			struct lz_mm *m = pg->mms[(rr + i) % pg->nr_mms];
+
+			if (m->ufd < 0 || !m->left)
+				continue;
+			ret = pull(pg, m);
+			if (ret)
+				break;
+			rr = (rr + i + 1) % pg->nr_mms;
+			break;
+		}
+		pthread_mutex_unlock(&pg->lock);
+		if (ret)
+			break;
+		if (released && all_done(pg))
+			break;
+		if (released && n == 0) {
+			/* nothing to pull and nothing happening: wait */
+			bool idle = true;
+
+			for (i = 0; i < pg->nr_mms; i++)
+				idle &= pg->mms[i]->ufd < 0 || !pg->mms[i]->left || no_pull;
+			if (idle)
+				epoll_wait(pg->epfd, evs, 1, 100);
+		}
+	}
+	if (ret)
+		kill_tree(pg);
+	return NULL;
+}
+
+static struct pager *pager_get(struct restore_ctx *ctx)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
+	struct pager *pg = ctx->pager;
+	pthread_mutexattr_t attr;
+
+	if (pg)
+		return pg;
+	pg = calloc(1, sizeof(*pg));
+	if (!pg)
+		return NULL;
+	pg->ctx = ctx;
+	pg->epfd = epoll_create1(EPOLL_CLOEXEC);
+	pg->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	/* recursive: a fork event read while retiring adds an mm */
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&pg->lock, &attr);
+	pthread_mutexattr_destroy(&attr);
+	if (pg->epfd < 0 || pg->wake < 0 || fstat(ctx->img.r.fd, &pg->img_st) ||
+	    epoll_ctl(pg->epfd, EPOLL_CTL_ADD, pg->wake, &ev) ||
+	    pthread_create(&pg->thread, NULL, pager_main, pg)) {
+		if (pg->epfd >= 0)
+			close(pg->epfd);
+		if (pg->wake >= 0)
+			close(pg->wake);
+		free(pg);
+		return NULL;
+	}
+	pg->started = true;
+	ctx->pager = pg;
+	return pg;
+}
+
+static void wake(struct pager *pg)
+{
+	uint64_t one = 1;
+
+	if (write(pg->wake, &one, sizeof(one)) < 0)
+		pr_debug("lazy pager: wake: %s", strerror(errno));
+}
+
+/* ---- attaching a restored process ---- */
+
+static bool has_stored(const struct m_proc *mp, const struct img_vma *v)
+{
+	uint32_t c, lo, hi, mid;
+
+	for (c = 0; c < mp->nr_chunks; c++) {
+		const struct m_pages *p = &mp->pages[c];
+
+		lo = 0;
+		hi = p->nr;
+		while (lo < hi) {
+			mid = (lo + hi) / 2;
+			if (p->vaddrs[mid] < v->start)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < p->nr && p->vaddrs[lo] < v->end)
+			return true;
+	}
+	return false;
+}
+
+static int register_vmas(int ufd, const struct m_proc *mp)
+{
+	uint32_t i;
+
+	for (i = 0; i < mp->nr_vmas; i++) {
+		const struct img_vma *v = mp->vmas[i].v;
+		struct uffdio_register reg = {
+			.range = { v->start, v->end - v->start },
+			.mode = UFFDIO_REGISTER_MODE_MISSING,
+		};
+
+		if (!lazy_vma(v) || !has_stored(mp, v))
+			continue;
+		if (ioctl(ufd, UFFDIO_REGISTER, &reg))
+			return -errno;
+	}
+	return 0;
+}
+
+int lazy_attach(struct restore_ctx *ctx, struct rst_proc *rp)
+{
+	struct uffdio_api api = { .api = UFFD_API, .features = LAZY_FEATURES };
+	struct lz_mm *m = NULL;
+	struct pager *pg;
+	long t = -1, h = -1, r;
+	int pidfd = -1, ufd = -1, ret;
+
+	pg = pager_get(ctx);
+	if (!pg)
+		return -ENOMEM;
+	/* its own, so that its mm is the one the userfaultfd serves */
+	ret = rst_syscall(ctx, rp, 0, "userfaultfd", SYS_userfaultfd,
+			  O_CLOEXEC | O_NONBLOCK, 0, 0, 0, 0, 0, &t);
+	if (ret)
+		return ret;
+	pidfd = syscall(SYS_pidfd_open, rp->pid, 0);
+	ufd = pidfd < 0 ? -1 : syscall(SYS_pidfd_getfd, pidfd, (int)t, 0);
+	if (ufd < 0) {
+		ret = -errno;
+		pr_err("pid %d: taking its userfaultfd: %s", rp->pid, strerror(errno));
+		goto out;
+	}
+	if (ioctl(ufd, UFFDIO_API, &api) || (ret = register_vmas(ufd, rp->mp))) {
+		ret = ret ? ret : -errno;
+		pr_err("pid %d: setting up its userfaultfd: %s", rp->pid, errstr(ret));
+		goto out;
+	}
+	/* the fd it keeps (lazy.h), away from its own ones */
+	ret = rst_syscall(ctx, rp, 0, "fcntl(F_DUPFD_CLOEXEC)", SYS_fcntl, t,
+			  F_DUPFD_CLOEXEC, LAZY_HELD_FD, 0, 0, 0, &h);
+	if (!ret)
+		ret = rst_syscall(ctx, rp, 0, "close", SYS_close, t, 0, 0, 0, 0, 0, &r);
+	m = calloc(1, sizeof(*m));
+	if (!ret && !m)
+		ret = -ENOMEM;
+	if (ret)
+		goto out;
+	m->ufd = ufd;
+	m->pid = rp->pid;
+	m->held = h;
+	m->src = make_src(pg, rp->mp);
+	ret = m->src ? make_done(m) : -ENOMEM;
+	if (!ret)
+		ret = add_mm(pg, m);
+	if (!ret) {
+		ufd = -1;
+		m = NULL;
+	}
+out:
+	if (m && m->src)
+		free_done(m);
+	free(m);
+	if (ufd >= 0)
+		close(ufd);
+	if (pidfd >= 0)
+		close(pidfd);
+	return ret;
+}
+
+int lazy_start(struct restore_ctx *ctx)
+{
+	struct pager *pg = ctx->pager;
+
+	if (!pg)
+		return 0;	/* nothing lazy in the image */
+	atomic_store(&pg->released, true);
+	wake(pg);
+	return 0;
+}
+
+int lazy_finish(struct restore_ctx *ctx)
+{
+	struct pager *pg = ctx->pager;
+	uint32_t i;
+	int err;
+
+	if (!pg)
+		return 0;
+	pthread_join(pg->thread, NULL);
+	err = atomic_load(&pg->err);
+	pr_info("lazy pager: %llu faults (longest %.3f ms), %llu pages pulled",
+		(unsigned long long)pg->faults, pg->fault_ns_max / 1e6,
+		(unsigned long long)pg->copied);
+	for (i = 0; i < pg->nr_mms; i++) {
+		if (pg->mms[i]->ufd >= 0)
+			close(pg->mms[i]->ufd);
+		free_done(pg->mms[i]);
+		free(pg->mms[i]);
+	}
+	for (i = 0; i < pg->nr_srcs; i++) {
+		uint32_t c;
+
+		for (c = 0; c < pg->srcs[i]->mp->nr_chunks; c++)
+			free(pg->srcs[i]->piece_ok[c]);
+		free(pg->srcs[i]->piece_ok);
+		free(pg->srcs[i]);
+	}
+	free(pg->srcs);
+	free(pg->mms);
+	close(pg->epfd);
+	close(pg->wake);
+	free(pg);
+	ctx->pager = NULL;
+	return err;
+}
+
+void lazy_abort(struct restore_ctx *ctx)
+{
+	struct pager *pg = ctx->pager;
+
+	if (!pg)
+		return;
+	atomic_store(&pg->stop, true);
+	wake(pg);
+	lazy_finish(ctx);
+}
