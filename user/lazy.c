@@ -9,10 +9,15 @@
  *
  * Messages are read in batches and the events handled before the
  * faults: the kernel hands out faults first, but a fault on memory that
- * mremap() just moved must know of the move (which this pager answers
- * by copying the moved range's pages at once).  madvise(MADV_DONTNEED)
- * and munmap() drop what was not served yet; a fork's new userfaultfd
- * serves the child from what the parent still missed.
+ * mremap() just moved must know of the move.  The missing pages of a
+ * moved range become strays, pages whose address is no longer their
+ * image address; they are copied by the next fault on them or by the
+ * pull, not at the event: mremap() is not over when its REMAP event is
+ * read, as it still owes the UNMAP event of the old range, and until
+ * that is read too every UFFDIO_COPY fails with EAGAIN (mmap_changing).
+ * madvise(MADV_DONTNEED) and munmap() drop what was not served yet; a
+ * fork's new userfaultfd serves the child from what the parent still
+ * missed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +25,7 @@
 #include <linux/userfaultfd.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -63,6 +69,12 @@ struct lz_at {
 	uint32_t c, i;
 };
 
+/* a page of the image that mremap() moved to @dst, not yet served */
+struct lz_stray {
+	struct lz_at at;
+	uint64_t dst;
+};
+
 /* one userfaultfd: an address space to fill */
 struct lz_mm {
 	int ufd;
@@ -71,6 +83,8 @@ struct lz_mm {
 	struct lz_src *src;
 	uint64_t **done;	/* [chunk] bitmap: in, or no longer wanted */
 	uint64_t left;		/* lazy pages not done */
+	struct lz_stray *strays;
+	uint32_t nr_strays, cap_strays;
 	struct lz_at cursor;	/* the background pull goes on from here */
 	bool gone;
 };
@@ -337,8 +351,9 @@ static int uffd_copy(struct lz_mm *m, uint64_t dst, const void *src, uint64_t le
 
 /*
  * Copies up to @max stored pages from @at on, while they follow one
- * another in memory and in the image (one chunk), are still wanted and
- * their pieces check.  A page already there (EEXIST: another thread
+ * another in memory and in the image (one chunk), lie in one VMA (a
+ * UFFDIO_COPY that crosses the end of its VMA fails whole, ENOENT), are
+ * still wanted and their pieces check.  A page already there (EEXIST: another thread
  * faulted it, or UFFDIO_COPY raced us) counts as done.
  */
 static int copy_run(struct pager *pg, struct lz_mm *m, struct lz_at at, uint32_t max,
@@ -346,13 +361,15 @@ static int copy_run(struct pager *pg, struct lz_mm *m, struct lz_at at, uint32_t
 {
 	const struct m_pages *p = &m->src->mp->pages[at.c];
 	uint64_t ps = pg->ctx->img.hdr->page_size, got, va = p->vaddrs[at.i];
+	const struct img_vma *v = vma_of(m->src->mp, va);
+	uint64_t end = v ? v->end : va + ps;
 	struct lz_at k = at;
 	uint32_t n = 0;
 	int ret;
 
 	*bad = va;
 	while (n < max && at.i + n < p->nr && !is_done(m, k) &&
-	       p->vaddrs[at.i + n] == va + n * ps) {
+	       p->vaddrs[at.i + n] == va + n * ps && va + n * ps < end) {
 		ret = check_piece(pg, m->src, k);
 		if (ret) {
 			if (!n) {
@@ -367,6 +384,13 @@ static int copy_run(struct pager *pg, struct lz_mm *m, struct lz_at at, uint32_t
 	if (!n)
 		return 0;
 	ret = uffd_copy(m, va, page_data(pg, m, at), n * ps, &got);
+	/*
+	 * The VMAs of the image are not those of now: a range moved away
+	 * and back is a VMA of its own, and a run across its end fails
+	 * whole.  The page alone then.
+	 */
+	if (ret == -ENOENT && n > 1 && !got)
+		ret = uffd_copy(m, va, page_data(pg, m, at), ps, &got);
 	for (k = at; k.i < at.i + got / ps; k.i++)
 		mark_done(m, k);
 	pg->copied += got / ps;
@@ -374,18 +398,106 @@ static int copy_run(struct pager *pg, struct lz_mm *m, struct lz_at at, uint32_t
 		/* the one at got is there already: the rest next time */
 		k.i = at.i + got / ps;
 		mark_done(m, k);
+		/* a fault is served if it was at or after the first copied */
+		return got ? 0 : -EEXIST;
+	}
+	/* EAGAIN with part copied: the fault at @at is served */
+	return ret == -EAGAIN && got ? 0 : ret;
+}
+
+/* what is left to copy into @m */
+static uint64_t todo(const struct lz_mm *m)
+{
+	return m->left + m->nr_strays;
+}
+
+/*
+ * mremap() moved [from, from + len) to @to: its missing pages become
+ * strays, and strays already in that range move along.
+ */
+static int moved(struct lz_mm *m, uint64_t from, uint64_t to, uint64_t len)
+{
+	const struct m_proc *mp = m->src->mp;
+	struct lz_at at;
+	uint32_t i;
+	int ret;
+
+	for (i = 0; i < m->nr_strays; i++)
+		if (m->strays[i].dst >= from && m->strays[i].dst < from + len)
+			m->strays[i].dst += to - from;
+	for (at.c = 0; at.c < mp->nr_chunks; at.c++) {
+		const struct m_pages *p = &mp->pages[at.c];
+
+		for (at.i = lower(p, from); at.i < p->nr && p->vaddrs[at.i] < from + len;
+		     at.i++) {
+			struct lz_stray st = { at, to + (p->vaddrs[at.i] - from) };
+
+			if (is_done(m, at))
+				continue;
+			ret = vec_push(m->strays, m->nr_strays, m->cap_strays, st);
+			if (ret)
+				return ret;
+			mark_done(m, at);
+		}
+	}
+	return 0;
+}
+
+/* strays in [start, end) are no longer wanted */
+static void drop_strays(struct lz_mm *m, uint64_t start, uint64_t end)
+{
+	uint32_t i = 0;
+
+	while (i < m->nr_strays) {
+		if (m->strays[i].dst >= start && m->strays[i].dst < end)
+			m->strays[i] = m->strays[--m->nr_strays];
+		else
+			i++;
+	}
+}
+
+/*
+ * Copies stray @i into place: 0 if it is done with (copied, or there
+ * already), -EAGAIN if the mm is still changing.
+ */
+static int copy_stray(struct pager *pg, struct lz_mm *m, uint32_t i, uint64_t *bad)
+{
+	struct lz_stray st = m->strays[i];
+	uint64_t got;
+	int ret;
+
+	*bad = st.dst;
+	ret = check_piece(pg, m->src, st.at);
+	if (!ret)
+		ret = uffd_copy(m, st.dst, page_data(pg, m, st.at),
+				pg->ctx->img.hdr->page_size, &got);
+	if (ret == -EAGAIN)
+		return ret;
+	if (!ret)
+		pg->copied++;
+	/* ENOENT: moved again or unmapped, with its event still to read */
+	if (!ret || ret == -EEXIST || ret == -ENOENT) {
+		m->strays[i] = m->strays[--m->nr_strays];
 		return 0;
 	}
-	return ret == -EAGAIN ? 0 : ret;
+	return ret;
+}
+
+static int find_stray(const struct lz_mm *m, uint64_t va)
+{
+	uint32_t i;
+
+	for (i = 0; i < m->nr_strays; i++)
+		if (m->strays[i].dst == va)
+			return i;
+	return -1;
 }
 
 static int zero_page(struct lz_mm *m, uint64_t addr, uint64_t ps)
 {
 	struct uffdio_zeropage z = { .range = { addr, ps } };
 
-	if (!ioctl(m->ufd, UFFDIO_ZEROPAGE, &z) || errno == EEXIST || errno == EAGAIN)
-		return 0;
-	return -errno;
+	return ioctl(m->ufd, UFFDIO_ZEROPAGE, &z) ? -errno : 0;
 }
 
 static int serve_fault(struct pager *pg, struct lz_mm *m, uint64_t addr, uint64_t *bad)
@@ -393,12 +505,14 @@ static int serve_fault(struct pager *pg, struct lz_mm *m, uint64_t addr, uint64_
 	uint64_t ps = pg->ctx->img.hdr->page_size, start = now_ns(), t;
 	uint64_t va = addr & ~(ps - 1);
 	struct lz_at at;
-	bool stored = find_page(m->src->mp, va, &at);
-	int ret;
+	int ret, stray = find_stray(m, va);
+	bool stored = stray < 0 && find_page(m->src->mp, va, &at);
 
 	pg->faults++;
-	/* not stored (zero at the snap), or dropped since (MADV_DONTNEED) */
-	if (!stored || is_done(m, at)) {
+	if (stray >= 0) {
+		ret = copy_stray(pg, m, stray, bad);
+	} else if (!stored || is_done(m, at)) {
+		/* not stored (zero at the snap), or dropped since (MADV_DONTNEED) */
 		*bad = va;
 		ret = zero_page(m, va, ps);
 	} else {
@@ -408,8 +522,24 @@ static int serve_fault(struct pager *pg, struct lz_mm *m, uint64_t addr, uint64_
 	t = now_ns() - start;
 	if (t > pg->fault_ns_max)
 		pg->fault_ns_max = t;
-	/* ENOENT: a remap in progress; the thread faults again */
-	return ret == -ENOENT ? 0 : ret;
+	/*
+	 * A fault read is a thread asleep until a wake covers its page.
+	 * UFFDIO_COPY wakes only what it copied: it does not when the page
+	 * is there already (EEXIST: another thread's fault won), when an
+	 * event is under way (EAGAIN: the mm is changing; its message comes
+	 * next) or when the range is no longer registered (ENOENT: moved or
+	 * unmapped).  Then the thread is woken to fault again, or to find
+	 * its page in, or to get the SIGSEGV it would get without us.
+	 */
+	if (ret == -EEXIST || ret == -EAGAIN || ret == -ENOENT) {
+		struct uffdio_range r = { va, ps };
+
+		if (ioctl(m->ufd, UFFDIO_WAKE, &r) && errno != ENOENT)
+			ret = -errno;
+		else
+			ret = 0;
+	}
+	return ret;
 }
 
 /* the pages not yet served in [start, end) are no longer wanted */
@@ -424,35 +554,6 @@ static void drop_range(struct lz_mm *m, uint64_t start, uint64_t end)
 		for (at.i = lower(p, start); at.i < p->nr && p->vaddrs[at.i] < end; at.i++)
 			mark_done(m, at);
 	}
-}
-
-/* mremap moved [from, from + len) to @to: its missing pages go there now */
-static int moved(struct pager *pg, struct lz_mm *m, uint64_t from, uint64_t to,
-		 uint64_t len)
-{
-	const struct m_proc *mp = m->src->mp;
-	uint64_t ps = pg->ctx->img.hdr->page_size, got, va;
-	struct lz_at at;
-	int ret;
-
-	for (at.c = 0; at.c < mp->nr_chunks; at.c++) {
-		const struct m_pages *p = &mp->pages[at.c];
-
-		for (at.i = lower(p, from); at.i < p->nr && p->vaddrs[at.i] < from + len;
-		     at.i++) {
-			if (is_done(m, at))
-				continue;
-			va = p->vaddrs[at.i];
-			ret = check_piece(pg, m->src, at);
-			if (!ret)
-				ret = uffd_copy(m, to + (va - from), page_data(pg, m, at),
-						ps, &got);
-			if (ret && ret != -EEXIST)
-				return ret;
-			mark_done(m, at);
-		}
-	}
-	return 0;
 }
 
 static int add_mm(struct pager *pg, struct lz_mm *m);
@@ -470,6 +571,13 @@ static int forked(struct pager *pg, struct lz_mm *parent, int ufd)
 	m->src = parent->src;
 	m->left = parent->left;
 	m->cursor = parent->cursor;
+	if (parent->nr_strays) {
+		m->strays = malloc(parent->nr_strays * sizeof(*m->strays));
+		if (!m->strays)
+			goto err;
+		memcpy(m->strays, parent->strays, parent->nr_strays * sizeof(*m->strays));
+		m->nr_strays = m->cap_strays = parent->nr_strays;
+	}
 	for (c = 0; c < mp->nr_chunks; c++) {
 		size_t len = ((mp->pages[c].nr + 63) / 64 + 1) * 8;
 
@@ -482,6 +590,8 @@ static int forked(struct pager *pg, struct lz_mm *parent, int ufd)
 err:
 	if (m && m->done)
 		free_done(m);
+	if (m)
+		free(m->strays);
 	free(m);
 	close(ufd);
 	return -ENOMEM;
@@ -493,11 +603,12 @@ static int handle_event(struct pager *pg, struct lz_mm *m, const struct uffd_msg
 	case UFFD_EVENT_FORK:
 		return forked(pg, m, msg->arg.fork.ufd);
 	case UFFD_EVENT_REMAP:
-		return moved(pg, m, msg->arg.remap.from, msg->arg.remap.to,
+		return moved(m, msg->arg.remap.from, msg->arg.remap.to,
 			     msg->arg.remap.len);
 	case UFFD_EVENT_REMOVE:
 	case UFFD_EVENT_UNMAP:
 		drop_range(m, msg->arg.remove.start, msg->arg.remove.end);
+		drop_strays(m, msg->arg.remove.start, msg->arg.remove.end);
 		return 0;
 	}
 	return 0;
@@ -523,7 +634,6 @@ static int read_mm(struct pager *pg, struct lz_mm *m)
 		}
 		break;
 	}
-	pr_debug("lazy pager: pid %d: %d messages", m->pid, cnt);
 	for (i = 0; !ret && i < cnt; i++)
 		if (msgs[i].event != UFFD_EVENT_PAGEFAULT)
 			ret = handle_event(pg, m, &msgs[i]);
@@ -573,12 +683,27 @@ static int pull(struct pager *pg, struct lz_mm *m)
 	uint64_t bad;
 	int ret;
 
+	if (m->nr_strays) {
+		ret = copy_stray(pg, m, m->nr_strays - 1, &bad);
+		if (ret == -EAGAIN)
+			return 0;
+		if (ret == -ESRCH) {
+			m->gone = true;
+			return 0;
+		}
+		if (ret)
+			fatal(pg, m, bad, ret);
+		return ret;
+	}
 	if (!next_pending(m, &at)) {
 		m->left = 0;	/* what is left is not ours to pull */
 		return 0;
 	}
 	m->cursor = at;
 	ret = copy_run(pg, m, at, PULL_RUN, &bad);
+	/* a fault won the page, or an event is under way: next step */
+	if (ret == -EEXIST || ret == -EAGAIN)
+		return 0;
 	if (ret == -ESRCH) {
 		m->gone = true;
 		return 0;
@@ -811,8 +936,6 @@ static void *pager_main(void *arg)
 		bool released = atomic_load(&pg->released);
 
 		n = epoll_wait(pg->epfd, evs, 16, pulling ? 0 : released ? 100 : -1);
-		if (n > 0)
-			pr_debug("lazy pager: %d ready", n);
 		for (k = 0; k < n && !ret; k++) {
 			struct lz_mm *m = evs[k].data.ptr;
 
@@ -834,14 +957,14 @@ static void *pager_main(void *arg)
 				continue;
 			if (!n && !m->gone && !mm_alive(pg, m))
 				m->gone = true;
-			if (m->gone || (pulling && !m->left))
+			if (m->gone || (pulling && !todo(m)))
 				retire(pg, m);
 		}
 		/* a step of the background pull, one address space at a time */
 		for (i = 0; pulling && !ret && i < pg->nr_mms; i++) {
 			struct lz_mm *m = pg->mms[(rr + i) % pg->nr_mms];
 
-			if (m->ufd < 0 || !m->left)
+			if (m->ufd < 0 || !todo(m))
 				continue;
 			ret = pull(pg, m);
 			if (ret)
@@ -859,7 +982,7 @@ static void *pager_main(void *arg)
 			bool idle = true;
 
 			for (i = 0; i < pg->nr_mms; i++)
-				idle &= pg->mms[i]->ufd < 0 || !pg->mms[i]->left || no_pull;
+				idle &= pg->mms[i]->ufd < 0 || !todo(pg->mms[i]) || no_pull;
 			if (idle)
 				epoll_wait(pg->epfd, evs, 1, 100);
 		}
@@ -1025,6 +1148,22 @@ int lazy_start(struct restore_ctx *ctx)
 	return 0;
 }
 
+uint64_t lazy_left(struct restore_ctx *ctx)
+{
+	struct pager *pg = ctx->pager;
+	uint64_t n = 0;
+	uint32_t i;
+
+	if (!pg)
+		return 0;
+	pthread_mutex_lock(&pg->lock);
+	for (i = 0; i < pg->nr_mms; i++)
+		if (pg->mms[i]->ufd >= 0)
+			n += todo(pg->mms[i]);
+	pthread_mutex_unlock(&pg->lock);
+	return n;
+}
+
 int lazy_finish(struct restore_ctx *ctx)
 {
 	struct pager *pg = ctx->pager;
@@ -1042,6 +1181,7 @@ int lazy_finish(struct restore_ctx *ctx)
 		if (pg->mms[i]->ufd >= 0)
 			close(pg->mms[i]->ufd);
 		free_done(pg->mms[i]);
+		free(pg->mms[i]->strays);
 		free(pg->mms[i]);
 	}
 	for (i = 0; i < pg->nr_srcs; i++) {

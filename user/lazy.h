@@ -15,6 +15,7 @@
 #define BPFCKPT_LAZY_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include "model.h"
 
 struct restore_ctx;
@@ -39,6 +40,8 @@ int lazy_attach(struct restore_ctx *ctx, struct rst_proc *rp);
  * gone.
  */
 int lazy_start(struct restore_ctx *ctx);
+/* pages the pager has still to copy (0: none, or no pager) */
+uint64_t lazy_left(struct restore_ctx *ctx);
 /* waits for the pager to end; -errno if it had to kill the tree */
 int lazy_finish(struct restore_ctx *ctx);
 /* a failed restore: the pager stops (the restorer kills the tree) */

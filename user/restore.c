@@ -526,6 +526,10 @@ static void print_summary(struct restore_ctx *ctx)
 	       threads, threads == 1 ? "" : "s",
 	       (unsigned long long)ctx->img.nr_pages,
 	       (ctx->t_done - ctx->t_start) / 1e9);
+	if (ctx->pager)
+		printf("lazy pager pid %d: %llu pages to pull%s\n", (int)getpid(),
+		       (unsigned long long)lazy_left(ctx),
+		       ctx->detach ? ", in the background" : "");
 	fflush(stdout);
 }
 

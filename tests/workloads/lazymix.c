@@ -9,8 +9,8 @@
  *   M  mremap()ed elsewhere, checked there, unmapped
  *   D  madvise(MADV_DONTNEED): must read zero, then is written again
  *   U  munmap()ed and mapped again: zero, then written again
- *   R  read() from a pipe into it (the kernel writes the lazy page)
- *   W  write() from it into a pipe (the kernel reads it), read back
+ *   R  pread() from a file into it (the kernel writes the lazy page)
+ *   W  pwrite() from it into a file (the kernel reads it), read back
  *   F  a child forked now checks it and exits with the result
  *   P  mprotect(PROT_READ), checked, made writable again
  *   H  like A, in a MADV_HUGEPAGE region
@@ -18,6 +18,7 @@
  * still being pulled).  "ready pid=P A=0x... PAGES=N" gives A's address
  * for outside readers (/proc/PID/mem).
  */
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -126,13 +127,12 @@ static void do_dropped(int r, unsigned long base)
 	}
 }
 
-static void do_pipes(unsigned long base)
+/* through the file lazymix.io in the cwd (pipes are not restored yet) */
+static void do_io(int fd, unsigned long base)
 {
 	static char buf[PG];
 	unsigned long i;
-	int p[2];
 
-	wl_check(pipe(p) == 0, "pipe");
 	for (i = 0; i < WIN; i++) {
 		/* R: the kernel writes into the lazy page */
 		uint64_t *src = (uint64_t *)buf;
@@ -140,16 +140,14 @@ static void do_pipes(unsigned long base)
 
 		for (w = 0; w < PG / 8; w++)
 			src[w] = want(R, base + i, w);
-		wl_check(write(p[1], buf, PG) == (ssize_t)PG, "write to pipe");
-		wl_check(read(p[0], reg[R] + (base + i) * PG, PG) == (ssize_t)PG, "read into R");
+		wl_check(pwrite(fd, buf, PG, 0) == (ssize_t)PG, "pwrite");
+		wl_check(pread(fd, reg[R] + (base + i) * PG, PG, 0) == (ssize_t)PG, "pread into R");
 		check_at(reg[R] + (base + i) * PG, R, base + i, "read()");
 		/* W: the kernel reads the lazy page */
-		wl_check(write(p[1], reg[W] + (base + i) * PG, PG) == (ssize_t)PG, "write from W");
-		wl_check(read(p[0], buf, PG) == (ssize_t)PG, "read back");
+		wl_check(pwrite(fd, reg[W] + (base + i) * PG, PG, 0) == (ssize_t)PG, "pwrite from W");
+		wl_check(pread(fd, buf, PG, 0) == (ssize_t)PG, "pread back");
 		check_at(buf, W, base + i, "write()");
 	}
-	close(p[0]);
-	close(p[1]);
 }
 
 static void do_fork(unsigned long base)
@@ -192,6 +190,7 @@ int main(int argc, char **argv)
 	unsigned tick_ms;
 	unsigned long tick, base, i, r;
 	pthread_t th;
+	int io;
 
 	pages = wl_arg(argc, argv, 1, 4096);
 	tick_ms = wl_arg(argc, argv, 2, 20);
@@ -212,6 +211,8 @@ int main(int argc, char **argv)
 		for (i = 0; i < pages; i++)
 			fill(r, i);
 	}
+	io = open("lazymix.io", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	wl_check(io >= 0, "open lazymix.io");
 	signal(SIGUSR1, on_usr1);
 	for (i = 0; i < THREADS; i++)
 		wl_check(pthread_create(&th, NULL, reader, NULL) == 0, "pthread_create");
@@ -223,7 +224,7 @@ int main(int argc, char **argv)
 		do_mremap(base);
 		do_dropped(D, base);
 		do_dropped(U, base);
-		do_pipes(base);
+		do_io(io, base);
 		do_fork(base);
 		do_mprotect(base);
 		while (readers_done < THREADS)
