@@ -825,6 +825,7 @@ static void close_held(struct pager *pg, struct lz_mm *m, bool kill_them)
 	struct dirent *e;
 	pid_t me = getpid(), pid;
 	DIR *d;
+	int ret;
 
 	if (m->held < 0)
 		return;
@@ -840,9 +841,9 @@ static void close_held(struct pager *pg, struct lz_mm *m, bool kill_them)
 			continue;
 		if (kill_them)
 			kill(pid, SIGKILL);
-		else if (close_in(pg, pid, m->held))
-			pr_warn("lazy pager: pid %d keeps its userfaultfd at fd %d",
-				pid, m->held);
+		else if ((ret = close_in(pg, pid, m->held)))
+			pr_warn("lazy pager: pid %d keeps its userfaultfd at fd %d: %s",
+				pid, m->held, errstr(ret));
 	}
 	closedir(d);
 	m->held = -1;
@@ -1077,6 +1078,33 @@ static int register_vmas(int ufd, const struct m_proc *mp)
 	return 0;
 }
 
+/*
+ * The pages of the command line and environment, served before the tree
+ * runs: ps, top and pgrep read them through /proc/PID/cmdline, which
+ * like /proc/PID/mem cannot wait for a userfault (the kernel's remote
+ * access asks for a fault without FAULT_FLAG_ALLOW_RETRY, and
+ * handle_userfault() answers that with SIGBUS, read(2) with EIO).
+ */
+static int prefetch_args(struct pager *pg, struct lz_mm *m)
+{
+	const struct img_proc *p = m->src->mp->p;
+	uint64_t ps = pg->ctx->img.hdr->page_size, va, bad;
+	uint64_t start = MIN(p->arg_start, p->env_start), end = MAX(p->arg_end, p->env_end);
+	struct lz_at at;
+	int ret, n = 0;
+
+	for (va = start & ~(ps - 1); va < end && n < 64; va += ps, n++) {
+		if (!find_page(m->src->mp, va, &at) || is_done(m, at))
+			continue;
+		ret = copy_run(pg, m, at, 1, &bad);
+		if (ret && ret != -EEXIST) {
+			fatal(pg, m, bad, ret);
+			return ret;
+		}
+	}
+	return 0;
+}
+
 int lazy_attach(struct restore_ctx *ctx, struct rst_proc *rp)
 {
 	struct uffdio_api api = { .api = UFFD_API, .features = LAZY_FEATURES };
@@ -1120,6 +1148,8 @@ int lazy_attach(struct restore_ctx *ctx, struct rst_proc *rp)
 	m->held = h;
 	m->src = make_src(pg, rp->mp);
 	ret = m->src ? make_done(m) : -ENOMEM;
+	if (!ret)
+		ret = prefetch_args(pg, m);
 	if (!ret)
 		ret = add_mm(pg, m);
 	if (!ret) {

@@ -93,11 +93,18 @@ static int syscall_stop(pid_t tid)
 {
 	int st, err;
 
-	if (ptrace(PTRACE_SYSCALL, tid, 0, 0))
-		return -errno;
-	err = wait_tid(tid, &st);
-	if (err)
-		return err;
+	do {
+		if (ptrace(PTRACE_SYSCALL, tid, 0, 0))
+			return -errno;
+		err = wait_tid(tid, &st);
+		if (err)
+			return err;
+		/*
+		 * A trap stop (PTRACE_EVENT_STOP) comes before anything runs:
+		 * a task seized while in a group stop traps once for the
+		 * seize and once more for PTRACE_INTERRUPT.  Go on past it.
+		 */
+	} while (WIFSTOPPED(st) && st >> 16 == PTRACE_EVENT_STOP);
 	/* PTRACE_O_TRACESYSGOOD marks syscall stops with 0x80 */
 	if (!WIFSTOPPED(st) || WSTOPSIG(st) != (SIGTRAP | 0x80))
 		return -EFAULT;

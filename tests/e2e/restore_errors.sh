@@ -272,11 +272,37 @@ test_fault_zombie_and_stopped() {
 	restores_fine
 }
 
-test_lazy_not_supported() {
-	wl_start heap 8 50
+# a lazy restore that fails leaves no process behind, and no pager
+test_lazy_failures() {
+	local p point
+	wl_start forktree 100
+	wait_until 20 "[ \$(session_pids $WL_PID | wc -l) = 4 ]" || fail "forktree did not start 4 processes"
 	snap_kill_json "$WL_PID"
-	restore_refused 1 "--lazy: lazy restore is not supported yet" "$T/img" --lazy -d
-	restores_fine
+	for point in restore-created restore-mm restore-final; do
+		BPFCKPT_FAULT=$point ckpt restore "$T/img" -d --lazy
+		assert_eq 1 "$CKPT_RC" "exit status with BPFCKPT_FAULT=$point --lazy"
+		assert_err "fault injected at '$point'"
+		assert_no_pids $(image_tids)
+		wait_until 5 "! pgrep -f 'restore $T/img' >/dev/null" ||
+			fail "a bpfckpt restore (pager?) is left after a failed lazy restore: $(pgrep -af "restore $T/img")"
+	done
+	restore_d --lazy
+	# the pager ends, and the tree's own userfaultfds go with it
+	wait_until 30 "! ls -l /proc/{${WL_PID},$(image_pids | tr ' ' ',')}/fd 2>/dev/null | grep -q userfaultfd" ||
+		fail "the restored tree still holds userfaultfds after 30 s"
+	restored_matches --running
+	for p in $(image_pids); do
+		assert_ticking "$WL_LOG" 2 "$p"
+	done
+}
+
+test_lazy_pid_taken() {
+	wl_start heap 8 50
+	assert_ckpt 0 snap "$WL_PID" -o "$T/img"
+	assert_ckpt 0 show --json "$T/img"
+	cp "$CKPT_OUT" "$T/image.json"
+	TAKEN=$WL_PID restore_refused 1 "pid $WL_PID is in use by 'heap'" "$T/img" -d --lazy
+	assert_ticking "$WL_LOG" 3
 }
 
 test_usage_errors() {

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * pagecmp IMAGE PID: compares the memory an image holds for PID with the
- * live (stopped) process, through /proc/PID/mem.
+ * live (stopped) process, through /proc/PID/mem, or with --vm through
+ * process_vm_readv() (which, unlike /proc/PID/mem, can wait for a page
+ * a userfaultfd has still to serve).
  *   - every stored page must equal the process's page;
  *   - every page of a private anonymous or shared anonymous VMA that is
  *     not stored must read as zeros (the image says "zero page");
@@ -15,9 +17,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include "model.h"
 
@@ -26,6 +30,8 @@
 struct cmp {
 	const struct m_proc *mp;
 	int mem;
+	int pid;
+	bool vm;	/* process_vm_readv, not /proc/PID/mem */
 	uint32_t ps;
 	uint64_t equal, bad, zero_ok, file_ok, skipped, guard_ok;
 	uint8_t *buf, *ref;
@@ -56,6 +62,10 @@ static void mask_rseq(struct cmp *c, uint64_t va, const uint8_t *ref)
 
 static int read_page(struct cmp *c, uint64_t va)
 {
+	struct iovec l = { c->buf, c->ps }, r = { (void *)(uintptr_t)va, c->ps };
+
+	if (c->vm)
+		return process_vm_readv(c->pid, &l, 1, &r, 1, 0) == (ssize_t)c->ps ? 0 : -errno;
 	return pread(c->mem, c->buf, c->ps, (off_t)va) == (ssize_t)c->ps ? 0 : -errno;
 }
 
@@ -198,8 +208,9 @@ int main(int argc, char **argv)
 	char path[64];
 	int idx, pid, ret;
 
-	if (argc != 3 || (pid = atoi(argv[2])) <= 0) {
-		fprintf(stderr, "usage: pagecmp IMAGE PID\n");
+	c.vm = argc == 4 && !strcmp(argv[3], "--vm");
+	if ((argc != 3 && !c.vm) || (pid = atoi(argv[2])) <= 0) {
+		fprintf(stderr, "usage: pagecmp IMAGE PID [--vm]\n");
 		return 2;
 	}
 	ret = image_load(argv[1], 0, &img);
@@ -212,6 +223,7 @@ int main(int argc, char **argv)
 	c.mp = idx >= 0 ? &img.procs[idx] : NULL;
 	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
 	c.ps = img.hdr->page_size;
+	c.pid = pid;
 	c.mem = open(path, O_RDONLY | O_CLOEXEC);
 	c.buf = malloc(c.ps);
 	c.ref = malloc(c.ps);

@@ -1,0 +1,244 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# restore --lazy: the tree runs at once and its private anonymous memory
+# comes through userfaultfd, from a pager that serves faults and pulls
+# the rest.  BPFCKPT_FAULT=lazy-no-pull turns the pull off, so that the
+# workload meets pages nobody has served yet: every one it (or the kernel
+# for it, or another process) touches must come from a fault, never as
+# zeros.
+. "$(dirname "$0")/../lib.sh"
+
+# the pager's pid, from restore's summary
+pager_pid() {
+	awk '/^lazy pager pid [0-9]+:/ { sub(":", "", $4); print $4 }' "$CKPT_OUT"
+}
+
+pager_gone() {
+	[ ! -d "/proc/$1" ] || [ "$(proc_state "$1")" = Z ]
+}
+
+# no process of the image holds a userfaultfd any more
+no_uffd_left() {
+	local p
+	for p in $(image_pids); do
+		ls -l "/proc/$p/fd" 2>/dev/null | grep -q userfaultfd && return 1
+	done
+	return 0
+}
+
+# restore_lazy [ARGS...]: restore -d --lazy; $PAGER is the pager's pid
+restore_lazy() {
+	# not restore_d: a child lazymix forked for a moment may be in the
+	# image, and be done and gone by the time restore returns
+	assert_ckpt 0 restore "$T/img" -d --lazy "$@"
+	grep -qE "^restored pid [0-9]+: " "$CKPT_OUT" || fail "no summary line: $(cat "$CKPT_OUT")"
+	assert_alive "$WL_PID"
+	PAGER=$(pager_pid)
+	[ -n "$PAGER" ] || fail "no 'lazy pager pid' line: $(cat "$CKPT_OUT")"
+}
+
+# the pager ends by itself once every page is in, and takes its
+# userfaultfds with it, those the restored processes held too
+wait_pager_done() {
+	wait_until 60 "pager_gone $PAGER" || fail "the pager (pid $PAGER) still runs after 60 s"
+	no_uffd_left || fail "a restored process still holds a userfaultfd after the pager ended"
+	grep -q "lazy pager: .* not served" "$CKPT_ERR" && fail "pager: $(grep -m1 'not served' "$CKPT_ERR")"
+	return 0
+}
+
+# a stopped heap: the whole memory equals the image, pulled by the pager
+test_heap() {
+	wl_start heap 64 50
+	assert_ticking "$WL_LOG" 3
+	snap_kill_stopped "$WL_PID"
+	restore_lazy
+	wait_pager_done
+	restored_matches
+	pagecmp_image
+	cont_tree "$WL_PID"
+	assert_ticking "$WL_LOG" 5
+}
+
+# nothing pulled: another process reading the memory with
+# process_vm_readv (pagecmp --vm) gets each page from a fault, then the
+# heap, which checks all of itself every few ticks, goes on.  ps and
+# pgrep see the command line (/proc/PID/cmdline cannot wait for a
+# fault: its pages are served before the tree runs).
+test_heap_faults_only() {
+	wl_start heap 32 50
+	assert_ticking "$WL_LOG" 3
+	snap_kill_stopped "$WL_PID"
+	BPFCKPT_FAULT=lazy-no-pull restore_lazy
+	assert_eq "$WL/heap 32 50" "$(tr '\0' ' ' </proc/$WL_PID/cmdline | sed 's/ $//')" "cmdline"
+	"$TOOLS/pagecmp" "$T/img" "$WL_PID" --vm >"$T/pagecmp" 2>&1 ||
+		fail "restored memory differs from the image: $(head -n 3 "$T/pagecmp" | paste -sd';')"
+	cont_tree "$WL_PID"
+	assert_ticking "$WL_LOG" 10
+	# the pager stays while pages are missing, and goes with the tree
+	pager_gone "$PAGER" && fail "the pager ended with pages still missing"
+	kill -9 "$WL_PID"
+	wait_until 10 "pager_gone $PAGER" || fail "the pager outlived its tree"
+}
+
+test_threads_running() {
+	wl_start threads 4 20
+	assert_ticking "$WL_LOG" 3
+	snap_kill_json "$WL_PID"
+	restore_lazy
+	assert_ticking "$WL_LOG" 5
+	wait_pager_done
+	restored_matches --running
+	assert_eq 5 "$(ls /proc/$WL_PID/task | wc -l)" "threads after restore"
+}
+
+forktree_up() {
+	[ "$(grep -oE '^pid [0-9]+ tick' "$WL_LOG" | sort -u | wc -l)" -ge 4 ]
+}
+
+# four processes, one userfaultfd each
+test_forktree() {
+	local p
+	wl_start forktree 100
+	wait_until 20 forktree_up || fail "forktree: not all 4 processes tick"
+	snap_kill_json "$WL_PID"
+	BPFCKPT_FAULT=lazy-no-pull restore_lazy
+	for p in $(image_pids); do
+		assert_ticking "$WL_LOG" 3 "$p"
+	done
+	kill -9 $(image_pids)
+	wait_until 10 "pager_gone $PAGER" || fail "the pager outlived its tree"
+	wl_start forktree 100
+	wait_until 20 forktree_up || fail "forktree: not all 4 processes tick"
+	snap_kill_json "$WL_PID"
+	restore_lazy
+	wait_pager_done
+	for p in $(image_pids); do
+		assert_ticking "$WL_LOG" 3 "$p"
+	done
+}
+
+# lazymix meets unserved pages in every way it can: 4 threads at once,
+# mremap, MADV_DONTNEED, munmap, pread/pwrite, fork, mprotect, THP; 64
+# windows of 8 pages, so 70 ticks pass each window at least once
+test_lazymix_faults_only() {
+	wl_start lazymix 512 10
+	assert_ticking "$WL_LOG" 2
+	snap_kill_json "$WL_PID"
+	BPFCKPT_FAULT=lazy-no-pull restore_lazy
+	assert_ticking "$WL_LOG" 70
+	grep -q "not served" "$CKPT_ERR" && fail "pager: $(grep -m1 'not served' "$CKPT_ERR")"
+	return 0
+}
+
+test_lazymix() {
+	wl_start lazymix 2048 10
+	assert_ticking "$WL_LOG" 2
+	snap_kill_json "$WL_PID"
+	restore_lazy
+	assert_ticking "$WL_LOG" 10
+	wait_pager_done
+	assert_ticking "$WL_LOG" 5
+}
+
+# exec while pages are missing: the old mm goes, the pager with it
+test_exec() {
+	wl_start lazymix 512 10
+	assert_ticking "$WL_LOG" 2
+	snap_kill_json "$WL_PID"
+	BPFCKPT_FAULT=lazy-no-pull restore_lazy
+	assert_ticking "$WL_LOG" 3
+	kill -USR1 "$WL_PID"
+	wait_until 10 "[ \"\$(cat /proc/$WL_PID/comm 2>/dev/null)\" = sleep ]" ||
+		fail "lazymix did not exec sleep: $(cat /proc/$WL_PID/comm 2>/dev/null)"
+	wait_until 10 "pager_gone $PAGER" || fail "the pager outlived the exec"
+	grep -q "not served" "$CKPT_ERR" && fail "pager: $(grep -m1 'not served' "$CKPT_ERR")"
+	return 0
+}
+
+# a dead pager leaves faults waiting, never zeros: the tree holds its
+# own userfaultfds, and the kernel zero-fills only once all are closed
+test_pager_killed() {
+	wl_start lazymix 512 10
+	assert_ticking "$WL_LOG" 2
+	snap_kill_json "$WL_PID"
+	BPFCKPT_FAULT=lazy-no-pull restore_lazy
+	assert_ticking "$WL_LOG" 2
+	kill -9 "$PAGER"
+	# a fault waits for its page, or an mremap/madvise for its event
+	# to be read
+	wait_until 10 "grep -qE 'handle_userfault|userfaultfd_event_wait' /proc/$WL_PID/task/*/wchan" ||
+		fail "no thread of lazymix waits for a page after the pager died: $(cat /proc/$WL_PID/task/*/wchan 2>&1 | paste -sd,), $(tail -n 2 "$WL_LOG" | paste -sd,)"
+	sleep 1
+	grep -m1 '^FAIL' "$WL_LOG" && fail "lazymix read wrong memory after the pager died: $(grep -m1 '^FAIL' "$WL_LOG")"
+	assert_alive "$WL_PID"
+}
+
+# page data corrupted after the snap: the checksum of its piece fails
+# before anything of it is served, and the tree is killed, not fed it
+test_corrupted_pages() {
+	local off
+	wl_start heap 16 50
+	assert_ticking "$WL_LOG" 3
+	snap_kill_json "$WL_PID"
+	"$TOOLS/imgedit" "$T/img" list >"$T/records" || fail "imgedit list failed"
+	# the page data follows its pages record, page-aligned, up to the
+	# next record: a byte in the middle of the biggest one (the heap's)
+	off=$(python3 -c "
+import sys
+recs = [(int(l.split()[1], 16), l.split()[2], int(l.split()[3])) for l in open(sys.argv[1])]
+gaps = [(n[0] - (o + ln), o + ln) for (o, t, ln), n in zip(recs, recs[1:]) if t == 'pages']
+g, at = max(gaps)
+print(at + g // 2)" "$T/records")
+	[ -n "$off" ] || fail "no pages record: $(head -n 20 "$T/records")"
+	python3 -c "import sys; f = open(sys.argv[1], 'r+b'); f.seek($off); b = f.read(1); f.seek($off); f.write(bytes([b[0] ^ 0xff]))" "$T/img"
+	restore_lazy
+	wait_until 30 "[ ! -d /proc/$WL_PID ] || [ \"\$(proc_state $WL_PID)\" = Z ]" ||
+		fail "the tree runs on with corrupted page data"
+	wait_until 10 "grep -q 'page data is corrupted' '$CKPT_ERR'" ||
+		fail "no message about the corrupted page data: $(tail -n 3 "$CKPT_ERR")"
+	wait_until 10 "pager_gone $PAGER" || fail "the pager outlived its tree"
+}
+
+# the image deleted once the tree runs: the pager has it mapped
+test_image_deleted() {
+	wl_start heap 32 20
+	assert_ticking "$WL_LOG" 3
+	snap_kill_json "$WL_PID"
+	restore_lazy
+	rm -f "$T/img"
+	assert_ticking "$WL_LOG" 5
+	wait_pager_done
+	assert_ticking "$WL_LOG" 5
+}
+
+# a program nobody here wrote
+test_python() {
+	cat >"$T/loop.py" <<'EOF'
+import os, time, zlib
+data = [i * 7919 % 1000003 for i in range(300000)]
+want = zlib.crc32(repr(data).encode())
+print("ready pid=%d" % os.getpid(), flush=True)
+n = 0
+while True:
+    n += 1
+    if zlib.crc32(repr(data).encode()) != want:
+        print("FAIL: tick %d: list changed" % n, flush=True)
+        raise SystemExit(1)
+    print("tick %d" % n, flush=True)
+    time.sleep(0.05)
+EOF
+	WL_FAIL_RE='^FAIL|Error' wl_start_via python setsid python3 "$T/loop.py"
+	assert_ticking "$WL_LOG" 3
+	snap_kill_json "$WL_PID"
+	BPFCKPT_FAULT=lazy-no-pull restore_lazy
+	assert_ticking "$WL_LOG" 5
+	kill -9 "$WL_PID"
+	wait_until 10 "pager_gone $PAGER" || fail "the pager outlived its tree"
+	wl_start_via python setsid python3 "$T/loop.py"
+	snap_kill_json "$WL_PID"
+	restore_lazy
+	wait_pager_done
+	assert_ticking "$WL_LOG" 5
+}
+
+run_tests "$@"
