@@ -134,6 +134,7 @@ demo: deps $(BUILD)/bpfckpt $(BUILD)/tests/workloads/demo
 
 bench: deps $(BUILD)/bpfckpt $(WL_BINS) $(BENCH_BINS)
 	$(Q)BUILD=$(BUILD) bash tests/bench/run
+	$(Q)BUILD=$(BUILD) bash tests/bench/lazy.sh
 
 $(BUILD)/tests/bench/%: tests/bench/%.c
 	$(call msg,CC,$@)

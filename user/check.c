@@ -19,6 +19,7 @@
 #include "cmd.h"
 #include "collect.h"
 #include "features.h"
+#include "lazy.h"
 #include "log.h"
 #include "print.h"
 #include "tracer.h"
@@ -83,7 +84,7 @@ bool features_pagemap_guard(void)
 	return features.pagemap_guard > 0;
 }
 
-static bool probe_uffd(bool *wp_async)
+static bool probe_uffd(bool *wp_async, bool *lazy)
 {
 	struct uffdio_api api = { .api = UFFD_API };
 	int fd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
@@ -95,6 +96,7 @@ static bool probe_uffd(bool *wp_async)
 		return false;
 	}
 	*wp_async = api.features & UFFD_FEATURE_WP_ASYNC;
+	*lazy = (api.features & LAZY_FEATURES) == LAZY_FEATURES;
 	close(fd);
 	return true;
 }
@@ -152,7 +154,7 @@ void features_probe(void)
 	features.probed = true;
 	features.btf = probe_btf();
 	features.pagemap_scan = probe_pagemap_scan();
-	features.uffd = probe_uffd(&features.uffd_wp_async);
+	features.uffd = probe_uffd(&features.uffd_wp_async, &features.uffd_lazy);
 	features.set_tid = probe_set_tid();
 	features.ns_last_pid = probe_sysctl("/proc/sys/kernel/ns_last_pid");
 	features.ipc_next_id = probe_sysctl("/proc/sys/kernel/msg_next_id") &&
@@ -241,6 +243,8 @@ int cmd_check(int argc, char **argv)
 		{ "ns_last_pid", "CHECKPOINT_RESTORE sysctl ns_last_pid", &features.ns_last_pid, false },
 		{ "ipc_next_id", "SysV IPC {msg,sem,shm}_next_id", &features.ipc_next_id, false },
 		{ "userfaultfd", "userfaultfd", &features.uffd, false },
+		{ "uffd_lazy", "userfaultfd fork/remap/remove/unmap events (restore --lazy)",
+		  &features.uffd_lazy, false },
 		{ "uffd_wp_async", "userfaultfd WP_ASYNC", &features.uffd_wp_async, false },
 		{ "timer_restore_ids", "PR_TIMER_CREATE_RESTORE_IDS", &features.timer_ids, false },
 	};

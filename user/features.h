@@ -17,6 +17,7 @@ struct features {
 	bool ipc_next_id;
 	bool uffd;
 	bool uffd_wp_async;
+	bool uffd_lazy;		/* the events restore --lazy needs */
 	bool timer_ids;
 	int pagemap_guard;	/* 0: not probed, 1: yes, -1: no */
 };

@@ -62,6 +62,7 @@ struct img_reader {
 	uint64_t index;		/* number of the next record */
 	uint32_t page_size;
 	const struct img_header *hdr;
+	bool any_type;		/* img_next: frame records of unknown type too */
 	char err[IMG_ERR_LEN];	/* what img_open/img_next refused */
 };
 

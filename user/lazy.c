@@ -47,8 +47,6 @@
 #include "restore.h"
 #include "util.h"
 
-#define LAZY_FEATURES	(UFFD_FEATURE_EVENT_FORK | UFFD_FEATURE_EVENT_REMAP | \
-			 UFFD_FEATURE_EVENT_REMOVE | UFFD_FEATURE_EVENT_UNMAP)
 #define FAULT_RUN	16	/* pages served for one fault, around it */
 #define PULL_RUN	512	/* pages per background step */
 #define MAX_MSGS	64
@@ -103,7 +101,8 @@ struct pager {
 	_Atomic bool released;		/* the tree runs: pull, and finish */
 	_Atomic bool stop;
 	_Atomic int err;		/* the tree had to be killed */
-	uint64_t faults, copied, fault_ns_max;
+	uint64_t faults, copied, fault_ns_max, fault_ns_sum;
+	uint64_t t_release;		/* when the tree was let go */
 	struct stat img_st;
 };
 
@@ -520,6 +519,7 @@ static int serve_fault(struct pager *pg, struct lz_mm *m, uint64_t addr, uint64_
 		m->cursor = at;
 	}
 	t = now_ns() - start;
+	pg->fault_ns_sum += t;
 	if (t > pg->fault_ns_max)
 		pg->fault_ns_max = t;
 	/*
@@ -1173,6 +1173,7 @@ int lazy_start(struct restore_ctx *ctx)
 
 	if (!pg)
 		return 0;	/* nothing lazy in the image */
+	pg->t_release = now_ns();
 	atomic_store(&pg->released, true);
 	wake(pg);
 	return 0;
@@ -1204,9 +1205,12 @@ int lazy_finish(struct restore_ctx *ctx)
 		return 0;
 	pthread_join(pg->thread, NULL);
 	err = atomic_load(&pg->err);
-	pr_info("lazy pager: %llu faults (longest %.3f ms), %llu pages pulled",
-		(unsigned long long)pg->faults, pg->fault_ns_max / 1e6,
-		(unsigned long long)pg->copied);
+	pr_info("lazy pager: %llu faults (mean %.3f ms, longest %.3f ms), %llu pages "
+		"copied, done %.3f s after the tree was let go",
+		(unsigned long long)pg->faults,
+		pg->faults ? pg->fault_ns_sum / 1e6 / pg->faults : 0.0,
+		pg->fault_ns_max / 1e6, (unsigned long long)pg->copied,
+		pg->t_release ? (now_ns() - pg->t_release) / 1e9 : 0.0);
 	for (i = 0; i < pg->nr_mms; i++) {
 		if (pg->mms[i]->ufd >= 0)
 			close(pg->mms[i]->ufd);

@@ -16,12 +16,16 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <linux/userfaultfd.h>
 #include "model.h"
 
 struct restore_ctx;
 struct rst_proc;
 
 #define LAZY_HELD_FD	512
+/* the userfaultfd events the pager must see (bpfckpt check lists them) */
+#define LAZY_FEATURES	(UFFD_FEATURE_EVENT_FORK | UFFD_FEATURE_EVENT_REMAP | \
+			 UFFD_FEATURE_EVENT_REMOVE | UFFD_FEATURE_EVENT_UNMAP)
 
 /* the userfaultfd features the pager needs; 0 or -ENOTSUP, printed */
 int lazy_check(void);

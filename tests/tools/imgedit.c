@@ -106,6 +106,8 @@ static int seal(const char *path, uint8_t *base, size_t size, uint64_t tail)
 
 	if (img_open(path, IMG_OPEN_NO_CHECKSUM, &r))
 		goto bad;
+	/* a record made unknown on purpose is still framed and sealed */
+	r.any_type = true;
 	while ((ret = img_next(&r, &rec)) > 0) {
 		if (rec.type == IMG_PAGES)
 			pages = rec;

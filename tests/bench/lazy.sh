@@ -1,0 +1,113 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make bench, part 2: restore --lazy against an eager restore of the same
+# image, in the same run, for several sizes.  For each size one bigheap
+# is snapped (--kill) to /dev/shm, then restored RUNS times each way,
+# alternating, the tree killed in between:
+#
+#   resume   restore --lazy -d: from the command's start to its return,
+#            when the tree runs (wall clock, as a user sees it)
+#   pull     from the tree's release until the pager has every page in
+#            and ends (the pager's own figure)
+#   fault    the pager's mean time to serve a fault
+#   eager    restore -d of the same image (wall clock)
+#
+# "resume_vs_eager" is how much sooner the tree runs; "pull_vs_eager" is
+# the background pull's time over the eager restore's (above 1: the pull
+# is slower than an eager copy, the price of running meanwhile).
+#
+# Environment: BUILD, BENCH_LAZY_MB (sizes in MiB, "64 1024 4096"),
+# BENCH_RUNS (rounds per size, 3 here).
+
+set -euo pipefail
+
+BUILD=${BUILD:-build}
+SIZES=${BENCH_LAZY_MB:-64 1024 4096}
+RUNS=${BENCH_LAZY_RUNS:-3}
+BIN=$BUILD/bpfckpt
+DIR=/dev/shm
+TMP=$(mktemp -d)
+WL_PID=
+IMG=
+
+die() { echo "bench lazy: $*" >&2; exit 1; }
+
+cleanup() {
+	[ -z "$WL_PID" ] || kill -9 "$WL_PID" 2>/dev/null || true
+	[ -z "$IMG" ] || rm -f "$IMG"
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+now() { date +%s.%N; }
+calc() { python3 -c "print('%.4g' % ($1))"; }
+med() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+
+gone() { [ ! -d "/proc/$1" ] || grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
+
+# wait_gone PID [strict]: strict: not even a zombie (its pid is free)
+wait_gone() {
+	local i
+	for i in $(seq 600); do
+		if [ -n "${2:-}" ]; then
+			[ -d "/proc/$1" ] || return 0
+		elif gone "$1"; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+
+kill_tree() {
+	kill -9 "$WL_PID" 2>/dev/null || true
+	wait_gone "$WL_PID" strict || die "pid $WL_PID does not go away"
+}
+
+start_heap() {
+	local mb=$1 i
+	setsid "$BUILD/tests/bench/bigheap" "$mb" </dev/null >"$TMP/heap.out" 2>&1 &
+	WL_PID=$!
+	for i in $(seq 1200); do
+		grep -q '^ready' "$TMP/heap.out" && return 0
+		sleep 0.1
+	done
+	die "bigheap $mb did not get ready"
+}
+
+for mb in $SIZES; do
+	avail=$(awk '/MemAvailable/ { print int($2 / 1024) }' /proc/meminfo)
+	if [ "$avail" -lt $((mb * 3 + 1024)) ]; then
+		echo "# lazy $mb MiB skipped: $avail MiB available, needs $((mb * 3 + 1024))"
+		continue
+	fi
+	start_heap "$mb"
+	IMG=$DIR/bench-lazy-$$.img
+	"$BIN" snap "$WL_PID" -o "$IMG" --kill >"$TMP/snap.out" 2>&1 ||
+		die "snap failed: $(cat "$TMP/snap.out")"
+	resume="" pull="" fault="" eager=""
+	for r in $(seq "$RUNS"); do
+		t0=$(now)
+		"$BIN" restore "$IMG" -d >"$TMP/eager.out" 2>&1 || die "restore failed: $(cat "$TMP/eager.out")"
+		eager+=" $(calc "$(now) - $t0")"
+		kill_tree
+		t0=$(now)
+		"$BIN" -v restore "$IMG" -d --lazy >"$TMP/lazy.out" 2>"$TMP/lazy.err" ||
+			die "restore --lazy failed: $(cat "$TMP/lazy.err")"
+		resume+=" $(calc "$(now) - $t0")"
+		pager=$(awk '/^lazy pager pid/ { sub(":", "", $4); print $4 }' "$TMP/lazy.out")
+		[ -n "$pager" ] || die "no pager line: $(cat "$TMP/lazy.out")"
+		wait_gone "$pager" || die "the pager did not end in 60 s"
+		line=$(grep 'lazy pager: .* faults' "$TMP/lazy.err") || die "no pager summary: $(cat "$TMP/lazy.err")"
+		pull+=" $(sed -n 's/.* done \([0-9.]*\) s after.*/\1/p' <<<"$line")"
+		fault+=" $(sed -n 's/.*(mean \([0-9.]*\) ms.*/\1/p' <<<"$line")"
+		kill_tree
+	done
+	rm -f "$IMG"
+	IMG=
+	echo "lazy mb=$mb resume_sec=$(med "$resume") pull_sec=$(med "$pull")" \
+	     "fault_mean_ms=$(med "$fault") eager_sec=$(med "$eager")" \
+	     "resume_vs_eager=$(calc "$(med "$eager") / $(med "$resume")")" \
+	     "pull_vs_eager=$(calc "$(med "$pull") / $(med "$eager")")"
+done
