@@ -102,6 +102,7 @@ struct pager {
 	_Atomic bool stop;
 	_Atomic int err;		/* the tree had to be killed */
 	uint64_t faults, copied, fault_ns_max, fault_ns_sum;
+	uint64_t fault_hist[64];	/* faults by log2 of their ns */
 	uint64_t t_release;		/* when the tree was let go */
 	struct stat img_st;
 };
@@ -520,6 +521,7 @@ static int serve_fault(struct pager *pg, struct lz_mm *m, uint64_t addr, uint64_
 	}
 	t = now_ns() - start;
 	pg->fault_ns_sum += t;
+	pg->fault_hist[63 - __builtin_clzll(t | 1)]++;
 	if (t > pg->fault_ns_max)
 		pg->fault_ns_max = t;
 	/*
@@ -1179,6 +1181,20 @@ int lazy_start(struct restore_ctx *ctx)
 	return 0;
 }
 
+/* the upper bound of the log2 bucket where fraction @q of faults is reached, ms */
+static double fault_quantile(const struct pager *pg, double q)
+{
+	uint64_t seen = 0;
+	int b;
+
+	for (b = 0; b < 64; b++) {
+		seen += pg->fault_hist[b];
+		if (seen && seen >= q * pg->faults)
+			return (double)(2ULL << b) / 1e6;
+	}
+	return 0;
+}
+
 uint64_t lazy_left(struct restore_ctx *ctx)
 {
 	struct pager *pg = ctx->pager;
@@ -1205,10 +1221,11 @@ int lazy_finish(struct restore_ctx *ctx)
 		return 0;
 	pthread_join(pg->thread, NULL);
 	err = atomic_load(&pg->err);
-	pr_info("lazy pager: %llu faults (mean %.3f ms, longest %.3f ms), %llu pages "
-		"copied, done %.3f s after the tree was let go",
+	pr_info("lazy pager: %llu faults (mean %.3f ms, p50 < %.3f ms, p99 < %.3f ms, "
+		"longest %.3f ms), %llu pages copied, done %.3f s after the tree was let go",
 		(unsigned long long)pg->faults,
 		pg->faults ? pg->fault_ns_sum / 1e6 / pg->faults : 0.0,
+		fault_quantile(pg, 0.5), fault_quantile(pg, 0.99),
 		pg->fault_ns_max / 1e6, (unsigned long long)pg->copied,
 		pg->t_release ? (now_ns() - pg->t_release) / 1e9 : 0.0);
 	for (i = 0; i < pg->nr_mms; i++) {

@@ -10,7 +10,8 @@
 #            when the tree runs (wall clock, as a user sees it)
 #   pull     from the tree's release until the pager has every page in
 #            and ends (the pager's own figure)
-#   fault    the pager's mean time to serve a fault
+#   fault    the pager's time to serve a fault: mean, and the p50 and
+#            p99 as upper bounds of its log2 histogram
 #   eager    restore -d of the same image (wall clock)
 #
 # "resume_vs_eager" is how much sooner the tree runs; "pull_vs_eager" is
@@ -86,7 +87,7 @@ for mb in $SIZES; do
 	IMG=$DIR/bench-lazy-$$.img
 	"$BIN" snap "$WL_PID" -o "$IMG" --kill >"$TMP/snap.out" 2>&1 ||
 		die "snap failed: $(cat "$TMP/snap.out")"
-	resume="" pull="" fault="" eager=""
+	resume="" pull="" fault="" eager="" p50="" p99=""
 	for r in $(seq "$RUNS"); do
 		t0=$(now)
 		"$BIN" restore "$IMG" -d >"$TMP/eager.out" 2>&1 || die "restore failed: $(cat "$TMP/eager.out")"
@@ -102,12 +103,15 @@ for mb in $SIZES; do
 		line=$(grep 'lazy pager: .* faults' "$TMP/lazy.err") || die "no pager summary: $(cat "$TMP/lazy.err")"
 		pull+=" $(sed -n 's/.* done \([0-9.]*\) s after.*/\1/p' <<<"$line")"
 		fault+=" $(sed -n 's/.*(mean \([0-9.]*\) ms.*/\1/p' <<<"$line")"
+		p50+=" $(sed -n 's/.* p50 < \([0-9.]*\) ms.*/\1/p' <<<"$line")"
+		p99+=" $(sed -n 's/.* p99 < \([0-9.]*\) ms.*/\1/p' <<<"$line")"
 		kill_tree
 	done
 	rm -f "$IMG"
 	IMG=
 	echo "lazy mb=$mb resume_sec=$(med "$resume") pull_sec=$(med "$pull")" \
-	     "fault_mean_ms=$(med "$fault") eager_sec=$(med "$eager")" \
+	     "fault_mean_ms=$(med "$fault") fault_p50_ms=$(med "$p50") fault_p99_ms=$(med "$p99")" \
+	     "eager_sec=$(med "$eager")" \
 	     "resume_vs_eager=$(calc "$(med "$eager") / $(med "$resume")")" \
 	     "pull_vs_eager=$(calc "$(med "$pull") / $(med "$eager")")"
 done

@@ -191,7 +191,10 @@ g, at = max(gaps)
 print(at + g // 2)" "$T/records")
 	[ -n "$off" ] || fail "no pages record: $(head -n 20 "$T/records")"
 	python3 -c "import sys; f = open(sys.argv[1], 'r+b'); f.seek($off); b = f.read(1); f.seek($off); f.write(bytes([b[0] ^ 0xff]))" "$T/img"
-	restore_lazy
+	# the pager may meet the bad piece, and kill the tree, at once
+	assert_ckpt 0 restore "$T/img" -d --lazy
+	PAGER=$(pager_pid)
+	[ -n "$PAGER" ] || fail "no 'lazy pager pid' line: $(cat "$CKPT_OUT")"
 	wait_until 30 "[ ! -d /proc/$WL_PID ] || [ \"\$(proc_state $WL_PID)\" = Z ]" ||
 		fail "the tree runs on with corrupted page data"
 	wait_until 10 "grep -q 'page data is corrupted' '$CKPT_ERR'" ||
