@@ -152,6 +152,17 @@ wl_start_via() {
 	return 0
 }
 
+# forktree_up: all 4 processes of the forktree workload tick
+forktree_up() {
+	[ "$(grep -oE '^pid [0-9]+ tick' "$WL_LOG" | sort -u | wc -l)" -ge 4 ]
+}
+
+# forktree_start [TICK_MS]: the forktree workload, its 4 processes ticking
+forktree_start() {
+	wl_start forktree "${1:-100}"
+	wait_until 20 forktree_up || fail "forktree: not all 4 processes tick: $(tail -n 4 "$WL_LOG")"
+}
+
 # last_tick LOG [PID]: the last tick (or demo counter) number, of PID in
 # "pid P tick N" logs
 last_tick() {

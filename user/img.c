@@ -280,7 +280,9 @@ static void hash_pieces(struct img_writer *w, bool last)
 	while (w->map_filled - w->map_hashed >= piece ||
 	       (last && w->map_hashed < w->map_filled)) {
 		n = MIN(piece, w->map_filled - w->map_hashed);
-		w->sums[w->nr_sums++] = XXH3_64bits(w->map + w->map_hashed, n);
+		w->sums[w->nr_sums] = img_piece_sum(w->page_size, w->map,
+						    w->map_len / w->page_size, w->nr_sums);
+		w->nr_sums++;
 		w->map_hashed += n;
 	}
 }
@@ -466,6 +468,21 @@ static int check_header(struct img_reader *r)
 	return 0;
 }
 
+uint64_t img_piece_sum(uint32_t page_size, const uint8_t *data, uint32_t nr, uint32_t i)
+{
+	uint64_t piece = (uint64_t)IMG_PIECE_PAGES * page_size;
+	uint64_t off = i * piece, len = (uint64_t)nr * page_size - off;
+
+	return XXH3_64bits(data + off, MIN(piece, len));
+}
+
+bool img_piece_ok(uint32_t page_size, const uint8_t *data, uint32_t nr,
+		  const struct img_page_sums *s, uint32_t i)
+{
+	return i < s->nr && i < img_pieces(nr) &&
+	       img_piece_sum(page_size, data, nr, i) == ((const uint64_t *)(s + 1))[i];
+}
+
 static int walk_fail(struct img_reader *r, const struct img_rec *rec, int err,
 		     const char *what)
 {
@@ -514,7 +531,7 @@ static int verify(struct img_reader *r, bool pieces, uint64_t *sum)
 		}
 		after_pages = false;
 		for (i = 0; pieces && i < s->nr && ret > 0; i++)
-			if (!img_piece_ok(r, &pages, s, i))
+			if (!img_piece_ok(r->page_size, pages.data, pages.nr, s, i))
 				ret = walk_fail(r, &pages, -EBADMSG, "checksum mismatch in "
 						"its page data: the image is corrupted");
 		if (ret < 0)
@@ -540,17 +557,6 @@ int img_checksum(struct img_reader *r, uint64_t *sum)
 	if (ret)
 		memcpy(r->err, w.err, sizeof(r->err));
 	return ret;
-}
-
-bool img_piece_ok(const struct img_reader *r, const struct img_rec *pages,
-		  const struct img_page_sums *s, uint32_t i)
-{
-	const uint64_t *sum = (const void *)(s + 1);
-	uint64_t piece = (uint64_t)IMG_PIECE_PAGES * r->page_size;
-	uint64_t off = i * piece, len = (uint64_t)pages->nr * r->page_size - off;
-
-	return i < s->nr &&
-	       XXH3_64bits(pages->data + off, MIN(piece, len)) == sum[i];
 }
 
 static int check_tail(struct img_reader *r, unsigned flags)

@@ -84,8 +84,10 @@ struct img_rec {
 #define IMG_OPEN_LAZY		(1u << 1)
 
 struct img_page_sums;
-/* piece @i of the chunk @pages has the sum @s gives it */
-bool img_piece_ok(const struct img_reader *r, const struct img_rec *pages,
+/* the sum of piece @i of the @nr pages at @data (what IMG_PAGE_SUMS holds) */
+uint64_t img_piece_sum(uint32_t page_size, const uint8_t *data, uint32_t nr, uint32_t i);
+/* piece @i of the @nr pages at @data has the sum @s gives it */
+bool img_piece_ok(uint32_t page_size, const uint8_t *data, uint32_t nr,
 		  const struct img_page_sums *s, uint32_t i);
 
 /* the tail's checksum for what @r maps (as the writer computes it) */

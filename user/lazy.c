@@ -25,7 +25,6 @@
 #include <linux/userfaultfd.h>
 #include <poll.h>
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -236,27 +235,10 @@ static const uint8_t *page_data(struct pager *pg, const struct lz_mm *m, struct 
 	return m->src->mp->pages[at.c].data + (uint64_t)at.i * pg->ctx->img.hdr->page_size;
 }
 
-/* stored pages in lazy VMAs: by VMA, by binary search, not page by page */
-static uint64_t count_lazy(const struct m_proc *mp)
-{
-	uint64_t n = 0;
-	uint32_t v, c;
-
-	for (v = 0; v < mp->nr_vmas; v++) {
-		const struct img_vma *vm = mp->vmas[v].v;
-
-		if (!lazy_vma(vm))
-			continue;
-		for (c = 0; c < mp->nr_chunks; c++)
-			n += lower(&mp->pages[c], vm->end) - lower(&mp->pages[c], vm->start);
-	}
-	return n;
-}
-
 /*
  * Every done bit of pages outside lazy VMAs set (they were written, or
- * are not the pager's), so that the pull does not look at them again:
- * by VMA runs, not page by page.
+ * are not the pager's), so that the pull does not look at them again,
+ * and the others counted: by VMA runs, not page by page.
  */
 static int make_done(struct lz_mm *m)
 {
@@ -276,13 +258,14 @@ static int make_done(struct lz_mm *m)
 			const struct img_vma *v = vma_of(mp, p->vaddrs[i]);
 
 			e = v ? lower(p, v->end) : i + 1;
-			if (v && lazy_vma(v))
+			if (v && lazy_vma(v)) {
+				m->left += e - i;
 				continue;
+			}
 			for (; i < e; i++)
 				m->done[c][i / 64] |= 1ULL << (i % 64);
 		}
 	}
-	m->left = count_lazy(mp);
 	return 0;
 }
 
@@ -303,7 +286,6 @@ static void free_done(struct lz_mm *m)
 static int check_piece(struct pager *pg, struct lz_src *s, struct lz_at at)
 {
 	const struct m_pages *chunk = &s->mp->pages[at.c];
-	struct img_rec rec = { .nr = chunk->nr, .data = chunk->data };
 	uint32_t piece = at.i / IMG_PIECE_PAGES;
 	struct stat st;
 
@@ -311,7 +293,8 @@ static int check_piece(struct pager *pg, struct lz_src *s, struct lz_at at)
 		return 0;
 	if (fstat(pg->ctx->img.r.fd, &st) || st.st_size < pg->img_st.st_size)
 		return -EIO;
-	if (!img_piece_ok(&pg->ctx->img.r, &rec, chunk->sums, piece))
+	if (!img_piece_ok(pg->ctx->img.r.page_size, chunk->data, chunk->nr, chunk->sums,
+			  piece))
 		return -EBADMSG;
 	s->piece_ok[at.c][piece] = 1;
 	return 0;
@@ -722,48 +705,6 @@ static int pull(struct pager *pg, struct lz_mm *m)
 
 /* ---- the end: closing the restored processes' own userfaultfds ---- */
 
-/* a syscall instruction of @pid's own text */
-static int find_syscall(pid_t pid, uint64_t *ip)
-{
-	char path[64], line[512], perms[8];
-	unsigned long s, e, a;
-	uint8_t buf[65536 + 1];
-	FILE *f;
-	ssize_t n;
-	long k;
-
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%lx-%lx %7s", &s, &e, perms) != 3 || perms[2] != 'x' ||
-		    perms[0] != 'r')
-			continue;
-		for (a = s; a < e; a += 65536) {
-			struct iovec l = { buf, MIN(sizeof(buf), e - a) };
-			struct iovec r = { (void *)a, l.iov_len };
-
-			n = process_vm_readv(pid, &l, 1, &r, 1, 0);
-			for (k = 0; k + 1 < n; k++) {
-				if (inj_is_syscall_insn(buf + k)) {
-					*ip = a + k;
-					fclose(f);
-					return 0;
-				}
-			}
-		}
-	}
-	fclose(f);
-	return -ENOENT;
-}
-
-/*
- * close(@fd) in @pid, through ptrace: stop one thread, run the syscall
- * at a syscall instruction of its own, put its registers back -- with
- * the restart rules applied, as an interrupted syscall would otherwise
- * return -ERESTART* to it -- and let it go.
- */
 static void serve_all(struct pager *pg);
 
 /*
@@ -791,6 +732,12 @@ static int wait_stopped(struct pager *pg, pid_t pid)
 	}
 }
 
+/*
+ * close(@fd) in @pid, through ptrace: stop one thread, run the syscall
+ * at a syscall instruction of its own, put its registers back -- with
+ * the restart rules applied, as an interrupted syscall would otherwise
+ * return -ERESTART* to it -- and let it go.
+ */
 static int close_in(struct pager *pg, pid_t pid, int fd)
 {
 	uint8_t regs[ARCH_REGS_SIZE], back[ARCH_REGS_SIZE];
@@ -806,7 +753,7 @@ static int close_in(struct pager *pg, pid_t pid, int fd)
 	if (!ret)
 		ret = arch_get_regs(pid, regs);
 	if (!ret)
-		ret = find_syscall(pid, &ip);
+		ret = inj_find_syscall_insn(pid, &ip);
 	if (!ret)
 		ret = inj_syscall_at(pid, regs, ip, SYS_close, args, &r);
 	if (!ret) {
@@ -935,9 +882,10 @@ static void *pager_main(void *arg)
 	int n, k, ret = 0;
 
 	while (!atomic_load(&pg->stop)) {
-		bool pulling = atomic_load(&pg->released) && !no_pull;
 		bool released = atomic_load(&pg->released);
+		bool pulling = released && !no_pull;
 
+		/* pulling, only a look at what came; else a wait for it */
 		n = epoll_wait(pg->epfd, evs, 16, pulling ? 0 : released ? 100 : -1);
 		for (k = 0; k < n && !ret; k++) {
 			struct lz_mm *m = evs[k].data.ptr;
@@ -953,42 +901,30 @@ static void *pager_main(void *arg)
 		if (ret)
 			break;
 		pthread_mutex_lock(&pg->lock);
-		for (i = 0; i < pg->nr_mms; i++) {
+		for (i = 0; released && i < pg->nr_mms; i++) {
 			struct lz_mm *m = pg->mms[i];
 
-			if (m->ufd < 0 || !released)
+			if (m->ufd < 0)
 				continue;
-			if (!n && !m->gone && !mm_alive(pg, m))
+			/* the pull's copies say ESRCH when the mm is gone */
+			if (!pulling && !n && !m->gone && !mm_alive(pg, m))
 				m->gone = true;
 			if (m->gone || (pulling && !todo(m)))
 				retire(pg, m);
 		}
 		/* a step of the background pull, one address space at a time */
-		for (i = 0; pulling && !ret && i < pg->nr_mms; i++) {
+		for (i = 0; pulling && i < pg->nr_mms; i++) {
 			struct lz_mm *m = pg->mms[(rr + i) % pg->nr_mms];
 
 			if (m->ufd < 0 || !todo(m))
 				continue;
 			ret = pull(pg, m);
-			if (ret)
-				break;
 			rr = (rr + i + 1) % pg->nr_mms;
 			break;
 		}
 		pthread_mutex_unlock(&pg->lock);
-		if (ret)
+		if (ret || (released && all_done(pg)))
 			break;
-		if (released && all_done(pg))
-			break;
-		if (released && n == 0) {
-			/* nothing to pull and nothing happening: wait */
-			bool idle = true;
-
-			for (i = 0; i < pg->nr_mms; i++)
-				idle &= pg->mms[i]->ufd < 0 || !todo(pg->mms[i]) || no_pull;
-			if (idle)
-				epoll_wait(pg->epfd, evs, 1, 100);
-		}
 	}
 	if (ret)
 		kill_tree(pg);
@@ -1041,21 +977,11 @@ static void wake(struct pager *pg)
 
 static bool has_stored(const struct m_proc *mp, const struct img_vma *v)
 {
-	uint32_t c, lo, hi, mid;
+	uint32_t c, i;
 
 	for (c = 0; c < mp->nr_chunks; c++) {
-		const struct m_pages *p = &mp->pages[c];
-
-		lo = 0;
-		hi = p->nr;
-		while (lo < hi) {
-			mid = (lo + hi) / 2;
-			if (p->vaddrs[mid] < v->start)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		if (lo < p->nr && p->vaddrs[lo] < v->end)
+		i = lower(&mp->pages[c], v->start);
+		if (i < mp->pages[c].nr && mp->pages[c].vaddrs[i] < v->end)
 			return true;
 	}
 	return false;

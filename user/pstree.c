@@ -259,12 +259,9 @@ static int seize(struct ps_thread *th)
 /* why thread @tid did not stop: its state and where it sleeps */
 static void stop_timeout_error(pid_t pid, pid_t tid)
 {
-	char path[64], stat[512] = "", wchan[64] = "?", *p;
-	char state = '?';
+	char path[64], wchan[64] = "?";
+	char state = proc_state(tid) ?: '?';
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", tid);
-	if (read_file(path, stat, sizeof(stat)) > 0 && (p = strrchr(stat, ')')) && p[1])
-		state = p[2];
 	snprintf(path, sizeof(path), "/proc/%d/wchan", tid);
 	if (read_file(path, wchan, sizeof(wchan)) <= 0)
 		strcpy(wchan, "?");
@@ -296,22 +293,6 @@ static void seize_error(pid_t pid, pid_t tid, int err)
 		pr_err("pid %d: thread %d exited while the tree was frozen", pid, tid);
 	else
 		pr_err("pid %d: freezing thread %d: %s", pid, tid, errstr(err));
-}
-
-/*
- * PTRACE_SEIZE says EPERM, not ESRCH, for a task that exited after it was
- * listed (ptrace_attach refuses any task with exit_state set): such a
- * task is a zombie now, or already gone.
- */
-static bool task_exited(pid_t tid)
-{
-	char path[64], stat[512], *p;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", tid);
-	if (read_file(path, stat, sizeof(stat)) <= 0)
-		return true;
-	p = strrchr(stat, ')');
-	return !p || !p[1] || p[2] == 'Z' || p[2] == 'X';
 }
 
 /* a listed task is a live thread of @p; a zombie leader marks @p a zombie */
@@ -348,8 +329,13 @@ static int freeze_round(struct pstree *t, struct task_list *l)
 		if (ret)
 			return ret;
 		ret = seize(&p->threads[p->nr_threads - 1]);
+		/*
+		 * PTRACE_SEIZE says EPERM, not ESRCH, for a task that exited
+		 * after it was listed (ptrace_attach refuses any task with
+		 * exit_state set): it is a zombie now, or gone.
+		 */
 		if (ret == -EPERM && !p->threads[p->nr_threads - 1].seized &&
-		    task_exited(r->tid))
+		    proc_exited(r->tid))
 			ret = -ESRCH;
 		if (ret == -ESRCH) {
 			/* it exited before it could be frozen: not part of the

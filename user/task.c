@@ -1853,35 +1853,6 @@ static int put_filter(struct rst_proc *rp, uint32_t i, const struct m_filter *f,
 	return 0;
 }
 
-/* a syscall instruction in an executable VMA of the process */
-static int find_syscall_insn(struct rst_proc *rp, uint64_t *ip)
-{
-	uint8_t buf[65536 + 1];
-	uint32_t v;
-	uint64_t a, n, k;
-
-	for (v = 0; v < rp->mp->nr_vmas; v++) {
-		const struct img_vma *vm = rp->mp->vmas[v].v;
-
-		if (!(vm->prot & PROT_EXEC) || !(vm->prot & PROT_READ))
-			continue;
-		for (a = vm->start; a + INJ_SYSCALL_INSN_LEN <= vm->end; a += 65536) {
-			struct iovec l = { buf, MIN(sizeof(buf), vm->end - a) };
-			struct iovec r = { (void *)(uintptr_t)a, l.iov_len };
-			ssize_t got = process_vm_readv(rp->pid, &l, 1, &r, 1, 0);
-
-			n = got > 0 ? (uint64_t)got : 0;
-			for (k = 0; k + INJ_SYSCALL_INSN_LEN <= n; k++) {
-				if (inj_is_syscall_insn(buf + k)) {
-					*ip = a + k;
-					return 0;
-				}
-			}
-		}
-	}
-	return -ENOENT;
-}
-
 /* thread @i's seccomp state; @ip: 0 through the stub, else a syscall insn there */
 static int restore_seccomp(struct restore_ctx *ctx, struct rst_proc *rp,
 			   uint32_t i, uint64_t ip)
@@ -1968,7 +1939,7 @@ int task_restore_finish(struct restore_ctx *ctx, struct rst_proc *rp)
 	if (rp->mp->threads[0].ext && rp->mp->threads[0].ext->seccomp_mode) {
 		uint64_t ip;
 
-		ret = find_syscall_insn(rp, &ip);
+		ret = inj_find_syscall_insn(rp->pid, &ip);
 		if (ret) {
 			pr_err("pid %d: no syscall instruction in its code to install "
 			       "its seccomp state with", rp->pid);

@@ -382,18 +382,6 @@ uint32_t tracer_procs(struct tracer *t, pid_t *out, uint32_t cap)
 	return n;
 }
 
-/* gone, or a zombie whose exit the tracer missed (before attach) */
-static bool is_gone(pid_t pid)
-{
-	char path[64], buf[512], *p;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	if (read_file(path, buf, sizeof(buf)) <= 0)
-		return true;
-	p = strrchr(buf, ')');
-	return !p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X';
-}
-
 uint32_t tracer_sweep(struct tracer *t)
 {
 	int fd = bpf_map__fd(t->skel->maps.traced);
@@ -406,7 +394,8 @@ uint32_t tracer_sweep(struct tracer *t)
 		return n;	/* try again next time */
 	n = MIN(tracer_procs(t, pids, n), n);
 	for (i = 0, left = n; i < n; i++)
-		if (is_gone(pids[i]) && !bpf_map_delete_elem(fd, &pids[i]))
+		/* gone, or a zombie whose exit the tracer missed (before attach) */
+		if (proc_exited(pids[i]) && !bpf_map_delete_elem(fd, &pids[i]))
 			left--;
 	free(pids);
 	return left;

@@ -77,6 +77,25 @@ uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
+char proc_state(pid_t tid)
+{
+	char path[64], stat[512], *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", tid);
+	if (read_file(path, stat, sizeof(stat)) <= 0)
+		return 0;
+	/* comm may hold anything, ')' included: the last one ends it */
+	p = strrchr(stat, ')');
+	return p && p[1] == ' ' && p[2] ? p[2] : 0;
+}
+
+bool proc_exited(pid_t tid)
+{
+	char st = proc_state(tid);
+
+	return !st || st == 'Z' || st == 'X';
+}
+
 int fault_at(const char *point)
 {
 	const char *f = getenv("BPFCKPT_FAULT");

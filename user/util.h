@@ -23,6 +23,10 @@ int vec_reserve(void *arr, uint32_t *cap, uint32_t want, size_t size);
 
 /* read a small /proc file into buf (NUL-terminated); bytes or -errno */
 int read_file(const char *path, char *buf, size_t size);
+/* the state letter of task @tid in /proc (R, S, T, Z, X...), 0 if gone */
+char proc_state(pid_t tid);
+/* gone, or a zombie */
+bool proc_exited(pid_t tid);
 /* BPFCKPT_FAULT=<point>: -EIO at that point, to exercise cleanup paths */
 int fault_at(const char *point);
 /* this boot's id (/proc/sys/kernel/random/boot_id, no newline); -errno */

@@ -151,3 +151,5 @@ int inj_syscall_at(pid_t tid, const void *tmpl, uint64_t ip, long nr,
 /* the 2 bytes at @p are a syscall instruction */
 bool inj_is_syscall_insn(const uint8_t *p);
 #define INJ_SYSCALL_INSN_LEN	2
+/* a syscall instruction in a readable, executable mapping of @pid, now */
+int inj_find_syscall_insn(pid_t pid, uint64_t *ip);

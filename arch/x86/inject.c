@@ -2,9 +2,11 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/user.h>
 #include <sys/wait.h>
 #include "arch.h"
@@ -146,4 +148,39 @@ int inj_unmap_stub(pid_t tid, const void *tmpl, uint64_t stub)
 bool inj_is_syscall_insn(const uint8_t *p)
 {
 	return p[0] == 0x0f && p[1] == 0x05;
+}
+
+int inj_find_syscall_insn(pid_t pid, uint64_t *ip)
+{
+	/* read in steps that overlap by one byte less than an instruction */
+	uint8_t buf[65536 + INJ_SYSCALL_INSN_LEN - 1];
+	char path[64], line[512], perms[8];
+	unsigned long s, e, a;
+	ssize_t n, k;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx %7s", &s, &e, perms) != 3 || perms[0] != 'r' ||
+		    perms[2] != 'x')
+			continue;
+		for (a = s; a < e; a += 65536) {
+			struct iovec l = { buf, e - a < sizeof(buf) ? e - a : sizeof(buf) };
+			struct iovec r = { (void *)a, l.iov_len };
+
+			n = process_vm_readv(pid, &l, 1, &r, 1, 0);
+			for (k = 0; k + INJ_SYSCALL_INSN_LEN <= n; k++) {
+				if (inj_is_syscall_insn(buf + k)) {
+					*ip = a + k;
+					fclose(f);
+					return 0;
+				}
+			}
+		}
+	}
+	fclose(f);
+	return -ENOENT;
 }

@@ -37,13 +37,30 @@ restore_lazy() {
 	[ -n "$PAGER" ] || fail "no 'lazy pager pid' line: $(cat "$CKPT_OUT")"
 }
 
+# nothing the pager said of pages it could not serve
+assert_all_served() {
+	grep -q "not served" "$CKPT_ERR" && fail "pager: $(grep -m1 'not served' "$CKPT_ERR")"
+	return 0
+}
+
+# assert_pager_ends WHAT: the pager goes within 10 s of WHAT happened
+assert_pager_ends() {
+	wait_until 10 "pager_gone $PAGER" || fail "the pager outlived $1"
+}
+
+# lazymix_snapped PAGES: lazymix of PAGES pages a window, ticking, snapped
+lazymix_snapped() {
+	wl_start lazymix "$1" 10
+	assert_ticking "$WL_LOG" 2
+	snap_kill_json "$WL_PID"
+}
+
 # the pager ends by itself once every page is in, and takes its
 # userfaultfds with it, those the restored processes held too
 wait_pager_done() {
 	wait_until 60 "pager_gone $PAGER" || fail "the pager (pid $PAGER) still runs after 60 s"
 	no_uffd_left || fail "a restored process still holds a userfaultfd after the pager ended"
-	grep -q "lazy pager: .* not served" "$CKPT_ERR" && fail "pager: $(grep -m1 'not served' "$CKPT_ERR")"
-	return 0
+	assert_all_served
 }
 
 # a stopped heap: the whole memory equals the image, pulled by the pager
@@ -77,7 +94,7 @@ test_heap_faults_only() {
 	# the pager stays while pages are missing, and goes with the tree
 	pager_gone "$PAGER" && fail "the pager ended with pages still missing"
 	kill -9 "$WL_PID"
-	wait_until 10 "pager_gone $PAGER" || fail "the pager outlived its tree"
+	assert_pager_ends "its tree"
 }
 
 test_threads_running() {
@@ -91,24 +108,18 @@ test_threads_running() {
 	assert_eq 5 "$(ls /proc/$WL_PID/task | wc -l)" "threads after restore"
 }
 
-forktree_up() {
-	[ "$(grep -oE '^pid [0-9]+ tick' "$WL_LOG" | sort -u | wc -l)" -ge 4 ]
-}
-
 # four processes, one userfaultfd each
 test_forktree() {
 	local p
-	wl_start forktree 100
-	wait_until 20 forktree_up || fail "forktree: not all 4 processes tick"
+	forktree_start
 	snap_kill_json "$WL_PID"
 	BPFCKPT_FAULT=lazy-no-pull restore_lazy
 	for p in $(image_pids); do
 		assert_ticking "$WL_LOG" 3 "$p"
 	done
 	kill -9 $(image_pids)
-	wait_until 10 "pager_gone $PAGER" || fail "the pager outlived its tree"
-	wl_start forktree 100
-	wait_until 20 forktree_up || fail "forktree: not all 4 processes tick"
+	assert_pager_ends "its tree"
+	forktree_start
 	snap_kill_json "$WL_PID"
 	restore_lazy
 	wait_pager_done
@@ -121,19 +132,14 @@ test_forktree() {
 # mremap, MADV_DONTNEED, munmap, pread/pwrite, fork, mprotect, THP; 64
 # windows of 8 pages, so 70 ticks pass each window at least once
 test_lazymix_faults_only() {
-	wl_start lazymix 512 10
-	assert_ticking "$WL_LOG" 2
-	snap_kill_json "$WL_PID"
+	lazymix_snapped 512
 	BPFCKPT_FAULT=lazy-no-pull restore_lazy
 	assert_ticking "$WL_LOG" 70
-	grep -q "not served" "$CKPT_ERR" && fail "pager: $(grep -m1 'not served' "$CKPT_ERR")"
-	return 0
+	assert_all_served
 }
 
 test_lazymix() {
-	wl_start lazymix 2048 10
-	assert_ticking "$WL_LOG" 2
-	snap_kill_json "$WL_PID"
+	lazymix_snapped 2048
 	restore_lazy
 	assert_ticking "$WL_LOG" 10
 	wait_pager_done
@@ -142,25 +148,20 @@ test_lazymix() {
 
 # exec while pages are missing: the old mm goes, the pager with it
 test_exec() {
-	wl_start lazymix 512 10
-	assert_ticking "$WL_LOG" 2
-	snap_kill_json "$WL_PID"
+	lazymix_snapped 512
 	BPFCKPT_FAULT=lazy-no-pull restore_lazy
 	assert_ticking "$WL_LOG" 3
 	kill -USR1 "$WL_PID"
 	wait_until 10 "[ \"\$(cat /proc/$WL_PID/comm 2>/dev/null)\" = sleep ]" ||
 		fail "lazymix did not exec sleep: $(cat /proc/$WL_PID/comm 2>/dev/null)"
-	wait_until 10 "pager_gone $PAGER" || fail "the pager outlived the exec"
-	grep -q "not served" "$CKPT_ERR" && fail "pager: $(grep -m1 'not served' "$CKPT_ERR")"
-	return 0
+	assert_pager_ends "the exec"
+	assert_all_served
 }
 
 # a dead pager leaves faults waiting, never zeros: the tree holds its
 # own userfaultfds, and the kernel zero-fills only once all are closed
 test_pager_killed() {
-	wl_start lazymix 512 10
-	assert_ticking "$WL_LOG" 2
-	snap_kill_json "$WL_PID"
+	lazymix_snapped 512
 	BPFCKPT_FAULT=lazy-no-pull restore_lazy
 	assert_ticking "$WL_LOG" 2
 	kill -9 "$PAGER"
@@ -199,7 +200,7 @@ print(at + g // 2)" "$T/records")
 		fail "the tree runs on with corrupted page data"
 	wait_until 10 "grep -q 'page data is corrupted' '$CKPT_ERR'" ||
 		fail "no message about the corrupted page data: $(tail -n 3 "$CKPT_ERR")"
-	wait_until 10 "pager_gone $PAGER" || fail "the pager outlived its tree"
+	assert_pager_ends "its tree"
 }
 
 # the image deleted once the tree runs: the pager has it mapped
@@ -236,7 +237,7 @@ EOF
 	BPFCKPT_FAULT=lazy-no-pull restore_lazy
 	assert_ticking "$WL_LOG" 5
 	kill -9 "$WL_PID"
-	wait_until 10 "pager_gone $PAGER" || fail "the pager outlived its tree"
+	assert_pager_ends "its tree"
 	wl_start_via python setsid python3 "$T/loop.py"
 	snap_kill_json "$WL_PID"
 	restore_lazy

@@ -44,14 +44,9 @@ test_threads() {
 	assert_ticking "$WL_LOG" 8
 }
 
-forktree_up() {
-	[ "$(grep -oE '^pid [0-9]+ tick' "$WL_LOG" | sort -u | wc -l)" -ge 4 ]
-}
-
 test_forktree() {
 	local p
-	wl_start forktree 100
-	wait_until 20 forktree_up || fail "forktree: not all 4 processes tick"
+	forktree_start
 	cycle_running "$WL_PID"
 	for p in $(image_pids); do
 		assert_ticking "$WL_LOG" 3 "$p"
@@ -60,8 +55,7 @@ test_forktree() {
 
 test_forktree_stopped() {
 	local p
-	wl_start forktree 100
-	wait_until 20 forktree_up || fail "forktree: not all 4 processes tick"
+	forktree_start
 	cycle_stopped "$WL_PID"
 	for p in $(image_pids); do
 		assert_ticking "$WL_LOG" 3 "$p"
@@ -290,8 +284,7 @@ test_restore_twice() {
 # copy reopens the log at the snap's offset and writes the same ticks on
 test_restore_tree_again_and_again() {
 	local round p
-	wl_start forktree 50
-	wait_until 20 forktree_up || fail "forktree: not all 4 processes tick"
+	forktree_start 50
 	snap_kill_json "$WL_PID"
 	for round in 1 2 3; do
 		restore_d

@@ -38,15 +38,9 @@ test_threads() {
 	assert_ticking "$WL_LOG" 5
 }
 
-# the four processes of forktree are all up and ticking
-forktree_up() {
-	[ "$(grep -oE '^pid [0-9]+ tick' "$WL_LOG" | sort -u | wc -l)" -ge 4 ]
-}
-
 test_forktree() {
 	local p
-	wl_start forktree 100
-	wait_until 20 forktree_up || fail "forktree: not all 4 processes tick: $(tail -n 4 "$WL_LOG")"
+	forktree_start
 	assert_eq 4 "$(session_pids "$WL_PID" | wc -l)" "processes in the session"
 	snap_checked "$WL_PID"
 	assert_eq 4 "$(json_get 'len(j["processes"])')" "processes in the image"
@@ -100,8 +94,7 @@ test_kill_threads() {
 }
 
 test_kill_forktree() {
-	wl_start forktree 100
-	wait_until 20 forktree_up || fail "forktree: not all 4 processes tick"
+	forktree_start
 	snap_kill "$WL_PID"
 }
 

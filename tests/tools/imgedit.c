@@ -98,7 +98,7 @@ static int map_rw(const char *path, uint8_t **base, size_t *size, uint64_t *tail
 static int seal(const char *path, uint8_t *base, size_t size, uint64_t tail)
 {
 	struct img_tail *t = (struct img_tail *)(base + tail);
-	uint64_t piece = (uint64_t)IMG_PIECE_PAGES * getpagesize(), sum, len, i;
+	uint64_t sum, i;
 	struct img_rec rec, pages = { 0 };
 	struct img_reader r;
 	uint64_t *sums;
@@ -114,11 +114,9 @@ static int seal(const char *path, uint8_t *base, size_t size, uint64_t tail)
 		if (rec.type != IMG_PAGE_SUMS || !pages.nr)
 			continue;
 		sums = (uint64_t *)(base + rec.off + sizeof(struct img_page_sums));
-		for (i = 0; i < img_pieces(pages.nr); i++) {
-			len = (uint64_t)pages.nr * getpagesize() - i * piece;
-			sums[i] = XXH3_64bits(base + pages.data_off + i * piece,
-					      len < piece ? len : piece);
-		}
+		for (i = 0; i < img_pieces(pages.nr); i++)
+			sums[i] = img_piece_sum(r.page_size, base + pages.data_off,
+						pages.nr, i);
 	}
 	if (ret < 0 || img_checksum(&r, &sum))
 		goto bad;
