@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include "img.h"
 #include "log.h"
+#include "inject.h"
 #include "restore.h"
 #include "show.h"
 #include "snap.h"
