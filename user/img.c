@@ -366,6 +366,7 @@ static const char *const type_names[IMG_TYPE_MAX] = {
 	[IMG_VMA] = "vma",
 	[IMG_PAGES] = "pages",
 	[IMG_FD] = "fd",
+	[IMG_PIPE] = "pipe",
 };
 
 const char *img_type_name(uint32_t type)

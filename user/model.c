@@ -371,6 +371,69 @@ static int load_fd(struct loader *l, struct m_proc *mp)
 	return vec_push(mp->fds, mp->nr_fds, mp->cap_fds, mf);
 }
 
+/* IMG_PIPE: the state of the pipe or fifo of the fd just before it */
+static int load_pipe(struct loader *l, struct m_proc *mp)
+{
+	const struct img_pipe *p = l->rec->p;
+	struct m_fd *mf = mp->nr_fds ? &mp->fds[mp->nr_fds - 1] : NULL;
+
+	if (l->rec->len < sizeof(*p))
+		return bad(l, "length %u below %zu", l->rec->len, sizeof(*p));
+	if (IMG_ALIGN((uint64_t)sizeof(*p) + p->data_len) != l->rec->len)
+		return bad(l, "length %u does not match %u bytes of data",
+			   l->rec->len, p->data_len);
+	if (!mf || mf->f->kind != IMG_FD_FIFO || mf->ext)
+		return bad(l, "not right after the fd record of a pipe");
+	if (p->ino != mf->f->ino)
+		return bad(l, "inode %llu, its fd's is %llu",
+			   (unsigned long long)p->ino, (unsigned long long)mf->f->ino);
+	if (p->flags & ~IMG_PIPE_FLAGS_ALL || p->reserved ||
+	    (p->data_len && !(p->flags & IMG_PIPE_DATA)) || p->data_len > p->size)
+		return bad(l, "flags %#x, %u bytes in a pipe of %u", p->flags,
+			   p->data_len, p->size);
+	mf->ext = &p->h;
+	mf->data = (const uint8_t *)(p + 1);
+	return 0;
+}
+
+/* every pipe end has its record, and each pipe its bytes once */
+static int check_pipes(struct ckpt_image *img)
+{
+	uint32_t i, j, k, l, n;
+
+	for (i = 0; i < img->nr_procs; i++) {
+		const struct m_proc *mp = &img->procs[i];
+
+		for (j = 0; j < mp->nr_fds; j++) {
+			const struct m_fd *mf = &mp->fds[j];
+
+			if (mf->f->kind != IMG_FD_FIFO)
+				continue;
+			if (!mf->ext)
+				return snprintf(img->r.err, sizeof(img->r.err),
+						"pid %d: fd %d: a pipe without its "
+						"pipe record", mp->p->pid[0],
+						mf->f->fd), -EINVAL;
+			for (n = 0, k = 0; k < img->nr_procs; k++)
+				for (l = 0; l < img->procs[k].nr_fds; l++) {
+					const struct m_fd *o = &img->procs[k].fds[l];
+
+					n += o->ext && o->f->ino == mf->f->ino &&
+					     o->f->dev == mf->f->dev &&
+					     ((const struct img_pipe *)o->ext)->flags &
+					     IMG_PIPE_DATA;
+				}
+			if (n != 1)
+				return snprintf(img->r.err, sizeof(img->r.err),
+						"pid %d: fd %d: pipe inode %llu has "
+						"its bytes in %u records, not 1",
+						mp->p->pid[0], mf->f->fd,
+						(unsigned long long)mf->f->ino, n), -EINVAL;
+		}
+	}
+	return 0;
+}
+
 static int load_error(struct loader *l)
 {
 	const struct img_error *e = l->rec->p;
@@ -417,6 +480,8 @@ static int load_rec(struct loader *l)
 		return load_vdso(l, mp);
 	case IMG_FD:
 		return load_fd(l, mp);
+	case IMG_PIPE:
+		return load_pipe(l, mp);
 	}
 	return bad(l, "unexpected record");
 }
@@ -471,7 +536,7 @@ static int check_whole(struct ckpt_image *img)
 					"of the image", mp->p->pid[0],
 					mp->p->ppid[0]), -EINVAL;
 	}
-	return 0;
+	return check_pipes(img);
 }
 
 int image_find(const struct ckpt_image *img, int32_t pid)

@@ -35,15 +35,47 @@
 #include "util.h"
 #include "verdict.h"
 
-#define RESTORE_USAGE	"restore IMAGE [-d] [--force]"
+#define RESTORE_USAGE	"restore IMAGE [-d] [--force] [--inherit-fd fd[N]:KEY]..."
 #define STEP_TIMEOUT_MS	30000
+
+/*
+ * --inherit-fd fd[N]:KEY, as CRIU has it: our fd N (open when restore
+ * starts) stands for the image's files whose /proc link reads KEY (what
+ * show prints as their path: pipe:[INO], socket:[INO], /a/fifo) and that
+ * were opened with N's access mode.
+ */
+static int parse_inherit(struct restore_ctx *ctx, const char *arg)
+{
+	struct inherit_fd in = { .moved = -1 };
+	int fd, n = 0, fl;
+
+	if (sscanf(arg, "fd[%d]:%n", &fd, &n) != 1 || !n || !arg[n] || fd < 0)
+		return usage_error(RESTORE_USAGE, "--inherit-fd '%s': not fd[N]:KEY", arg);
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0) {
+		pr_err("--inherit-fd '%s': fd %d: %s", arg, fd, strerror(errno));
+		return EXIT_USAGE;
+	}
+	in.fd = fd;
+	in.acc = fl & O_ACCMODE;
+	in.key = arg + n;
+	if (vec_push(ctx->inh, ctx->nr_inh, ctx->cap_inh, in))
+		return EXIT_RUNTIME;
+	return 0;
+}
 
 static int parse_args(int argc, char **argv, struct restore_ctx *ctx)
 {
-	int i;
+	int i, ret;
 
 	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "-d"))
+		if (!strcmp(argv[i], "--inherit-fd")) {
+			if (++i == argc)
+				return usage_error(RESTORE_USAGE, "--inherit-fd needs fd[N]:KEY");
+			ret = parse_inherit(ctx, argv[i]);
+			if (ret)
+				return ret;
+		} else if (!strcmp(argv[i], "-d"))
 			ctx->detach = true;
 		else if (!strcmp(argv[i], "--force"))
 			ctx->force = true;
@@ -154,7 +186,8 @@ static int preflight(struct restore_ctx *ctx)
 	if (!ret)
 		ret = check_pids(ctx);
 	if (!ret) {
-		struct verdict v = { .force = ctx->force };
+		struct verdict v = { .force = ctx->force, .inh = ctx->inh,
+				     .nr_inh = ctx->nr_inh };
 
 		ret = verdict_check_image(&ctx->img, &v);
 	}
@@ -425,6 +458,10 @@ static void free_ctx(struct restore_ctx *ctx)
 		free(ctx->procs[i].fids);
 	}
 	free(ctx->procs);
+	for (i = 0; i < ctx->nr_inh; i++)
+		if (ctx->inh[i].moved >= 0)
+			close(ctx->inh[i].moved);
+	free(ctx->inh);
 	free(ctx->shm);
 	if (ctx->sh)
 		munmap(ctx->sh, ctx->sh_len);
@@ -454,8 +491,10 @@ int cmd_restore(int argc, char **argv)
 	int ret;
 
 	ret = parse_args(argc, argv, &ctx);
-	if (ret)
+	if (ret) {
+		free(ctx.inh);
 		return ret;
+	}
 	ctx.t_start = now_ns();
 	ret = image_load(ctx.path, 0, &ctx.img);
 	if (ret) {

@@ -19,6 +19,7 @@
 #include <sys/types.h>
 #include "arch.h"
 #include "model.h"
+#include "verdict.h"
 
 /* ---- state shared with the new processes (MAP_SHARED memory) ---- */
 
@@ -80,6 +81,8 @@ struct restore_ctx {
 	size_t sh_len;
 	uint64_t stub;		/* injection page, same address everywhere */
 	int fd_base;		/* fds >= this carry files down the tree */
+	struct inherit_fd *inh;	/* --inherit-fd */
+	uint32_t nr_inh, cap_inh;
 	struct shm_owner *shm;
 	uint32_t nr_shm, cap_shm;
 	uint64_t t_start, t_created, t_done;

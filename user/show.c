@@ -11,6 +11,7 @@
 #include <time.h>
 #include "arch.h"
 #include "cmd.h"
+#include "fd/fd.h"
 #include "log.h"
 #include "model.h"
 #include "print.h"
@@ -26,20 +27,10 @@ static const char *const vma_kinds[] = {
 	[IMG_VMA_VVAR_VCLOCK] = "vvar_vclock", [IMG_VMA_SYSV_SHM] = "sysv-shm",
 };
 
-static const char *const fd_kinds[] = {
-	[IMG_FD_REG] = "reg", [IMG_FD_DIR] = "dir", [IMG_FD_CHR] = "chr",
-	[IMG_FD_BLK] = "blk", [IMG_FD_FIFO] = "fifo", [IMG_FD_SOCK] = "sock",
-	[IMG_FD_ANON] = "anon",
-};
 
 const char *show_vma_kind(uint32_t kind)
 {
 	return kind <= IMG_VMA_KIND_MAX && vma_kinds[kind] ? vma_kinds[kind] : "?";
-}
-
-const char *show_fd_kind(uint32_t kind)
-{
-	return kind <= IMG_FD_KIND_MAX && fd_kinds[kind] ? fd_kinds[kind] : "?";
 }
 
 /* the name /proc/PID/maps shows for a VMA */
@@ -201,7 +192,7 @@ static void show_vma(struct printer *p, const struct m_vma *mv)
 void show_fd_fields(struct printer *p, const struct img_fd *f, const char *path)
 {
 	print_s64(p, "fd", "    %4" PRId64, f->fd);
-	print_str(p, "kind", " %-4s", show_fd_kind(f->kind));
+	print_str(p, "kind", " %-4s", files_kind_name(f->kind));
 	print_u64(p, "pos", " pos %-10" PRIu64, f->pos);
 	print_hex(p, "flags", " flags %#o", f->open_flags);
 	print_bool(p, "cloexec", NULL, f->flags & IMG_FD_CLOEXEC);
@@ -213,6 +204,16 @@ static void show_fd(struct printer *p, const struct m_fd *mf)
 {
 	print_open_obj(p, NULL);
 	show_fd_fields(p, mf->f, mf->path);
+	if (mf->ext && mf->ext->type == IMG_PIPE) {
+		const struct img_pipe *pp = (const void *)mf->ext;
+
+		print_open_obj(p, "pipe");
+		print_u64(p, "size", " (pipe of %" PRIu64, pp->size);
+		print_u64(p, "readers", " with %" PRIu64 " readers", pp->readers);
+		print_u64(p, "writers", ", %" PRIu64 " writers", pp->writers);
+		print_u64(p, "queued", ", %" PRIu64 " bytes queued)", pp->data_len);
+		print_close_obj(p);
+	}
 	print_text(p, "\n");
 	print_close_obj(p);
 }

@@ -33,6 +33,11 @@ struct rec_file {
 				 * (collect_file_nopath) */
 	__u32 pad;
 	__u64 file;		/* struct file address: open file identity */
+	/* pipes and fifos (inode->i_pipe), all 0 for the rest */
+	__u32 pipe_readers;	/* read ends open anywhere */
+	__u32 pipe_writers;
+	__u32 pipe_pages;	/* max_usage: F_GETPIPE_SZ in pages */
+	__u32 pipe_pad;
 	char path[BCK_PATH_MAX];
 };
 
@@ -72,5 +77,26 @@ struct img_fd {
 	__u32 file_id;		/* same id: one open file description */
 	__u32 reserved;
 };
+
+/*
+ * IMG_PIPE: after the IMG_FD of every pipe or fifo end.  Trailing: the
+ * bytes buffered in the pipe at snap time, in the first record of its
+ * inode only (data_len 0 in the others).
+ */
+struct img_pipe {
+	struct ckpt_hdr h;
+	__u64 ino;		/* the IMG_FD before it has the same */
+	__u32 size;		/* F_GETPIPE_SZ */
+	__u32 readers;		/* read ends open anywhere at snap time */
+	__u32 writers;		/* write ends (an O_RDWR fifo counts in both) */
+	__u32 data_len;
+	__u32 flags;		/* IMG_PIPE_* */
+	__u32 reserved;
+};
+
+#define IMG_PIPE_DATA	(1u << 0)	/* the record with the inode's bytes */
+#define IMG_PIPE_FLAGS_ALL 0x1u
+
+_Static_assert(sizeof(struct img_pipe) == 40, "img_pipe layout");
 
 #endif

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * fd kinds: each user/fd/<kind>.c exports one table of what files.c
+ * dispatches to, in the way of the kernel's file_operations.  Adding a
+ * kind is one file here and one entry in files.c's kinds[].
+ */
+#ifndef BPFCKPT_FD_H
+#define BPFCKPT_FD_H
+
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include "model.h"
+#include "restore.h"
+#include "snap.h"
+#include "verdict.h"
+
+struct fd_kind {
+	const char *name;	/* as show prints it */
+	/*
+	 * snap and inspect: the kind's record (@x, h.type 0 for none)
+	 * from the iterator's record alone
+	 */
+	void (*fill)(union fd_ext *x, const struct rec_file *r);
+	/*
+	 * snap only, once every fd of the tree is listed, the tree frozen:
+	 * what only a look inside gives (the bytes in a pipe), into
+	 * f->data; prints its own message
+	 */
+	int (*peek)(struct snap_ctx *ctx, struct snap_proc *sp, struct snap_fd *f);
+	/*
+	 * whether restore can bring fd @mf of @mp back (verdict.h): restore,
+	 * snap --kill and inspect all ask this
+	 */
+	int (*check)(struct verdict *v, const struct ckpt_image *img,
+		     const struct m_proc *mp, const struct m_fd *mf);
+	/*
+	 * restore, in new process @idx: opens @mf's file at fd @at (its
+	 * carrier), and the other files of the same object at theirs;
+	 * fails through rst_child_fail()
+	 */
+	void (*open)(struct restore_ctx *ctx, uint32_t idx, const struct m_fd *mf,
+		     int at);
+};
+
+/* files.c: the word show uses for an IMG_FD_* kind */
+const char *files_kind_name(uint32_t kind);
+
+extern const struct fd_kind fd_reg_kind, fd_dir_kind, fd_chr_kind, fd_blk_kind;
+extern const struct fd_kind fd_pipe_kind;
+extern const struct fd_kind fd_sock_kind, fd_anon_kind;
+
+/* the O_* flags reopening honours; creation and truncation never */
+#define FD_REOPEN_FLAGS	(O_ACCMODE | O_APPEND | O_NONBLOCK | O_DSYNC | O_SYNC | \
+			 O_DIRECT | O_LARGEFILE | O_NOATIME | O_PATH | O_DIRECTORY)
+/* what F_SETFL changes on an open file */
+#define FD_SETFL_FLAGS	(O_APPEND | O_NONBLOCK | O_NOATIME | O_DIRECT | O_ASYNC)
+
+/* the fd at which restore keeps file @file_id for the subtree below */
+static inline int fd_carrier(const struct restore_ctx *ctx, uint32_t file_id)
+{
+	return ctx->fd_base + file_id;
+}
+
+static inline bool fd_is_open(int fd)
+{
+	return fcntl(fd, F_GETFD) >= 0;
+}
+
+#endif
