@@ -322,21 +322,16 @@ static int add_fid(struct rst_proc *rp, uint64_t id)
 	return vec_push(rp->fids, rp->nr_fids, rp->cap_fids, id);
 }
 
-/*
- * Each --inherit-fd must stand for some fd of the image; it moves above
- * every carrier, out of the way of the root's fd numbers.
- */
-static int plan_inherit(struct restore_ctx *ctx, int above)
+int files_check_inherit(const struct restore_ctx *ctx)
 {
 	uint32_t i, j, k;
-	int fd;
 
 	for (i = 0; i < ctx->nr_inh; i++) {
-		struct inherit_fd *in = &ctx->inh[i];
+		const struct inherit_fd *in = &ctx->inh[i];
 		bool used = false;
 
-		for (j = 0; j < ctx->nr_procs && !used; j++) {
-			const struct m_proc *mp = ctx->procs[j].mp;
+		for (j = 0; j < ctx->img.nr_procs && !used; j++) {
+			const struct m_proc *mp = &ctx->img.procs[j];
 
 			for (k = 0; k < mp->nr_fds && !used; k++)
 				used = inherited(in, 1, &mp->fds[k]) == 0;
@@ -348,6 +343,19 @@ static int plan_inherit(struct restore_ctx *ctx, int above)
 			       in->acc == O_WRONLY ? "for writing" : "read-write");
 			return -EINVAL;
 		}
+	}
+	return 0;
+}
+
+/* each --inherit-fd moves above every carrier, out of the root's way */
+static int plan_inherit(struct restore_ctx *ctx, int above)
+{
+	uint32_t i;
+	int fd;
+
+	for (i = 0; i < ctx->nr_inh; i++) {
+		struct inherit_fd *in = &ctx->inh[i];
+
 		fd = fcntl(in->fd, F_DUPFD_CLOEXEC, above + (int)i);
 		if (fd < 0) {
 			pr_err("--inherit-fd fd[%d]: %s", in->fd, strerror(errno));
@@ -389,7 +397,8 @@ int files_restore_plan(struct restore_ctx *ctx)
 	rl.rlim_cur = rl.rlim_max;
 	if (setrlimit(RLIMIT_NOFILE, &rl))
 		return -errno;
-	return plan_inherit(ctx, ctx->fd_base + max_id + 1);
+	ctx->fd_top = ctx->fd_base + max_id + 1;
+	return plan_inherit(ctx, ctx->fd_top);
 }
 
 /* in the child from here on: failures go through rst_child_fail() */

@@ -185,6 +185,8 @@ static int preflight(struct restore_ctx *ctx)
 		ret = build_procs(ctx);
 	if (!ret)
 		ret = check_pids(ctx);
+	if (!ret)
+		ret = files_check_inherit(ctx);
 	if (!ret) {
 		struct verdict v = { .force = ctx->force, .inh = ctx->inh,
 				     .nr_inh = ctx->nr_inh };

@@ -81,6 +81,7 @@ struct restore_ctx {
 	size_t sh_len;
 	uint64_t stub;		/* injection page, same address everywhere */
 	int fd_base;		/* fds >= this carry files down the tree */
+	int fd_top;		/* above the carriers: free for scratch fds */
 	struct inherit_fd *inh;	/* --inherit-fd */
 	uint32_t nr_inh, cap_inh;
 	struct shm_owner *shm;
@@ -94,6 +95,8 @@ void pstree_restore_child(struct restore_ctx *ctx, uint32_t idx)
 pid_t pstree_clone(struct restore_ctx *ctx, uint32_t idx);
 
 /* files.c */
+/* every --inherit-fd stands for some fd of the image (it says which not) */
+int files_check_inherit(const struct restore_ctx *ctx);
 /* fd numbers and the files each subtree carries down (after the checks) */
 int files_restore_plan(struct restore_ctx *ctx);
 int files_restore_child(struct restore_ctx *ctx, uint32_t idx);

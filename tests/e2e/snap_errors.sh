@@ -297,7 +297,7 @@ test_kill_refuses_pipe_outside_tree() {
 	start_piped_demo
 	mkdir "$T/out"
 	assert_ckpt 1 snap "$WL_PID" -o "$T/out/img" --kill
-	assert_err "^bpfckpt: snap: pid $WL_PID: fd 1 is a pipe or fifo \(pipe:\[[0-9]+\]\): restoring it is not supported yet$"
+	assert_err "^bpfckpt: snap: pid $WL_PID: fd 1 is pipe:\[[0-9]+\] \(inode [0-9]+\), whose other end is outside the tree: give restore --inherit-fd fd\[N\]:pipe:\[[0-9]+\], N an fd of restore's own on it$"
 	assert_err "^bpfckpt: snap: --kill refused: restore would refuse this image \(1 reason above\); pid $WL_PID runs on and no image is kept$"
 	assert_untouched "$T/out"
 	# inspect gives the same verdict, with the same words
@@ -308,7 +308,7 @@ v = json.load(open(sys.argv[1]))["verdict"]
 pid = int(sys.argv[2])
 r = [x for x in v["reasons"] if x["pid"] == pid and x["stage"] == "restore"]
 ok = v["checkpointable"] and not v["restorable"] and len(r) == 1 and \
-     r[0]["what"] == "fd" and r[0]["reason"].startswith("fd 1 is a pipe or fifo")
+     r[0]["what"] == "fd" and r[0]["reason"].startswith("fd 1 is pipe:[")
 sys.exit(0 if ok else 1)
 PY
 	# without --kill the snap is taken, and the tree runs on

@@ -176,6 +176,28 @@ static int put_fd(struct img_writer *w, int32_t fd, uint32_t kind, uint64_t pos,
 	return img_put(w, &f, sizeof(f), &part, 1);
 }
 
+/* an end of pipe inode 77; the first carries its bytes */
+static int put_pipe_end(struct img_writer *w, int32_t fd, uint32_t acc, const char *data)
+{
+	struct img_fd f = {
+		.h.type = IMG_FD, .fd = fd, .kind = IMG_FD_FIFO, .open_flags = acc,
+		.ino = 77, .path_len = sizeof("pipe:[77]"), .file_id = fd + 1,
+	};
+	struct img_part part = { "pipe:[77]", f.path_len }, bytes = { data, 0 };
+	struct img_pipe p = {
+		.h.type = IMG_PIPE, .ino = 77, .size = 65536, .readers = 1, .writers = 1,
+		.flags = data ? IMG_PIPE_DATA : 0,
+	};
+	int ret;
+
+	ret = img_put(w, &f, sizeof(f), &part, 1);
+	if (ret)
+		return ret;
+	if (data)
+		bytes.len = p.data_len = strlen(data);
+	return img_put(w, &p, sizeof(p), &bytes, data ? 1 : 0);
+}
+
 static const uint64_t chunk1[] = { 0x10000, 0x11000, 0x13000 };
 static const uint64_t chunk2[] = { 0x30000 };
 
@@ -196,6 +218,8 @@ static int put_records(struct img_writer *w)
 	    (ret = put_pages(w, chunk1, 3)) || (ret = put_pages(w, chunk2, 1)) ||
 	    (ret = put_fd(w, 0, IMG_FD_CHR, 0, "/dev/null")) ||
 	    (ret = put_fd(w, 3, IMG_FD_REG, 1234, "/tmp/data")) ||
+	    (ret = put_pipe_end(w, 4, O_RDONLY, "hello")) ||
+	    (ret = put_pipe_end(w, 5, O_WRONLY, NULL)) ||
 	    (ret = put_proc(w, ZOMBIE_PID, ROOT_PID, true)))
 		return ret;
 	return 0;
@@ -288,7 +312,8 @@ static int t_record_stream(void)
 {
 	static const uint32_t want[] = {
 		IMG_PROC, IMG_THREAD, IMG_THREAD, IMG_SIGINFO, IMG_TIMER, IMG_VMA,
-		IMG_VMA, IMG_VMA, IMG_PAGES, IMG_PAGES, IMG_FD, IMG_FD, IMG_PROC,
+		IMG_VMA, IMG_VMA, IMG_PAGES, IMG_PAGES, IMG_FD, IMG_FD, IMG_FD,
+		IMG_PIPE, IMG_FD, IMG_PIPE, IMG_PROC,
 	};
 	struct img_reader r;
 	struct img_rec rec;
@@ -359,7 +384,11 @@ static int check_mem_fds(const struct m_proc *mp)
 				    page_byte(mp->pages[c].vaddrs[i], b))
 					return no("page %#" PRIx64 " byte %zu differs",
 						  mp->pages[c].vaddrs[i], b);
-	if (mp->nr_fds != 2 || mp->fds[1].f->fd != 3 || mp->fds[1].f->pos != 1234 ||
+	if (mp->nr_fds != 4 || !mp->fds[2].ext || mp->fds[2].ext->type != IMG_PIPE ||
+	    ((const struct img_pipe *)mp->fds[2].ext)->data_len != 5 ||
+	    memcmp(mp->fds[2].data, "hello", 5) || !mp->fds[3].ext || mp->fds[1].ext)
+		return no("pipe fds differ");
+	if (mp->fds[1].f->fd != 3 || mp->fds[1].f->pos != 1234 ||
 	    strcmp(mp->fds[1].path, "/tmp/data") || !(mp->fds[1].f->flags & IMG_FD_CLOEXEC) ||
 	    strcmp(mp->fds[0].path, "/dev/null") || mp->fds[0].f->kind != IMG_FD_CHR)
 		return no("fds differ");
@@ -794,6 +823,24 @@ static int t_cross_references(void)
 	return ret;
 }
 
+/* a pipe's record: after its fd, the same inode, its bytes once */
+static int t_pipes(void)
+{
+	if (EDIT(IMG_PIPE, 0, img_pipe, size, 2, "5 bytes in a pipe of 2", "bytes above size") ||
+	    EDIT(IMG_PIPE, 1, img_pipe, ino, 78, "inode 78, its fd's is 77", "inode") ||
+	    EDIT(IMG_PIPE, 0, img_pipe, flags, 0, "flags 0", "bytes without the flag") ||
+	    EDIT(IMG_PIPE, 1, img_pipe, flags, 2, "flags 0x2", "unknown flag") ||
+	    EDIT(IMG_PIPE, 1, img_pipe, reserved, 1, "flags", "reserved") ||
+	    EDIT(IMG_PIPE, 0, img_pipe, data_len, 9, "does not match 9 bytes", "length") ||
+	    rejects_edit(IMG_FD, 3, offsetof(struct img_fd, kind), &(uint32_t){ IMG_FD_REG },
+			 4, "not right after the fd record of a pipe", false,
+			 "after another kind"))
+		return -1;
+	return rejects_edit(IMG_PIPE, 1, offsetof(struct img_pipe, flags),
+			    &(uint32_t){ IMG_PIPE_DATA }, 4, "in 2 records, not 1", false,
+			    "bytes twice");
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -827,6 +874,7 @@ int main(void)
 	run("pages_outside_vmas", t_pages_outside_vma);
 	run("reserved_fields", t_reserved_fields);
 	run("cross_references", t_cross_references);
+	run("pipes", t_pipes);
 	unlink(good_path);
 	unlink(bad_path);
 	rmdir(dir);

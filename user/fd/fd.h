@@ -8,6 +8,7 @@
 #define BPFCKPT_FD_H
 
 #include <fcntl.h>
+#include <unistd.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include "model.h"
@@ -60,6 +61,18 @@ extern const struct fd_kind fd_sock_kind, fd_anon_kind;
 static inline int fd_carrier(const struct restore_ctx *ctx, uint32_t file_id)
 {
 	return ctx->fd_base + file_id;
+}
+
+/*
+ * @fd moved above every carrier (the lowest free fd a syscall hands out
+ * may be the carrier of a file opened later); -1 with errno on failure
+ */
+static inline int fd_above_carriers(const struct restore_ctx *ctx, int fd)
+{
+	int moved = fcntl(fd, F_DUPFD_CLOEXEC, ctx->fd_top);
+
+	close(fd);
+	return moved;
 }
 
 static inline bool fd_is_open(int fd)

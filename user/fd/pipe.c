@@ -326,6 +326,11 @@ static void pipe_open(struct restore_ctx *ctx, uint32_t idx, const struct m_fd *
 	if (is_anon(mf->path)) {
 		if (pipe2(p, O_CLOEXEC))
 			rst_child_fail(ctx, idx, -errno, "fd %d: pipe", mf->f->fd);
+		p[0] = fd_above_carriers(ctx, p[0]);
+		p[1] = fd_above_carriers(ctx, p[1]);
+		if (p[0] < 0 || p[1] < 0)
+			rst_child_fail(ctx, idx, -errno, "fd %d: moving a new pipe",
+				       mf->f->fd);
 		keeper = p[1];
 		/* more ends than two: opening the pipe again, as /proc allows */
 		snprintf(link, sizeof(link), "/proc/self/fd/%d", p[0]);
@@ -333,6 +338,8 @@ static void pipe_open(struct restore_ctx *ctx, uint32_t idx, const struct m_fd *
 	} else {
 		/* O_RDWR: a fifo open that waits for no other side (fifo(7)) */
 		keeper = open(mf->path, O_RDWR | O_CLOEXEC);
+		if (keeper >= 0)
+			keeper = fd_above_carriers(ctx, keeper);
 		if (keeper < 0)
 			rst_child_fail(ctx, idx, -errno, "fd %d: open fifo %s",
 				       mf->f->fd, mf->path);
