@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -26,6 +27,7 @@ static const struct fd_kind *const kinds[IMG_FD_KIND_MAX + 1] = {
 	[IMG_FD_BLK] = &fd_blk_kind,
 	[IMG_FD_FIFO] = &fd_pipe_kind,
 	[IMG_FD_SOCK] = &fd_sock_kind,
+	[IMG_FD_UNIX] = &fd_unix_kind,
 	[IMG_FD_ANON] = &fd_anon_kind,
 };
 
@@ -89,7 +91,7 @@ int files_fd_kind(const struct rec_file *r, const char *path, uint32_t *kind,
 		*kind = IMG_FD_FIFO;
 		break;
 	case S_IFSOCK:
-		*kind = IMG_FD_SOCK;
+		*kind = r->sock_family == AF_UNIX ? IMG_FD_UNIX : IMG_FD_SOCK;
 		break;
 	default:
 		snprintf(why, len, "fd %d is '%s' (mode %o): not supported", r->fd,
@@ -120,13 +122,12 @@ void files_fill_fd(struct img_fd *f, const struct rec_file *r, uint32_t kind)
 	f->sock_state = r->sock_state;
 }
 
-void files_fill_ext(union fd_ext *x, const struct rec_file *r, uint32_t kind)
+int files_fill_ext(union fd_ext *x, const struct rec_file *r, uint32_t kind)
 {
 	const struct fd_kind *k = kind_of(kind);
 
 	memset(x, 0, sizeof(*x));
-	if (k && k->fill)
-		k->fill(x, r);
+	return k && k->fill ? k->fill(x, r) : 0;
 }
 
 static int file_cb(void *data, const struct rec_hdr *h, size_t size)
@@ -156,7 +157,11 @@ static int file_cb(void *data, const struct rec_hdr *h, size_t size)
 		return ret;
 	}
 	files_fill_fd(&f.f, r, kind);
-	files_fill_ext(&f.x, r, kind);
+	ret = files_fill_ext(&f.x, r, kind);
+	if (ret) {
+		pr_err("pid %d: fd %d (%s): %s", sp->pid, r->fd, path, errstr(ret));
+		return ret;
+	}
 	f.kfile = r->file;
 	f.path = strdup(path);
 	if (!f.path)
@@ -203,13 +208,12 @@ static int file_id(struct snap_ctx *ctx, uint64_t kfile, uint32_t *id)
 /* the kind's record after the fd's, with its bytes */
 static int write_ext(struct snap_ctx *ctx, struct snap_fd *f)
 {
-	struct img_part part = { f->data, 0 };
+	struct img_part part = { f->data, f->data_len };
+	size_t fixed = f->x.h.type == IMG_PIPE ? sizeof(f->x.pipe) : sizeof(f->x.sk);
 
 	if (!f->x.h.type)
 		return 0;
-	if (f->x.h.type == IMG_PIPE)
-		part.len = f->x.pipe.data_len;
-	return img_put(ctx->w, &f->x, sizeof(f->x.pipe), &part, part.len ? 1 : 0);
+	return img_put(ctx->w, &f->x, fixed, &part, part.len ? 1 : 0);
 }
 
 int files_write(struct snap_ctx *ctx, struct snap_proc *sp)

@@ -367,6 +367,7 @@ static const char *const type_names[IMG_TYPE_MAX] = {
 	[IMG_PAGES] = "pages",
 	[IMG_FD] = "fd",
 	[IMG_PIPE] = "pipe",
+	[IMG_UNIX] = "unix",
 };
 
 const char *img_type_name(uint32_t type)

@@ -212,7 +212,9 @@ static int file_cb(void *data, const struct rec_hdr *h, size_t size)
 			return ret;
 	}
 	files_fill_fd(&f.f, r, kind);
-	files_fill_ext(&f.x, r, kind);
+	/* the tree runs on: the socket may be gone, its state unknown */
+	if (files_fill_ext(&f.x, r, kind))
+		memset(&f.x, 0, sizeof(f.x));
 	ret = file_id(cc->c, r->file, &f.f.file_id);
 	if (ret)
 		return ret;

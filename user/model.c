@@ -396,6 +396,84 @@ static int load_pipe(struct loader *l, struct m_proc *mp)
 	return 0;
 }
 
+/* IMG_UNIX: the state of the socket of the fd just before it */
+static int load_unix(struct loader *l, struct m_proc *mp)
+{
+	const struct img_unix *u = l->rec->p;
+	struct m_fd *mf = mp->nr_fds ? &mp->fds[mp->nr_fds - 1] : NULL;
+	uint64_t total = 0;
+	uint32_t i, len;
+
+	if (l->rec->len < sizeof(*u))
+		return bad(l, "length %u below %zu", l->rec->len, sizeof(*u));
+	if (u->nr_msgs > IMG_UNIX_MSGS_MAX ||
+	    IMG_ALIGN(sizeof(*u) + (uint64_t)u->nr_msgs * 4 + u->data_len) != l->rec->len)
+		return bad(l, "length %u does not match %u messages of %u bytes",
+			   l->rec->len, u->nr_msgs, u->data_len);
+	if (!mf || mf->f->kind != IMG_FD_UNIX || mf->ext)
+		return bad(l, "not right after the fd record of a unix socket");
+	if (u->ino != mf->f->ino)
+		return bad(l, "inode %llu, its fd's is %llu",
+			   (unsigned long long)u->ino, (unsigned long long)mf->f->ino);
+	if (u->flags & ~IMG_UNIX_F_ALL || u->reserved || u->name_len > sizeof(u->name) ||
+	    u->shutdown > 3 || (u->nr_msgs && !(u->flags & IMG_UNIX_F_QUEUED)))
+		return bad(l, "flags %#x, shutdown %u, name of %u bytes", u->flags,
+			   u->shutdown, u->name_len);
+	for (i = 0; i < u->nr_msgs; i++) {
+		memcpy(&len, (const uint8_t *)(u + 1) + i * 4, 4);
+		total += len;
+	}
+	if (total != u->data_len)
+		return bad(l, "messages of %" PRIu64 " bytes, %u in all", total, u->data_len);
+	mf->ext = &u->h;
+	mf->data = (const uint8_t *)(u + 1);
+	return 0;
+}
+
+static uint32_t ext_flags(const struct ckpt_hdr *h)
+{
+	return h->type == IMG_PIPE ? ((const struct img_pipe *)h)->flags :
+	       ((const struct img_unix *)h)->flags;
+}
+
+/* fds of @kind have their record; one per inode has @flag */
+static int check_ext(struct ckpt_image *img, uint32_t kind, uint32_t flag,
+		     const char *what)
+{
+	uint32_t i, j, k, l, n;
+
+	for (i = 0; i < img->nr_procs; i++) {
+		const struct m_proc *mp = &img->procs[i];
+
+		for (j = 0; j < mp->nr_fds; j++) {
+			const struct m_fd *mf = &mp->fds[j];
+
+			if (mf->f->kind != kind)
+				continue;
+			if (!mf->ext)
+				return snprintf(img->r.err, sizeof(img->r.err),
+						"pid %d: fd %d: no %s record after it",
+						mp->p->pid[0], mf->f->fd, what), -EINVAL;
+			for (n = 0, k = 0; k < img->nr_procs; k++)
+				for (l = 0; l < img->procs[k].nr_fds; l++) {
+					const struct m_fd *o = &img->procs[k].fds[l];
+
+					if (o->f->kind != kind || !o->ext ||
+					    o->f->ino != mf->f->ino || o->f->dev != mf->f->dev)
+						continue;
+					n += !!(ext_flags(o->ext) & flag);
+				}
+			if (n != 1)
+				return snprintf(img->r.err, sizeof(img->r.err),
+						"pid %d: fd %d: %s inode %llu has its "
+						"content in %u records, not 1",
+						mp->p->pid[0], mf->f->fd, what,
+						(unsigned long long)mf->f->ino, n), -EINVAL;
+		}
+	}
+	return 0;
+}
+
 /* every pipe end has its record, and each pipe its bytes once */
 static int check_pipes(struct ckpt_image *img)
 {
@@ -482,6 +560,8 @@ static int load_rec(struct loader *l)
 		return load_fd(l, mp);
 	case IMG_PIPE:
 		return load_pipe(l, mp);
+	case IMG_UNIX:
+		return load_unix(l, mp);
 	}
 	return bad(l, "unexpected record");
 }
@@ -536,7 +616,7 @@ static int check_whole(struct ckpt_image *img)
 					"of the image", mp->p->pid[0],
 					mp->p->ppid[0]), -EINVAL;
 	}
-	return check_pipes(img);
+	return check_pipes(img) ?: check_ext(img, IMG_FD_UNIX, IMG_UNIX_F_QUEUED, "unix");
 }
 
 int image_find(const struct ckpt_image *img, int32_t pid)

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include "arch.h"
@@ -16,6 +17,7 @@
 #include "model.h"
 #include "print.h"
 #include "show.h"
+#include "util.h"
 
 #define SHOW_USAGE "show IMAGE [--json]"
 
@@ -200,6 +202,31 @@ void show_fd_fields(struct printer *p, const struct img_fd *f, const char *path)
 	print_str(p, "path", " %s", path);
 }
 
+static void show_unix(struct printer *p, const struct img_unix *u)
+{
+	static const char *const types[] = { [SOCK_STREAM] = "stream",
+		[SOCK_DGRAM] = "dgram", [SOCK_SEQPACKET] = "seqpacket" };
+	char name[sizeof(u->name) + 1];
+
+	print_open_obj(p, "unix");
+	print_str(p, "type", " (%s", u->type < ARRAY_SIZE(types) && types[u->type] ?
+		  types[u->type] : "?");
+	print_str(p, "state", " %s", u->state == IMG_UNIX_LISTEN ? "listening" :
+		  u->state == IMG_UNIX_ESTABLISHED ? "connected" : "unconnected");
+	if (u->peer)
+		print_u64(p, "peer", " to socket:[%" PRIu64 "]", u->peer);
+	memcpy(name, u->name, u->name_len);
+	name[u->name_len] = 0;
+	if (u->name_len && !u->name[0])
+		name[0] = '@';	/* abstract, as ss shows it */
+	if (u->name_len)
+		print_str(p, "name", " name %s", name);
+	print_u64(p, "shutdown", NULL, u->shutdown);
+	print_u64(p, "messages", ", %" PRIu64 " messages", u->nr_msgs);
+	print_u64(p, "queued", " of %" PRIu64 " bytes queued)", u->data_len);
+	print_close_obj(p);
+}
+
 static void show_fd(struct printer *p, const struct m_fd *mf)
 {
 	print_open_obj(p, NULL);
@@ -214,6 +241,8 @@ static void show_fd(struct printer *p, const struct m_fd *mf)
 		print_u64(p, "queued", ", %" PRIu64 " bytes queued)", pp->data_len);
 		print_close_obj(p);
 	}
+	if (mf->ext && mf->ext->type == IMG_UNIX)
+		show_unix(p, (const void *)mf->ext);
 	print_text(p, "\n");
 	print_close_obj(p);
 }

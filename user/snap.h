@@ -49,6 +49,7 @@ struct snap_vma {
 union fd_ext {
 	struct ckpt_hdr h;		/* h.type 0: none */
 	struct img_pipe pipe;
+	struct img_unix sk;
 };
 
 struct snap_fd {
@@ -57,6 +58,7 @@ struct snap_fd {
 	uint64_t kfile;			/* struct file address */
 	union fd_ext x;
 	uint8_t *data;			/* the kind's trailing bytes, if any */
+	uint32_t data_len;
 };
 
 /* an inode whose content is in the image already (a pipe's bytes) */
@@ -213,7 +215,7 @@ int files_fd_kind(const struct rec_file *r, const char *path, uint32_t *kind,
 		  char *why, size_t len);
 void files_fill_fd(struct img_fd *f, const struct rec_file *r, uint32_t kind);
 /* the kind's own record for the fd (union fd_ext), from @r alone */
-void files_fill_ext(union fd_ext *x, const struct rec_file *r, uint32_t kind);
+int files_fill_ext(union fd_ext *x, const struct rec_file *r, uint32_t kind);
 
 int files_write(struct snap_ctx *ctx, struct snap_proc *sp);
 void files_free(struct snap_proc *sp);

@@ -50,7 +50,8 @@ struct rec_file {
 #define IMG_FD_FIFO	5	/* pipe or named fifo: identity = ino */
 #define IMG_FD_SOCK	6	/* identity = ino, family/type/proto */
 #define IMG_FD_ANON	7	/* anon inode: eventfd, epoll, ... (path says) */
-#define IMG_FD_KIND_MAX	7
+#define IMG_FD_UNIX	8	/* AF_UNIX socket: IMG_UNIX follows */
+#define IMG_FD_KIND_MAX	8
 
 #define IMG_FD_CLOEXEC	(1u << 0)
 #define IMG_FD_DELETED	(1u << 1)	/* the inode has no name left */
@@ -98,5 +99,41 @@ struct img_pipe {
 #define IMG_PIPE_FLAGS_ALL 0x1u
 
 _Static_assert(sizeof(struct img_pipe) == 40, "img_pipe layout");
+
+/*
+ * IMG_UNIX: after the IMG_FD of every AF_UNIX socket.  Trailing: the
+ * receive queue, nr_msgs __u32 message lengths then their data_len
+ * bytes (a stream's chunks are not boundaries; a datagram's are).
+ */
+struct img_unix {
+	struct ckpt_hdr h;
+	__u64 ino;		/* the IMG_FD before it has the same */
+	__u64 peer;		/* the peer's inode, 0: none or closed */
+	__u32 type;		/* SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET */
+	__u32 state;		/* IMG_UNIX_* state */
+	__u32 flags;		/* IMG_UNIX_F_* */
+	__u32 shutdown;		/* 1: no more receiving, 2: no more sending */
+	__u32 backlog;		/* a listener's */
+	__u32 sndbuf;		/* SO_SNDBUF as getsockopt gives it */
+	__u32 rcvbuf;
+	__u32 name_len;		/* bytes of name: 0 unbound; name[0] 0: abstract */
+	char name[108];		/* sun_path */
+	__u32 nr_msgs;
+	__u32 data_len;
+	__u32 reserved;
+};
+
+#define IMG_UNIX_CLOSE		7	/* TCP_CLOSE: unconnected */
+#define IMG_UNIX_ESTABLISHED	1	/* TCP_ESTABLISHED: connected */
+#define IMG_UNIX_LISTEN		10	/* TCP_LISTEN */
+
+#define IMG_UNIX_F_PASSCRED	(1u << 0)	/* SO_PASSCRED */
+#define IMG_UNIX_F_RIGHTS	(1u << 1)	/* SCM_RIGHTS in its queue */
+#define IMG_UNIX_F_PENDING	(1u << 2)	/* connections not accepted yet */
+#define IMG_UNIX_F_QUEUED	(1u << 3)	/* this record has the queue */
+#define IMG_UNIX_F_ALL		0xfu
+#define IMG_UNIX_MSGS_MAX	65536
+
+_Static_assert(sizeof(struct img_unix) == 176, "img_unix layout");
 
 #endif

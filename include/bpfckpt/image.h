@@ -40,6 +40,7 @@ struct ckpt_hdr {
 #define IMG_VDSO	41
 #define IMG_FD		48
 #define IMG_PIPE	49	/* after the IMG_FD of a pipe or fifo (files.h) */
+#define IMG_UNIX	50	/* after the IMG_FD of an AF_UNIX socket */
 #define IMG_TYPE_MAX	64	/* types are below this */
 
 #define IMG_MAGIC	0x3154504b43465042ULL	/* "BPFCKPT1" in file order */

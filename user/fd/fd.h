@@ -14,19 +14,21 @@
 #include "model.h"
 #include "restore.h"
 #include "snap.h"
+#include "util.h"
 #include "verdict.h"
 
 struct fd_kind {
 	const char *name;	/* as show prints it */
 	/*
 	 * snap and inspect: the kind's record (@x, h.type 0 for none)
-	 * from the iterator's record alone
+	 * from the iterator's record and what the kernel tells without
+	 * stopping the tree (sock_diag); -errno, printing nothing
 	 */
-	void (*fill)(union fd_ext *x, const struct rec_file *r);
+	int (*fill)(union fd_ext *x, const struct rec_file *r);
 	/*
 	 * snap only, once every fd of the tree is listed, the tree frozen:
 	 * what only a look inside gives (the bytes in a pipe), into
-	 * f->data; prints its own message
+	 * f->data (f->data_len bytes); prints its own message
 	 */
 	int (*peek)(struct snap_ctx *ctx, struct snap_proc *sp, struct snap_fd *f);
 	/*
@@ -49,6 +51,7 @@ const char *files_kind_name(uint32_t kind);
 
 extern const struct fd_kind fd_reg_kind, fd_dir_kind, fd_chr_kind, fd_blk_kind;
 extern const struct fd_kind fd_pipe_kind;
+extern const struct fd_kind fd_unix_kind;
 extern const struct fd_kind fd_sock_kind, fd_anon_kind;
 
 /* the O_* flags reopening honours; creation and truncation never */
@@ -73,6 +76,23 @@ static inline int fd_above_carriers(const struct restore_ctx *ctx, int fd)
 
 	close(fd);
 	return moved;
+}
+
+/*
+ * snap: true if inode @dev/@ino was met before; else it is recorded as
+ * met (*err: -ENOMEM if it cannot be)
+ */
+static inline bool fd_seen(struct snap_ctx *ctx, uint64_t dev, uint64_t ino,
+			   int *err)
+{
+	struct snap_obj o = { dev, ino };
+	uint32_t i;
+
+	for (i = 0; i < ctx->nr_objs; i++)
+		if (ctx->objs[i].dev == dev && ctx->objs[i].ino == ino)
+			return true;
+	*err = vec_push(ctx->objs, ctx->nr_objs, ctx->cap_objs, o);
+	return false;
 }
 
 static inline bool fd_is_open(int fd)

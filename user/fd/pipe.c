@@ -34,7 +34,7 @@ static bool can_write(uint32_t open_flags)
 	return (open_flags & O_ACCMODE) != O_RDONLY;
 }
 
-static void pipe_fill(union fd_ext *x, const struct rec_file *r)
+static int pipe_fill(union fd_ext *x, const struct rec_file *r)
 {
 	memset(&x->pipe, 0, sizeof(x->pipe));
 	x->pipe.h.type = IMG_PIPE;
@@ -42,6 +42,7 @@ static void pipe_fill(union fd_ext *x, const struct rec_file *r)
 	x->pipe.size = r->pipe_pages * getpagesize();
 	x->pipe.readers = r->pipe_readers;
 	x->pipe.writers = r->pipe_writers;
+	return 0;
 }
 
 /* ---- snap ---- */
@@ -72,18 +73,6 @@ static void snap_ends(const struct snap_ctx *ctx, uint64_t dev, uint64_t ino,
 			*writers += can_write(f->f.open_flags);
 		}
 	}
-}
-
-static bool seen_before(struct snap_ctx *ctx, uint64_t dev, uint64_t ino, int *err)
-{
-	struct snap_obj o = { dev, ino };
-	uint32_t i;
-
-	for (i = 0; i < ctx->nr_objs; i++)
-		if (ctx->objs[i].dev == dev && ctx->objs[i].ino == ino)
-			return true;
-	*err = vec_push(ctx->objs, ctx->nr_objs, ctx->cap_objs, o);
-	return false;
 }
 
 /* the @len bytes in the pipe behind @src, left where they are */
@@ -126,7 +115,7 @@ static int pipe_peek(struct snap_ctx *ctx, struct snap_proc *sp, struct snap_fd 
 	char link[64];
 	int src, len, ret = 0;
 
-	if (seen_before(ctx, f->f.dev, f->f.ino, &ret) || ret)
+	if (fd_seen(ctx, f->f.dev, f->f.ino, &ret) || ret)
 		return ret;
 	p->flags = IMG_PIPE_DATA;
 	snap_ends(ctx, f->f.dev, f->f.ino, &readers, &writers);
@@ -165,7 +154,7 @@ static int pipe_peek(struct snap_ctx *ctx, struct snap_proc *sp, struct snap_fd 
 		       f->f.fd, len, f->path, errstr(ret));
 		goto out;
 	}
-	p->data_len = len;
+	p->data_len = f->data_len = len;
 out:
 	close(src);
 	return ret;
