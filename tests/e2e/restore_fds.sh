@@ -168,4 +168,152 @@ test_pipe_to_outside_inherited() {
 	assert_ticking "$WL_LOG" 5
 }
 
+# unix sockets with queued data in both directions, of every type, with
+# options, bound, abstract and listening; on SIGUSR1 the workload reads
+# every queue and says whether all came back as it was sent
+start_sockets() {
+	WL_LOG=$T/sk.log
+	clean_exec python3 -c 'import os, signal, socket, sys, time
+os.setsid()
+d = sys.argv[1]
+a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+c, e = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+s1, s2 = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+h1, h2 = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+a.sendall(b"x" * 100000)
+b.sendall(b"hello from b")
+for i in range(5):
+    c.send(b"dgram %d" % i)
+s1.send(b"p1"); s1.send(b"packet two")
+h1.send(b"last words"); h1.shutdown(socket.SHUT_WR)
+a.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+e.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 300000)
+rcvbuf = e.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+os.dup2(b.fileno(), 50)
+srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+srv.bind(d + "/srv.sock"); srv.listen(7)
+ab = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+ab.bind(b"\0bpfckpt-test-%d" % os.getpid())
+tx = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+tx.sendto(b"to the abstract one", b"\0bpfckpt-test-%d" % os.getpid())
+check = []
+signal.signal(signal.SIGUSR1, lambda *a: check.append(1))
+print("ready pid=%d" % os.getpid(), flush=True)
+n = 0
+while not check:
+    n += 1
+    print("tick %d" % n, flush=True)
+    time.sleep(0.05)
+got = b""
+while len(got) < 100000:
+    got += b.recv(65536)
+bad = []
+if got != b"x" * 100000: bad.append("stream a->b")
+if a.recv(100) != b"hello from b": bad.append("stream b->a")
+if [e.recv(100) for i in range(5)] != [b"dgram %d" % i for i in range(5)]: bad.append("dgrams")
+if s2.recv(100) != b"p1" or s2.recv(100) != b"packet two": bad.append("seqpackets")
+if h2.recv(100) != b"last words" or h2.recv(100) != b"": bad.append("shutdown")
+if ab.recv(100) != b"to the abstract one": bad.append("abstract")
+if a.getsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED) != 1: bad.append("SO_PASSCRED")
+if e.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) != rcvbuf: bad.append("SO_RCVBUF")
+if os.fstat(50).st_ino != os.fstat(b.fileno()).st_ino: bad.append("dup")
+cl = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); cl.connect(d + "/srv.sock")
+x, _ = srv.accept(); cl.send(b"hi")
+if x.recv(10) != b"hi": bad.append("listener")
+print("RESULT " + (" ".join(bad) if bad else "ok"), flush=True)
+time.sleep(60)' "$T" </dev/null >"$WL_LOG" 2>&1 &
+	WL_PID=$!
+	echo "$WL_PID" >>"$T/.sessions"
+	wait_for_line "$WL_LOG" "^ready pid=$WL_PID" 30 || fail "python did not start: $(cat "$WL_LOG")"
+	assert_ticking "$WL_LOG" 2
+}
+
+test_unix_sockets() {
+	start_sockets
+	snap_kill_json "$WL_PID"
+	assert_ckpt 0 show "$T/img"
+	grep -qE " unix .*\(stream connected to socket:\[[0-9]+\], 1 messages of 100000 bytes queued\)" "$CKPT_OUT" ||
+		fail "show does not say what the stream held: $(grep unix "$CKPT_OUT" | head -n 3)"
+	grep -qE " unix .*\(stream listening name $T/srv.sock," "$CKPT_OUT" || fail "show lacks the listener"
+	restore_d
+	restored_matches --running
+	assert_ticking "$WL_LOG" 3
+	kill -USR1 "$WL_PID"
+	wait_for_line "$WL_LOG" "^RESULT" 10 || fail "no RESULT after SIGUSR1: $(tail -n 3 "$WL_LOG")"
+	assert_eq "RESULT ok" "$(grep -m1 '^RESULT' "$WL_LOG")" "what the sockets held"
+}
+
+# fds in flight in a unix socket cannot be restored: snap --kill refuses
+test_unix_scm_rights_refused() {
+	WL_LOG=$T/py.log
+	clean_exec python3 -c 'import os, socket, time
+os.setsid()
+a, b = socket.socketpair()
+socket.send_fds(a, [b"here"], [0])
+print("ready pid=%d" % os.getpid(), flush=True)
+while True:
+    time.sleep(0.05)' </dev/null >"$WL_LOG" 2>&1 &
+	WL_PID=$!
+	echo "$WL_PID" >>"$T/.sessions"
+	wait_for_line "$WL_LOG" "^ready pid=$WL_PID" 30 || fail "python did not start: $(cat "$WL_LOG")"
+	assert_ckpt 1 snap "$WL_PID" -o "$T/img" --kill
+	assert_err "pid $WL_PID: fd 4 is socket:\[[0-9]+\]: file descriptors in flight \(SCM_RIGHTS\) are in its queue: not supported"
+	assert_alive "$WL_PID"
+}
+
+# a socket connected to a process outside the tree: refused, naming the option
+test_unix_peer_outside_refused() {
+	WL_LOG=$T/py.log
+	python3 -c 'import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(1)
+c, _ = s.accept(); time.sleep(120)' "$T/daemon.sock" </dev/null >/dev/null 2>&1 &
+	on_exit "kill $!"
+	wait_until 10 "[ -S '$T/daemon.sock' ]" || fail "no daemon socket"
+	clean_exec python3 -c 'import os, socket, sys, time
+os.setsid()
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+print("ready pid=%d" % os.getpid(), flush=True)
+while True:
+    time.sleep(0.05)' "$T/daemon.sock" </dev/null >"$WL_LOG" 2>&1 &
+	WL_PID=$!
+	echo "$WL_PID" >>"$T/.sessions"
+	wait_for_line "$WL_LOG" "^ready pid=$WL_PID" 30 || fail "python did not start: $(cat "$WL_LOG")"
+	assert_ckpt 1 snap "$WL_PID" -o "$T/img" --kill
+	assert_err "pid $WL_PID: fd 3 is socket:\[[0-9]+\] \(inode [0-9]+\), whose other end is outside the tree: give restore --inherit-fd fd\[N\]:socket:\[[0-9]+\]"
+	assert_alive "$WL_PID"
+}
+
+# python's multiprocessing: a duplex Pipe (a socketpair) and a one-way
+# one (a pipe) to a Process
+test_python_multiprocessing_pipe() {
+	WL_LOG=$T/mp.log
+	clean_exec python3 -c 'import multiprocessing as mp, os, time
+def echo(conn, w):
+    while True:
+        x = conn.recv()
+        conn.send(x * 2)
+        w.send(x)
+if __name__ == "__main__":
+    os.setsid()
+    a, b = mp.Pipe()
+    r, w = mp.Pipe(duplex=False)
+    mp.Process(target=echo, args=(b, w), daemon=True).start()
+    print("ready pid=%d" % os.getpid(), flush=True)
+    n = 0
+    while True:
+        n += 1
+        a.send(n)
+        if a.recv() != 2 * n or r.recv() != n:
+            print("FAIL: answer %d" % n, flush=True)
+        print("tick %d" % n, flush=True)
+        time.sleep(0.03)' </dev/null >"$WL_LOG" 2>&1 &
+	WL_PID=$!
+	echo "$WL_PID" >>"$T/.sessions"
+	wait_for_line "$WL_LOG" "^ready pid=$WL_PID" 30 || fail "python did not start: $(cat "$WL_LOG")"
+	assert_ticking "$WL_LOG" 3
+	cycle_running "$WL_PID"
+	assert_ticking "$WL_LOG" 5
+	assert_no_fail
+}
+
 run_tests "$@"

@@ -198,6 +198,27 @@ static int put_pipe_end(struct img_writer *w, int32_t fd, uint32_t acc, const ch
 	return img_put(w, &p, sizeof(p), &bytes, data ? 1 : 0);
 }
 
+/* a stream socket with two messages queued ("ab", "cde") */
+static int put_unix(struct img_writer *w, int32_t fd)
+{
+	struct img_fd f = {
+		.h.type = IMG_FD, .fd = fd, .kind = IMG_FD_UNIX, .open_flags = 2,
+		.ino = 88, .path_len = sizeof("socket:[88]"), .file_id = fd + 1,
+	};
+	struct img_part part = { "socket:[88]", f.path_len };
+	static const struct { uint32_t lens[2]; char bytes[5]; } q = { { 2, 3 }, "abcde" };
+	struct img_part qp = { &q, 13 };
+	struct img_unix u = {
+		.h.type = IMG_UNIX, .ino = 88, .type = 1, .state = IMG_UNIX_CLOSE,
+		.flags = IMG_UNIX_F_QUEUED, .name_len = 2, .name = "/s",
+		.nr_msgs = 2, .data_len = 5,
+	};
+	int ret;
+
+	ret = img_put(w, &f, sizeof(f), &part, 1);
+	return ret ?: img_put(w, &u, sizeof(u), &qp, 1);
+}
+
 static const uint64_t chunk1[] = { 0x10000, 0x11000, 0x13000 };
 static const uint64_t chunk2[] = { 0x30000 };
 
@@ -220,6 +241,7 @@ static int put_records(struct img_writer *w)
 	    (ret = put_fd(w, 3, IMG_FD_REG, 1234, "/tmp/data")) ||
 	    (ret = put_pipe_end(w, 4, O_RDONLY, "hello")) ||
 	    (ret = put_pipe_end(w, 5, O_WRONLY, NULL)) ||
+	    (ret = put_unix(w, 6)) ||
 	    (ret = put_proc(w, ZOMBIE_PID, ROOT_PID, true)))
 		return ret;
 	return 0;
@@ -313,7 +335,7 @@ static int t_record_stream(void)
 	static const uint32_t want[] = {
 		IMG_PROC, IMG_THREAD, IMG_THREAD, IMG_SIGINFO, IMG_TIMER, IMG_VMA,
 		IMG_VMA, IMG_VMA, IMG_PAGES, IMG_PAGES, IMG_FD, IMG_FD, IMG_FD,
-		IMG_PIPE, IMG_FD, IMG_PIPE, IMG_PROC,
+		IMG_PIPE, IMG_FD, IMG_PIPE, IMG_FD, IMG_UNIX, IMG_PROC,
 	};
 	struct img_reader r;
 	struct img_rec rec;
@@ -384,7 +406,10 @@ static int check_mem_fds(const struct m_proc *mp)
 				    page_byte(mp->pages[c].vaddrs[i], b))
 					return no("page %#" PRIx64 " byte %zu differs",
 						  mp->pages[c].vaddrs[i], b);
-	if (mp->nr_fds != 4 || !mp->fds[2].ext || mp->fds[2].ext->type != IMG_PIPE ||
+	if (mp->nr_fds != 5 || !mp->fds[4].ext || mp->fds[4].ext->type != IMG_UNIX ||
+	    memcmp(mp->fds[4].data + 8, "abcde", 5))
+		return no("unix fd differs");
+	if (!mp->fds[2].ext || mp->fds[2].ext->type != IMG_PIPE ||
 	    ((const struct img_pipe *)mp->fds[2].ext)->data_len != 5 ||
 	    memcmp(mp->fds[2].data, "hello", 5) || !mp->fds[3].ext || mp->fds[1].ext)
 		return no("pipe fds differ");
@@ -841,6 +866,23 @@ static int t_pipes(void)
 			    "bytes twice");
 }
 
+/* a socket's record: its queue adds up, its fields are known */
+static int t_unix(void)
+{
+	if (EDIT(IMG_UNIX, 0, img_unix, data_len, 6, "messages of 5 bytes, 6 in all",
+		 "data length") ||
+	    EDIT(IMG_UNIX, 0, img_unix, name_len, 200, "name of 200 bytes", "name length") ||
+	    EDIT(IMG_UNIX, 0, img_unix, shutdown, 4, "shutdown 4", "shutdown") ||
+	    EDIT(IMG_UNIX, 0, img_unix, flags, 1u << 7, "flags 0x80", "unknown flag") ||
+	    EDIT(IMG_UNIX, 0, img_unix, ino, 89, "inode 89, its fd's is 88", "inode") ||
+	    EDIT(IMG_UNIX, 0, img_unix, reserved, 1, "flags", "reserved") ||
+	    EDIT(IMG_UNIX, 0, img_unix, nr_msgs, 1u << 20, "does not match", "message count"))
+		return -1;
+	/* the lengths add up to 6, not 5: a length inside the data */
+	return rejects_edit(IMG_UNIX, 0, sizeof(struct img_unix), &(uint32_t){ 3 }, 4,
+			    "messages of 6 bytes, 5 in all", true, "message lengths");
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -875,6 +917,7 @@ int main(void)
 	run("reserved_fields", t_reserved_fields);
 	run("cross_references", t_cross_references);
 	run("pipes", t_pipes);
+	run("unix", t_unix);
 	unlink(good_path);
 	unlink(bad_path);
 	rmdir(dir);
