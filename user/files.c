@@ -28,6 +28,10 @@ static const struct fd_kind *const kinds[IMG_FD_KIND_MAX + 1] = {
 	[IMG_FD_FIFO] = &fd_pipe_kind,
 	[IMG_FD_SOCK] = &fd_sock_kind,
 	[IMG_FD_UNIX] = &fd_unix_kind,
+	[IMG_FD_EVENTFD] = &fd_eventfd_kind,
+	[IMG_FD_TIMERFD] = &fd_timerfd_kind,
+	[IMG_FD_SIGNALFD] = &fd_signalfd_kind,
+	[IMG_FD_EPOLL] = &fd_epoll_kind,
 	[IMG_FD_ANON] = &fd_anon_kind,
 };
 
@@ -67,10 +71,23 @@ int files_fd_path(pid_t pid, const struct rec_file *r, char *buf, size_t size)
 int files_fd_kind(const struct rec_file *r, const char *path, uint32_t *kind,
 		  char *why, size_t len)
 {
+	static const struct { const char *path; uint32_t kind; } anon[] = {
+		{ "anon_inode:[eventfd]", IMG_FD_EVENTFD },
+		{ "anon_inode:[timerfd]", IMG_FD_TIMERFD },
+		{ "anon_inode:[signalfd]", IMG_FD_SIGNALFD },
+		{ "anon_inode:[eventpoll]", IMG_FD_EPOLL },
+	};
+	size_t i;
+
 	*kind = 0;
+	for (i = 0; i < ARRAY_SIZE(anon); i++) {
+		if (!strcmp(path, anon[i].path)) {
+			*kind = anon[i].kind;
+			return 0;
+		}
+	}
 	if (has_prefix(path, "anon_inode:")) {
-		/* eventfd, epoll, signalfd, timerfd, ...: their state is
-		 * not collected yet, so a snap of them would not restore */
+		/* the others' state is not collected, so they would not restore */
 		snprintf(why, len, "fd %d is '%s': not supported", r->fd, path);
 		return -ENOTSUP;
 	}
@@ -122,12 +139,29 @@ void files_fill_fd(struct img_fd *f, const struct rec_file *r, uint32_t kind)
 	f->sock_state = r->sock_state;
 }
 
-int files_fill_ext(union fd_ext *x, const struct rec_file *r, uint32_t kind)
+int files_fill_ext(union fd_ext *x, uint8_t **data, uint32_t *len,
+		   const struct rec_file *r, uint32_t kind)
 {
 	const struct fd_kind *k = kind_of(kind);
 
 	memset(x, 0, sizeof(*x));
-	return k && k->fill ? k->fill(x, r) : 0;
+	*data = NULL;
+	*len = 0;
+	return k && k->fill ? k->fill(x, data, len, r) : 0;
+}
+
+/* the fixed part of a kind's record */
+static size_t ext_size(const union fd_ext *x)
+{
+	switch (x->h.type) {
+	case IMG_PIPE: return sizeof(x->pipe);
+	case IMG_UNIX: return sizeof(x->sk);
+	case IMG_EVENTFD: return sizeof(x->efd);
+	case IMG_TIMERFD: return sizeof(x->tfd);
+	case IMG_SIGNALFD: return sizeof(x->sfd);
+	case IMG_EPOLL: return sizeof(x->ep);
+	}
+	return 0;
 }
 
 static int file_cb(void *data, const struct rec_hdr *h, size_t size)
@@ -157,18 +191,18 @@ static int file_cb(void *data, const struct rec_hdr *h, size_t size)
 		return ret;
 	}
 	files_fill_fd(&f.f, r, kind);
-	ret = files_fill_ext(&f.x, r, kind);
+	ret = files_fill_ext(&f.x, &f.data, &f.data_len, r, kind);
 	if (ret) {
 		pr_err("pid %d: fd %d (%s): %s", sp->pid, r->fd, path, errstr(ret));
 		return ret;
 	}
 	f.kfile = r->file;
 	f.path = strdup(path);
-	if (!f.path)
-		return -ENOMEM;
-	ret = vec_push(sp->fds, sp->nr_fds, sp->cap_fds, f);
-	if (ret)
+	ret = f.path ? vec_push(sp->fds, sp->nr_fds, sp->cap_fds, f) : -ENOMEM;
+	if (ret) {
 		free(f.path);
+		free(f.data);
+	}
 	return ret;
 }
 
@@ -209,11 +243,9 @@ static int file_id(struct snap_ctx *ctx, uint64_t kfile, uint32_t *id)
 static int write_ext(struct snap_ctx *ctx, struct snap_fd *f)
 {
 	struct img_part part = { f->data, f->data_len };
-	size_t fixed = f->x.h.type == IMG_PIPE ? sizeof(f->x.pipe) : sizeof(f->x.sk);
-
 	if (!f->x.h.type)
 		return 0;
-	return img_put(ctx->w, &f->x, fixed, &part, part.len ? 1 : 0);
+	return img_put(ctx->w, &f->x, ext_size(&f->x), &part, part.len ? 1 : 0);
 }
 
 int files_write(struct snap_ctx *ctx, struct snap_proc *sp)
@@ -511,6 +543,12 @@ int files_restore_child(struct restore_ctx *ctx, uint32_t idx)
 		if (dup2(fd_carrier(ctx, f->file_id), f->fd) < 0)
 			rst_child_fail(ctx, idx, -errno, "fd %d: dup2", f->fd);
 		set_cloexec(ctx, idx, f);
+	}
+	for (i = 0; i < mp->nr_fds; i++) {
+		const struct fd_kind *k = kind_of(mp->fds[i].f->kind);
+
+		if (k && k->install && !is_tree_proc_file(&ctx->img, mp->fds[i].path))
+			k->install(ctx, idx, &mp->fds[i]);
 	}
 	/* files our descendants share: open each once, here, for them */
 	for (i = 0; i < rp->nr_fids; i++) {

@@ -368,6 +368,10 @@ static const char *const type_names[IMG_TYPE_MAX] = {
 	[IMG_FD] = "fd",
 	[IMG_PIPE] = "pipe",
 	[IMG_UNIX] = "unix",
+	[IMG_EVENTFD] = "eventfd",
+	[IMG_TIMERFD] = "timerfd",
+	[IMG_SIGNALFD] = "signalfd",
+	[IMG_EPOLL] = "epoll",
 };
 
 const char *img_type_name(uint32_t type)

@@ -49,6 +49,8 @@ struct i_fd {
 	struct img_fd f;
 	char *path;
 	union fd_ext x;		/* the kind's record, as snap writes it */
+	uint8_t *data;
+	uint32_t data_len;
 };
 
 struct i_proc {
@@ -213,17 +215,17 @@ static int file_cb(void *data, const struct rec_hdr *h, size_t size)
 	}
 	files_fill_fd(&f.f, r, kind);
 	/* the tree runs on: the socket may be gone, its state unknown */
-	if (files_fill_ext(&f.x, r, kind))
+	if (files_fill_ext(&f.x, &f.data, &f.data_len, r, kind))
 		memset(&f.x, 0, sizeof(f.x));
 	ret = file_id(cc->c, r->file, &f.f.file_id);
 	if (ret)
 		return ret;
 	f.path = strdup(path);
-	if (!f.path)
-		return -ENOMEM;
-	ret = vec_push(p->fds, p->nr_fds, p->cap_fds, f);
-	if (ret)
+	ret = f.path ? vec_push(p->fds, p->nr_fds, p->cap_fds, f) : -ENOMEM;
+	if (ret) {
 		free(f.path);
+		free(f.data);
+	}
 	return ret;
 }
 
@@ -445,7 +447,8 @@ static int model_proc(struct i_model *m, struct i_proc *ip, uint32_t k)
 		if (ip->fds[j].f.kind && strcmp(ip->fds[j].path, "?"))
 			mp->fds[mp->nr_fds++] = (struct m_fd){
 				&ip->fds[j].f, ip->fds[j].path,
-				ip->fds[j].x.h.type ? &ip->fds[j].x.h : NULL, NULL };
+				ip->fds[j].x.h.type ? &ip->fds[j].x.h : NULL,
+				ip->fds[j].data };
 	for (j = 0; j < ip->nr_timers; j++) {
 		task_fill_timer(&m->tm[k][j], &ip->timers[j]);
 		mp->timers[mp->nr_timers++] = &m->tm[k][j];
@@ -663,8 +666,10 @@ static void free_all(struct inspect_ctx *c)
 			free(p->threads[j].rec);
 		for (j = 0; j < p->nr_vmas; j++)
 			free(p->vmas[j].path);
-		for (j = 0; j < p->nr_fds; j++)
+		for (j = 0; j < p->nr_fds; j++) {
 			free(p->fds[j].path);
+			free(p->fds[j].data);
+		}
 		for (j = 0; j < 3; j++)
 			free(p->paths[j]);
 		free(p->threads);

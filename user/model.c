@@ -430,6 +430,58 @@ static int load_unix(struct loader *l, struct m_proc *mp)
 	return 0;
 }
 
+/* IMG_EVENTFD, IMG_TIMERFD, IMG_SIGNALFD, IMG_EPOLL after their fd */
+static int load_anon(struct loader *l, struct m_proc *mp)
+{
+	static const struct { uint32_t type, kind; size_t size; } recs[] = {
+		{ IMG_EVENTFD, IMG_FD_EVENTFD, sizeof(struct img_eventfd) },
+		{ IMG_TIMERFD, IMG_FD_TIMERFD, sizeof(struct img_timerfd) },
+		{ IMG_SIGNALFD, IMG_FD_SIGNALFD, sizeof(struct img_signalfd) },
+		{ IMG_EPOLL, IMG_FD_EPOLL, sizeof(struct img_epoll) },
+	};
+	struct m_fd *mf = mp->nr_fds ? &mp->fds[mp->nr_fds - 1] : NULL;
+	const struct img_epoll *ep = l->rec->p;
+	const struct img_eventfd *e = l->rec->p;
+	uint64_t want;
+	size_t i;
+
+	for (i = 0; recs[i].type != l->rec->type; i++)
+		;
+	want = recs[i].size;
+	if (l->rec->type == IMG_EPOLL && l->rec->len >= sizeof(*ep)) {
+		if (ep->nr_items > IMG_EPOLL_ITEMS_MAX || ep->reserved)
+			return bad(l, "%u items", ep->nr_items);
+		want += (uint64_t)ep->nr_items * sizeof(struct img_epoll_item);
+	}
+	if (l->rec->len != IMG_ALIGN(want))
+		return bad(l, "length %u, not %" PRIu64, l->rec->len, IMG_ALIGN(want));
+	if (!mf || mf->f->kind != recs[i].kind || mf->ext)
+		return bad(l, "not right after the fd record of its kind");
+	if (l->rec->type == IMG_EVENTFD && (e->semaphore > 1 || e->reserved))
+		return bad(l, "semaphore %u", e->semaphore);
+	mf->ext = l->rec->p;
+	mf->data = (const uint8_t *)l->rec->p + recs[i].size;
+	return 0;
+}
+
+/* every fd of a kind with a record has it */
+static int check_has_ext(struct ckpt_image *img)
+{
+	uint32_t i, j;
+
+	for (i = 0; i < img->nr_procs; i++)
+		for (j = 0; j < img->procs[i].nr_fds; j++) {
+			const struct m_fd *mf = &img->procs[i].fds[j];
+
+			if (mf->f->kind >= IMG_FD_EVENTFD && !mf->ext)
+				return snprintf(img->r.err, sizeof(img->r.err),
+						"pid %d: fd %d: no record of its state "
+						"after it", img->procs[i].p->pid[0],
+						mf->f->fd), -EINVAL;
+		}
+	return 0;
+}
+
 static uint32_t ext_flags(const struct ckpt_hdr *h)
 {
 	return h->type == IMG_PIPE ? ((const struct img_pipe *)h)->flags :
@@ -562,6 +614,11 @@ static int load_rec(struct loader *l)
 		return load_pipe(l, mp);
 	case IMG_UNIX:
 		return load_unix(l, mp);
+	case IMG_EVENTFD:
+	case IMG_TIMERFD:
+	case IMG_SIGNALFD:
+	case IMG_EPOLL:
+		return load_anon(l, mp);
 	}
 	return bad(l, "unexpected record");
 }
@@ -616,7 +673,8 @@ static int check_whole(struct ckpt_image *img)
 					"of the image", mp->p->pid[0],
 					mp->p->ppid[0]), -EINVAL;
 	}
-	return check_pipes(img) ?: check_ext(img, IMG_FD_UNIX, IMG_UNIX_F_QUEUED, "unix");
+	return check_pipes(img) ?: check_ext(img, IMG_FD_UNIX, IMG_UNIX_F_QUEUED, "unix") ?:
+	       check_has_ext(img);
 }
 
 int image_find(const struct ckpt_image *img, int32_t pid)

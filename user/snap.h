@@ -50,6 +50,10 @@ union fd_ext {
 	struct ckpt_hdr h;		/* h.type 0: none */
 	struct img_pipe pipe;
 	struct img_unix sk;
+	struct img_eventfd efd;
+	struct img_timerfd tfd;
+	struct img_signalfd sfd;
+	struct img_epoll ep;
 };
 
 struct snap_fd {
@@ -215,7 +219,8 @@ int files_fd_kind(const struct rec_file *r, const char *path, uint32_t *kind,
 		  char *why, size_t len);
 void files_fill_fd(struct img_fd *f, const struct rec_file *r, uint32_t kind);
 /* the kind's own record for the fd (union fd_ext), from @r alone */
-int files_fill_ext(union fd_ext *x, const struct rec_file *r, uint32_t kind);
+int files_fill_ext(union fd_ext *x, uint8_t **data, uint32_t *len,
+		   const struct rec_file *r, uint32_t kind);
 
 int files_write(struct snap_ctx *ctx, struct snap_proc *sp);
 void files_free(struct snap_proc *sp);

@@ -51,7 +51,11 @@ struct rec_file {
 #define IMG_FD_SOCK	6	/* identity = ino, family/type/proto */
 #define IMG_FD_ANON	7	/* anon inode: eventfd, epoll, ... (path says) */
 #define IMG_FD_UNIX	8	/* AF_UNIX socket: IMG_UNIX follows */
-#define IMG_FD_KIND_MAX	8
+#define IMG_FD_EVENTFD	9	/* IMG_EVENTFD follows */
+#define IMG_FD_TIMERFD	10	/* IMG_TIMERFD follows */
+#define IMG_FD_SIGNALFD	11	/* IMG_SIGNALFD follows */
+#define IMG_FD_EPOLL	12	/* IMG_EPOLL follows */
+#define IMG_FD_KIND_MAX	12
 
 #define IMG_FD_CLOEXEC	(1u << 0)
 #define IMG_FD_DELETED	(1u << 1)	/* the inode has no name left */
@@ -135,5 +139,50 @@ struct img_unix {
 #define IMG_UNIX_MSGS_MAX	65536
 
 _Static_assert(sizeof(struct img_unix) == 176, "img_unix layout");
+
+/* IMG_EVENTFD, IMG_TIMERFD, IMG_SIGNALFD: after the fd, from its fdinfo */
+struct img_eventfd {
+	struct ckpt_hdr h;
+	__u64 count;
+	__u32 semaphore;	/* EFD_SEMAPHORE */
+	__u32 reserved;
+};
+
+struct img_timerfd {
+	struct ckpt_hdr h;
+	__u32 clockid;
+	__u32 settime_flags;	/* TFD_TIMER_ABSTIME, TFD_TIMER_CANCEL_ON_SET */
+	__u64 ticks;		/* expirations not read yet */
+	__u64 value_ns;		/* time left until the next one, 0: disarmed */
+	__u64 interval_ns;
+};
+
+struct img_signalfd {
+	struct ckpt_hdr h;
+	__u64 sigmask;		/* bit n-1: signal n */
+};
+
+/* IMG_EPOLL: after the fd. Trailing: nr_items struct img_epoll_item */
+struct img_epoll {
+	struct ckpt_hdr h;
+	__u32 nr_items;
+	__u32 reserved;
+};
+
+struct img_epoll_item {
+	__s32 tfd;		/* the fd it was added as */
+	__u32 events;		/* EPOLLIN ... EPOLLET, EPOLLONESHOT */
+	__u64 data;
+	__u64 ino;		/* the watched file's inode, s_dev */
+	__u64 dev;
+};
+
+#define IMG_EPOLL_ITEMS_MAX	65536
+
+_Static_assert(sizeof(struct img_eventfd) == 24, "img_eventfd layout");
+_Static_assert(sizeof(struct img_timerfd) == 40, "img_timerfd layout");
+_Static_assert(sizeof(struct img_signalfd) == 16, "img_signalfd layout");
+_Static_assert(sizeof(struct img_epoll) == 16, "img_epoll layout");
+_Static_assert(sizeof(struct img_epoll_item) == 32, "img_epoll_item layout");
 
 #endif

@@ -41,6 +41,10 @@ struct ckpt_hdr {
 #define IMG_FD		48
 #define IMG_PIPE	49	/* after the IMG_FD of a pipe or fifo (files.h) */
 #define IMG_UNIX	50	/* after the IMG_FD of an AF_UNIX socket */
+#define IMG_EVENTFD	51
+#define IMG_TIMERFD	52
+#define IMG_SIGNALFD	53
+#define IMG_EPOLL	54
 #define IMG_TYPE_MAX	64	/* types are below this */
 
 #define IMG_MAGIC	0x3154504b43465042ULL	/* "BPFCKPT1" in file order */

@@ -316,4 +316,86 @@ if __name__ == "__main__":
 	assert_no_fail
 }
 
+# eventfd, timerfd, signalfd and epoll (epoll in epoll too): on
+# SIGUSR1 the workload checks that each holds what it held
+start_event_fds() {
+	WL_LOG=$T/ev.log
+	clean_exec python3 -c 'import ctypes, os, select, signal, struct, time
+libc = ctypes.CDLL(None, use_errno=True)
+os.setsid()
+e = os.eventfd(7, os.EFD_SEMAPHORE | os.EFD_NONBLOCK)
+e2 = os.eventfd(0)
+os.eventfd_write(e2, 1 << 40)
+tfd = libc.timerfd_create(1, os.O_NONBLOCK)	# CLOCK_MONOTONIC, 100 ms period
+libc.timerfd_settime(tfd, 0, struct.pack("qqqq", 0, 100000000, 0, 100000000), None)
+stale = libc.timerfd_create(1, 0)		# fired once, never read
+libc.timerfd_settime(stale, 0, struct.pack("qqqq", 0, 0, 0, 1000000), None)
+sigs = {signal.SIGUSR2, signal.SIGHUP}
+signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
+mask = struct.pack("Q", (1 << (signal.SIGUSR2 - 1)) | (1 << (signal.SIGHUP - 1)))
+sfd = libc.signalfd(-1, mask, os.O_NONBLOCK)
+if sfd < 0: raise SystemExit("FAIL: signalfd")
+r, w = os.pipe()
+os.write(w, b"ready data")
+ep = select.epoll()
+ep.register(r, select.EPOLLIN | select.EPOLLET)
+ep.register(e, select.EPOLLIN)
+ep.register(stale, select.EPOLLIN | select.EPOLLONESHOT)
+inner = select.epoll()
+inner.register(e2, select.EPOLLIN)
+ep.register(inner.fileno(), select.EPOLLIN)
+time.sleep(0.02)
+ep.poll(0)		# the edge and the one-shot are reported: not again
+before = sorted(ep.poll(0))
+check = []
+signal.signal(signal.SIGUSR1, lambda *a: check.append(1))
+print("ready pid=%d" % os.getpid(), flush=True)
+n = 0
+while not check:
+    n += 1
+    print("tick %d" % n, flush=True)
+    time.sleep(0.05)
+bad = []
+# a restored edge-triggered item may say its edge once more
+ready = sorted(x for x in ep.poll(0) if x[0] != r)
+if ready != before: bad.append("epoll says %s, said %s" % (ready, before))
+if os.eventfd_read(e) != 1 or os.eventfd_read(e) != 1: bad.append("eventfd semaphore")
+if os.eventfd_read(e2) != 1 << 40: bad.append("eventfd count")
+if os.read(stale, 8) != struct.pack("Q", 1): bad.append("timerfd ticks")
+buf = ctypes.create_string_buffer(8)
+libc.read(tfd, buf, 8)				# whatever is due now
+t0 = time.monotonic(); got = 0
+while got < 5 and time.monotonic() - t0 < 2:
+    if libc.read(tfd, buf, 8) == 8:
+        got += struct.unpack("Q", buf.raw)[0]
+    time.sleep(0.005)
+took = time.monotonic() - t0
+if got < 5 or not 0.35 < took < 0.8: bad.append("timerfd: %d expirations in %.2f s" % (got, took))
+os.kill(os.getpid(), signal.SIGUSR2)
+si = os.read(sfd, 128)
+if len(si) != 128 or struct.unpack("I", si[:4])[0] != signal.SIGUSR2: bad.append("signalfd")
+print("RESULT " + ("; ".join(bad) if bad else "ok"), flush=True)
+time.sleep(60)' </dev/null >"$WL_LOG" 2>&1 &
+	WL_PID=$!
+	echo "$WL_PID" >>"$T/.sessions"
+	wait_for_line "$WL_LOG" "^ready pid=$WL_PID" 30 || fail "python did not start: $(cat "$WL_LOG")"
+	assert_ticking "$WL_LOG" 2
+}
+
+test_event_fds() {
+	start_event_fds
+	# an eventfd's id and a timer's time left change by themselves
+	DEEP_VOLATILE="" snap_kill_json "$WL_PID"
+	assert_ckpt 0 show "$T/img"
+	for k in eventfd timerfd signalfd epoll; do
+		grep -qE "^ +[0-9]+ $k " "$CKPT_OUT" || fail "show lists no $k"
+	done
+	restore_d
+	restored_matches --running
+	assert_ticking "$WL_LOG" 3
+	kill -USR1 "$WL_PID"
+	wait_for_line "$WL_LOG" "^RESULT" 10 || fail "no RESULT after SIGUSR1: $(tail -n 3 "$WL_LOG")"
+	assert_eq "RESULT ok" "$(grep -m1 '^RESULT' "$WL_LOG")" "what the event fds held"
+}
+
 run_tests "$@"

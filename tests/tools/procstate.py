@@ -179,15 +179,39 @@ def smaps_flags(pid):
     return out
 
 
+# fdinfo fields that change by themselves, with why
+FDINFO_VOLATILE = {
+    "eventfd-id": "an id the kernel hands out to each new eventfd",
+    "it_value": "a timerfd's time left runs on",
+    "ticks": "a timerfd's expirations go on while the tree is stopped",
+}
+
+
+def epoll_items(text):
+    """an epoll's items as 'tfd events data', in no kernel order; the
+    watched file's ino/sdev are left to the fd they name"""
+    items = []
+    for line in text.splitlines():
+        if line.startswith("tfd:"):
+            f = line.split()
+            items.append(f"{f[1]} {f[3]} {f[5]}")
+    return " | ".join(sorted(items))
+
+
 def fdinfo(pid):
     out = {}
     for name in sorted(os.listdir(f"/proc/{pid}/fd"), key=int):
         try:
             info = status(f"/proc/{pid}/fdinfo/{name}")
+            text = read(f"/proc/{pid}/fdinfo/{name}")
             path = os.readlink(f"/proc/{pid}/fd/{name}")
         except FileNotFoundError:
             continue
         info.pop("mnt_id", None)
+        for k in FDINFO_VOLATILE:
+            info.pop(k, None)
+        if "tfd" in info:
+            info["tfd"] = epoll_items(text)
         info["path"] = path
         out[name] = info
     return out

@@ -22,9 +22,11 @@ struct fd_kind {
 	/*
 	 * snap and inspect: the kind's record (@x, h.type 0 for none)
 	 * from the iterator's record and what the kernel tells without
-	 * stopping the tree (sock_diag); -errno, printing nothing
+	 * stopping the tree (sock_diag, fdinfo), and trailing bytes in
+	 * *data (malloc'd, *len bytes); -errno, printing nothing
 	 */
-	int (*fill)(union fd_ext *x, const struct rec_file *r);
+	int (*fill)(union fd_ext *x, uint8_t **data, uint32_t *len,
+		    const struct rec_file *r);
 	/*
 	 * snap only, once every fd of the tree is listed, the tree frozen:
 	 * what only a look inside gives (the bytes in a pipe), into
@@ -44,6 +46,11 @@ struct fd_kind {
 	 */
 	void (*open)(struct restore_ctx *ctx, uint32_t idx, const struct m_fd *mf,
 		     int at);
+	/*
+	 * restore, in new process @idx once all its fds are at their
+	 * numbers, for each of them (an epoll adds its items); optional
+	 */
+	void (*install)(struct restore_ctx *ctx, uint32_t idx, const struct m_fd *mf);
 };
 
 /* files.c: the word show uses for an IMG_FD_* kind */
@@ -52,6 +59,15 @@ const char *files_kind_name(uint32_t kind);
 extern const struct fd_kind fd_reg_kind, fd_dir_kind, fd_chr_kind, fd_blk_kind;
 extern const struct fd_kind fd_pipe_kind;
 extern const struct fd_kind fd_unix_kind;
+extern const struct fd_kind fd_eventfd_kind, fd_timerfd_kind, fd_signalfd_kind;
+extern const struct fd_kind fd_epoll_kind;
+
+/*
+ * fdinfo.c: /proc/@pid/fdinfo/@fd into @buf; the value after "@key:"
+ * in it (NULL if none)
+ */
+int fdinfo_read(pid_t pid, int fd, char *buf, size_t size);
+const char *fdinfo_field(const char *buf, const char *key);
 extern const struct fd_kind fd_sock_kind, fd_anon_kind;
 
 /* the O_* flags reopening honours; creation and truncation never */

@@ -34,7 +34,8 @@ static bool can_write(uint32_t open_flags)
 	return (open_flags & O_ACCMODE) != O_RDONLY;
 }
 
-static int pipe_fill(union fd_ext *x, const struct rec_file *r)
+static int pipe_fill(union fd_ext *x, uint8_t **data, uint32_t *len,
+			const struct rec_file *r)
 {
 	memset(&x->pipe, 0, sizeof(x->pipe));
 	x->pipe.h.type = IMG_PIPE;

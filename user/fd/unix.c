@@ -137,7 +137,8 @@ out:
 	return ret;
 }
 
-static int unix_fill(union fd_ext *x, const struct rec_file *r)
+static int unix_fill(union fd_ext *x, uint8_t **data, uint32_t *len,
+			const struct rec_file *r)
 {
 	struct img_unix *u = &x->sk;
 
