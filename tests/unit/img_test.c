@@ -219,6 +219,32 @@ static int put_unix(struct img_writer *w, int32_t fd)
 	return ret ?: img_put(w, &u, sizeof(u), &qp, 1);
 }
 
+/* an eventfd and an epoll watching it as fd 7 */
+static int put_event_fds(struct img_writer *w)
+{
+	struct img_fd f = {
+		.h.type = IMG_FD, .fd = 7, .kind = IMG_FD_EVENTFD, .open_flags = 2,
+		.ino = 99, .path_len = sizeof("anon_inode:[eventfd]"), .file_id = 8,
+	};
+	struct img_part part = { "anon_inode:[eventfd]", f.path_len };
+	struct img_eventfd e = { .h.type = IMG_EVENTFD, .count = 1ULL << 40, .semaphore = 1 };
+	struct img_epoll ep = { .h.type = IMG_EPOLL, .nr_items = 1 };
+	struct img_epoll_item it = { .tfd = 7, .events = 1, .data = 42, .ino = 99 };
+	struct img_part items = { &it, sizeof(it) };
+	int ret;
+
+	ret = img_put(w, &f, sizeof(f), &part, 1) ?: img_put(w, &e, sizeof(e), NULL, 0);
+	if (ret)
+		return ret;
+	f.fd = 8;
+	f.kind = IMG_FD_EPOLL;
+	f.ino = 100;
+	f.file_id = 9;
+	f.path_len = sizeof("anon_inode:[eventpoll]");
+	part = (struct img_part){ "anon_inode:[eventpoll]", f.path_len };
+	return img_put(w, &f, sizeof(f), &part, 1) ?: img_put(w, &ep, sizeof(ep), &items, 1);
+}
+
 static const uint64_t chunk1[] = { 0x10000, 0x11000, 0x13000 };
 static const uint64_t chunk2[] = { 0x30000 };
 
@@ -242,6 +268,7 @@ static int put_records(struct img_writer *w)
 	    (ret = put_pipe_end(w, 4, O_RDONLY, "hello")) ||
 	    (ret = put_pipe_end(w, 5, O_WRONLY, NULL)) ||
 	    (ret = put_unix(w, 6)) ||
+	    (ret = put_event_fds(w)) ||
 	    (ret = put_proc(w, ZOMBIE_PID, ROOT_PID, true)))
 		return ret;
 	return 0;
@@ -335,7 +362,8 @@ static int t_record_stream(void)
 	static const uint32_t want[] = {
 		IMG_PROC, IMG_THREAD, IMG_THREAD, IMG_SIGINFO, IMG_TIMER, IMG_VMA,
 		IMG_VMA, IMG_VMA, IMG_PAGES, IMG_PAGES, IMG_FD, IMG_FD, IMG_FD,
-		IMG_PIPE, IMG_FD, IMG_PIPE, IMG_FD, IMG_UNIX, IMG_PROC,
+		IMG_PIPE, IMG_FD, IMG_PIPE, IMG_FD, IMG_UNIX, IMG_FD,
+		IMG_EVENTFD, IMG_FD, IMG_EPOLL, IMG_PROC,
 	};
 	struct img_reader r;
 	struct img_rec rec;
@@ -406,7 +434,11 @@ static int check_mem_fds(const struct m_proc *mp)
 				    page_byte(mp->pages[c].vaddrs[i], b))
 					return no("page %#" PRIx64 " byte %zu differs",
 						  mp->pages[c].vaddrs[i], b);
-	if (mp->nr_fds != 5 || !mp->fds[4].ext || mp->fds[4].ext->type != IMG_UNIX ||
+	if (mp->nr_fds != 7 || !mp->fds[5].ext || mp->fds[5].ext->type != IMG_EVENTFD ||
+	    ((const struct img_eventfd *)mp->fds[5].ext)->count != 1ULL << 40 ||
+	    !mp->fds[6].ext || ((const struct img_epoll_item *)mp->fds[6].data)->data != 42)
+		return no("event fds differ");
+	if (!mp->fds[4].ext || mp->fds[4].ext->type != IMG_UNIX ||
 	    memcmp(mp->fds[4].data + 8, "abcde", 5))
 		return no("unix fd differs");
 	if (!mp->fds[2].ext || mp->fds[2].ext->type != IMG_PIPE ||
@@ -883,6 +915,17 @@ static int t_unix(void)
 			    "messages of 6 bytes, 5 in all", true, "message lengths");
 }
 
+static int t_event_fds(void)
+{
+	if (EDIT(IMG_EVENTFD, 0, img_eventfd, semaphore, 2, "semaphore 2", "semaphore") ||
+	    EDIT(IMG_EPOLL, 0, img_epoll, nr_items, 2, "length 48, not 80", "item count") ||
+	    EDIT(IMG_EPOLL, 0, img_epoll, reserved, 1, "1 items", "reserved") ||
+	    rejects_edit(IMG_FD, 6, offsetof(struct img_fd, kind), &(uint32_t){ IMG_FD_TIMERFD },
+			 4, "not right after the fd record of its kind", false, "other kind"))
+		return -1;
+	return 0;
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -918,6 +961,7 @@ int main(void)
 	run("cross_references", t_cross_references);
 	run("pipes", t_pipes);
 	run("unix", t_unix);
+	run("event_fds", t_event_fds);
 	unlink(good_path);
 	unlink(bad_path);
 	rmdir(dir);
