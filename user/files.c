@@ -32,6 +32,8 @@ static const struct fd_kind *const kinds[IMG_FD_KIND_MAX + 1] = {
 	[IMG_FD_TIMERFD] = &fd_timerfd_kind,
 	[IMG_FD_SIGNALFD] = &fd_signalfd_kind,
 	[IMG_FD_EPOLL] = &fd_epoll_kind,
+	[IMG_FD_MEMFD] = &fd_memfd_kind,
+	[IMG_FD_GONE] = &fd_gone_kind,
 	[IMG_FD_ANON] = &fd_anon_kind,
 };
 
@@ -93,7 +95,8 @@ int files_fd_kind(const struct rec_file *r, const char *path, uint32_t *kind,
 	}
 	switch (r->mode & S_IFMT) {
 	case S_IFREG:
-		*kind = IMG_FD_REG;
+		*kind = has_prefix(path, "/memfd:") ? IMG_FD_MEMFD :
+			r->nlink == 0 ? IMG_FD_GONE : IMG_FD_REG;
 		break;
 	case S_IFDIR:
 		*kind = IMG_FD_DIR;
@@ -125,7 +128,7 @@ void files_fill_fd(struct img_fd *f, const struct rec_file *r, uint32_t kind)
 	f->fd = r->fd;
 	f->kind = kind;
 	f->flags = (r->cloexec ? IMG_FD_CLOEXEC : 0) |
-		   (kind == IMG_FD_REG && r->nlink == 0 ? IMG_FD_DELETED : 0);
+		   (kind == IMG_FD_GONE ? IMG_FD_DELETED : 0);
 	f->open_flags = r->f_flags;
 	f->pos = r->pos;
 	f->mode = r->mode;
@@ -160,6 +163,7 @@ static size_t ext_size(const union fd_ext *x)
 	case IMG_TIMERFD: return sizeof(x->tfd);
 	case IMG_SIGNALFD: return sizeof(x->sfd);
 	case IMG_EPOLL: return sizeof(x->ep);
+	case IMG_FILEDATA: return sizeof(x->fd);
 	}
 	return 0;
 }

@@ -372,6 +372,7 @@ static const char *const type_names[IMG_TYPE_MAX] = {
 	[IMG_TIMERFD] = "timerfd",
 	[IMG_SIGNALFD] = "signalfd",
 	[IMG_EPOLL] = "epoll",
+	[IMG_FILEDATA] = "filedata",
 };
 
 const char *img_type_name(uint32_t type)

@@ -485,7 +485,34 @@ static int check_has_ext(struct ckpt_image *img)
 static uint32_t ext_flags(const struct ckpt_hdr *h)
 {
 	return h->type == IMG_PIPE ? ((const struct img_pipe *)h)->flags :
+	       h->type == IMG_FILEDATA ? ((const struct img_filedata *)h)->flags :
 	       ((const struct img_unix *)h)->flags;
+}
+
+/* IMG_FILEDATA: a memfd's or deleted file's content */
+static int load_filedata(struct loader *l, struct m_proc *mp)
+{
+	const struct img_filedata *d = l->rec->p;
+	struct m_fd *mf = mp->nr_fds ? &mp->fds[mp->nr_fds - 1] : NULL;
+	uint64_t bytes;
+
+	if (l->rec->len < sizeof(*d))
+		return bad(l, "length %u below %zu", l->rec->len, sizeof(*d));
+	if (d->flags & ~IMG_FILEDATA_FLAGS_ALL || d->reserved || d->mode > 07777 ||
+	    (d->flags & IMG_FILEDATA_TOO_BIG && !(d->flags & IMG_FILEDATA_CONTENT)))
+		return bad(l, "flags %#x, mode %o", d->flags, d->mode);
+	bytes = d->flags == IMG_FILEDATA_CONTENT ? d->size : 0;
+	if (bytes > IMG_FILEDATA_MAX || IMG_ALIGN(sizeof(*d) + bytes) != l->rec->len)
+		return bad(l, "length %u does not match %llu bytes of content",
+			   l->rec->len, (unsigned long long)bytes);
+	if (!mf || (mf->f->kind != IMG_FD_MEMFD && mf->f->kind != IMG_FD_GONE) || mf->ext)
+		return bad(l, "not right after the fd record of a memfd or deleted file");
+	if (d->ino != mf->f->ino)
+		return bad(l, "inode %llu, its fd's is %llu",
+			   (unsigned long long)d->ino, (unsigned long long)mf->f->ino);
+	mf->ext = &d->h;
+	mf->data = (const uint8_t *)(d + 1);
+	return 0;
 }
 
 /* fds of @kind have their record; one per inode has @flag */
@@ -619,6 +646,8 @@ static int load_rec(struct loader *l)
 	case IMG_SIGNALFD:
 	case IMG_EPOLL:
 		return load_anon(l, mp);
+	case IMG_FILEDATA:
+		return load_filedata(l, mp);
 	}
 	return bad(l, "unexpected record");
 }
@@ -674,6 +703,8 @@ static int check_whole(struct ckpt_image *img)
 					mp->p->ppid[0]), -EINVAL;
 	}
 	return check_pipes(img) ?: check_ext(img, IMG_FD_UNIX, IMG_UNIX_F_QUEUED, "unix") ?:
+	       check_ext(img, IMG_FD_MEMFD, IMG_FILEDATA_CONTENT, "memfd") ?:
+	       check_ext(img, IMG_FD_GONE, IMG_FILEDATA_CONTENT, "deleted file") ?:
 	       check_has_ext(img);
 }
 

@@ -54,6 +54,7 @@ union fd_ext {
 	struct img_timerfd tfd;
 	struct img_signalfd sfd;
 	struct img_epoll ep;
+	struct img_filedata fd;
 };
 
 struct snap_fd {
@@ -118,6 +119,7 @@ struct snap_ctx {
 	pid_t root;
 	const char *out;
 	bool kill;
+	uint64_t file_max;		/* --file-max: content saved up to this */
 	struct collector col;
 	struct pstree tree;
 	struct snap_proc *procs;

@@ -55,7 +55,9 @@ struct rec_file {
 #define IMG_FD_TIMERFD	10	/* IMG_TIMERFD follows */
 #define IMG_FD_SIGNALFD	11	/* IMG_SIGNALFD follows */
 #define IMG_FD_EPOLL	12	/* IMG_EPOLL follows */
-#define IMG_FD_KIND_MAX	12
+#define IMG_FD_MEMFD	13	/* IMG_FILEDATA follows */
+#define IMG_FD_GONE	14	/* regular file deleted while open: IMG_FILEDATA */
+#define IMG_FD_KIND_MAX	14
 
 #define IMG_FD_CLOEXEC	(1u << 0)
 #define IMG_FD_DELETED	(1u << 1)	/* the inode has no name left */
@@ -178,6 +180,28 @@ struct img_epoll_item {
 };
 
 #define IMG_EPOLL_ITEMS_MAX	65536
+
+/*
+ * IMG_FILEDATA: after the IMG_FD of a memfd or of a file deleted while
+ * open.  Trailing: its content (size bytes) in the record with
+ * IMG_FILEDATA_CONTENT, the first of its inode.
+ */
+struct img_filedata {
+	struct ckpt_hdr h;
+	__u64 ino;
+	__u64 size;
+	__u32 seals;		/* F_GET_SEALS of a memfd */
+	__u32 flags;		/* IMG_FILEDATA_* */
+	__u32 mode;		/* permission bits */
+	__u32 reserved;
+};
+
+#define IMG_FILEDATA_CONTENT	(1u << 0)	/* the record with the bytes */
+#define IMG_FILEDATA_TOO_BIG	(1u << 1)	/* above snap --file-max: not saved */
+#define IMG_FILEDATA_FLAGS_ALL	0x3u
+#define IMG_FILEDATA_MAX	(15u << 20)	/* the most one record holds */
+
+_Static_assert(sizeof(struct img_filedata) == 40, "img_filedata layout");
 
 _Static_assert(sizeof(struct img_eventfd) == 24, "img_eventfd layout");
 _Static_assert(sizeof(struct img_timerfd) == 40, "img_timerfd layout");

@@ -398,4 +398,68 @@ test_event_fds() {
 	assert_eq "RESULT ok" "$(grep -m1 '^RESULT' "$WL_LOG")" "what the event fds held"
 }
 
+# memfds (content, offset, seals, name) and a file deleted while open
+start_content_fds() {
+	WL_LOG=$T/mf.log
+	clean_exec python3 -c 'import os, fcntl, time, signal, sys
+os.setsid()
+d = sys.argv[1]
+m = os.memfd_create("bpfckpt-test", os.MFD_ALLOW_SEALING)
+os.write(m, b"memfd content " * 1000)
+os.lseek(m, 7, 0)
+fcntl.fcntl(m, fcntl.F_ADD_SEALS, fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW)
+m2 = os.memfd_create("plain")
+os.write(m2, b"x")
+g = os.open(d + "/gone.txt", os.O_RDWR | os.O_CREAT, 0o640)
+os.write(g, b"deleted but open")
+os.unlink(d + "/gone.txt")
+g2 = os.open("/proc/self/fd/%d" % g, os.O_RDONLY)
+check = []
+signal.signal(signal.SIGUSR1, lambda *a: check.append(1))
+print("ready pid=%d" % os.getpid(), flush=True)
+n = 0
+while not check:
+    n += 1; print("tick %d" % n, flush=True); time.sleep(0.05)
+bad = []
+if os.pread(m, 14000, 0) != b"memfd content " * 1000: bad.append("memfd content")
+if os.lseek(m, 0, 1) != 7: bad.append("memfd offset")
+if fcntl.fcntl(m, fcntl.F_GET_SEALS) != fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW: bad.append("seals")
+try:
+    os.ftruncate(m, 10); bad.append("shrink seal does not hold")
+except PermissionError: pass
+if fcntl.fcntl(m2, fcntl.F_GET_SEALS) != fcntl.F_SEAL_SEAL: bad.append("plain memfd seals")
+if os.readlink("/proc/self/fd/%d" % m) != "/memfd:bpfckpt-test (deleted)": bad.append("memfd name")
+if os.pread(g, 100, 0) != b"deleted but open" or os.fstat(g).st_nlink: bad.append("deleted file")
+if os.fstat(g).st_ino != os.fstat(g2).st_ino or os.fstat(g).st_mode & 0o777 != 0o640: bad.append("deleted file shared")
+if os.readlink("/proc/self/fd/%d" % g) != d + "/gone.txt (deleted)": bad.append("deleted name")
+print("RESULT " + ("; ".join(bad) if bad else "ok"), flush=True)
+time.sleep(60)
+' "$T" </dev/null >"$WL_LOG" 2>&1 &
+	WL_PID=$!
+	echo "$WL_PID" >>"$T/.sessions"
+	wait_for_line "$WL_LOG" "^ready pid=$WL_PID" 30 || fail "python did not start: $(cat "$WL_LOG")"
+	assert_ticking "$WL_LOG" 2
+}
+
+test_memfd_and_deleted_file() {
+	start_content_fds
+	snap_kill_json "$WL_PID"
+	restore_d
+	restored_matches --running
+	[ -e "$T/gone.txt" ] && fail "the deleted file has a name again"
+	kill -USR1 "$WL_PID"
+	wait_for_line "$WL_LOG" "^RESULT" 10 || fail "no RESULT after SIGUSR1: $(tail -n 3 "$WL_LOG")"
+	assert_eq "RESULT ok" "$(grep -m1 '^RESULT' "$WL_LOG")" "what the memfds and the deleted file held"
+}
+
+# past snap --file-max a content is not saved, and restore would refuse
+test_file_max_refused() {
+	start_content_fds
+	assert_ckpt 1 snap "$WL_PID" -o "$T/img" --kill --file-max 100
+	assert_err "pid $WL_PID: fd 3: /memfd:bpfckpt-test \(deleted\): its 14000 bytes were not saved \(snap --file-max BYTES saves up to [0-9]+\)"
+	assert_alive "$WL_PID"
+	assert_ckpt 2 snap "$WL_PID" --file-max 1x
+	assert_err "--file-max '1x': bytes"
+}
+
 run_tests "$@"

@@ -30,7 +30,7 @@ import re
 import sys
 
 # an object with no name: a restore makes a new inode for it
-OBJ = re.compile(r"^(pipe|socket):\[(\d+)\]$")
+OBJ = re.compile(r"^(pipe|socket|file):\[(\d+)\]$")
 
 
 class Renamed:
@@ -312,6 +312,13 @@ def deepdiff(before_path, after_path, running):
                     continue
                 # a pipe's or socket's new inode: Renamed checked it
                 if k in ("path", "ino") and OBJ.match(info["path"]):
+                    continue
+                # a memfd or deleted file is made again: one new inode
+                # for each old one
+                if k == "ino" and info["path"].endswith(" (deleted)"):
+                    if not renamed.same(f"file:[{v}]", f"file:[{ai.get(k)}]"):
+                        diffs.append(f"pid {pid}: fd {fd}: inode {ai.get(k)} is "
+                                     f"not the one inode {v} became")
                     continue
                 # procfs makes its inodes per process: a new one is new
                 if k == "ino" and info["path"].startswith("/proc/"):
