@@ -242,7 +242,21 @@ static int put_event_fds(struct img_writer *w)
 	f.file_id = 9;
 	f.path_len = sizeof("anon_inode:[eventpoll]");
 	part = (struct img_part){ "anon_inode:[eventpoll]", f.path_len };
-	return img_put(w, &f, sizeof(f), &part, 1) ?: img_put(w, &ep, sizeof(ep), &items, 1);
+	ret = img_put(w, &f, sizeof(f), &part, 1) ?: img_put(w, &ep, sizeof(ep), &items, 1);
+	if (ret)
+		return ret;
+	/* a memfd of 3 bytes */
+	struct img_filedata d = { .h.type = IMG_FILEDATA, .ino = 101, .size = 3,
+				  .flags = IMG_FILEDATA_CONTENT, .mode = 0600, .seals = 1 };
+	struct img_part content = { "abc", 3 };
+
+	f.fd = 9;
+	f.kind = IMG_FD_MEMFD;
+	f.ino = 101;
+	f.file_id = 10;
+	f.path_len = sizeof("/memfd:m (deleted)");
+	part = (struct img_part){ "/memfd:m (deleted)", f.path_len };
+	return img_put(w, &f, sizeof(f), &part, 1) ?: img_put(w, &d, sizeof(d), &content, 1);
 }
 
 static const uint64_t chunk1[] = { 0x10000, 0x11000, 0x13000 };
@@ -363,7 +377,7 @@ static int t_record_stream(void)
 		IMG_PROC, IMG_THREAD, IMG_THREAD, IMG_SIGINFO, IMG_TIMER, IMG_VMA,
 		IMG_VMA, IMG_VMA, IMG_PAGES, IMG_PAGES, IMG_FD, IMG_FD, IMG_FD,
 		IMG_PIPE, IMG_FD, IMG_PIPE, IMG_FD, IMG_UNIX, IMG_FD,
-		IMG_EVENTFD, IMG_FD, IMG_EPOLL, IMG_PROC,
+		IMG_EVENTFD, IMG_FD, IMG_EPOLL, IMG_FD, IMG_FILEDATA, IMG_PROC,
 	};
 	struct img_reader r;
 	struct img_rec rec;
@@ -434,7 +448,8 @@ static int check_mem_fds(const struct m_proc *mp)
 				    page_byte(mp->pages[c].vaddrs[i], b))
 					return no("page %#" PRIx64 " byte %zu differs",
 						  mp->pages[c].vaddrs[i], b);
-	if (mp->nr_fds != 7 || !mp->fds[5].ext || mp->fds[5].ext->type != IMG_EVENTFD ||
+	if (mp->nr_fds != 8 || !mp->fds[7].ext || memcmp(mp->fds[7].data, "abc", 3) ||
+	    ((const struct img_filedata *)mp->fds[7].ext)->seals != 1 || !mp->fds[5].ext || mp->fds[5].ext->type != IMG_EVENTFD ||
 	    ((const struct img_eventfd *)mp->fds[5].ext)->count != 1ULL << 40 ||
 	    !mp->fds[6].ext || ((const struct img_epoll_item *)mp->fds[6].data)->data != 42)
 		return no("event fds differ");
@@ -921,7 +936,14 @@ static int t_event_fds(void)
 	    EDIT(IMG_EPOLL, 0, img_epoll, nr_items, 2, "length 48, not 80", "item count") ||
 	    EDIT(IMG_EPOLL, 0, img_epoll, reserved, 1, "1 items", "reserved") ||
 	    rejects_edit(IMG_FD, 6, offsetof(struct img_fd, kind), &(uint32_t){ IMG_FD_TIMERFD },
-			 4, "not right after the fd record of its kind", false, "other kind"))
+			 4, "not right after the fd record of its kind", false, "other kind") ||
+	    EDIT(IMG_FILEDATA, 0, img_filedata, size, 9, "does not match 9 bytes", "size") ||
+	    EDIT(IMG_FILEDATA, 0, img_filedata, flags, IMG_FILEDATA_TOO_BIG, "flags 0x2",
+		 "too big without content") ||
+	    EDIT(IMG_FILEDATA, 0, img_filedata, mode, 010000, "mode 10000", "mode") ||
+	    rejects_edit(IMG_FILEDATA, 0, offsetof(struct img_filedata, flags),
+			 &(uint32_t){ 0 }, 4, "does not match 0 bytes of content", true,
+			 "content without the flag"))
 		return -1;
 	return 0;
 }

@@ -220,6 +220,10 @@ static int pipe_check(struct verdict *v, const struct ckpt_image *img,
 	struct stat st;
 	long max;
 
+	/* an O_PATH fd holds no end (fifo_open() never ran for it) */
+	if (mf->f->open_flags & O_PATH)
+		return verdict_refuse(v, -ENOTSUP, pid, "fd", "fd %d: an O_PATH fd on "
+				      "fifo %s: not supported", mf->f->fd, mf->path);
 	n = image_ends(img, mf, ends, MAX_ENDS, &readers, &writers);
 	if (n > MAX_ENDS)
 		return verdict_refuse(v, -ENOTSUP, pid, "fd", "fd %d is %s: more than "
