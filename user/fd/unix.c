@@ -268,8 +268,10 @@ static int unix_peek(struct snap_ctx *ctx, struct snap_proc *sp, struct snap_fd 
 		ret = -ENOMEM;
 		goto out;
 	}
-	memcpy(f->data, q.lens, q.nr * sizeof(uint32_t));
-	memcpy(f->data + q.nr * sizeof(uint32_t), q.bytes, q.len);
+	if (q.nr) {
+		memcpy(f->data, q.lens, q.nr * sizeof(uint32_t));
+		memcpy(f->data + q.nr * sizeof(uint32_t), q.bytes, q.len);
+	}
 	u->nr_msgs = q.nr;
 	u->data_len = q.len;
 out:
