@@ -40,7 +40,7 @@ DEPS_FIRST := $(if $(missing),deps,)
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
             -Wshadow -Wformat=2 -Wno-format-nonliteral -D_GNU_SOURCE \
-            -Iinclude -Iarch/$(ARCH) -I$(BUILD) -MMD -MP
+            -Iinclude -Iarch/$(ARCH) -I$(BUILD) -iquote user -MMD -MP
 LDLIBS   := -lbpf -lelf -lz -lxxhash
 ifeq ($(SANITIZE),1)
 CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer \
@@ -55,7 +55,7 @@ BPF_SRCS  := $(wildcard bpf/*.bpf.c)
 BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
 SKELS     := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
 
-USER_SRCS := $(wildcard user/*.c) $(wildcard arch/$(ARCH)/*.c)
+USER_SRCS := $(wildcard user/*.c) $(wildcard user/fd/*.c) $(wildcard arch/$(ARCH)/*.c)
 USER_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(USER_SRCS))
 # everything but main(), for the unit tests and the fuzz harness
 LIB_OBJS  := $(filter-out $(BUILD)/user/main.o,$(USER_OBJS))

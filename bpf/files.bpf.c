@@ -21,6 +21,7 @@ char LICENSE[] SEC("license") = "GPL";
 
 #define S_IFMT		00170000
 #define S_IFSOCK	0140000
+#define S_IFIFO		0010000
 
 static const struct rec_file zero_file;
 
@@ -46,6 +47,22 @@ static __always_inline void read_socket(struct rec_file *r, struct file *file)
 	r->sock_family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	r->sock_state = BPF_CORE_READ(sk, __sk_common.skc_state);
 	r->sock_proto = BPF_CORE_READ(sk, sk_protocol);
+}
+
+/*
+ * A pipe's counts of open ends say whether the tree holds all of them
+ * (struct pipe_inode_info, include/linux/pipe_fs_i.h); max_usage is what
+ * F_GETPIPE_SZ reports, in pages.  An O_PATH fifo has no i_pipe.
+ */
+static __always_inline void read_pipe(struct rec_file *r, struct inode *inode)
+{
+	struct pipe_inode_info *pipe = BPF_CORE_READ(inode, i_pipe);
+
+	if (!pipe)
+		return;
+	r->pipe_readers = BPF_CORE_READ(pipe, readers);
+	r->pipe_writers = BPF_CORE_READ(pipe, writers);
+	r->pipe_pages = BPF_CORE_READ(pipe, max_usage);
 }
 
 static __always_inline int emit_file(struct bpf_iter__task_file *ctx, bool with_path)
@@ -77,6 +94,8 @@ static __always_inline int emit_file(struct bpf_iter__task_file *ctx, bool with_
 	r->file = (__u64)file;
 	if ((r->mode & S_IFMT) == S_IFSOCK)
 		read_socket(r, file);
+	if ((r->mode & S_IFMT) == S_IFIFO)
+		read_pipe(r, inode);
 	if (with_path) {
 		r->path_len = bpf_d_path(file_path(file), r->path, sizeof(r->path));
 		if (r->path_len < 0)

@@ -6,16 +6,47 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include "fd/fd.h"
 #include "img.h"
+#include "inject.h"
 #include "log.h"
 #include "restore.h"
-#include "show.h"
 #include "snap.h"
 #include "util.h"
 #include "verdict.h"
+
+/* what each IMG_FD_* kind does, in user/fd/ */
+static const struct fd_kind *const kinds[IMG_FD_KIND_MAX + 1] = {
+	[IMG_FD_REG] = &fd_reg_kind,
+	[IMG_FD_DIR] = &fd_dir_kind,
+	[IMG_FD_CHR] = &fd_chr_kind,
+	[IMG_FD_BLK] = &fd_blk_kind,
+	[IMG_FD_FIFO] = &fd_pipe_kind,
+	[IMG_FD_SOCK] = &fd_sock_kind,
+	[IMG_FD_UNIX] = &fd_unix_kind,
+	[IMG_FD_EVENTFD] = &fd_eventfd_kind,
+	[IMG_FD_TIMERFD] = &fd_timerfd_kind,
+	[IMG_FD_SIGNALFD] = &fd_signalfd_kind,
+	[IMG_FD_EPOLL] = &fd_epoll_kind,
+	[IMG_FD_MEMFD] = &fd_memfd_kind,
+	[IMG_FD_GONE] = &fd_gone_kind,
+	[IMG_FD_ANON] = &fd_anon_kind,
+};
+
+/* the model's loader admits only kinds 1..IMG_FD_KIND_MAX */
+static const struct fd_kind *kind_of(uint32_t kind)
+{
+	return kind <= IMG_FD_KIND_MAX ? kinds[kind] : NULL;
+}
+
+const char *files_kind_name(uint32_t kind)
+{
+	return kind_of(kind) ? kind_of(kind)->name : "?";
+}
 
 static bool has_prefix(const char *s, const char *p)
 {
@@ -42,16 +73,30 @@ int files_fd_path(pid_t pid, const struct rec_file *r, char *buf, size_t size)
 int files_fd_kind(const struct rec_file *r, const char *path, uint32_t *kind,
 		  char *why, size_t len)
 {
+	static const struct { const char *path; uint32_t kind; } anon[] = {
+		{ "anon_inode:[eventfd]", IMG_FD_EVENTFD },
+		{ "anon_inode:[timerfd]", IMG_FD_TIMERFD },
+		{ "anon_inode:[signalfd]", IMG_FD_SIGNALFD },
+		{ "anon_inode:[eventpoll]", IMG_FD_EPOLL },
+	};
+	size_t i;
+
 	*kind = 0;
+	for (i = 0; i < ARRAY_SIZE(anon); i++) {
+		if (!strcmp(path, anon[i].path)) {
+			*kind = anon[i].kind;
+			return 0;
+		}
+	}
 	if (has_prefix(path, "anon_inode:")) {
-		/* eventfd, epoll, signalfd, timerfd, ...: their state is
-		 * not collected yet, so a snap of them would not restore */
+		/* the others' state is not collected, so they would not restore */
 		snprintf(why, len, "fd %d is '%s': not supported", r->fd, path);
 		return -ENOTSUP;
 	}
 	switch (r->mode & S_IFMT) {
 	case S_IFREG:
-		*kind = IMG_FD_REG;
+		*kind = has_prefix(path, "/memfd:") ? IMG_FD_MEMFD :
+			r->nlink == 0 ? IMG_FD_GONE : IMG_FD_REG;
 		break;
 	case S_IFDIR:
 		*kind = IMG_FD_DIR;
@@ -66,7 +111,7 @@ int files_fd_kind(const struct rec_file *r, const char *path, uint32_t *kind,
 		*kind = IMG_FD_FIFO;
 		break;
 	case S_IFSOCK:
-		*kind = IMG_FD_SOCK;
+		*kind = r->sock_family == AF_UNIX ? IMG_FD_UNIX : IMG_FD_SOCK;
 		break;
 	default:
 		snprintf(why, len, "fd %d is '%s' (mode %o): not supported", r->fd,
@@ -83,7 +128,7 @@ void files_fill_fd(struct img_fd *f, const struct rec_file *r, uint32_t kind)
 	f->fd = r->fd;
 	f->kind = kind;
 	f->flags = (r->cloexec ? IMG_FD_CLOEXEC : 0) |
-		   (kind == IMG_FD_REG && r->nlink == 0 ? IMG_FD_DELETED : 0);
+		   (kind == IMG_FD_GONE ? IMG_FD_DELETED : 0);
 	f->open_flags = r->f_flags;
 	f->pos = r->pos;
 	f->mode = r->mode;
@@ -95,6 +140,32 @@ void files_fill_fd(struct img_fd *f, const struct rec_file *r, uint32_t kind)
 	f->sock_type = r->sock_type;
 	f->sock_proto = r->sock_proto;
 	f->sock_state = r->sock_state;
+}
+
+int files_fill_ext(union fd_ext *x, uint8_t **data, uint32_t *len,
+		   const struct rec_file *r, uint32_t kind)
+{
+	const struct fd_kind *k = kind_of(kind);
+
+	memset(x, 0, sizeof(*x));
+	*data = NULL;
+	*len = 0;
+	return k && k->fill ? k->fill(x, data, len, r) : 0;
+}
+
+/* the fixed part of a kind's record */
+static size_t ext_size(const union fd_ext *x)
+{
+	switch (x->h.type) {
+	case IMG_PIPE: return sizeof(x->pipe);
+	case IMG_UNIX: return sizeof(x->sk);
+	case IMG_EVENTFD: return sizeof(x->efd);
+	case IMG_TIMERFD: return sizeof(x->tfd);
+	case IMG_SIGNALFD: return sizeof(x->sfd);
+	case IMG_EPOLL: return sizeof(x->ep);
+	case IMG_FILEDATA: return sizeof(x->fd);
+	}
+	return 0;
 }
 
 static int file_cb(void *data, const struct rec_hdr *h, size_t size)
@@ -124,13 +195,18 @@ static int file_cb(void *data, const struct rec_hdr *h, size_t size)
 		return ret;
 	}
 	files_fill_fd(&f.f, r, kind);
+	ret = files_fill_ext(&f.x, &f.data, &f.data_len, r, kind);
+	if (ret) {
+		pr_err("pid %d: fd %d (%s): %s", sp->pid, r->fd, path, errstr(ret));
+		return ret;
+	}
 	f.kfile = r->file;
 	f.path = strdup(path);
-	if (!f.path)
-		return -ENOMEM;
-	ret = vec_push(sp->fds, sp->nr_fds, sp->cap_fds, f);
-	if (ret)
+	ret = f.path ? vec_push(sp->fds, sp->nr_fds, sp->cap_fds, f) : -ENOMEM;
+	if (ret) {
 		free(f.path);
+		free(f.data);
+	}
 	return ret;
 }
 
@@ -167,6 +243,15 @@ static int file_id(struct snap_ctx *ctx, uint64_t kfile, uint32_t *id)
 	return ret;
 }
 
+/* the kind's record after the fd's, with its bytes */
+static int write_ext(struct snap_ctx *ctx, struct snap_fd *f)
+{
+	struct img_part part = { f->data, f->data_len };
+	if (!f->x.h.type)
+		return 0;
+	return img_put(ctx->w, &f->x, ext_size(&f->x), &part, part.len ? 1 : 0);
+}
+
 int files_write(struct snap_ctx *ctx, struct snap_proc *sp)
 {
 	uint32_t i;
@@ -175,12 +260,22 @@ int files_write(struct snap_ctx *ctx, struct snap_proc *sp)
 	for (i = 0; i < sp->nr_fds && !ret; i++) {
 		struct snap_fd *f = &sp->fds[i];
 		struct img_part part = { f->path, strlen(f->path) + 1 };
+		const struct fd_kind *k = kind_of(f->f.kind);
 
 		ret = file_id(ctx, f->kfile, &f->f.file_id);
 		if (ret)
 			break;
+		if (k && k->peek) {
+			ret = k->peek(ctx, sp, f);
+			if (ret) {
+				ctx->reported = true;	/* the kind said it */
+				break;
+			}
+		}
 		f->f.path_len = part.len;
 		ret = img_put(ctx->w, &f->f, sizeof(f->f), &part, 1);
+		if (!ret)
+			ret = write_ext(ctx, f);
 	}
 	return ret;
 }
@@ -189,16 +284,14 @@ void files_free(struct snap_proc *sp)
 {
 	uint32_t i;
 
-	for (i = 0; i < sp->nr_fds; i++)
+	for (i = 0; i < sp->nr_fds; i++) {
 		free(sp->fds[i].path);
+		free(sp->fds[i].data);
+	}
 	free(sp->fds);
 }
 
-/* ---- restore ---- */
-
-/* the O_* flags reopening honours; creation and truncation never */
-#define REOPEN_FLAGS	(O_ACCMODE | O_APPEND | O_NONBLOCK | O_DSYNC | O_SYNC | \
-			 O_DIRECT | O_LARGEFILE | O_NOATIME | O_PATH | O_DIRECTORY)
+/* ---- restorability ---- */
 
 /*
  * /proc/PID/... of a process of the image (a process looking at itself
@@ -217,71 +310,16 @@ static bool is_tree_proc_file(const struct ckpt_image *img, const char *path)
 	       image_find(img, pid) >= 0;
 }
 
-static const char *kind_name(uint32_t kind)
+/* the restore --inherit-fd that gives @mf, -1 if none */
+static int inherited(const struct inherit_fd *inh, uint32_t n, const struct m_fd *mf)
 {
-	return kind == IMG_FD_FIFO ? "a pipe or fifo" :
-	       kind == IMG_FD_SOCK ? "a socket" : "an anonymous inode";
-}
+	uint32_t i;
 
-/*
- * The new process will open it with these flags: try it here, so that a
- * file that stat() finds but open() refuses (EROFS for a writer, EACCES,
- * ETXTBSY) stops the restore before anything exists.  Only regular files
- * and directories: opening a device can have side effects (a tty, a
- * tape), so for those access() checks the mode.
- */
-static int check_reopen(struct verdict *v, const struct img_proc *p,
-			const struct m_fd *mf)
-{
-	const struct img_fd *f = mf->f;
-	int acc = f->open_flags & O_ACCMODE, fd;
-
-	if (f->open_flags & O_PATH)
-		return 0;
-	if (f->kind == IMG_FD_REG || f->kind == IMG_FD_DIR) {
-		fd = open(mf->path, (f->open_flags & REOPEN_FLAGS) | O_NOCTTY |
-			  O_CLOEXEC | O_NONBLOCK);
-		if (fd >= 0) {
-			close(fd);
-			return 0;
-		}
-	} else if (!access(mf->path, acc == O_RDWR ? R_OK | W_OK :
-			   acc == O_WRONLY ? W_OK : R_OK)) {
-		return 0;
-	}
-	return verdict_refuse(v, -errno, p->pid[0], "fd", "fd %d: %s: %s", f->fd,
-			      mf->path, strerror(errno));
-}
-
-static int check_fd(struct verdict *v, const struct ckpt_image *img,
-		    const struct img_proc *p, const struct m_fd *mf)
-{
-	static const mode_t types[] = {
-		[IMG_FD_REG] = S_IFREG, [IMG_FD_DIR] = S_IFDIR,
-		[IMG_FD_CHR] = S_IFCHR, [IMG_FD_BLK] = S_IFBLK,
-	};
-	const struct img_fd *f = mf->f;
-	struct stat st;
-
-	if (f->kind == IMG_FD_FIFO || f->kind == IMG_FD_SOCK || f->kind == IMG_FD_ANON)
-		return verdict_refuse(v, -ENOTSUP, p->pid[0], "fd",
-				      "fd %d is %s (%s): restoring it is not "
-				      "supported yet", f->fd, kind_name(f->kind),
-				      mf->path);
-	if (f->flags & IMG_FD_DELETED)
-		return verdict_refuse(v, -ENOENT, p->pid[0], "fd",
-				      "fd %d: file %s was deleted before the snap",
-				      f->fd, mf->path);
-	if (is_tree_proc_file(img, mf->path))
-		return 0;
-	if (stat(mf->path, &st))
-		return verdict_refuse(v, -errno, p->pid[0], "fd", "fd %d: %s: %s",
-				      f->fd, mf->path, strerror(errno));
-	if ((st.st_mode & S_IFMT) != types[f->kind])
-		return verdict_refuse(v, -EINVAL, p->pid[0], "fd",
-				      "fd %d: %s is no longer a %s", f->fd, mf->path,
-				      show_fd_kind(f->kind));
-	return check_reopen(v, p, mf);
+	for (i = 0; i < n; i++)
+		if (!strcmp(inh[i].key, mf->path) &&
+		    inh[i].acc == (int)(mf->f->open_flags & O_ACCMODE))
+			return i;
+	return -1;
 }
 
 int files_check_image(const struct ckpt_image *img, struct verdict *v)
@@ -292,11 +330,26 @@ int files_check_image(const struct ckpt_image *img, struct verdict *v)
 	for (i = 0; !ret && i < img->nr_procs; i++) {
 		const struct m_proc *mp = &img->procs[i];
 
-		for (j = 0; !ret && j < mp->nr_fds; j++)
-			ret = check_fd(v, img, mp->p, &mp->fds[j]);
+		for (j = 0; !ret && j < mp->nr_fds; j++) {
+			const struct m_fd *mf = &mp->fds[j];
+			const struct fd_kind *k = kind_of(mf->f->kind);
+
+			/* an fd restore is given stands for the snapped one */
+			if (is_tree_proc_file(img, mf->path) ||
+			    inherited(v->inh, v->nr_inh, mf) >= 0)
+				continue;
+			if (!k || !k->check)
+				ret = verdict_refuse(v, -ENOTSUP, mp->p->pid[0], "fd",
+						     "fd %d: kind %u is not known",
+						     mf->f->fd, mf->f->kind);
+			else
+				ret = k->check(v, img, mp, mf);
+		}
 	}
 	return ret;
 }
+
+/* ---- restore ---- */
 
 /* records which file ids every subtree needs, for the fd hand-down */
 static int add_fid(struct rst_proc *rp, uint64_t id)
@@ -307,6 +360,50 @@ static int add_fid(struct rst_proc *rp, uint64_t id)
 		if (rp->fids[i] == id)
 			return 0;
 	return vec_push(rp->fids, rp->nr_fids, rp->cap_fids, id);
+}
+
+int files_check_inherit(const struct restore_ctx *ctx)
+{
+	uint32_t i, j, k;
+
+	for (i = 0; i < ctx->nr_inh; i++) {
+		const struct inherit_fd *in = &ctx->inh[i];
+		bool used = false;
+
+		for (j = 0; j < ctx->img.nr_procs && !used; j++) {
+			const struct m_proc *mp = &ctx->img.procs[j];
+
+			for (k = 0; k < mp->nr_fds && !used; k++)
+				used = inherited(in, 1, &mp->fds[k]) == 0;
+		}
+		if (!used) {
+			pr_err("--inherit-fd fd[%d]:%s: no fd of the image is %s "
+			       "opened %s", in->fd, in->key, in->key,
+			       in->acc == O_RDONLY ? "for reading" :
+			       in->acc == O_WRONLY ? "for writing" : "read-write");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* each --inherit-fd moves above every carrier, out of the root's way */
+static int plan_inherit(struct restore_ctx *ctx, int above)
+{
+	uint32_t i;
+	int fd;
+
+	for (i = 0; i < ctx->nr_inh; i++) {
+		struct inherit_fd *in = &ctx->inh[i];
+
+		fd = fcntl(in->fd, F_DUPFD_CLOEXEC, above + (int)i);
+		if (fd < 0) {
+			pr_err("--inherit-fd fd[%d]: %s", in->fd, strerror(errno));
+			return -errno;
+		}
+		in->moved = fd;
+	}
+	return 0;
 }
 
 int files_restore_plan(struct restore_ctx *ctx)
@@ -332,7 +429,7 @@ int files_restore_plan(struct restore_ctx *ctx)
 	ctx->fd_base = max_fd + 1;
 	if (getrlimit(RLIMIT_NOFILE, &rl))
 		return -errno;
-	if ((uint64_t)ctx->fd_base + max_id + 1 > rl.rlim_max) {
+	if ((uint64_t)ctx->fd_base + max_id + 1 + ctx->nr_inh > rl.rlim_max) {
 		pr_err("fd %d and %u open files need a higher RLIMIT_NOFILE than "
 		       "%llu", max_fd, max_id, (unsigned long long)rl.rlim_max);
 		return -EMFILE;
@@ -340,41 +437,11 @@ int files_restore_plan(struct restore_ctx *ctx)
 	rl.rlim_cur = rl.rlim_max;
 	if (setrlimit(RLIMIT_NOFILE, &rl))
 		return -errno;
-	return 0;
+	ctx->fd_top = ctx->fd_base + max_id + 1;
+	return plan_inherit(ctx, ctx->fd_top);
 }
 
 /* in the child from here on: failures go through rst_child_fail() */
-
-static int carrier(struct restore_ctx *ctx, uint32_t file_id)
-{
-	return ctx->fd_base + file_id;
-}
-
-static bool fd_open(int fd)
-{
-	return fcntl(fd, F_GETFD) >= 0;
-}
-
-/* opens @mf afresh, positioned, at fd @at */
-static void open_at(struct restore_ctx *ctx, uint32_t idx, const struct m_fd *mf,
-		    int at)
-{
-	const struct img_fd *f = mf->f;
-	int fd, flags = (f->open_flags & REOPEN_FLAGS) | O_NOCTTY;
-
-	fd = open(mf->path, flags);
-	if (fd < 0)
-		rst_child_fail(ctx, idx, -errno, "fd %d: open %s", f->fd, mf->path);
-	if (f->pos && !(f->open_flags & O_PATH) &&
-	    lseek(fd, f->pos, SEEK_SET) < 0 && errno != ESPIPE)
-		rst_child_fail(ctx, idx, -errno, "fd %d: lseek %s to %llu", f->fd,
-			       mf->path, (unsigned long long)f->pos);
-	if (fd != at) {
-		if (dup2(fd, at) < 0)
-			rst_child_fail(ctx, idx, -errno, "fd %d: dup2", f->fd);
-		close(fd);
-	}
-}
 
 static const struct m_fd *find_fid(const struct m_proc *mp, uint32_t id)
 {
@@ -386,29 +453,81 @@ static const struct m_fd *find_fid(const struct m_proc *mp, uint32_t id)
 	return NULL;
 }
 
+static int cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+/*
+ * The root: the restorer's own fds mean nothing to the tree, but the
+ * ones --inherit-fd gives go to the carriers of the files they stand for.
+ */
+static void park_root(struct restore_ctx *ctx, uint32_t idx)
+{
+	int keep[64], n = 0, lo = 0, i;
+	uint32_t p, j;
+
+	for (p = 0; p < ctx->nr_procs; p++) {
+		const struct m_proc *mp = ctx->procs[p].mp;
+
+		for (j = 0; j < mp->nr_fds; j++) {
+			int in = inherited(ctx->inh, ctx->nr_inh, &mp->fds[j]);
+			int c = fd_carrier(ctx, mp->fds[j].f->file_id);
+
+			for (i = 0; in >= 0 && i < n; i++)
+				if (keep[i] == c)
+					in = -1;	/* a dup of one placed already */
+			if (in < 0)
+				continue;
+			if (n == ARRAY_SIZE(keep))
+				rst_child_fail(ctx, idx, -EMFILE, "more than %d "
+					       "inherited files", n);
+			if (dup2(ctx->inh[in].moved, c) < 0)
+				rst_child_fail(ctx, idx, -errno, "--inherit-fd fd[%d]: "
+					       "dup2", ctx->inh[in].fd);
+			keep[n++] = c;
+		}
+	}
+	qsort(keep, n, sizeof(*keep), cmp_int);
+	for (i = 0; i < n; lo = keep[i++] + 1)
+		if (keep[i] > lo)
+			syscall(SYS_close_range, lo, keep[i] - 1, 0);
+	syscall(SYS_close_range, lo, ~0U, 0);
+}
+
 /* the parent's fds were inherited at their numbers: move them aside */
 static void park_inherited(struct restore_ctx *ctx, uint32_t idx)
 {
 	const struct m_proc *mp = ctx->procs[idx].mp, *pp;
 	uint32_t i;
 
-	if (mp->parent < 0) {
-		/* the restorer's own fds mean nothing to the tree */
-		syscall(SYS_close_range, 0, ~0U, 0);
-		return;
-	}
+	if (mp->parent < 0)
+		return park_root(ctx, idx);
+	/* every file of the parent is at its carrier too */
 	pp = ctx->procs[mp->parent].mp;
-	for (i = 0; i < pp->nr_fds; i++) {
-		const struct img_fd *f = pp->fds[i].f;
-		int c = carrier(ctx, f->file_id);
+	for (i = 0; i < pp->nr_fds; i++)
+		if (!is_tree_proc_file(&ctx->img, pp->fds[i].path))
+			close(pp->fds[i].f->fd);
+}
 
-		/* not open yet in the parent: see files_restore_late() */
-		if (is_tree_proc_file(&ctx->img, pp->fds[i].path))
-			continue;
-		if (!fd_open(c) && dup2(f->fd, c) < 0)
-			rst_child_fail(ctx, idx, -errno, "dup2 %d to %d", f->fd, c);
-		close(f->fd);
-	}
+/* file @mf at its carrier, opened by its kind unless already there */
+static void open_carrier(struct restore_ctx *ctx, uint32_t idx, const struct m_fd *mf)
+{
+	const struct fd_kind *k = kind_of(mf->f->kind);
+	int c = fd_carrier(ctx, mf->f->file_id);
+
+	if (fd_is_open(c))
+		return;
+	if (!k || !k->open)
+		rst_child_fail(ctx, idx, -ENOTSUP, "fd %d: kind %u cannot be opened",
+			       mf->f->fd, mf->f->kind);
+	k->open(ctx, idx, mf, c);
+}
+
+static void set_cloexec(struct restore_ctx *ctx, uint32_t idx, const struct img_fd *f)
+{
+	if (fcntl(f->fd, F_SETFD, f->flags & IMG_FD_CLOEXEC ? FD_CLOEXEC : 0))
+		rst_child_fail(ctx, idx, -errno, "fd %d: F_SETFD", f->fd);
 }
 
 int files_restore_child(struct restore_ctx *ctx, uint32_t idx)
@@ -419,38 +538,33 @@ int files_restore_child(struct restore_ctx *ctx, uint32_t idx)
 
 	park_inherited(ctx, idx);
 	for (i = 0; i < mp->nr_fds; i++) {
-		const struct m_fd *mf = &mp->fds[i], *first;
+		const struct m_fd *mf = &mp->fds[i];
 		const struct img_fd *f = mf->f;
-		int c = carrier(ctx, f->file_id);
 
-		first = find_fid(mp, f->file_id);
 		if (is_tree_proc_file(&ctx->img, mf->path))
 			continue;	/* files_restore_late() */
-		if (fd_open(c)) {
-			if (dup2(c, f->fd) < 0)
-				rst_child_fail(ctx, idx, -errno, "fd %d: dup2", f->fd);
-		} else if (first != mf) {
-			/* a dup of an fd installed just before */
-			if (dup2(first->f->fd, f->fd) < 0)
-				rst_child_fail(ctx, idx, -errno, "fd %d: dup2", f->fd);
-		} else {
-			open_at(ctx, idx, mf, f->fd);
-		}
-		if (fcntl(f->fd, F_SETFD, f->flags & IMG_FD_CLOEXEC ? FD_CLOEXEC : 0))
-			rst_child_fail(ctx, idx, -errno, "fd %d: F_SETFD", f->fd);
+		open_carrier(ctx, idx, mf);
+		if (dup2(fd_carrier(ctx, f->file_id), f->fd) < 0)
+			rst_child_fail(ctx, idx, -errno, "fd %d: dup2", f->fd);
+		set_cloexec(ctx, idx, f);
+	}
+	for (i = 0; i < mp->nr_fds; i++) {
+		const struct fd_kind *k = kind_of(mp->fds[i].f->kind);
+
+		if (k && k->install && !is_tree_proc_file(&ctx->img, mp->fds[i].path))
+			k->install(ctx, idx, &mp->fds[i]);
 	}
 	/* files our descendants share: open each once, here, for them */
 	for (i = 0; i < rp->nr_fids; i++) {
-		int c = carrier(ctx, rp->fids[i]);
 		const struct m_fd *mf = NULL;
 		uint32_t j;
 
-		if (fd_open(c) || find_fid(mp, rp->fids[i]))
+		if (fd_is_open(fd_carrier(ctx, rp->fids[i])))
 			continue;
 		for (j = 0; j < ctx->nr_procs && !mf; j++)
 			mf = find_fid(ctx->procs[j].mp, rp->fids[i]);
 		if (mf && !is_tree_proc_file(&ctx->img, mf->path))
-			open_at(ctx, idx, mf, c);
+			open_carrier(ctx, idx, mf);
 	}
 	return 0;
 }
@@ -463,13 +577,12 @@ void files_restore_late(struct restore_ctx *ctx, uint32_t idx)
 
 	for (i = 0; i < mp->nr_fds; i++) {
 		const struct m_fd *mf = &mp->fds[i];
+		const struct fd_kind *k = kind_of(mf->f->kind);
 
-		if (!is_tree_proc_file(&ctx->img, mf->path))
+		if (!is_tree_proc_file(&ctx->img, mf->path) || !k || !k->open)
 			continue;
-		open_at(ctx, idx, mf, mf->f->fd);
-		if (fcntl(mf->f->fd, F_SETFD, mf->f->flags & IMG_FD_CLOEXEC ?
-			  FD_CLOEXEC : 0))
-			rst_child_fail(ctx, idx, -errno, "fd %d: F_SETFD", mf->f->fd);
+		k->open(ctx, idx, mf, mf->f->fd);
+		set_cloexec(ctx, idx, mf->f);
 	}
 }
 

@@ -403,6 +403,13 @@ static const char *const type_names[IMG_TYPE_MAX] = {
 	[IMG_PAGES] = "pages",
 	[IMG_PAGE_SUMS] = "page_sums",
 	[IMG_FD] = "fd",
+	[IMG_PIPE] = "pipe",
+	[IMG_UNIX] = "unix",
+	[IMG_EVENTFD] = "eventfd",
+	[IMG_TIMERFD] = "timerfd",
+	[IMG_SIGNALFD] = "signalfd",
+	[IMG_EPOLL] = "epoll",
+	[IMG_FILEDATA] = "filedata",
 };
 
 const char *img_type_name(uint32_t type)

@@ -48,6 +48,9 @@ struct i_vma {
 struct i_fd {
 	struct img_fd f;
 	char *path;
+	union fd_ext x;		/* the kind's record, as snap writes it */
+	uint8_t *data;
+	uint32_t data_len;
 };
 
 struct i_proc {
@@ -80,6 +83,8 @@ struct inspect_ctx {
 	uint32_t nr_procs;
 	struct reason *reasons;
 	uint32_t nr_reasons, cap_reasons;
+	uint64_t *kfiles;	/* file id - 1 -> struct file address */
+	uint32_t nr_kfiles, cap_kfiles;
 	int landlock_word;	/* task_landlock_word() */
 };
 
@@ -167,6 +172,23 @@ static int vma_cb(void *data, const struct rec_hdr *h, size_t size)
 	return ret;
 }
 
+/* one id per open file description, as snap gives them */
+static int file_id(struct inspect_ctx *c, uint64_t kfile, uint32_t *id)
+{
+	uint32_t i;
+	int ret;
+
+	for (i = 0; i < c->nr_kfiles; i++) {
+		if (c->kfiles[i] == kfile) {
+			*id = i + 1;
+			return 0;
+		}
+	}
+	ret = vec_push(c->kfiles, c->nr_kfiles, c->cap_kfiles, kfile);
+	*id = c->nr_kfiles;
+	return ret;
+}
+
 static int file_cb(void *data, const struct rec_hdr *h, size_t size)
 {
 	struct cb_ctx *cc = data;
@@ -192,12 +214,18 @@ static int file_cb(void *data, const struct rec_hdr *h, size_t size)
 			return ret;
 	}
 	files_fill_fd(&f.f, r, kind);
-	f.path = strdup(path);
-	if (!f.path)
-		return -ENOMEM;
-	ret = vec_push(p->fds, p->nr_fds, p->cap_fds, f);
+	/* the tree runs on: the socket may be gone, its state unknown */
+	if (files_fill_ext(&f.x, &f.data, &f.data_len, r, kind))
+		memset(&f.x, 0, sizeof(f.x));
+	ret = file_id(cc->c, r->file, &f.f.file_id);
 	if (ret)
+		return ret;
+	f.path = strdup(path);
+	ret = f.path ? vec_push(p->fds, p->nr_fds, p->cap_fds, f) : -ENOMEM;
+	if (ret) {
 		free(f.path);
+		free(f.data);
+	}
 	return ret;
 }
 
@@ -417,8 +445,10 @@ static int model_proc(struct i_model *m, struct i_proc *ip, uint32_t k)
 								  ip->vmas[j].path };
 	for (j = 0; j < ip->nr_fds; j++)
 		if (ip->fds[j].f.kind && strcmp(ip->fds[j].path, "?"))
-			mp->fds[mp->nr_fds++] = (struct m_fd){ &ip->fds[j].f,
-							       ip->fds[j].path };
+			mp->fds[mp->nr_fds++] = (struct m_fd){
+				&ip->fds[j].f, ip->fds[j].path,
+				ip->fds[j].x.h.type ? &ip->fds[j].x.h : NULL,
+				ip->fds[j].data };
 	for (j = 0; j < ip->nr_timers; j++) {
 		task_fill_timer(&m->tm[k][j], &ip->timers[j]);
 		mp->timers[mp->nr_timers++] = &m->tm[k][j];
@@ -636,8 +666,10 @@ static void free_all(struct inspect_ctx *c)
 			free(p->threads[j].rec);
 		for (j = 0; j < p->nr_vmas; j++)
 			free(p->vmas[j].path);
-		for (j = 0; j < p->nr_fds; j++)
+		for (j = 0; j < p->nr_fds; j++) {
 			free(p->fds[j].path);
+			free(p->fds[j].data);
+		}
 		for (j = 0; j < 3; j++)
 			free(p->paths[j]);
 		free(p->threads);
@@ -649,6 +681,7 @@ static void free_all(struct inspect_ctx *c)
 	for (i = 0; i < c->nr_reasons; i++)
 		free(c->reasons[i].why);
 	free(c->reasons);
+	free(c->kfiles);
 	pstree_free(&c->tree);
 	collect_close(&c->col);
 }

@@ -41,6 +41,7 @@
 #include <dirent.h>
 #include <unistd.h>
 #include "arch.h"
+#include "inject.h"
 #include "lazy.h"
 #include "log.h"
 #include "restore.h"

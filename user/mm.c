@@ -26,6 +26,7 @@
 #include "features.h"
 #include "img.h"
 #include "log.h"
+#include "inject.h"
 #include "lazy.h"
 #include "restore.h"
 #include "snap.h"

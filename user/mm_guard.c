@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include "bpfckpt/compat.h"
 #include "log.h"
+#include "inject.h"
 #include "restore.h"
 #include "snap.h"
 #include "util.h"

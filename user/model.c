@@ -389,6 +389,226 @@ static int load_fd(struct loader *l, struct m_proc *mp)
 	return vec_push(mp->fds, mp->nr_fds, mp->cap_fds, mf);
 }
 
+/* IMG_PIPE: the state of the pipe or fifo of the fd just before it */
+static int load_pipe(struct loader *l, struct m_proc *mp)
+{
+	const struct img_pipe *p = l->rec->p;
+	struct m_fd *mf = mp->nr_fds ? &mp->fds[mp->nr_fds - 1] : NULL;
+
+	if (l->rec->len < sizeof(*p))
+		return bad(l, "length %u below %zu", l->rec->len, sizeof(*p));
+	if (IMG_ALIGN((uint64_t)sizeof(*p) + p->data_len) != l->rec->len)
+		return bad(l, "length %u does not match %u bytes of data",
+			   l->rec->len, p->data_len);
+	if (!mf || mf->f->kind != IMG_FD_FIFO || mf->ext)
+		return bad(l, "not right after the fd record of a pipe");
+	if (p->ino != mf->f->ino)
+		return bad(l, "inode %llu, its fd's is %llu",
+			   (unsigned long long)p->ino, (unsigned long long)mf->f->ino);
+	if (p->flags & ~IMG_PIPE_FLAGS_ALL || p->reserved ||
+	    (p->data_len && !(p->flags & IMG_PIPE_DATA)) || p->data_len > p->size)
+		return bad(l, "flags %#x, %u bytes in a pipe of %u", p->flags,
+			   p->data_len, p->size);
+	mf->ext = &p->h;
+	mf->data = (const uint8_t *)(p + 1);
+	return 0;
+}
+
+/* IMG_UNIX: the state of the socket of the fd just before it */
+static int load_unix(struct loader *l, struct m_proc *mp)
+{
+	const struct img_unix *u = l->rec->p;
+	struct m_fd *mf = mp->nr_fds ? &mp->fds[mp->nr_fds - 1] : NULL;
+	uint64_t total = 0;
+	uint32_t i, len;
+
+	if (l->rec->len < sizeof(*u))
+		return bad(l, "length %u below %zu", l->rec->len, sizeof(*u));
+	if (u->nr_msgs > IMG_UNIX_MSGS_MAX ||
+	    IMG_ALIGN(sizeof(*u) + (uint64_t)u->nr_msgs * 4 + u->data_len) != l->rec->len)
+		return bad(l, "length %u does not match %u messages of %u bytes",
+			   l->rec->len, u->nr_msgs, u->data_len);
+	if (!mf || mf->f->kind != IMG_FD_UNIX || mf->ext)
+		return bad(l, "not right after the fd record of a unix socket");
+	if (u->ino != mf->f->ino)
+		return bad(l, "inode %llu, its fd's is %llu",
+			   (unsigned long long)u->ino, (unsigned long long)mf->f->ino);
+	if (u->flags & ~IMG_UNIX_F_ALL || u->reserved || u->name_len > sizeof(u->name) ||
+	    u->shutdown > 3 || (u->nr_msgs && !(u->flags & IMG_UNIX_F_QUEUED)))
+		return bad(l, "flags %#x, shutdown %u, name of %u bytes", u->flags,
+			   u->shutdown, u->name_len);
+	for (i = 0; i < u->nr_msgs; i++) {
+		memcpy(&len, (const uint8_t *)(u + 1) + i * 4, 4);
+		total += len;
+	}
+	if (total != u->data_len)
+		return bad(l, "messages of %" PRIu64 " bytes, %u in all", total, u->data_len);
+	mf->ext = &u->h;
+	mf->data = (const uint8_t *)(u + 1);
+	return 0;
+}
+
+/* IMG_EVENTFD, IMG_TIMERFD, IMG_SIGNALFD, IMG_EPOLL after their fd */
+static int load_anon(struct loader *l, struct m_proc *mp)
+{
+	static const struct { uint32_t type, kind; size_t size; } recs[] = {
+		{ IMG_EVENTFD, IMG_FD_EVENTFD, sizeof(struct img_eventfd) },
+		{ IMG_TIMERFD, IMG_FD_TIMERFD, sizeof(struct img_timerfd) },
+		{ IMG_SIGNALFD, IMG_FD_SIGNALFD, sizeof(struct img_signalfd) },
+		{ IMG_EPOLL, IMG_FD_EPOLL, sizeof(struct img_epoll) },
+	};
+	struct m_fd *mf = mp->nr_fds ? &mp->fds[mp->nr_fds - 1] : NULL;
+	const struct img_epoll *ep = l->rec->p;
+	const struct img_eventfd *e = l->rec->p;
+	uint64_t want;
+	size_t i;
+
+	for (i = 0; recs[i].type != l->rec->type; i++)
+		;
+	want = recs[i].size;
+	if (l->rec->type == IMG_EPOLL && l->rec->len >= sizeof(*ep)) {
+		if (ep->nr_items > IMG_EPOLL_ITEMS_MAX || ep->reserved)
+			return bad(l, "%u items", ep->nr_items);
+		want += (uint64_t)ep->nr_items * sizeof(struct img_epoll_item);
+	}
+	if (l->rec->len != IMG_ALIGN(want))
+		return bad(l, "length %u, not %" PRIu64, l->rec->len, IMG_ALIGN(want));
+	if (!mf || mf->f->kind != recs[i].kind || mf->ext)
+		return bad(l, "not right after the fd record of its kind");
+	if (l->rec->type == IMG_EVENTFD && (e->semaphore > 1 || e->reserved))
+		return bad(l, "semaphore %u", e->semaphore);
+	mf->ext = l->rec->p;
+	mf->data = (const uint8_t *)l->rec->p + recs[i].size;
+	return 0;
+}
+
+/* every fd of a kind with a record has it */
+static int check_has_ext(struct ckpt_image *img)
+{
+	uint32_t i, j;
+
+	for (i = 0; i < img->nr_procs; i++)
+		for (j = 0; j < img->procs[i].nr_fds; j++) {
+			const struct m_fd *mf = &img->procs[i].fds[j];
+
+			if (mf->f->kind >= IMG_FD_EVENTFD && !mf->ext)
+				return snprintf(img->r.err, sizeof(img->r.err),
+						"pid %d: fd %d: no record of its state "
+						"after it", img->procs[i].p->pid[0],
+						mf->f->fd), -EINVAL;
+		}
+	return 0;
+}
+
+static uint32_t ext_flags(const struct ckpt_hdr *h)
+{
+	return h->type == IMG_PIPE ? ((const struct img_pipe *)h)->flags :
+	       h->type == IMG_FILEDATA ? ((const struct img_filedata *)h)->flags :
+	       ((const struct img_unix *)h)->flags;
+}
+
+/* IMG_FILEDATA: a memfd's or deleted file's content */
+static int load_filedata(struct loader *l, struct m_proc *mp)
+{
+	const struct img_filedata *d = l->rec->p;
+	struct m_fd *mf = mp->nr_fds ? &mp->fds[mp->nr_fds - 1] : NULL;
+	uint64_t bytes;
+
+	if (l->rec->len < sizeof(*d))
+		return bad(l, "length %u below %zu", l->rec->len, sizeof(*d));
+	if (d->flags & ~IMG_FILEDATA_FLAGS_ALL || d->reserved || d->mode > 07777 ||
+	    (d->flags & IMG_FILEDATA_TOO_BIG && !(d->flags & IMG_FILEDATA_CONTENT)))
+		return bad(l, "flags %#x, mode %o", d->flags, d->mode);
+	bytes = d->flags == IMG_FILEDATA_CONTENT ? d->size : 0;
+	if (bytes > IMG_FILEDATA_MAX || IMG_ALIGN(sizeof(*d) + bytes) != l->rec->len)
+		return bad(l, "length %u does not match %llu bytes of content",
+			   l->rec->len, (unsigned long long)bytes);
+	if (!mf || (mf->f->kind != IMG_FD_MEMFD && mf->f->kind != IMG_FD_GONE) || mf->ext)
+		return bad(l, "not right after the fd record of a memfd or deleted file");
+	if (d->ino != mf->f->ino)
+		return bad(l, "inode %llu, its fd's is %llu",
+			   (unsigned long long)d->ino, (unsigned long long)mf->f->ino);
+	mf->ext = &d->h;
+	mf->data = (const uint8_t *)(d + 1);
+	return 0;
+}
+
+/* fds of @kind have their record; one per inode has @flag */
+static int check_ext(struct ckpt_image *img, uint32_t kind, uint32_t flag,
+		     const char *what)
+{
+	uint32_t i, j, k, l, n;
+
+	for (i = 0; i < img->nr_procs; i++) {
+		const struct m_proc *mp = &img->procs[i];
+
+		for (j = 0; j < mp->nr_fds; j++) {
+			const struct m_fd *mf = &mp->fds[j];
+
+			if (mf->f->kind != kind)
+				continue;
+			if (!mf->ext)
+				return snprintf(img->r.err, sizeof(img->r.err),
+						"pid %d: fd %d: no %s record after it",
+						mp->p->pid[0], mf->f->fd, what), -EINVAL;
+			for (n = 0, k = 0; k < img->nr_procs; k++)
+				for (l = 0; l < img->procs[k].nr_fds; l++) {
+					const struct m_fd *o = &img->procs[k].fds[l];
+
+					if (o->f->kind != kind || !o->ext ||
+					    o->f->ino != mf->f->ino || o->f->dev != mf->f->dev)
+						continue;
+					n += !!(ext_flags(o->ext) & flag);
+				}
+			if (n != 1)
+				return snprintf(img->r.err, sizeof(img->r.err),
+						"pid %d: fd %d: %s inode %llu has its "
+						"content in %u records, not 1",
+						mp->p->pid[0], mf->f->fd, what,
+						(unsigned long long)mf->f->ino, n), -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* every pipe end has its record, and each pipe its bytes once */
+static int check_pipes(struct ckpt_image *img)
+{
+	uint32_t i, j, k, l, n;
+
+	for (i = 0; i < img->nr_procs; i++) {
+		const struct m_proc *mp = &img->procs[i];
+
+		for (j = 0; j < mp->nr_fds; j++) {
+			const struct m_fd *mf = &mp->fds[j];
+
+			if (mf->f->kind != IMG_FD_FIFO)
+				continue;
+			if (!mf->ext)
+				return snprintf(img->r.err, sizeof(img->r.err),
+						"pid %d: fd %d: a pipe without its "
+						"pipe record", mp->p->pid[0],
+						mf->f->fd), -EINVAL;
+			for (n = 0, k = 0; k < img->nr_procs; k++)
+				for (l = 0; l < img->procs[k].nr_fds; l++) {
+					const struct m_fd *o = &img->procs[k].fds[l];
+
+					n += o->ext && o->f->ino == mf->f->ino &&
+					     o->f->dev == mf->f->dev &&
+					     ((const struct img_pipe *)o->ext)->flags &
+					     IMG_PIPE_DATA;
+				}
+			if (n != 1)
+				return snprintf(img->r.err, sizeof(img->r.err),
+						"pid %d: fd %d: pipe inode %llu has "
+						"its bytes in %u records, not 1",
+						mp->p->pid[0], mf->f->fd,
+						(unsigned long long)mf->f->ino, n), -EINVAL;
+		}
+	}
+	return 0;
+}
+
 static int load_error(struct loader *l)
 {
 	const struct img_error *e = l->rec->p;
@@ -437,6 +657,17 @@ static int load_rec(struct loader *l)
 		return load_vdso(l, mp);
 	case IMG_FD:
 		return load_fd(l, mp);
+	case IMG_PIPE:
+		return load_pipe(l, mp);
+	case IMG_UNIX:
+		return load_unix(l, mp);
+	case IMG_EVENTFD:
+	case IMG_TIMERFD:
+	case IMG_SIGNALFD:
+	case IMG_EPOLL:
+		return load_anon(l, mp);
+	case IMG_FILEDATA:
+		return load_filedata(l, mp);
 	}
 	return bad(l, "unexpected record");
 }
@@ -496,7 +727,10 @@ static int check_whole(struct ckpt_image *img)
 					"of the image", mp->p->pid[0],
 					mp->p->ppid[0]), -EINVAL;
 	}
-	return 0;
+	return check_pipes(img) ?: check_ext(img, IMG_FD_UNIX, IMG_UNIX_F_QUEUED, "unix") ?:
+	       check_ext(img, IMG_FD_MEMFD, IMG_FILEDATA_CONTENT, "memfd") ?:
+	       check_ext(img, IMG_FD_GONE, IMG_FILEDATA_CONTENT, "deleted file") ?:
+	       check_has_ext(img);
 }
 
 int image_find(const struct ckpt_image *img, int32_t pid)

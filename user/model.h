@@ -34,6 +34,8 @@ struct m_vma {
 struct m_fd {
 	const struct img_fd *f;
 	const char *path;
+	const struct ckpt_hdr *ext;	/* the kind's record after it (IMG_PIPE) */
+	const uint8_t *data;		/* its trailing bytes */
 };
 
 struct m_pages {

@@ -21,6 +21,7 @@
 #include "collect.h"
 #include "log.h"
 #include "pstree.h"
+#include "inject.h"
 #include "restore.h"
 #include "util.h"
 #include "verdict.h"
@@ -599,35 +600,9 @@ void pstree_free(struct pstree *t)
 
 /* ---- restore: the tree's own code, run by each new process ---- */
 
-static void futex_wake_all(_Atomic uint32_t *addr)
-{
-	syscall(SYS_futex, addr, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
-}
-
 static void futex_wait_val(_Atomic uint32_t *addr, uint32_t val)
 {
 	syscall(SYS_futex, addr, FUTEX_WAIT, val, NULL, NULL, 0);
-}
-
-static void set_state(struct restore_ctx *ctx, uint32_t idx, enum rst_state st)
-{
-	atomic_store(&ctx->sh->slots[idx].state, st);
-	atomic_fetch_add(&ctx->sh->done, 1);
-	futex_wake_all(&ctx->sh->done);
-}
-
-void rst_child_fail(struct restore_ctx *ctx, uint32_t idx, int err,
-		    const char *fmt, ...)
-{
-	struct rst_slot *s = &ctx->sh->slots[idx];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(s->msg, sizeof(s->msg), fmt, ap);
-	va_end(ap);
-	s->err = err;
-	set_state(ctx, idx, RST_FAILED);
-	_exit(1);
 }
 
 /*
@@ -707,7 +682,7 @@ static void __attribute__((noreturn)) become_zombie(struct restore_ctx *ctx,
 	sigset_t set;
 
 	prctl(PR_SET_NAME, ctx->procs[idx].mp->p->comm);
-	set_state(ctx, idx, RST_EXITED);
+	rst_child_state(ctx, idx, RST_EXITED);
 	if (!sig)
 		_exit((status >> 8) & 0xff);
 	setrlimit(RLIMIT_CORE, &no_core);
@@ -824,7 +799,7 @@ void pstree_restore_child(struct restore_ctx *ctx, uint32_t idx)
 				       ctx->procs[rp->children[i]].mp->p->pid[0]);
 	}
 	files_restore_finish(ctx, idx);
-	set_state(ctx, idx, RST_CREATED);
+	rst_child_state(ctx, idx, RST_CREATED);
 	wait_phase(ctx, RST_PHASE_GROUPS);
 	files_restore_late(ctx, idx);
 	join_group(ctx, idx);
@@ -832,7 +807,7 @@ void pstree_restore_child(struct restore_ctx *ctx, uint32_t idx)
 		become_zombie(ctx, idx);
 	settle_children(ctx, idx);
 	prepare_task(ctx, idx);
-	set_state(ctx, idx, RST_READY);
+	rst_child_state(ctx, idx, RST_READY);
 	/* the restorer seizes us here and takes over */
 	for (;;)
 		futex_wait_val(&never, 0);

@@ -30,100 +30,53 @@
 #include <unistd.h>
 #include "cmd.h"
 #include "log.h"
+#include "inject.h"
 #include "restore.h"
 #include "lazy.h"
 #include "util.h"
 #include "verdict.h"
 
-#define RESTORE_USAGE	"restore IMAGE [-d] [--force]"
+#define RESTORE_USAGE	"restore IMAGE [-d] [--force] [--inherit-fd fd[N]:KEY]..."
 #define STEP_TIMEOUT_MS	30000
 
-uint64_t rst_scratch(struct restore_ctx *ctx, size_t off)
+/*
+ * --inherit-fd fd[N]:KEY, as CRIU has it: our fd N (open when restore
+ * starts) stands for the image's files whose /proc link reads KEY (what
+ * show prints as their path: pipe:[INO], socket:[INO], /a/fifo) and that
+ * were opened with N's access mode.
+ */
+static int parse_inherit(struct restore_ctx *ctx, const char *arg)
 {
-	return ctx->stub + INJ_SCRATCH_OFF + off;
-}
+	struct inherit_fd in = { .moved = -1 };
+	int fd, n = 0, fl;
 
-int rst_put(struct restore_ctx *ctx, struct rst_proc *rp, size_t off,
-	    const void *data, size_t len, uint64_t *addr)
-{
-	struct iovec local = { (void *)data, len }, remote;
-
-	if (off + len > INJ_STUB_SIZE - INJ_SCRATCH_OFF)
-		return -E2BIG;
-	*addr = rst_scratch(ctx, off);
-	if (!len)
-		return 0;
-	remote = (struct iovec){ (void *)(uintptr_t)*addr, len };
-	if (process_vm_writev(rp->pid, &local, 1, &remote, 1, 0) != (ssize_t)len) {
-		pr_err("pid %d: writing syscall arguments: %s", rp->pid, strerror(errno));
-		return -EFAULT;
+	if (sscanf(arg, "fd[%d]:%n", &fd, &n) != 1 || !n || !arg[n] || fd < 0)
+		return usage_error(RESTORE_USAGE, "--inherit-fd '%s': not fd[N]:KEY", arg);
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0) {
+		pr_err("--inherit-fd '%s': fd %d: %s", arg, fd, strerror(errno));
+		return EXIT_USAGE;
 	}
+	in.fd = fd;
+	in.acc = fl & O_ACCMODE;
+	in.key = arg + n;
+	if (vec_push(ctx->inh, ctx->nr_inh, ctx->cap_inh, in))
+		return EXIT_RUNTIME;
 	return 0;
-}
-
-int rst_call(struct restore_ctx *ctx, struct rst_proc *rp, uint32_t th,
-	     const char *what, long nr, const uint64_t a[6], long *ret,
-	     pid_t *new_tid)
-{
-	int err;
-
-	err = inj_syscall(rp->tids[th], rp->tmpl[th], ctx->stub, nr, a, ret,
-			  new_tid);
-	if (err) {
-		pr_err("pid %d: thread %d: injecting %s: %s", rp->pid, rp->tids[th],
-		       what, errstr(err));
-		return err;
-	}
-	if (*ret < 0 && *ret > -4096) {
-		pr_err("pid %d: %s(%#llx, %#llx, %#llx, ...): %s", rp->pid, what,
-		       (unsigned long long)a[0], (unsigned long long)a[1],
-		       (unsigned long long)a[2], errstr(*ret));
-		return *ret;
-	}
-	return 0;
-}
-
-int rst_syscall(struct restore_ctx *ctx, struct rst_proc *rp, uint32_t th,
-		const char *what, long nr, uint64_t a0, uint64_t a1, uint64_t a2,
-		uint64_t a3, uint64_t a4, uint64_t a5, long *ret)
-{
-	const uint64_t a[6] = { a0, a1, a2, a3, a4, a5 };
-
-	return rst_call(ctx, rp, th, what, nr, a, ret, NULL);
-}
-
-int rst_open(struct restore_ctx *ctx, struct rst_proc *rp, const char *path,
-	     int flags, int *fd)
-{
-	uint64_t addr;
-	long r;
-	int ret;
-
-	ret = rst_put(ctx, rp, 1024, path, strlen(path) + 1, &addr);
-	if (!ret)
-		ret = rst_syscall(ctx, rp, 0, "openat", SYS_openat, (uint64_t)AT_FDCWD,
-				  addr, flags | O_CLOEXEC, 0, 0, 0, &r);
-	if (ret) {
-		pr_err("pid %d: opening %s failed", rp->pid, path);
-		return ret;
-	}
-	*fd = r;
-	return 0;
-}
-
-void rst_close(struct restore_ctx *ctx, struct rst_proc *rp, int fd)
-{
-	long r;
-
-	rst_syscall(ctx, rp, 0, "close", SYS_close, fd, 0, 0, 0, 0, 0, &r);
 }
 
 static int parse_args(int argc, char **argv, struct restore_ctx *ctx)
 {
-	int i;
+	int i, ret;
 
 	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "-d"))
+		if (!strcmp(argv[i], "--inherit-fd")) {
+			if (++i == argc)
+				return usage_error(RESTORE_USAGE, "--inherit-fd needs fd[N]:KEY");
+			ret = parse_inherit(ctx, argv[i]);
+			if (ret)
+				return ret;
+		} else if (!strcmp(argv[i], "-d"))
 			ctx->detach = true;
 		else if (!strcmp(argv[i], "--force"))
 			ctx->force = true;
@@ -231,8 +184,11 @@ static int preflight(struct restore_ctx *ctx)
 		ret = build_procs(ctx);
 	if (!ret)
 		ret = check_pids(ctx);
+	if (!ret)
+		ret = files_check_inherit(ctx);
 	if (!ret) {
-		struct verdict v = { .force = ctx->force };
+		struct verdict v = { .force = ctx->force, .inh = ctx->inh,
+				     .nr_inh = ctx->nr_inh };
 
 		ret = verdict_check_image(&ctx->img, &v);
 	}
@@ -507,6 +463,10 @@ static void free_ctx(struct restore_ctx *ctx)
 		free(ctx->procs[i].fids);
 	}
 	free(ctx->procs);
+	for (i = 0; i < ctx->nr_inh; i++)
+		if (ctx->inh[i].moved >= 0)
+			close(ctx->inh[i].moved);
+	free(ctx->inh);
 	free(ctx->shm);
 	if (ctx->sh)
 		munmap(ctx->sh, ctx->sh_len);
@@ -598,8 +558,10 @@ int cmd_restore(int argc, char **argv)
 	int ret;
 
 	ret = parse_args(argc, argv, &ctx);
-	if (ret)
+	if (ret) {
+		free(ctx.inh);
 		return ret;
+	}
 	ctx.t_start = now_ns();
 	/* a lazy restore reads page data when it serves it (img.c verify()) */
 	ret = image_load(ctx.path, ctx.lazy ? IMG_OPEN_LAZY : 0, &ctx.img);

@@ -3,7 +3,12 @@
  * Restore: the restorer (this process) creates the tree with clone3
  * set_tid; each new process first runs our own C code (sessions, fds,
  * children), then stops; the restorer seizes it and rebuilds memory,
- * threads and the rest by injecting syscalls (arch.h inj_*).
+ * threads and the rest by injecting syscalls (inject.h).
+ *
+ * This header holds the restore contexts and the kinds' entry points:
+ * it sits below restore.c (the command, which only orchestrates) and the
+ * kinds (pstree.c, files.c, mm.c, task.c, user/fd/), and no kind calls
+ * into restore.c.
  */
 #ifndef BPFCKPT_RESTORE_H
 #define BPFCKPT_RESTORE_H
@@ -14,6 +19,7 @@
 #include <sys/types.h>
 #include "arch.h"
 #include "model.h"
+#include "verdict.h"
 
 /* ---- state shared with the new processes (MAP_SHARED memory) ---- */
 
@@ -75,38 +81,23 @@ struct restore_ctx {
 	size_t sh_len;
 	uint64_t stub;		/* injection page, same address everywhere */
 	int fd_base;		/* fds >= this carry files down the tree */
+	int fd_top;		/* above the carriers: free for scratch fds */
+	struct inherit_fd *inh;	/* --inherit-fd */
+	uint32_t nr_inh, cap_inh;
 	struct shm_owner *shm;
 	uint32_t nr_shm, cap_shm;
 	uint64_t t_start, t_created, t_done;
 	struct pager *pager;	/* restore --lazy: lazy.c */
 };
 
-/* restore.c: injection helpers, with the message on failure */
-int rst_call(struct restore_ctx *ctx, struct rst_proc *rp, uint32_t th,
-	     const char *what, long nr, const uint64_t a[6], long *ret,
-	     pid_t *new_tid);
-int rst_syscall(struct restore_ctx *ctx, struct rst_proc *rp, uint32_t th,
-		const char *what, long nr, uint64_t a0, uint64_t a1, uint64_t a2,
-		uint64_t a3, uint64_t a4, uint64_t a5, long *ret);
-/* copies @len bytes into the stub's scratch at @off; *addr: remote address */
-int rst_put(struct restore_ctx *ctx, struct rst_proc *rp, size_t off,
-	    const void *data, size_t len, uint64_t *addr);
-uint64_t rst_scratch(struct restore_ctx *ctx, size_t off);
-/* opens @path in the target (O_CLOEXEC added); *fd: its fd there */
-int rst_open(struct restore_ctx *ctx, struct rst_proc *rp, const char *path,
-	     int flags, int *fd);
-void rst_close(struct restore_ctx *ctx, struct rst_proc *rp, int fd);
-
 /* pstree.c: the new processes' own code (runs in the child) */
 void pstree_restore_child(struct restore_ctx *ctx, uint32_t idx)
 	__attribute__((noreturn));
 pid_t pstree_clone(struct restore_ctx *ctx, uint32_t idx);
-/* in the child: report a failed step and exit */
-void rst_child_fail(struct restore_ctx *ctx, uint32_t idx, int err,
-		    const char *fmt, ...)
-	__attribute__((noreturn, format(printf, 4, 5)));
 
 /* files.c */
+/* every --inherit-fd stands for some fd of the image (it says which not) */
+int files_check_inherit(const struct restore_ctx *ctx);
 /* fd numbers and the files each subtree carries down (after the checks) */
 int files_restore_plan(struct restore_ctx *ctx);
 int files_restore_child(struct restore_ctx *ctx, uint32_t idx);

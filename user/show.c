@@ -7,14 +7,17 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include "arch.h"
 #include "cmd.h"
+#include "fd/fd.h"
 #include "log.h"
 #include "model.h"
 #include "print.h"
 #include "show.h"
+#include "util.h"
 
 #define SHOW_USAGE "show IMAGE [--json]"
 
@@ -26,20 +29,10 @@ static const char *const vma_kinds[] = {
 	[IMG_VMA_VVAR_VCLOCK] = "vvar_vclock", [IMG_VMA_SYSV_SHM] = "sysv-shm",
 };
 
-static const char *const fd_kinds[] = {
-	[IMG_FD_REG] = "reg", [IMG_FD_DIR] = "dir", [IMG_FD_CHR] = "chr",
-	[IMG_FD_BLK] = "blk", [IMG_FD_FIFO] = "fifo", [IMG_FD_SOCK] = "sock",
-	[IMG_FD_ANON] = "anon",
-};
 
 const char *show_vma_kind(uint32_t kind)
 {
 	return kind <= IMG_VMA_KIND_MAX && vma_kinds[kind] ? vma_kinds[kind] : "?";
-}
-
-const char *show_fd_kind(uint32_t kind)
-{
-	return kind <= IMG_FD_KIND_MAX && fd_kinds[kind] ? fd_kinds[kind] : "?";
 }
 
 /* the name /proc/PID/maps shows for a VMA */
@@ -201,7 +194,7 @@ static void show_vma(struct printer *p, const struct m_vma *mv)
 void show_fd_fields(struct printer *p, const struct img_fd *f, const char *path)
 {
 	print_s64(p, "fd", "    %4" PRId64, f->fd);
-	print_str(p, "kind", " %-4s", show_fd_kind(f->kind));
+	print_str(p, "kind", " %-4s", files_kind_name(f->kind));
 	print_u64(p, "pos", " pos %-10" PRIu64, f->pos);
 	print_hex(p, "flags", " flags %#o", f->open_flags);
 	print_bool(p, "cloexec", NULL, f->flags & IMG_FD_CLOEXEC);
@@ -209,15 +202,52 @@ void show_fd_fields(struct printer *p, const struct img_fd *f, const char *path)
 	print_str(p, "path", " %s", path);
 }
 
+static void show_unix(struct printer *p, const struct img_unix *u)
+{
+	static const char *const types[] = { [SOCK_STREAM] = "stream",
+		[SOCK_DGRAM] = "dgram", [SOCK_SEQPACKET] = "seqpacket" };
+	char name[sizeof(u->name) + 1];
+
+	print_open_obj(p, "unix");
+	print_str(p, "type", " (%s", u->type < ARRAY_SIZE(types) && types[u->type] ?
+		  types[u->type] : "?");
+	print_str(p, "state", " %s", u->state == IMG_UNIX_LISTEN ? "listening" :
+		  u->state == IMG_UNIX_ESTABLISHED ? "connected" : "unconnected");
+	if (u->peer)
+		print_u64(p, "peer", " to socket:[%" PRIu64 "]", u->peer);
+	memcpy(name, u->name, u->name_len);
+	name[u->name_len] = 0;
+	if (u->name_len && !u->name[0])
+		name[0] = '@';	/* abstract, as ss shows it */
+	if (u->name_len)
+		print_str(p, "name", " name %s", name);
+	print_u64(p, "shutdown", NULL, u->shutdown);
+	print_u64(p, "messages", ", %" PRIu64 " messages", u->nr_msgs);
+	print_u64(p, "queued", " of %" PRIu64 " bytes queued)", u->data_len);
+	print_close_obj(p);
+}
+
 static void show_fd(struct printer *p, const struct m_fd *mf)
 {
 	print_open_obj(p, NULL);
 	show_fd_fields(p, mf->f, mf->path);
+	if (mf->ext && mf->ext->type == IMG_PIPE) {
+		const struct img_pipe *pp = (const void *)mf->ext;
+
+		print_open_obj(p, "pipe");
+		print_u64(p, "size", " (pipe of %" PRIu64, pp->size);
+		print_u64(p, "readers", " with %" PRIu64 " readers", pp->readers);
+		print_u64(p, "writers", ", %" PRIu64 " writers", pp->writers);
+		print_u64(p, "queued", ", %" PRIu64 " bytes queued)", pp->data_len);
+		print_close_obj(p);
+	}
+	if (mf->ext && mf->ext->type == IMG_UNIX)
+		show_unix(p, (const void *)mf->ext);
 	print_text(p, "\n");
 	print_close_obj(p);
 }
 
-static const char *proc_state(const struct img_proc *pr)
+static const char *state_name(const struct img_proc *pr)
 {
 	if (pr->flags & IMG_PROC_ZOMBIE)
 		return "zombie";
@@ -237,7 +267,7 @@ void show_proc_fields(struct printer *p, const struct img_proc *pr,
 	print_s64(p, "ppid", " ppid %" PRId64, pr->ppid[0]);
 	print_s64(p, "pgid", " pgid %" PRId64, pr->pgid[0]);
 	print_s64(p, "sid", " sid %" PRId64, pr->sid[0]);
-	print_str(p, "state", " %s", proc_state(pr));
+	print_str(p, "state", " %s", state_name(pr));
 	if (pr->flags & IMG_PROC_ZOMBIE)
 		print_s64(p, "exit_code", " status %#" PRIx64, pr->exit_code);
 	print_u64(p, "pages", ", %" PRIu64 " pages", pages);

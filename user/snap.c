@@ -22,7 +22,7 @@
 #include "util.h"
 #include "verdict.h"
 
-#define SNAP_USAGE	"snap PID [-o IMAGE] [--kill]"
+#define SNAP_USAGE	"snap PID [-o IMAGE] [--kill] [--file-max BYTES]"
 #define KILL_TIMEOUT_MS	10000
 
 static int parse_args(int argc, char **argv, struct snap_ctx *ctx)
@@ -36,6 +36,16 @@ static int parse_args(int argc, char **argv, struct snap_ctx *ctx)
 			ctx->out = argv[i];
 		} else if (!strcmp(argv[i], "--kill")) {
 			ctx->kill = true;
+		} else if (!strcmp(argv[i], "--file-max")) {
+			char *end;
+
+			if (++i == argc)
+				return usage_error(SNAP_USAGE, "--file-max needs a size in bytes");
+			errno = 0;
+			ctx->file_max = strtoull(argv[i], &end, 10);
+			if (errno || end == argv[i] || *end || ctx->file_max > IMG_FILEDATA_MAX)
+				return usage_error(SNAP_USAGE, "--file-max '%s': bytes, at most %u",
+						   argv[i], IMG_FILEDATA_MAX);
 		} else if ((ret = pid_operand(SNAP_USAGE, argv[i], &ctx->root))) {
 			return ret;
 		}
@@ -198,6 +208,7 @@ static void free_all(struct snap_ctx *ctx)
 	}
 	free(ctx->procs);
 	free(ctx->kfiles);
+	free(ctx->objs);
 	pstree_free(&ctx->tree);
 	collect_close(&ctx->col);
 }
@@ -232,7 +243,8 @@ static void print_summary(struct snap_ctx *ctx, uint64_t size)
 
 int cmd_snap(int argc, char **argv)
 {
-	struct snap_ctx ctx = { 0 };
+	/* memfds and deleted files: their content, up to 1 MiB each */
+	struct snap_ctx ctx = { .file_max = 1 << 20 };
 	char def_out[64];
 	uint64_t size;
 	int ret;

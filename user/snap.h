@@ -45,10 +45,30 @@ struct snap_vma {
 	char *path;
 };
 
+/* the record an fd kind writes after the fd's IMG_FD (user/fd/) */
+union fd_ext {
+	struct ckpt_hdr h;		/* h.type 0: none */
+	struct img_pipe pipe;
+	struct img_unix sk;
+	struct img_eventfd efd;
+	struct img_timerfd tfd;
+	struct img_signalfd sfd;
+	struct img_epoll ep;
+	struct img_filedata fd;
+};
+
 struct snap_fd {
 	struct img_fd f;
 	char *path;
 	uint64_t kfile;			/* struct file address */
+	union fd_ext x;
+	uint8_t *data;			/* the kind's trailing bytes, if any */
+	uint32_t data_len;
+};
+
+/* an inode whose content is in the image already (a pipe's bytes) */
+struct snap_obj {
+	uint64_t dev, ino;
 };
 
 struct snap_proc {
@@ -99,6 +119,7 @@ struct snap_ctx {
 	pid_t root;
 	const char *out;
 	bool kill;
+	uint64_t file_max;		/* --file-max: content saved up to this */
 	struct collector col;
 	struct pstree tree;
 	struct snap_proc *procs;
@@ -108,6 +129,9 @@ struct snap_ctx {
 	uint64_t *kfiles;		/* file_id - 1 -> struct file address */
 	uint32_t nr_kfiles;
 	uint32_t cap_kfiles;
+	struct snap_obj *objs;
+	uint32_t nr_objs;
+	uint32_t cap_objs;
 	struct img_writer *w;
 	bool reported;		/* a module printed the write error */
 	struct snap_stats st;
@@ -196,6 +220,10 @@ int files_fd_path(pid_t pid, const struct rec_file *r, char *buf, size_t size);
 int files_fd_kind(const struct rec_file *r, const char *path, uint32_t *kind,
 		  char *why, size_t len);
 void files_fill_fd(struct img_fd *f, const struct rec_file *r, uint32_t kind);
+/* the kind's own record for the fd (union fd_ext), from @r alone */
+int files_fill_ext(union fd_ext *x, uint8_t **data, uint32_t *len,
+		   const struct rec_file *r, uint32_t kind);
+
 int files_write(struct snap_ctx *ctx, struct snap_proc *sp);
 void files_free(struct snap_proc *sp);
 

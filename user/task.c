@@ -32,6 +32,7 @@
 #include "features.h"
 #include "img.h"
 #include "log.h"
+#include "inject.h"
 #include "restore.h"
 #include "snap.h"
 #include "util.h"

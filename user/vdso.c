@@ -19,6 +19,7 @@
 #include <sys/uio.h>
 #include "bpfckpt/mm.h"
 #include "log.h"
+#include "inject.h"
 #include "restore.h"
 #include "snap.h"
 #include "util.h"

@@ -21,10 +21,21 @@ struct verdict_reason {
 	char *why;
 };
 
+/* restore --inherit-fd fd[N]:KEY: restore's fd N stands for the files
+ * of the image whose /proc link reads KEY, opened with N's access mode */
+struct inherit_fd {
+	int fd;
+	int acc;		/* O_ACCMODE of fd */
+	const char *key;	/* pipe:[INO], socket:[INO], a path */
+	int moved;		/* where restore keeps it meanwhile */
+};
+
 struct verdict {
 	bool all;		/* list every reason; false: print the first, stop */
 	bool force;		/* restore --force: sizes and inodes may differ */
 	bool live;		/* the tree runs (inspect): it is here, on this boot */
+	const struct inherit_fd *inh;	/* fds restore is given: not checked */
+	uint32_t nr_inh;
 	struct verdict_reason *r;
 	uint32_t n, cap;
 };

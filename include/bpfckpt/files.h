@@ -33,6 +33,11 @@ struct rec_file {
 				 * (collect_file_nopath) */
 	__u32 pad;
 	__u64 file;		/* struct file address: open file identity */
+	/* pipes and fifos (inode->i_pipe), all 0 for the rest */
+	__u32 pipe_readers;	/* read ends open anywhere */
+	__u32 pipe_writers;
+	__u32 pipe_pages;	/* max_usage: F_GETPIPE_SZ in pages */
+	__u32 pipe_pad;
 	char path[BCK_PATH_MAX];
 };
 
@@ -45,7 +50,14 @@ struct rec_file {
 #define IMG_FD_FIFO	5	/* pipe or named fifo: identity = ino */
 #define IMG_FD_SOCK	6	/* identity = ino, family/type/proto */
 #define IMG_FD_ANON	7	/* anon inode: eventfd, epoll, ... (path says) */
-#define IMG_FD_KIND_MAX	7
+#define IMG_FD_UNIX	8	/* AF_UNIX socket: IMG_UNIX follows */
+#define IMG_FD_EVENTFD	9	/* IMG_EVENTFD follows */
+#define IMG_FD_TIMERFD	10	/* IMG_TIMERFD follows */
+#define IMG_FD_SIGNALFD	11	/* IMG_SIGNALFD follows */
+#define IMG_FD_EPOLL	12	/* IMG_EPOLL follows */
+#define IMG_FD_MEMFD	13	/* IMG_FILEDATA follows */
+#define IMG_FD_GONE	14	/* regular file deleted while open: IMG_FILEDATA */
+#define IMG_FD_KIND_MAX	14
 
 #define IMG_FD_CLOEXEC	(1u << 0)
 #define IMG_FD_DELETED	(1u << 1)	/* the inode has no name left */
@@ -72,5 +84,129 @@ struct img_fd {
 	__u32 file_id;		/* same id: one open file description */
 	__u32 reserved;
 };
+
+/*
+ * IMG_PIPE: after the IMG_FD of every pipe or fifo end.  Trailing: the
+ * bytes buffered in the pipe at snap time, in the first record of its
+ * inode only (data_len 0 in the others).
+ */
+struct img_pipe {
+	struct ckpt_hdr h;
+	__u64 ino;		/* the IMG_FD before it has the same */
+	__u32 size;		/* F_GETPIPE_SZ */
+	__u32 readers;		/* read ends open anywhere at snap time */
+	__u32 writers;		/* write ends (an O_RDWR fifo counts in both) */
+	__u32 data_len;
+	__u32 flags;		/* IMG_PIPE_* */
+	__u32 reserved;
+};
+
+#define IMG_PIPE_DATA	(1u << 0)	/* the record with the inode's bytes */
+#define IMG_PIPE_FLAGS_ALL 0x1u
+
+_Static_assert(sizeof(struct img_pipe) == 40, "img_pipe layout");
+
+/*
+ * IMG_UNIX: after the IMG_FD of every AF_UNIX socket.  Trailing: the
+ * receive queue, nr_msgs __u32 message lengths then their data_len
+ * bytes (a stream's chunks are not boundaries; a datagram's are).
+ */
+struct img_unix {
+	struct ckpt_hdr h;
+	__u64 ino;		/* the IMG_FD before it has the same */
+	__u64 peer;		/* the peer's inode, 0: none or closed */
+	__u32 type;		/* SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET */
+	__u32 state;		/* IMG_UNIX_* state */
+	__u32 flags;		/* IMG_UNIX_F_* */
+	__u32 shutdown;		/* 1: no more receiving, 2: no more sending */
+	__u32 backlog;		/* a listener's */
+	__u32 sndbuf;		/* SO_SNDBUF as getsockopt gives it */
+	__u32 rcvbuf;
+	__u32 name_len;		/* bytes of name: 0 unbound; name[0] 0: abstract */
+	char name[108];		/* sun_path */
+	__u32 nr_msgs;
+	__u32 data_len;
+	__u32 reserved;
+};
+
+#define IMG_UNIX_CLOSE		7	/* TCP_CLOSE: unconnected */
+#define IMG_UNIX_ESTABLISHED	1	/* TCP_ESTABLISHED: connected */
+#define IMG_UNIX_LISTEN		10	/* TCP_LISTEN */
+
+#define IMG_UNIX_F_PASSCRED	(1u << 0)	/* SO_PASSCRED */
+#define IMG_UNIX_F_RIGHTS	(1u << 1)	/* SCM_RIGHTS in its queue */
+#define IMG_UNIX_F_PENDING	(1u << 2)	/* connections not accepted yet */
+#define IMG_UNIX_F_QUEUED	(1u << 3)	/* this record has the queue */
+#define IMG_UNIX_F_ALL		0xfu
+#define IMG_UNIX_MSGS_MAX	65536
+
+_Static_assert(sizeof(struct img_unix) == 176, "img_unix layout");
+
+/* IMG_EVENTFD, IMG_TIMERFD, IMG_SIGNALFD: after the fd, from its fdinfo */
+struct img_eventfd {
+	struct ckpt_hdr h;
+	__u64 count;
+	__u32 semaphore;	/* EFD_SEMAPHORE */
+	__u32 reserved;
+};
+
+struct img_timerfd {
+	struct ckpt_hdr h;
+	__u32 clockid;
+	__u32 settime_flags;	/* TFD_TIMER_ABSTIME, TFD_TIMER_CANCEL_ON_SET */
+	__u64 ticks;		/* expirations not read yet */
+	__u64 value_ns;		/* time left until the next one, 0: disarmed */
+	__u64 interval_ns;
+};
+
+struct img_signalfd {
+	struct ckpt_hdr h;
+	__u64 sigmask;		/* bit n-1: signal n */
+};
+
+/* IMG_EPOLL: after the fd. Trailing: nr_items struct img_epoll_item */
+struct img_epoll {
+	struct ckpt_hdr h;
+	__u32 nr_items;
+	__u32 reserved;
+};
+
+struct img_epoll_item {
+	__s32 tfd;		/* the fd it was added as */
+	__u32 events;		/* EPOLLIN ... EPOLLET, EPOLLONESHOT */
+	__u64 data;
+	__u64 ino;		/* the watched file's inode, s_dev */
+	__u64 dev;
+};
+
+#define IMG_EPOLL_ITEMS_MAX	65536
+
+/*
+ * IMG_FILEDATA: after the IMG_FD of a memfd or of a file deleted while
+ * open.  Trailing: its content (size bytes) in the record with
+ * IMG_FILEDATA_CONTENT, the first of its inode.
+ */
+struct img_filedata {
+	struct ckpt_hdr h;
+	__u64 ino;
+	__u64 size;
+	__u32 seals;		/* F_GET_SEALS of a memfd */
+	__u32 flags;		/* IMG_FILEDATA_* */
+	__u32 mode;		/* permission bits */
+	__u32 reserved;
+};
+
+#define IMG_FILEDATA_CONTENT	(1u << 0)	/* the record with the bytes */
+#define IMG_FILEDATA_TOO_BIG	(1u << 1)	/* above snap --file-max: not saved */
+#define IMG_FILEDATA_FLAGS_ALL	0x3u
+#define IMG_FILEDATA_MAX	(15u << 20)	/* the most one record holds */
+
+_Static_assert(sizeof(struct img_filedata) == 40, "img_filedata layout");
+
+_Static_assert(sizeof(struct img_eventfd) == 24, "img_eventfd layout");
+_Static_assert(sizeof(struct img_timerfd) == 40, "img_timerfd layout");
+_Static_assert(sizeof(struct img_signalfd) == 16, "img_signalfd layout");
+_Static_assert(sizeof(struct img_epoll) == 16, "img_epoll layout");
+_Static_assert(sizeof(struct img_epoll_item) == 32, "img_epoll_item layout");
 
 #endif

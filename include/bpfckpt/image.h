@@ -10,7 +10,8 @@
  * Reserved fields are written as 0 and rejected when not 0.  Images are
  * untrusted input: see user/img.c and user/model.c for the checks.
  *
- * Per-kind records live in task.h, mm.h, files.h.
+ * Per-kind records live in task.h, mm.h, files.h.  Records 49..63
+ * (and 80..95) are the fd kinds' state, each right after its IMG_FD.
  */
 #ifndef BPFCKPT_IMAGE_H
 #define BPFCKPT_IMAGE_H
@@ -40,6 +41,13 @@ struct ckpt_hdr {
 #define IMG_VDSO	41
 #define IMG_PAGE_SUMS	42
 #define IMG_FD		48
+#define IMG_PIPE	49	/* after the IMG_FD of a pipe or fifo (files.h) */
+#define IMG_UNIX	50	/* after the IMG_FD of an AF_UNIX socket */
+#define IMG_EVENTFD	51
+#define IMG_TIMERFD	52
+#define IMG_SIGNALFD	53
+#define IMG_EPOLL	54
+#define IMG_FILEDATA	55	/* a memfd's or deleted file's content */
 #define IMG_TYPE_MAX	64	/* types are below this */
 
 #define IMG_MAGIC	0x3154504b43465042ULL	/* "BPFCKPT1" in file order */

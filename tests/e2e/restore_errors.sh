@@ -321,7 +321,6 @@ test_usage_errors() {
 	assert_err "not a regular file"
 }
 
-# heap's stdout is a pipe to a cat outside the tree
 # a process with a session keyring of its own (keyctl join): keys are not
 # saved, so restore wants the same keyring or --force; snap --kill
 # refuses too (restore would)
@@ -355,6 +354,8 @@ while True:
 		fail "with --force it kept a keyring it cannot have"
 }
 
+# heap's stdout is a pipe to a cat outside the tree: restore names the
+# fd, the inode and the option (restore_fds.sh uses it)
 test_pipe_to_outside() {
 	{ clean_exec "$WL/heap" 8 50 </dev/null 2>&1 | cat >"$T/heap.log"; } &
 	WL_LOG=$T/heap.log
@@ -362,33 +363,7 @@ test_pipe_to_outside() {
 	WL_PID=$(sed -n 's/^ready pid=\([0-9]*\).*/\1/p' "$WL_LOG")
 	echo "$WL_PID" >>"$T/.sessions"
 	snap_then_kill "$WL_PID"
-	restore_refused 1 "pid $WL_PID: fd 1 is a pipe or fifo \(pipe:\[[0-9]+\]\): restoring it is not supported yet" "$T/img" -d
-}
-
-# a pipe between two processes of the tree
-test_pipe_inside() {
-	WL_LOG=$T/py.log
-	clean_exec python3 -c 'import os, time
-os.setsid()
-r, w = os.pipe()
-if os.fork() == 0:
-    os.close(r)
-    n = 0
-    while True:
-        n += 1
-        os.write(w, b"%d\n" % n)
-        time.sleep(0.05)
-os.close(w)
-print("ready pid=%d fd=%d" % (os.getpid(), r), flush=True)
-f = os.fdopen(r)
-for line in f:
-    print("tick " + line.strip(), flush=True)' </dev/null >"$WL_LOG" 2>&1 &
-	WL_PID=$!
-	echo "$WL_PID" >>"$T/.sessions"
-	wait_for_line "$WL_LOG" "^ready pid=$WL_PID" 30 || fail "python did not start: $(cat "$WL_LOG")"
-	assert_ticking "$WL_LOG" 2
-	snap_then_kill "$WL_PID"
-	restore_refused 1 "pid [0-9]+: fd [0-9]+ is a pipe or fifo \(pipe:\[[0-9]+\]\): restoring it is not supported yet" "$T/img" -d
+	restore_refused 1 "pid $WL_PID: fd 1 is pipe:\[([0-9]+)\] \(inode \1\), whose other end is outside the tree: give restore --inherit-fd fd\[N\]:pipe:\[\1\], N an fd of restore's own on it" "$T/img" -d
 }
 
 run_tests "$@"

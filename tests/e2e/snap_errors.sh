@@ -192,11 +192,12 @@ test_output_is_a_directory() {
 	assert_ticking "$WL_LOG" 3
 }
 
-test_eventfd_refused() {
+# an fd kind snap does not know (inotify)
+test_inotify_refused() {
 	mkdir "$T/out"
-	python3 -c 'import os, time
+	python3 -c 'import ctypes, os, time
 os.setsid()
-fd = os.eventfd(0)
+fd = ctypes.CDLL(None).inotify_init1(0)
 print("ready pid=%d" % os.getpid(), flush=True)
 time.sleep(600)' >"$T/py.log" 2>&1 </dev/null &
 	WL_PID=$!
@@ -204,7 +205,7 @@ time.sleep(600)' >"$T/py.log" 2>&1 </dev/null &
 	echo "$WL_PID" >>"$T/.sessions"
 	wait_for_line "$T/py.log" '^ready' 10 || fail "python did not start: $(cat "$T/py.log")"
 	assert_ckpt 1 snap "$WL_PID" -o "$T/out/img"
-	assert_err "anon_inode:\[eventfd\].*not supported"
+	assert_err "fd 3 is .anon_inode:inotify.: not supported"
 	assert_alive "$WL_PID"
 	assert_empty_dir "$T/out"
 	[ "$(proc_state "$WL_PID")" = S ] || fail "python is in state $(proc_state "$WL_PID") after the refused snap"
@@ -297,7 +298,7 @@ test_kill_refuses_pipe_outside_tree() {
 	start_piped_demo
 	mkdir "$T/out"
 	assert_ckpt 1 snap "$WL_PID" -o "$T/out/img" --kill
-	assert_err "^bpfckpt: snap: pid $WL_PID: fd 1 is a pipe or fifo \(pipe:\[[0-9]+\]\): restoring it is not supported yet$"
+	assert_err "^bpfckpt: snap: pid $WL_PID: fd 1 is pipe:\[[0-9]+\] \(inode [0-9]+\), whose other end is outside the tree: give restore --inherit-fd fd\[N\]:pipe:\[[0-9]+\], N an fd of restore's own on it$"
 	assert_err "^bpfckpt: snap: --kill refused: restore would refuse this image \(1 reason above\); pid $WL_PID runs on and no image is kept$"
 	assert_untouched "$T/out"
 	# inspect gives the same verdict, with the same words
@@ -308,7 +309,7 @@ v = json.load(open(sys.argv[1]))["verdict"]
 pid = int(sys.argv[2])
 r = [x for x in v["reasons"] if x["pid"] == pid and x["stage"] == "restore"]
 ok = v["checkpointable"] and not v["restorable"] and len(r) == 1 and \
-     r[0]["what"] == "fd" and r[0]["reason"].startswith("fd 1 is a pipe or fifo")
+     r[0]["what"] == "fd" and r[0]["reason"].startswith("fd 1 is pipe:[")
 sys.exit(0 if ok else 1)
 PY
 	# without --kill the snap is taken, and the tree runs on

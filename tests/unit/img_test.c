@@ -176,6 +176,89 @@ static int put_fd(struct img_writer *w, int32_t fd, uint32_t kind, uint64_t pos,
 	return img_put(w, &f, sizeof(f), &part, 1);
 }
 
+/* an end of pipe inode 77; the first carries its bytes */
+static int put_pipe_end(struct img_writer *w, int32_t fd, uint32_t acc, const char *data)
+{
+	struct img_fd f = {
+		.h.type = IMG_FD, .fd = fd, .kind = IMG_FD_FIFO, .open_flags = acc,
+		.ino = 77, .path_len = sizeof("pipe:[77]"), .file_id = fd + 1,
+	};
+	struct img_part part = { "pipe:[77]", f.path_len }, bytes = { data, 0 };
+	struct img_pipe p = {
+		.h.type = IMG_PIPE, .ino = 77, .size = 65536, .readers = 1, .writers = 1,
+		.flags = data ? IMG_PIPE_DATA : 0,
+	};
+	int ret;
+
+	ret = img_put(w, &f, sizeof(f), &part, 1);
+	if (ret)
+		return ret;
+	if (data)
+		bytes.len = p.data_len = strlen(data);
+	return img_put(w, &p, sizeof(p), &bytes, data ? 1 : 0);
+}
+
+/* a stream socket with two messages queued ("ab", "cde") */
+static int put_unix(struct img_writer *w, int32_t fd)
+{
+	struct img_fd f = {
+		.h.type = IMG_FD, .fd = fd, .kind = IMG_FD_UNIX, .open_flags = 2,
+		.ino = 88, .path_len = sizeof("socket:[88]"), .file_id = fd + 1,
+	};
+	struct img_part part = { "socket:[88]", f.path_len };
+	static const struct { uint32_t lens[2]; char bytes[5]; } q = { { 2, 3 }, "abcde" };
+	struct img_part qp = { &q, 13 };
+	struct img_unix u = {
+		.h.type = IMG_UNIX, .ino = 88, .type = 1, .state = IMG_UNIX_CLOSE,
+		.flags = IMG_UNIX_F_QUEUED, .name_len = 2, .name = "/s",
+		.nr_msgs = 2, .data_len = 5,
+	};
+	int ret;
+
+	ret = img_put(w, &f, sizeof(f), &part, 1);
+	return ret ?: img_put(w, &u, sizeof(u), &qp, 1);
+}
+
+/* an eventfd and an epoll watching it as fd 7 */
+static int put_event_fds(struct img_writer *w)
+{
+	struct img_fd f = {
+		.h.type = IMG_FD, .fd = 7, .kind = IMG_FD_EVENTFD, .open_flags = 2,
+		.ino = 99, .path_len = sizeof("anon_inode:[eventfd]"), .file_id = 8,
+	};
+	struct img_part part = { "anon_inode:[eventfd]", f.path_len };
+	struct img_eventfd e = { .h.type = IMG_EVENTFD, .count = 1ULL << 40, .semaphore = 1 };
+	struct img_epoll ep = { .h.type = IMG_EPOLL, .nr_items = 1 };
+	struct img_epoll_item it = { .tfd = 7, .events = 1, .data = 42, .ino = 99 };
+	struct img_part items = { &it, sizeof(it) };
+	int ret;
+
+	ret = img_put(w, &f, sizeof(f), &part, 1) ?: img_put(w, &e, sizeof(e), NULL, 0);
+	if (ret)
+		return ret;
+	f.fd = 8;
+	f.kind = IMG_FD_EPOLL;
+	f.ino = 100;
+	f.file_id = 9;
+	f.path_len = sizeof("anon_inode:[eventpoll]");
+	part = (struct img_part){ "anon_inode:[eventpoll]", f.path_len };
+	ret = img_put(w, &f, sizeof(f), &part, 1) ?: img_put(w, &ep, sizeof(ep), &items, 1);
+	if (ret)
+		return ret;
+	/* a memfd of 3 bytes */
+	struct img_filedata d = { .h.type = IMG_FILEDATA, .ino = 101, .size = 3,
+				  .flags = IMG_FILEDATA_CONTENT, .mode = 0600, .seals = 1 };
+	struct img_part content = { "abc", 3 };
+
+	f.fd = 9;
+	f.kind = IMG_FD_MEMFD;
+	f.ino = 101;
+	f.file_id = 10;
+	f.path_len = sizeof("/memfd:m (deleted)");
+	part = (struct img_part){ "/memfd:m (deleted)", f.path_len };
+	return img_put(w, &f, sizeof(f), &part, 1) ?: img_put(w, &d, sizeof(d), &content, 1);
+}
+
 static const uint64_t chunk1[] = { 0x10000, 0x11000, 0x13000 };
 static const uint64_t chunk2[] = { 0x30000 };
 
@@ -196,6 +279,10 @@ static int put_records(struct img_writer *w)
 	    (ret = put_pages(w, chunk1, 3)) || (ret = put_pages(w, chunk2, 1)) ||
 	    (ret = put_fd(w, 0, IMG_FD_CHR, 0, "/dev/null")) ||
 	    (ret = put_fd(w, 3, IMG_FD_REG, 1234, "/tmp/data")) ||
+	    (ret = put_pipe_end(w, 4, O_RDONLY, "hello")) ||
+	    (ret = put_pipe_end(w, 5, O_WRONLY, NULL)) ||
+	    (ret = put_unix(w, 6)) ||
+	    (ret = put_event_fds(w)) ||
 	    (ret = put_proc(w, ZOMBIE_PID, ROOT_PID, true)))
 		return ret;
 	return 0;
@@ -289,7 +376,8 @@ static int t_record_stream(void)
 	static const uint32_t want[] = {
 		IMG_PROC, IMG_THREAD, IMG_THREAD, IMG_SIGINFO, IMG_TIMER, IMG_VMA,
 		IMG_VMA, IMG_VMA, IMG_PAGES, IMG_PAGE_SUMS, IMG_PAGES, IMG_PAGE_SUMS,
-		IMG_FD, IMG_FD, IMG_PROC,
+		IMG_FD, IMG_FD, IMG_FD, IMG_PIPE, IMG_FD, IMG_PIPE, IMG_FD, IMG_UNIX,
+		IMG_FD, IMG_EVENTFD, IMG_FD, IMG_EPOLL, IMG_FD, IMG_FILEDATA, IMG_PROC,
 	};
 	struct img_reader r;
 	struct img_rec rec;
@@ -360,7 +448,19 @@ static int check_mem_fds(const struct m_proc *mp)
 				    page_byte(mp->pages[c].vaddrs[i], b))
 					return no("page %#" PRIx64 " byte %zu differs",
 						  mp->pages[c].vaddrs[i], b);
-	if (mp->nr_fds != 2 || mp->fds[1].f->fd != 3 || mp->fds[1].f->pos != 1234 ||
+	if (mp->nr_fds != 8 || !mp->fds[7].ext || memcmp(mp->fds[7].data, "abc", 3) ||
+	    ((const struct img_filedata *)mp->fds[7].ext)->seals != 1 || !mp->fds[5].ext || mp->fds[5].ext->type != IMG_EVENTFD ||
+	    ((const struct img_eventfd *)mp->fds[5].ext)->count != 1ULL << 40 ||
+	    !mp->fds[6].ext || ((const struct img_epoll_item *)mp->fds[6].data)->data != 42)
+		return no("event fds differ");
+	if (!mp->fds[4].ext || mp->fds[4].ext->type != IMG_UNIX ||
+	    memcmp(mp->fds[4].data + 8, "abcde", 5))
+		return no("unix fd differs");
+	if (!mp->fds[2].ext || mp->fds[2].ext->type != IMG_PIPE ||
+	    ((const struct img_pipe *)mp->fds[2].ext)->data_len != 5 ||
+	    memcmp(mp->fds[2].data, "hello", 5) || !mp->fds[3].ext || mp->fds[1].ext)
+		return no("pipe fds differ");
+	if (mp->fds[1].f->fd != 3 || mp->fds[1].f->pos != 1234 ||
 	    strcmp(mp->fds[1].path, "/tmp/data") || !(mp->fds[1].f->flags & IMG_FD_CLOEXEC) ||
 	    strcmp(mp->fds[0].path, "/dev/null") || mp->fds[0].f->kind != IMG_FD_CHR)
 		return no("fds differ");
@@ -807,6 +907,59 @@ static int t_cross_references(void)
 	return ret;
 }
 
+/* a pipe's record: after its fd, the same inode, its bytes once */
+static int t_pipes(void)
+{
+	if (EDIT(IMG_PIPE, 0, img_pipe, size, 2, "5 bytes in a pipe of 2", "bytes above size") ||
+	    EDIT(IMG_PIPE, 1, img_pipe, ino, 78, "inode 78, its fd's is 77", "inode") ||
+	    EDIT(IMG_PIPE, 0, img_pipe, flags, 0, "flags 0", "bytes without the flag") ||
+	    EDIT(IMG_PIPE, 1, img_pipe, flags, 2, "flags 0x2", "unknown flag") ||
+	    EDIT(IMG_PIPE, 1, img_pipe, reserved, 1, "flags", "reserved") ||
+	    EDIT(IMG_PIPE, 0, img_pipe, data_len, 9, "does not match 9 bytes", "length") ||
+	    rejects_edit(IMG_FD, 3, offsetof(struct img_fd, kind), &(uint32_t){ IMG_FD_REG },
+			 4, "not right after the fd record of a pipe", false,
+			 "after another kind"))
+		return -1;
+	return rejects_edit(IMG_PIPE, 1, offsetof(struct img_pipe, flags),
+			    &(uint32_t){ IMG_PIPE_DATA }, 4, "in 2 records, not 1", false,
+			    "bytes twice");
+}
+
+/* a socket's record: its queue adds up, its fields are known */
+static int t_unix(void)
+{
+	if (EDIT(IMG_UNIX, 0, img_unix, data_len, 6, "messages of 5 bytes, 6 in all",
+		 "data length") ||
+	    EDIT(IMG_UNIX, 0, img_unix, name_len, 200, "name of 200 bytes", "name length") ||
+	    EDIT(IMG_UNIX, 0, img_unix, shutdown, 4, "shutdown 4", "shutdown") ||
+	    EDIT(IMG_UNIX, 0, img_unix, flags, 1u << 7, "flags 0x80", "unknown flag") ||
+	    EDIT(IMG_UNIX, 0, img_unix, ino, 89, "inode 89, its fd's is 88", "inode") ||
+	    EDIT(IMG_UNIX, 0, img_unix, reserved, 1, "flags", "reserved") ||
+	    EDIT(IMG_UNIX, 0, img_unix, nr_msgs, 1u << 20, "does not match", "message count"))
+		return -1;
+	/* the lengths add up to 6, not 5: a length inside the data */
+	return rejects_edit(IMG_UNIX, 0, sizeof(struct img_unix), &(uint32_t){ 3 }, 4,
+			    "messages of 6 bytes, 5 in all", true, "message lengths");
+}
+
+static int t_event_fds(void)
+{
+	if (EDIT(IMG_EVENTFD, 0, img_eventfd, semaphore, 2, "semaphore 2", "semaphore") ||
+	    EDIT(IMG_EPOLL, 0, img_epoll, nr_items, 2, "length 48, not 80", "item count") ||
+	    EDIT(IMG_EPOLL, 0, img_epoll, reserved, 1, "1 items", "reserved") ||
+	    rejects_edit(IMG_FD, 6, offsetof(struct img_fd, kind), &(uint32_t){ IMG_FD_TIMERFD },
+			 4, "not right after the fd record of its kind", false, "other kind") ||
+	    EDIT(IMG_FILEDATA, 0, img_filedata, size, 9, "does not match 9 bytes", "size") ||
+	    EDIT(IMG_FILEDATA, 0, img_filedata, flags, IMG_FILEDATA_TOO_BIG, "flags 0x2",
+		 "too big without content") ||
+	    EDIT(IMG_FILEDATA, 0, img_filedata, mode, 010000, "mode 10000", "mode") ||
+	    rejects_edit(IMG_FILEDATA, 0, offsetof(struct img_filedata, flags),
+			 &(uint32_t){ 0 }, 4, "does not match 0 bytes of content", true,
+			 "content without the flag"))
+		return -1;
+	return 0;
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -840,6 +993,9 @@ int main(void)
 	run("pages_outside_vmas", t_pages_outside_vma);
 	run("reserved_fields", t_reserved_fields);
 	run("cross_references", t_cross_references);
+	run("pipes", t_pipes);
+	run("unix", t_unix);
+	run("event_fds", t_event_fds);
 	unlink(good_path);
 	unlink(bad_path);
 	rmdir(dir);

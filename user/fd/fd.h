@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * fd kinds: each user/fd/<kind>.c exports one table of what files.c
+ * dispatches to, in the way of the kernel's file_operations.  Adding a
+ * kind is one file here and one entry in files.c's kinds[].
+ */
+#ifndef BPFCKPT_FD_H
+#define BPFCKPT_FD_H
+
+#include <fcntl.h>
+#include <unistd.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include "model.h"
+#include "restore.h"
+#include "snap.h"
+#include "util.h"
+#include "verdict.h"
+
+struct fd_kind {
+	const char *name;	/* as show prints it */
+	/*
+	 * snap and inspect: the kind's record (@x, h.type 0 for none)
+	 * from the iterator's record and what the kernel tells without
+	 * stopping the tree (sock_diag, fdinfo), and trailing bytes in
+	 * *data (malloc'd, *len bytes); -errno, printing nothing
+	 */
+	int (*fill)(union fd_ext *x, uint8_t **data, uint32_t *len,
+		    const struct rec_file *r);
+	/*
+	 * snap only, once every fd of the tree is listed, the tree frozen:
+	 * what only a look inside gives (the bytes in a pipe), into
+	 * f->data (f->data_len bytes); prints its own message
+	 */
+	int (*peek)(struct snap_ctx *ctx, struct snap_proc *sp, struct snap_fd *f);
+	/*
+	 * whether restore can bring fd @mf of @mp back (verdict.h): restore,
+	 * snap --kill and inspect all ask this
+	 */
+	int (*check)(struct verdict *v, const struct ckpt_image *img,
+		     const struct m_proc *mp, const struct m_fd *mf);
+	/*
+	 * restore, in new process @idx: opens @mf's file at fd @at (its
+	 * carrier), and the other files of the same object at theirs;
+	 * fails through rst_child_fail()
+	 */
+	void (*open)(struct restore_ctx *ctx, uint32_t idx, const struct m_fd *mf,
+		     int at);
+	/*
+	 * restore, in new process @idx once all its fds are at their
+	 * numbers, for each of them (an epoll adds its items); optional
+	 */
+	void (*install)(struct restore_ctx *ctx, uint32_t idx, const struct m_fd *mf);
+};
+
+/* files.c: the word show uses for an IMG_FD_* kind */
+const char *files_kind_name(uint32_t kind);
+
+extern const struct fd_kind fd_reg_kind, fd_dir_kind, fd_chr_kind, fd_blk_kind;
+extern const struct fd_kind fd_pipe_kind;
+extern const struct fd_kind fd_unix_kind;
+extern const struct fd_kind fd_eventfd_kind, fd_timerfd_kind, fd_signalfd_kind;
+extern const struct fd_kind fd_epoll_kind;
+extern const struct fd_kind fd_memfd_kind, fd_gone_kind;
+
+/*
+ * fdinfo.c: /proc/@pid/fdinfo/@fd into @buf; the value after "@key:"
+ * in it (NULL if none)
+ */
+int fdinfo_read(pid_t pid, int fd, char *buf, size_t size);
+const char *fdinfo_field(const char *buf, const char *key);
+extern const struct fd_kind fd_sock_kind, fd_anon_kind;
+
+/* the O_* flags reopening honours; creation and truncation never */
+#define FD_REOPEN_FLAGS	(O_ACCMODE | O_APPEND | O_NONBLOCK | O_DSYNC | O_SYNC | \
+			 O_DIRECT | O_LARGEFILE | O_NOATIME | O_PATH | O_DIRECTORY)
+/* what F_SETFL changes on an open file */
+#define FD_SETFL_FLAGS	(O_APPEND | O_NONBLOCK | O_NOATIME | O_DIRECT | O_ASYNC)
+
+/* the fd at which restore keeps file @file_id for the subtree below */
+static inline int fd_carrier(const struct restore_ctx *ctx, uint32_t file_id)
+{
+	return ctx->fd_base + file_id;
+}
+
+/*
+ * @fd moved above every carrier (the lowest free fd a syscall hands out
+ * may be the carrier of a file opened later); -1 with errno on failure
+ */
+static inline int fd_above_carriers(const struct restore_ctx *ctx, int fd)
+{
+	int moved = fcntl(fd, F_DUPFD_CLOEXEC, ctx->fd_top);
+
+	close(fd);
+	return moved;
+}
+
+/*
+ * snap: true if inode @dev/@ino was met before; else it is recorded as
+ * met (*err: -ENOMEM if it cannot be)
+ */
+static inline bool fd_seen(struct snap_ctx *ctx, uint64_t dev, uint64_t ino,
+			   int *err)
+{
+	struct snap_obj o = { dev, ino };
+	uint32_t i;
+
+	for (i = 0; i < ctx->nr_objs; i++)
+		if (ctx->objs[i].dev == dev && ctx->objs[i].ino == ino)
+			return true;
+	*err = vec_push(ctx->objs, ctx->nr_objs, ctx->cap_objs, o);
+	return false;
+}
+
+static inline bool fd_is_open(int fd)
+{
+	return fcntl(fd, F_GETFD) >= 0;
+}
+
+#endif

@@ -1,0 +1,239 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Files whose content only the open file holds: memfds (content, size,
+ * seals, name) and regular files deleted while open (content and name).
+ * The content is read at snap time through /proc/PID/fd/N, up to snap
+ * --file-max bytes; past it the image says so and restore refuses.
+ * Restore makes the file again (a memfd by memfd_create(), a deleted
+ * file under its old name, unlinked at once), reopens it through
+ * /proc/self/fd for every open file of the image on it, then seals it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "fd.h"
+#include "inject.h"
+#include "log.h"
+
+#define DELETED_SUFFIX	" (deleted)"
+
+static const struct img_filedata *fdata(const struct m_fd *mf)
+{
+	return (const void *)mf->ext;
+}
+
+/* the name before " (deleted)" into @buf */
+static int base_name(const char *path, char *buf, size_t size)
+{
+	size_t n = strlen(path), s = strlen(DELETED_SUFFIX);
+
+	if (n > s && !strcmp(path + n - s, DELETED_SUFFIX))
+		n -= s;
+	if (n >= size)
+		return -ENAMETOOLONG;
+	memcpy(buf, path, n);
+	buf[n] = 0;
+	return 0;
+}
+
+static int content_fill(union fd_ext *x, uint8_t **data, uint32_t *len,
+			const struct rec_file *r)
+{
+	x->fd.h.type = IMG_FILEDATA;
+	x->fd.ino = r->ino;
+	x->fd.size = r->size;
+	x->fd.mode = r->mode & 07777;
+	return 0;
+}
+
+static int content_peek(struct snap_ctx *ctx, struct snap_proc *sp, struct snap_fd *f)
+{
+	struct img_filedata *d = &f->x.fd;
+	char link[64];
+	struct stat st;
+	int fd, seals, ret = 0;
+	uint64_t got = 0;
+	ssize_t n;
+
+	if (fd_seen(ctx, f->f.dev, f->f.ino, &ret) || ret)
+		return ret;
+	d->flags = IMG_FILEDATA_CONTENT;
+	snprintf(link, sizeof(link), "/proc/%d/fd/%d", sp->pid, f->f.fd);
+	fd = open(link, O_RDONLY | O_CLOEXEC | O_NOATIME);
+	if (fd < 0)
+		fd = open(link, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st)) {
+		ret = -errno;
+		pr_err("pid %d: fd %d: reading %s: %s", sp->pid, f->f.fd, f->path,
+		       errstr(ret));
+		goto out;
+	}
+	d->size = st.st_size;
+	seals = fcntl(fd, F_GET_SEALS);
+	d->seals = seals > 0 ? seals : 0;
+	if (d->size > ctx->file_max) {
+		d->flags |= IMG_FILEDATA_TOO_BIG;
+		goto out;
+	}
+	f->data = malloc(d->size ? d->size : 1);
+	if (!f->data) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	while (got < d->size && (n = pread(fd, f->data + got, d->size - got, got)) > 0)
+		got += n;
+	if (got != d->size) {
+		ret = -EIO;
+		pr_err("pid %d: fd %d: %s: %llu of %llu bytes read", sp->pid, f->f.fd,
+		       f->path, (unsigned long long)got, (unsigned long long)d->size);
+		goto out;
+	}
+	f->data_len = d->size;
+out:
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+/* the record of @mf's inode with the content */
+static const struct m_fd *content_of(const struct ckpt_image *img, const struct m_fd *mf)
+{
+	uint32_t i, j;
+
+	for (i = 0; i < img->nr_procs; i++)
+		for (j = 0; j < img->procs[i].nr_fds; j++) {
+			const struct m_fd *o = &img->procs[i].fds[j];
+
+			if (o->f->kind == mf->f->kind && o->f->ino == mf->f->ino &&
+			    o->f->dev == mf->f->dev &&
+			    fdata(o)->flags & IMG_FILEDATA_CONTENT)
+				return o;
+		}
+	return NULL;
+}
+
+static int content_check(struct verdict *v, const struct ckpt_image *img,
+			 const struct m_proc *mp, const struct m_fd *mf)
+{
+	const struct m_fd *c = content_of(img, mf);
+	pid_t pid = mp->p->pid[0];
+	char name[BCK_PATH_MAX], dir[BCK_PATH_MAX];
+	struct stat st;
+
+	/* inspect's model has no content: it knows only the size */
+	if (!c && !v->live)
+		return verdict_refuse(v, -EINVAL, pid, "fd", "fd %d: %s: no content "
+				      "recorded", mf->f->fd, mf->path);
+	if (c && fdata(c)->flags & IMG_FILEDATA_TOO_BIG)
+		return verdict_refuse(v, -EFBIG, pid, "fd", "fd %d: %s: its %llu bytes "
+				      "were not saved (snap --file-max BYTES saves up "
+				      "to %u)", mf->f->fd, mf->path,
+				      (unsigned long long)fdata(c)->size, IMG_FILEDATA_MAX);
+	if (mf->f->kind == IMG_FD_MEMFD)
+		return 0;
+	if (base_name(mf->path, name, sizeof(name)))
+		return verdict_refuse(v, -ENAMETOOLONG, pid, "fd", "fd %d: %s: name too "
+				      "long", mf->f->fd, mf->path);
+	if (!lstat(name, &st))
+		return verdict_refuse(v, -EEXIST, pid, "fd", "fd %d: %s: a file has its "
+				      "name again, so it cannot be made there",
+				      mf->f->fd, mf->path);
+	snprintf(dir, sizeof(dir), "%s", name);
+	if (stat(dirname(dir), &st) || !S_ISDIR(st.st_mode))
+		return verdict_refuse(v, -ENOENT, pid, "fd", "fd %d: %s: its directory "
+				      "is gone", mf->f->fd, mf->path);
+	return 0;
+}
+
+/* ---- restore (in the new process) ---- */
+
+static int make_file(struct restore_ctx *ctx, uint32_t idx, const struct m_fd *mf)
+{
+	char name[BCK_PATH_MAX];
+	int fd;
+
+	if (base_name(mf->path, name, sizeof(name)))
+		rst_child_fail(ctx, idx, -ENAMETOOLONG, "fd %d: name", mf->f->fd);
+	if (mf->f->kind == IMG_FD_MEMFD) {
+		/* "/memfd:NAME": memfd_create() puts the prefix back */
+		fd = memfd_create(name + strlen("/memfd:"), MFD_CLOEXEC | MFD_ALLOW_SEALING);
+		if (fd < 0)
+			rst_child_fail(ctx, idx, -errno, "fd %d: memfd_create", mf->f->fd);
+		return fd;
+	}
+	fd = open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, fdata(mf)->mode);
+	if (fd < 0)
+		rst_child_fail(ctx, idx, -errno, "fd %d: creating %s again", mf->f->fd,
+			       name);
+	if (unlink(name))
+		rst_child_fail(ctx, idx, -errno, "fd %d: unlinking %s", mf->f->fd, name);
+	return fd;
+}
+
+static void content_open(struct restore_ctx *ctx, uint32_t idx, const struct m_fd *mf,
+			 int at)
+{
+	const struct m_fd *c = content_of(&ctx->img, mf);
+	const struct img_filedata *d = fdata(c ? c : mf);
+	uint64_t done = 0;
+	char link[64];
+	uint32_t i, j;
+	ssize_t n;
+	int fd;
+
+	fd = make_file(ctx, idx, mf);
+	if ((fd = fd_above_carriers(ctx, fd)) < 0)
+		rst_child_fail(ctx, idx, -errno, "fd %d: moving it", mf->f->fd);
+	while (c && done < d->size &&
+	       (n = pwrite(fd, c->data + done, d->size - done, done)) > 0)
+		done += n;
+	if (done != d->size || ftruncate(fd, d->size) ||
+	    fchmod(fd, d->mode))
+		rst_child_fail(ctx, idx, -errno, "fd %d: writing %llu bytes back",
+			       mf->f->fd, (unsigned long long)d->size);
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	for (i = 0; i < ctx->img.nr_procs; i++)
+		for (j = 0; j < ctx->img.procs[i].nr_fds; j++) {
+			const struct m_fd *e = &ctx->img.procs[i].fds[j];
+			int cr = fd_carrier(ctx, e->f->file_id), o;
+
+			if (e->f->kind != mf->f->kind || e->f->ino != mf->f->ino ||
+			    e->f->dev != mf->f->dev || fd_is_open(cr))
+				continue;
+			o = open(link, (e->f->open_flags & FD_REOPEN_FLAGS) | O_CLOEXEC);
+			if (o < 0 || dup2(o, cr) < 0)
+				rst_child_fail(ctx, idx, -errno, "fd %d: reopening %s",
+					       e->f->fd, e->path);
+			close(o);
+			if (e->f->pos && lseek(cr, e->f->pos, SEEK_SET) < 0)
+				rst_child_fail(ctx, idx, -errno, "fd %d: lseek", e->f->fd);
+		}
+	if (d->seals && fcntl(fd, F_ADD_SEALS, d->seals))
+		rst_child_fail(ctx, idx, -errno, "fd %d: F_ADD_SEALS %#x", mf->f->fd,
+			       d->seals);
+	close(fd);
+	if (!fd_is_open(at))
+		rst_child_fail(ctx, idx, -EBADF, "fd %d: not reopened", mf->f->fd);
+}
+
+const struct fd_kind fd_memfd_kind = {
+	.name = "memfd",
+	.fill = content_fill,
+	.peek = content_peek,
+	.check = content_check,
+	.open = content_open,
+};
+
+const struct fd_kind fd_gone_kind = {
+	.name = "gone",
+	.fill = content_fill,
+	.peek = content_peek,
+	.check = content_check,
+	.open = content_open,
+};
