@@ -450,10 +450,40 @@ int BPF_PROG(page_fault_user, unsigned long address, struct pt_regs *regs,
 	return 0;
 }
 
+/* what walk_tree reports of a thread besides its syscall counters */
+static __always_inline void read_sample(struct rec_thread *r, struct task_struct *task)
+{
+	struct task_struct *parent = task->real_parent;
+	struct mm_struct *mm = task->mm;
+	struct ids pid;
+
+	r->ppid = 0;
+	if (parent) {
+		task_ids(parent, &pid);
+		r->ppid = pid.tgid;
+	}
+	r->state = task->__state;
+	r->cpu = task->thread_info.cpu;
+	r->pad = 0;
+	r->exec_ns = task->se.sum_exec_runtime;
+	r->nvcsw = task->nvcsw;
+	r->nivcsw = task->nivcsw;
+	r->min_flt = task->min_flt;
+	r->maj_flt = task->maj_flt;
+	/* the percpu_counters' shared part: what /proc's VmRSS shows too */
+	r->rss_pages = 0;
+	if (mm)
+		r->rss_pages = BPF_CORE_READ(mm, rss_stat[0].count) +
+			       BPF_CORE_READ(mm, rss_stat[1].count) +
+			       BPF_CORE_READ(mm, rss_stat[3].count);
+	bpf_probe_read_kernel(r->comm, sizeof(r->comm), task->comm);
+}
+
 /*
- * Run by the user side: gives storage to every thread of the followed
- * processes that has none yet (the tree as it was before the fork hook
- * was attached), and reports each one's counters.
+ * Run by the user side, one pass over every task for the whole tree:
+ * gives storage to every thread of the followed processes that has none
+ * yet (the tree as it was before the fork hook was attached), and
+ * reports each one's counters and state.
  */
 SEC("iter/task")
 int walk_tree(struct bpf_iter__task *ctx)
@@ -478,6 +508,67 @@ int walk_tree(struct bpf_iter__task *ctx)
 	r.syscalls = f->syscalls;
 	r.syscall_ns = f->syscall_ns;
 	r.errors = f->errors;
+	read_sample(&r, task);
+	bpf_seq_write(ctx->meta->seq, &r, sizeof(r));
+	return 0;
+}
+
+/*
+ * walk_vmas and walk_files are called once per VMA or fd of every
+ * process on the machine, in task order: the verdict on the last task
+ * is kept, so that the traced map is looked up once per task, not once
+ * per VMA.  Only the reader's read() runs them, one at a time.  Between
+ * two reads the iterator lets go of the task, whose memory may then be
+ * reused: the kernel-wide pid goes with the address (struct last_task
+ * is in trace.h for the skeleton's .bss, not for the user side).
+ */
+struct last_task last_vma_task, last_file_task;
+
+static __always_inline bool followed(struct last_task *l, struct task_struct *task)
+{
+	struct ids id;
+
+	if (l->task != (__u64)task || l->pid != task->pid) {
+		task_ids(task, &id);
+		l->task = (__u64)task;
+		l->pid = task->pid;
+		l->tgid = id.tgid;
+		l->traced = bpf_map_lookup_elem(&traced, &id.tgid) != NULL;
+	}
+	return l->traced;
+}
+
+/* the VMAs of the followed processes, for top */
+SEC("iter/task_vma")
+int walk_vmas(struct bpf_iter__task_vma *ctx)
+{
+	REFUSE_IF(8);
+	struct vm_area_struct *vma = ctx->vma;
+	struct task_struct *task = ctx->task;
+	struct rec_tvma r;
+
+	if (!task || !vma || !followed(&last_vma_task, task))
+		return 0;
+	r.tgid = last_vma_task.tgid;
+	r.pad = 0;
+	r.start = vma->vm_start;
+	r.end = vma->vm_end;
+	bpf_seq_write(ctx->meta->seq, &r, sizeof(r));
+	return 0;
+}
+
+/* the fds of the followed processes, for top */
+SEC("iter/task_file")
+int walk_files(struct bpf_iter__task_file *ctx)
+{
+	REFUSE_IF(9);
+	struct task_struct *task = ctx->task;
+	struct rec_tfd r;
+
+	if (!task || !ctx->file || !followed(&last_file_task, task))
+		return 0;
+	r.tgid = last_file_task.tgid;
+	r.fd = ctx->fd;
 	bpf_seq_write(ctx->meta->seq, &r, sizeof(r));
 	return 0;
 }

@@ -42,6 +42,8 @@ const struct bpf_prog_desc tracer_progs[TRACER_NR_PROGS] = {
 	{ "signal_deliver", "tp_btf/signal_deliver", NULL, "no signal events", 0 },
 	{ "page_fault_user", "tp_btf/page_fault_user", NULL, "no page fault events", 0 },
 	{ "walk_tree", "iter/task: marks and reads the traced threads", NULL, NULL, 0 },
+	{ "walk_vmas", "iter/task_vma: VMAs of the traced processes (top)", NULL, NULL, 0 },
+	{ "walk_files", "iter/task_file: fds of the traced processes (top)", NULL, NULL, 0 },
 };
 
 /* emit is read-only data, set between open and load */
@@ -99,6 +101,8 @@ static bool wanted(const char *prog, const struct tracer_opts *o)
 		return o->emit & TRACE_EMIT_EXEC;
 	if (!strcmp(prog, "signal_deliver"))
 		return o->emit & TRACE_EMIT_SIGNAL;
+	if (!strcmp(prog, "walk_vmas") || !strcmp(prog, "walk_files"))
+		return o->sample;
 	return true;
 }
 
@@ -142,6 +146,14 @@ int tracer_probe(struct bpf_prog_status *st)
 	return ret;
 }
 
+/* what a missing required program stops */
+static const char *cannot_work(const struct bpf_prog_desc *d)
+{
+	if (!strcmp(d->name, "walk_vmas") || !strcmp(d->name, "walk_files"))
+		return "top cannot work here; trace, snap, restore and show can";
+	return "trace and top cannot work here; snap, restore and show can";
+}
+
 /* says what is missing; -ENOTSUP if the tracer cannot do without it */
 static int report_missing(const struct bpf_prog_status *st)
 {
@@ -157,8 +169,7 @@ static int report_missing(const struct bpf_prog_status *st)
 				d->instead ? d->instead : "cannot trace");
 		else
 			bpf_say_refused(d->instead ? LOG_WARN : LOG_ERR, d, &st[i],
-					d->instead ? d->instead : "trace and top cannot "
-					"work here; snap, restore and show can");
+					d->instead ? d->instead : cannot_work(d));
 		if (!d->instead)
 			ret = -ENOTSUP;
 	}
@@ -175,7 +186,9 @@ static int attach_programs(struct tracer *t)
 
 	t->attach_ns = now_ns();
 	bpf_object__for_each_program(prog, t->skel->obj) {
-		if (!bpf_program__autoload(prog) || prog == t->skel->progs.walk_tree)
+		/* iterators are not attached to a hook */
+		if (!bpf_program__autoload(prog) ||
+		    bpf_program__expected_attach_type(prog) == BPF_TRACE_ITER)
 			continue;
 		name = bpf_program__name(prog);
 		link = bpf_program__attach(prog);
@@ -324,6 +337,15 @@ static int load(struct tracer *t, const struct tracer_opts *o)
 	if (!t->walk) {
 		ret = -errno;
 		pr_err("attaching the thread iterator: %s", errstr(ret));
+		return ret;
+	}
+	if (!o->sample)
+		return 0;
+	t->walk_vmas = bpf_program__attach_iter(t->skel->progs.walk_vmas, NULL);
+	t->walk_files = bpf_program__attach_iter(t->skel->progs.walk_files, NULL);
+	if (!t->walk_vmas || !t->walk_files) {
+		ret = -errno;
+		pr_err("attaching the VMA and fd iterators: %s", errstr(ret));
 	}
 	return ret;
 }
@@ -354,7 +376,9 @@ void tracer_close(struct tracer *t)
 	while (t->nr_links)
 		bpf_link__destroy(t->links[--t->nr_links]);
 	bpf_link__destroy(t->walk);
-	t->walk = NULL;
+	bpf_link__destroy(t->walk_vmas);
+	bpf_link__destroy(t->walk_files);
+	t->walk = t->walk_vmas = t->walk_files = NULL;
 	trace_bpf__destroy(t->skel);
 	t->skel = NULL;
 }
@@ -441,31 +465,82 @@ int tracer_read_syscalls(struct tracer *t, struct sc_stat *out)
 	return ret;
 }
 
-int tracer_read_threads(struct tracer *t,
-			int (*cb)(void *ctx, const struct rec_thread *r), void *ctx)
+/* one pass of the iterator behind @link: @cb gets each record of @size bytes */
+static int read_iter(struct bpf_link *link, size_t size,
+		     int (*cb)(void *ctx, const void *rec), void *ctx)
 {
-	struct rec_thread recs[64];
+	uint64_t buf[512];
 	ssize_t n, i;
 	int fd, ret = 0;
 
-	fd = bpf_iter_create(bpf_link__fd(t->walk));
+	if (!link)
+		return -ENOTSUP;
+	fd = bpf_iter_create(bpf_link__fd(link));
 	if (fd < 0)
 		return -errno;
 	for (;;) {
-		n = read(fd, recs, sizeof(recs));
+		/* bpf_seq_write() never splits a record across reads */
+		n = read(fd, buf, sizeof(buf) / size * size);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
 			ret = n < 0 ? -errno : 0;
 			break;
 		}
-		for (i = 0; !ret && i < n / (ssize_t)sizeof(recs[0]); i++)
-			ret = cb(ctx, &recs[i]);
+		for (i = 0; !ret && i + (ssize_t)size <= n; i += size)
+			ret = cb(ctx, (const char *)buf + i);
 		if (ret)
 			break;
 	}
 	close(fd);
 	return ret;
+}
+
+/* the typed callback read_iter's records go to */
+struct iter_cb {
+	void *ctx;
+	int (*thread)(void *ctx, const struct rec_thread *r);
+	int (*vma)(void *ctx, const struct rec_tvma *r);
+	int (*file)(void *ctx, const struct rec_tfd *r);
+};
+
+static int to_thread(void *c, const void *r)
+{
+	return ((struct iter_cb *)c)->thread(((struct iter_cb *)c)->ctx, r);
+}
+
+static int to_vma(void *c, const void *r)
+{
+	return ((struct iter_cb *)c)->vma(((struct iter_cb *)c)->ctx, r);
+}
+
+static int to_file(void *c, const void *r)
+{
+	return ((struct iter_cb *)c)->file(((struct iter_cb *)c)->ctx, r);
+}
+
+int tracer_read_threads(struct tracer *t,
+			int (*cb)(void *ctx, const struct rec_thread *r), void *ctx)
+{
+	struct iter_cb c = { .ctx = ctx, .thread = cb };
+
+	return read_iter(t->walk, sizeof(struct rec_thread), to_thread, &c);
+}
+
+int tracer_read_vmas(struct tracer *t,
+		     int (*cb)(void *ctx, const struct rec_tvma *r), void *ctx)
+{
+	struct iter_cb c = { .ctx = ctx, .vma = cb };
+
+	return read_iter(t->walk_vmas, sizeof(struct rec_tvma), to_vma, &c);
+}
+
+int tracer_read_files(struct tracer *t,
+		      int (*cb)(void *ctx, const struct rec_tfd *r), void *ctx)
+{
+	struct iter_cb c = { .ctx = ctx, .file = cb };
+
+	return read_iter(t->walk_files, sizeof(struct rec_tfd), to_file, &c);
 }
 
 int tracer_read_lost(struct tracer *t, struct trace_lost *out)

@@ -127,13 +127,51 @@ struct sc_stat {
 	__u64 hist[TRACE_HIST_SLOTS];
 };
 
-/* walk_tree's output (seq_file, not the ring buffer): one per thread */
+/*
+ * The sampling iterators' output (seq_file, not the ring buffer), one
+ * pass each per refresh for the whole followed tree.  walk_tree: one per
+ * live thread, with its syscall counters and what top shows of it.
+ */
 struct rec_thread {
 	__s32 tgid;
 	__s32 tid;
 	__u64 syscalls;
 	__u64 syscall_ns;
 	__u64 errors;		/* returned -4095..-1 */
+	__s32 ppid;		/* of the process (real parent) */
+	__u32 state;		/* task->__state */
+	__u32 cpu;		/* the CPU it last ran on */
+	__u32 pad;
+	__u64 exec_ns;		/* se.sum_exec_runtime */
+	__u64 nvcsw;
+	__u64 nivcsw;
+	__u64 min_flt;
+	__u64 maj_flt;
+	__s64 rss_pages;	/* file + anon + shmem of its mm; 0: none */
+	char comm[BCK_COMM_LEN];
+};
+
+/* walk_vmas: one per VMA of a followed process (once per mm) */
+struct rec_tvma {
+	__s32 tgid;
+	__u32 pad;
+	__u64 start;
+	__u64 end;
+};
+
+/* walk_files: one per fd of a followed process (once per fd table) */
+struct rec_tfd {
+	__s32 tgid;
+	__s32 fd;
+};
+
+/* bpf/trace.bpf.c's memory of the task its last iterator call saw */
+struct last_task {
+	__u64 task;
+	__s32 pid;
+	__s32 tgid;
+	__u32 traced;
+	__u32 pad;
 };
 
 /* lost[0]: what the BPF side could not record */
