@@ -3,18 +3,29 @@
  * Live tracer behind `trace` and `top`: syscall entry/exit, fork, exec,
  * exit, signal delivery and user page faults of one process tree.
  *
- * A thread is traced when it has `thread` task storage.  That is the
- * only test on the hot path, taken by every syscall on the machine: no
- * pid lookup, one pointer check for a task without storage.  The user
- * side gives storage to the threads of the tree through the walk_tree
- * iterator; sched_process_fork gives it to every child and thread a
- * traced thread creates, and adds new processes to `traced`, the set of
- * followed thread groups.  Storage dies with its task.
+ * Every hook runs for every task on the machine, so the first test is
+ * the cheapest there is: one bit of tgid_bits, indexed by the kernel-wide
+ * tgid, a load from this object's memory (no helper, no map lookup).
+ * A thread of a marked process is traced when it has `thread` task
+ * storage.  The user side gives storage to the threads of the tree
+ * through the walk_tree iterator, which also sets their bits;
+ * sched_process_fork gives it to every child and thread a traced thread
+ * creates, and adds new processes to `traced`, the set of followed
+ * thread groups (in the reader's pid numbers).  Storage dies with its
+ * task; a bit left behind by a process gone unseen costs a storage
+ * lookup to whoever gets its tgid, nothing more.
  *
- * Syscalls are always aggregated (sc_stats per syscall, counters in the
- * thread's storage, read back by walk_tree); records go to the ring
- * buffer only for what `emit` and sc_desc ask for.  A record the ring
- * buffer has no room for is counted in `lost`, never dropped silently.
+ * Syscalls are always aggregated in the kernel (sc_stats per syscall,
+ * per CPU, and counters in the thread's storage, read back by
+ * walk_tree); records go to the ring buffer only for what `emit` and
+ * sc_desc ask for.  A record the ring buffer has no room for is counted
+ * in `lost`, never dropped silently.
+ *
+ * The clock is what a traced syscall costs most here: bpf_ktime_get_ns()
+ * is a serialised TSC read, ~25 ns in this VM, twice per syscall.  trace
+ * times every call (time_mask 0); top (time_mask 2^k - 1) counts every
+ * call and times one in 2^k, drawn per thread from a xorshift, so that
+ * no periodic pattern of syscalls biases which are timed.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -37,6 +48,10 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* set before load */
 const volatile __u32 emit;	/* TRACE_EMIT_* */
+const volatile __u32 time_mask;	/* time a syscall when rnd & time_mask == 0 */
+
+#define TGID_WORDS	(TRACE_PID_LIMIT / 64)
+__u64 tgid_bits[TGID_WORDS];
 /*
  * The pid namespace level of the reader, which only the kernel knows
  * for sure (/proc shows levels from its own namespace down): walk_tree
@@ -81,9 +96,12 @@ struct {
 /* a traced thread: its counters and the syscall it is in */
 struct thread {
 	__u64 syscalls;
-	__u64 syscall_ns;
+	__u64 syscall_ns;	/* of the timed ones */
 	__u64 errors;
-	__u64 ts;		/* syscall entry time, 0: not in a traced syscall */
+	__u64 timed;
+	__u64 ts;		/* syscall entry time, 0: not timed */
+	__u32 in;		/* entered the syscall while traced */
+	__u32 rnd;		/* xorshift32 state, 0: not seeded */
 	__s64 nr;
 	__u64 args[6];
 	__u64 mem[TRACE_MEM_WORDS];
@@ -129,10 +147,49 @@ static __always_inline void current_ids(struct ids *id)
 	}
 }
 
+static __always_inline bool tgid_marked(__u32 tgid)
+{
+	return tgid_bits[(tgid / 64) & (TGID_WORDS - 1)] & (1ull << (tgid & 63));
+}
+
+static __always_inline void tgid_mark(__u32 tgid, bool on)
+{
+	__u64 *w = &tgid_bits[(tgid / 64) & (TGID_WORDS - 1)];
+	__u64 bit = 1ull << (tgid & 63);
+
+	if (on) {
+		if (!(*w & bit))
+			__sync_fetch_and_or(w, bit);
+	} else {
+		__sync_fetch_and_and(w, ~bit);
+	}
+}
+
 /* the current thread's storage, NULL if it is not traced */
 static __always_inline struct thread *current_thread(void)
 {
+	if (!tgid_marked(bpf_get_current_pid_tgid() >> 32))
+		return NULL;
 	return bpf_task_storage_get(&thread, bpf_get_current_task_btf(), 0, 0);
+}
+
+/*
+ * Whether this syscall of @f is timed (see time_mask); entry_needed()
+ * has drawn already when no record is sent.
+ */
+static __always_inline bool time_this(struct thread *f)
+{
+	__u32 x = f->rnd;
+
+	if (!time_mask || !(emit & TRACE_EMIT_SYSCALL))
+		return true;
+	if (!x)
+		x = bpf_get_prandom_u32() | 1;
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	f->rnd = x;
+	return !(x & time_mask);
 }
 
 static __always_inline void count_lost(bool proc)
@@ -196,7 +253,8 @@ static __always_inline __u32 hist_slot(__u64 v)
 	       (TRACE_HIST_SLOTS - 1);
 }
 
-static __always_inline void account(struct thread *t, __s64 nr, __u64 lat, long ret)
+static __always_inline void account(struct thread *t, __s64 nr, __u64 lat, long ret,
+				    bool timed)
 {
 	bool err = ret < 0 && ret >= -MAX_ERRNO;
 	__u32 key = nr;
@@ -204,8 +262,11 @@ static __always_inline void account(struct thread *t, __s64 nr, __u64 lat, long 
 
 	/* only this thread writes its storage */
 	t->syscalls++;
-	t->syscall_ns += lat;
 	t->errors += err;
+	if (timed) {
+		t->timed++;
+		t->syscall_ns += lat;
+	}
 	if (nr < 0 || nr >= TRACE_NR_SYSCALLS)
 		return;
 	/* per CPU: no atomics needed */
@@ -214,6 +275,9 @@ static __always_inline void account(struct thread *t, __s64 nr, __u64 lat, long 
 		return;
 	s->count++;
 	s->errors += err;
+	if (!timed)
+		return;
+	s->timed++;
 	s->total_ns += lat;
 	if (lat < s->min_ns || !s->min_ns)
 		s->min_ns = lat;
@@ -267,7 +331,8 @@ static __always_inline void send_syscall(struct thread *f, long ret, __u64 lat,
 		if (!r)
 			return;
 	}
-	r->e.ts = f->ts;
+	if (f->ts)
+		r->e.ts = f->ts;	/* the call's start, not its end */
 	r->nr = f->nr;
 	r->ret = ret;
 	r->lat_ns = lat;
@@ -280,30 +345,82 @@ static __always_inline void send_syscall(struct thread *f, long ret, __u64 lat,
 	bpf_ringbuf_submit(r, 0);
 }
 
-SEC("tp_btf/sys_enter")
-int BPF_PROG(sys_enter, struct pt_regs *regs, long nr)
+/*
+ * The hooks' bodies, shared by each attach-type variant.  When only
+ * aggregates are wanted and calls are sampled for timing (top), an
+ * entry matters only if it is timed: the exit counts the call (its
+ * number from the exit's own registers) and the thread's storage is not
+ * looked up at entry at all for the others.
+ */
+static __always_inline bool entry_needed(void)
 {
-	REFUSE_IF(0);
-	struct thread *f = current_thread();
+	if ((emit & TRACE_EMIT_SYSCALL) || !time_mask)
+		return true;
+	return tgid_marked(bpf_get_current_pid_tgid() >> 32) &&
+	       !(bpf_get_prandom_u32() & time_mask);
+}
+
+static __always_inline void on_sys_enter(struct pt_regs *regs, long nr)
+{
 	struct sc_desc *d = NULL;
+	struct thread *f;
 	__u32 key = nr;
 
+	if (!entry_needed())
+		return;
+	f = current_thread();
 	if (!f)
-		return 0;
+		return;
 	f->nr = nr;
+	f->in = 1;
 	if (emit & TRACE_EMIT_SYSCALL) {
 		d = bpf_map_lookup_elem(&sc_desc, &key);
 		if (d && d->emit)
 			read_entry(f, regs, d);
 	}
 	/* after reading the arguments: the latency is the syscall's own */
-	f->ts = bpf_ktime_get_ns();
+	f->ts = time_this(f) ? bpf_ktime_get_ns() : 0;
 	if (d && d->no_return) {
-		account(f, nr, 0, 0);
+		account(f, nr, 0, 0, f->ts);
 		if (d->emit)
 			send_syscall(f, 0, 0, true);
-		f->ts = 0;
+		f->in = 0;
 	}
+}
+
+/* @nr: the exit's own idea of it, -1 after rt_sigreturn */
+static __always_inline void on_sys_exit(long nr, long ret)
+{
+	struct thread *f = current_thread();
+	struct sc_desc *d;
+	__u64 lat = 0;
+	__u32 key;
+
+	if (!f)
+		return;
+	if (f->in) {
+		nr = f->nr;
+		if (f->ts)
+			lat = bpf_ktime_get_ns() - f->ts;
+	} else if ((emit & TRACE_EMIT_SYSCALL) || !time_mask) {
+		/* it was in this syscall before it was traced */
+		return;
+	}
+	account(f, nr, lat, ret, f->in && f->ts);
+	if (f->in && (emit & TRACE_EMIT_SYSCALL)) {
+		key = f->nr;
+		d = bpf_map_lookup_elem(&sc_desc, &key);
+		if (d && d->emit)
+			send_syscall(f, ret, lat, false);
+	}
+	f->in = 0;
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(sys_enter, struct pt_regs *regs, long nr)
+{
+	REFUSE_IF(0);
+	on_sys_enter(regs, nr);
 	return 0;
 }
 
@@ -311,23 +428,7 @@ SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 {
 	REFUSE_IF(1);
-	struct thread *f = current_thread();
-	struct sc_desc *d;
-	__u64 lat;
-	__u32 key;
-
-	/* no entry time: it was in this syscall before it was traced */
-	if (!f || !f->ts)
-		return 0;
-	lat = bpf_ktime_get_ns() - f->ts;
-	account(f, f->nr, lat, ret);
-	if (emit & TRACE_EMIT_SYSCALL) {
-		key = f->nr;
-		d = bpf_map_lookup_elem(&sc_desc, &key);
-		if (d && d->emit)
-			send_syscall(f, ret, lat, false);
-	}
-	f->ts = 0;
+	on_sys_exit(regs->orig_ax, ret);
 	return 0;
 }
 
@@ -343,6 +444,7 @@ int BPF_PROG(task_fork, struct task_struct *parent, struct task_struct *child)
 		return 0;
 	/* the child is traced from its first syscall on */
 	bpf_task_storage_get(&thread, child, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	tgid_mark(BPF_CORE_READ(child, tgid), true);
 	task_ids(child, &cid);
 	current_ids(&id);
 	/* a new thread group (not CLONE_THREAD): follow it */
@@ -399,8 +501,10 @@ int BPF_PROG(task_exit, struct task_struct *p, bool group_dead)
 		r->group_dead = group_dead;
 		bpf_ringbuf_submit(r, 0);
 	}
-	if (group_dead)
+	if (group_dead) {
 		bpf_map_delete_elem(&traced, &id.tgid);
+		tgid_mark(BPF_CORE_READ(p, tgid), false);
+	}
 	return 0;
 }
 
@@ -503,11 +607,13 @@ int walk_tree(struct bpf_iter__task *ctx)
 	f = bpf_task_storage_get(&thread, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!f)
 		return 0;
+	tgid_mark(task->tgid, true);
 	r.tgid = id.tgid;
 	r.tid = id.tid;
 	r.syscalls = f->syscalls;
 	r.syscall_ns = f->syscall_ns;
 	r.errors = f->errors;
+	r.timed = f->timed;
 	read_sample(&r, task);
 	bpf_seq_write(ctx->meta->seq, &r, sizeof(r));
 	return 0;

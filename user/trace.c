@@ -430,8 +430,8 @@ static void summary_syscalls(struct trace_ctx *c, const struct sc_stat *st)
 		print_u64(&c->p, "errors", " %8" PRIu64, s->errors);
 		print_u64(&c->p, "total_ns", NULL, s->total_ns);
 		print_dbl(&c->p, NULL, " %12.3f", s->total_ns / 1e6);
-		print_u64(&c->p, "avg_ns", NULL, s->total_ns / s->count);
-		print_dbl(&c->p, NULL, " %10.2f", s->total_ns / 1e3 / s->count);
+		print_u64(&c->p, "avg_ns", NULL, (uint64_t)sc_avg_ns(s));
+		print_dbl(&c->p, NULL, " %10.2f", sc_avg_ns(s) / 1e3);
 		print_u64(&c->p, "p50_ns", NULL, sc_percentile(s, 0.50));
 		print_dbl(&c->p, NULL, " %10.2f", sc_percentile(s, 0.50) / 1e3);
 		print_u64(&c->p, "p90_ns", NULL, sc_percentile(s, 0.90));

@@ -46,12 +46,13 @@ const struct bpf_prog_desc tracer_progs[TRACER_NR_PROGS] = {
 	{ "walk_files", "iter/task_file: fds of the traced processes (top)", NULL, NULL, 0 },
 };
 
-/* emit is read-only data, set between open and load */
+/* emit and time_mask are read-only data, set between open and load */
 static void set_emit(void *skel, const void *opts)
 {
 	const struct tracer_opts *o = opts;
 
 	((struct trace_bpf *)skel)->rodata->emit = o ? o->emit : 0;
+	((struct trace_bpf *)skel)->rodata->time_mask = o ? (1u << o->time_shift) - 1 : 0;
 }
 
 BPF_SKEL_OPS(trace, set_emit);
@@ -432,6 +433,7 @@ static void stat_add(struct sc_stat *out, const struct sc_stat *s)
 	out->count += s->count;
 	out->errors += s->errors;
 	out->total_ns += s->total_ns;
+	out->timed += s->timed;
 	if (s->min_ns && (s->min_ns < out->min_ns || !out->min_ns))
 		out->min_ns = s->min_ns;
 	out->max_ns = MAX(out->max_ns, s->max_ns);
@@ -604,9 +606,20 @@ void sc_stat_sub(struct sc_stat *out, const struct sc_stat *a,
 	out->count = a->count - b->count;
 	out->errors = a->errors - b->errors;
 	out->total_ns = a->total_ns - b->total_ns;
+	out->timed = a->timed - b->timed;
 	/* extremes are not differences: the interval's are unknown */
 	out->min_ns = a->min_ns;
 	out->max_ns = a->max_ns;
 	for (i = 0; i < TRACE_HIST_SLOTS; i++)
 		out->hist[i] = a->hist[i] - b->hist[i];
+}
+
+double sc_avg_ns(const struct sc_stat *s)
+{
+	return s->timed ? (double)s->total_ns / s->timed : 0;
+}
+
+double sc_total_ns(const struct sc_stat *s)
+{
+	return sc_avg_ns(s) * s->count;
 }

@@ -26,6 +26,7 @@ struct tracer_opts {
 	uint32_t emit;		/* TRACE_EMIT_* */
 	const bool *sc_emit;	/* [TRACE_NR_SYSCALLS]: syscalls to send; NULL: none */
 	bool sample;		/* top: VMAs and fds too (walk_vmas, walk_files) */
+	uint32_t time_shift;	/* time one syscall in 2^time_shift; 0: all */
 };
 
 struct tracer {
@@ -77,6 +78,10 @@ int tracer_read_lost(struct tracer *t, struct trace_lost *out);
 
 /* latency in ns below which @q (0..1) of the calls in @s fall, estimated */
 uint64_t sc_percentile(const struct sc_stat *s, double q);
+/* mean latency of the timed calls, and the time all calls took (exact
+ * when every call is timed, else estimated from the timed ones) */
+double sc_avg_ns(const struct sc_stat *s);
+double sc_total_ns(const struct sc_stat *s);
 /* *out = *a - *b, field by field (b older) */
 void sc_stat_sub(struct sc_stat *out, const struct sc_stat *a,
 		 const struct sc_stat *b);

@@ -13,6 +13,7 @@
 #define TRACE_STR_MAX		256	/* path argument or exec filename */
 #define TRACE_MEM_WORDS		2	/* struct argument read at entry */
 #define TRACE_MAX_PROCS		8192	/* processes followed */
+#define TRACE_PID_LIMIT		(1 << 22)	/* PID_MAX_LIMIT on 64-bit */
 #define TRACE_RINGBUF_SIZE	(16 << 20)
 
 /*
@@ -117,13 +118,18 @@ struct sc_desc {
 	__u32 pad;
 };
 
-/* sc_stats[nr], per CPU: every syscall of the tree, sent or not */
+/*
+ * sc_stats[nr], per CPU: every syscall of the tree, sent or not.  The
+ * latency fields cover the calls that were timed: all of them unless
+ * rodata time_mask samples (top), see bpf/trace.bpf.c.
+ */
 struct sc_stat {
 	__u64 count;
 	__u64 errors;		/* returned -4095..-1 */
-	__u64 total_ns;
-	__u64 min_ns;		/* 0: no call yet */
+	__u64 total_ns;		/* of the timed calls */
+	__u64 min_ns;		/* 0: no call timed yet */
 	__u64 max_ns;
+	__u64 timed;		/* calls whose latency is in total_ns and hist */
 	__u64 hist[TRACE_HIST_SLOTS];
 };
 
@@ -138,6 +144,7 @@ struct rec_thread {
 	__u64 syscalls;
 	__u64 syscall_ns;
 	__u64 errors;		/* returned -4095..-1 */
+	__u64 timed;		/* syscalls whose latency is in syscall_ns */
 	__s32 ppid;		/* of the process (real parent) */
 	__u32 state;		/* task->__state */
 	__u32 cpu;		/* the CPU it last ran on */

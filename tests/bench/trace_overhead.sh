@@ -23,7 +23,7 @@ BPFCKPT=$BUILD/bpfckpt
 SYSLOOP=$BUILD/tests/workloads/sysloop
 SECONDS_PER_RUN=${1:-2}
 ROUNDS=${2:-3}
-MODES=(baseline top trace-filter trace-all neighbour)
+MODES=(${TRACE_MODES:-baseline top trace-filter trace-all neighbour})
 
 die() {
 	echo "trace_overhead: $*" >&2
