@@ -286,17 +286,46 @@ static __always_inline void account(struct thread *t, __s64 nr, __u64 lat, long 
 	s->hist[hist_slot(lat)]++;
 }
 
-static __always_inline void read_entry(struct thread *f, struct pt_regs *regs,
-				       const struct sc_desc *d)
+/*
+ * Where a hook variant finds the syscall's registers: tp_btf has a
+ * trusted pt_regs (plain loads), raw_tp an untyped one (probe reads),
+ * the classic tracepoint a copy of the arguments in its record.
+ */
+enum hook_kind { HOOK_BTF, HOOK_RAW, HOOK_CLASSIC };
+
+static __always_inline void fetch_args(struct thread *f, struct pt_regs *regs,
+				       struct trace_event_raw_sys_enter *tp,
+				       enum hook_kind k)
+{
+	if (k == HOOK_BTF) {
+		f->args[0] = PT_REGS_PARM1_SYSCALL(regs);
+		f->args[1] = PT_REGS_PARM2_SYSCALL(regs);
+		f->args[2] = PT_REGS_PARM3_SYSCALL(regs);
+		f->args[3] = PT_REGS_PARM4_SYSCALL(regs);
+		f->args[4] = PT_REGS_PARM5_SYSCALL(regs);
+		f->args[5] = SYSCALL_ARG6(regs);
+	} else if (k == HOOK_RAW) {
+		f->args[0] = PT_REGS_PARM1_CORE_SYSCALL(regs);
+		f->args[1] = PT_REGS_PARM2_CORE_SYSCALL(regs);
+		f->args[2] = PT_REGS_PARM3_CORE_SYSCALL(regs);
+		f->args[3] = PT_REGS_PARM4_CORE_SYSCALL(regs);
+		f->args[4] = PT_REGS_PARM5_CORE_SYSCALL(regs);
+		f->args[5] = BPF_CORE_READ(regs, r9);
+	} else {
+		/* ctx loads at constant offsets only: no pointer into ctx */
+		f->args[0] = tp->args[0];
+		f->args[1] = tp->args[1];
+		f->args[2] = tp->args[2];
+		f->args[3] = tp->args[3];
+		f->args[4] = tp->args[4];
+		f->args[5] = tp->args[5];
+	}
+}
+
+static __always_inline void read_entry(struct thread *f, const struct sc_desc *d)
 {
 	__u64 ptr;
 
-	f->args[0] = PT_REGS_PARM1_SYSCALL(regs);
-	f->args[1] = PT_REGS_PARM2_SYSCALL(regs);
-	f->args[2] = PT_REGS_PARM3_SYSCALL(regs);
-	f->args[3] = PT_REGS_PARM4_SYSCALL(regs);
-	f->args[4] = PT_REGS_PARM5_SYSCALL(regs);
-	f->args[5] = SYSCALL_ARG6(regs);
 	f->str_len = 0;
 	f->mem_len = 0;
 	if (d->str_arg >= 1 && d->str_arg <= 6) {
@@ -360,7 +389,9 @@ static __always_inline bool entry_needed(void)
 	       !(bpf_get_prandom_u32() & time_mask);
 }
 
-static __always_inline void on_sys_enter(struct pt_regs *regs, long nr)
+static __always_inline void on_sys_enter(struct pt_regs *regs,
+					 struct trace_event_raw_sys_enter *tp, long nr,
+					 enum hook_kind k)
 {
 	struct sc_desc *d = NULL;
 	struct thread *f;
@@ -375,8 +406,10 @@ static __always_inline void on_sys_enter(struct pt_regs *regs, long nr)
 	f->in = 1;
 	if (emit & TRACE_EMIT_SYSCALL) {
 		d = bpf_map_lookup_elem(&sc_desc, &key);
-		if (d && d->emit)
-			read_entry(f, regs, d);
+		if (d && d->emit) {
+			fetch_args(f, regs, tp, k);
+			read_entry(f, d);
+		}
 	}
 	/* after reading the arguments: the latency is the syscall's own */
 	f->ts = time_this(f) ? bpf_ktime_get_ns() : 0;
@@ -420,7 +453,7 @@ SEC("tp_btf/sys_enter")
 int BPF_PROG(sys_enter, struct pt_regs *regs, long nr)
 {
 	REFUSE_IF(0);
-	on_sys_enter(regs, nr);
+	on_sys_enter(regs, NULL, nr, HOOK_BTF);
 	return 0;
 }
 
@@ -429,6 +462,43 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 {
 	REFUSE_IF(1);
 	on_sys_exit(regs->orig_ax, ret);
+	return 0;
+}
+
+/*
+ * The same on kernels whose verifier refuses tp_btf here: a raw
+ * tracepoint costs the same (BTF only types its arguments), a classic
+ * one copies its record first (perf's trace event buffer).
+ */
+SEC("raw_tp/sys_enter")
+int BPF_PROG(sys_enter_raw, struct pt_regs *regs, long nr)
+{
+	REFUSE_IF(10);
+	on_sys_enter(regs, NULL, nr, HOOK_RAW);
+	return 0;
+}
+
+SEC("tracepoint/raw_syscalls/sys_enter")
+int sys_enter_tp(struct trace_event_raw_sys_enter *ctx)
+{
+	REFUSE_IF(11);
+	on_sys_enter(NULL, ctx, ctx->id, HOOK_CLASSIC);
+	return 0;
+}
+
+SEC("raw_tp/sys_exit")
+int BPF_PROG(sys_exit_raw, struct pt_regs *regs, long ret)
+{
+	REFUSE_IF(12);
+	on_sys_exit(BPF_CORE_READ(regs, orig_ax), ret);
+	return 0;
+}
+
+SEC("tracepoint/raw_syscalls/sys_exit")
+int sys_exit_tp(struct trace_event_raw_sys_exit *ctx)
+{
+	REFUSE_IF(13);
+	on_sys_exit(ctx->id, ctx->ret);
 	return 0;
 }
 

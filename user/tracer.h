@@ -17,10 +17,12 @@
 
 struct trace_bpf;
 
-#define TRACER_NR_PROGS	10
+#define TRACER_NR_PROGS	14
 extern const struct bpf_prog_desc tracer_progs[TRACER_NR_PROGS];
 /* loads every program (for check); st[i] says how tracer_progs[i] fared */
 int tracer_probe(struct bpf_prog_status *st);
+/* the loaded row among @i and its variants (the `alt` chain), or -1 */
+int tracer_prog_taken_by(const struct bpf_prog_status *st, int i);
 
 struct tracer_opts {
 	uint32_t emit;		/* TRACE_EMIT_* */
