@@ -49,6 +49,7 @@ char LICENSE[] SEC("license") = "GPL";
 /* set before load */
 const volatile __u32 emit;	/* TRACE_EMIT_* */
 const volatile __u32 time_mask;	/* time a syscall when rnd & time_mask == 0 */
+const volatile __u64 rate_max;	/* records per TRACE_RATE_SHIFT window, 0: no limit */
 
 #define TGID_WORDS	(TRACE_PID_LIMIT / 64)
 __u64 tgid_bits[TGID_WORDS];
@@ -205,18 +206,50 @@ static __always_inline void count_lost(bool proc)
 		__sync_fetch_and_add(&l->events, 1);
 }
 
+/*
+ * Under overload the stream thins out instead of overflowing: past
+ * rate_max records in a window, records are counted in `throttled` and
+ * not sent (the aggregates still have every event).  The window is
+ * shared by all CPUs; two CPUs starting a window at once may let a few
+ * more through, which is all a display rate needs.
+ */
+static __always_inline bool rate_ok(__u64 now)
+{
+	__u32 zero = 0;
+	struct trace_lost *l;
+	__u64 w = now >> TRACE_RATE_SHIFT;
+
+	if (!rate_max)
+		return true;
+	l = bpf_map_lookup_elem(&lost, &zero);
+	if (!l)
+		return true;
+	if (l->window != w) {
+		l->window = w;
+		l->sent = 0;
+	}
+	if (__sync_fetch_and_add(&l->sent, 1) < rate_max)
+		return true;
+	__sync_fetch_and_add(&l->throttled, 1);
+	return false;
+}
+
 /* a record of @size bytes with its common head filled, NULL if no room */
 static __always_inline void *ev_reserve(__u32 size, __u32 type, struct ids *id)
 {
-	struct rec_ev *e = bpf_ringbuf_reserve(&events, size, 0);
+	__u64 now = bpf_ktime_get_ns();
+	struct rec_ev *e;
 
+	if (!rate_ok(now))
+		return NULL;
+	e = bpf_ringbuf_reserve(&events, size, 0);
 	if (!e) {
 		count_lost(false);
 		return NULL;
 	}
 	e->h.type = type;
 	e->h.size = size;
-	e->ts = bpf_ktime_get_ns();
+	e->ts = now;
 	e->tgid = id->tgid;
 	e->tid = id->tid;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));

@@ -67,6 +67,9 @@ static void set_emit(void *skel, const void *opts)
 
 	((struct trace_bpf *)skel)->rodata->emit = o ? o->emit : 0;
 	((struct trace_bpf *)skel)->rodata->time_mask = o ? (1u << o->time_shift) - 1 : 0;
+	/* per window, at least one */
+	((struct trace_bpf *)skel)->rodata->rate_max = o && o->max_rate ?
+		MAX((o->max_rate << TRACE_RATE_SHIFT) / 1000000000, 1) : 0;
 }
 
 BPF_SKEL_OPS(trace, set_emit);

@@ -29,6 +29,7 @@ struct tracer_opts {
 	const bool *sc_emit;	/* [TRACE_NR_SYSCALLS]: syscalls to send; NULL: none */
 	bool sample;		/* top: VMAs and fds too (walk_vmas, walk_files) */
 	uint32_t time_shift;	/* time one syscall in 2^time_shift; 0: all */
+	uint64_t max_rate;	/* records per second at most; 0: no limit */
 };
 
 struct tracer {

@@ -185,6 +185,12 @@ struct last_task {
 struct trace_lost {
 	__u64 events;		/* ring buffer full */
 	__u64 procs;		/* traced full: a new process is not followed */
+	__u64 throttled;	/* not sent: over the rate limit (rate_max) */
+	__u64 window;		/* the rate limit's current window */
+	__u64 sent;		/* records sent in that window */
 };
+
+/* the rate limit counts records per window of 2^24 ns (16.8 ms) */
+#define TRACE_RATE_SHIFT	24
 
 #endif
