@@ -5,7 +5,7 @@
  *
  * Every hook runs for every task on the machine, so the first test is
  * the cheapest there is: one bit of tgid_bits, indexed by the kernel-wide
- * tgid, a load from this object's memory (no helper, no map lookup).
+ * tgid, a load from this object's memory (no map lookup).
  * A thread of a marked process is traced when it has `thread` task
  * storage.  The user side gives storage to the threads of the tree
  * through the walk_tree iterator, which also sets their bits;
@@ -24,8 +24,9 @@
  * The clock is what a traced syscall costs most here: bpf_ktime_get_ns()
  * is a serialised TSC read, ~25 ns in this VM, twice per syscall.  trace
  * times every call (time_mask 0); top (time_mask 2^k - 1) counts every
- * call and times one in 2^k, drawn per thread from a xorshift, so that
- * no periodic pattern of syscalls biases which are timed.
+ * call and times one in 2^k, drawn at random (a xorshift per CPU, or per
+ * thread when records are sent), so that no periodic pattern of
+ * syscalls biases which are timed.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -93,6 +94,13 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, TRACE_RINGBUF_SIZE);
 } events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} entry_rnd SEC(".maps");
 
 /* a traced thread: its counters and the syscall it is in */
 struct thread {
@@ -166,12 +174,19 @@ static __always_inline void tgid_mark(__u32 tgid, bool on)
 	}
 }
 
-/* the current thread's storage, NULL if it is not traced */
+/*
+ * The current thread's storage, NULL if it is not traced.  Helper calls
+ * are what the hot path costs beyond the hook itself (each return goes
+ * through this AMD host's SRSO "safe RET"): one for the task, which
+ * also gives the tgid, and the storage lookup only for a marked one.
+ */
 static __always_inline struct thread *current_thread(void)
 {
-	if (!tgid_marked(bpf_get_current_pid_tgid() >> 32))
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	if (!tgid_marked(task->tgid))
 		return NULL;
-	return bpf_task_storage_get(&thread, bpf_get_current_task_btf(), 0, 0);
+	return bpf_task_storage_get(&thread, task, 0, 0);
 }
 
 /*
@@ -416,10 +431,24 @@ static __always_inline void send_syscall(struct thread *f, long ret, __u64 lat,
  */
 static __always_inline bool entry_needed(void)
 {
+	__u32 zero = 0, *rnd, x;
+
 	if ((emit & TRACE_EMIT_SYSCALL) || !time_mask)
 		return true;
-	return tgid_marked(bpf_get_current_pid_tgid() >> 32) &&
-	       !(bpf_get_prandom_u32() & time_mask);
+	if (!tgid_marked(bpf_get_current_task_btf()->tgid))
+		return false;
+	/* a per-CPU xorshift: the lookup is inlined, no helper call */
+	rnd = bpf_map_lookup_elem(&entry_rnd, &zero);
+	if (!rnd)
+		return true;
+	x = *rnd;
+	if (!x)
+		x = bpf_get_prandom_u32() | 1;
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	*rnd = x;
+	return !(x & time_mask);
 }
 
 static __always_inline void on_sys_enter(struct pt_regs *regs,

@@ -640,7 +640,11 @@ static int read_iter(struct bpf_link *link, size_t size,
 	if (fd < 0)
 		return -errno;
 	for (;;) {
-		/* bpf_seq_write() never splits a record across reads */
+		/*
+		 * All records have one size, and the seq_file hands out what
+		 * its buffer holds from where the last read stopped: reads of
+		 * a multiple of the size stay on record boundaries
+		 */
 		n = read(fd, buf, sizeof(buf) / size * size);
 		if (n < 0 && errno == EINTR)
 			continue;
