@@ -114,9 +114,30 @@ sysloop_run() {
 	rate_of "$1"
 }
 
-# run_mode MODE: the neighbour's rate then the traced loop's, one session
+# prog_ids: the ids of every loaded BPF program
+prog_ids() {
+	bpftool prog show -j 2>/dev/null |
+		python3 -c 'import json, sys; print(" ".join(str(p["id"]) for p in json.load(sys.stdin)))'
+}
+
+# hook_ns OLD_IDS: runs and run time (ns) of the sys_enter/sys_exit
+# programs loaded since OLD_IDS was taken (kernel.bpf_stats_enabled)
+hook_ns() {
+	bpftool prog show -j 2>/dev/null | python3 -c '
+import json, sys
+old = set(sys.argv[1].split())
+runs = ns = 0
+for p in json.load(sys.stdin):
+    if p.get("name", "").startswith(("sys_enter", "sys_exit")) and str(p["id"]) not in old:
+        runs += p.get("run_cnt", 0)
+        ns += p.get("run_time_ns", 0)
+print(runs, ns)' "$1"
+}
+
+# run_mode MODE: the neighbour's rate then the traced loop's, one session;
+# with bpf_stats, also the hooks' own run time per syscall in each
 run_mode() {
-	local mode=$1 pid
+	local mode=$1 pid ids s0 s1 s2
 	rm -f "$T/go" "$T/wl.out"
 	mkfifo "$T/go"
 	"${PIN_WL[@]}" "$SYSLOOP" -w -t "$SECONDS_PER_RUN" <"$T/go" >"$T/wl.out" &
@@ -124,15 +145,26 @@ run_mode() {
 	KILL+=("$pid")
 	exec 7>"$T/go"
 	wait_file "$T/wl.out" "sysloop to start"
+	ids=$(prog_ids)
 	start_tracer "$mode" "$pid"
-	sysloop_run "$T/neighbour.out" >>"$T/neighbour.$mode"
+	s0=$(hook_ns "$ids")
+	sysloop_run "$T/neighbour.out" >>"$T/neighbour.$mode$SUFFIX"
+	s1=$(hook_ns "$ids")
 	echo go >&7
 	exec 7>&-
 	wait "$pid" || die "sysloop failed under $mode"
+	s2=$(hook_ns "$ids")
+	# per syscall: an enter and an exit run
+	awk -v a="$s0" -v b="$s1" -v c="$s2" 'BEGIN {
+		split(a, x); split(b, y); split(c, z)
+		if (y[1] > x[1] && z[1] > y[1])
+			printf "%.1f %.1f\n", 2 * (y[2] - x[2]) / (y[1] - x[1]),
+			       2 * (z[2] - y[2]) / (z[1] - y[1])
+	}' >>"$T/hookns.$mode"
 	# top and trace stop by themselves when the tree has exited
 	wait "$TRACER" || die "$mode failed: $(cat "$T/tr.err")"
 	wait "$READER"
-	rate_of "$T/wl.out" >>"$T/rates.$mode"
+	rate_of "$T/wl.out" >>"$T/rates.$mode$SUFFIX"
 	grep -o 'lost: [0-9]* events' "$T/summary" >"$T/lost.$mode" || true
 }
 
@@ -141,12 +173,27 @@ median() {
 }
 
 # ---- 1: the syscall loop ----
+SUFFIX=
 for ((r = 1; r <= ROUNDS; r++)); do
 	sysloop_run "$T/base.out" >>"$T/rates.baseline"
 	for m in "${MODES[@]}"; do
 		run_mode "$m"
 	done
 done
+# Then the hooks' own run time, in rounds of their own: bpf_stats adds
+# two clock reads to every run (several hundred ns per syscall here), the
+# same for traced and untraced runs, so only the difference counts, and
+# no rate above is measured with it on.
+stats_was=$(cat /proc/sys/kernel/bpf_stats_enabled 2>/dev/null || echo 0)
+if [ "${TRACE_BPF_STATS:-1}" = 1 ] && echo 1 >/proc/sys/kernel/bpf_stats_enabled; then
+	SUFFIX=.stats
+	for ((r = 1; r <= ROUNDS; r++)); do
+		for m in "${MODES[@]}"; do
+			run_mode "$m"
+		done
+	done
+	echo "$stats_was" >/proc/sys/kernel/bpf_stats_enabled
+fi
 base=$(median "$T/rates.baseline")
 echo "trace_overhead: sysloop getppid() loop, ${SECONDS_PER_RUN} s per run," \
 	"$ROUNDS interleaved rounds, median rate; floor: an untraced loop in the same session"
@@ -161,6 +208,13 @@ for m in "${MODES[@]}"; do
 		fmt = fmt " floor %+4.0f ns (neighbour %.0f calls/s): %.2fx the floor%s\n"
 		printf fmt, m, r, r / b, c, fl, f, (fl > 0 ? c / fl : 0), (lost ? "  " lost : "")
 	}'
+	if [ -s "$T/hookns.$m" ]; then
+		awk '{ print $1 }' "$T/hookns.$m" >"$T/hu"
+		awk '{ print $2 }' "$T/hookns.$m" >"$T/ht"
+		awk -v m="$m" -v u="$(median "$T/hu")" -v t="$(median "$T/ht")" 'BEGIN {
+			printf "trace_overhead: %-13s BPF hooks (bpf_stats, per syscall): untraced %.1f ns," \
+			       " traced %.1f ns: %+.1f ns\n", m, u, t, t - u }'
+	fi
 done
 
 # ---- 2: redis ----
