@@ -24,9 +24,10 @@
  * The clock is what a traced syscall costs most here: bpf_ktime_get_ns()
  * is a serialised TSC read, ~25 ns in this VM, twice per syscall.  trace
  * times every call (time_mask 0); top (time_mask 2^k - 1) counts every
- * call and times one in 2^k, drawn at random (a xorshift per CPU, or per
- * thread when records are sent), so that no periodic pattern of
- * syscalls biases which are timed.
+ * call and times one in 2^k, drawn at random (a xorshift per CPU), so
+ * that no periodic pattern of syscalls biases which are timed, and any
+ * syscall that has fallen behind that share; time_mask applies only
+ * when no records are sent.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -49,7 +50,7 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* set before load */
 const volatile __u32 emit;	/* TRACE_EMIT_* */
-const volatile __u32 time_mask;	/* time a syscall when rnd & time_mask == 0 */
+const volatile __u32 time_mask;	/* without records: time a call when rnd & mask == 0 */
 const volatile __u64 rate_max;	/* records per TRACE_RATE_SHIFT window, 0: no limit */
 
 #define TGID_WORDS	(TRACE_PID_LIMIT / 64)
@@ -110,7 +111,7 @@ struct thread {
 	__u64 timed;
 	__u64 ts;		/* syscall entry time, 0: not timed */
 	__u32 in;		/* entered the syscall while traced */
-	__u32 rnd;		/* xorshift32 state, 0: not seeded */
+	__u32 pad;
 	__s64 nr;
 	__u64 args[6];
 	__u64 mem[TRACE_MEM_WORDS];
@@ -189,24 +190,6 @@ static __always_inline struct thread *current_thread(void)
 	return bpf_task_storage_get(&thread, task, 0, 0);
 }
 
-/*
- * Whether this syscall of @f is timed (see time_mask); entry_needed()
- * has drawn already when no record is sent.
- */
-static __always_inline bool time_this(struct thread *f)
-{
-	__u32 x = f->rnd;
-
-	if (!time_mask || !(emit & TRACE_EMIT_SYSCALL))
-		return true;
-	if (!x)
-		x = bpf_get_prandom_u32() | 1;
-	x ^= x << 13;
-	x ^= x >> 17;
-	x ^= x << 5;
-	f->rnd = x;
-	return !(x & time_mask);
-}
 
 static __always_inline void count_lost(bool proc)
 {
@@ -429,9 +412,10 @@ static __always_inline void send_syscall(struct thread *f, long ret, __u64 lat,
  * number from the exit's own registers) and the thread's storage is not
  * looked up at entry at all for the others.
  */
-static __always_inline bool entry_needed(void)
+static __always_inline bool entry_needed(long nr)
 {
-	__u32 zero = 0, *rnd, x;
+	__u32 zero = 0, key = nr, *rnd, x;
+	struct sc_stat *st;
 
 	if ((emit & TRACE_EMIT_SYSCALL) || !time_mask)
 		return true;
@@ -448,7 +432,15 @@ static __always_inline bool entry_needed(void)
 	x ^= x >> 17;
 	x ^= x << 5;
 	*rnd = x;
-	return !(x & time_mask);
+	if (!(x & time_mask))
+		return true;
+	/*
+	 * A syscall this CPU has timed less than one in 2^k of is timed
+	 * now: the first call of each is, and a rare one (a sleep a few
+	 * times a refresh) is not left without a latency by the draw.
+	 */
+	st = bpf_map_lookup_elem(&sc_stats, &key);
+	return st && st->timed * (time_mask + 1) <= st->count;
 }
 
 static __always_inline void on_sys_enter(struct pt_regs *regs,
@@ -459,7 +451,7 @@ static __always_inline void on_sys_enter(struct pt_regs *regs,
 	struct thread *f;
 	__u32 key = nr;
 
-	if (!entry_needed())
+	if (!entry_needed(nr))
 		return;
 	f = current_thread();
 	if (!f)
@@ -474,7 +466,7 @@ static __always_inline void on_sys_enter(struct pt_regs *regs,
 		}
 	}
 	/* after reading the arguments: the latency is the syscall's own */
-	f->ts = time_this(f) ? bpf_ktime_get_ns() : 0;
+	f->ts = bpf_ktime_get_ns();
 	if (d && d->no_return) {
 		account(f, nr, 0, 0, f->ts);
 		if (d->emit)
