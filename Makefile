@@ -17,6 +17,8 @@ ARCH     := x86
 DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
             libxxhash-dev gcc make \
             python3 procps util-linux strace
+# and for make bench only: a realistic load for the tracer's overhead
+BENCH_PKGS := redis-server redis-tools
 
 ifeq ($(V),1)
 Q :=
@@ -73,7 +75,7 @@ BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/tests/bench/%,$(BENCH_SRCS))
 .DELETE_ON_ERROR:
 # generated, not intermediate: deleting them made the next make rebuild
 .SECONDARY: $(BPF_OBJS) $(SKELS)
-.PHONY: all deps test demo bench vmlinux clean fuzz
+.PHONY: all deps bench-deps test demo bench vmlinux clean fuzz
 .SUFFIXES:
 
 all: $(DEPS_FIRST) $(BUILD)/bpfckpt
@@ -132,7 +134,14 @@ test: deps $(BUILD)/bpfckpt $(UNIT_BINS) $(WL_BINS) $(TOOL_BINS)
 demo: deps $(BUILD)/bpfckpt $(BUILD)/tests/workloads/demo
 	$(Q)BUILD=$(BUILD) bash tests/demo.sh
 
-bench: deps $(BUILD)/bpfckpt $(WL_BINS) $(BENCH_BINS)
+bench-deps: deps
+	@if ! dpkg -s $(BENCH_PKGS) >/dev/null 2>&1; then \
+		echo "  DEPS     installing: $(BENCH_PKGS)"; \
+		apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BENCH_PKGS) >/dev/null; \
+	fi
+
+bench: bench-deps $(BUILD)/bpfckpt $(WL_BINS) $(BENCH_BINS)
 	$(Q)BUILD=$(BUILD) bash tests/bench/run
 	$(Q)BUILD=$(BUILD) bash tests/bench/lazy.sh
 

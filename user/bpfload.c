@@ -140,9 +140,14 @@ static void probe_each(struct loading *l, bool *want, bool *probed)
 		if (l->log[i][0])
 			pr_debug("verifier log of %s:\n%s", l->d[i].name, l->log[i]);
 		want[i] = false;
-		j = i + l->d[i].alt;
-		if (l->d[i].alt && j < l->n && !l->st[j].forced && !l->st[j].skip &&
-		    !want[j]) {
+		/* the next of its chain that is not left out */
+		for (j = i; l->d[j].alt && j + l->d[j].alt < l->n;) {
+			j += l->d[j].alt;
+			if (!l->st[j].forced && !l->st[j].skip)
+				break;
+		}
+		if (j != i && !l->st[j].forced && !l->st[j].skip && !want[j] &&
+		    !probed[j]) {
 			want[j] = true;
 			i = -1;		/* again: the alternative may come first */
 		}
@@ -156,7 +161,7 @@ int bpf_load_progs(const struct bpf_skel_ops *ops, const void *arg,
 		   void **skel)
 {
 	struct loading l = { ops, arg, d, st, n, NULL, NULL };
-	bool *want = NULL, *probed = NULL;
+	bool *want = NULL, *probed = NULL, *done = NULL;
 	int i, ret = -ENOMEM;
 
 	*skel = NULL;
@@ -164,7 +169,8 @@ int bpf_load_progs(const struct bpf_skel_ops *ops, const void *arg,
 	l.log = calloc(n, sizeof(*l.log));
 	want = calloc(n, sizeof(*want));
 	probed = calloc(n, sizeof(*probed));
-	if (!l.off || !l.log || !want || !probed)
+	done = calloc(n, sizeof(*done));
+	if (!l.off || !l.log || !want || !probed || !done)
 		goto out;
 	for (i = 0; i < n; i++) {
 		l.log[i] = malloc(VLOG_SIZE);
@@ -179,10 +185,22 @@ int bpf_load_progs(const struct bpf_skel_ops *ops, const void *arg,
 		st[i].forced = d[i].feature && fallback_forced(d[i].feature);
 		l.off[i] = st[i].skip || st[i].forced;
 	}
-	/* an alternative is loaded only in place of the program it replaces */
-	for (i = 0; i < n; i++)
-		if (d[i].alt && i + d[i].alt < n && !st[i + d[i].alt].skip)
-			l.off[i + d[i].alt] = !l.off[i];
+	/*
+	 * An alternative is loaded only in place of the program it
+	 * replaces; in a chain (A, its alternative B, B's C) the first
+	 * one not left out is: done[] marks the rest of a chain whose
+	 * job is taken.
+	 */
+	for (i = 0; i < n; i++) {
+		int j = i + d[i].alt;
+
+		if (!d[i].alt || j >= n || st[j].skip)
+			continue;
+		if (!l.off[i] || done[i]) {
+			l.off[j] = true;
+			done[j] = true;
+		}
+	}
 	ret = try_load(&l, skel);
 	if (ret) {
 		probe_each(&l, want, probed);
@@ -200,6 +218,7 @@ out:
 	free(l.off);
 	free(want);
 	free(probed);
+	free(done);
 	return ret;
 }
 

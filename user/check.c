@@ -180,7 +180,8 @@ static void print_prog(struct printer *p, const struct bpf_prog_desc *d,
 		print_str(p, "refused", ": %s", st->why[0] ? st->why : errstr(st->err));
 		print_str(p, "instead", "; %s", d->instead ? d->instead : note);
 	} else if (st->forced) {
-		print_str(p, "instead", " (BPFCKPT_FALLBACK: %s)", d->instead);
+		print_str(p, "instead", " (BPFCKPT_FALLBACK: %s)", d->instead ? d->instead :
+			  "its variant below takes its place");
 	} else if (!st->loaded) {
 		print_str(p, "note", " (%s)", "not needed: what it replaces is loaded");
 	}
@@ -213,10 +214,12 @@ static bool print_programs(struct printer *p)
 	}
 	print_text(p, "BPF programs (trace, top):\n");
 	for (i = 0; i < TRACER_NR_PROGS; i++) {
+		q = tracer_prog_taken_by(tst, i);
 		if (tst[i].skip && !tst[i].err)
 			continue;
-		print_prog(p, &tracer_progs[i], &tst[i], "trace and top cannot work here");
-		if (!tst[i].loaded && !tracer_progs[i].instead)
+		print_prog(p, &tracer_progs[i], &tst[i], q >= 0 ?
+			   "its variant below takes its place" : "trace and top cannot work here");
+		if (q < 0 && !tracer_progs[i].instead)
 			ok = false;
 	}
 	print_close_arr(p);

@@ -157,6 +157,8 @@ int task_landlock_word(struct collector *c);
 int task_check_landlock(const struct rec_task *r, int word, char *why, size_t len);
 /* the letter ps shows for a task's state: R, S, D, T, t, X, Z, P, I */
 char task_state_char(const struct rec_task *r);
+/* the same from task->__state and task->exit_state */
+char task_state_letter(uint32_t state, uint32_t exit_state);
 
 /*
  * What snap would do with a record, shared with inspect: 0, or

@@ -531,18 +531,23 @@ static int check_supported(struct snap_proc *sp, const struct rec_task *r)
 	return ret;
 }
 
-char task_state_char(const struct rec_task *r)
+char task_state_letter(uint32_t state, uint32_t exit_state)
 {
 	/* fs/proc/array.c task_state_array[], by the highest TASK_REPORT bit */
 	static const char letters[] = "RSDTtXZP";
-	uint32_t report = (r->state | r->exit_state) & 0x7f;
+	uint32_t report = (state | exit_state) & 0x7f;
 	int bit = 0;
 
-	if ((r->state & 0x47f) == TASK_IDLE)
+	if ((state & 0x47f) == TASK_IDLE)
 		return 'I';
 	while (report >> bit)
 		bit++;
 	return letters[bit];
+}
+
+char task_state_char(const struct rec_task *r)
+{
+	return task_state_letter(r->state, r->exit_state);
 }
 
 /*

@@ -5,9 +5,10 @@
  * A live view of a process tree, refreshed every -d seconds: per process
  * RSS and its change, VMAs added and removed, fds; per thread CPU%,
  * syscall rate, page faults and context switches; the tree's syscall mix
- * with rates and latencies.  Thread, VMA and fd state comes from the
- * snap collectors (iter/task, iter/task_vma, iter/task_file), syscalls
- * from the tracer's in-kernel counters.  --batch prints N refreshes as
+ * with rates and latencies.  Everything comes from the tracer
+ * (bpf/trace.bpf.c), no snap collector: thread, VMA and fd state from
+ * its iterators (walk_tree, walk_vmas, walk_files, one pass each per
+ * refresh for the whole tree), syscalls from its in-kernel counters.  --batch prints N refreshes as
  * plain text (or JSON Lines) like top -b; the interactive screen quits
  * on q or Ctrl-C and gives the terminal back as it was.
  */
@@ -24,7 +25,6 @@
 #include <unistd.h>
 #include "arch.h"
 #include "cmd.h"
-#include "collect.h"
 #include "log.h"
 #include "print.h"
 #include "snap.h"
@@ -32,8 +32,13 @@
 #include "util.h"
 
 #define TOP_USAGE	"top PID [--batch] [-n N] [-d SECONDS] [--json]"
-#define MAX_PROCS	1024
 #define SC_ROWS		12	/* syscalls shown on the interactive screen */
+/*
+ * top counts every syscall and times one in 16 (bpf/trace.bpf.c): the
+ * clock is most of what a traced syscall costs, and a rate or a mean
+ * needs no more.
+ */
+#define TOP_TIME_SHIFT	4
 
 struct t_thread {
 	pid_t tid;
@@ -44,7 +49,8 @@ struct t_thread {
 	uint64_t csw;		/* voluntary + involuntary */
 	uint64_t faults;	/* minor + major */
 	uint64_t syscalls;
-	uint64_t syscall_ns;
+	uint64_t syscall_ns;	/* of the timed ones */
+	uint64_t timed;
 };
 
 struct t_vma {
@@ -69,6 +75,7 @@ struct t_proc {
 
 struct sample {
 	uint64_t ns;
+	uint64_t cost_ns;	/* what taking it took: the refresh's own cost */
 	struct t_proc *procs;
 	uint32_t nr_procs;
 	uint32_t cap_procs;
@@ -82,7 +89,6 @@ struct top_ctx {
 	bool batch;
 	bool json;
 	struct tracer tr;
-	struct collector col;
 	struct sample s[2];
 	struct sc_stat *delta;	/* TRACE_NR_SYSCALLS, for one refresh */
 	int sig_fd;
@@ -145,70 +151,12 @@ static void sample_free(struct sample *s)
 	free(s->sc);
 }
 
-static int task_cb(void *data, const struct rec_hdr *h, size_t size)
-{
-	struct t_proc *p = data;
-	const struct rec_task *r = (const void *)h;
-	struct t_thread t = { 0 };
-
-	if (h->type != REC_TASK || size < sizeof(*r) || r->self_level >= BCK_NS_LEVELS)
-		return 0;
-	t.tid = r->tid[r->self_level];
-	memcpy(t.comm, r->comm, sizeof(t.comm));
-	t.comm[sizeof(t.comm) - 1] = 0;
-	t.state = task_state_char(r);
-	t.cpu = r->cpu;
-	t.exec_ns = r->sum_exec_ns;
-	t.csw = r->nvcsw + r->nivcsw;
-	t.faults = r->min_flt + r->maj_flt;
-	if (t.tid == p->pid) {
-		memcpy(p->comm, t.comm, sizeof(p->comm));
-		p->ppid = r->ppid[r->self_level];
-		p->rss_kb = (r->rss_file + r->rss_anon + r->rss_shmem) *
-			    (getpagesize() / 1024);
-	}
-	if (r->exit_state)
-		return 0;
-	return vec_push(p->threads, p->nr_threads, p->cap_threads, t);
-}
-
-static int vma_cb(void *data, const struct rec_hdr *h, size_t size)
-{
-	struct t_proc *p = data;
-	const struct rec_vma *r = (const void *)h;
-	struct t_vma v = { r->start, r->end };
-
-	/* threads share the mm: the iterator may show it more than once */
-	if (h->type != REC_VMA || size < sizeof(*r) ||
-	    (p->nr_vmas && r->start < p->vmas[p->nr_vmas - 1].end))
-		return 0;
-	return vec_push(p->vmas, p->nr_vmas, p->cap_vmas, v);
-}
-
-static int file_cb(void *data, const struct rec_hdr *h, size_t size)
-{
-	struct t_proc *p = data;
-	const struct rec_file *r = (const void *)h;
-
-	/* a shared fd table can be shown once per thread: fds ascend */
-	if (h->type != REC_FILE || size < sizeof(*r) || r->fd <= p->last_fd)
-		return 0;
-	p->last_fd = r->fd;
-	p->fds++;
-	return 0;
-}
-
-static int sample_proc(struct top_ctx *c, struct t_proc *p)
-{
-	int ret;
-
-	ret = collect_proc(&c->col, COLLECT_TASKS, p->pid, task_cb, p);
-	if (!ret)
-		ret = collect_proc(&c->col, COLLECT_VMAS, p->pid, vma_cb, p);
-	if (!ret)
-		ret = collect_proc(&c->col, COLLECT_FILES, p->pid, file_cb, p);
-	return ret;
-}
+/* records of one process mostly come in a row: the last one found is kept */
+struct sampling {
+	struct sample *s;
+	struct t_proc *last;
+	uint64_t kb_per_page;
+};
 
 static struct t_proc *find_proc(const struct sample *s, pid_t pid)
 {
@@ -230,20 +178,77 @@ static struct t_thread *find_thread(const struct t_proc *p, pid_t tid)
 	return NULL;
 }
 
+static struct t_proc *proc_of(struct sampling *w, pid_t tgid)
+{
+	if (!w->last || w->last->pid != tgid)
+		w->last = find_proc(w->s, tgid);
+	return w->last;
+}
+
 static int thread_cb(void *ctx, const struct rec_thread *r)
 {
-	struct t_thread *t = find_thread(find_proc(ctx, r->tgid), r->tid);
+	struct sampling *w = ctx;
+	struct t_proc *p = proc_of(w, r->tgid);
+	struct t_thread t = { 0 };
+	int ret;
 
-	if (t) {
-		t->syscalls = r->syscalls;
-		t->syscall_ns = r->syscall_ns;
+	if (!p) {
+		struct t_proc np = { .pid = r->tgid, .last_fd = -1 };
+
+		ret = vec_push(w->s->procs, w->s->nr_procs, w->s->cap_procs, np);
+		if (ret)
+			return ret;
+		p = w->last = &w->s->procs[w->s->nr_procs - 1];
 	}
+	t.tid = r->tid;
+	memcpy(t.comm, r->comm, sizeof(t.comm));
+	t.comm[sizeof(t.comm) - 1] = 0;
+	t.state = task_state_letter(r->state, 0);
+	t.cpu = r->cpu;
+	t.exec_ns = r->exec_ns;
+	t.csw = r->nvcsw + r->nivcsw;
+	t.faults = r->min_flt + r->maj_flt;
+	t.syscalls = r->syscalls;
+	t.syscall_ns = r->syscall_ns;
+	t.timed = r->timed;
+	/* the leader's name (else the first thread's); the rest is shared */
+	if (!p->nr_threads || t.tid == p->pid)
+		memcpy(p->comm, t.comm, sizeof(p->comm));
+	p->ppid = r->ppid;
+	p->rss_kb = r->rss_pages > 0 ? r->rss_pages * w->kb_per_page : 0;
+	return vec_push(p->threads, p->nr_threads, p->cap_threads, t);
+}
+
+static int vma_cb(void *ctx, const struct rec_tvma *r)
+{
+	struct t_proc *p = proc_of(ctx, r->tgid);
+	struct t_vma v = { r->start, r->end };
+
+	/* born after the thread pass: the next refresh shows it */
+	if (!p)
+		return 0;
+	/* an mm shown again (by another thread) starts again from the bottom */
+	if (p->nr_vmas && r->start < p->vmas[p->nr_vmas - 1].end)
+		return 0;
+	return vec_push(p->vmas, p->nr_vmas, p->cap_vmas, v);
+}
+
+static int file_cb(void *ctx, const struct rec_tfd *r)
+{
+	struct t_proc *p = proc_of(ctx, r->tgid);
+
+	/* likewise a shared fd table: fds ascend */
+	if (!p || r->fd <= p->last_fd)
+		return 0;
+	p->last_fd = r->fd;
+	p->fds++;
 	return 0;
 }
 
-static int cmp_pid(const void *a, const void *b, void *root)
+static int cmp_proc(const void *a, const void *b, void *root)
 {
-	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b, r = *(pid_t *)root;
+	pid_t x = ((const struct t_proc *)a)->pid, y = ((const struct t_proc *)b)->pid;
+	pid_t r = *(pid_t *)root;
 
 	/* the root first, then by pid */
 	if (x == r || y == r)
@@ -251,36 +256,28 @@ static int cmp_pid(const void *a, const void *b, void *root)
 	return x < y ? -1 : x > y;
 }
 
+/*
+ * One pass of each iterator for the whole tree (threads, then VMAs,
+ * then fds), then the syscall table.
+ */
 static int take_sample(struct top_ctx *c, struct sample *s)
 {
-	pid_t pids[MAX_PROCS];
-	uint32_t n, i;
+	struct sampling w = { s, NULL, getpagesize() / 1024 };
 	int ret;
 
 	sample_clear(s);
-	n = MIN(tracer_procs(&c->tr, pids, MAX_PROCS), MAX_PROCS);
-	qsort_r(pids, n, sizeof(pids[0]), cmp_pid, &c->root);
 	s->ns = now_ns();
-	for (i = 0; i < n; i++) {
-		struct t_proc p = { .pid = pids[i], .last_fd = -1 };
-
-		ret = sample_proc(c, &p);
-		/* a process that exits now is not an error; the sweep drops it */
-		if (ret || !p.nr_threads) {
-			free(p.threads);
-			free(p.vmas);
-			continue;
-		}
-		ret = vec_push(s->procs, s->nr_procs, s->cap_procs, p);
-		if (ret) {
-			free(p.threads);
-			free(p.vmas);
-			return ret;
-		}
-	}
-	ret = tracer_read_threads(&c->tr, thread_cb, s);
+	ret = tracer_read_threads(&c->tr, thread_cb, &w);
+	if (ret)
+		return ret;
+	qsort_r(s->procs, s->nr_procs, sizeof(s->procs[0]), cmp_proc, &c->root);
+	w.last = NULL;
+	ret = tracer_read_vmas(&c->tr, vma_cb, &w);
+	if (!ret)
+		ret = tracer_read_files(&c->tr, file_cb, &w);
 	if (!ret)
 		ret = tracer_read_syscalls(&c->tr, s->sc);
+	s->cost_ns = now_ns() - s->ns;
 	return ret;
 }
 
@@ -308,9 +305,8 @@ static void show_thread(struct printer *p, const struct t_thread *t,
 	print_str(p, "state", " %s", state);
 	print_dbl(p, "cpu_pct", " %6.1f", rate(t->exec_ns, o->exec_ns, secs) / 1e7);
 	print_dbl(p, "syscalls_per_s", " %9.0f", calls);
-	print_dbl(p, "syscall_avg_us", " %9.2f", t->syscalls > o->syscalls ?
-		  (t->syscall_ns - o->syscall_ns) / 1e3 /
-		  (t->syscalls - o->syscalls) : 0.0);
+	print_dbl(p, "syscall_avg_us", " %9.2f", t->timed > o->timed ?
+		  (t->syscall_ns - o->syscall_ns) / 1e3 / (t->timed - o->timed) : 0.0);
 	print_dbl(p, "faults_per_s", " %8.0f", rate(t->faults, o->faults, secs));
 	print_dbl(p, "ctxsw_per_s", " %8.0f", rate(t->csw, o->csw, secs));
 	print_u64(p, "cpu", " %3" PRIu64 "\n", t->cpu);
@@ -406,10 +402,10 @@ static void show_syscalls(struct top_ctx *c, struct printer *p,
 		print_u64(p, "nr", NULL, order[i]);
 		print_dbl(p, "calls_per_s", " %10.0f", x->count / secs);
 		print_dbl(p, "errors_per_s", " %9.0f", x->errors / secs);
-		print_dbl(p, "avg_us", " %10.2f", x->total_ns / 1e3 / x->count);
+		print_dbl(p, "avg_us", " %10.2f", sc_avg_ns(x) / 1e3);
 		print_dbl(p, "p99_us", " %10.2f", sc_percentile(x, 0.99) / 1e3);
 		/* share of wall time the tree spent in it, over all threads */
-		print_dbl(p, "time_pct", " %7.1f\n", x->total_ns / 1e7 / secs);
+		print_dbl(p, "time_pct", " %7.1f\n", sc_total_ns(x) / 1e7 / secs);
 		print_close_obj(p);
 	}
 	print_close_arr(p);
@@ -438,6 +434,7 @@ static void show(struct top_ctx *c, struct printer *p, const struct sample *s,
 	print_u64(p, "nr_processes", " - %" PRIu64, s->nr_procs);
 	print_text(p, " process%s", s->nr_procs == 1 ? "" : "es");
 	print_u64(p, "nr_threads", ", %" PRIu64 " threads", threads);
+	print_dbl(p, "sample_ms", ", sampled in %.1f ms", s->cost_ns / 1e6);
 	if (l.procs) {
 		print_open_obj(p, "lost");
 		print_u64(p, "processes", " - %" PRIu64 " processes not followed "
@@ -616,11 +613,8 @@ int cmd_top(int argc, char **argv)
 		pr_err("blocking SIGINT and SIGTERM: %s", errstr(ret));
 		goto out;
 	}
-	ret = collect_load(&c->col, LOAD_ALL);
-	if (!ret)
-		ret = collect_need(&c->col, SNAP_PROGS, "top cannot sample here");
-	if (ret)
-		goto out;
+	o.sample = true;
+	o.time_shift = TOP_TIME_SHIFT;
 	ret = tracer_open(&c->tr, c->root, &o);
 	if (ret)
 		goto out;
@@ -641,7 +635,6 @@ int cmd_top(int argc, char **argv)
 		pr_err("pid %d: sampling: %s", c->root, errstr(ret));
 out:
 	tty_leave(c);
-	collect_close(&c->col);
 	if (c->tr.skel)
 		tracer_close(&c->tr);
 	for (i = 0; i < 2; i++)

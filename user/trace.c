@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * bpfckpt trace PID [--duration S] [-e EVENTS] [--json]
+ * bpfckpt trace PID [--duration S] [-e EVENTS] [--max-rate N] [--json]
  *
  * One line per event of the process tree (syscalls with decoded
  * arguments, return value and latency; fork, exec, exit, signals, page
  * faults), filtered in the kernel; a summary with per-syscall counts and
- * latency percentiles at the end.  Stops at --duration, on SIGINT or
+ * latency percentiles at the end, from the kernel's aggregates: exact
+ * even when records are lost or held back by --max-rate.  Stops at --duration, on SIGINT or
  * SIGTERM, or when the whole tree has exited.
  */
 #include <errno.h>
@@ -24,7 +25,9 @@
 #include "tracer.h"
 #include "util.h"
 
-#define TRACE_USAGE	"trace PID [--duration S] [-e EVENTS] [--json]"
+#define TRACE_USAGE	"trace PID [--duration S] [-e EVENTS] [--max-rate N] [--json]"
+/* events per second shown at most: what a reader can still follow */
+#define DEFAULT_MAX_RATE 10000
 #define POLL_MS		100
 #define CHECK_NS	500000000ULL	/* sweep and lost-count period */
 #define DEFAULT_EVENTS	"syscalls,task,signal"
@@ -48,6 +51,8 @@ struct trace_ctx {
 	uint64_t start_ns;
 	uint64_t seen[EV_KINDS];
 	uint64_t lost_seen;	/* lost records already reported */
+	uint64_t throttled_seen;	/* records over the rate limit, reported */
+	uint64_t max_rate;	/* --max-rate, 0: no limit */
 	int sig_fd;
 };
 
@@ -147,6 +152,14 @@ static int parse_args(int argc, char **argv, struct trace_ctx *c)
 			if (++i == argc)
 				return usage_error(TRACE_USAGE, "-e needs a list of events");
 			events = argv[i];
+		} else if (!strcmp(argv[i], "--max-rate")) {
+			if (++i == argc)
+				return usage_error(TRACE_USAGE, "--max-rate needs events per second");
+			c->max_rate = strtoull(argv[i], &end, 10);
+			if (*end || end == argv[i] || argv[i][0] == '-' ||
+			    c->max_rate > 1000000000)
+				return usage_error(TRACE_USAGE, "'%s' is not a rate in events "
+						   "per second (0: no limit)", argv[i]);
 		} else if (!strcmp(argv[i], "--json")) {
 			c->json = true;
 		} else if ((ret = pid_operand(TRACE_USAGE, argv[i], &c->root))) {
@@ -335,13 +348,39 @@ static void print_start(struct trace_ctx *c)
 	fflush(stdout);
 }
 
+/*
+ * Events over the rate limit go into the stream as a count where they
+ * were held back, and once to stderr; the summary still has them all.
+ */
+static void check_throttled(struct trace_ctx *c, const struct trace_lost *l)
+{
+	uint64_t n = l->throttled - c->throttled_seen;
+
+	if (!n)
+		return;
+	if (!c->throttled_seen)
+		pr_warn("more than %" PRIu64 " events/s: the rest are counted in the "
+			"summary, not shown (--max-rate)", c->max_rate);
+	c->throttled_seen = l->throttled;
+	print_open_obj(&c->p, NULL);
+	print_dbl(&c->p, "time", "%12.6f ", (now_ns() - c->start_ns) / 1e9);
+	print_str(&c->p, "event", NULL, "throttled");
+	print_u64(&c->p, "count", "THROTTLED %" PRIu64 " events not shown", n);
+	print_u64(&c->p, "max_rate", " (over %" PRIu64 "/s)\n", c->max_rate);
+	print_close_obj(&c->p);
+	print_record_end(&c->p);
+}
+
 /* new losses go into the stream where they happened, and to stderr */
 static void check_lost(struct trace_ctx *c)
 {
 	struct trace_lost l;
 	uint64_t n;
 
-	if (tracer_read_lost(&c->tr, &l) || l.events == c->lost_seen)
+	if (tracer_read_lost(&c->tr, &l))
+		return;
+	check_throttled(c, &l);
+	if (l.events == c->lost_seen)
 		return;
 	n = l.events - c->lost_seen;
 	c->lost_seen = l.events;
@@ -430,8 +469,8 @@ static void summary_syscalls(struct trace_ctx *c, const struct sc_stat *st)
 		print_u64(&c->p, "errors", " %8" PRIu64, s->errors);
 		print_u64(&c->p, "total_ns", NULL, s->total_ns);
 		print_dbl(&c->p, NULL, " %12.3f", s->total_ns / 1e6);
-		print_u64(&c->p, "avg_ns", NULL, s->total_ns / s->count);
-		print_dbl(&c->p, NULL, " %10.2f", s->total_ns / 1e3 / s->count);
+		print_u64(&c->p, "avg_ns", NULL, (uint64_t)sc_avg_ns(s));
+		print_dbl(&c->p, NULL, " %10.2f", sc_avg_ns(s) / 1e3);
 		print_u64(&c->p, "p50_ns", NULL, sc_percentile(s, 0.50));
 		print_dbl(&c->p, NULL, " %10.2f", sc_percentile(s, 0.50) / 1e3);
 		print_u64(&c->p, "p90_ns", NULL, sc_percentile(s, 0.90));
@@ -478,8 +517,10 @@ static int summary(struct trace_ctx *c, enum stop why)
 	print_close_obj(&c->p);
 	print_open_obj(&c->p, "lost");
 	print_u64(&c->p, "events", "; lost: %" PRIu64 " events", l.events);
-	print_u64(&c->p, "processes", ", %" PRIu64 " processes not followed\n", l.procs);
+	print_u64(&c->p, "processes", ", %" PRIu64 " processes not followed", l.procs);
 	print_close_obj(&c->p);
+	print_u64(&c->p, "throttled", "; not shown (over --max-rate): %" PRIu64 " events\n",
+		  l.throttled);
 	summary_syscalls(c, st);
 	print_close_obj(&c->p);
 	print_record_end(&c->p);
@@ -505,6 +546,7 @@ int cmd_trace(int argc, char **argv)
 		return EXIT_RUNTIME;
 	}
 	c->sig_fd = -1;
+	c->max_rate = DEFAULT_MAX_RATE;
 	ret = parse_args(argc, argv, c);
 	if (ret)
 		goto out;
@@ -516,6 +558,7 @@ int cmd_trace(int argc, char **argv)
 	}
 	o.emit = c->emit;
 	o.sc_emit = c->sc;
+	o.max_rate = c->max_rate;
 	ret = tracer_open(&c->tr, c->root, &o);
 	if (ret)
 		goto out;

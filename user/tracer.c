@@ -10,10 +10,17 @@
  * parent was marked shows up in the next listing.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/perf_event.h>
+#include <sys/mount.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include "arch.h"
@@ -33,8 +40,8 @@
  * missing (no hook, refused, or not attached), NULL: the tracer needs it.
  */
 const struct bpf_prog_desc tracer_progs[TRACER_NR_PROGS] = {
-	{ "sys_enter", "tp_btf/sys_enter: syscall entry", NULL, NULL, 0 },
-	{ "sys_exit", "tp_btf/sys_exit: syscall exit", NULL, NULL, 0 },
+	{ "sys_enter", "tp_btf/sys_enter: syscall entry", "tp_btf", NULL, 10 },
+	{ "sys_exit", "tp_btf/sys_exit: syscall exit", "tp_btf", NULL, 11 },
 	{ "task_fork", "tp_btf/sched_process_fork: children", NULL,
 	  "no fork events, children born while tracing are not followed", 0 },
 	{ "task_exec", "tp_btf/sched_process_exec", NULL, "no exec events", 0 },
@@ -42,17 +49,54 @@ const struct bpf_prog_desc tracer_progs[TRACER_NR_PROGS] = {
 	{ "signal_deliver", "tp_btf/signal_deliver", NULL, "no signal events", 0 },
 	{ "page_fault_user", "tp_btf/page_fault_user", NULL, "no page fault events", 0 },
 	{ "walk_tree", "iter/task: marks and reads the traced threads", NULL, NULL, 0 },
+	{ "walk_vmas", "iter/task_vma: VMAs of the traced processes (top)", NULL, NULL, 0 },
+	{ "walk_files", "iter/task_file: fds of the traced processes (top)", NULL, NULL, 0 },
+	/* the syscall hooks' variants, each tried where the one above is refused */
+	{ "sys_enter_raw", "raw_tp/sys_enter: syscall entry", "raw_tp", NULL, 1 },
+	{ "sys_enter_tp", "tracepoint/raw_syscalls/sys_enter: syscall entry", NULL,
+	  NULL, 0 },
+	{ "sys_exit_raw", "raw_tp/sys_exit: syscall exit", "raw_tp", NULL, 1 },
+	{ "sys_exit_tp", "tracepoint/raw_syscalls/sys_exit: syscall exit", NULL,
+	  NULL, 0 },
 };
 
-/* emit is read-only data, set between open and load */
+/* emit and time_mask are read-only data, set between open and load */
 static void set_emit(void *skel, const void *opts)
 {
 	const struct tracer_opts *o = opts;
 
 	((struct trace_bpf *)skel)->rodata->emit = o ? o->emit : 0;
+	((struct trace_bpf *)skel)->rodata->time_mask = o ? (1u << o->time_shift) - 1 : 0;
+	/* per window, at least one */
+	((struct trace_bpf *)skel)->rodata->rate_max = o && o->max_rate ?
+		MAX((o->max_rate << TRACE_RATE_SHIFT) / 1000000000, 1) : 0;
 }
 
 BPF_SKEL_OPS(trace, set_emit);
+
+/* the first row of @i's chain of variants: the program they stand in for */
+static int chain_head(int i)
+{
+	int k;
+
+	for (k = 0; k < i; k++)
+		if (tracer_progs[k].alt && k + tracer_progs[k].alt == i)
+			return chain_head(k);
+	return i;
+}
+
+int tracer_prog_taken_by(const struct bpf_prog_status *st, int i)
+{
+	int k = chain_head(i);
+
+	for (;;) {
+		if (st[k].loaded)
+			return k;
+		if (!tracer_progs[k].alt || k + tracer_progs[k].alt >= TRACER_NR_PROGS)
+			return -1;
+		k += tracer_progs[k].alt;
+	}
+}
 
 static int prog_index(const char *name)
 {
@@ -72,6 +116,20 @@ static const char *hook_loss(const char *prog, bool *known)
 	return i >= 0 ? tracer_progs[i].instead : NULL;
 }
 
+/*
+ * BPFCKPT_FAULT=trace-no-<program>: as if the kernel lacked its hook,
+ * which its variants attach to as well
+ */
+static bool hook_hidden(int i, bool *hidden)
+{
+	char name[128];
+
+	if (chain_head(i) != i)
+		return hidden[chain_head(i)];
+	snprintf(name, sizeof(name), "trace-no-%s", tracer_progs[i].name);
+	return hidden[i] = fault_at(name);
+}
+
 /* the kernel has the tracepoint the program attaches to */
 static bool has_hook(const struct btf *vmlinux, struct bpf_program *prog)
 {
@@ -79,13 +137,9 @@ static bool has_hook(const struct btf *vmlinux, struct bpf_program *prog)
 	const char *target = strchr(sec, '/');
 	char name[128];
 
-	/* BPFCKPT_FAULT=trace-no-<program>: as if the kernel lacked it */
-	snprintf(name, sizeof(name), "trace-no-%s", bpf_program__name(prog));
-	if (fault_at(name))
-		return false;
-
 	/* iterators and what we do not know: let the load tell */
-	if (!vmlinux || !target || strncmp(sec, "tp_btf/", 7))
+	if (!vmlinux || !target ||
+	    (strncmp(sec, "tp_btf/", 7) && strncmp(sec, "raw_tp/", 7)))
 		return true;
 	snprintf(name, sizeof(name), "btf_trace_%s", target + 1);
 	return btf__find_by_name_kind(vmlinux, name, BTF_KIND_TYPEDEF) > 0;
@@ -99,6 +153,8 @@ static bool wanted(const char *prog, const struct tracer_opts *o)
 		return o->emit & TRACE_EMIT_EXEC;
 	if (!strcmp(prog, "signal_deliver"))
 		return o->emit & TRACE_EMIT_SIGNAL;
+	if (!strcmp(prog, "walk_vmas") || !strcmp(prog, "walk_files"))
+		return o->sample;
 	return true;
 }
 
@@ -109,6 +165,7 @@ static bool wanted(const char *prog, const struct tracer_opts *o)
 static void pick_programs(struct bpf_prog_status *st, const struct tracer_opts *o)
 {
 	struct btf *vmlinux = btf__load_vmlinux_btf();
+	bool hidden[TRACER_NR_PROGS] = { 0 };
 	struct bpf_program *prog;
 	struct trace_bpf *skel;
 	int i;
@@ -118,7 +175,8 @@ static void pick_programs(struct bpf_prog_status *st, const struct tracer_opts *
 		st[i].skip = o && !wanted(tracer_progs[i].name, o);
 		prog = skel ? bpf_object__find_program_by_name(skel->obj,
 							       tracer_progs[i].name) : NULL;
-		if (!st[i].skip && prog && !has_hook(vmlinux, prog)) {
+		if (!st[i].skip && prog &&
+		    (hook_hidden(i, hidden) || !has_hook(vmlinux, prog))) {
 			st[i].skip = true;
 			st[i].err = -ENOENT;
 			snprintf(st[i].why, sizeof(st[i].why), "this kernel has no %s hook",
@@ -131,38 +189,148 @@ static void pick_programs(struct bpf_prog_status *st, const struct tracer_opts *
 
 int tracer_probe(struct bpf_prog_status *st)
 {
+	/* every record on: the verifier then walks trace's whole path */
+	const struct tracer_opts all = { .emit = ~0u };
 	void *skel;
 	int ret;
 
 	memset(st, 0, TRACER_NR_PROGS * sizeof(*st));
 	pick_programs(st, NULL);
-	ret = bpf_load_progs(&trace_skel_ops, NULL, tracer_progs, st,
+	ret = bpf_load_progs(&trace_skel_ops, &all, tracer_progs, st,
 			     TRACER_NR_PROGS, &skel);
 	trace_bpf__destroy(skel);
 	return ret;
 }
 
+/* what a missing required program stops */
+static const char *cannot_work(const struct bpf_prog_desc *d)
+{
+	if (!strcmp(d->name, "walk_vmas") || !strcmp(d->name, "walk_files"))
+		return "top cannot work here; trace, snap, restore and show can";
+	return "trace and top cannot work here; snap, restore and show can";
+}
+
 /* says what is missing; -ENOTSUP if the tracer cannot do without it */
 static int report_missing(const struct bpf_prog_status *st)
 {
-	int i, ret = 0;
+	char then[128];
+	int i, k, ret = 0;
 
 	for (i = 0; i < TRACER_NR_PROGS; i++) {
 		const struct bpf_prog_desc *d = &tracer_progs[i];
+		bool fatal;
 
-		if (st[i].loaded || (st[i].skip && !st[i].err))
+		if (st[i].loaded || !st[i].err)
 			continue;
-		if (st[i].skip)		/* no hook: why says so */
-			log_msg(d->instead ? LOG_WARN : LOG_ERR, "%s: %s", st[i].why,
-				d->instead ? d->instead : "cannot trace");
+		k = tracer_prog_taken_by(st, i);
+		fatal = k < 0 && !d->instead;
+		if (k >= 0)
+			snprintf(then, sizeof(then), "%s takes its place", tracer_progs[k].what);
 		else
-			bpf_say_refused(d->instead ? LOG_WARN : LOG_ERR, d, &st[i],
-					d->instead ? d->instead : "trace and top cannot "
-					"work here; snap, restore and show can");
-		if (!d->instead)
+			snprintf(then, sizeof(then), "%s", d->instead ? d->instead :
+				 st[i].skip ? "cannot trace" : cannot_work(d));
+		if (st[i].skip)		/* no hook: why says so */
+			log_msg(fatal ? LOG_ERR : LOG_WARN, "%s: %s", st[i].why, then);
+		else
+			bpf_say_refused(fatal ? LOG_ERR : LOG_WARN, d, &st[i], then);
+		if (fatal)
 			ret = -ENOTSUP;
 	}
 	return ret;
+}
+
+/* reads a tracepoint's id under @root (a tracefs mount); -errno */
+static int read_tp_id(const char *root, const char *cat, const char *name)
+{
+	char path[256], buf[32], *end;
+	long id;
+
+	snprintf(path, sizeof(path), "%s/events/%s/%s/id", root, cat, name);
+	if (read_file(path, buf, sizeof(buf)) <= 0)
+		return -ENOENT;
+	id = strtol(buf, &end, 10);
+	return end == buf || id <= 0 || id > INT_MAX ? -EINVAL : (int)id;
+}
+
+/*
+ * A classic tracepoint's id is only in tracefs.  Where it is not
+ * mounted (as here), a child mounts it in a mount namespace of its own,
+ * so that the host never sees the mount, and passes the id back.
+ */
+static int tracepoint_id(const char *cat, const char *name)
+{
+	int fds[2], id, st;
+	pid_t pid;
+
+	id = read_tp_id("/sys/kernel/tracing", cat, name);
+	if (id == -ENOENT)
+		id = read_tp_id("/sys/kernel/debug/tracing", cat, name);
+	if (id != -ENOENT)
+		return id;
+	if (pipe2(fds, O_CLOEXEC))
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		id = -errno;
+		close(fds[0]);
+		close(fds[1]);
+		return id;
+	}
+	if (pid == 0) {
+		id = -ENOENT;
+		if (unshare(CLONE_NEWNS) ||
+		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+		    mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL))
+			id = -errno;
+		else
+			id = read_tp_id("/sys/kernel/tracing", cat, name);
+		_exit(write(fds[1], &id, sizeof(id)) == sizeof(id) ? 0 : 1);
+	}
+	close(fds[1]);
+	if (read(fds[0], &id, sizeof(id)) != sizeof(id))
+		id = -EIO;
+	close(fds[0]);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	return id;
+}
+
+/* a classic tracepoint program, through a perf event of the tracepoint */
+static struct bpf_link *attach_tracepoint(struct bpf_program *prog)
+{
+	const char *sec = bpf_program__section_name(prog);
+	struct perf_event_attr attr = { 0 };
+	char cat[64], name[64];
+	struct bpf_link *link;
+	int id, pfd;
+
+	link = bpf_program__attach(prog);
+	if (link || errno != ENOENT)
+		return link;
+	if (sscanf(sec, "tracepoint/%63[^/]/%63s", cat, name) != 2) {
+		errno = EINVAL;
+		return NULL;
+	}
+	id = tracepoint_id(cat, name);
+	if (id < 0) {
+		errno = -id;
+		return NULL;
+	}
+	attr.type = PERF_TYPE_TRACEPOINT;
+	attr.size = sizeof(attr);
+	attr.config = id;
+	attr.sample_period = 1;
+	/* one event runs the program on every CPU: it hangs off the tracepoint */
+	pfd = syscall(__NR_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
+	if (pfd < 0)
+		return NULL;
+	link = bpf_program__attach_perf_event(prog, pfd);
+	if (!link) {
+		id = errno;
+		close(pfd);
+		errno = id;
+	}
+	return link;
 }
 
 static int attach_programs(struct tracer *t)
@@ -175,10 +343,15 @@ static int attach_programs(struct tracer *t)
 
 	t->attach_ns = now_ns();
 	bpf_object__for_each_program(prog, t->skel->obj) {
-		if (!bpf_program__autoload(prog) || prog == t->skel->progs.walk_tree)
+		/* iterators are not attached to a hook */
+		if (!bpf_program__autoload(prog) ||
+		    bpf_program__expected_attach_type(prog) == BPF_TRACE_ITER)
 			continue;
 		name = bpf_program__name(prog);
-		link = bpf_program__attach(prog);
+		if (bpf_program__type(prog) == BPF_PROG_TYPE_TRACEPOINT)
+			link = attach_tracepoint(prog);
+		else
+			link = bpf_program__attach(prog);
 		if (!link) {
 			err = -errno;
 			loss = hook_loss(name, &known);
@@ -324,6 +497,15 @@ static int load(struct tracer *t, const struct tracer_opts *o)
 	if (!t->walk) {
 		ret = -errno;
 		pr_err("attaching the thread iterator: %s", errstr(ret));
+		return ret;
+	}
+	if (!o->sample)
+		return 0;
+	t->walk_vmas = bpf_program__attach_iter(t->skel->progs.walk_vmas, NULL);
+	t->walk_files = bpf_program__attach_iter(t->skel->progs.walk_files, NULL);
+	if (!t->walk_vmas || !t->walk_files) {
+		ret = -errno;
+		pr_err("attaching the VMA and fd iterators: %s", errstr(ret));
 	}
 	return ret;
 }
@@ -354,7 +536,9 @@ void tracer_close(struct tracer *t)
 	while (t->nr_links)
 		bpf_link__destroy(t->links[--t->nr_links]);
 	bpf_link__destroy(t->walk);
-	t->walk = NULL;
+	bpf_link__destroy(t->walk_vmas);
+	bpf_link__destroy(t->walk_files);
+	t->walk = t->walk_vmas = t->walk_files = NULL;
 	trace_bpf__destroy(t->skel);
 	t->skel = NULL;
 }
@@ -408,6 +592,7 @@ static void stat_add(struct sc_stat *out, const struct sc_stat *s)
 	out->count += s->count;
 	out->errors += s->errors;
 	out->total_ns += s->total_ns;
+	out->timed += s->timed;
 	if (s->min_ns && (s->min_ns < out->min_ns || !out->min_ns))
 		out->min_ns = s->min_ns;
 	out->max_ns = MAX(out->max_ns, s->max_ns);
@@ -441,31 +626,86 @@ int tracer_read_syscalls(struct tracer *t, struct sc_stat *out)
 	return ret;
 }
 
-int tracer_read_threads(struct tracer *t,
-			int (*cb)(void *ctx, const struct rec_thread *r), void *ctx)
+/* one pass of the iterator behind @link: @cb gets each record of @size bytes */
+static int read_iter(struct bpf_link *link, size_t size,
+		     int (*cb)(void *ctx, const void *rec), void *ctx)
 {
-	struct rec_thread recs[64];
+	uint64_t buf[512];
 	ssize_t n, i;
 	int fd, ret = 0;
 
-	fd = bpf_iter_create(bpf_link__fd(t->walk));
+	if (!link)
+		return -ENOTSUP;
+	fd = bpf_iter_create(bpf_link__fd(link));
 	if (fd < 0)
 		return -errno;
 	for (;;) {
-		n = read(fd, recs, sizeof(recs));
+		/*
+		 * All records have one size, and the seq_file hands out what
+		 * its buffer holds from where the last read stopped: reads of
+		 * a multiple of the size stay on record boundaries
+		 */
+		n = read(fd, buf, sizeof(buf) / size * size);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
 			ret = n < 0 ? -errno : 0;
 			break;
 		}
-		for (i = 0; !ret && i < n / (ssize_t)sizeof(recs[0]); i++)
-			ret = cb(ctx, &recs[i]);
+		for (i = 0; !ret && i + (ssize_t)size <= n; i += size)
+			ret = cb(ctx, (const char *)buf + i);
 		if (ret)
 			break;
 	}
 	close(fd);
 	return ret;
+}
+
+/* the typed callback read_iter's records go to */
+struct iter_cb {
+	void *ctx;
+	int (*thread)(void *ctx, const struct rec_thread *r);
+	int (*vma)(void *ctx, const struct rec_tvma *r);
+	int (*file)(void *ctx, const struct rec_tfd *r);
+};
+
+static int to_thread(void *c, const void *r)
+{
+	return ((struct iter_cb *)c)->thread(((struct iter_cb *)c)->ctx, r);
+}
+
+static int to_vma(void *c, const void *r)
+{
+	return ((struct iter_cb *)c)->vma(((struct iter_cb *)c)->ctx, r);
+}
+
+static int to_file(void *c, const void *r)
+{
+	return ((struct iter_cb *)c)->file(((struct iter_cb *)c)->ctx, r);
+}
+
+int tracer_read_threads(struct tracer *t,
+			int (*cb)(void *ctx, const struct rec_thread *r), void *ctx)
+{
+	struct iter_cb c = { .ctx = ctx, .thread = cb };
+
+	return read_iter(t->walk, sizeof(struct rec_thread), to_thread, &c);
+}
+
+int tracer_read_vmas(struct tracer *t,
+		     int (*cb)(void *ctx, const struct rec_tvma *r), void *ctx)
+{
+	struct iter_cb c = { .ctx = ctx, .vma = cb };
+
+	return read_iter(t->walk_vmas, sizeof(struct rec_tvma), to_vma, &c);
+}
+
+int tracer_read_files(struct tracer *t,
+		      int (*cb)(void *ctx, const struct rec_tfd *r), void *ctx)
+{
+	struct iter_cb c = { .ctx = ctx, .file = cb };
+
+	return read_iter(t->walk_files, sizeof(struct rec_tfd), to_file, &c);
 }
 
 int tracer_read_lost(struct tracer *t, struct trace_lost *out)
@@ -529,9 +769,20 @@ void sc_stat_sub(struct sc_stat *out, const struct sc_stat *a,
 	out->count = a->count - b->count;
 	out->errors = a->errors - b->errors;
 	out->total_ns = a->total_ns - b->total_ns;
+	out->timed = a->timed - b->timed;
 	/* extremes are not differences: the interval's are unknown */
 	out->min_ns = a->min_ns;
 	out->max_ns = a->max_ns;
 	for (i = 0; i < TRACE_HIST_SLOTS; i++)
 		out->hist[i] = a->hist[i] - b->hist[i];
+}
+
+double sc_avg_ns(const struct sc_stat *s)
+{
+	return s->timed ? (double)s->total_ns / s->timed : 0;
+}
+
+double sc_total_ns(const struct sc_stat *s)
+{
+	return sc_avg_ns(s) * s->count;
 }

@@ -13,6 +13,7 @@
 #define TRACE_STR_MAX		256	/* path argument or exec filename */
 #define TRACE_MEM_WORDS		2	/* struct argument read at entry */
 #define TRACE_MAX_PROCS		8192	/* processes followed */
+#define TRACE_PID_LIMIT		(1 << 22)	/* PID_MAX_LIMIT on 64-bit */
 #define TRACE_RINGBUF_SIZE	(16 << 20)
 
 /*
@@ -117,29 +118,79 @@ struct sc_desc {
 	__u32 pad;
 };
 
-/* sc_stats[nr], per CPU: every syscall of the tree, sent or not */
+/*
+ * sc_stats[nr], per CPU: every syscall of the tree, sent or not.  The
+ * latency fields cover the calls that were timed: all of them unless
+ * rodata time_mask samples (top), see bpf/trace.bpf.c.
+ */
 struct sc_stat {
 	__u64 count;
 	__u64 errors;		/* returned -4095..-1 */
-	__u64 total_ns;
-	__u64 min_ns;		/* 0: no call yet */
+	__u64 total_ns;		/* of the timed calls */
+	__u64 min_ns;		/* 0: no call timed yet */
 	__u64 max_ns;
+	__u64 timed;		/* calls whose latency is in total_ns and hist */
 	__u64 hist[TRACE_HIST_SLOTS];
 };
 
-/* walk_tree's output (seq_file, not the ring buffer): one per thread */
+/*
+ * The sampling iterators' output (seq_file, not the ring buffer), one
+ * pass each per refresh for the whole followed tree.  walk_tree: one per
+ * live thread, with its syscall counters and what top shows of it.
+ */
 struct rec_thread {
 	__s32 tgid;
 	__s32 tid;
 	__u64 syscalls;
 	__u64 syscall_ns;
 	__u64 errors;		/* returned -4095..-1 */
+	__u64 timed;		/* syscalls whose latency is in syscall_ns */
+	__s32 ppid;		/* of the process (real parent) */
+	__u32 state;		/* task->__state */
+	__u32 cpu;		/* the CPU it last ran on */
+	__u32 pad;
+	__u64 exec_ns;		/* se.sum_exec_runtime */
+	__u64 nvcsw;
+	__u64 nivcsw;
+	__u64 min_flt;
+	__u64 maj_flt;
+	__s64 rss_pages;	/* file + anon + shmem of its mm; 0: none */
+	char comm[BCK_COMM_LEN];
+};
+
+/* walk_vmas: one per VMA of a followed process (once per mm) */
+struct rec_tvma {
+	__s32 tgid;
+	__u32 pad;
+	__u64 start;
+	__u64 end;
+};
+
+/* walk_files: one per fd of a followed process (once per fd table) */
+struct rec_tfd {
+	__s32 tgid;
+	__s32 fd;
+};
+
+/* bpf/trace.bpf.c's memory of the task its last iterator call saw */
+struct last_task {
+	__u64 task;
+	__s32 pid;
+	__s32 tgid;
+	__u32 traced;
+	__u32 pad;
 };
 
 /* lost[0]: what the BPF side could not record */
 struct trace_lost {
 	__u64 events;		/* ring buffer full */
 	__u64 procs;		/* traced full: a new process is not followed */
+	__u64 throttled;	/* not sent: over the rate limit (rate_max) */
+	__u64 window;		/* the rate limit's current window */
+	__u64 sent;		/* records sent in that window */
 };
+
+/* the rate limit counts records per window of 2^24 ns (16.8 ms) */
+#define TRACE_RATE_SHIFT	24
 
 #endif

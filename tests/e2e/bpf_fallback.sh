@@ -95,10 +95,14 @@ test_tracer_refusals() {
 	wl_start demo
 	BPFCKPT_FAULT=refuse-task_exec assert_ckpt 0 trace "$WL_PID" --duration 0.3
 	assert_err "$(refused_re task_exec 'tp_btf/sched_process_exec' 'no exec events' warning)"
-	BPFCKPT_FAULT=refuse-sys_enter assert_ckpt 1 top "$WL_PID" --batch -n 1
-	assert_err "BPF program sys_enter \(tp_btf/sys_enter: syscall entry\) is refused on .*; trace and top cannot work here; snap, restore and show can$"
+	# a refused syscall hook gives way to its raw_tp variant
+	BPFCKPT_FAULT=refuse-sys_enter assert_ckpt 0 top "$WL_PID" --batch -n 1
+	assert_err "$(refused_re sys_enter 'tp_btf/sys_enter: syscall entry' \
+		'raw_tp/sys_enter: syscall entry takes its place' warning)"
+	BPFCKPT_FAULT=refuse-walk_tree assert_ckpt 1 top "$WL_PID" --batch -n 1
+	assert_err "BPF program walk_tree \(iter/task: marks and reads the traced threads\) is refused on .*; trace and top cannot work here; snap, restore and show can$"
 	# and snap does not need the tracer
-	BPFCKPT_FAULT=refuse-sys_enter assert_ckpt 0 snap "$WL_PID" -o "$T/img"
+	BPFCKPT_FAULT=refuse-walk_tree assert_ckpt 0 snap "$WL_PID" -o "$T/img"
 }
 
 run_tests "$@"

@@ -356,6 +356,12 @@ test_check() {
 		list_tasks) fallback_forced tasks && continue ;;
 		collect_timers) fallback_forced timers && continue ;;
 		collect_file) fallback_forced fd_path && p=collect_file_nopath ;;
+		sys_enter | sys_exit)
+			if fallback_forced raw_tp && fallback_forced tp_btf; then
+				p=${p}_tp
+			elif fallback_forced tp_btf; then
+				p=${p}_raw
+			fi ;;
 		esac
 		grep -qE "^$p +yes " "$CKPT_OUT" || fail "check does not say $p loads: $(grep "^$p " "$CKPT_OUT")"
 	done

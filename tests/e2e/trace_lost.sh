@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Lost events are counted and reported, never silent: on a syscall loop
-# traced into a reader that stalls for a second (so the ring buffer
+# traced without a rate limit (--max-rate 0)
+# into a reader that stalls for a second (so the ring buffer
 # overflows), every syscall the kernel counted is either in the stream or
 # in the lost count, the summary and the LOST lines agree, and losses are
 # also reported on stderr.
@@ -13,7 +14,7 @@ PIDS+=($!)
 wl=$!
 exec 7>"$T/go"
 wait_for 10 grep -qs "^ready $wl" "$T/wl.out"
-"$BPFCKPT" trace "$wl" -e syscalls 2>"$T/trace.txt.err" |
+"$BPFCKPT" trace "$wl" -e syscalls --max-rate 0 2>"$T/trace.txt.err" |
 	{ IFS= read -r first; echo "$first"; : >"$T/started"; sleep 1; cat; } >"$T/trace.txt" &
 PIDS+=($!)
 trace=$!
