@@ -98,6 +98,17 @@ static bool same_page(uint64_t a, uint64_t b)
 	       (a & PM_PFN) && (a & PM_PFN) == (b & PM_PFN);
 }
 
+/* IMG_COW ranges stay inside one VMA: @apart, no merge with the last one */
+static int add_cow(struct range_list *l, uint64_t start, uint64_t end, bool apart)
+{
+	struct page_range r = { start, end, false };
+
+	if (!apart || !l->n || l->r[l->n - 1].end != start)
+		return mm_add_range(l, start, end, false);
+	l->pages += (end - start) / getpagesize();
+	return vec_push(l->r, l->n, l->cap, r);
+}
+
 /*
  * A page mapped more than once is read through /proc/PID/mem (a "force"
  * range), not process_vm_readv: that one pins the pages it reads
@@ -111,7 +122,7 @@ static bool same_page(uint64_t a, uint64_t b)
 static int split_piece(struct pfn_cmp *pc, uint64_t start, uint64_t end,
 		       bool force, bool compare)
 {
-	uint64_t ps = getpagesize(), n, i, addr, e;
+	uint64_t ps = getpagesize(), n, i, addr, e, first = start;
 	size_t bytes;
 	int ret;
 
@@ -126,7 +137,7 @@ static int split_piece(struct pfn_cmp *pc, uint64_t start, uint64_t end,
 			addr = start + i * ps;
 			e = pc->a[i];
 			if (compare && same_page(e, pc->b[i]))
-				ret = mm_add_range(pc->cow, addr, addr + ps, force);
+				ret = add_cow(pc->cow, addr, addr + ps, addr == first);
 			else
 				ret = mm_add_range(pc->own, addr, addr + ps, force ||
 						   ((e & PM_PRESENT) && !(e & PM_EXCLUSIVE)));
@@ -288,9 +299,48 @@ bad:
 	return -EINVAL;
 }
 
-/* marks (slot 1) the VMAs that share with the parent and their parents' */
+/*
+ * Every private anonymous VMA with pages goes through a slot unless
+ * BPFCKPT_RESTORE_COPY=inject (the bench's other candidate): the helper
+ * copies its pages with memcpy from the mapped image, which is faster
+ * than process_vm_writev into the seized process (make bench).
+ */
+static bool premap_all(void)
+{
+	const char *e = getenv("BPFCKPT_RESTORE_COPY");
+
+	return !e || strcmp(e, "inject");
+}
+
+static bool has_pages(const struct m_proc *mp, const struct img_vma *v)
+{
+	uint32_t c;
+
+	for (c = 0; c < mp->nr_chunks; c++) {
+		const struct m_pages *pg = &mp->pages[c];
+		uint32_t lo = 0, hi = pg->nr, m;
+
+		/* vaddrs increase within a chunk: the first one >= start */
+		while (lo < hi) {
+			m = lo + (hi - lo) / 2;
+			if (pg->vaddrs[m] < v->start)
+				lo = m + 1;
+			else
+				hi = m;
+		}
+		if (lo < pg->nr && pg->vaddrs[lo] < v->end)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Marks (slot 1) the VMAs that share with the parent and their parents',
+ * and the other VMAs with pages where premap_all().
+ */
 static int mark_shared(struct restore_ctx *ctx)
 {
+	bool all = premap_all();
 	uint32_t i, j;
 	int vi, pi;
 
@@ -302,6 +352,10 @@ static int mark_shared(struct restore_ctx *ctx)
 		rp->slots = calloc(rp->mp->nr_vmas + 1, sizeof(*rp->slots));
 		if (!rp->slots)
 			return -ENOMEM;
+		for (j = 0; all && j < rp->mp->nr_vmas; j++)
+			if (mm_cow_eligible(rp->mp->vmas[j].v) &&
+			    has_pages(rp->mp, rp->mp->vmas[j].v))
+				rp->slots[j] = 1;
 	}
 	for (i = 0; i < ctx->nr_procs; i++) {
 		const struct m_proc *mp = ctx->procs[i].mp;
