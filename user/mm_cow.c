@@ -29,6 +29,7 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include "bpfckpt/compat.h"
 #include "log.h"
 #include "restore.h"
 #include "snap.h"
@@ -300,16 +301,34 @@ bad:
 }
 
 /*
- * Every private anonymous VMA with pages goes through a slot unless
- * BPFCKPT_RESTORE_COPY=inject (the bench's other candidate): the helper
- * copies its pages with memcpy from the mapped image, which is faster
- * than process_vm_writev into the seized process (make bench).
+ * How pages come into private anonymous memory: the candidates that
+ * make bench measures side by side (BPFCKPT_RESTORE_COPY names one);
+ * the default is the fastest there.  inject: process_vm_writev from
+ * the restorer into the seized process (shared pages still go through
+ * slots); memcpy: each VMA with pages through a slot, filled by the
+ * helper from the mapped image; populate: the same, each run's pages
+ * allocated with MADV_POPULATE_WRITE first.
  */
-static bool premap_all(void)
+static int copy_mode(uint32_t *mode)
 {
+	static const char *const names[] = {
+		[RST_COPY_INJECT] = "inject",
+		[RST_COPY_MEMCPY] = "memcpy",
+		[RST_COPY_POPULATE] = "populate",
+	};
 	const char *e = getenv("BPFCKPT_RESTORE_COPY");
+	uint32_t i;
 
-	return !e || strcmp(e, "inject");
+	*mode = RST_COPY_DEFAULT;
+	if (!e)
+		return 0;
+	for (i = 0; i < ARRAY_SIZE(names); i++)
+		if (!strcmp(e, names[i])) {
+			*mode = i;
+			return 0;
+		}
+	pr_err("BPFCKPT_RESTORE_COPY=%s: not one of inject, memcpy, populate", e);
+	return -EINVAL;
 }
 
 static bool has_pages(const struct m_proc *mp, const struct img_vma *v)
@@ -336,11 +355,11 @@ static bool has_pages(const struct m_proc *mp, const struct img_vma *v)
 
 /*
  * Marks (slot 1) the VMAs that share with the parent and their parents',
- * and the other VMAs with pages where premap_all().
+ * and the other VMAs with pages unless the copy goes by injection.
  */
 static int mark_shared(struct restore_ctx *ctx)
 {
-	bool all = premap_all();
+	bool all = ctx->copy != RST_COPY_INJECT;
 	uint32_t i, j;
 	int vi, pi;
 
@@ -438,6 +457,9 @@ int mm_premap_plan(struct restore_ctx *ctx)
 	uint32_t n = 0, cap = 0, i, j;
 	int ret;
 
+	ret = copy_mode(&ctx->copy);
+	if (ret)
+		return ret;
 	ret = mark_shared(ctx);
 	for (i = 0; !ret && i < ctx->nr_procs; i++) {
 		struct rst_proc *rp = &ctx->procs[i];
@@ -523,9 +545,22 @@ static int keep_shared(const struct m_proc *mp, const struct img_vma *v,
 	return 0;
 }
 
+/*
+ * RST_COPY_POPULATE allocates the run's pages in one call before the
+ * copy, instead of one fault per page; a failure there (ENOMEM) shows
+ * as the same fault in memcpy.
+ */
+static void copy_run(const struct restore_ctx *ctx, void *dst, const void *src,
+		     size_t len)
+{
+	if (ctx->copy == RST_COPY_POPULATE)
+		madvise(dst, len, MADV_POPULATE_WRITE);
+	memcpy(dst, src, len);
+}
+
 /* the process's own pages of VMA @vi into its slot, in runs */
-static void fill_slot(const struct m_proc *mp, const struct img_vma *v,
-		      uint64_t slot, uint64_t ps)
+static void fill_slot(const struct restore_ctx *ctx, const struct m_proc *mp,
+		      const struct img_vma *v, uint64_t slot, uint64_t ps)
 {
 	uint32_t c, i, run;
 
@@ -539,8 +574,8 @@ static void fill_slot(const struct m_proc *mp, const struct img_vma *v,
 			while (i + run < pg->nr && pg->vaddrs[i + run] < v->end &&
 			       pg->vaddrs[i + run] == pg->vaddrs[i] + run * ps)
 				run++;
-			memcpy((void *)(uintptr_t)(slot + pg->vaddrs[i] - v->start),
-			       pg->data + (uint64_t)i * ps, (uint64_t)run * ps);
+			copy_run(ctx, (void *)(uintptr_t)(slot + pg->vaddrs[i] - v->start),
+				 pg->data + (uint64_t)i * ps, (uint64_t)run * ps);
 		}
 	}
 }
@@ -570,7 +605,7 @@ int mm_premap_child(struct restore_ctx *ctx, uint32_t idx)
 			ret = m == MAP_FAILED ? -errno : 0;
 		}
 		if (!ret)
-			fill_slot(mp, v, rp->slots[i], ps);
+			fill_slot(ctx, mp, v, rp->slots[i], ps);
 	}
 	return ret;
 }

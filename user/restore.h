@@ -42,6 +42,13 @@ struct rst_shared {
 
 /* ---- the restorer's view ---- */
 
+enum {
+	RST_COPY_INJECT,
+	RST_COPY_MEMCPY,
+	RST_COPY_POPULATE,
+};
+#define RST_COPY_DEFAULT	RST_COPY_POPULATE	/* make bench: the fastest */
+
 struct rst_proc {
 	struct m_proc *mp;
 	pid_t pid;
@@ -77,6 +84,7 @@ struct restore_ctx {
 	uint64_t stub;		/* injection page, same address everywhere */
 	uint64_t premap_base;	/* window of the premapped VMAs (mm_cow.c) */
 	uint64_t premap_len;
+	uint32_t copy;		/* RST_COPY_*: how private pages come in */
 	int fd_base;		/* fds >= this carry files down the tree */
 	struct shm_owner *shm;
 	uint32_t nr_shm, cap_shm;
