@@ -359,7 +359,8 @@ static bool has_pages(const struct m_proc *mp, const struct img_vma *v)
  */
 static int mark_shared(struct restore_ctx *ctx)
 {
-	bool all = ctx->copy != RST_COPY_INJECT;
+	/* a lazy restore's pager fills the others (userfaultfd) */
+	bool all = ctx->copy != RST_COPY_INJECT && !ctx->lazy;
 	uint32_t i, j;
 	int vi, pi;
 
@@ -546,36 +547,53 @@ static int keep_shared(const struct m_proc *mp, const struct img_vma *v,
 }
 
 /*
- * RST_COPY_POPULATE allocates the run's pages in one call before the
- * copy, instead of one fault per page; a failure there (ENOMEM) shows
- * as the same fault in memcpy.
+ * RST_COPY_POPULATE maps the run's image pages (the helper's page tables
+ * of the image start empty: fork does not copy those of a shared file
+ * mapping) and allocates its new pages in one call each, instead of a
+ * fault per page or per 16; a failure there (ENOMEM) shows as the same
+ * fault in memcpy.
  */
 static void copy_run(const struct restore_ctx *ctx, void *dst, const void *src,
 		     size_t len)
 {
-	if (ctx->copy == RST_COPY_POPULATE)
+	if (ctx->copy == RST_COPY_POPULATE) {
+		madvise((void *)src, len, MADV_POPULATE_READ);
 		madvise(dst, len, MADV_POPULATE_WRITE);
+	}
 	memcpy(dst, src, len);
 }
 
-/* the process's own pages of VMA @vi into its slot, in runs */
-static void fill_slot(const struct restore_ctx *ctx, const struct m_proc *mp,
-		      const struct img_vma *v, uint64_t slot, uint64_t ps)
+/*
+ * The process's own pages into its slots, in runs of contiguous pages:
+ * one pass over the pages (the one place where the premapped pages are
+ * copied).
+ */
+static void fill_slots(const struct restore_ctx *ctx, const struct rst_proc *rp,
+		       uint64_t ps)
 {
-	uint32_t c, i, run;
+	const struct m_proc *mp = rp->mp;
+	uint32_t c, i, run, vi;
 
 	for (c = 0; c < mp->nr_chunks; c++) {
 		const struct m_pages *pg = &mp->pages[c];
 
-		for (i = 0; i < pg->nr; i += run) {
+		for (i = 0, vi = 0; i < pg->nr; i += run) {
+			uint64_t va = pg->vaddrs[i], at;
+			const struct img_vma *v;
+
 			run = 1;
-			if (pg->vaddrs[i] < v->start || pg->vaddrs[i] >= v->end)
+			/* vaddrs increase, each inside a VMA (load_pages checked) */
+			while (mp->vmas[vi].v->end <= va)
+				vi++;
+			if (!rp->slots[vi])
 				continue;
+			v = mp->vmas[vi].v;
 			while (i + run < pg->nr && pg->vaddrs[i + run] < v->end &&
-			       pg->vaddrs[i + run] == pg->vaddrs[i] + run * ps)
+			       pg->vaddrs[i + run] == va + (uint64_t)run * ps)
 				run++;
-			copy_run(ctx, (void *)(uintptr_t)(slot + pg->vaddrs[i] - v->start),
-				 pg->data + (uint64_t)i * ps, (uint64_t)run * ps);
+			at = rp->slots[vi] + (va - v->start);
+			copy_run(ctx, (void *)(uintptr_t)at, pg->data + (uint64_t)i * ps,
+				 (uint64_t)run * ps);
 		}
 	}
 }
@@ -604,9 +622,9 @@ int mm_premap_child(struct restore_ctx *ctx, uint32_t idx)
 				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
 			ret = m == MAP_FAILED ? -errno : 0;
 		}
-		if (!ret)
-			fill_slot(ctx, mp, v, rp->slots[i], ps);
 	}
+	if (!ret && rp->slots)
+		fill_slots(ctx, rp, ps);
 	return ret;
 }
 
