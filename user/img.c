@@ -402,6 +402,7 @@ static const char *const type_names[IMG_TYPE_MAX] = {
 	[IMG_VMA] = "vma",
 	[IMG_PAGES] = "pages",
 	[IMG_PAGE_SUMS] = "page_sums",
+	[IMG_COW] = "cow",
 	[IMG_FD] = "fd",
 	[IMG_PIPE] = "pipe",
 	[IMG_UNIX] = "unix",

@@ -38,19 +38,6 @@
 #define COPY_BYTES	(256u << 10)	/* per process_vm_readv: stays in cache */
 #define SCAN_REGIONS	1024
 
-struct page_range {
-	uint64_t start;
-	uint64_t end;
-	bool force;		/* not readable: go through /proc/PID/mem */
-};
-
-struct range_list {
-	struct page_range *r;
-	uint32_t n;
-	uint32_t cap;
-	uint64_t pages;
-};
-
 static const char *special_kind(const char *name, uint32_t *kind)
 {
 	static const struct { const char *name; uint32_t kind; } tab[] = {
@@ -240,7 +227,7 @@ int mm_collect(struct snap_ctx *ctx, struct snap_proc *sp)
 	return ret ? ret : mm_guard_collect(sp);
 }
 
-static int add_range(struct range_list *l, uint64_t start, uint64_t end, bool force)
+int mm_add_range(struct range_list *l, uint64_t start, uint64_t end, bool force)
 {
 	struct page_range *last = l->n ? &l->r[l->n - 1] : NULL;
 	struct page_range r = { start, end, force };
@@ -284,7 +271,7 @@ static int scan_private(int pagemap, const struct snap_vma *v, struct range_list
 		if (n < 0)
 			return -errno;
 		for (i = 0; i < n; i++) {
-			ret = add_range(l, regs[i].start, regs[i].end, force);
+			ret = mm_add_range(l, regs[i].start, regs[i].end, force);
 			if (ret)
 				return ret;
 		}
@@ -329,7 +316,7 @@ static int scan_shared(pid_t pid, const struct snap_vma *v, struct range_list *l
 			break;
 		}
 		hole = MIN((hole + ps - 1) / ps * ps, base + len);
-		ret = add_range(l, v->v.start + (data - base),
+		ret = mm_add_range(l, v->v.start + (data - base),
 				v->v.start + (hole - base), !(v->v.prot & PROT_READ));
 		if (ret)
 			break;
@@ -517,6 +504,8 @@ static int write_pages(struct snap_ctx *ctx, struct snap_proc *sp)
 	int ret;
 
 	ret = find_pages(sp, &l);
+	if (!ret)
+		ret = mm_cow_write(ctx, sp, &l);
 	ctx->reported = ret != 0;
 	if (ret || !l.n)
 		goto out;
@@ -747,6 +736,7 @@ static int unmap_helper(struct restore_ctx *ctx, struct rst_proc *rp,
 	for (i = 0; i <= m->n; i++) {
 		struct cur_vma *v = i < m->n ? &m->v[i] : NULL;
 		bool keep = !v || v->start == ctx->stub || special_of(v->name) ||
+			    mm_is_slot(rp, v->start) ||
 			    v->start >= (1ULL << 47);	/* [vsyscall] */
 
 		if (!keep) {
@@ -793,7 +783,9 @@ static uint64_t temp_area(struct restore_ctx *ctx, const struct rst_proc *rp,
 	for (a = 0x100000000ULL; a < (1ULL << 46); a += 1ULL << 32) {
 		bool ok = !overlaps(a, a + len, s, e) &&
 			  !overlaps(a, a + len, ctx->stub, ctx->stub + INJ_STUB_SIZE) &&
-			  !overlaps(a, a + len, rp->kept_start, rp->kept_end);
+			  !overlaps(a, a + len, rp->kept_start, rp->kept_end) &&
+			  !overlaps(a, a + len, ctx->premap_base,
+				    ctx->premap_base + ctx->premap_len);
 
 		for (i = 0; ok && i < mp->nr_vmas; i++)
 			ok = !overlaps(a, a + len, mp->vmas[i].v->start,
@@ -1073,6 +1065,9 @@ static int map_one(struct restore_ctx *ctx, struct rst_proc *rp,
 	long r;
 	int ret;
 
+	/* in place already, with its pages (mm_premap_move) */
+	if (mm_premapped(rp, vi))
+		return 0;
 	if (ms->has_pages[vi])
 		prot |= PROT_READ | PROT_WRITE;
 	switch (v->kind) {
@@ -1133,6 +1128,10 @@ static int mark_pages(struct restore_ctx *ctx, struct rst_proc *rp,
 	for (vi = 0; ctx->lazy && vi < mp->nr_vmas; vi++)
 		if (lazy_vma(mp->vmas[vi].v))
 			ms->skip_pages[vi] = true;
+	/* mapped read-write with its pages in: only the protections to set */
+	for (vi = 0; vi < mp->nr_vmas; vi++)
+		if (mm_premapped(rp, vi))
+			ms->has_pages[vi] = ms->skip_pages[vi] = true;
 	return 0;
 }
 
@@ -1314,6 +1313,8 @@ int mm_restore(struct restore_ctx *ctx, struct rst_proc *rp)
 		ret = move_specials(ctx, rp, &m);
 	if (!ret)
 		ret = mark_pages(ctx, rp, &ms);
+	if (!ret)
+		ret = mm_premap_move(ctx, rp);
 	for (i = 0; !ret && i < rp->mp->nr_vmas; i++)
 		ret = map_one(ctx, rp, &ms, i);
 	if (ms.fd >= 0)
@@ -1345,7 +1346,7 @@ static int cmp_span(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
-int mm_pick_stub(struct restore_ctx *ctx)
+int mm_find_gap(struct restore_ctx *ctx, uint64_t len, uint64_t *found)
 {
 	const uint64_t margin = 4ULL << 20, low = 1ULL << 32, top = 1ULL << 46;
 	struct cur_maps self = { 0 };
@@ -1354,7 +1355,12 @@ int mm_pick_stub(struct restore_ctx *ctx)
 	uint64_t at = low;
 	int ret;
 
+	*found = 0;
 	ret = read_maps(getpid(), &self);
+	if (!ret && ctx->stub) {
+		sp = (struct span){ ctx->stub, ctx->stub + INJ_STUB_SIZE };
+		ret = vec_push(s, n, cap, sp);
+	}
 	for (i = 0; !ret && i < self.n; i++) {
 		sp = (struct span){ self.v[i].start, self.v[i].end };
 		ret = vec_push(s, n, cap, sp);
@@ -1374,16 +1380,21 @@ int mm_pick_stub(struct restore_ctx *ctx)
 	for (i = 0; i <= n; i++) {
 		uint64_t next = i < n ? s[i].start : top;
 
-		if (next >= at + 2 * margin + INJ_STUB_SIZE) {
-			ctx->stub = at + margin;
+		if (next >= at + 2 * margin + len) {
+			*found = at + margin;
 			break;
 		}
 		if (i < n)
 			at = MAX(at, s[i].end);
 	}
-	ret = ctx->stub ? 0 : -ENOMEM;
+	ret = *found ? 0 : -ENOMEM;
 out:
 	free(s);
 	free(self.v);
 	return ret;
+}
+
+int mm_pick_stub(struct restore_ctx *ctx)
+{
+	return mm_find_gap(ctx, INJ_STUB_SIZE, &ctx->stub);
 }

@@ -341,6 +341,22 @@ static int load_guard(struct loader *l, struct m_proc *mp)
 	return vec_push(mp->guards, mp->nr_guards, mp->cap_guards, g);
 }
 
+/* page-aligned, in order; mm_cow_check_model() checks the VMAs at the end */
+static int load_cow(struct loader *l, struct m_proc *mp)
+{
+	const struct img_cow *c = l->rec->p;
+	uint64_t ps = l->img->hdr->page_size;
+
+	if (l->rec->len != sizeof(*c))
+		return bad(l, "length %u, expected %zu", l->rec->len, sizeof(*c));
+	if (c->start >= c->end || c->start % ps || c->end % ps ||
+	    (mp->nr_cows && c->start < mp->cows[mp->nr_cows - 1]->end))
+		return bad(l, "shared pages %#" PRIx64 "-%#" PRIx64 " out of order "
+			   "or unaligned", (uint64_t)c->start, (uint64_t)c->end);
+	mp->nr_cow_pages += (c->end - c->start) / ps;
+	return vec_push(mp->cows, mp->nr_cows, mp->cap_cows, c);
+}
+
 static int load_pages(struct loader *l, struct m_proc *mp)
 {
 	const struct img_rec *r = l->rec;
@@ -653,6 +669,8 @@ static int load_rec(struct loader *l)
 		return load_page_sums(l, mp);
 	case IMG_GUARD:
 		return load_guard(l, mp);
+	case IMG_COW:
+		return load_cow(l, mp);
 	case IMG_VDSO:
 		return load_vdso(l, mp);
 	case IMG_FD:
@@ -730,7 +748,8 @@ static int check_whole(struct ckpt_image *img)
 	return check_pipes(img) ?: check_ext(img, IMG_FD_UNIX, IMG_UNIX_F_QUEUED, "unix") ?:
 	       check_ext(img, IMG_FD_MEMFD, IMG_FILEDATA_CONTENT, "memfd") ?:
 	       check_ext(img, IMG_FD_GONE, IMG_FILEDATA_CONTENT, "deleted file") ?:
-	       check_has_ext(img);
+	       check_has_ext(img) ?:
+	       mm_cow_check_model(img, img->r.err, sizeof(img->r.err));
 }
 
 int image_find(const struct ckpt_image *img, int32_t pid)
@@ -783,6 +802,7 @@ void image_free(struct ckpt_image *img)
 		free(mp->sigs);
 		free(mp->timers);
 		free(mp->guards);
+		free(mp->cows);
 		free(mp->pages);
 	}
 	free(img->procs);

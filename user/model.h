@@ -65,6 +65,9 @@ struct m_proc {
 	const struct img_vdso_sym *vdso_syms;
 	const struct img_guard **guards;
 	uint32_t nr_guards, cap_guards;
+	const struct img_cow **cows;	/* shared with the parent, in order */
+	uint32_t nr_cows, cap_cows;
+	uint64_t nr_cow_pages;
 	struct m_pages *pages;
 	uint32_t nr_chunks, cap_chunks;
 	uint64_t nr_pages;
@@ -78,6 +81,14 @@ struct ckpt_image {
 	uint32_t nr_procs, cap_procs;
 	uint64_t nr_pages;
 };
+
+/*
+ * mm_cow.c: private anonymous memory whose pages can be shared with a
+ * child copy-on-write (and come back shared)
+ */
+bool mm_cow_eligible(const struct img_vma *v);
+/* -EINVAL with @err if an IMG_COW range is not inside such memory of both */
+int mm_cow_check_model(const struct ckpt_image *img, char *err, size_t len);
 
 /* -errno with img->r.err saying what and where */
 int image_load(const char *path, unsigned flags, struct ckpt_image *img);

@@ -792,6 +792,11 @@ void pstree_restore_child(struct restore_ctx *ctx, uint32_t idx)
 	ret = files_restore_child(ctx, idx);
 	if (ret)
 		_exit(1);
+	/* before the children: they inherit the pages shared with them */
+	ret = mm_premap_child(ctx, idx);
+	if (ret)
+		rst_child_fail(ctx, idx, ret, "premapping the memory it shares "
+			       "copy-on-write");
 	for (i = 0; i < rp->nr_children; i++) {
 		pid = pstree_clone(ctx, rp->children[i]);
 		if (pid < 0)

@@ -221,6 +221,9 @@ static int setup(struct restore_ctx *ctx)
 	if (stub == MAP_FAILED)
 		return -errno;
 	inj_write_stub(stub);
+	ret = mm_premap_plan(ctx);
+	if (ret)
+		return ret;
 	/* orphans of a failed restore come back to us to be reaped */
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1))
 		return -errno;
@@ -462,6 +465,7 @@ static void free_ctx(struct restore_ctx *ctx)
 		free(ctx->procs[i].children);
 		free(ctx->procs[i].fids);
 	}
+	mm_premap_free(ctx);
 	free(ctx->procs);
 	for (i = 0; i < ctx->nr_inh; i++)
 		if (ctx->inh[i].moved >= 0)

@@ -48,6 +48,13 @@ struct rst_shared {
 
 /* ---- the restorer's view ---- */
 
+enum {
+	RST_COPY_INJECT,
+	RST_COPY_MEMCPY,
+	RST_COPY_POPULATE,
+};
+#define RST_COPY_DEFAULT	RST_COPY_POPULATE	/* make bench: the fastest */
+
 struct rst_proc {
 	struct m_proc *mp;
 	pid_t pid;
@@ -60,6 +67,7 @@ struct rst_proc {
 	uint32_t cap_children;
 	uint64_t kept_start;	/* a range restore placed for good (vdso proxy) */
 	uint64_t kept_end;
+	uint64_t *slots;	/* per VMA: its premapped place, 0: none (mm_cow.c) */
 	uint64_t *fids;		/* file ids this process's subtree holds */
 	uint32_t nr_fids;
 	uint32_t cap_fids;
@@ -80,6 +88,9 @@ struct restore_ctx {
 	struct rst_shared *sh;
 	size_t sh_len;
 	uint64_t stub;		/* injection page, same address everywhere */
+	uint64_t premap_base;	/* window of the premapped VMAs (mm_cow.c) */
+	uint64_t premap_len;
+	uint32_t copy;		/* RST_COPY_*: how private pages come in */
 	int fd_base;		/* fds >= this carry files down the tree */
 	int fd_top;		/* above the carriers: free for scratch fds */
 	struct inherit_fd *inh;	/* --inherit-fd */
@@ -108,6 +119,20 @@ void files_restore_late(struct restore_ctx *ctx, uint32_t idx);
 /* the stub's address: free in this process and in every target */
 int mm_pick_stub(struct restore_ctx *ctx);
 int mm_restore(struct restore_ctx *ctx, struct rst_proc *rp);
+/* a range of @len free in this process, in every target and off the stub */
+int mm_find_gap(struct restore_ctx *ctx, uint64_t len, uint64_t *at);
+/*
+ * mm_cow.c: memory shared copy-on-write comes back shared.  The plan
+ * (slots of the VMAs involved, in the restorer, before the tree exists),
+ * then each helper fills its slots before it forks its children, then
+ * mm_restore() moves them into place.
+ */
+int mm_premap_plan(struct restore_ctx *ctx);
+void mm_premap_free(struct restore_ctx *ctx);
+int mm_premap_child(struct restore_ctx *ctx, uint32_t idx);
+bool mm_premapped(const struct rst_proc *rp, uint32_t vi);
+bool mm_is_slot(const struct rst_proc *rp, uint64_t start);
+int mm_premap_move(struct restore_ctx *ctx, struct rst_proc *rp);
 /*
  * vdso.c: 0 if this kernel's vdso has the image's functions where the
  * image had them, 1 if they moved (@what says how), -errno if one is

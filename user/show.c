@@ -303,6 +303,9 @@ static void show_proc(struct printer *p, const struct m_proc *mp, uint32_t ps)
 
 	print_open_obj(p, NULL);
 	show_proc_fields(p, mp->p, mp->exe, mp->cwd, mp->root, mp->nr_pages, ps);
+	print_u64(p, "cow_pages", mp->nr_cow_pages ? "  %" PRIu64 " more pages "
+		  "shared copy-on-write with the parent (stored with it)\n" : NULL,
+		  mp->nr_cow_pages);
 	if (mp->ext) {
 		print_hex(p, "membarrier", mp->ext->membarrier ?
 			  "  membarrier registrations %#" PRIx64 "\n" : NULL,

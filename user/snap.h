@@ -57,6 +57,20 @@ union fd_ext {
 	struct img_filedata fd;
 };
 
+/* pages to store: runs of whole pages */
+struct page_range {
+	uint64_t start;
+	uint64_t end;
+	bool force;		/* not readable: go through /proc/PID/mem */
+};
+
+struct range_list {
+	struct page_range *r;
+	uint32_t n;
+	uint32_t cap;
+	uint64_t pages;
+};
+
 struct snap_fd {
 	struct img_fd f;
 	char *path;
@@ -98,6 +112,7 @@ struct snap_proc {
 	uint32_t coredump_filter;
 	struct img_proc_ext ext;	/* membarrier, loginuid, keyring */
 	uint64_t nr_pages;		/* written to the image */
+	uint64_t nr_cow_pages;		/* shared with the parent, not written */
 };
 
 /* CLOCK_MONOTONIC ns at each step, for the summary and -v */
@@ -207,6 +222,13 @@ void mm_free(struct snap_proc *sp);
 /* vdso.c: this kernel's vdso as symbols, into the image (IMG_VDSO) */
 int vdso_self(struct img_vdso *v, struct img_vdso_sym *syms);
 int vdso_write(struct snap_ctx *ctx, struct snap_proc *sp);
+/* mm.c: appends start..end to @l, merged with the last range if it touches */
+int mm_add_range(struct range_list *l, uint64_t start, uint64_t end, bool force);
+/*
+ * mm_cow.c: takes out of @l the pages @sp shares copy-on-write with its
+ * parent in the tree and writes them as IMG_COW ranges instead
+ */
+int mm_cow_write(struct snap_ctx *ctx, struct snap_proc *sp, struct range_list *l);
 /* mm_guard.c: guard regions, found after the VMAs, written after them */
 int mm_guard_collect(struct snap_proc *sp);
 int mm_guard_write(struct snap_ctx *ctx, struct snap_proc *sp);

@@ -1019,14 +1019,18 @@ static int check_thread_ext(const struct m_proc *mp, const struct m_thread *mt,
 	return ret;
 }
 
-/* KEY_SPEC_SESSION_KEYRING without creating one; 0: none of its own */
-static int32_t my_session_keyring(void)
+/*
+ * KEY_SPEC_SESSION_KEYRING without creating one; 0: none of its own.
+ * @user_ses: the user-session keyring.
+ */
+static int32_t my_session_keyring(int32_t *user_ses)
 {
 	long ses = syscall(SYS_keyctl, 0, -3, 0);	/* KEYCTL_GET_KEYRING_ID */
-	long user_ses = syscall(SYS_keyctl, 0, -5, 0);
+	long us = syscall(SYS_keyctl, 0, -5, 0);
 
+	*user_ses = us < 0 ? 0 : (int32_t)us;
 	/* a process without one falls back on its user-session keyring */
-	return ses < 0 || ses == user_ses ? 0 : (int32_t)ses;
+	return ses < 0 || ses == us ? 0 : (int32_t)ses;
 }
 
 /*
@@ -1036,12 +1040,21 @@ static int32_t my_session_keyring(void)
  */
 static int check_keyring(const struct m_proc *mp, struct verdict *v)
 {
-	int32_t mine;
+	int32_t mine, user_ses;
 
 	if (!mp->ext || v->force)
 		return 0;
-	mine = my_session_keyring();
-	if (mp->ext->session_keyring == mine)
+	mine = my_session_keyring(&user_ses);
+	/*
+	 * Looking up KEY_SPEC_SESSION_KEYRING installs the user-session
+	 * keyring as the session keyring of a process that has none
+	 * (lookup_user_key(), security/keys/process_keys.c): our own
+	 * lookup above did it to the restorer, so the processes it restores
+	 * have that one, and a later snap records it.  It is the same
+	 * keyring as "none of its own".
+	 */
+	if (mp->ext->session_keyring == mine ||
+	    (!mine && mp->ext->session_keyring == user_ses))
 		return 0;
 	return verdict_refuse(v, -ENOTSUP, mp->p->pid[0], "task",
 			      "its session keyring is %d, this restore's is %d: keys "

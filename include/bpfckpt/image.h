@@ -37,6 +37,7 @@ struct ckpt_hdr {
 #define IMG_PROC_EXT	22
 #define IMG_VMA		32
 #define IMG_PAGES	33
+#define IMG_COW		34
 #define IMG_GUARD	40
 #define IMG_VDSO	41
 #define IMG_PAGE_SUMS	42

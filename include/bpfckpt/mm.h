@@ -152,4 +152,16 @@ struct img_guard {
 	__u64 end;
 };
 
+/*
+ * IMG_COW: the pages of start..end that this process shares copy-on-write
+ * with its parent (the same physical pages at the same addresses, as
+ * fork left them): not stored again, they are the parent's pages there.
+ * Inside one VMA of the process that its parent has too (same range).
+ */
+struct img_cow {
+	struct ckpt_hdr h;
+	__u64 start;
+	__u64 end;
+};
+
 #endif

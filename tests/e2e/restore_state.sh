@@ -66,6 +66,44 @@ test_cow_fork_running() {
 	cow_after
 }
 
+# summed Pss (kB) of PIDS: pages shared by n processes count 1/n in each
+pss_sum() {
+	local p sum=0 kb
+	for p in "$@"; do
+		kb=$(awk '/^Pss:/ { print $2 }' "/proc/$p/smaps_rollup") ||
+			fail "reading /proc/$p/smaps_rollup"
+		sum=$((sum + kb))
+	done
+	echo "$sum"
+}
+
+# a parent fills 256 MiB and forks 4 readers: the image holds the pages
+# once, and they come back shared (summed Pss at most 1.05x the snap's)
+test_cow_readers() {
+	local pids before after stored cow p
+	wl_start cowreaders 256 4 50
+	wait_until 30 "[ \$(grep -oE '^pid [0-9]+ tick' '$WL_LOG' | sort -u | wc -l) = 5 ]" ||
+		fail "not all 5 processes tick: $(tail -n 3 "$WL_LOG")"
+	pids=$(session_pids "$WL_PID")
+	before=$(pss_sum $pids)
+	cycle_running
+	stored=$(json_get "j['header']['pages']")
+	cow=$(json_get "sum(p.get('cow_pages', 0) for p in j['processes'])")
+	# 65536 pages of region, a few hundred of stacks and libc data each
+	[ "$stored" -lt $((65536 + 5000)) ] ||
+		fail "the image stores $stored pages: the shared 256 MiB is in it more than once"
+	[ "$cow" -ge $((4 * 65536)) ] ||
+		fail "the image marks $cow pages as shared with a parent, the 4 readers share 4 x 65536"
+	for p in $(image_pids); do
+		assert_ticking "$WL_LOG" 2 "$p"
+	done
+	after=$(pss_sum $(image_pids))
+	echo "# cow_readers: summed Pss $before kB before the snap, $after kB after the restore" \
+	     "($(awk "BEGIN { printf \"%.3f\", $after / $before }")x); image $stored pages, $cow shared"
+	[ "$after" -le $((before * 105 / 100)) ] ||
+		fail "summed Pss $after kB after the restore, $before kB before: the shared pages came back as copies"
+}
+
 # ---- exe, cmdline, environ, cwd, umask, personality ----
 
 proc_identity() {

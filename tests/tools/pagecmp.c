@@ -8,7 +8,10 @@
  *   - every page of a private anonymous or shared anonymous VMA that is
  *     not stored must read as zeros (the image says "zero page");
  *   - every page of a private file VMA that is not stored must equal the
- *     file's contents at that offset (the image says "from the file").
+ *     file's contents at that offset (the image says "from the file");
+ *   - every page the process shares copy-on-write with its parent (an
+ *     IMG_COW range) must equal the page its parent has there, which is
+ *     stored with the parent or, shared in turn, with an ancestor.
  * The rseq areas of the process's threads are left out: the kernel
  * rewrites their cpu_id fields whenever a thread returns to user space,
  * so after a restore they say where the thread runs now.
@@ -28,12 +31,13 @@
 #define MAX_REPORT	10
 
 struct cmp {
+	const struct ckpt_image *img;
 	const struct m_proc *mp;
 	int mem;
 	int pid;
 	bool vm;	/* process_vm_readv, not /proc/PID/mem */
 	uint32_t ps;
-	uint64_t equal, bad, zero_ok, file_ok, skipped, guard_ok;
+	uint64_t equal, bad, zero_ok, file_ok, skipped, guard_ok, cow_ok;
 	uint8_t *buf, *ref;
 };
 
@@ -140,6 +144,53 @@ static bool in_guard(const struct m_proc *mp, uint64_t va)
 	return false;
 }
 
+static bool in_cow(const struct m_proc *mp, uint64_t va)
+{
+	uint32_t i;
+
+	for (i = 0; i < mp->nr_cows; i++)
+		if (mp->cows[i]->start <= va && va < mp->cows[i]->end)
+			return true;
+	return false;
+}
+
+static const uint8_t *stored_at(const struct m_proc *mp, uint64_t va, uint32_t ps)
+{
+	uint32_t i, j;
+
+	/* vaddrs increase within a chunk (the loader checked) */
+	for (i = 0; i < mp->nr_chunks; i++) {
+		uint32_t lo = 0, hi = mp->pages[i].nr;
+
+		while (lo < hi) {
+			j = lo + (hi - lo) / 2;
+			if (mp->pages[i].vaddrs[j] < va)
+				lo = j + 1;
+			else
+				hi = j;
+		}
+		if (lo < mp->pages[i].nr && mp->pages[i].vaddrs[lo] == va)
+			return mp->pages[i].data + (uint64_t)lo * ps;
+	}
+	return NULL;
+}
+
+/* the parent's page at @va, from whichever ancestor stored it; zeros if none */
+static void inherited(struct cmp *c, uint64_t va)
+{
+	const struct m_proc *mp = c->mp;
+	const uint8_t *p = NULL;
+
+	while (!p && mp->parent >= 0 && in_cow(mp, va)) {
+		mp = &c->img->procs[mp->parent];
+		p = stored_at(mp, va, c->ps);
+	}
+	if (p)
+		memcpy(c->ref, p, c->ps);
+	else
+		memset(c->ref, 0, c->ps);
+}
+
 static void check_unstored(struct cmp *c, const struct m_vma *mv, const uint64_t **next)
 {
 	const struct img_vma *v = mv->v;
@@ -167,7 +218,16 @@ static void check_unstored(struct cmp *c, const struct m_vma *mv, const uint64_t
 				report(c, va, "a guard page, yet readable in the process");
 			continue;
 		}
-		if (file) {
+		if (in_cow(c->mp, va)) {
+			inherited(c, va);
+			if (read_page(c, va))
+				report(c, va, "shared with the parent, yet unreadable");
+			else if (mask_rseq(c, va, c->ref), memcmp(c->buf, c->ref, c->ps))
+				report(c, va, "shared with the parent, yet differs from "
+				       "the parent's page in the image");
+			else
+				c->cow_ok++;
+		} else if (file) {
 			check_file_page(c, v, fd, va);
 		} else if (read_page(c, va)) {
 			report(c, va, "unreadable in the process");
@@ -204,7 +264,7 @@ static int compare(struct cmp *c, const struct m_proc *mp)
 int main(int argc, char **argv)
 {
 	struct ckpt_image img;
-	struct cmp c = { .mem = -1 };
+	struct cmp c = { .img = &img, .mem = -1 };
 	char path[64];
 	int idx, pid, ret;
 
@@ -234,9 +294,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	printf("pid %d: %" PRIu64 " stored pages equal, %" PRIu64 " unstored pages "
-	       "zero, %" PRIu64 " equal to their file, %" PRIu64 " guard pages, %"
-	       PRIu64 " skipped, %" PRIu64 " differ\n", pid, c.equal, c.zero_ok,
-	       c.file_ok, c.guard_ok, c.skipped, c.bad);
+	       "zero, %" PRIu64 " equal to their file, %" PRIu64 " equal to the "
+	       "parent's, %" PRIu64 " guard pages, %" PRIu64 " skipped, %" PRIu64
+	       " differ\n", pid, c.equal, c.zero_ok, c.file_ok, c.cow_ok,
+	       c.guard_ok, c.skipped, c.bad);
 	free(c.buf);
 	free(c.ref);
 	close(c.mem);

@@ -960,6 +960,92 @@ static int t_event_fds(void)
 	return 0;
 }
 
+/* a private anonymous VMA, @vm_flags as iter/task_vma gives them */
+static int put_anon(struct img_writer *w, uint64_t start, uint64_t end,
+		    uint64_t vm_flags)
+{
+	struct img_vma v = {
+		.h.type = IMG_VMA, .start = start, .end = end, .kind = IMG_VMA_ANON,
+		.prot = 3, .map_flags = 2, .vm_flags = vm_flags,
+	};
+
+	return img_put(w, &v, sizeof(v), NULL, 0);
+}
+
+/*
+ * The root and a live child with the same anonymous VMA 0x10000-0x14000;
+ * the child shares @cs..@ce of it (IMG_COW), its VMA has @child_flags.
+ */
+static int build_cow(uint64_t cs, uint64_t ce, uint64_t child_flags)
+{
+	struct img_cow c = { .h.type = IMG_COW, .start = cs, .end = ce };
+	struct img_writer *w;
+	int ret;
+
+	ret = img_create(bad_path, &w);
+	if (ret)
+		return ret;
+	if (!(ret = put_header(w)) && !(ret = put_proc(w, ROOT_PID, 1, false)) &&
+	    !(ret = put_thread(w, ROOT_PID)) && !(ret = put_thread(w, THREAD2)) &&
+	    !(ret = put_anon(w, 0x10000, 0x14000, KVM_ACCOUNT)) &&
+	    !(ret = put_pages(w, chunk1, 3)) &&
+	    !(ret = put_proc(w, ZOMBIE_PID, ROOT_PID, false)) &&
+	    !(ret = put_thread(w, ZOMBIE_PID)) && !(ret = put_thread(w, ZOMBIE_PID + 1)) &&
+	    !(ret = put_anon(w, 0x10000, 0x14000, child_flags)) &&
+	    !(ret = img_put(w, &c, sizeof(c), NULL, 0)))
+		ret = img_commit(w);
+	img_abort(w);
+	return ret;
+}
+
+static int cow_rejected(uint64_t cs, uint64_t ce, uint64_t child_flags,
+			const char *want, const char *what)
+{
+	struct ckpt_image img;
+	int ret;
+
+	if (build_cow(cs, ce, child_flags))
+		return no("%s: writing the image failed", what);
+	ret = image_load(bad_path, 0, &img);
+	memcpy(last_err, img.r.err, sizeof(last_err));
+	image_free(&img);
+	if (ret >= 0)
+		return no("%s: accepted", what);
+	if (!strstr(last_err, want))
+		return no("%s: message '%s' does not say '%s'", what, last_err, want);
+	return 0;
+}
+
+/* IMG_COW: pages a child shares with its parent, in a VMA both have */
+static int t_cow_ranges(void)
+{
+	struct ckpt_image img;
+	int ret;
+
+	if (build_cow(0x10000, 0x12000, KVM_ACCOUNT))
+		return no("writing the image failed");
+	ret = image_load(bad_path, 0, &img);
+	if (ret)
+		ret = no("a valid image with a shared range: %s", img.r.err);
+	else if (img.procs[1].nr_cows != 1 || img.procs[1].nr_cow_pages != 2 ||
+		 img.procs[0].nr_cows)
+		ret = no("shared ranges: %u in the child (%llu pages), %u in the root",
+			 img.procs[1].nr_cows,
+			 (unsigned long long)img.procs[1].nr_cow_pages,
+			 img.procs[0].nr_cows);
+	image_free(&img);
+	if (ret)
+		return ret;
+	return cow_rejected(0x13000, 0x15000, KVM_ACCOUNT, "shared with the parent",
+			    "a shared range past the end of the VMA") ||
+	       cow_rejected(0x10800, 0x12000, KVM_ACCOUNT, "out of order or unaligned",
+			    "an unaligned shared range") ||
+	       cow_rejected(0x12000, 0x12000, KVM_ACCOUNT, "out of order or unaligned",
+			    "an empty shared range") ||
+	       cow_rejected(0x10000, 0x12000, 0, "shared with the parent",
+			    "a shared range in memory restore cannot premap") ? -1 : 0;
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -996,6 +1082,7 @@ int main(void)
 	run("pipes", t_pipes);
 	run("unix", t_unix);
 	run("event_fds", t_event_fds);
+	run("cow_ranges", t_cow_ranges);
 	unlink(good_path);
 	unlink(bad_path);
 	rmdir(dir);
