@@ -63,8 +63,7 @@ PY
 
 # a pipe between two processes of the tree, in python
 test_python_pipe() {
-	WL_LOG=$T/py.log
-	clean_exec python3 -c 'import os, time
+	wl_start_via py python3 -c 'import os, time
 os.setsid()
 r, w = os.pipe()
 if os.fork() == 0:
@@ -83,10 +82,7 @@ for line in f:
     if n != last + 1:
         print("FAIL: got %d after %d" % (n, last), flush=True)
     last = n
-    print("tick %d" % n, flush=True)' </dev/null >"$WL_LOG" 2>&1 &
-	WL_PID=$!
-	echo "$WL_PID" >>"$T/.sessions"
-	wait_for_line "$WL_LOG" "^ready pid=$WL_PID" 30 || fail "python did not start: $(cat "$WL_LOG")"
+    print("tick %d" % n, flush=True)'
 	assert_ticking "$WL_LOG" 3
 	cycle_running "$WL_PID"
 	assert_ticking "$WL_LOG" 5
@@ -172,8 +168,7 @@ test_pipe_to_outside_inherited() {
 # options, bound, abstract and listening; on SIGUSR1 the workload reads
 # every queue and says whether all came back as it was sent
 start_sockets() {
-	WL_LOG=$T/sk.log
-	clean_exec python3 -c 'import os, signal, socket, sys, time
+	wl_start_via sk python3 -c 'import os, signal, socket, sys, time
 os.setsid()
 d = sys.argv[1]
 a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -221,10 +216,7 @@ cl = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); cl.connect(d + "/srv.soc
 x, _ = srv.accept(); cl.send(b"hi")
 if x.recv(10) != b"hi": bad.append("listener")
 print("RESULT " + (" ".join(bad) if bad else "ok"), flush=True)
-time.sleep(60)' "$T" </dev/null >"$WL_LOG" 2>&1 &
-	WL_PID=$!
-	echo "$WL_PID" >>"$T/.sessions"
-	wait_for_line "$WL_LOG" "^ready pid=$WL_PID" 30 || fail "python did not start: $(cat "$WL_LOG")"
+time.sleep(60)' "$T"
 	assert_ticking "$WL_LOG" 2
 }
 
@@ -245,17 +237,13 @@ test_unix_sockets() {
 
 # fds in flight in a unix socket cannot be restored: snap --kill refuses
 test_unix_scm_rights_refused() {
-	WL_LOG=$T/py.log
-	clean_exec python3 -c 'import os, socket, time
+	wl_start_via py python3 -c 'import os, socket, time
 os.setsid()
 a, b = socket.socketpair()
 socket.send_fds(a, [b"here"], [0])
 print("ready pid=%d" % os.getpid(), flush=True)
 while True:
-    time.sleep(0.05)' </dev/null >"$WL_LOG" 2>&1 &
-	WL_PID=$!
-	echo "$WL_PID" >>"$T/.sessions"
-	wait_for_line "$WL_LOG" "^ready pid=$WL_PID" 30 || fail "python did not start: $(cat "$WL_LOG")"
+    time.sleep(0.05)'
 	assert_ckpt 1 snap "$WL_PID" -o "$T/img" --kill
 	assert_err "pid $WL_PID: fd 4 is socket:\[[0-9]+\]: file descriptors in flight \(SCM_RIGHTS\) are in its queue: not supported"
 	assert_alive "$WL_PID"
@@ -263,21 +251,17 @@ while True:
 
 # a socket connected to a process outside the tree: refused, naming the option
 test_unix_peer_outside_refused() {
-	WL_LOG=$T/py.log
 	python3 -c 'import socket, sys, time
 s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(1)
 c, _ = s.accept(); time.sleep(120)' "$T/daemon.sock" </dev/null >/dev/null 2>&1 &
 	on_exit "kill $!"
 	wait_until 10 "[ -S '$T/daemon.sock' ]" || fail "no daemon socket"
-	clean_exec python3 -c 'import os, socket, sys, time
+	wl_start_via py python3 -c 'import os, socket, sys, time
 os.setsid()
 s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
 print("ready pid=%d" % os.getpid(), flush=True)
 while True:
-    time.sleep(0.05)' "$T/daemon.sock" </dev/null >"$WL_LOG" 2>&1 &
-	WL_PID=$!
-	echo "$WL_PID" >>"$T/.sessions"
-	wait_for_line "$WL_LOG" "^ready pid=$WL_PID" 30 || fail "python did not start: $(cat "$WL_LOG")"
+    time.sleep(0.05)' "$T/daemon.sock"
 	assert_ckpt 1 snap "$WL_PID" -o "$T/img" --kill
 	assert_err "pid $WL_PID: fd 3 is socket:\[[0-9]+\] \(inode [0-9]+\), whose other end is outside the tree: give restore --inherit-fd fd\[N\]:socket:\[[0-9]+\]"
 	assert_alive "$WL_PID"
@@ -286,8 +270,7 @@ while True:
 # python's multiprocessing: a duplex Pipe (a socketpair) and a one-way
 # one (a pipe) to a Process
 test_python_multiprocessing_pipe() {
-	WL_LOG=$T/mp.log
-	clean_exec python3 -c 'import multiprocessing as mp, os, time
+	wl_start_via mp python3 -c 'import multiprocessing as mp, os, time
 def echo(conn, w):
     while True:
         x = conn.recv()
@@ -306,10 +289,7 @@ if __name__ == "__main__":
         if a.recv() != 2 * n or r.recv() != n:
             print("FAIL: answer %d" % n, flush=True)
         print("tick %d" % n, flush=True)
-        time.sleep(0.03)' </dev/null >"$WL_LOG" 2>&1 &
-	WL_PID=$!
-	echo "$WL_PID" >>"$T/.sessions"
-	wait_for_line "$WL_LOG" "^ready pid=$WL_PID" 30 || fail "python did not start: $(cat "$WL_LOG")"
+        time.sleep(0.03)'
 	assert_ticking "$WL_LOG" 3
 	cycle_running "$WL_PID"
 	assert_ticking "$WL_LOG" 5
@@ -319,8 +299,7 @@ if __name__ == "__main__":
 # eventfd, timerfd, signalfd and epoll (epoll in epoll too): on
 # SIGUSR1 the workload checks that each holds what it held
 start_event_fds() {
-	WL_LOG=$T/ev.log
-	clean_exec python3 -c 'import ctypes, os, select, signal, struct, time
+	wl_start_via ev python3 -c 'import ctypes, os, select, signal, struct, time
 libc = ctypes.CDLL(None, use_errno=True)
 os.setsid()
 e = os.eventfd(7, os.EFD_SEMAPHORE | os.EFD_NONBLOCK)
@@ -375,10 +354,7 @@ os.kill(os.getpid(), signal.SIGUSR2)
 si = os.read(sfd, 128)
 if len(si) != 128 or struct.unpack("I", si[:4])[0] != signal.SIGUSR2: bad.append("signalfd")
 print("RESULT " + ("; ".join(bad) if bad else "ok"), flush=True)
-time.sleep(60)' </dev/null >"$WL_LOG" 2>&1 &
-	WL_PID=$!
-	echo "$WL_PID" >>"$T/.sessions"
-	wait_for_line "$WL_LOG" "^ready pid=$WL_PID" 30 || fail "python did not start: $(cat "$WL_LOG")"
+time.sleep(60)'
 	assert_ticking "$WL_LOG" 2
 }
 
@@ -400,8 +376,7 @@ test_event_fds() {
 
 # memfds (content, offset, seals, name) and a file deleted while open
 start_content_fds() {
-	WL_LOG=$T/mf.log
-	clean_exec python3 -c 'import os, fcntl, time, signal, sys
+	wl_start_via mf python3 -c 'import os, fcntl, time, signal, sys
 os.setsid()
 d = sys.argv[1]
 m = os.memfd_create("bpfckpt-test", os.MFD_ALLOW_SEALING)
@@ -434,10 +409,7 @@ if os.fstat(g).st_ino != os.fstat(g2).st_ino or os.fstat(g).st_mode & 0o777 != 0
 if os.readlink("/proc/self/fd/%d" % g) != d + "/gone.txt (deleted)": bad.append("deleted name")
 print("RESULT " + ("; ".join(bad) if bad else "ok"), flush=True)
 time.sleep(60)
-' "$T" </dev/null >"$WL_LOG" 2>&1 &
-	WL_PID=$!
-	echo "$WL_PID" >>"$T/.sessions"
-	wait_for_line "$WL_LOG" "^ready pid=$WL_PID" 30 || fail "python did not start: $(cat "$WL_LOG")"
+' "$T"
 	assert_ticking "$WL_LOG" 2
 }
 
