@@ -128,8 +128,9 @@ $(BUILD)/tests/workloads/%: tests/workloads/%.c $(wildcard tests/workloads/*.h) 
 $(BUILD)/bpf:
 	$(Q)mkdir -p $@
 
+# make test T=PATTERN runs only the tests whose name matches
 test: deps $(BUILD)/bpfckpt $(UNIT_BINS) $(WL_BINS) $(TOOL_BINS)
-	$(Q)BUILD=$(BUILD) bash tests/run
+	$(Q)BUILD=$(BUILD) bash tests/run $(T)
 
 demo: deps $(BUILD)/bpfckpt $(BUILD)/tests/workloads/demo
 	$(Q)BUILD=$(BUILD) bash tests/demo.sh
