@@ -128,9 +128,9 @@ $(BUILD)/tests/workloads/%: tests/workloads/%.c $(wildcard tests/workloads/*.h) 
 $(BUILD)/bpf:
 	$(Q)mkdir -p $@
 
-# make test T=PATTERN runs only the tests whose name matches
+# make test T=PATTERN runs only the tests whose name matches (see tests/run)
 test: deps $(BUILD)/bpfckpt $(UNIT_BINS) $(WL_BINS) $(TOOL_BINS)
-	$(Q)BUILD=$(BUILD) bash tests/run $(T)
+	$(Q)BUILD=$(BUILD) bash tests/run "$(T)"
 
 demo: deps $(BUILD)/bpfckpt $(BUILD)/tests/workloads/demo
 	$(Q)BUILD=$(BUILD) bash tests/demo.sh
