@@ -658,7 +658,7 @@ void img_close(struct img_reader *r)
 static int check_pages(struct img_reader *r, struct img_rec *rec)
 {
 	const struct img_pages *p = rec->p;
-	uint64_t data_len, prev = 0;
+	uint64_t data_len, prev = 0, mask;
 	uint32_t i;
 
 	if (rec->len < sizeof(*p))
@@ -681,10 +681,15 @@ static int check_pages(struct img_reader *r, struct img_rec *rec)
 			    "or runs past the end", rec->index, rec->off,
 			    rec->data_off, data_len);
 	rec->vaddrs = (const uint64_t *)(p + 1);
+	/*
+	 * Once per page, so on the way to a lazy restore's resume: a mask,
+	 * not a division (page_size is the host's, a power of two).
+	 */
+	mask = r->page_size - 1;
 	for (i = 0; i < p->nr; i++) {
 		uint64_t va = rec->vaddrs[i];
 
-		if (va % r->page_size || (i && va <= prev) || va >= (1ULL << 57))
+		if ((va & mask) || (i && va <= prev) || va >= (1ULL << 57))
 			return fail(r, -EINVAL, "record %" PRIu64 " (pages) at offset %#"
 				    PRIx64 ": bad page address %#" PRIx64,
 				    rec->index, rec->off, va);

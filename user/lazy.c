@@ -105,6 +105,9 @@ struct pager {
 	uint64_t fault_hist[64];	/* faults by log2 of their ns */
 	uint64_t t_release;		/* when the tree was let go */
 	struct stat img_st;
+	pid_t keeper;			/* see start_keeper(), 0: none */
+	int keeper_done;		/* eventfd: the pager ended as planned */
+	int keeper_pidfd;		/* the keeper's watch on us */
 };
 
 int lazy_check(void)
@@ -932,6 +935,165 @@ static void *pager_main(void *arg)
 	return NULL;
 }
 
+/* ---- the keeper: no silent zeros when the pager itself dies ---- */
+
+/*
+ * A fork's userfaultfd exists only as the fd the pager read from the
+ * FORK event: the child does not hold it, and when the last reference
+ * to it goes the kernel unregisters the child's ranges
+ * (userfaultfd_release), so that its missing pages read as zeros.  A
+ * killed pager would do that to every fork.  The keeper is a process
+ * that shares the pager's fd table (CLONE_FILES) and nothing else: a
+ * dead pager's fds then stay open, so the tree's faults wait.  It ends
+ * with the pager when the pager says so (keeper_done); if the pager
+ * dies, it says which processes are left waiting, and ends once none of
+ * them holds a userfaultfd of ours any more.
+ */
+
+static bool is_uffd(int fd)
+{
+	char path[40], link[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n <= 0)
+		return false;
+	link[n] = 0;
+	return !strcmp(link, "anon_inode:[userfaultfd]");
+}
+
+/* whether process @pid holds, at LAZY_HELD_FD or above, a userfaultfd we have */
+static bool holds_ours(pid_t pid, const int *ours, int nr)
+{
+	char path[40];
+	struct dirent *e;
+	bool found = false;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return false;
+	while (!found && (e = readdir(d))) {
+		int fd = atoi(e->d_name), i;
+
+		if (fd < LAZY_HELD_FD)
+			continue;
+		for (i = 0; i < nr && !found; i++)
+			found = !syscall(SYS_kcmp, getpid(), pid, KCMP_FILE, ours[i], fd);
+	}
+	closedir(d);
+	return found;
+}
+
+/* the pids that wait on our userfaultfds, into @buf; how many */
+static int waiting(const int *ours, int nr, char *buf, size_t len)
+{
+	struct dirent *e;
+	size_t at = 0;
+	int n = 0;
+	DIR *d = opendir("/proc");
+
+	if (!d)
+		return 0;
+	buf[0] = 0;
+	while ((e = readdir(d))) {
+		pid_t pid = atoi(e->d_name);
+
+		if (pid <= 0 || pid == getpid() || !holds_ours(pid, ours, nr))
+			continue;
+		n++;
+		if (at < len)
+			at += snprintf(buf + at, len - at, "%s%d", n > 1 ? " " : "", (int)pid);
+	}
+	closedir(d);
+	return n;
+}
+
+static void __attribute__((noreturn)) keeper_main(pid_t pager, int pidfd, int done)
+{
+	struct pollfd p[2] = { { pidfd, POLLIN, 0 }, { done, POLLIN, 0 } };
+	int ours[256], nr = 0, fd, n;
+	char pids[512], msg[768];
+	struct dirent *e;
+	DIR *d;
+
+	while (poll(p, 2, -1) < 0 && errno == EINTR)
+		;
+	if (p[1].revents & POLLIN)
+		_exit(0);	/* the pager ended as planned */
+	d = opendir("/proc/self/fd");
+	while (d && (e = readdir(d)) && nr < 256) {
+		fd = atoi(e->d_name);
+		if (e->d_name[0] != '.' && fd != pidfd && fd != done && is_uffd(fd))
+			ours[nr++] = fd;
+	}
+	if (d)
+		closedir(d);
+	n = waiting(ours, nr, pids, sizeof(pids));
+	if (n) {
+		snprintf(msg, sizeof(msg), "bpfckpt: restore: the lazy pager (pid %d) died "
+			 "with pages still to serve: they will not come, and %d process%s "
+			 "(%s) wait for them instead of reading zeros: kill %s\n",
+			 (int)pager, n, n == 1 ? "" : "es", pids, n == 1 ? "it" : "them");
+		if (write(STDERR_FILENO, msg, strlen(msg)) < 0)
+			_exit(1);
+	}
+	while (n) {
+		usleep(500 * 1000);
+		n = waiting(ours, nr, pids, sizeof(pids));
+	}
+	_exit(1);
+}
+
+/*
+ * Started before the pager's thread (the keeper is a copy of this
+ * process, which must then be single-threaded: it calls opendir()).
+ * Exit signal 0: no SIGCHLD, and no waitpid(-1) of the restorer sees it.
+ */
+static int start_keeper(struct pager *pg)
+{
+	pid_t me = getpid(), pid;
+	int err;
+
+	pg->keeper_done = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	pg->keeper_pidfd = syscall(SYS_pidfd_open, me, 0);
+	if (pg->keeper_done < 0 || pg->keeper_pidfd < 0)
+		goto err;
+	/* fds stay shared: closing one here closes it for the keeper too */
+	pid = syscall(SYS_clone, CLONE_FILES, NULL, NULL, NULL, NULL);
+	if (pid < 0)
+		goto err;
+	if (!pid)
+		keeper_main(me, pg->keeper_pidfd, pg->keeper_done);
+	pg->keeper = pid;
+	return 0;
+err:
+	err = -errno;
+	pr_err("lazy pager: starting its keeper: %s", strerror(errno));
+	return err;
+}
+
+/* the pager ends as planned: the keeper goes too */
+static void stop_keeper(struct pager *pg)
+{
+	uint64_t one = 1;
+
+	if (pg->keeper) {
+		if (write(pg->keeper_done, &one, sizeof(one)) != sizeof(one))
+			kill(pg->keeper, SIGKILL);
+		while (waitpid(pg->keeper, NULL, __WALL) < 0 && errno == EINTR)
+			;
+		pg->keeper = 0;
+	}
+	if (pg->keeper_done >= 0)
+		close(pg->keeper_done);
+	if (pg->keeper_pidfd >= 0)
+		close(pg->keeper_pidfd);
+	pg->keeper_done = pg->keeper_pidfd = -1;
+}
+
 static struct pager *pager_get(struct restore_ctx *ctx)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
@@ -951,9 +1113,11 @@ static struct pager *pager_get(struct restore_ctx *ctx)
 	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
 	pthread_mutex_init(&pg->lock, &attr);
 	pthread_mutexattr_destroy(&attr);
+	pg->keeper_done = pg->keeper_pidfd = -1;
 	if (pg->epfd < 0 || pg->wake < 0 || fstat(ctx->img.r.fd, &pg->img_st) ||
-	    epoll_ctl(pg->epfd, EPOLL_CTL_ADD, pg->wake, &ev) ||
+	    epoll_ctl(pg->epfd, EPOLL_CTL_ADD, pg->wake, &ev) || start_keeper(pg) ||
 	    pthread_create(&pg->thread, NULL, pager_main, pg)) {
+		stop_keeper(pg);
 		if (pg->epfd >= 0)
 			close(pg->epfd);
 		if (pg->wake >= 0)
@@ -1174,6 +1338,7 @@ int lazy_finish(struct restore_ctx *ctx)
 	free(pg->mms);
 	close(pg->epfd);
 	close(pg->wake);
+	stop_keeper(pg);
 	free(pg);
 	ctx->pager = NULL;
 	return err;

@@ -567,6 +567,7 @@ int cmd_restore(int argc, char **argv)
 		return ret;
 	}
 	ctx.t_start = now_ns();
+	ctx.t[0] = ctx.t_start;
 	/* a lazy restore reads page data when it serves it (img.c verify()) */
 	ret = image_load(ctx.path, ctx.lazy ? IMG_OPEN_LAZY : 0, &ctx.img);
 	if (ret) {
@@ -574,28 +575,40 @@ int cmd_restore(int argc, char **argv)
 		image_free(&ctx.img);
 		return EXIT_RUNTIME;
 	}
+	ctx.t[1] = now_ns();
 	ret = preflight(&ctx);
 	if (!ret && ctx.lazy && ctx.detach && (ret = detach_early(&ctx, &report)))
 		pr_err("starting the pager: %s", errstr(ret));
 	if (ret)
 		goto out;
 	block_signals(&old);
+	ctx.t[2] = now_ns();
 	ret = setup(&ctx);
 	if (ret) {
 		pr_err("preparing: %s", errstr(ret));
 		goto out;
 	}
+	ctx.t[3] = now_ns();
 	ret = create_tree(&ctx);
+	ctx.t[4] = now_ns();
 	if (!ret)
 		ret = restore_procs(&ctx);
+	ctx.t[5] = now_ns();
 	if (ret) {
 		kill_all(&ctx);
 		goto out;
 	}
 	release_all(&ctx);
 	prctl(PR_SET_CHILD_SUBREAPER, 0);
+	ctx.t[6] = now_ns();
 	lazy_start(&ctx);
 	ctx.t_done = now_ns();
+	pr_info("times: load %.4f s, checks %.4f s, setup %.4f s, create %.4f s, "
+		"procs %.4f s, release %.4f s, pager %.4f s",
+		(ctx.t[1] - ctx.t[0]) / 1e9, (ctx.t[2] - ctx.t[1]) / 1e9,
+		(ctx.t[3] - ctx.t[2]) / 1e9, (ctx.t[4] - ctx.t[3]) / 1e9,
+		(ctx.t[5] - ctx.t[4]) / 1e9, (ctx.t[6] - ctx.t[5]) / 1e9,
+		(ctx.t_done - ctx.t[6]) / 1e9);
 	print_summary(&ctx);
 	detach_done(&report);
 	if (!ctx.detach)

@@ -98,6 +98,7 @@ struct restore_ctx {
 	struct shm_owner *shm;
 	uint32_t nr_shm, cap_shm;
 	uint64_t t_start, t_created, t_done;
+	uint64_t t[7];		/* phase starts, for -v (cmd_restore) */
 	struct pager *pager;	/* restore --lazy: lazy.c */
 };
 

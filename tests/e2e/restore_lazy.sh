@@ -160,18 +160,75 @@ test_exec() {
 
 # a dead pager leaves faults waiting, never zeros: the tree holds its
 # own userfaultfds, and the kernel zero-fills only once all are closed
+# the threads of the session of @1 that wait for a page (or for an event
+# of theirs to be read): there is one once the pager is gone
+waiting_threads() {
+	local p
+	for p in $(session_pids "$1"); do
+		grep -lE 'handle_userfault|userfaultfd_event_wait' /proc/$p/task/*/wchan 2>/dev/null
+	done
+}
+
+# the pager killed: no page reads as zero, in the tree or in a child it
+# forked since (whose userfaultfd only the pager, and its keeper, hold);
+# they wait, and the keeper says who does
 test_pager_killed() {
 	lazymix_snapped 512
 	BPFCKPT_FAULT=lazy-no-pull restore_lazy
 	assert_ticking "$WL_LOG" 2
 	kill -9 "$PAGER"
-	# a fault waits for its page, or an mremap/madvise for its event
-	# to be read
-	wait_until 10 "grep -qE 'handle_userfault|userfaultfd_event_wait' /proc/$WL_PID/task/*/wchan" ||
-		fail "no thread of lazymix waits for a page after the pager died: $(cat /proc/$WL_PID/task/*/wchan 2>&1 | paste -sd,), $(tail -n 2 "$WL_LOG" | paste -sd,)"
+	wait_until 10 "[ -n \"\$(waiting_threads $WL_PID)\" ]" ||
+		fail "no thread of lazymix or its children waits for a page after the pager died: $(cat /proc/$WL_PID/task/*/wchan 2>&1 | paste -sd,), $(tail -n 2 "$WL_LOG" | paste -sd,)"
 	sleep 1
 	grep -m1 '^FAIL' "$WL_LOG" && fail "lazymix read wrong memory after the pager died: $(grep -m1 '^FAIL' "$WL_LOG")"
 	assert_alive "$WL_PID"
+	wait_until 10 "grep -q 'the lazy pager (pid $PAGER) died' '$CKPT_ERR'" ||
+		fail "nothing says the pager died: $(tail -n 3 "$CKPT_ERR")"
+	grep -q "wait for them instead of reading zeros: kill" "$CKPT_ERR" ||
+		fail "the keeper does not say who waits: $(tail -n 2 "$CKPT_ERR")"
+	# the keeper ends once the tree is gone
+	kill -9 $(session_pids "$WL_PID")
+	wait_until 10 "! pgrep -f 'restore $T/img' >/dev/null" ||
+		fail "a bpfckpt restore (keeper?) is left after the tree was killed: $(pgrep -af "restore $T/img")"
+}
+
+# a child forked after the restore, before the pager dies, reads lazy
+# pages after: they must wait for a pager, not read zeros (the fork's
+# userfaultfd is the pager's alone: the keeper keeps it open)
+test_pager_killed_fork() {
+	wl_start_via py python3 -c 'import os, sys, time, hashlib
+os.setsid()
+data = bytearray(os.urandom(1 << 16)) * 256      # 16 MiB, known sum
+want = hashlib.sha256(data).hexdigest()
+print("ready pid=%d" % os.getpid(), flush=True)
+while not os.path.exists("go"):
+    time.sleep(0.01)
+pid = os.fork()
+if pid == 0:
+    while not os.path.exists("read"):
+        time.sleep(0.01)
+    got = hashlib.sha256(data).hexdigest()
+    print("child read %s" % ("ok" if got == want else "ZEROS or wrong data"), flush=True)
+    os._exit(0)
+print("forked %d" % pid, flush=True)
+while True:
+    time.sleep(0.1)
+    print("tick", flush=True)
+'
+	snap_kill_json "$WL_PID"
+	BPFCKPT_FAULT=lazy-no-pull restore_lazy
+	touch go
+	wait_for_line "$WL_LOG" '^forked' 20 || fail "python did not fork: $(tail -n 3 "$WL_LOG")"
+	kill -9 "$PAGER"
+	wait_until 10 "pager_gone $PAGER" || fail "the pager does not die"
+	touch read
+	sleep 1
+	grep -q 'ZEROS' "$WL_LOG" && fail "a child forked after the lazy restore read zeros once the pager died"
+	grep -q 'child read ok' "$WL_LOG" && fail "the child read its pages without a pager (were they all in?)"
+	[ -n "$(waiting_threads "$WL_PID")" ] || fail "the child does not wait for its pages (it read zeros?): $(grep -v tick "$WL_LOG" | paste -sd,)"
+	kill -9 $(session_pids "$WL_PID")
+	wait_until 10 "! pgrep -f 'restore $T/img' >/dev/null" ||
+		fail "a bpfckpt restore (keeper?) is left after the tree was killed: $(pgrep -af "restore $T/img")"
 }
 
 # page data corrupted after the snap: the checksum of its piece fails
