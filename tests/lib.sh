@@ -417,14 +417,23 @@ deep_capture() {
 restored_matches() {
 	[ -f "$T/deep.before.json" ] || fail "test bug: no deep_capture before the snap"
 	python3 "$PROCSTATE" deep $(image_pids) >"$T/deep.after.json" ||
-		fail "reading /proc of the restored tree failed"
+		fail "reading /proc of the restored tree failed$(_wl_said)"
 	python3 "$PROCSTATE" deepdiff "$T/deep.before.json" "$T/deep.after.json" "$@" >"$T/deepdiff" ||
 		fail "the restored tree differs: $(head -n 4 "$T/deepdiff" | paste -sd';')"
 	python3 "$PROCSTATE" capture $(image_pids) >"$T/proc.restored.json" ||
-		fail "reading /proc of the restored tree failed"
+		fail "reading /proc of the restored tree failed$(_wl_said)"
 	python3 "$PROCSTATE" restored "$T/image.json" "$T/proc.restored.json" "$@" >"$T/diff" ||
-		fail "restored tree differs from the image: $(head -n 4 "$T/diff" | paste -sd';')$(
-			[ -n "${WL_LOG:-}" ] && grep -m1 '^FAIL' "$WL_LOG" 2>/dev/null | sed 's/^/ -- the workload said: /')"
+		fail "restored tree differs from the image: $(head -n 4 "$T/diff" | paste -sd';')$(_wl_said)"
+}
+
+# what the workload said last, or of its failure, for a failure message
+_wl_said() {
+	[ -n "${WL_LOG:-}" ] && [ -f "$WL_LOG" ] || return 0
+	if grep -q '^FAIL' "$WL_LOG"; then
+		grep -m1 '^FAIL' "$WL_LOG" | sed 's/^/ -- the workload said: /'
+	else
+		tail -n 2 "$WL_LOG" | paste -sd';' | sed 's/^/ -- the workload last said: /'
+	fi
 }
 
 # pagecmp_image: the memory of every restored process is the image's
