@@ -573,8 +573,18 @@ int ipc_check_image(const struct ckpt_image *img, struct verdict *vd)
 
 			if (v->kind != IMG_VMA_SYSV_SHM)
 				continue;
+			/* inspect's model of a live tree: the objects are read at snap */
+			if (!img->ipc.ns && vd->live)
+				continue;
 			ms = image_find_shm(img, (int32_t)v->ino);
-			if (!ms || v->ino > INT32_MAX)
+			if (!img->ipc.ns)
+				ret = verdict_refuse(vd, -EINVAL, mp->p->pid[0], "vma",
+						     "vma %llx-%llx: SysV segment id %llu, "
+						     "but the image has no SysV IPC records",
+						     (unsigned long long)v->start,
+						     (unsigned long long)v->end,
+						     (unsigned long long)v->ino);
+			else if (!ms || v->ino > INT32_MAX)
 				ret = verdict_refuse(vd, -EINVAL, mp->p->pid[0], "vma",
 						     "vma %llx-%llx: SysV segment id %llu "
 						     "is not in the image",
