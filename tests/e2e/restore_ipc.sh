@@ -46,6 +46,13 @@ test_objects_kept() {
 	snap_kill_json "$WL_PID"
 	set -- $IPC_SHM
 	[ -z "$(ipc_line shm "$3")" ] || fail "removed segment $3 outlived its processes"
+	assert_ckpt 0 show "$T/img"
+	grep -qE "^  shm id $3 key 0 mode 01640 .* removed \(4096 bytes stored\)" "$CKPT_OUT" ||
+		fail "show lacks the removed segment $3: $(grep shm "$CKPT_OUT")"
+	grep -qE "^  msg id $IPC_MSG key $IPC_KEY .* messages \(type:bytes\) 3:20 1:20 2:20$" "$CKPT_OUT" ||
+		fail "show lacks the queue's messages: $(grep msg "$CKPT_OUT")"
+	json_get "j['ipc']['sem'][0]['values']" | grep -qE '^5 7 [0-2]$' ||
+		fail "show --json lacks the semaphore values: $(json_get "j['ipc']")"
 	restore_d
 	assert_both_tick
 	[ -n "$(ipc_line shm "$1")" ] || fail "segment $1 is gone"
