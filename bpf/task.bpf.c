@@ -129,6 +129,12 @@ static __always_inline void read_signals(struct rec_task *r, struct task_struct 
 	r->oom_score_adj = sig->oom_score_adj;
 	r->is_subreaper = BPF_CORE_READ_BITFIELD_PROBED(sig, is_child_subreaper);
 	r->dead_cpu_ns = sig->sum_sched_runtime;
+	/*
+	 * SEM_UNDO: the first such semop gives the task an undo list
+	 * (ipc/sem.c get_undo_list()), which nothing in /proc shows
+	 */
+	if (bpf_core_field_exists(t->sysvsem))
+		r->sem_undo = BPF_CORE_READ(t, sysvsem.undo_list) != NULL;
 	bpf_probe_read_kernel(r->rlim, sizeof(r->rlim), &sig->rlim);
 	bpf_probe_read_kernel(r->sigact, sizeof(r->sigact), &t->sighand->action);
 

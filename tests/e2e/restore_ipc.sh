@@ -145,6 +145,21 @@ test_fault_removes() {
 	[ -n "$(ipc_line shm "$2")" ] || fail "the failed restore removed segment $2, which it did not make"
 }
 
+# SEM_UNDO adjustments cannot be read: snap says so, the tree runs on
+test_sem_undo_refused() {
+	wl_start sysvipc 50 undo
+	ipc_ids
+	assert_ticking "$WL_LOG" 2
+	assert_ckpt 1 snap "$WL_PID" -o "$T/img"
+	assert_err "pid $WL_PID: thread $WL_PID did semop with SEM_UNDO: its semaphore adjustments cannot be read"
+	assert_ckpt 1 snap "$WL_PID" -o "$T/img" --kill
+	assert_err "SEM_UNDO"
+	[ ! -e "$T/img" ] || fail "a refused snap left an image"
+	assert_ticking "$WL_LOG" 3 "$WL_PID"
+	assert_ckpt 0 inspect "$WL_PID"
+	grep -q "SEM_UNDO" "$CKPT_OUT" || fail "inspect does not say why: $(grep -i restor "$CKPT_OUT" | head -n 3)"
+}
+
 # a program nobody here wrote: perl's IPC::SysV, a segment and a semaphore
 test_perl() {
 	cat >"$T/ipc.pl" <<'PL'

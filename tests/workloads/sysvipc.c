@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * sysvipc [TICK_MS]: SysV objects that must come back with their ids.
+ * sysvipc [TICK_MS] [undo]: SysV objects that must come back with their ids.
  *   A: 5 pages + 100 bytes, key K, attached read-write in parent and
  *      child (inherited over fork); the parent writes its tick into it,
  *      the child reads it there;
@@ -10,7 +10,8 @@
  *   Q: a queue with messages of types 3, 1, 2 in that order, read
  *      without consuming them (MSG_COPY).
  * Every tick each process checks ids, keys, sizes, contents, values and
- * the messages' order.  "ready pid=P shm=A,B,C sem=S msg=Q key=K".
+ * the messages' order.  With "undo" the parent holds a SEM_UNDO
+ * adjustment of -1 on the first semaphore (its value stays 5).  "ready pid=P shm=A,B,C sem=S msg=Q key=K".
  */
 #include <stdbool.h>
 #include <sys/ipc.h>
@@ -168,6 +169,11 @@ int main(int argc, char **argv)
 
 	wl_setsid();
 	setup();
+	if (argc > 2 && !strcmp(argv[2], "undo")) {
+		struct sembuf up = { 0, 1, SEM_UNDO }, down = { 0, -1, 0 };
+
+		wl_check(semop(ids, &up, 1) == 0 && semop(ids, &down, 1) == 0, "semop");
+	}
 	parent = getpid();
 	counter = (uint32_t *)(a + 2 * ps);	/* the parent's tick, in A */
 	*counter = 0;
