@@ -6,7 +6,12 @@
  * Snap: every process of the tree must share one IPC and one UTS
  * namespace.  The snapper enters the tree's IPC namespace (setns) to
  * list the objects in /proc/sysvipc/ (which shows the reader's
- * namespace), reads each segment through a read-only shmat of its own,
+ * namespace).  A namespace of the tree's own is taken whole; in the
+ * snapper's (the host's) only the objects the tree uses: segments it
+ * has attached, created or last attached (cpid, lpid), semaphore sets
+ * it last changed (GETPID of any member), queues it last sent to or
+ * received from (lspid, lrpid) -- SysV objects name no owner process,
+ * and a queue the tree made but never used is left out.  It reads each segment through a read-only shmat of its own,
  * semaphore values with GETALL and messages with msgrcv(MSG_COPY),
  * which copies without consuming (CONFIG_CHECKPOINT_RESTORE).
  *
@@ -89,6 +94,8 @@ struct snap_msq {
 
 struct snap_ipc {
 	struct img_ipc_ns ns;
+	struct snap_ctx *ctx;
+	bool all;		/* the tree's own namespace: every object */
 	struct snap_shm *shm;
 	uint32_t nr_shm, cap_shm;
 	struct snap_sem *sem;
@@ -257,6 +264,39 @@ static void fill_perm(struct img_ipc_perm *p, int key, int id, unsigned mode,
 	*p = (struct img_ipc_perm){ key, id, uid, gid, cuid, cgid, mode, 0 };
 }
 
+static bool in_tree(const struct snap_ctx *ctx, int pid)
+{
+	uint32_t i;
+
+	for (i = 0; pid > 0 && i < ctx->nr_procs; i++)
+		if (ctx->procs[i].pid == pid)
+			return true;
+	return false;
+}
+
+static bool attached_in_tree(const struct snap_ctx *ctx, int id)
+{
+	uint32_t i, j;
+
+	for (i = 0; i < ctx->nr_procs; i++)
+		for (j = 0; j < ctx->procs[i].nr_vmas; j++)
+			if (ctx->procs[i].vmas[j].v.kind == IMG_VMA_SYSV_SHM &&
+			    ctx->procs[i].vmas[j].v.ino == (uint64_t)id)
+				return true;
+	return false;
+}
+
+/* some semaphore of the set was last changed by the tree (GETPID) */
+static bool sem_used_by_tree(const struct snap_ctx *ctx, int id, unsigned long nsems)
+{
+	unsigned long i;
+
+	for (i = 0; i < nsems; i++)
+		if (in_tree(ctx, semctl(id, i, GETPID)))
+			return true;
+	return false;
+}
+
 static int collect_shm(struct snap_ipc *ipc)
 {
 	unsigned mode, uid, gid, cuid, cgid;
@@ -279,6 +319,9 @@ static int collect_shm(struct snap_ipc *ipc)
 			ret = -EIO;
 			break;
 		}
+		if (!ipc->all && !attached_in_tree(ipc->ctx, id) &&
+		    !in_tree(ipc->ctx, cpid) && !in_tree(ipc->ctx, lpid))
+			continue;
 		fill_perm(&sh.s.perm, key, id, mode & IMG_SHM_MODE_ALL, uid, gid,
 			  cuid, cgid);
 		sh.s.size = size;
@@ -325,6 +368,8 @@ static int collect_sem(struct snap_ipc *ipc)
 			ret = -EIO;
 			break;
 		}
+		if (!ipc->all && !sem_used_by_tree(ipc->ctx, id, nsems))
+			continue;
 		fill_perm(&se.s.perm, key, id, mode & 0777, uid, gid, cuid, cgid);
 		se.s.nsems = nsems;
 		se.vals = calloc(nsems, sizeof(*se.vals));
@@ -426,6 +471,8 @@ static int collect_msq(struct snap_ipc *ipc)
 			ret = -EIO;
 			break;
 		}
+		if (!ipc->all && !in_tree(ipc->ctx, lspid) && !in_tree(ipc->ctx, lrpid))
+			continue;
 		fill_perm(&q.q.perm, key, id, mode & 0777, uid, gid, cuid, cgid);
 		/* msg_qbytes is not in /proc/sysvipc/msg */
 		if (msgctl(id, IPC_STAT, &ds)) {
@@ -473,6 +520,8 @@ int ipc_collect(struct snap_ctx *ctx)
 	if ((ret = same_ns(ctx, "ipc", &ipc_own)) || (ret = same_ns(ctx, "uts", &uts_own)))
 		return ret;
 	ipc->ns.flags = (ipc_own ? IMG_NS_IPC_OWN : 0) | (uts_own ? IMG_NS_UTS_OWN : 0);
+	ipc->ctx = ctx;
+	ipc->all = ipc_own;
 	ret = in_ns(ctx->root, "uts", CLONE_NEWUTS, read_uts, &ipc->ns);
 	if (!ret)
 		ret = ipc_own ? in_ns(ctx->root, "ipc", CLONE_NEWIPC, collect_objects, ipc) :

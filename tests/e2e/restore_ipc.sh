@@ -42,8 +42,14 @@ assert_both_tick() {
 # the snapped objects are still here after snap --kill: taken as they are
 # (but the removed segment, which went with its last process)
 test_objects_kept() {
+	local other
 	sysvipc_start
+	# not the tree's: left out of the image (the host's namespace)
+	other=$(ipcmk -M 4096 | grep -oE '[0-9]+$')
+	on_exit "ipcrm -m $other 2>/dev/null"
 	snap_kill_json "$WL_PID"
+	json_get "[s['id'] for s in j['ipc']['shm']]" | grep -qE "[[ ]$other[],]" &&
+		fail "the image holds segment $other, which the tree never used"
 	set -- $IPC_SHM
 	[ -z "$(ipc_line shm "$3")" ] || fail "removed segment $3 outlived its processes"
 	assert_ckpt 0 show "$T/img"
