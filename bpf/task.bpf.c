@@ -110,6 +110,28 @@ static __always_inline void read_creds(struct rec_task *r, struct task_struct *t
 		bpf_probe_read_kernel(r->groups, n * sizeof(__u32), &gi->gid);
 }
 
+
+/*
+ * SEM_UNDO: each set a task did a SEM_UNDO semop on has a struct
+ * sem_undo in its undo list (ipc/sem.c find_alloc_undo()), which nothing
+ * in /proc shows.  The list itself exists in every multithreaded
+ * process: CLONE_SYSVSEM allocates it to share it (copy_semundo()), so
+ * only a non-empty list_proc counts.
+ */
+static __always_inline __u32 has_sem_undo(struct task_struct *t)
+{
+	struct sem_undo_list *ulp;
+	void *next;
+
+	if (!bpf_core_field_exists(t->sysvsem))
+		return 0;
+	ulp = BPF_CORE_READ(t, sysvsem.undo_list);
+	if (!ulp)
+		return 0;
+	next = BPF_CORE_READ(ulp, list_proc.next);
+	return next != (void *)ulp + bpf_core_field_offset(struct sem_undo_list, list_proc);
+}
+
 static __always_inline void read_signals(struct rec_task *r, struct task_struct *t)
 {
 	struct signal_struct *sig = t->signal;
@@ -129,6 +151,7 @@ static __always_inline void read_signals(struct rec_task *r, struct task_struct 
 	r->oom_score_adj = sig->oom_score_adj;
 	r->is_subreaper = BPF_CORE_READ_BITFIELD_PROBED(sig, is_child_subreaper);
 	r->dead_cpu_ns = sig->sum_sched_runtime;
+	r->sem_undo = has_sem_undo(t);
 	bpf_probe_read_kernel(r->rlim, sizeof(r->rlim), &sig->rlim);
 	bpf_probe_read_kernel(r->sigact, sizeof(r->sigact), &t->sighand->action);
 

@@ -28,6 +28,7 @@
 #include "img.h"
 #include "bpfckpt/common.h"
 #include "bpfckpt/mm.h"
+#include "bpfckpt/ipc.h"
 #include "util.h"
 
 #define WBUF_FLUSH	(1u << 20)
@@ -411,6 +412,12 @@ static const char *const type_names[IMG_TYPE_MAX] = {
 	[IMG_SIGNALFD] = "signalfd",
 	[IMG_EPOLL] = "epoll",
 	[IMG_FILEDATA] = "filedata",
+	[IMG_IPC_NS] = "ipc_ns",
+	[IMG_SHM] = "shm",
+	[IMG_SHM_DATA] = "shm_data",
+	[IMG_SEM] = "sem",
+	[IMG_MSQ] = "msq",
+	[IMG_MSG] = "msg",
 };
 
 const char *img_type_name(uint32_t type)

@@ -13,6 +13,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/shm.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -326,11 +327,12 @@ static int scan_shared(pid_t pid, const struct snap_vma *v, struct range_list *l
 	return ret;
 }
 
+/* a SysV segment's content is stored once, with the segment (ipc.c) */
 static bool has_content(uint32_t kind)
 {
 	return kind == IMG_VMA_ANON || kind == IMG_VMA_HEAP ||
 	       kind == IMG_VMA_STACK || kind == IMG_VMA_FILE ||
-	       kind == IMG_VMA_SHARED_ANON || kind == IMG_VMA_SYSV_SHM;
+	       kind == IMG_VMA_SHARED_ANON;
 }
 
 static int find_pages(struct snap_proc *sp, struct range_list *l)
@@ -351,7 +353,7 @@ static int find_pages(struct snap_proc *sp, struct range_list *l)
 
 		if (!has_content(v->v.kind))
 			continue;
-		if (v->v.kind == IMG_VMA_SHARED_ANON || v->v.kind == IMG_VMA_SYSV_SHM)
+		if (v->v.kind == IMG_VMA_SHARED_ANON)
 			ret = scan_shared(sp->pid, v, l);
 		else
 			ret = scan_private(pagemap, v, l);
@@ -662,13 +664,8 @@ int mm_check_image(const struct ckpt_image *img, struct verdict *vd)
 		for (j = 0; j < mp->nr_vmas; j++) {
 			const struct m_vma *mv = &mp->vmas[j];
 
-			if (mv->v->kind == IMG_VMA_SYSV_SHM)
-				ret = verdict_refuse(vd, -ENOTSUP, mp->p->pid[0], "vma",
-						     "vma %llx-%llx: SysV shared memory: "
-						     "not supported yet",
-						     (unsigned long long)mv->v->start,
-						     (unsigned long long)mv->v->end);
-			else if (mv->v->kind == IMG_VMA_FILE ||
+			/* SysV segments: ipc_check_image() */
+			if (mv->v->kind == IMG_VMA_FILE ||
 				 mv->v->kind == IMG_VMA_SHARED_FILE)
 				ret = check_backing(vd, mp->p, mv, here);
 			if (ret)
@@ -995,6 +992,41 @@ static int map_shared_anon(struct restore_ctx *ctx, struct rst_proc *rp,
 }
 
 /*
+ * A SysV segment is attached again with shmat(): the segment exists by
+ * now with its id (ipc.c), which is the inode number the VMA recorded
+ * (newseg(), ipc/shm.c).  The VMA covers the whole segment
+ * (ipc_check_image()).  shmat decides VM_MAYWRITE/VM_MAYEXEC from its
+ * flags; mprotect then gives the snapped protections.
+ */
+static int map_sysv(struct restore_ctx *ctx, struct rst_proc *rp,
+		    const struct img_vma *v)
+{
+	int flags = 0, prot = PROT_READ;
+	long r;
+	int ret;
+
+	if (v->vm_flags & KVM_MAYWRITE)
+		prot |= PROT_WRITE;
+	else
+		flags |= SHM_RDONLY;
+	if (v->vm_flags & KVM_MAYEXEC) {
+		flags |= SHM_EXEC;
+		prot |= PROT_EXEC;
+	}
+	ret = rst_syscall(ctx, rp, 0, "shmat", SYS_shmat, v->ino, v->start, flags,
+			  0, 0, 0, &r);
+	if (!ret && (uint64_t)r != v->start) {
+		pr_err("pid %d: shmat of segment %llu at %llx landed at %lx", rp->pid,
+		       (unsigned long long)v->ino, (unsigned long long)v->start, r);
+		ret = -EFAULT;
+	}
+	if (!ret && prot != (int)v->prot)
+		ret = rst_syscall(ctx, rp, 0, "mprotect", SYS_mprotect, v->start,
+				  v->end - v->start, v->prot, 0, 0, 0, &r);
+	return ret;
+}
+
+/*
  * Two adjacent anonymous VMAs were apart at snap time (the kernel would
  * have merged them otherwise), but fresh mmaps get contiguous page
  * offsets (address >> PAGE_SHIFT) and merge.  Made elsewhere and moved
@@ -1088,6 +1120,8 @@ static int map_one(struct restore_ctx *ctx, struct rst_proc *rp,
 		if (ret)
 			return ret;
 		break;
+	case IMG_VMA_SYSV_SHM:
+		return map_sysv(ctx, rp, v);
 	default:
 		return 0;
 	}

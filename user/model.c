@@ -636,6 +636,231 @@ static int load_error(struct loader *l)
 	return bad(l, "the snap recorded a failure");
 }
 
+/* ---- SysV IPC: before the first process, IMG_IPC_NS first ---- */
+
+static int check_perm(struct loader *l, const struct img_ipc_perm *pm,
+		      uint32_t modes)
+{
+	if (pm->reserved || pm->mode & ~modes || pm->id < 0)
+		return bad(l, "id %d, mode %o or reserved field", pm->id, pm->mode);
+	return 0;
+}
+
+/* ids and (non-private) keys are unique among the objects of a kind */
+static int check_unique(struct loader *l, const struct img_ipc_perm *pm,
+			const struct img_ipc_perm *other, const char *kind)
+{
+	if (pm->id == other->id)
+		return bad(l, "%s id %d appears twice", kind, pm->id);
+	if (pm->key && pm->key == other->key)
+		return bad(l, "%s key %#x appears twice", kind, (unsigned)pm->key);
+	return 0;
+}
+
+static int load_ipc_ns(struct loader *l, struct m_ipc *ipc)
+{
+	const struct img_ipc_ns *n = l->rec->p;
+
+	if (l->rec->len != sizeof(*n))
+		return bad(l, "length %u, expected %zu", l->rec->len, sizeof(*n));
+	if (ipc->ns)
+		return bad(l, "a second namespace record");
+	if (n->flags & ~IMG_NS_FLAGS_ALL)
+		return bad(l, "unknown flags %#x", n->flags);
+	if (n->nr_shm > IMG_IPC_MAX || n->nr_sem > IMG_IPC_MAX ||
+	    n->nr_msq > IMG_IPC_MAX)
+		return bad(l, "%u segments, %u semaphore sets, %u queues",
+			   n->nr_shm, n->nr_sem, n->nr_msq);
+	if (!nul_in(n->hostname, sizeof(n->hostname)) ||
+	    !nul_in(n->domainname, sizeof(n->domainname)))
+		return bad(l, "host or domain name not terminated");
+	ipc->ns = n;
+	return 0;
+}
+
+static int load_shm(struct loader *l, struct m_ipc *ipc)
+{
+	const struct img_shm *s = l->rec->p;
+	struct m_shm ms = { .s = s };
+	uint32_t i;
+	int ret;
+
+	if (l->rec->len != sizeof(*s))
+		return bad(l, "length %u, expected %zu", l->rec->len, sizeof(*s));
+	if (ipc->nr_sem || ipc->nr_msq || ipc->nr_shm >= ipc->ns->nr_shm)
+		return bad(l, "out of order or more segments than %u", ipc->ns->nr_shm);
+	if ((ret = check_perm(l, &s->perm, IMG_SHM_MODE_ALL)))
+		return ret;
+	if (!s->size || s->size > IMG_SHM_SIZE_MAX || s->cpid < 0)
+		return bad(l, "size %llu or creator %d", (unsigned long long)s->size,
+			   s->cpid);
+	if (s->perm.mode & IMG_SHM_DEST && s->perm.key)
+		return bad(l, "removed segment with key %#x", (unsigned)s->perm.key);
+	if (s->nr_data > s->size / l->img->hdr->page_size + 1)
+		return bad(l, "%u data records for %llu bytes", s->nr_data,
+			   (unsigned long long)s->size);
+	for (i = 0; i < ipc->nr_shm; i++)
+		if ((ret = check_unique(l, &s->perm, &ipc->shm[i].s->perm, "shm")))
+			return ret;
+	if (ipc->nr_shm && ipc->shm[ipc->nr_shm - 1].nr_data !=
+	    ipc->shm[ipc->nr_shm - 1].s->nr_data)
+		return bad(l, "the segment before misses data records");
+	return vec_push(ipc->shm, ipc->nr_shm, ipc->cap_shm, ms);
+}
+
+static int load_shm_data(struct loader *l, struct m_ipc *ipc)
+{
+	const struct img_shm_data *d = l->rec->p;
+	struct m_shm *ms = ipc->nr_shm && !ipc->nr_sem && !ipc->nr_msq ?
+			   &ipc->shm[ipc->nr_shm - 1] : NULL;
+	uint64_t ps = l->img->hdr->page_size, min = 0;
+
+	if (l->rec->len < sizeof(*d))
+		return bad(l, "length %u below %zu", l->rec->len, sizeof(*d));
+	if (!ms || ms->nr_data >= ms->s->nr_data)
+		return bad(l, "not after its segment, or more than it says");
+	if (d->reserved || !d->len || d->len > IMG_SHM_DATA_MAX || d->len % ps ||
+	    d->offset % ps)
+		return bad(l, "%u bytes at %llu", d->len, (unsigned long long)d->offset);
+	if (IMG_ALIGN(sizeof(*d) + (uint64_t)d->len) != l->rec->len)
+		return bad(l, "length %u does not match %u bytes", l->rec->len, d->len);
+	if (ms->nr_data)
+		min = ms->data[ms->nr_data - 1]->offset + ms->data[ms->nr_data - 1]->len;
+	if (d->offset < min || d->offset > ms->s->size ||
+	    d->len > (ms->s->size + ps - 1) / ps * ps - d->offset)
+		return bad(l, "%u bytes at %llu: overlapping or beyond %llu bytes",
+			   d->len, (unsigned long long)d->offset,
+			   (unsigned long long)ms->s->size);
+	return vec_push(ms->data, ms->nr_data, ms->cap_data, d);
+}
+
+static int load_sem(struct loader *l, struct m_ipc *ipc)
+{
+	const struct img_sem *s = l->rec->p;
+	uint32_t i;
+	int ret;
+
+	if (l->rec->len < sizeof(*s))
+		return bad(l, "length %u below %zu", l->rec->len, sizeof(*s));
+	if (ipc->nr_msq || ipc->nr_sem >= ipc->ns->nr_sem)
+		return bad(l, "out of order or more sets than %u", ipc->ns->nr_sem);
+	if ((ret = check_perm(l, &s->perm, 0777)))
+		return ret;
+	if (s->reserved || !s->nsems || s->nsems > IMG_SEM_MAX)
+		return bad(l, "%u semaphores or reserved field", s->nsems);
+	if (IMG_ALIGN(sizeof(*s) + 2ULL * s->nsems) != l->rec->len)
+		return bad(l, "length %u does not match %u values", l->rec->len,
+			   s->nsems);
+	for (i = 0; i < ipc->nr_sem; i++)
+		if ((ret = check_unique(l, &s->perm, &ipc->sem[i]->perm, "sem")))
+			return ret;
+	return vec_push(ipc->sem, ipc->nr_sem, ipc->cap_sem, s);
+}
+
+static int load_msq(struct loader *l, struct m_ipc *ipc)
+{
+	const struct img_msq *q = l->rec->p;
+	struct m_msq mq = { .q = q };
+	uint32_t i;
+	int ret;
+
+	if (l->rec->len != sizeof(*q))
+		return bad(l, "length %u, expected %zu", l->rec->len, sizeof(*q));
+	if (ipc->nr_msq >= ipc->ns->nr_msq)
+		return bad(l, "more queues than %u", ipc->ns->nr_msq);
+	if ((ret = check_perm(l, &q->perm, 0777)))
+		return ret;
+	if (q->reserved || q->qbytes > INT32_MAX || q->nr_msgs > 1u << 20)
+		return bad(l, "qbytes %llu, %u messages or reserved field",
+			   (unsigned long long)q->qbytes, q->nr_msgs);
+	for (i = 0; i < ipc->nr_msq; i++)
+		if ((ret = check_unique(l, &q->perm, &ipc->msq[i].q->perm, "msg")))
+			return ret;
+	if (ipc->nr_msq && ipc->msq[ipc->nr_msq - 1].nr_msgs !=
+	    ipc->msq[ipc->nr_msq - 1].q->nr_msgs)
+		return bad(l, "the queue before misses messages");
+	return vec_push(ipc->msq, ipc->nr_msq, ipc->cap_msq, mq);
+}
+
+static int load_msg(struct loader *l, struct m_ipc *ipc)
+{
+	const struct img_msg *m = l->rec->p;
+	struct m_msq *mq = ipc->nr_msq ? &ipc->msq[ipc->nr_msq - 1] : NULL;
+
+	if (l->rec->len < sizeof(*m))
+		return bad(l, "length %u below %zu", l->rec->len, sizeof(*m));
+	if (!mq || mq->nr_msgs >= mq->q->nr_msgs)
+		return bad(l, "not after its queue, or more than it says");
+	if (m->reserved || m->mtype <= 0 || m->len > IMG_MSG_MAX)
+		return bad(l, "type %lld, %u bytes or reserved field",
+			   (long long)m->mtype, m->len);
+	if (IMG_ALIGN(sizeof(*m) + (uint64_t)m->len) != l->rec->len)
+		return bad(l, "length %u does not match %u bytes", l->rec->len, m->len);
+	return vec_push(mq->msgs, mq->nr_msgs, mq->cap_msgs, m);
+}
+
+static int load_ipc(struct loader *l)
+{
+	struct m_ipc *ipc = &l->img->ipc;
+
+	if (l->img->nr_procs)
+		return bad(l, "SysV IPC record after the first process");
+	if (l->rec->type == IMG_IPC_NS)
+		return load_ipc_ns(l, ipc);
+	if (!ipc->ns)
+		return bad(l, "before the namespace record");
+	switch (l->rec->type) {
+	case IMG_SHM:
+		return load_shm(l, ipc);
+	case IMG_SHM_DATA:
+		return load_shm_data(l, ipc);
+	case IMG_SEM:
+		return load_sem(l, ipc);
+	case IMG_MSQ:
+		return load_msq(l, ipc);
+	}
+	return load_msg(l, ipc);
+}
+
+/* every object the namespace record counts is there, each complete */
+static int check_ipc(struct ckpt_image *img)
+{
+	const struct m_ipc *ipc = &img->ipc;
+	uint32_t i;
+
+	if (!ipc->ns)
+		return 0;
+	if (ipc->nr_shm != ipc->ns->nr_shm || ipc->nr_sem != ipc->ns->nr_sem ||
+	    ipc->nr_msq != ipc->ns->nr_msq)
+		return snprintf(img->r.err, sizeof(img->r.err),
+				"SysV IPC: %u/%u/%u objects, the namespace record "
+				"says %u/%u/%u", ipc->nr_shm, ipc->nr_sem, ipc->nr_msq,
+				ipc->ns->nr_shm, ipc->ns->nr_sem, ipc->ns->nr_msq), -EINVAL;
+	for (i = 0; i < ipc->nr_shm; i++)
+		if (ipc->shm[i].nr_data != ipc->shm[i].s->nr_data)
+			return snprintf(img->r.err, sizeof(img->r.err),
+					"shm id %d: %u data records, it says %u",
+					ipc->shm[i].s->perm.id, ipc->shm[i].nr_data,
+					ipc->shm[i].s->nr_data), -EINVAL;
+	for (i = 0; i < ipc->nr_msq; i++)
+		if (ipc->msq[i].nr_msgs != ipc->msq[i].q->nr_msgs)
+			return snprintf(img->r.err, sizeof(img->r.err),
+					"msg id %d: %u messages, it says %u",
+					ipc->msq[i].q->perm.id, ipc->msq[i].nr_msgs,
+					ipc->msq[i].q->nr_msgs), -EINVAL;
+	return 0;
+}
+
+const struct m_shm *image_find_shm(const struct ckpt_image *img, int32_t id)
+{
+	uint32_t i;
+
+	for (i = 0; i < img->ipc.nr_shm; i++)
+		if (img->ipc.shm[i].s->perm.id == id)
+			return &img->ipc.shm[i];
+	return NULL;
+}
+
 static int load_rec(struct loader *l)
 {
 	struct m_proc *mp = cur(l);
@@ -644,6 +869,8 @@ static int load_rec(struct loader *l)
 		return load_proc(l);
 	if (l->rec->type == IMG_ERROR)
 		return load_error(l);
+	if (l->rec->type >= IMG_IPC_NS && l->rec->type <= IMG_MSG)
+		return load_ipc(l);
 	if (!mp)
 		return bad(l, "record before the first process");
 	if (mp->p->flags & IMG_PROC_ZOMBIE && l->rec->type != IMG_PROC)
@@ -745,7 +972,7 @@ static int check_whole(struct ckpt_image *img)
 					"of the image", mp->p->pid[0],
 					mp->p->ppid[0]), -EINVAL;
 	}
-	return check_pipes(img) ?: check_ext(img, IMG_FD_UNIX, IMG_UNIX_F_QUEUED, "unix") ?:
+	return check_ipc(img) ?: check_pipes(img) ?: check_ext(img, IMG_FD_UNIX, IMG_UNIX_F_QUEUED, "unix") ?:
 	       check_ext(img, IMG_FD_MEMFD, IMG_FILEDATA_CONTENT, "memfd") ?:
 	       check_ext(img, IMG_FD_GONE, IMG_FILEDATA_CONTENT, "deleted file") ?:
 	       check_has_ext(img) ?:
@@ -806,6 +1033,13 @@ void image_free(struct ckpt_image *img)
 		free(mp->pages);
 	}
 	free(img->procs);
+	for (i = 0; i < img->ipc.nr_shm; i++)
+		free(img->ipc.shm[i].data);
+	for (i = 0; i < img->ipc.nr_msq; i++)
+		free(img->ipc.msq[i].msgs);
+	free(img->ipc.shm);
+	free(img->ipc.sem);
+	free(img->ipc.msq);
 	img_close(&img->r);
 	memset(img, 0, sizeof(*img));
 	img->r.fd = -1;

@@ -9,6 +9,7 @@
 
 #include "img.h"
 #include "bpfckpt/files.h"
+#include "bpfckpt/ipc.h"
 #include "bpfckpt/mm.h"
 #include "bpfckpt/task.h"
 
@@ -74,13 +75,40 @@ struct m_proc {
 	int32_t parent;		/* index of the parent in procs[], -1: none */
 };
 
+struct m_shm {
+	const struct img_shm *s;
+	const struct img_shm_data **data;	/* offsets increasing */
+	uint32_t nr_data, cap_data;
+};
+
+struct m_msq {
+	const struct img_msq *q;
+	const struct img_msg **msgs;		/* oldest first */
+	uint32_t nr_msgs, cap_msgs;
+};
+
+/* the tree's SysV IPC objects (ipc.c); ns NULL: the image has none */
+struct m_ipc {
+	const struct img_ipc_ns *ns;
+	struct m_shm *shm;
+	uint32_t nr_shm, cap_shm;
+	const struct img_sem **sem;
+	uint32_t nr_sem, cap_sem;
+	struct m_msq *msq;
+	uint32_t nr_msq, cap_msq;
+};
+
 struct ckpt_image {
 	struct img_reader r;
 	const struct img_header *hdr;
 	struct m_proc *procs;
 	uint32_t nr_procs, cap_procs;
 	uint64_t nr_pages;
+	struct m_ipc ipc;
 };
+
+/* the segment with id @id, NULL if none */
+const struct m_shm *image_find_shm(const struct ckpt_image *img, int32_t id);
 
 /*
  * mm_cow.c: private anonymous memory whose pages can be shared with a

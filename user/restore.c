@@ -31,6 +31,7 @@
 #include "cmd.h"
 #include "log.h"
 #include "inject.h"
+#include "ipc.h"
 #include "restore.h"
 #include "lazy.h"
 #include "util.h"
@@ -361,7 +362,8 @@ static int restore_procs(struct restore_ctx *ctx)
 		if (ret)
 			return ret;
 	}
-	return fault_at("restore-final");
+	ret = fault_at("restore-final");
+	return ret ? ret : ipc_restore_finish(ctx);
 }
 
 /* the point of no return: everyone runs from here */
@@ -472,6 +474,7 @@ static void free_ctx(struct restore_ctx *ctx)
 			close(ctx->inh[i].moved);
 	free(ctx->inh);
 	free(ctx->shm);
+	ipc_restore_free(ctx);
 	if (ctx->sh)
 		munmap(ctx->sh, ctx->sh_len);
 	if (ctx->stub)
@@ -583,6 +586,12 @@ int cmd_restore(int argc, char **argv)
 		goto out;
 	block_signals(&old);
 	ctx.t[2] = now_ns();
+	/* namespaces and SysV objects first: the tree inherits them (ipc.c says why it fails) */
+	ret = ipc_restore_ns(&ctx);
+	if (!ret)
+		ret = ipc_restore_objects(&ctx);
+	if (ret)
+		goto out;
 	ret = setup(&ctx);
 	if (ret) {
 		pr_err("preparing: %s", errstr(ret));

@@ -79,6 +79,12 @@ struct shm_owner {
 	uint64_t start, end, pgoff;
 };
 
+/* a SysV object the restore made (ipc.c), removed if it fails */
+struct ipc_made {
+	int kind;
+	int id;
+};
+
 struct restore_ctx {
 	const char *path;
 	bool lazy, detach, force;
@@ -97,6 +103,9 @@ struct restore_ctx {
 	uint32_t nr_inh, cap_inh;
 	struct shm_owner *shm;
 	uint32_t nr_shm, cap_shm;
+	struct ipc_made *ipc_made;
+	uint32_t nr_ipc_made, cap_ipc_made;
+	bool ipc_keep;		/* the restore succeeded: the objects stay */
 	uint64_t t_start, t_created, t_done;
 	uint64_t t[7];		/* phase starts, for -v (cmd_restore) */
 	struct pager *pager;	/* restore --lazy: lazy.c */

@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -352,6 +353,90 @@ static void show_proc(struct printer *p, const struct m_proc *mp, uint32_t ps)
 	print_close_obj(p);
 }
 
+static void show_perm(struct printer *p, const struct img_ipc_perm *pm)
+{
+	print_s64(p, "id", " id %" PRId64, pm->id);
+	print_hex(p, "key", " key %#" PRIx64, (uint32_t)pm->key);
+	print_u64(p, "mode", " mode %#" PRIo64, pm->mode);
+	print_u64(p, "uid", " owner %" PRIu64, pm->uid);
+	print_u64(p, "gid", ":%" PRIu64, pm->gid);
+	print_u64(p, "cuid", " creator %" PRIu64, pm->cuid);
+	print_u64(p, "cgid", ":%" PRIu64, pm->cgid);
+}
+
+/* the tree's namespaces and SysV objects */
+static void show_ipc(struct printer *p, const struct m_ipc *ipc)
+{
+	uint32_t i, j, bytes;
+
+	if (!ipc->ns)
+		return;
+	print_open_obj(p, "ipc");
+	print_bool(p, "own_ipc_ns", "own ipc namespace: %s", ipc->ns->flags & IMG_NS_IPC_OWN);
+	print_bool(p, "own_uts_ns", ", own uts namespace: %s", ipc->ns->flags & IMG_NS_UTS_OWN);
+	print_str(p, "hostname", " (hostname %s", ipc->ns->hostname);
+	print_str(p, "domainname", ", domainname %s)\n", ipc->ns->domainname);
+	print_open_arr(p, "shm");
+	for (i = 0; i < ipc->nr_shm; i++) {
+		const struct m_shm *ms = &ipc->shm[i];
+
+		for (j = 0, bytes = 0; j < ms->nr_data; j++)
+			bytes += ms->data[j]->len;
+		print_open_obj(p, NULL);
+		print_text(p, "  shm");
+		show_perm(p, &ms->s->perm);
+		print_u64(p, "size", " size %" PRIu64, ms->s->size);
+		print_s64(p, "cpid", " cpid %" PRId64, ms->s->cpid);
+		print_bool(p, "removed", ms->s->perm.mode & IMG_SHM_DEST ? " removed" : NULL,
+			   ms->s->perm.mode & IMG_SHM_DEST);
+		print_u64(p, "stored", " (%" PRIu64 " bytes stored)\n", bytes);
+		print_close_obj(p);
+	}
+	print_close_arr(p);
+	print_open_arr(p, "sem");
+	for (i = 0; i < ipc->nr_sem; i++) {
+		const struct img_sem *s = ipc->sem[i];
+		char *vals;
+		size_t n;
+		uint16_t v;
+
+		print_open_obj(p, NULL);
+		print_text(p, "  sem");
+		show_perm(p, &s->perm);
+		vals = malloc(s->nsems * 6 + 1);
+		for (j = 0, n = 0; vals && j < s->nsems; j++) {
+			memcpy(&v, (const uint8_t *)(s + 1) + 2 * j, sizeof(v));
+			n += sprintf(vals + n, "%s%u", j ? " " : "", v);
+		}
+		print_str(p, "values", " values %s\n", vals ? vals : "?");
+		free(vals);
+		print_close_obj(p);
+	}
+	print_close_arr(p);
+	print_open_arr(p, "msg");
+	for (i = 0; i < ipc->nr_msq; i++) {
+		const struct m_msq *mq = &ipc->msq[i];
+
+		print_open_obj(p, NULL);
+		print_text(p, "  msg");
+		show_perm(p, &mq->q->perm);
+		print_u64(p, "qbytes", " qbytes %" PRIu64, mq->q->qbytes);
+		print_text(p, " messages (type:bytes)");
+		print_open_arr(p, "messages");
+		for (j = 0; j < mq->nr_msgs; j++) {
+			print_open_obj(p, NULL);
+			print_s64(p, "type", " %" PRId64, mq->msgs[j]->mtype);
+			print_u64(p, "bytes", ":%" PRIu64, mq->msgs[j]->len);
+			print_close_obj(p);
+		}
+		print_close_arr(p);
+		print_text(p, "\n");
+		print_close_obj(p);
+	}
+	print_close_arr(p);
+	print_close_obj(p);
+}
+
 int cmd_show(int argc, char **argv)
 {
 	struct ckpt_image img;
@@ -382,6 +467,7 @@ int cmd_show(int argc, char **argv)
 	print_init(&p, stdout, json);
 	print_open_obj(&p, NULL);
 	show_header(&p, &img, path);
+	show_ipc(&p, &img.ipc);
 	print_open_arr(&p, "processes");
 	for (i = 0; i < img.nr_procs; i++)
 		show_proc(&p, &img.procs[i], img.hdr->page_size);

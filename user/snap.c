@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include "cmd.h"
 #include "img.h"
+#include "ipc.h"
 #include "log.h"
 #include "snap.h"
 #include "model.h"
@@ -79,6 +80,9 @@ static int collect_all(struct snap_ctx *ctx)
 			return ret;
 		ctx->st.threads += sp->zombie ? 0 : sp->nr_threads;
 	}
+	ret = ipc_collect(ctx);
+	if (ret)
+		return ret;
 	ctx->st.collected_ns = now_ns();
 	return fault_at("snap-collect");
 }
@@ -134,6 +138,8 @@ static int write_image(struct snap_ctx *ctx)
 		return ret;
 	}
 	ret = write_header(ctx);
+	if (!ret)
+		ret = ipc_write(ctx);
 	for (i = 0; !ret && i < ctx->nr_procs; i++) {
 		struct snap_proc *sp = &ctx->procs[i];
 
@@ -206,6 +212,7 @@ static void free_all(struct snap_ctx *ctx)
 		mm_free(&ctx->procs[i]);
 		files_free(&ctx->procs[i]);
 	}
+	ipc_free(ctx);
 	free(ctx->procs);
 	free(ctx->kfiles);
 	free(ctx->objs);

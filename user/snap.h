@@ -17,6 +17,7 @@
 #include "bpfckpt/task.h"
 
 struct img_writer;
+struct snap_ipc;
 
 #define TASK_PATH_EXE	0
 #define TASK_PATH_CWD	1
@@ -147,6 +148,7 @@ struct snap_ctx {
 	struct snap_obj *objs;
 	uint32_t nr_objs;
 	uint32_t cap_objs;
+	struct snap_ipc *ipc;		/* SysV objects (ipc.c) */
 	struct img_writer *w;
 	bool reported;		/* a module printed the write error */
 	struct snap_stats st;

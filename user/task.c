@@ -422,6 +422,11 @@ int task_check(const struct rec_task *r, char *why, size_t len)
 			 "supported", r->tid[r->self_level], r->seccomp_mode);
 	else if (r->level < r->self_level)
 		snprintf(why, len, "lives outside our pid namespace");
+	else if (r->sem_undo)
+		/* task->sysvsem.undo_list: no /proc file, semctl or ptrace shows it */
+		snprintf(why, len, "thread %d did semop with SEM_UNDO: its semaphore "
+			 "adjustments cannot be read from userspace: not supported",
+			 r->tid[r->self_level]);
 	else
 		return 0;
 	return -ENOTSUP;

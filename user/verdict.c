@@ -60,5 +60,7 @@ int verdict_check_image(const struct ckpt_image *img, struct verdict *v)
 		ret = mm_check_image(img, v);
 	if (!ret)
 		ret = files_check_image(img, v);
+	if (!ret)
+		ret = ipc_check_image(img, v);
 	return ret;
 }

@@ -59,5 +59,6 @@ int pstree_check_image(const struct ckpt_image *img, struct verdict *v);
 int task_check_image(const struct ckpt_image *img, struct verdict *v);
 int mm_check_image(const struct ckpt_image *img, struct verdict *v);
 int files_check_image(const struct ckpt_image *img, struct verdict *v);
+int ipc_check_image(const struct ckpt_image *img, struct verdict *v);
 
 #endif

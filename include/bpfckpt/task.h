@@ -96,7 +96,7 @@ struct rec_task {
 	__u32 is_subreaper;
 	__u32 has_mm;
 	__u64 mm_flags;		/* low word of mm->flags: dumpable, THP off */
-	__u32 pad1;
+	__u32 sem_undo;		/* has a SysV semaphore undo list */
 	__u32 real_timer_armed;
 	__u64 real_timer_rem_ns;	/* ITIMER_REAL, from now */
 	__u64 real_timer_incr_ns;

@@ -681,7 +681,7 @@ static int t_bad_length(void)
 
 static int t_wrong_type(void)
 {
-	static const uint32_t bad[] = { 0, IMG_HEADER, IMG_TAIL, 5, 63, 64, 200,
+	static const uint32_t bad[] = { 0, IMG_HEADER, IMG_TAIL, 5, 63, 127, 128, 200,
 					0xffffffff };
 	static const struct { uint32_t from, to; } swaps[] = {
 		{ IMG_THREAD, IMG_VMA }, { IMG_VMA, IMG_THREAD }, { IMG_PROC, IMG_FD },
@@ -1046,6 +1046,204 @@ static int t_cow_ranges(void)
 			    "a shared range in memory restore cannot premap") ? -1 : 0;
 }
 
+/* ---- SysV IPC records (before the first process) ---- */
+
+#define SHM_ID	5
+#define SEM_ID	3
+#define MSQ_ID	7
+
+/* one segment with its second page stored, a set of 3, a queue of 2 */
+static int put_ipc(struct img_writer *w)
+{
+	struct img_ipc_ns ns = { .h.type = IMG_IPC_NS, .flags = IMG_NS_IPC_OWN,
+				 .nr_shm = 1, .nr_sem = 1, .nr_msq = 1 };
+	struct img_shm shm = { .h.type = IMG_SHM, .size = ps + 10, .cpid = 42,
+			       .nr_data = 1,
+			       .perm = { .key = 0x10, .id = SHM_ID, .mode = 0600 } };
+	struct img_shm_data d = { .h.type = IMG_SHM_DATA, .offset = ps, .len = ps };
+	struct img_sem sem = { .h.type = IMG_SEM, .nsems = 3,
+			       .perm = { .key = 0x10, .id = SEM_ID, .mode = 0640 } };
+	struct img_msq q = { .h.type = IMG_MSQ, .qbytes = 16384, .nr_msgs = 2,
+			     .perm = { .key = 0, .id = MSQ_ID, .mode = 0600 } };
+	struct img_msg m1 = { .h.type = IMG_MSG, .mtype = 2, .len = 2 };
+	struct img_msg m2 = { .h.type = IMG_MSG, .mtype = 1, .len = 1 };
+	static const uint16_t vals[3] = { 5, 7, 0 };
+	uint8_t *page = malloc(ps);
+	struct img_part pp = { page, ps }, pv = { vals, sizeof(vals) };
+	struct img_part t1 = { "ab", 2 }, t2 = { "c", 1 };
+	int ret;
+
+	if (!page)
+		return -ENOMEM;
+	memset(page, 0x5a, ps);
+	strcpy(ns.hostname, "box");
+	strcpy(ns.domainname, "(none)");
+	if (!(ret = img_put(w, &ns, sizeof(ns), NULL, 0)) &&
+	    !(ret = img_put(w, &shm, sizeof(shm), NULL, 0)) &&
+	    !(ret = img_put(w, &d, sizeof(d), &pp, 1)) &&
+	    !(ret = img_put(w, &sem, sizeof(sem), &pv, 1)) &&
+	    !(ret = img_put(w, &q, sizeof(q), NULL, 0)) &&
+	    !(ret = img_put(w, &m1, sizeof(m1), &t1, 1)))
+		ret = img_put(w, &m2, sizeof(m2), &t2, 1);
+	free(page);
+	return ret;
+}
+
+/* the IPC records after the header, or (@late) after the first process */
+static int build_ipc(const char *path, bool late)
+{
+	struct img_writer *w;
+	int ret;
+
+	ret = img_create(path, &w);
+	if (ret)
+		return ret;
+	if (!(ret = put_header(w)) && (late || !(ret = put_ipc(w))) &&
+	    !(ret = put_proc(w, ROOT_PID, 1, false)) &&
+	    (!late || !(ret = put_ipc(w))) &&
+	    !(ret = put_thread(w, ROOT_PID)) && !(ret = put_thread(w, THREAD2)) &&
+	    !(ret = put_proc(w, ZOMBIE_PID, ROOT_PID, true)))
+		ret = img_commit(w);
+	img_abort(w);
+	return ret;
+}
+
+static struct img_rec ipc_recs[MAX_RECS];
+static int nr_ipc_recs;
+static uint8_t *ipc_good;
+static size_t ipc_len;
+
+static int ipc_round_trip(void)
+{
+	struct ckpt_image img;
+	const struct m_ipc *ipc;
+	int ret = -1;
+
+	if (image_load(bad_path, 0, &img)) {
+		no("a valid image with SysV objects: %s", img.r.err);
+		image_free(&img);
+		return -1;
+	}
+	ipc = &img.ipc;
+	if (!ipc->ns || strcmp(ipc->ns->hostname, "box") || ipc->nr_shm != 1 ||
+	    ipc->nr_sem != 1 || ipc->nr_msq != 1)
+		no("namespace or counts differ");
+	else if (ipc->shm[0].nr_data != 1 || ipc->shm[0].data[0]->offset != ps ||
+		 ((const uint8_t *)(ipc->shm[0].data[0] + 1))[ps - 1] != 0x5a ||
+		 image_find_shm(&img, SHM_ID) != &ipc->shm[0] || image_find_shm(&img, 1))
+		no("segment data differs");
+	else if (ipc->sem[0]->nsems != 3 || ((const uint16_t *)(ipc->sem[0] + 1))[1] != 7)
+		no("semaphore values differ");
+	else if (ipc->msq[0].nr_msgs != 2 || ipc->msq[0].msgs[0]->mtype != 2 ||
+		 ipc->msq[0].msgs[1]->mtype != 1 ||
+		 memcmp(ipc->msq[0].msgs[0] + 1, "ab", 2))
+		no("messages differ");
+	else
+		ret = 0;
+	image_free(&img);
+	return ret;
+}
+
+static int ipc_index(void)
+{
+	struct img_reader r;
+	struct img_rec rec;
+	int ret;
+
+	nr_ipc_recs = 0;
+	ret = img_open(bad_path, 0, &r);
+	if (ret)
+		return no("img_open: %s", r.err);
+	while ((ret = img_next(&r, &rec)) > 0 && nr_ipc_recs < MAX_RECS) {
+		rec.p = NULL;
+		ipc_recs[nr_ipc_recs++] = rec;
+	}
+	img_close(&r);
+	return ret < 0 ? no("img_next: %s", r.err) : read_all(bad_path, &ipc_good, &ipc_len);
+}
+
+/* a resealed copy of the IPC image with @size bytes at @field of @type changed */
+static int ipc_rejects(uint32_t type, int nth, size_t field, const void *val,
+		       size_t size, const char *want, const char *what)
+{
+	uint8_t *b = malloc(ipc_len);
+	int i, ret;
+
+	if (!b)
+		return no("malloc");
+	for (i = 0; i < nr_ipc_recs; i++)
+		if (ipc_recs[i].type == type && nth-- == 0)
+			break;
+	if (i == nr_ipc_recs) {
+		free(b);
+		return no("no record %s", img_type_name(type));
+	}
+	memcpy(b, ipc_good, ipc_len);
+	memcpy(b + ipc_recs[i].off + field, val, size);
+	reseal(b, ipc_len, nr_ipc_recs + 1);
+	ret = rejects(b, ipc_len, 0, want, NULL, what);
+	free(b);
+	return ret;
+}
+
+#define IPC_EDIT(type, nth, st, field, v, want, what) ({		\
+	__typeof__(((struct st *)0)->field) __v = (v);			\
+	ipc_rejects(type, nth, offsetof(struct st, field), &__v,	\
+		    sizeof(__v), want, what); })
+
+static int t_ipc(void)
+{
+	char name[IMG_UTS_LEN];
+	struct ckpt_image img;
+	int ret;
+
+	if (build_ipc(bad_path, false))
+		return no("writing the image failed");
+	if (ipc_round_trip() || ipc_index())
+		return -1;
+	memset(name, 'x', sizeof(name));
+	ret = IPC_EDIT(IMG_SHM_DATA, 0, img_shm_data, offset, 2 * ps,
+		       "beyond", "segment data past the segment's end") ||
+	      IPC_EDIT(IMG_SHM_DATA, 0, img_shm_data, offset, 100,
+		       "bytes at", "unaligned segment data") ||
+	      IPC_EDIT(IMG_SHM_DATA, 0, img_shm_data, reserved, 1,
+		       "bytes at", "segment data with a reserved field") ||
+	      IPC_EDIT(IMG_SHM, 0, img_shm, perm.mode, 04600, "mode",
+		       "a segment with an unknown mode bit") ||
+	      IPC_EDIT(IMG_SHM, 0, img_shm, perm.mode, 01600, "removed segment with key",
+		       "a removed segment that kept its key") ||
+	      IPC_EDIT(IMG_SHM, 0, img_shm, size, 0, "size 0", "an empty segment") ||
+	      IPC_EDIT(IMG_SHM, 0, img_shm, nr_data, 2, "data records, it says 2",
+		       "a segment missing a data record") ||
+	      IPC_EDIT(IMG_SEM, 0, img_sem, nsems, 0, "semaphores", "an empty set") ||
+	      IPC_EDIT(IMG_SEM, 0, img_sem, nsems, 5, "does not match 5 values",
+		       "a set longer than its values") ||
+	      IPC_EDIT(IMG_SEM, 0, img_sem, perm.id, -1, "id -1", "a negative id") ||
+	      IPC_EDIT(IMG_MSG, 0, img_msg, mtype, 0, "type 0", "a message of type 0") ||
+	      IPC_EDIT(IMG_MSG, 1, img_msg, len, 9, "does not match 9 bytes",
+		       "a message longer than its record") ||
+	      IPC_EDIT(IMG_MSQ, 0, img_msq, nr_msgs, 3, "2 messages, it says 3",
+		       "a queue missing a message") ||
+	      IPC_EDIT(IMG_IPC_NS, 0, img_ipc_ns, nr_shm, 2, "namespace record says 2",
+		       "a namespace record counting a missing segment") ||
+	      IPC_EDIT(IMG_IPC_NS, 0, img_ipc_ns, flags, 4, "unknown flags",
+		       "unknown namespace flags") ||
+	      ipc_rejects(IMG_IPC_NS, 0, offsetof(struct img_ipc_ns, hostname), name,
+			  sizeof(name), "not terminated", "an unterminated hostname");
+	free(ipc_good);
+	ipc_good = NULL;
+	if (ret)
+		return ret;
+	if (build_ipc(bad_path, true))
+		return no("writing the image failed");
+	ret = image_load(bad_path, 0, &img);
+	memcpy(last_err, img.r.err, sizeof(last_err));
+	image_free(&img);
+	if (ret >= 0 || !strstr(last_err, "after the first process"))
+		return no("IPC records after a process: %s", ret >= 0 ? "accepted" : last_err);
+	return 0;
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -1083,6 +1281,7 @@ int main(void)
 	run("unix", t_unix);
 	run("event_fds", t_event_fds);
 	run("cow_ranges", t_cow_ranges);
+	run("sysv_ipc", t_ipc);
 	unlink(good_path);
 	unlink(bad_path);
 	rmdir(dir);

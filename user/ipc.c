@@ -1,0 +1,1104 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * SysV IPC objects (shared memory, semaphore sets, message queues) and
+ * the tree's IPC and UTS namespaces.
+ *
+ * Snap: every process of the tree must share one IPC and one UTS
+ * namespace.  The snapper enters the tree's IPC namespace (setns) to
+ * list the objects in /proc/sysvipc/ (which shows the reader's
+ * namespace).  A namespace of the tree's own is taken whole; in the
+ * snapper's (the host's) only the objects the tree uses: segments it
+ * has attached, created or last attached (cpid, lpid), semaphore sets
+ * it last changed (GETPID of any member), queues it last sent to or
+ * received from (lspid, lrpid) -- SysV objects name no owner process,
+ * and a queue the tree made but never used is left out.  It reads each segment through a read-only shmat of its own,
+ * semaphore values with GETALL and messages with msgrcv(MSG_COPY),
+ * which copies without consuming (CONFIG_CHECKPOINT_RESTORE).
+ *
+ * Restore: a tree whose namespace was not the snapper's gets a new one
+ * (the restorer unshares before it creates the tree, which inherits it);
+ * hostname and domainname are set in a new UTS namespace.  Each object
+ * is created with its id through /proc/sys/kernel/{shm,sem,msg}_next_id,
+ * which the next get of that kind consumes (ipc_idr_alloc(),
+ * ipc/util.c).  In the restorer's own namespace an object that still has
+ * the id (snap --kill on this host: SysV objects outlive processes) is
+ * taken as it is when key, mode, size and creator match; anything else
+ * holding the id or the key is refused before any object is made.
+ * mm.c attaches the segments in each process; removed (IPC_RMID)
+ * segments are removed once everyone is attached.
+ *
+ * SEM_UNDO adjustments are not restored: the kernel keeps them in
+ * task->sysvsem.undo_list, and no /proc file, semctl or ptrace request
+ * shows them to userspace (CRIU does not restore them either).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/mman.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+#include "img.h"
+#include "ipc.h"
+#include "log.h"
+#include "util.h"
+
+#ifndef MSG_COPY
+#define MSG_COPY	040000
+#endif
+
+union semun {
+	int val;
+	struct semid_ds *buf;
+	unsigned short *array;
+};
+
+/* ---- snap ---- */
+
+struct shm_piece {
+	uint64_t off;
+	uint32_t len;
+};
+
+struct snap_shm {
+	struct img_shm s;
+	uint8_t *map;		/* our read-only attachment */
+	uint64_t map_len;
+	struct shm_piece *pieces;
+	uint32_t nr_pieces, cap_pieces;
+};
+
+struct snap_sem {
+	struct img_sem s;
+	uint16_t *vals;
+};
+
+struct snap_msg {
+	struct img_msg m;
+	uint8_t *text;
+};
+
+struct snap_msq {
+	struct img_msq q;
+	struct snap_msg *msgs;
+	uint32_t nr_msgs, cap_msgs;
+};
+
+struct snap_ipc {
+	struct img_ipc_ns ns;
+	struct snap_ctx *ctx;
+	bool all;		/* the tree's own namespace: every object */
+	struct snap_shm *shm;
+	uint32_t nr_shm, cap_shm;
+	struct snap_sem *sem;
+	uint32_t nr_sem, cap_sem;
+	struct snap_msq *msq;
+	uint32_t nr_msq, cap_msq;
+};
+
+static int ns_ino(pid_t pid, const char *ns, uint64_t *ino)
+{
+	char path[64];
+	struct stat st;
+
+	if (pid)
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", pid, ns);
+	else
+		snprintf(path, sizeof(path), "/proc/self/ns/%s", ns);
+	if (stat(path, &st))
+		return -errno;
+	*ino = st.st_ino;
+	return 0;
+}
+
+/* every live process of the tree is in the root's namespace @ns */
+static int same_ns(struct snap_ctx *ctx, const char *ns, bool *own)
+{
+	uint64_t root, self, ino;
+	uint32_t i;
+	int ret;
+
+	if ((ret = ns_ino(ctx->root, ns, &root)) || (ret = ns_ino(0, ns, &self))) {
+		pr_err("pid %d: its %s namespace: %s", ctx->root, ns, errstr(ret));
+		return ret;
+	}
+	for (i = 0; i < ctx->nr_procs; i++) {
+		if (ctx->procs[i].zombie)
+			continue;
+		ret = ns_ino(ctx->procs[i].pid, ns, &ino);
+		if (ret) {
+			pr_err("pid %d: its %s namespace: %s", ctx->procs[i].pid, ns,
+			       errstr(ret));
+			return ret;
+		}
+		if (ino != root) {
+			pr_err("pid %d: %s namespace differs from the root %d's: "
+			       "not supported", ctx->procs[i].pid, ns, ctx->root);
+			return -ENOTSUP;
+		}
+	}
+	*own = root != self;
+	return 0;
+}
+
+/* runs @fn in the namespace @ns of @pid, then comes back */
+static int in_ns(pid_t pid, const char *ns, int type, int (*fn)(void *), void *arg)
+{
+	char path[64];
+	int self, tgt, ret;
+
+	snprintf(path, sizeof(path), "/proc/self/ns/%s", ns);
+	self = open(path, O_RDONLY | O_CLOEXEC);
+	if (self < 0)
+		return -errno;
+	snprintf(path, sizeof(path), "/proc/%d/ns/%s", pid, ns);
+	tgt = open(path, O_RDONLY | O_CLOEXEC);
+	if (tgt < 0 || setns(tgt, type)) {
+		ret = -errno;
+		pr_err("pid %d: entering its %s namespace: %s", pid, ns, errstr(ret));
+		goto out;
+	}
+	ret = fn(arg);
+	if (setns(self, type)) {
+		/* we would read the wrong objects from here on */
+		ret = -errno;
+		pr_err("leaving the %s namespace of pid %d: %s", ns, pid, errstr(ret));
+	}
+out:
+	if (tgt >= 0)
+		close(tgt);
+	close(self);
+	return ret;
+}
+
+static void copy_name(char *dst, size_t cap, const char *src)
+{
+	snprintf(dst, cap, "%s", src);
+}
+
+static int read_uts(void *arg)
+{
+	struct img_ipc_ns *ns = arg;
+	struct utsname u;
+
+	if (uname(&u))
+		return -errno;
+	copy_name(ns->hostname, sizeof(ns->hostname), u.nodename);
+	copy_name(ns->domainname, sizeof(ns->domainname), u.domainname);
+	return 0;
+}
+
+static bool swap_on(void)
+{
+	char buf[256];
+	ssize_t n = read_file("/proc/swaps", buf, sizeof(buf));
+
+	/* the header line alone: no swap */
+	return n <= 0 || strchr(buf, '\n') != buf + n - 1;
+}
+
+static bool is_zero(const uint8_t *p, size_t len)
+{
+	return !p[0] && !memcmp(p, p + 1, len - 1);
+}
+
+static int add_piece(struct snap_shm *sh, uint64_t off, uint64_t ps)
+{
+	struct shm_piece *last = sh->nr_pieces ? &sh->pieces[sh->nr_pieces - 1] : NULL;
+	struct shm_piece p = { off, ps };
+
+	if (last && last->off + last->len == off && last->len + ps <= IMG_SHM_DATA_MAX) {
+		last->len += ps;
+		return 0;
+	}
+	return vec_push(sh->pieces, sh->nr_pieces, sh->cap_pieces, p);
+}
+
+/*
+ * Which pages of a segment hold data.  A read fault on a hole of shmem
+ * allocates a page (shmem_fault()), so holes are found with mincore()
+ * first; mincore() does not see shmem pages out on swap, so with swap
+ * on every page is read.  SEEK_DATA does not work here: the SysV file
+ * has noop_llseek (shm_file_operations, ipc/shm.c).
+ */
+static int find_data(struct snap_shm *sh)
+{
+	uint64_t ps = getpagesize(), n = sh->map_len / ps, i;
+	bool all = swap_on();
+	unsigned char *vec = NULL;
+	int ret = 0;
+
+	if (!all) {
+		vec = malloc(n);
+		if (!vec)
+			return -ENOMEM;
+		if (mincore(sh->map, sh->map_len, vec)) {
+			ret = -errno;
+			goto out;
+		}
+	}
+	for (i = 0; i < n && !ret; i++) {
+		if (vec && !(vec[i] & 1))
+			continue;
+		if (is_zero(sh->map + i * ps, ps))
+			continue;
+		ret = add_piece(sh, i * ps, ps);
+	}
+	sh->s.nr_data = sh->nr_pieces;
+out:
+	free(vec);
+	return ret;
+}
+
+static void fill_perm(struct img_ipc_perm *p, int key, int id, unsigned mode,
+		      unsigned uid, unsigned gid, unsigned cuid, unsigned cgid)
+{
+	*p = (struct img_ipc_perm){ key, id, uid, gid, cuid, cgid, mode, 0 };
+}
+
+static bool in_tree(const struct snap_ctx *ctx, int pid)
+{
+	uint32_t i;
+
+	for (i = 0; pid > 0 && i < ctx->nr_procs; i++)
+		if (ctx->procs[i].pid == pid)
+			return true;
+	return false;
+}
+
+static bool attached_in_tree(const struct snap_ctx *ctx, int id)
+{
+	uint32_t i, j;
+
+	for (i = 0; i < ctx->nr_procs; i++)
+		for (j = 0; j < ctx->procs[i].nr_vmas; j++)
+			if (ctx->procs[i].vmas[j].v.kind == IMG_VMA_SYSV_SHM &&
+			    ctx->procs[i].vmas[j].v.ino == (uint64_t)id)
+				return true;
+	return false;
+}
+
+/* some semaphore of the set was last changed by the tree (GETPID) */
+static bool sem_used_by_tree(const struct snap_ctx *ctx, int id, unsigned long nsems)
+{
+	unsigned long i;
+
+	for (i = 0; i < nsems; i++)
+		if (in_tree(ctx, semctl(id, i, GETPID)))
+			return true;
+	return false;
+}
+
+static int collect_shm(struct snap_ipc *ipc)
+{
+	unsigned mode, uid, gid, cuid, cgid;
+	unsigned long size, nattch;
+	char line[512];
+	int key, id, cpid, lpid, ret = 0;
+	FILE *f = fopen("/proc/sysvipc/shm", "re");
+
+	if (!f)
+		return -errno;
+	if (!fgets(line, sizeof(line), f))
+		goto out;
+	while (!ret && fgets(line, sizeof(line), f)) {
+		struct snap_shm sh = { .s.h.type = IMG_SHM };
+		void *m;
+
+		if (sscanf(line, "%d %d %o %lu %d %d %lu %u %u %u %u", &key, &id,
+			   &mode, &size, &cpid, &lpid, &nattch, &uid, &gid, &cuid,
+			   &cgid) != 11) {
+			ret = -EIO;
+			break;
+		}
+		if (!ipc->all && !attached_in_tree(ipc->ctx, id) &&
+		    !in_tree(ipc->ctx, cpid) && !in_tree(ipc->ctx, lpid))
+			continue;
+		fill_perm(&sh.s.perm, key, id, mode & IMG_SHM_MODE_ALL, uid, gid,
+			  cuid, cgid);
+		sh.s.size = size;
+		sh.s.cpid = cpid;
+		sh.map_len = (size + getpagesize() - 1) / getpagesize() * getpagesize();
+		m = shmat(id, NULL, SHM_RDONLY);
+		if (m == (void *)-1) {
+			ret = -errno;
+			pr_err("shm id %d: attaching it to read it: %s", id, errstr(ret));
+			break;
+		}
+		sh.map = m;
+		ret = find_data(&sh);
+		if (!ret)
+			ret = vec_push(ipc->shm, ipc->nr_shm, ipc->cap_shm, sh);
+		if (ret) {
+			shmdt(sh.map);
+			free(sh.pieces);
+		}
+	}
+out:
+	fclose(f);
+	return ret;
+}
+
+static int collect_sem(struct snap_ipc *ipc)
+{
+	unsigned mode, uid, gid, cuid, cgid;
+	unsigned long nsems;
+	char line[512];
+	int key, id, ret = 0;
+	FILE *f = fopen("/proc/sysvipc/sem", "re");
+
+	if (!f)
+		return -errno;
+	if (!fgets(line, sizeof(line), f))
+		goto out;
+	while (!ret && fgets(line, sizeof(line), f)) {
+		struct snap_sem se = { .s.h.type = IMG_SEM };
+
+		if (sscanf(line, "%d %d %o %lu %u %u %u %u", &key, &id, &mode, &nsems,
+			   &uid, &gid, &cuid, &cgid) != 8 || !nsems ||
+		    nsems > IMG_SEM_MAX) {
+			ret = -EIO;
+			break;
+		}
+		if (!ipc->all && !sem_used_by_tree(ipc->ctx, id, nsems))
+			continue;
+		fill_perm(&se.s.perm, key, id, mode & 0777, uid, gid, cuid, cgid);
+		se.s.nsems = nsems;
+		se.vals = calloc(nsems, sizeof(*se.vals));
+		if (!se.vals) {
+			ret = -ENOMEM;
+			break;
+		}
+		if (semctl(id, 0, GETALL, (union semun){ .array = se.vals })) {
+			ret = -errno;
+			pr_err("sem id %d: GETALL: %s", id, errstr(ret));
+		}
+		if (!ret)
+			ret = vec_push(ipc->sem, ipc->nr_sem, ipc->cap_sem, se);
+		if (ret)
+			free(se.vals);
+	}
+out:
+	fclose(f);
+	return ret;
+}
+
+struct msgbuf_hdr {
+	long mtype;
+	char text[];
+};
+
+/* the queue's messages, oldest first, left in it (MSG_COPY) */
+static int copy_msgs(struct snap_msq *q, unsigned long qnum)
+{
+	size_t cap = q->q.qbytes ? q->q.qbytes : 1;
+	struct msgbuf_hdr *buf = malloc(sizeof(*buf) + cap);
+	unsigned long i;
+	int ret = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	for (i = 0; i < qnum && !ret; i++) {
+		struct snap_msg m = { .m.h.type = IMG_MSG };
+		ssize_t n = msgrcv(q->q.perm.id, buf, cap, i, IPC_NOWAIT | MSG_COPY);
+
+		if (n < 0) {
+			ret = -errno;
+			pr_err("msg id %d: copying message %lu: %s%s", q->q.perm.id, i,
+			       errstr(ret), ret == -ENOSYS ? " (MSG_COPY needs "
+			       "CONFIG_CHECKPOINT_RESTORE)" : "");
+			break;
+		}
+		if ((size_t)n > IMG_MSG_MAX) {
+			pr_err("msg id %d: message %lu of %zd bytes: above %u", q->q.perm.id,
+			       i, n, IMG_MSG_MAX);
+			ret = -ENOTSUP;
+			break;
+		}
+		m.m.mtype = buf->mtype;
+		m.m.len = n;
+		m.text = malloc(n ? n : 1);
+		if (!m.text) {
+			ret = -ENOMEM;
+			break;
+		}
+		memcpy(m.text, buf->text, n);
+		ret = vec_push(q->msgs, q->nr_msgs, q->cap_msgs, m);
+		if (ret)
+			free(m.text);
+	}
+	q->q.nr_msgs = q->nr_msgs;
+	free(buf);
+	return ret;
+}
+
+static void free_msq(struct snap_msq *q)
+{
+	uint32_t i;
+
+	for (i = 0; i < q->nr_msgs; i++)
+		free(q->msgs[i].text);
+	free(q->msgs);
+}
+
+static int collect_msq(struct snap_ipc *ipc)
+{
+	unsigned mode, uid, gid, cuid, cgid;
+	unsigned long cbytes, qnum;
+	char line[512];
+	int key, id, lspid, lrpid, ret = 0;
+	FILE *f = fopen("/proc/sysvipc/msg", "re");
+
+	if (!f)
+		return -errno;
+	if (!fgets(line, sizeof(line), f))
+		goto out;
+	while (!ret && fgets(line, sizeof(line), f)) {
+		struct snap_msq q = { .q.h.type = IMG_MSQ };
+		struct msqid_ds ds;
+
+		if (sscanf(line, "%d %d %o %lu %lu %d %d %u %u %u %u", &key, &id,
+			   &mode, &cbytes, &qnum, &lspid, &lrpid, &uid, &gid, &cuid,
+			   &cgid) != 11) {
+			ret = -EIO;
+			break;
+		}
+		if (!ipc->all && !in_tree(ipc->ctx, lspid) && !in_tree(ipc->ctx, lrpid))
+			continue;
+		fill_perm(&q.q.perm, key, id, mode & 0777, uid, gid, cuid, cgid);
+		/* msg_qbytes is not in /proc/sysvipc/msg */
+		if (msgctl(id, IPC_STAT, &ds)) {
+			ret = -errno;
+			pr_err("msg id %d: IPC_STAT: %s", id, errstr(ret));
+			break;
+		}
+		q.q.qbytes = ds.msg_qbytes;
+		ret = copy_msgs(&q, qnum);
+		if (!ret)
+			ret = vec_push(ipc->msq, ipc->nr_msq, ipc->cap_msq, q);
+		if (ret)
+			free_msq(&q);
+	}
+out:
+	fclose(f);
+	return ret;
+}
+
+static int collect_objects(void *arg)
+{
+	struct snap_ipc *ipc = arg;
+	int ret;
+
+	ret = collect_shm(ipc);
+	if (ret == -EIO)
+		pr_err("/proc/sysvipc/shm: unexpected line");
+	if (!ret && (ret = collect_sem(ipc)) == -EIO)
+		pr_err("/proc/sysvipc/sem: unexpected line");
+	if (!ret && (ret = collect_msq(ipc)) == -EIO)
+		pr_err("/proc/sysvipc/msg: unexpected line");
+	return ret;
+}
+
+int ipc_collect(struct snap_ctx *ctx)
+{
+	struct snap_ipc *ipc = calloc(1, sizeof(*ipc));
+	bool ipc_own, uts_own;
+	int ret;
+
+	if (!ipc)
+		return -ENOMEM;
+	ctx->ipc = ipc;
+	ipc->ns.h.type = IMG_IPC_NS;
+	if ((ret = same_ns(ctx, "ipc", &ipc_own)) || (ret = same_ns(ctx, "uts", &uts_own)))
+		return ret;
+	ipc->ns.flags = (ipc_own ? IMG_NS_IPC_OWN : 0) | (uts_own ? IMG_NS_UTS_OWN : 0);
+	ipc->ctx = ctx;
+	ipc->all = ipc_own;
+	ret = in_ns(ctx->root, "uts", CLONE_NEWUTS, read_uts, &ipc->ns);
+	if (!ret)
+		ret = ipc_own ? in_ns(ctx->root, "ipc", CLONE_NEWIPC, collect_objects, ipc) :
+				collect_objects(ipc);
+	if (ret)
+		return ret;
+	ipc->ns.nr_shm = ipc->nr_shm;
+	ipc->ns.nr_sem = ipc->nr_sem;
+	ipc->ns.nr_msq = ipc->nr_msq;
+	pr_info("SysV IPC: %u segments, %u semaphore sets, %u message queues%s",
+		ipc->nr_shm, ipc->nr_sem, ipc->nr_msq,
+		ipc_own ? " in the tree's own namespace" : "");
+	return 0;
+}
+
+static int write_shm(struct img_writer *w, struct snap_shm *sh)
+{
+	uint32_t i;
+	int ret;
+
+	ret = img_put(w, &sh->s, sizeof(sh->s), NULL, 0);
+	for (i = 0; !ret && i < sh->nr_pieces; i++) {
+		struct img_shm_data d = { .h.type = IMG_SHM_DATA,
+					  .offset = sh->pieces[i].off,
+					  .len = sh->pieces[i].len };
+		struct img_part part = { sh->map + d.offset, d.len };
+
+		ret = img_put(w, &d, sizeof(d), &part, 1);
+	}
+	return ret;
+}
+
+int ipc_write(struct snap_ctx *ctx)
+{
+	struct snap_ipc *ipc = ctx->ipc;
+	uint32_t i, j;
+	int ret;
+
+	ret = img_put(ctx->w, &ipc->ns, sizeof(ipc->ns), NULL, 0);
+	for (i = 0; !ret && i < ipc->nr_shm; i++)
+		ret = write_shm(ctx->w, &ipc->shm[i]);
+	for (i = 0; !ret && i < ipc->nr_sem; i++) {
+		struct snap_sem *se = &ipc->sem[i];
+		struct img_part part = { se->vals, se->s.nsems * sizeof(*se->vals) };
+
+		ret = img_put(ctx->w, &se->s, sizeof(se->s), &part, 1);
+	}
+	for (i = 0; !ret && i < ipc->nr_msq; i++) {
+		struct snap_msq *q = &ipc->msq[i];
+
+		ret = img_put(ctx->w, &q->q, sizeof(q->q), NULL, 0);
+		for (j = 0; !ret && j < q->nr_msgs; j++) {
+			struct img_part part = { q->msgs[j].text, q->msgs[j].m.len };
+
+			ret = img_put(ctx->w, &q->msgs[j].m, sizeof(q->msgs[j].m),
+				      &part, 1);
+		}
+	}
+	return ret;
+}
+
+void ipc_free(struct snap_ctx *ctx)
+{
+	struct snap_ipc *ipc = ctx->ipc;
+	uint32_t i;
+
+	if (!ipc)
+		return;
+	for (i = 0; i < ipc->nr_shm; i++) {
+		shmdt(ipc->shm[i].map);
+		free(ipc->shm[i].pieces);
+	}
+	for (i = 0; i < ipc->nr_sem; i++)
+		free(ipc->sem[i].vals);
+	for (i = 0; i < ipc->nr_msq; i++)
+		free_msq(&ipc->msq[i]);
+	free(ipc->shm);
+	free(ipc->sem);
+	free(ipc->msq);
+	free(ipc);
+	ctx->ipc = NULL;
+}
+
+/* ---- restorability ---- */
+
+int ipc_check_image(const struct ckpt_image *img, struct verdict *vd)
+{
+	uint64_t ps = img->hdr->page_size;
+	uint32_t i, j;
+	int ret = 0;
+
+	for (i = 0; i < img->nr_procs; i++) {
+		const struct m_proc *mp = &img->procs[i];
+
+		for (j = 0; j < mp->nr_vmas && !ret; j++) {
+			const struct img_vma *v = mp->vmas[j].v;
+			const struct m_shm *ms;
+
+			if (v->kind != IMG_VMA_SYSV_SHM)
+				continue;
+			/* inspect's model of a live tree: the objects are read at snap */
+			if (!img->ipc.ns && vd->live)
+				continue;
+			ms = image_find_shm(img, (int32_t)v->ino);
+			if (!img->ipc.ns)
+				ret = verdict_refuse(vd, -EINVAL, mp->p->pid[0], "vma",
+						     "vma %llx-%llx: SysV segment id %llu, "
+						     "but the image has no SysV IPC records",
+						     (unsigned long long)v->start,
+						     (unsigned long long)v->end,
+						     (unsigned long long)v->ino);
+			else if (!ms || v->ino > INT32_MAX)
+				ret = verdict_refuse(vd, -EINVAL, mp->p->pid[0], "vma",
+						     "vma %llx-%llx: SysV segment id %llu "
+						     "is not in the image",
+						     (unsigned long long)v->start,
+						     (unsigned long long)v->end,
+						     (unsigned long long)v->ino);
+			else if (v->pgoff || v->end - v->start !=
+				 (ms->s->size + ps - 1) / ps * ps)
+				ret = verdict_refuse(vd, -ENOTSUP, mp->p->pid[0], "vma",
+						     "vma %llx-%llx: part of SysV segment "
+						     "id %d (%llu bytes, offset %llu): "
+						     "not supported",
+						     (unsigned long long)v->start,
+						     (unsigned long long)v->end,
+						     ms->s->perm.id,
+						     (unsigned long long)ms->s->size,
+						     (unsigned long long)v->pgoff);
+		}
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* ---- restore ---- */
+
+int ipc_restore_ns(struct restore_ctx *ctx)
+{
+	const struct img_ipc_ns *ns = ctx->img.ipc.ns;
+
+	if (!ns)
+		return 0;
+	/* the tree is created from here: it inherits both */
+	if (ns->flags & IMG_NS_IPC_OWN && unshare(CLONE_NEWIPC)) {
+		pr_err("a new IPC namespace: unshare: %s", strerror(errno));
+		return -errno;
+	}
+	if (!(ns->flags & IMG_NS_UTS_OWN))
+		return 0;
+	if (unshare(CLONE_NEWUTS) ||
+	    sethostname(ns->hostname, strlen(ns->hostname)) ||
+	    setdomainname(ns->domainname, strlen(ns->domainname))) {
+		pr_err("a new UTS namespace with host name '%s': %s", ns->hostname,
+		       strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+/* an object as /proc/sysvipc shows it in the restorer's namespace */
+struct live_obj {
+	struct img_ipc_perm perm;
+	uint64_t size;		/* shm: bytes, sem: nsems */
+	int32_t cpid;		/* shm only */
+};
+
+struct live_set {
+	struct live_obj *o;
+	uint32_t n, cap;
+};
+
+static int read_live(const char *kind, struct live_set *s)
+{
+	unsigned mode, uid, gid, cuid, cgid;
+	unsigned long size, a;
+	char path[64], line[512];
+	int key, id, cpid = 0, b, c, n, ret = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/sysvipc/%s", kind);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	if (!fgets(line, sizeof(line), f))
+		goto out;
+	while (!ret && fgets(line, sizeof(line), f)) {
+		struct live_obj o = { 0 };
+
+		if (kind[1] == 'h')
+			n = sscanf(line, "%d %d %o %lu %d %d %lu %u %u %u %u", &key, &id,
+				   &mode, &size, &cpid, &b, &a, &uid, &gid, &cuid,
+				   &cgid) == 11;
+		else if (kind[1] == 'e')
+			n = sscanf(line, "%d %d %o %lu %u %u %u %u", &key, &id, &mode,
+				   &size, &uid, &gid, &cuid, &cgid) == 8;
+		else
+			n = sscanf(line, "%d %d %o %lu %lu %d %d %u %u %u %u", &key, &id,
+				   &mode, &a, &size, &b, &c, &uid, &gid, &cuid,
+				   &cgid) == 11;
+		if (!n) {
+			pr_err("%s: unexpected line", path);
+			ret = -EIO;
+			break;
+		}
+		fill_perm(&o.perm, key, id, mode, uid, gid, cuid, cgid);
+		o.size = kind[1] == 'h' || kind[1] == 'e' ? size : 0;
+		o.cpid = cpid;
+		ret = vec_push(s->o, s->n, s->cap, o);
+	}
+out:
+	fclose(f);
+	return ret;
+}
+
+enum { K_SHM, K_SEM, K_MSG };
+static const char *const kind_name[] = { "shm", "sem", "msg" };
+
+/* what the image says of one object, for the checks */
+struct want {
+	int kind;
+	const struct img_ipc_perm *perm;
+	uint64_t size;
+	int32_t cpid;
+	bool removed;
+};
+
+static void describe(char *buf, size_t len, int kind, const struct img_ipc_perm *p,
+		     uint64_t size, int32_t cpid)
+{
+	int n = snprintf(buf, len, "%s id %d key %#x mode %o owner %u:%u creator %u:%u",
+			 kind_name[kind], p->id, (unsigned)p->key, p->mode & 0777,
+			 p->uid, p->gid, p->cuid, p->cgid);
+
+	if (kind == K_SHM && n > 0 && (size_t)n < len)
+		snprintf(buf + n, len - n, " size %llu cpid %d",
+			 (unsigned long long)size, cpid);
+	else if (kind == K_SEM && n > 0 && (size_t)n < len)
+		snprintf(buf + n, len - n, " nsems %llu", (unsigned long long)size);
+}
+
+static bool same_obj(const struct want *w, const struct live_obj *o)
+{
+	const struct img_ipc_perm *p = w->perm;
+
+	return !w->removed && o->perm.key == p->key && (o->perm.mode & 0777) ==
+	       (p->mode & 0777) && o->perm.cuid == p->cuid && o->perm.cgid == p->cgid &&
+	       (w->kind == K_MSG || o->size == w->size) &&
+	       (w->kind != K_SHM || (o->cpid == w->cpid && !(o->perm.mode & IMG_SHM_DEST)));
+}
+
+/*
+ * 1: the object with the id is the image's own (left by snap --kill):
+ * taken as it is; 0: id and key are free; -EEXIST: something else holds
+ * them, said naming both
+ */
+static int check_free(const struct want *w, const struct live_set *s)
+{
+	char a[192], b[192];
+	uint32_t i;
+
+	for (i = 0; i < s->n; i++) {
+		const struct live_obj *o = &s->o[i];
+
+		if (o->perm.id == w->perm->id && same_obj(w, o))
+			return 1;
+		if (o->perm.id != w->perm->id && (!w->perm->key || o->perm.key != w->perm->key))
+			continue;
+		describe(a, sizeof(a), w->kind, w->perm, w->size, w->cpid);
+		describe(b, sizeof(b), w->kind, &o->perm, o->size, o->cpid);
+		pr_err("%s: its %s is held by another object in this IPC namespace: %s",
+		       a, o->perm.id == w->perm->id ? "id" : "key", b);
+		return -EEXIST;
+	}
+	return 0;
+}
+
+static int set_next_id(int kind, int id)
+{
+	char path[64], val[16];
+	int fd, n, ret = 0;
+
+	snprintf(path, sizeof(path), "/proc/sys/kernel/%s_next_id", kind_name[kind]);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = snprintf(val, sizeof(val), "%d", id);
+	if (write(fd, val, n) != n)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+static int remember(struct restore_ctx *ctx, int kind, int id)
+{
+	struct ipc_made m = { kind, id };
+
+	return vec_push(ctx->ipc_made, ctx->nr_ipc_made, ctx->cap_ipc_made, m);
+}
+
+/*
+ * Creates the object of @w with @get (IPC_CREAT | IPC_EXCL): the id
+ * comes from <kind>_next_id, which is reset should the get fail.
+ */
+static int create(struct restore_ctx *ctx, const struct want *w, uint64_t size)
+{
+	const struct img_ipc_perm *p = w->perm;
+	int flags = IPC_CREAT | IPC_EXCL | (p->mode & 0777);
+	int ret, id;
+
+	ret = set_next_id(w->kind, p->id);
+	if (ret) {
+		pr_err("%s id %d: setting /proc/sys/kernel/%s_next_id: %s",
+		       kind_name[w->kind], p->id, kind_name[w->kind], errstr(ret));
+		return ret;
+	}
+	if (w->kind == K_SHM)
+		id = shmget(p->key, size, flags);
+	else if (w->kind == K_SEM)
+		id = semget(p->key, size, flags);
+	else
+		id = msgget(p->key, flags);
+	if (id < 0) {
+		ret = -errno;
+		set_next_id(w->kind, -1);
+		pr_err("%s id %d key %#x: creating it: %s", kind_name[w->kind], p->id,
+		       (unsigned)p->key, errstr(ret));
+		return ret;
+	}
+	ret = remember(ctx, w->kind, id);
+	if (!ret && id != p->id) {
+		pr_err("%s id %d key %#x: the kernel gave id %d", kind_name[w->kind],
+		       p->id, (unsigned)p->key, id);
+		ret = -EEXIST;
+	}
+	return ret;
+}
+
+static int fill_shm(const struct m_shm *ms)
+{
+	int id = ms->s->perm.id;
+	uint8_t *m = shmat(id, NULL, 0);
+	uint32_t i;
+
+	if (m == (void *)-1) {
+		pr_err("shm id %d: attaching it to fill it: %s", id, strerror(errno));
+		return -errno;
+	}
+	for (i = 0; i < ms->nr_data; i++)
+		memcpy(m + ms->data[i]->offset, ms->data[i] + 1, ms->data[i]->len);
+	shmdt(m);
+	return 0;
+}
+
+static int make_shm(struct restore_ctx *ctx, const struct m_shm *ms, const struct want *w)
+{
+	const struct img_ipc_perm *p = &ms->s->perm;
+	struct shmid_ds ds = { 0 };
+	int ret;
+
+	ret = create(ctx, w, ms->s->size);
+	if (ret)
+		return ret;
+	ds.shm_perm.uid = p->uid;
+	ds.shm_perm.gid = p->gid;
+	ds.shm_perm.mode = p->mode & 0777;
+	if (shmctl(p->id, IPC_SET, &ds) ||
+	    (p->mode & IMG_SHM_LOCKED && shmctl(p->id, SHM_LOCK, NULL))) {
+		ret = -errno;
+		pr_err("shm id %d: setting owner %u:%u, mode %o%s: %s", p->id, p->uid,
+		       p->gid, p->mode & 0777, p->mode & IMG_SHM_LOCKED ? ", locked" : "",
+		       errstr(ret));
+		return ret;
+	}
+	return fill_shm(ms);
+}
+
+static int make_sem(struct restore_ctx *ctx, const struct img_sem *s, const struct want *w)
+{
+	const struct img_ipc_perm *p = &s->perm;
+	struct semid_ds ds = { 0 };
+	uint16_t *vals;
+	int ret;
+
+	ret = create(ctx, w, s->nsems);
+	if (ret)
+		return ret;
+	vals = malloc(s->nsems * sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	/* the image's values are not aligned for an array of u16 */
+	memcpy(vals, s + 1, s->nsems * sizeof(*vals));
+	ds.sem_perm.uid = p->uid;
+	ds.sem_perm.gid = p->gid;
+	ds.sem_perm.mode = p->mode & 0777;
+	if (semctl(p->id, 0, SETALL, (union semun){ .array = vals }) ||
+	    semctl(p->id, 0, IPC_SET, (union semun){ .buf = &ds })) {
+		ret = -errno;
+		pr_err("sem id %d: setting values, owner %u:%u, mode %o: %s", p->id,
+		       p->uid, p->gid, p->mode & 0777, errstr(ret));
+	}
+	free(vals);
+	return ret;
+}
+
+static int make_msq(struct restore_ctx *ctx, const struct m_msq *mq, const struct want *w)
+{
+	const struct img_ipc_perm *p = &mq->q->perm;
+	struct msgbuf_hdr *buf = NULL;
+	struct msqid_ds ds = { 0 };
+	uint32_t i;
+	int ret;
+
+	ret = create(ctx, w, 0);
+	if (ret)
+		return ret;
+	ds.msg_perm.uid = p->uid;
+	ds.msg_perm.gid = p->gid;
+	ds.msg_perm.mode = p->mode & 0777;
+	ds.msg_qbytes = mq->q->qbytes;
+	/* above msgmnb, msg_qbytes needs CAP_SYS_RESOURCE (msgctl_down()) */
+	if (msgctl(p->id, IPC_SET, &ds)) {
+		ret = -errno;
+		pr_err("msg id %d: setting owner %u:%u, mode %o, qbytes %llu: %s", p->id,
+		       p->uid, p->gid, p->mode & 0777,
+		       (unsigned long long)mq->q->qbytes, errstr(ret));
+		return ret;
+	}
+	buf = malloc(sizeof(*buf) + IMG_MSG_MAX);
+	if (!buf)
+		return -ENOMEM;
+	for (i = 0; i < mq->nr_msgs && !ret; i++) {
+		const struct img_msg *m = mq->msgs[i];
+
+		buf->mtype = m->mtype;
+		memcpy(buf->text, m + 1, m->len);
+		if (msgsnd(p->id, buf, m->len, IPC_NOWAIT)) {
+			ret = -errno;
+			pr_err("msg id %d: message %u (type %lld, %u bytes): %s", p->id, i,
+			       (long long)m->mtype, m->len, errstr(ret));
+		}
+	}
+	free(buf);
+	return ret;
+}
+
+struct plan {
+	struct live_set live[3];
+	bool *keep[3];		/* per image object: the live one is it */
+};
+
+static int plan_kind(struct plan *pl, int kind, const struct want *w, uint32_t n)
+{
+	uint32_t i;
+	int ret;
+
+	pl->keep[kind] = calloc(n + 1, sizeof(bool));
+	if (!pl->keep[kind])
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		ret = check_free(&w[i], &pl->live[kind]);
+		if (ret < 0)
+			return ret;
+		pl->keep[kind][i] = ret;
+		if (ret)
+			pr_info("%s id %d: the snapped object is still here, taken as "
+				"it is", kind_name[kind], w[i].perm->id);
+	}
+	return 0;
+}
+
+static void free_plan(struct plan *pl)
+{
+	int k;
+
+	for (k = 0; k < 3; k++) {
+		free(pl->live[k].o);
+		free(pl->keep[k]);
+	}
+}
+
+static int wants(const struct m_ipc *ipc, struct want *w[3])
+{
+	uint32_t i;
+
+	w[K_SHM] = calloc(ipc->nr_shm + 1, sizeof(**w));
+	w[K_SEM] = calloc(ipc->nr_sem + 1, sizeof(**w));
+	w[K_MSG] = calloc(ipc->nr_msq + 1, sizeof(**w));
+	if (!w[K_SHM] || !w[K_SEM] || !w[K_MSG])
+		return -ENOMEM;
+	for (i = 0; i < ipc->nr_shm; i++)
+		w[K_SHM][i] = (struct want){ K_SHM, &ipc->shm[i].s->perm,
+					     ipc->shm[i].s->size, ipc->shm[i].s->cpid,
+					     ipc->shm[i].s->perm.mode & IMG_SHM_DEST };
+	for (i = 0; i < ipc->nr_sem; i++)
+		w[K_SEM][i] = (struct want){ K_SEM, &ipc->sem[i]->perm,
+					     ipc->sem[i]->nsems, 0, false };
+	for (i = 0; i < ipc->nr_msq; i++)
+		w[K_MSG][i] = (struct want){ K_MSG, &ipc->msq[i].q->perm, 0, 0, false };
+	return 0;
+}
+
+int ipc_restore_objects(struct restore_ctx *ctx)
+{
+	const struct m_ipc *ipc = &ctx->img.ipc;
+	struct want *w[3] = { NULL, NULL, NULL };
+	struct plan pl = { 0 };
+	uint32_t i;
+	int k, ret;
+
+	if (!ipc->ns || !(ipc->nr_shm + ipc->nr_sem + ipc->nr_msq))
+		return 0;
+	ret = wants(ipc, w);
+	/* every id and key is checked before anything is made */
+	for (k = 0; !ret && k < 3; k++)
+		ret = read_live(kind_name[k], &pl.live[k]);
+	if (!ret)
+		ret = plan_kind(&pl, K_SHM, w[K_SHM], ipc->nr_shm);
+	if (!ret)
+		ret = plan_kind(&pl, K_SEM, w[K_SEM], ipc->nr_sem);
+	if (!ret)
+		ret = plan_kind(&pl, K_MSG, w[K_MSG], ipc->nr_msq);
+	if (!ret)
+		ret = fault_at("restore-ipc");
+	for (i = 0; !ret && i < ipc->nr_shm; i++)
+		if (!pl.keep[K_SHM][i])
+			ret = make_shm(ctx, &ipc->shm[i], &w[K_SHM][i]);
+	for (i = 0; !ret && i < ipc->nr_sem; i++)
+		if (!pl.keep[K_SEM][i])
+			ret = make_sem(ctx, ipc->sem[i], &w[K_SEM][i]);
+	for (i = 0; !ret && i < ipc->nr_msq; i++)
+		if (!pl.keep[K_MSG][i])
+			ret = make_msq(ctx, &ipc->msq[i], &w[K_MSG][i]);
+	free_plan(&pl);
+	for (k = 0; k < 3; k++)
+		free(w[k]);
+	return ret;
+}
+
+/* every process is attached: the removed segments are removed again */
+int ipc_restore_finish(struct restore_ctx *ctx)
+{
+	const struct m_ipc *ipc = &ctx->img.ipc;
+	uint32_t i;
+
+	for (i = 0; i < ipc->nr_shm; i++) {
+		const struct img_shm *s = ipc->shm[i].s;
+
+		if (s->perm.mode & IMG_SHM_DEST && shmctl(s->perm.id, IPC_RMID, NULL)) {
+			pr_err("shm id %d: IPC_RMID: %s", s->perm.id, strerror(errno));
+			return -errno;
+		}
+	}
+	ctx->ipc_keep = true;
+	return 0;
+}
+
+/* a failed restore leaves no object of its own behind */
+void ipc_restore_free(struct restore_ctx *ctx)
+{
+	uint32_t i;
+
+	for (i = 0; !ctx->ipc_keep && i < ctx->nr_ipc_made; i++) {
+		int id = ctx->ipc_made[i].id, r;
+
+		if (ctx->ipc_made[i].kind == K_SHM)
+			r = shmctl(id, IPC_RMID, NULL);
+		else if (ctx->ipc_made[i].kind == K_SEM)
+			r = semctl(id, 0, IPC_RMID);
+		else
+			r = msgctl(id, IPC_RMID, NULL);
+		if (r)
+			pr_warn("%s id %d: removing it: %s", kind_name[ctx->ipc_made[i].kind],
+				id, strerror(errno));
+	}
+	free(ctx->ipc_made);
+	ctx->ipc_made = NULL;
+	ctx->nr_ipc_made = ctx->cap_ipc_made = 0;
+}

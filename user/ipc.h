@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* SysV IPC objects and the tree's IPC and UTS namespaces (ipc.c) */
+#ifndef BPFCKPT_USER_IPC_H
+#define BPFCKPT_USER_IPC_H
+
+#include "restore.h"
+#include "snap.h"
+#include "verdict.h"
+
+/* snap: the objects of the tree's IPC namespace, read while it is frozen */
+int ipc_collect(struct snap_ctx *ctx);
+/* right after the header, before the first process */
+int ipc_write(struct snap_ctx *ctx);
+void ipc_free(struct snap_ctx *ctx);
+
+/* restore, in the restorer before the tree exists: new namespaces */
+int ipc_restore_ns(struct restore_ctx *ctx);
+/* every object with its id (after the checks of all of them) */
+int ipc_restore_objects(struct restore_ctx *ctx);
+/* after every process attached its segments: IPC_RMID the removed ones */
+int ipc_restore_finish(struct restore_ctx *ctx);
+/* unless finished: removes the objects made */
+void ipc_restore_free(struct restore_ctx *ctx);
+
+#endif
