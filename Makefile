@@ -5,6 +5,9 @@
 #   make demo       snap, kill and restore a counting demo workload
 #   make bench      snap/restore throughput against memcpy, tracer overhead
 #   make vmlinux    regenerate vmlinux.h from this kernel's BTF
+#   make install    PREFIX=/usr/local DESTDIR=: sbin, man page, bash completion
+#   make uninstall  removes what install put there
+#   make deb        a .deb from debian/ (dpkg-buildpackage), into $(BUILD)/deb/
 #   V=1 shows the commands; SANITIZE=1 builds with ASan/UBSan.
 
 BUILD    ?= build
@@ -16,7 +19,8 @@ ARCH     := x86
 # Debian packages for the build (first line) and for the tests (second line).
 DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
             libxxhash-dev gcc make \
-            python3 procps util-linux strace
+            python3 procps util-linux strace \
+            dpkg-dev fakeroot man-db
 # and for make bench only: a realistic load for the tracer's overhead
 BENCH_PKGS := redis-server redis-tools
 
@@ -75,10 +79,13 @@ BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/tests/bench/%,$(BENCH_SRCS))
 .DELETE_ON_ERROR:
 # generated, not intermediate: deleting them made the next make rebuild
 .SECONDARY: $(BPF_OBJS) $(SKELS)
-.PHONY: all deps bench-deps test demo bench vmlinux clean fuzz
+.PHONY: all deps bench-deps test demo bench vmlinux clean fuzz install uninstall deb
 .SUFFIXES:
 
-all: $(DEPS_FIRST) $(BUILD)/bpfckpt
+# the man page and the completion, generated from user/cmdtab.c
+DOCS := $(BUILD)/doc/bpfckpt.8 $(BUILD)/doc/bpfckpt.bash
+
+all: $(DEPS_FIRST) $(BUILD)/bpfckpt $(DOCS)
 
 deps:
 	@if [ -n "$(missing)" ] || ! dpkg -s $(DEB_PKGS) >/dev/null 2>&1; then \
@@ -128,8 +135,46 @@ $(BUILD)/tests/workloads/%: tests/workloads/%.c $(wildcard tests/workloads/*.h) 
 $(BUILD)/bpf:
 	$(Q)mkdir -p $@
 
+# gendoc links the command table alone: no BPF, no libbpf
+$(BUILD)/doc/gendoc: doc/gendoc.c user/cmdtab.c user/cmdtab.h
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(filter-out -fsanitize=%,$(CFLAGS)) doc/gendoc.c user/cmdtab.c -o $@
+
+$(BUILD)/doc/bpfckpt.8: $(BUILD)/doc/gendoc
+	$(call msg,GEN,$@)
+	$(Q)$< man > $@
+
+$(BUILD)/doc/bpfckpt.bash: $(BUILD)/doc/gendoc
+	$(call msg,GEN,$@)
+	$(Q)$< bash > $@
+
+PREFIX  ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR  ?= $(PREFIX)/share/man
+COMPDIR ?= $(PREFIX)/share/bash-completion/completions
+
+# the binary needs nothing from the tree: the BPF objects are in it
+install: $(BUILD)/bpfckpt $(DOCS)
+	install -D -m 0755 $(BUILD)/bpfckpt $(DESTDIR)$(SBINDIR)/bpfckpt
+	install -D -m 0644 $(BUILD)/doc/bpfckpt.8 $(DESTDIR)$(MANDIR)/man8/bpfckpt.8
+	install -D -m 0644 $(BUILD)/doc/bpfckpt.bash $(DESTDIR)$(COMPDIR)/bpfckpt
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/bpfckpt $(DESTDIR)$(MANDIR)/man8/bpfckpt.8 \
+	      $(DESTDIR)$(COMPDIR)/bpfckpt
+
+# dpkg-buildpackage works in a copy of the sources (it wants the .deb
+# one level up, and debian/rules builds in build/ of that copy)
+deb: deps
+	$(Q)rm -rf $(BUILD)/deb && mkdir -p $(BUILD)/deb/src
+	$(Q)tar -c --exclude='./build*' --exclude=./.git . | tar -x -C $(BUILD)/deb/src
+	$(Q)cd $(BUILD)/deb/src && dpkg-buildpackage -b -us -uc -rfakeroot >../build.log 2>&1 \
+		|| { tail -30 ../build.log; exit 1; }
+	$(Q)ls $(BUILD)/deb/*.deb
+
 # make test T=PATTERN runs only the tests whose name matches (see tests/run)
-test: deps $(BUILD)/bpfckpt $(UNIT_BINS) $(WL_BINS) $(TOOL_BINS)
+test: deps $(BUILD)/bpfckpt $(DOCS) $(UNIT_BINS) $(WL_BINS) $(TOOL_BINS)
 	$(Q)BUILD=$(BUILD) bash tests/run "$(T)"
 
 demo: deps $(BUILD)/bpfckpt $(BUILD)/tests/workloads/demo

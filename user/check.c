@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include "bpfckpt/compat.h"
 #include "cmd.h"
+#include "cmdtab.h"
 #include "collect.h"
 #include "features.h"
 #include "lazy.h"
@@ -256,7 +257,7 @@ int cmd_check(int argc, char **argv)
 	size_t i;
 
 	if (argc > 2 || (argc == 2 && strcmp(argv[1], "--json")))
-		return usage_error("check [--json]", "unknown argument '%s'", argv[1]);
+		return usage_error(cmd_synopsis("check"), "unknown argument '%s'", argv[1]);
 	json = argc == 2;
 	features_probe();
 	print_init(&p, stdout, json);

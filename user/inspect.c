@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "cmd.h"
+#include "cmdtab.h"
 #include "collect.h"
 #include "log.h"
 #include "print.h"
@@ -29,7 +30,7 @@
 #include "util.h"
 #include "verdict.h"
 
-#define INSPECT_USAGE	"inspect PID [--json]"
+#define INSPECT_USAGE	cmd_synopsis("inspect")
 #define WHY_MAX		(BCK_PATH_MAX + 128)
 
 struct i_thread {

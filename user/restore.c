@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "cmd.h"
+#include "cmdtab.h"
 #include "log.h"
 #include "inject.h"
 #include "ipc.h"
@@ -37,7 +38,7 @@
 #include "util.h"
 #include "verdict.h"
 
-#define RESTORE_USAGE	"restore IMAGE [-d] [--force] [--inherit-fd fd[N]:KEY]..."
+#define RESTORE_USAGE	cmd_synopsis("restore")
 #define STEP_TIMEOUT_MS	30000
 
 /*

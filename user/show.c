@@ -13,6 +13,7 @@
 #include <time.h>
 #include "arch.h"
 #include "cmd.h"
+#include "cmdtab.h"
 #include "fd/fd.h"
 #include "log.h"
 #include "model.h"
@@ -20,7 +21,7 @@
 #include "show.h"
 #include "util.h"
 
-#define SHOW_USAGE "show IMAGE [--json]"
+#define SHOW_USAGE cmd_synopsis("show")
 
 static const char *const vma_kinds[] = {
 	[IMG_VMA_ANON] = "anon", [IMG_VMA_FILE] = "file",

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "cmd.h"
+#include "cmdtab.h"
 #include "img.h"
 #include "ipc.h"
 #include "log.h"
@@ -23,7 +24,7 @@
 #include "util.h"
 #include "verdict.h"
 
-#define SNAP_USAGE	"snap PID [-o IMAGE] [--kill] [--file-max BYTES]"
+#define SNAP_USAGE	cmd_synopsis("snap")
 #define KILL_TIMEOUT_MS	10000
 
 static int parse_args(int argc, char **argv, struct snap_ctx *ctx)

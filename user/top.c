@@ -25,13 +25,14 @@
 #include <unistd.h>
 #include "arch.h"
 #include "cmd.h"
+#include "cmdtab.h"
 #include "log.h"
 #include "print.h"
 #include "snap.h"
 #include "tracer.h"
 #include "util.h"
 
-#define TOP_USAGE	"top PID [--batch] [-n N] [-d SECONDS] [--json]"
+#define TOP_USAGE	cmd_synopsis("top")
 #define SC_ROWS		12	/* syscalls shown on the interactive screen */
 /*
  * top counts every syscall and times one in 16 (bpf/trace.bpf.c): the

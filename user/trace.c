@@ -19,13 +19,14 @@
 #include <unistd.h>
 #include "arch.h"
 #include "cmd.h"
+#include "cmdtab.h"
 #include "log.h"
 #include "print.h"
 #include "sysfmt.h"
 #include "tracer.h"
 #include "util.h"
 
-#define TRACE_USAGE	"trace PID [--duration S] [-e EVENTS] [--max-rate N] [--json]"
+#define TRACE_USAGE	cmd_synopsis("trace")
 /* events per second shown at most: what a reader can still follow */
 #define DEFAULT_MAX_RATE 10000
 #define POLL_MS		100

@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The command line, described once (cmdtab.h).  To add an option: one
+ * row in its command's *_opts[] (before the { NULL }); to add a command:
+ * its opts[], one entry in cmd_descs[] and its function in main.c's
+ * dispatch table.  `make` regenerates the man page and the completion;
+ * tests/e2e/docs.sh then wants the option in the README's synopsis too.
+ */
+#include <stdio.h>
+#include <string.h>
+#include "cmdtab.h"
+
+static const struct cmd_opt snap_opts[] = {
+	{ "-o", "IMAGE", ARG_FILE, false,
+	  "Write the image to IMAGE (default bpfckpt-PID.img in the current directory).", NULL },
+	{ "--kill", NULL, ARG_NONE, false,
+	  "Kill the tree once the image is durable, and only if restore would take it.", NULL },
+	{ "--file-max", "BYTES", ARG_TEXT, false,
+	  "Store the content of memfds and deleted files up to BYTES each "
+	  "(default 1 MiB, at most 15 MiB).", NULL },
+	{ "--quiet", NULL, ARG_NONE, false,
+	  "Print no progress line and no summary; errors only.", NULL },
+	{ "--json", NULL, ARG_NONE, false,
+	  "Print the final summary as one JSON object.", NULL },
+	{ NULL },
+};
+
+static const struct cmd_opt restore_opts[] = {
+	{ "-d", NULL, ARG_NONE, false,
+	  "Detach: return once the whole tree runs, instead of waiting for its root.", NULL },
+	{ "--force", NULL, ARG_NONE, false,
+	  "Restore on another kernel release, or with the restorer's keyring.", NULL },
+	{ "--lazy", NULL, ARG_NONE, false,
+	  "Resume at once and serve private anonymous memory on demand (userfaultfd).", NULL },
+	{ "--inherit-fd", "fd[N]:KEY", ARG_TEXT, true,
+	  "Give the tree restore's own fd N for every file whose /proc link reads KEY "
+	  "(pipe:[INO], socket:[INO], a path).", NULL },
+	{ "--quiet", NULL, ARG_NONE, false,
+	  "Print no progress line and no summary; errors only.", NULL },
+	{ "--json", NULL, ARG_NONE, false,
+	  "Print the final summary as one JSON object.", NULL },
+	{ NULL },
+};
+
+static const struct cmd_opt json_opts[] = {
+	{ "--json", NULL, ARG_NONE, false, "Print JSON instead of text.", NULL },
+	{ NULL },
+};
+
+static const struct cmd_opt trace_opts[] = {
+	{ "--duration", "S", ARG_TEXT, false,
+	  "Stop after S seconds (default: at Ctrl-C or when the tree is gone).", NULL },
+	{ "-e", "EVENTS", ARG_WORDS, false,
+	  "Comma-separated events to show: syscall names, classes, event kinds; !X removes X.",
+	  "syscalls %file %desc %memory %process %sleep %signal %net %ipc "
+	  "task fork exec exit signal fault" },
+	{ "--max-rate", "N", ARG_TEXT, false,
+	  "Send at most N events a second, count the rest (default 10000, 0: no limit).", NULL },
+	{ "--json", NULL, ARG_NONE, false, "Print events and summary as JSON.", NULL },
+	{ NULL },
+};
+
+static const struct cmd_opt top_opts[] = {
+	{ "--batch", NULL, ARG_NONE, false, "Print refreshes as text, not a screen.", NULL },
+	{ "-n", "N", ARG_TEXT, false, "Stop after N refreshes.", NULL },
+	{ "-d", "SECONDS", ARG_TEXT, false, "Refresh every SECONDS (default 1).", NULL },
+	{ "--json", NULL, ARG_NONE, false, "Print each refresh as JSON (needs --batch).", NULL },
+	{ NULL },
+};
+
+static const struct cmd_opt no_opts[] = {
+	{ NULL },
+};
+
+const struct cmd_opt cmd_global_opts[] = {
+	{ "-v", NULL, ARG_NONE, false, "More detail: timings, what each step did.", NULL },
+	{ "-vv", NULL, ARG_NONE, false, "Debug output, libbpf's and the verifier's logs.", NULL },
+	{ "--help", NULL, ARG_NONE, false,
+	  "The commands; after a command, that command's help (also -h).", NULL },
+	{ NULL },
+};
+
+const struct cmd_desc cmd_descs[] = {
+	{ "snap", "PID", ARG_PID, "checkpoint a process and all its descendants",
+	  "Freeze the tree of PID with ptrace (no signal is sent), read it through "
+	  "BPF iterators and write one image file, then resume the tree, or kill it "
+	  "with --kill. The image is written to a temporary name and renamed once it "
+	  "is complete and fsynced: a failed snap leaves the tree running and no image.\n\n"
+	  "--kill never kills what restore would refuse: the image is read back and put "
+	  "through restore's checks first. When stderr is a terminal and the copy takes "
+	  "more than a second, a progress line shows pages done/total, MiB/s and ETA.",
+	  snap_opts, "bpfckpt snap 4711 -o job.img --kill" },
+	{ "restore", "IMAGE", ARG_IMAGE, "bring a snapped tree back, with the same pids",
+	  "Check the image fully (magic, version, checksum, every length), the kernel, "
+	  "every pid and backing file, then rebuild the tree with clone3 set_tid and "
+	  "syscall injection. Without -d restore stays the parent of the restored root, "
+	  "passes SIGINT, SIGTERM, SIGHUP and SIGQUIT on and exits with its status. "
+	  "A failure after processes exist kills all of them.\n\n"
+	  "When stderr is a terminal and the page copy takes more than a second, a "
+	  "progress line shows pages done/total, MiB/s and ETA.",
+	  restore_opts, "bpfckpt restore job.img -d" },
+	{ "show", "IMAGE", ARG_IMAGE, "decode an image",
+	  "Print every record of IMAGE: header, processes, threads, VMAs, fds, IPC "
+	  "objects. The image is checked as restore checks it.",
+	  json_opts, "bpfckpt show job.img --json" },
+	{ "inspect", "PID", ARG_PID, "state of a live tree, and what a snap would refuse",
+	  "Run the snap collectors without freezing and without memory: threads, VMAs "
+	  "with resident and stored pages, fds, and a verdict naming what snap --kill "
+	  "and restore would refuse, and why.",
+	  json_opts, "bpfckpt inspect 4711" },
+	{ "trace", "PID", ARG_PID, "strace-like event stream of a tree, with a summary",
+	  "One line per syscall (decoded arguments, return value, latency), fork, exec, "
+	  "exit, signal and page-fault event of the tree, children included, filtered in "
+	  "the kernel; at the end per-syscall counts and latency percentiles. Lost and "
+	  "throttled events are counted and reported.",
+	  trace_opts, "bpfckpt trace 4711 --duration 5 -e %file,!close" },
+	{ "top", "PID", ARG_PID, "perf-top-like live view of a tree",
+	  "Per-thread CPU, syscall rate and latency, faults, context switches, RSS, VMA "
+	  "and fd changes, and the tree's syscall mix, refreshed every -d seconds.",
+	  top_opts, "bpfckpt top 4711 --batch -n 3 -d 2" },
+	{ "check", NULL, ARG_NONE, "which kernel features and BPF programs this host has",
+	  "Probe the kernel features bpfckpt uses and load every BPF program; exit "
+	  "status 1 if a required one is missing.",
+	  json_opts, "bpfckpt check" },
+	{ "help", "[COMMAND]", ARG_COMMAND, "the commands, or one command's help",
+	  "Print the command list, or COMMAND's synopsis, description and options "
+	  "(as COMMAND --help does).",
+	  no_opts, "bpfckpt help snap" },
+	{ NULL },
+};
+
+const struct cmd_note cmd_exit[] = {
+	{ "0", "Success (restore without -d: the restored root's exit status; "
+	  "128+N if a signal N ended it)." },
+	{ "1", "A runtime error, or a refusal: one line on stderr says what and why." },
+	{ "2", "A usage error: unknown command or option, a missing or bad argument." },
+	{ NULL },
+};
+
+const struct cmd_note cmd_env[] = {
+	{ "BPFCKPT_FAULT", "For the tests: make one step fail, to exercise the cleanup "
+	  "paths. Points: snap-collect, snap-write, snap-commit, restore-created, "
+	  "restore-ipc, restore-mm, restore-final, vdso-differs (act as if the vdso "
+	  "moved), lazy-no-pull (the lazy pager serves faults only), refuse-PROGRAM "
+	  "(the verifier refuses that BPF program), trace-no-PROGRAM (hide a tracer hook)." },
+	{ "BPFCKPT_FALLBACK", "Force userspace fallbacks where BPF could do the work: "
+	  "all, or a comma list of tasks, timers, fd_path, rseq; tp_btf and tp_btf,raw_tp "
+	  "make the tracer use its raw_tp or classic tracepoint variants." },
+	{ "BPFCKPT_RESTORE_COPY", "How restore copies pages: populate (default), "
+	  "memcpy or inject (process_vm_writev from the restorer); for make bench." },
+	{ NULL },
+};
+
+const char *const cmd_unsupported[] = {
+	"Sockets other than AF_UNIX (TCP, UDP, netlink) are refused at restore; "
+	"file descriptors in flight (SCM_RIGHTS) and unaccepted connections are refused.",
+	"inotify, fanotify, userfaultfd, io_uring, pidfd and other anonymous-inode fds "
+	"are refused at snap, naming the fd.",
+	"Nested pid namespaces are refused at restore; namespaces other than pid, IPC "
+	"and UTS, cgroups, controlling TTYs, file locks and mount state are not saved.",
+	"Shared mappings of deleted files or memfds, hugetlb and device mappings are refused.",
+	"CPU-time and alarm POSIX timers, Landlock-confined processes, and a process "
+	"whose main thread exited while others run are refused at snap.",
+	"restore --lazy serves private anonymous memory only; shared memory is copied eagerly.",
+	"Keys are not saved (restore --force gives the restorer's keyring).",
+	"x86-64 only; the restore host needs the same page size and a compatible kernel.",
+	NULL,
+};
+
+const struct cmd_desc *cmd_find(const char *name)
+{
+	const struct cmd_desc *d;
+
+	for (d = cmd_descs; d->name; d++)
+		if (!strcmp(d->name, name))
+			return d;
+	return NULL;
+}
+
+const struct cmd_opt *cmd_find_opt(const struct cmd_desc *d, const char *name)
+{
+	const struct cmd_opt *o;
+
+	for (o = d->opts; o->name; o++)
+		if (!strcmp(o->name, name))
+			return o;
+	return NULL;
+}
+
+const char *cmd_synopsis(const char *name)
+{
+	/* one buffer per command: a caller may hold two */
+	static char bufs[16][512];
+	const struct cmd_desc *d = cmd_find(name);
+	const struct cmd_opt *o;
+	char *b;
+	size_t n;
+
+	if (!d || d - cmd_descs >= 16)
+		return name;
+	b = bufs[d - cmd_descs];
+	n = snprintf(b, sizeof(bufs[0]), "%s%s%s", d->name, d->operand ? " " : "",
+		     d->operand ? d->operand : "");
+	for (o = d->opts; o->name && n < sizeof(bufs[0]); o++)
+		n += snprintf(b + n, sizeof(bufs[0]) - n, " [%s%s%s]%s", o->name,
+			      o->arg ? " " : "", o->arg ? o->arg : "",
+			      o->repeat ? "..." : "");
+	return b;
+}
+
+void cmd_print_usage(FILE *f)
+{
+	const struct cmd_desc *d;
+	const struct cmd_opt *o;
+
+	fprintf(f, "usage: bpfckpt [-v|-vv] COMMAND [ARGS]\n\n");
+	for (d = cmd_descs; d->name; d++)
+		fprintf(f, "  bpfckpt %s\n", cmd_synopsis(d->name));
+	fprintf(f, "\ncommands:\n");
+	for (d = cmd_descs; d->name; d++)
+		fprintf(f, "  %-10s %s\n", d->name, d->summary);
+	fprintf(f, "\noptions before the command:\n");
+	for (o = cmd_global_opts; o->name; o++)
+		fprintf(f, "  %-10s %s\n", o->name, o->help);
+	fprintf(f, "\n'bpfckpt help COMMAND' or 'bpfckpt COMMAND --help' for one command.\n");
+}
+
+/* @text wrapped at 76 columns with @indent, paragraphs kept */
+static void print_wrapped(FILE *f, const char *text, int indent)
+{
+	const char *p = text;
+	int col = 0;
+
+	while (*p) {
+		size_t w = strcspn(p, " \n");
+
+		if (col && col + 1 + (int)w > 76) {
+			fputc('\n', f);
+			col = 0;
+		}
+		if (!col)
+			col = fprintf(f, "%*s", indent, "");
+		else
+			col += fprintf(f, " ");
+		col += fprintf(f, "%.*s", (int)w, p);
+		p += w;
+		if (!strncmp(p, "\n\n", 2)) {
+			fprintf(f, "\n\n");
+			col = 0;
+			p += 2;
+		} else if (*p) {
+			p++;
+		}
+	}
+	if (col)
+		fputc('\n', f);
+}
+
+void cmd_print_help(FILE *f, const struct cmd_desc *d)
+{
+	const struct cmd_opt *o;
+	char left[64];
+
+	fprintf(f, "usage: bpfckpt %s\n\n", cmd_synopsis(d->name));
+	fprintf(f, "%s: %s.\n\n", d->name, d->summary);
+	print_wrapped(f, d->text, 2);
+	if (d->opts[0].name)
+		fprintf(f, "\noptions:\n");
+	for (o = d->opts; o->name; o++) {
+		snprintf(left, sizeof(left), "%s%s%s", o->name, o->arg ? " " : "",
+			 o->arg ? o->arg : "");
+		fprintf(f, "  %-18s %s\n", left, o->help);
+	}
+	if (d->example)
+		fprintf(f, "\nexample:\n  # %s\n", d->example);
+}
