@@ -603,6 +603,32 @@ static int check_tail(struct img_reader *r, unsigned flags)
 	return 0;
 }
 
+/*
+ * Before any size rule: whether this is an image at all.  Its first 16
+ * bytes are the header's type, length and magic; a file shorter than
+ * that is an image cut short only if what it has matches them.
+ */
+static int check_magic(struct img_reader *r)
+{
+	const struct img_header want = { .h.type = IMG_HEADER, .magic = IMG_MAGIC };
+	uint8_t got[16];
+	ssize_t n;
+
+	_Static_assert(offsetof(struct img_header, magic) + 8 == sizeof(got), "magic");
+	n = pread(r->fd, got, sizeof(got), 0);
+	if (n < 0)
+		return fail(r, -errno, "reading: %s", strerror(errno));
+	if (!n)
+		return fail(r, -EINVAL, "empty file: too short for an image");
+	/* the length (bytes 4..7) is check_header's */
+	if (memcmp(got, &want.h.type, MIN((size_t)n, 4)) ||
+	    (n > 8 && memcmp(got + 8, &want.magic, n - 8)))
+		return fail(r, -EINVAL, "not a bpfckpt image (no BPFCKPT1 header magic)");
+	if ((size_t)n < sizeof(got))
+		return fail(r, -EINVAL, "%zd bytes is too short for an image: truncated", n);
+	return 0;
+}
+
 int img_open(const char *path, unsigned flags, struct img_reader *r)
 {
 	struct stat st;
@@ -623,6 +649,9 @@ int img_open(const char *path, unsigned flags, struct img_reader *r)
 		goto err;
 	}
 	r->size = st.st_size;
+	ret = check_magic(r);
+	if (ret)
+		goto err;
 	if (r->size < sizeof(struct img_header) + sizeof(struct img_tail)) {
 		ret = fail(r, -EINVAL, "%" PRIu64 " bytes is too short for an image",
 			   r->size);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <bpf/libbpf.h>
 #include "log.h"
 
@@ -11,6 +12,9 @@ void log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
 {
 	if (lvl > log_level)
 		return;
+	/* on a terminal: over snap's or restore's progress line, if any */
+	if (isatty(STDERR_FILENO))
+		fputs("\r\033[K", stderr);
 	fputs("bpfckpt: ", stderr);
 	if (log_cmd)
 		fprintf(stderr, "%s: ", log_cmd);

@@ -493,6 +493,7 @@ static int write_chunk(struct snap_ctx *ctx, struct copier *c, uint32_t nr,
 		}
 		img_pages_filled(ctx->w, ret);
 		done += ret;
+		progress_update(&ctx->prog, ctx->prog.done + ret / ps);
 	}
 	return img_pages_end(ctx->w);
 }
@@ -508,6 +509,7 @@ static int write_pages(struct snap_ctx *ctx, struct snap_proc *sp)
 	ret = find_pages(sp, &l);
 	if (!ret)
 		ret = mm_cow_write(ctx, sp, &l);
+	progress_total(&ctx->prog, l.pages);
 	ctx->reported = ret != 0;
 	if (ret || !l.n)
 		goto out;
@@ -1181,6 +1183,15 @@ static int write_batch(struct rst_proc *rp, struct iovec *local,
 	return done < 0 ? -errno : -EFAULT;
 }
 
+/* the restorer's share of the progress line's pages */
+static void count_pages(struct restore_ctx *ctx, size_t bytes)
+{
+	uint64_t n = bytes / ctx->img.hdr->page_size;
+
+	n += atomic_fetch_add_explicit(&ctx->sh->pages_done, n, memory_order_relaxed);
+	progress_update(&ctx->prog, n);
+}
+
 /* page contents from the mapped image, in runs of contiguous pages */
 static int write_pages_to(struct restore_ctx *ctx, struct rst_proc *rp,
 			  struct map_state *ms)
@@ -1215,6 +1226,7 @@ static int write_pages_to(struct restore_ctx *ctx, struct rst_proc *rp,
 				ret = write_batch(rp, local, remote, n, bytes);
 				if (ret)
 					return ret;
+				count_pages(ctx, bytes);
 				n = 0;
 				bytes = 0;
 			}
@@ -1224,7 +1236,10 @@ static int write_pages_to(struct restore_ctx *ctx, struct rst_proc *rp,
 			bytes += ps;
 		}
 	}
-	return n ? write_batch(rp, local, remote, n, bytes) : 0;
+	ret = n ? write_batch(rp, local, remote, n, bytes) : 0;
+	if (!ret)
+		count_pages(ctx, bytes);
+	return ret;
 }
 
 static const struct { uint64_t vm; int advice; } advices[] = {

@@ -559,14 +559,30 @@ static int keep_shared(const struct m_proc *mp, const struct img_vma *v,
  * fault per page or per 16; a failure there (ENOMEM) shows as the same
  * fault in memcpy.
  */
-static void copy_run(const struct restore_ctx *ctx, void *dst, const void *src,
-		     size_t len)
+static void copy_piece(const struct restore_ctx *ctx, void *dst, const void *src,
+		       size_t len)
 {
 	if (ctx->copy == RST_COPY_POPULATE) {
 		madvise((void *)src, len, MADV_POPULATE_READ);
 		madvise(dst, len, MADV_POPULATE_WRITE);
 	}
 	memcpy(dst, src, len);
+}
+
+/* in pieces, each counted for the restorer's progress line */
+#define COPY_PIECE	(8u << 20)
+
+static void copy_run(const struct restore_ctx *ctx, uint8_t *dst, const uint8_t *src,
+		     size_t len, uint64_t ps)
+{
+	size_t off, n;
+
+	for (off = 0; off < len; off += n) {
+		n = MIN(len - off, COPY_PIECE);
+		copy_piece(ctx, dst + off, src + off, n);
+		atomic_fetch_add_explicit(&ctx->sh->pages_done, n / ps,
+					  memory_order_relaxed);
+	}
 }
 
 /*
@@ -598,8 +614,8 @@ static void fill_slots(const struct restore_ctx *ctx, const struct rst_proc *rp,
 			       pg->vaddrs[i + run] == va + (uint64_t)run * ps)
 				run++;
 			at = rp->slots[vi] + (va - v->start);
-			copy_run(ctx, (void *)(uintptr_t)at, pg->data + (uint64_t)i * ps,
-				 (uint64_t)run * ps);
+			copy_run(ctx, (uint8_t *)(uintptr_t)at, pg->data + (uint64_t)i * ps,
+				 (uint64_t)run * ps, ps);
 		}
 	}
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/futex.h>
 #include <linux/sched.h>
 #include <signal.h>
@@ -169,6 +170,57 @@ static int grow_tree(struct pstree *t, struct task_list *l)
 	return added;
 }
 
+/* CAP_SYS_PTRACE in our effective set (/proc/self/status CapEff) */
+static bool has_cap_ptrace(void)
+{
+	char buf[2048], *p;
+	unsigned long long eff;
+
+	if (read_file("/proc/self/status", buf, sizeof(buf)) <= 0 ||
+	    !(p = strstr(buf, "CapEff:")) || sscanf(p + 7, "%llx", &eff) != 1)
+		return false;
+	return eff & (1ULL << CAP_SYS_PTRACE);
+}
+
+/*
+ * Why the kernel's ptrace access check (ptrace_may_access(),
+ * kernel/ptrace.c) refuses @pid to us: PTRACE_SEIZE then fails with
+ * EPERM, readlink of /proc/PID/exe with EACCES.  Without CAP_SYS_PTRACE
+ * a process of other credentials or not dumpable is refused; with it,
+ * only a security module or a user namespace we hold no capability in.
+ */
+static const char *access_refusal(void)
+{
+	return has_cap_ptrace() ?
+		"the kernel's ptrace access check refuses it although bpfckpt has "
+		"CAP_SYS_PTRACE (a security module, or a user namespace bpfckpt has "
+		"no capabilities in)" :
+		"the kernel's ptrace access check refuses it: bpfckpt lacks "
+		"CAP_SYS_PTRACE, and the process has other credentials or is not dumpable";
+}
+
+/*
+ * @root is not in the BPF listing: gone, or there and refused to us (a
+ * pid that exists must not read "no such process").
+ */
+static void root_missing_error(pid_t root)
+{
+	char path[64], exe[256];
+
+	snprintf(path, sizeof(path), "/proc/%d", root);
+	if (access(path, F_OK)) {
+		pr_err("pid %d: no such process", root);
+		return;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/exe", root);
+	if (readlink(path, exe, sizeof(exe)) < 0 && (errno == EACCES || errno == EPERM))
+		pr_err("pid %d exists, but bpfckpt may not access it (readlink %s: %s): %s",
+		       root, path, strerror(errno), access_refusal());
+	else
+		pr_err("pid %d exists (/proc/%d), but the kernel's task iterator does not "
+		       "list it: not a task bpfckpt can see", root, root);
+}
+
 /* starts the tree with @root, found in the listing; prints why not */
 static int add_root(struct pstree *t, struct task_list *l, pid_t root)
 {
@@ -176,9 +228,12 @@ static int add_root(struct pstree *t, struct task_list *l, pid_t root)
 
 	for (i = 0; i < l->n && l->t[i].tid != root; i++)
 		;
-	if (i == l->n || l->t[i].tgid != root) {
-		pr_err("pid %d: %s", root, i == l->n ? "no such process" :
-		       "is a thread, not a process: give its thread group id");
+	if (i == l->n) {
+		root_missing_error(root);
+		return -ESRCH;
+	}
+	if (l->t[i].tgid != root) {
+		pr_err("pid %d: is a thread, not a process: give its thread group id", root);
 		return -ESRCH;
 	}
 	if (add_proc(t, root, l->t[i].ppid)) {
@@ -287,6 +342,9 @@ static void seize_error(pid_t pid, pid_t tid, int err)
 			       pid, tid, atoi(tp + 10));
 			return;
 		}
+		pr_err("pid %d: freezing thread %d: PTRACE_SEIZE: %s: %s", pid, tid,
+		       errstr(err), access_refusal());
+		return;
 	}
 	if (err == -ETIMEDOUT)
 		stop_timeout_error(pid, tid);

@@ -31,6 +31,7 @@
 #include "cmd.h"
 #include "cmdtab.h"
 #include "log.h"
+#include "print.h"
 #include "inject.h"
 #include "ipc.h"
 #include "restore.h"
@@ -84,6 +85,10 @@ static int parse_args(int argc, char **argv, struct restore_ctx *ctx)
 			ctx->force = true;
 		else if (!strcmp(argv[i], "--lazy"))
 			ctx->lazy = true;
+		else if (!strcmp(argv[i], "--quiet"))
+			ctx->quiet = true;
+		else if (!strcmp(argv[i], "--json"))
+			ctx->json = true;
 		else if (argv[i][0] == '-')
 			return usage_error(RESTORE_USAGE, "unknown option '%s'", argv[i]);
 		else if (ctx->path)
@@ -249,6 +254,7 @@ static int wait_state(struct restore_ctx *ctx, enum rst_state state)
 	uint32_t i, seen, ok;
 
 	for (;;) {
+		progress_update(&ctx->prog, atomic_load(&ctx->sh->pages_done));
 		seen = atomic_load(&ctx->sh->done);
 		for (i = 0, ok = 0; i < ctx->nr_procs; i++) {
 			struct rst_slot *s = &ctx->sh->slots[i];
@@ -483,12 +489,42 @@ static void free_ctx(struct restore_ctx *ctx)
 	image_free(&ctx->img);
 }
 
+/* --json: the summary's figures, one object */
+static void print_json_summary(struct restore_ctx *ctx, uint32_t threads)
+{
+	struct printer p;
+
+	print_init(&p, stdout, true);
+	print_open_obj(&p, NULL);
+	print_s64(&p, "pid", NULL, ctx->procs[0].pid);
+	print_str(&p, "image", NULL, ctx->path);
+	print_u64(&p, "processes", NULL, ctx->nr_procs);
+	print_u64(&p, "threads", NULL, threads);
+	print_u64(&p, "pages", NULL, ctx->img.nr_pages);
+	print_u64(&p, "page_size", NULL, ctx->img.hdr->page_size);
+	print_dbl(&p, "seconds", NULL, (ctx->t_done - ctx->t_start) / 1e9);
+	print_bool(&p, "detached", NULL, ctx->detach);
+	print_bool(&p, "lazy", NULL, ctx->lazy);
+	if (ctx->pager) {
+		print_s64(&p, "pager_pid", NULL, getpid());
+		print_u64(&p, "pages_to_pull", NULL, lazy_left(ctx));
+	}
+	print_close_obj(&p);
+	print_end(&p);
+	fflush(stdout);
+}
+
 static void print_summary(struct restore_ctx *ctx)
 {
 	uint32_t i, threads = 0;
 
 	for (i = 0; i < ctx->nr_procs; i++)
 		threads += ctx->procs[i].mp->nr_threads;
+	if (ctx->json || ctx->quiet) {
+		if (ctx->json)
+			print_json_summary(ctx, threads);
+		return;
+	}
 	printf("restored pid %d: %u process%s, %u thread%s, %llu pages in %.3f s\n",
 	       ctx->procs[0].pid, ctx->nr_procs, ctx->nr_procs == 1 ? "" : "es",
 	       threads, threads == 1 ? "" : "s",
@@ -580,6 +616,10 @@ int cmd_restore(int argc, char **argv)
 		return EXIT_RUNTIME;
 	}
 	ctx.t[1] = now_ns();
+	/* a lazy restore copies little: its pager says how it goes (-v) */
+	progress_init(&ctx.prog, "restore", ctx.img.hdr->page_size, ctx.t_start,
+		      ctx.quiet || ctx.lazy);
+	progress_total(&ctx.prog, ctx.img.nr_pages);
 	ret = preflight(&ctx);
 	if (!ret && ctx.lazy && ctx.detach && (ret = detach_early(&ctx, &report)))
 		pr_err("starting the pager: %s", errstr(ret));
@@ -604,6 +644,7 @@ int cmd_restore(int argc, char **argv)
 	if (!ret)
 		ret = restore_procs(&ctx);
 	ctx.t[5] = now_ns();
+	progress_end(&ctx.prog);
 	if (ret) {
 		kill_all(&ctx);
 		goto out;

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include "progress.h"
 #include "arch.h"
 #include "model.h"
 #include "verdict.h"
@@ -40,6 +41,7 @@ struct rst_slot {
 struct rst_shared {
 	_Atomic uint32_t phase;		/* the restorer moves everyone on */
 	_Atomic uint32_t done;		/* bumped by every state change */
+	_Atomic uint64_t pages_done;	/* pages copied, for the progress line */
 	struct rst_slot slots[];
 };
 
@@ -109,6 +111,8 @@ struct restore_ctx {
 	uint64_t t_start, t_created, t_done;
 	uint64_t t[7];		/* phase starts, for -v (cmd_restore) */
 	struct pager *pager;	/* restore --lazy: lazy.c */
+	bool quiet, json;	/* --quiet, --json */
+	struct progress prog;	/* sh->pages_done, drawn by the restorer */
 };
 
 /* pstree.c: the new processes' own code (runs in the child) */

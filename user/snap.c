@@ -21,6 +21,7 @@
 #include "log.h"
 #include "snap.h"
 #include "model.h"
+#include "print.h"
 #include "util.h"
 #include "verdict.h"
 
@@ -38,6 +39,10 @@ static int parse_args(int argc, char **argv, struct snap_ctx *ctx)
 			ctx->out = argv[i];
 		} else if (!strcmp(argv[i], "--kill")) {
 			ctx->kill = true;
+		} else if (!strcmp(argv[i], "--quiet")) {
+			ctx->quiet = true;
+		} else if (!strcmp(argv[i], "--json")) {
+			ctx->json = true;
 		} else if (!strcmp(argv[i], "--file-max")) {
 			char *end;
 
@@ -226,12 +231,38 @@ static double secs(uint64_t from, uint64_t to)
 	return (to - from) / 1e9;
 }
 
+/* --json: the summary's figures, one object */
+static void print_json_summary(struct snap_ctx *ctx, uint64_t size)
+{
+	const struct snap_stats *st = &ctx->st;
+	struct printer p;
+
+	print_init(&p, stdout, true);
+	print_open_obj(&p, NULL);
+	print_s64(&p, "pid", NULL, ctx->root);
+	print_str(&p, "image", NULL, ctx->out);
+	print_u64(&p, "image_bytes", NULL, size);
+	print_u64(&p, "processes", NULL, ctx->nr_procs);
+	print_u64(&p, "threads", NULL, st->threads);
+	print_u64(&p, "pages", NULL, st->pages);
+	print_u64(&p, "page_size", NULL, getpagesize());
+	print_dbl(&p, "seconds", NULL, secs(st->start_ns, st->end_ns));
+	print_dbl(&p, "frozen_seconds", NULL, secs(st->freeze_start_ns, st->freeze_end_ns));
+	print_dbl(&p, "pages_seconds", NULL, st->mem_ns / 1e9);
+	print_bool(&p, "killed", NULL, ctx->kill);
+	print_close_obj(&p);
+	print_end(&p);
+}
+
 static void print_summary(struct snap_ctx *ctx, uint64_t size)
 {
 	const struct snap_stats *st = &ctx->st;
 	uint64_t bytes = st->pages * getpagesize();
 
-	printf("pid %d: %u process%s, %llu thread%s, %llu pages (%.1f MiB) -> %s "
+	if (ctx->json)
+		print_json_summary(ctx, size);
+	else if (!ctx->quiet)
+		printf("pid %d: %u process%s, %llu thread%s, %llu pages (%.1f MiB) -> %s "
 	       "(%.1f MiB) in %.3f s, frozen %.3f s\n", ctx->root, ctx->nr_procs,
 	       ctx->nr_procs == 1 ? "" : "es", (unsigned long long)st->threads,
 	       st->threads == 1 ? "" : "s", (unsigned long long)st->pages,
@@ -261,6 +292,7 @@ int cmd_snap(int argc, char **argv)
 	ret = parse_args(argc, argv, &ctx);
 	if (ret)
 		return ret;
+	progress_init(&ctx.prog, "snap", getpagesize(), ctx.st.start_ns, ctx.quiet);
 	if (!ctx.out) {
 		snprintf(def_out, sizeof(def_out), "bpfckpt-%d.img", ctx.root);
 		ctx.out = def_out;
@@ -277,6 +309,7 @@ int cmd_snap(int argc, char **argv)
 	ret = collect_all(&ctx);
 	if (!ret)
 		ret = write_image(&ctx);
+	progress_end(&ctx.prog);
 	if (!ret && !ctx.kill) {
 		/*
 		 * Everything is copied into the image's page cache: the tree

@@ -11,6 +11,7 @@
 #include <sys/types.h>
 #include "arch.h"
 #include "collect.h"
+#include "progress.h"
 #include "pstree.h"
 #include "bpfckpt/files.h"
 #include "bpfckpt/mm.h"
@@ -152,6 +153,9 @@ struct snap_ctx {
 	struct img_writer *w;
 	bool reported;		/* a module printed the write error */
 	struct snap_stats st;
+	bool quiet;		/* --quiet: no progress, no summary */
+	bool json;		/* --json: the summary as JSON */
+	struct progress prog;	/* pages written (mm.c) */
 };
 
 /* task.c: threads, creds, signals, timers of one process */
