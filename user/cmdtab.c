@@ -146,6 +146,8 @@ const struct cmd_note cmd_env[] = {
 	{ "BPFCKPT_FALLBACK", "Force userspace fallbacks where BPF could do the work: "
 	  "all, or a comma list of tasks, timers, fd_path, rseq; tp_btf and tp_btf,raw_tp "
 	  "make the tracer use its raw_tp or classic tracepoint variants." },
+	{ "BPFCKPT_PROGRESS_AFTER_MS", "Show the progress line of snap and restore "
+	  "once they have run this many milliseconds (default 1000); for the tests." },
 	{ "BPFCKPT_RESTORE_COPY", "How restore copies pages: populate (default), "
 	  "memcpy or inject (process_vm_writev from the restorer); for make bench." },
 	{ NULL },
