@@ -326,7 +326,7 @@ int cmd_snap(int argc, char **argv)
 		pstree_thaw(&ctx.tree);
 		goto out;
 	}
-	size = img_size(ctx.w) + sizeof(struct img_tail);
+	size = img_size(ctx.w);	/* committed: the tail is counted */
 	img_abort(ctx.w);	/* committed: only frees */
 	if (ctx.kill && (ret = check_restorable(&ctx))) {
 		unlink(ctx.out);
