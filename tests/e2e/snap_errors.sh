@@ -54,6 +54,31 @@ test_usage_errors() {
 	grep -q 'bpfckpt snap PID' "$CKPT_OUT" || fail "--help does not list snap"
 }
 
+# a process the kernel's ptrace access check refuses (not dumpable, and
+# bpfckpt without CAP_SYS_PTRACE): snap and the freeze name that check,
+# not "no such process" nor a bare EPERM; the process runs on
+test_ptrace_access_refused() {
+	local pycode='import ctypes, os, sys, time
+ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)   # PR_SET_DUMPABLE 0
+print("ready pid=%d" % os.getpid(), flush=True)
+n = 0
+while True:
+    n += 1
+    print("tick %d" % n, flush=True)
+    time.sleep(0.05)'
+	wl_start_via pyticker python3 -c "$pycode"
+	mkdir "$T/out"
+	# as a root without CAP_SYS_PTRACE in its bounding set
+	CKPT_RC=0 CKPT_OUT=$T/ckpt.out CKPT_ERR=$T/ckpt.err
+	timeout -k 5 "$CKPT_TIMEOUT" setpriv --bounding-set -sys_ptrace --inh-caps -sys_ptrace \
+		"$BPFCKPT" snap "$WL_PID" -o "$T/out/img" >"$CKPT_OUT" 2>"$CKPT_ERR" || CKPT_RC=$?
+	assert_eq 1 "$CKPT_RC" "snap's exit status"
+	assert_err "pid $WL_PID: freezing thread $WL_PID: PTRACE_SEIZE: Operation not permitted: the kernel's ptrace access check refuses it: bpfckpt lacks CAP_SYS_PTRACE"
+	assert_untouched "$T/out"
+	# with CAP_SYS_PTRACE the same process can be snapped
+	assert_ckpt 0 snap "$WL_PID" -o "$T/out/img"
+}
+
 test_kernel_thread_refused() {
 	assert_ckpt 1 snap 2 -o "$T/img"
 	assert_err "pid 2 is a kernel thread"
@@ -277,8 +302,17 @@ test_show_not_an_image() {
 	: >"$T/empty"
 	head -c 65536 /dev/urandom >"$T/random"
 	mkdir "$T/dir"
-	assert_show_rejects "$T/text" "too short"
-	assert_show_rejects "$T/empty" "too short"
+	# the magic comes before any size rule: a text file of any size is no image
+	for n in 1 6 15 16 17 1221 70001; do
+		python3 -c "import sys; sys.stdout.write(('root:x:0:0:root:/root:/bin/bash\n' * 3000)[:$n])" >"$T/text$n"
+		assert_show_rejects "$T/text$n" "not a bpfckpt image"
+		grep -qE "multiple of 8|too short|truncated" "$CKPT_ERR" &&
+			fail "a $n-byte text file: '$(cat "$CKPT_ERR")' blames its size"
+		assert_ckpt 1 restore "$T/text$n" -d
+		assert_err "not a bpfckpt image"
+	done
+	assert_show_rejects "$T/text" "not a bpfckpt image"
+	assert_show_rejects "$T/empty" "empty file: too short"
 	assert_show_rejects "$T/random" "not a bpfckpt image"
 	assert_show_rejects "$T/dir" "not a regular file"
 	assert_show_rejects "$T/missing" "No such file"

@@ -603,6 +603,41 @@ static bool says_where(const char *err)
 	return strstr(err, "offset") || strstr(err, "truncated") || strstr(err, "too short");
 }
 
+/*
+ * A file that is no image says so, whatever its size (show /etc/passwd
+ * once said "size 1271 is not a multiple of 8: truncated"); an image's
+ * first bytes alone are an image cut short.
+ */
+static int t_not_an_image(void)
+{
+	static const size_t sizes[] = { 1, 4, 7, 8, 15, 16, 17, 1271, 4096, 65537 };
+	static const char line[] = "root:x:0:0:root:/root:/bin/bash\n";
+	uint8_t *buf = malloc(65537);
+	size_t i, k;
+	int ret = 0;
+
+	if (!buf)
+		return no("malloc");
+	for (k = 0; k < 65537; k++)
+		buf[k] = line[k % (sizeof(line) - 1)];
+	for (i = 0; !ret && i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		ret = rejects(buf, sizes[i], 0, "not a bpfckpt image", NULL, "text");
+		if (!ret && (strstr(last_err, "multiple of 8") || strstr(last_err, "truncated")))
+			ret = no("%zu bytes of text: '%s' blames the size", sizes[i], last_err);
+	}
+	/* zeros: not an image either, even 16 of them */
+	memset(buf, 0, 64);
+	if (!ret)
+		ret = rejects(buf, 64, 0, "not a bpfckpt image", NULL, "zeros");
+	/* the header's own first bytes, cut: too short, truncated */
+	for (k = 1; !ret && k < 16; k++)
+		ret = rejects(good, k, 0, "truncated", NULL, "header cut");
+	if (!ret)
+		ret = rejects(good, 0, 0, "empty file", NULL, "empty");
+	free(buf);
+	return ret;
+}
+
 static int t_truncated(void)
 {
 	size_t cut;
@@ -1266,6 +1301,7 @@ int main(void)
 	}
 	run("round_trip", t_round_trip);
 	run("truncated", t_truncated);
+	run("not_an_image", t_not_an_image);
 	run("truncated_and_resealed", t_truncated_resealed);
 	run("bad_record_length", t_bad_length);
 	run("wrong_record_type", t_wrong_type);
