@@ -284,6 +284,8 @@ static int check_proc(struct inspect_ctx *c, struct i_proc *p)
 
 	if (p->ps->kthread)
 		return refuse(c, p->ps->pid, "tree", "is a kernel thread");
+	if (!pstree_may_trace(p->ps->pid, why, sizeof(why)))
+		return refuse(c, p->ps->pid, "tree", why);
 	if (p->ps->zombie && p->nr_threads > 1)
 		ret = refuse(c, p->ps->pid, "tree", "its main thread has exited "
 			     "while others run: not supported");

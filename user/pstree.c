@@ -15,6 +15,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <dirent.h>
 #include <time.h>
@@ -197,6 +198,23 @@ static const char *access_refusal(void)
 		"no capabilities in)" :
 		"the kernel's ptrace access check refuses it: bpfckpt lacks "
 		"CAP_SYS_PTRACE, and the process has other credentials or is not dumpable";
+}
+
+bool pstree_may_trace(pid_t pid, char *why, size_t len)
+{
+	char c;
+	struct iovec local = { &c, 1 }, remote = { NULL, 1 };
+
+	/*
+	 * process_vm_readv checks PTRACE_MODE_ATTACH_REALCREDS first, as
+	 * PTRACE_SEIZE does (mm_access(), mm/process_vm_access.c), and
+	 * fails with EPERM there; past it, address 0 gives EFAULT.  Nothing
+	 * is read and the process does not notice.
+	 */
+	if (process_vm_readv(pid, &local, 1, &remote, 1, 0) >= 0 || errno != EPERM)
+		return true;
+	snprintf(why, len, "may not be traced: %s", access_refusal());
+	return false;
 }
 
 /*
@@ -459,7 +477,7 @@ static void drop_vanished(struct pstree *t, const struct task_list *l)
 int pstree_freeze(struct collector *c, pid_t root, struct pstree *t)
 {
 	struct task_list l = { 0 };
-	char path[32];
+	char path[32], why[256];
 	uint32_t i;
 	int round, ret, n;
 
@@ -469,6 +487,10 @@ int pstree_freeze(struct collector *c, pid_t root, struct pstree *t)
 	if (access(path, F_OK)) {
 		pr_err("pid %d: no such process", root);
 		return -ESRCH;
+	}
+	if (!pstree_may_trace(root, why, sizeof(why))) {
+		pr_err("pid %d: %s", root, why);
+		return -EPERM;
 	}
 	for (round = 0; round < FREEZE_ROUNDS; round++) {
 		l.n = 0;

@@ -49,6 +49,11 @@ int pstree_freeze(struct collector *c, pid_t root, struct pstree *t);
  * without stopping anything (inspect, trace, top).  Prints why not.
  */
 int pstree_scan(struct collector *c, pid_t root, struct pstree *t);
+/*
+ * Whether the kernel's ptrace access check lets us trace @pid, probed
+ * without touching it; if not, @why says why (snap and inspect).
+ */
+bool pstree_may_trace(pid_t pid, char *why, size_t len);
 /* detaches every frozen thread: the tree runs on */
 void pstree_thaw(struct pstree *t);
 /*

@@ -73,8 +73,16 @@ while True:
 	timeout -k 5 "$CKPT_TIMEOUT" setpriv --bounding-set -sys_ptrace --inh-caps -sys_ptrace \
 		"$BPFCKPT" snap "$WL_PID" -o "$T/out/img" >"$CKPT_OUT" 2>"$CKPT_ERR" || CKPT_RC=$?
 	assert_eq 1 "$CKPT_RC" "snap's exit status"
-	assert_err "pid $WL_PID: freezing thread $WL_PID: PTRACE_SEIZE: Operation not permitted: the kernel's ptrace access check refuses it: bpfckpt lacks CAP_SYS_PTRACE"
+	assert_err "pid $WL_PID: may not be traced: the kernel's ptrace access check refuses it: bpfckpt lacks CAP_SYS_PTRACE"
 	assert_untouched "$T/out"
+	# inspect's verdict says the same
+	timeout -k 5 "$CKPT_TIMEOUT" setpriv --bounding-set -sys_ptrace --inh-caps -sys_ptrace \
+		"$BPFCKPT" inspect "$WL_PID" >"$CKPT_OUT" 2>"$CKPT_ERR" ||
+		fail "inspect failed: $(head -c 300 "$CKPT_ERR")"
+	grep -q "^verdict: a snap would refuse this tree" "$CKPT_OUT" ||
+		fail "inspect's verdict: $(grep -A2 '^verdict' "$CKPT_OUT")"
+	grep -q "pid $WL_PID \[tree\] snap: may not be traced: the kernel's ptrace access check" "$CKPT_OUT" ||
+		fail "inspect does not name the ptrace access check: $(grep -A3 '^verdict' "$CKPT_OUT")"
 	# with CAP_SYS_PTRACE the same process can be snapped
 	assert_ckpt 0 snap "$WL_PID" -o "$T/out/img"
 }
