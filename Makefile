@@ -165,11 +165,13 @@ uninstall:
 	      $(DESTDIR)$(COMPDIR)/bpfckpt
 
 # dpkg-buildpackage works in a copy of the sources (it wants the .deb
-# one level up, and debian/rules builds in build/ of that copy)
+# one level up, and debian/rules builds in build/ of that copy); our
+# own make's variables (SANITIZE=1, BUILD=) must not reach that build
 deb: deps
 	$(Q)rm -rf $(BUILD)/deb && mkdir -p $(BUILD)/deb/src
 	$(Q)tar -c --exclude='./build*' --exclude=./.git . | tar -x -C $(BUILD)/deb/src
-	$(Q)cd $(BUILD)/deb/src && dpkg-buildpackage -b -us -uc -rfakeroot >../build.log 2>&1 \
+	$(Q)cd $(BUILD)/deb/src && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+		dpkg-buildpackage -b -us -uc -rfakeroot >../build.log 2>&1 \
 		|| { tail -30 ../build.log; exit 1; }
 	$(Q)ls $(BUILD)/deb/*.deb
 

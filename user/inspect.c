@@ -284,8 +284,6 @@ static int check_proc(struct inspect_ctx *c, struct i_proc *p)
 
 	if (p->ps->kthread)
 		return refuse(c, p->ps->pid, "tree", "is a kernel thread");
-	if (!pstree_may_trace(p->ps->pid, why, sizeof(why)))
-		return refuse(c, p->ps->pid, "tree", why);
 	if (p->ps->zombie && p->nr_threads > 1)
 		ret = refuse(c, p->ps->pid, "tree", "its main thread has exited "
 			     "while others run: not supported");
@@ -345,6 +343,9 @@ static int collect_one(struct inspect_ctx *c, struct i_proc *p)
 	uint32_t i;
 	int ret;
 
+	/* what the kernel keeps from us: the reason, and nothing collected */
+	if (!p->ps->kthread && !pstree_may_trace(p->ps->pid, why, sizeof(why)))
+		return refuse(c, p->ps->pid, "tree", why);
 	ret = collect_proc(&c->col, COLLECT_TASKS, p->ps->pid, task_cb, &cc);
 	if (ret)
 		return ret;
