@@ -20,7 +20,7 @@ ARCH     := x86
 DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
             libxxhash-dev gcc make \
             python3 procps util-linux strace \
-            dpkg-dev fakeroot man-db
+            dpkg-dev fakeroot man-db bsdextrautils
 # and for make bench only: a realistic load for the tracer's overhead
 BENCH_PKGS := redis-server redis-tools
 

@@ -112,12 +112,12 @@ static void man(void)
 		printf("\n");
 	}
 	printf(".SH EXAMPLES\n");
-	for (d = cmd_descs; d->name; d++) {
-		if (!d->example)
-			continue;
-		printf(".PP\n.nf\n.RS\n# ");
-		roff(d->example);
-		printf("\n.RE\n.fi\n");
+	for (n = cmd_examples; n->name; n++) {
+		printf(".TP\n.B # ");
+		roff(n->name);
+		printf("\n");
+		roff(n->text);
+		printf("\n");
 	}
 	printf(".SH NOT SUPPORTED\n");
 	for (u = cmd_unsupported; *u; u++) {

@@ -153,6 +153,25 @@ const struct cmd_note cmd_env[] = {
 	{ NULL },
 };
 
+const struct cmd_note cmd_examples[] = {
+	{ "bpfckpt inspect 4711", "Before a snap: what it would store, and what snap "
+	  "--kill or restore would refuse, and why." },
+	{ "bpfckpt snap 4711 -o job.img --kill", "Checkpoint process 4711 and all its "
+	  "descendants into job.img, then kill them (only if restore would take the image)." },
+	{ "bpfckpt restore job.img -d", "Bring the tree back with the same pids, and "
+	  "return once it runs." },
+	{ "bpfckpt restore job.img -d --lazy", "The same, resuming at once; memory comes in "
+	  "on demand and in the background." },
+	{ "bpfckpt snap 4711 -o job.img --json --quiet", "For scripts: no progress line, "
+	  "the summary as one JSON object." },
+	{ "bpfckpt show job.img --json", "Decode an image, as JSON." },
+	{ "bpfckpt trace 4711 --duration 5 -e %file,!close", "Five seconds of the tree's "
+	  "file syscalls but close, then per-syscall counts and latencies." },
+	{ "bpfckpt top 4711 --batch -n 3 -d 2", "Three refreshes of the live view, two "
+	  "seconds apart, as text." },
+	{ NULL },
+};
+
 const char *const cmd_unsupported[] = {
 	"Sockets other than AF_UNIX (TCP, UDP, netlink) are refused at restore; "
 	"file descriptors in flight (SCM_RIGHTS) and unaccepted connections are refused.",

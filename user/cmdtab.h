@@ -54,6 +54,7 @@ extern const struct cmd_opt cmd_global_opts[];	/* before the command */
 extern const struct cmd_note cmd_env[];
 extern const struct cmd_note cmd_exit[];
 extern const char *const cmd_unsupported[];	/* ends with NULL */
+extern const struct cmd_note cmd_examples[];	/* command line, what it does */
 
 const struct cmd_desc *cmd_find(const char *name);
 const struct cmd_opt *cmd_find_opt(const struct cmd_desc *d, const char *name);

@@ -104,6 +104,16 @@ for f in sys.argv[1:]:
 			fail "the man page's ENVIRONMENT does not name the fallback $p"
 	done
 	grep -q "bpfckpt snap 4711 -o job.img --kill" "$T/man.txt" || fail "the man page has no snap example"
+	# every example's options are its command's
+	sed -n '/^EXAMPLES/,/^NOT SUPPORTED/p' "$T/man.txt" | grep -E '^ +# bpfckpt ' >"$T/examples"
+	[ "$(wc -l <"$T/examples")" -ge 5 ] || fail "the man page has fewer than 5 examples"
+	while read -r _ _ c args; do
+		for p in $args; do
+			[[ $p == -* ]] || continue
+			"$BPFCKPT" "$c" --help | grep -qE -- "^  $p( |\$)" ||
+				fail "the example 'bpfckpt $c $args' uses $p, which $c does not have"
+		done
+	done <"$T/examples"
 }
 
 # complete WORDS...: COMPREPLY for the command line WORDS (the last one
