@@ -275,7 +275,8 @@ static int load_vma(struct loader *l, struct m_proc *mp)
 			   (uint64_t)v->start);
 	if (v->prot & ~7u)
 		return bad(l, "prot %#x", v->prot);
-	if ((v->kind == IMG_VMA_FILE || v->kind == IMG_VMA_SHARED_FILE) && !path)
+	if ((v->kind == IMG_VMA_FILE || v->kind == IMG_VMA_SHARED_FILE ||
+	     v->kind == IMG_VMA_SHARED_GONE) && !path)
 		return bad(l, "file mapping without a path");
 	return vec_push(mp->vmas, mp->nr_vmas, mp->cap_vmas, mv);
 }

@@ -28,6 +28,7 @@ static const char *const vma_kinds[] = {
 	[IMG_VMA_HEAP] = "heap", [IMG_VMA_STACK] = "stack",
 	[IMG_VMA_VDSO] = "vdso", [IMG_VMA_VVAR] = "vvar",
 	[IMG_VMA_VVAR_VCLOCK] = "vvar_vclock", [IMG_VMA_SYSV_SHM] = "sysv-shm",
+	[IMG_VMA_SHARED_GONE] = "shared-deleted",
 };
 
 

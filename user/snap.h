@@ -86,6 +86,12 @@ struct snap_obj {
 	uint64_t dev, ino;
 };
 
+/* a range of a memfd or deleted file whose pages are stored (mm.c) */
+struct snap_span {
+	uint64_t dev, ino;
+	uint64_t start, end;	/* file offsets */
+};
+
 struct snap_proc {
 	struct ps_proc *ps;
 	pid_t pid;
@@ -149,6 +155,8 @@ struct snap_ctx {
 	uint32_t nr_objs;
 	uint32_t cap_objs;
 	struct snap_ipc *ipc;		/* SysV objects (ipc.c) */
+	struct snap_span *spans;	/* shared memfd/deleted ranges stored */
+	uint32_t nr_spans, cap_spans;
 	struct img_writer *w;
 	bool reported;		/* a module printed the write error */
 	struct snap_stats st;
