@@ -102,6 +102,31 @@ int mm_gone_check(struct verdict *vd, const struct ckpt_image *img,
 	return 0;
 }
 
+bool mm_gone_covers(const struct ckpt_image *img, uint64_t dev, uint64_t ino,
+		    uint64_t size)
+{
+	uint64_t at = 0;
+	bool moved = true;
+	uint32_t i, j;
+
+	/* grow [0, at) by any VMA that starts inside it, until none does */
+	while (at < size && moved) {
+		moved = false;
+		for (i = 0; i < img->nr_procs; i++)
+			for (j = 0; j < img->procs[i].nr_vmas; j++) {
+				const struct img_vma *v = img->procs[i].vmas[j].v;
+				uint64_t end = v->pgoff + (v->end - v->start);
+
+				if (v->kind == IMG_VMA_SHARED_GONE && v->dev == dev &&
+				    v->ino == ino && v->pgoff <= at && end > at) {
+					at = end;
+					moved = true;
+				}
+			}
+	}
+	return at >= size;
+}
+
 const struct gone_obj *mm_gone_find(const struct restore_ctx *ctx, uint64_t dev,
 				    uint64_t ino)
 {

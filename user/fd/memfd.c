@@ -130,7 +130,9 @@ static int content_check(struct verdict *v, const struct ckpt_image *img,
 	if (!c && !v->live)
 		return verdict_refuse(v, -EINVAL, pid, "fd", "fd %d: %s: no content "
 				      "recorded", mf->f->fd, mf->path);
-	if (c && fdata(c)->flags & IMG_FILEDATA_TOO_BIG)
+	/* mapped whole, the pages of its mappings are its content (mm_gone.c) */
+	if (c && fdata(c)->flags & IMG_FILEDATA_TOO_BIG &&
+	    !mm_gone_covers(img, mf->f->dev, mf->f->ino, fdata(c)->size))
 		return verdict_refuse(v, -EFBIG, pid, "fd", "fd %d: %s: its %llu bytes "
 				      "were not saved (snap --file-max BYTES saves up "
 				      "to %u)", mf->f->fd, mf->path,
