@@ -1016,6 +1016,87 @@ static int cow_rejected(uint64_t cs, uint64_t ce, uint64_t child_flags,
 	return 0;
 }
 
+/*
+ * IMG_VMA_SHARED_GONE: the root and a child map one memfd MAP_SHARED,
+ * its page stored by the root only; @path NULL, or @kind another
+ */
+static int build_gone(const char *path, uint32_t kind)
+{
+	static const uint64_t va[] = { 0x40000 };
+	struct img_vma v = {
+		.h.type = IMG_VMA, .start = 0x40000, .end = 0x42000, .kind = kind,
+		.prot = 3, .map_flags = 1, .vm_flags = KVM_MAYSHARE | KVM_SHARED,
+		.dev = 7, .ino = 99, .size = 0x1800, .mode = 0100600,
+		.path_len = path ? strlen(path) + 1 : 0,
+	};
+	struct img_part part = { path, v.path_len };
+	struct img_writer *w;
+	int ret;
+
+	ret = img_create(bad_path, &w);
+	if (ret)
+		return ret;
+	if (!(ret = put_header(w)) && !(ret = put_proc(w, ROOT_PID, 1, false)) &&
+	    !(ret = put_thread(w, ROOT_PID)) && !(ret = put_thread(w, THREAD2)) &&
+	    !(ret = img_put(w, &v, sizeof(v), &part, path ? 1 : 0)) &&
+	    !(ret = put_pages(w, va, 1)) &&
+	    !(ret = put_proc(w, ZOMBIE_PID, ROOT_PID, false)) &&
+	    !(ret = put_thread(w, ZOMBIE_PID)) && !(ret = put_thread(w, ZOMBIE_PID + 1)) &&
+	    !(ret = img_put(w, &v, sizeof(v), &part, path ? 1 : 0)))
+		ret = img_commit(w);
+	img_abort(w);
+	return ret;
+}
+
+static int gone_rejected(const char *path, uint32_t kind, const char *want,
+			 const char *what)
+{
+	struct ckpt_image img;
+	int ret;
+
+	if (build_gone(path, kind))
+		return no("%s: writing the image failed", what);
+	ret = image_load(bad_path, 0, &img);
+	memcpy(last_err, img.r.err, sizeof(last_err));
+	image_free(&img);
+	if (ret >= 0)
+		return no("%s: accepted", what);
+	if (!strstr(last_err, want))
+		return no("%s: message '%s' does not say '%s'", what, last_err, want);
+	return 0;
+}
+
+static int t_shared_gone(void)
+{
+	const char *name = "/memfd:q (deleted)";
+	const struct m_vma *a, *b;
+	struct ckpt_image img;
+	int ret;
+
+	if (build_gone(name, IMG_VMA_SHARED_GONE))
+		return no("writing the image failed");
+	ret = image_load(bad_path, 0, &img);
+	if (ret) {
+		ret = no("a valid image with a shared memfd: %s", img.r.err);
+		goto out;
+	}
+	a = &img.procs[0].vmas[0];
+	b = &img.procs[1].vmas[0];
+	if (img.procs[0].nr_vmas != 1 || img.procs[1].nr_vmas != 1 ||
+	    a->v->kind != IMG_VMA_SHARED_GONE || b->v->kind != IMG_VMA_SHARED_GONE ||
+	    !a->path || strcmp(a->path, name) || a->v->size != 0x1800 ||
+	    a->v->ino != 99 || img.procs[0].nr_pages != 1 || img.procs[1].nr_pages)
+		ret = no("the shared memfd mappings came back different");
+out:
+	image_free(&img);
+	if (ret)
+		return ret;
+	return gone_rejected(NULL, IMG_VMA_SHARED_GONE, "file mapping without a path",
+			     "a shared memfd mapping without its name") ||
+	       gone_rejected(name, IMG_VMA_KIND_MAX + 1, "kind 12",
+			     "a vma kind past the last") ? -1 : 0;
+}
+
 /* IMG_COW: pages a child shares with its parent, in a VMA both have */
 static int t_cow_ranges(void)
 {
@@ -1281,6 +1362,7 @@ int main(void)
 	run("unix", t_unix);
 	run("event_fds", t_event_fds);
 	run("cow_ranges", t_cow_ranges);
+	run("shared_gone", t_shared_gone);
 	run("sysv_ipc", t_ipc);
 	unlink(good_path);
 	unlink(bad_path);
