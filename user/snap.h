@@ -56,6 +56,8 @@ union fd_ext {
 	struct img_signalfd sfd;
 	struct img_epoll ep;
 	struct img_filedata fd;
+	struct img_inotify ino;
+	struct img_fanotify fan;
 };
 
 /* pages to store: runs of whole pages */
