@@ -65,6 +65,51 @@ test_shmgone_stopped() {
 	assert_ticking "$WL_LOG" 5
 }
 
+# restore --lazy: shared memory is written before the tree runs, from
+# page data whose pieces are checked first (a lazy load checks none)
+test_shmgone_lazy() {
+	wl_start shmgone "$T" 30
+	assert_ticking "$WL_LOG" 3
+	cycle_running "$WL_PID" --lazy
+	assert_same_objects
+	assert_ticking "$WL_LOG" 5
+}
+
+# a page of the memfd corrupted after the snap: restore --lazy (which
+# loads no page data up front) checks the piece before the memfd is
+# filled from it, and fails with nothing left behind
+test_shmgone_lazy_corrupted() {
+	local off pids
+	wl_start shmgone "$T" 30
+	assert_ticking "$WL_LOG" 3
+	snap_kill_json "$WL_PID"
+	pids=$(image_pids)
+	"$TOOLS/imgedit" "$T/img" list >"$T/records" || fail "imgedit list failed"
+	off=$(python3 - "$T/records" "$T/img" "$T/image.json" <<'PY'
+import json, struct, sys
+recs = [(int(l.split()[1], 16), l.split()[2]) for l in open(sys.argv[1])]
+img = open(sys.argv[2], "rb").read()
+root = json.load(open(sys.argv[3]))["processes"][0]
+vma = [v for v in root["vmas"] if v["path"].startswith("/memfd:shmgone")][0]
+want = int(vma["start"], 16) + 5 * 4096
+for off, t in recs:
+    if t != "pages":
+        continue
+    typ, ln, nr = struct.unpack_from("<III", img, off)
+    vaddrs = struct.unpack_from("<%dQ" % nr, img, off + 16)
+    if want in vaddrs:
+        data = (off + ln + 4095) // 4096 * 4096
+        print(data + vaddrs.index(want) * 4096 + 100)
+        break
+PY
+)
+	[ -n "$off" ] || fail "no stored page of the memfd at 5 pages in"
+	python3 -c "import sys; f = open(sys.argv[1], 'r+b'); f.seek($off); b = f.read(1); f.seek($off); f.write(bytes([b[0] ^ 0xff]))" "$T/img"
+	assert_ckpt 1 restore "$T/img" -d --lazy
+	assert_err "/memfd:shmgone \(deleted\) back: page data is corrupted"
+	assert_no_pids $pids
+}
+
 # the deleted file's name is taken again: snap --kill refuses (the tree
 # runs on), and so does restore of an image snapped before, leaving no
 # process behind; the same image restores once the name is free
