@@ -35,6 +35,7 @@
 #include "verdict.h"
 
 #define TMPFS_MAGIC	0x01021994
+#define SECRETMEM_MAGIC	0x5345434d	/* include/uapi/linux/magic.h */
 #define CHUNK_PAGES	(1u << 16)	/* pages per IMG_PAGES record */
 #define COPY_BYTES	(256u << 10)	/* per process_vm_readv: stays in cache */
 #define SCAN_REGIONS	1024
@@ -82,7 +83,18 @@ static int file_kind(const struct rec_vma *r, const char *path, uint32_t *kind,
 		*kind = IMG_VMA_SYSV_SHM;
 		return 0;
 	}
-	/* a memfd or unlinked file: its content is stored (mm_gone.c) */
+	/*
+	 * A memfd or unlinked file: its content is stored (mm_gone.c).  Not
+	 * memfd_secret()'s, whose pages nobody else can read, nor an inode
+	 * that is no regular file: neither could be made again.
+	 */
+	if (is_deleted(r, path) && (!S_ISREG(r->mode) || r->sb_magic == SECRETMEM_MAGIC ||
+				    path[0] != '/')) {
+		snprintf(why, len, "vma %llx-%llx: shared mapping of '%s' (mode %o): "
+			 "not a file restore can make again", r->start, r->end,
+			 path, r->mode);
+		return -ENOTSUP;
+	}
 	*kind = is_deleted(r, path) ? IMG_VMA_SHARED_GONE : IMG_VMA_SHARED_FILE;
 	return 0;
 }

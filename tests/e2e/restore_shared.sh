@@ -65,6 +65,26 @@ test_shmgone_stopped() {
 	assert_ticking "$WL_LOG" 5
 }
 
+# memfd_secret() memory is shared-mapped and deleted too, but nobody
+# can read it: snap refuses it, naming the mapping, and the tree runs on
+test_secretmem_refused() {
+	wl_start_via secret python3 -c 'import ctypes, mmap, os, time
+os.setsid()
+fd = ctypes.CDLL(None, use_errno=True).syscall(447, 0)	# memfd_secret(0)
+if fd < 0: raise SystemExit("FAIL: memfd_secret: errno %d" % ctypes.get_errno())
+os.ftruncate(fd, 4096)
+m = mmap.mmap(fd, 4096)
+m[0] = 1
+os.close(fd)
+print("ready pid=%d" % os.getpid(), flush=True)
+while True:
+    time.sleep(0.05)'
+	assert_ckpt 1 snap "$WL_PID" -o "$T/img" --kill
+	assert_err "pid $WL_PID: vma [0-9a-f]+-[0-9a-f]+: shared mapping of '/secretmem \(deleted\)' \(mode 100[0-7]+\): not a file restore can make again"
+	assert_alive "$WL_PID"
+	[ ! -e "$T/img" ] || fail "a refused snap left an image"
+}
+
 # restore --lazy: shared memory is written before the tree runs, from
 # page data whose pieces are checked first (a lazy load checks none)
 test_shmgone_lazy() {
