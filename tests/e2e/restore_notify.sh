@@ -57,6 +57,26 @@ test_notify_path_gone() {
 	assert_ticking "$WL_LOG" 3
 }
 
+# show decodes every watch and mark with its path
+test_notify_show() {
+	notify_start
+	assert_ckpt 0 snap "$WL_PID" -o "$T/img"
+	assert_ckpt 0 show --json "$T/img"
+	python3 - "$CKPT_OUT" "$T/d" <<'PY' || fail "show --json: watches or marks differ: $(head -c 600 "$CKPT_OUT")"
+import json, sys
+j, d = json.load(open(sys.argv[1])), sys.argv[2]
+fds = {f["kind"]: f for f in j["processes"][0]["fds"]}
+w = sorted((m["wd"], int(m["mask"], 16), m["path"]) for m in fds["inotify"]["marks"])
+want = [(1, 0x300, d), (3, 0x2, d + "/f"), (4, 0x4, d + "/link")]
+f = sorted((m["type"], int(m["mask"], 16), int(m["ignored_mask"], 16), m["path"])
+           for m in fds["fanotify"]["marks"])
+fwant = [("filesystem", 0x20, 0, d), ("inode", 0x2, 0x20, d + "/f"), ("mount", 0x8, 0, d)]
+sys.exit(not (w == want and f == fwant))
+PY
+	assert_ckpt 0 show "$T/img"
+	grep -q "watch 3 mask 0x2 $T/d/f" "$CKPT_OUT" || fail "show: no line for watch 3: $(grep -A4 inotify "$CKPT_OUT")"
+}
+
 # inspect lists the watches' kind and shows them as restorable
 test_notify_inspect() {
 	notify_start
