@@ -25,6 +25,7 @@
 #include "inject.h"
 
 #define FDINFO_MAX	(4u << 20)
+#define WD_MAX		(1 << 20)	/* watches stepped over, at most */
 /* what inotify_mark_user_mask() shows, all of which inotify_add_watch() takes */
 #define IN_USER_MASK	(IN_ALL_EVENTS | IN_ONESHOT | IN_EXCL_UNLINK)
 
@@ -83,6 +84,19 @@ static int inotify_fill(union fd_ext *x, uint8_t **data, uint32_t *len,
 static int inotify_check(struct verdict *v, const struct ckpt_image *img,
 			 const struct m_proc *mp, const struct m_fd *mf)
 {
+	const struct img_inotify *in = (const void *)mf->ext;
+	struct img_notify_mark k;
+	const char *path;
+	uint32_t i;
+
+	/* each wd below the highest is a watch added and removed at restore */
+	for (i = 0; i < in->nr_watches; i++) {
+		notify_mark(mf, i, &k, &path);
+		if (k.wd > WD_MAX)
+			return verdict_refuse(v, -E2BIG, mp->p->pid[0], "fd", "fd %d: "
+					      "inotify watch %d: wds above %d cannot "
+					      "be given back", mf->f->fd, k.wd, WD_MAX);
+	}
 	return notify_check(v, mp, mf, "inotify watch");
 }
 
