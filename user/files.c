@@ -35,6 +35,8 @@ static const struct fd_kind *const kinds[IMG_FD_KIND_MAX + 1] = {
 	[IMG_FD_MEMFD] = &fd_memfd_kind,
 	[IMG_FD_GONE] = &fd_gone_kind,
 	[IMG_FD_ANON] = &fd_anon_kind,
+	[IMG_FD_INOTIFY] = &fd_inotify_kind,
+	[IMG_FD_FANOTIFY] = &fd_fanotify_kind,
 };
 
 /* the model's loader admits only kinds 1..IMG_FD_KIND_MAX */
@@ -78,6 +80,9 @@ int files_fd_kind(const struct rec_file *r, const char *path, uint32_t *kind,
 		{ "anon_inode:[timerfd]", IMG_FD_TIMERFD },
 		{ "anon_inode:[signalfd]", IMG_FD_SIGNALFD },
 		{ "anon_inode:[eventpoll]", IMG_FD_EPOLL },
+		/* inotify_init1(): "inotify", no brackets (fs/notify/inotify) */
+		{ "anon_inode:inotify", IMG_FD_INOTIFY },
+		{ "anon_inode:[fanotify]", IMG_FD_FANOTIFY },
 	};
 	size_t i;
 
@@ -164,6 +169,8 @@ static size_t ext_size(const union fd_ext *x)
 	case IMG_SIGNALFD: return sizeof(x->sfd);
 	case IMG_EPOLL: return sizeof(x->ep);
 	case IMG_FILEDATA: return sizeof(x->fd);
+	case IMG_INOTIFY: return sizeof(x->ino);
+	case IMG_FANOTIFY: return sizeof(x->fan);
 	}
 	return 0;
 }

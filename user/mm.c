@@ -35,6 +35,7 @@
 #include "verdict.h"
 
 #define TMPFS_MAGIC	0x01021994
+#define SECRETMEM_MAGIC	0x5345434d	/* include/uapi/linux/magic.h */
 #define CHUNK_PAGES	(1u << 16)	/* pages per IMG_PAGES record */
 #define COPY_BYTES	(256u << 10)	/* per process_vm_readv: stays in cache */
 #define SCAN_REGIONS	1024
@@ -82,13 +83,19 @@ static int file_kind(const struct rec_vma *r, const char *path, uint32_t *kind,
 		*kind = IMG_VMA_SYSV_SHM;
 		return 0;
 	}
-	if (is_deleted(r, path)) {
-		snprintf(why, len, "vma %llx-%llx: shared mapping of deleted file "
-			 "'%s' (memfd or unlinked): not supported", r->start,
-			 r->end, path);
+	/*
+	 * A memfd or unlinked file: its content is stored (mm_gone.c).  Not
+	 * memfd_secret()'s, whose pages nobody else can read, nor an inode
+	 * that is no regular file: neither could be made again.
+	 */
+	if (is_deleted(r, path) && (!S_ISREG(r->mode) || r->sb_magic == SECRETMEM_MAGIC ||
+				    path[0] != '/')) {
+		snprintf(why, len, "vma %llx-%llx: shared mapping of '%s' (mode %o): "
+			 "not a file restore can make again", r->start, r->end,
+			 path, r->mode);
 		return -ENOTSUP;
 	}
-	*kind = IMG_VMA_SHARED_FILE;
+	*kind = is_deleted(r, path) ? IMG_VMA_SHARED_GONE : IMG_VMA_SHARED_FILE;
 	return 0;
 }
 
@@ -332,14 +339,39 @@ static bool has_content(uint32_t kind)
 {
 	return kind == IMG_VMA_ANON || kind == IMG_VMA_HEAP ||
 	       kind == IMG_VMA_STACK || kind == IMG_VMA_FILE ||
-	       kind == IMG_VMA_SHARED_ANON;
+	       kind == IMG_VMA_SHARED_ANON || kind == IMG_VMA_SHARED_GONE;
 }
 
-static int find_pages(struct snap_proc *sp, struct range_list *l)
+/*
+ * Processes that share a memfd or deleted file map the same range of it
+ * (a fork, or each its sem_open()): its pages are stored once, by the
+ * first of them; restore fills the object from all (mm_gone.c)
+ */
+static int gone_stored(struct snap_ctx *ctx, const struct snap_vma *v, bool *seen)
+{
+	struct snap_span s = { v->v.dev, v->v.ino, v->v.pgoff,
+			       v->v.pgoff + (v->v.end - v->v.start) };
+	uint32_t i;
+
+	for (i = 0; i < ctx->nr_spans; i++) {
+		const struct snap_span *o = &ctx->spans[i];
+
+		if (o->dev == s.dev && o->ino == s.ino && o->start <= s.start &&
+		    o->end >= s.end) {
+			*seen = true;
+			return 0;
+		}
+	}
+	*seen = false;
+	return vec_push(ctx->spans, ctx->nr_spans, ctx->cap_spans, s);
+}
+
+static int find_pages(struct snap_ctx *ctx, struct snap_proc *sp, struct range_list *l)
 {
 	char path[64];
 	uint32_t i;
 	int pagemap, ret = 0;
+	bool seen;
 
 	snprintf(path, sizeof(path), "/proc/%d/pagemap", sp->pid);
 	pagemap = open(path, O_RDONLY | O_CLOEXEC);
@@ -353,7 +385,11 @@ static int find_pages(struct snap_proc *sp, struct range_list *l)
 
 		if (!has_content(v->v.kind))
 			continue;
-		if (v->v.kind == IMG_VMA_SHARED_ANON)
+		if (v->v.kind == IMG_VMA_SHARED_GONE) {
+			ret = gone_stored(ctx, v, &seen);
+			if (!ret && !seen)
+				ret = scan_shared(sp->pid, v, l);
+		} else if (v->v.kind == IMG_VMA_SHARED_ANON)
 			ret = scan_shared(sp->pid, v, l);
 		else
 			ret = scan_private(pagemap, v, l);
@@ -382,7 +418,8 @@ int mm_count_pages(int pagemap, const struct img_vma *v, uint64_t *resident,
 		.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED | PAGE_IS_FILE |
 			       PAGE_IS_PFNZERO,
 	};
-	bool shared = v->kind == IMG_VMA_SHARED_ANON || v->kind == IMG_VMA_SYSV_SHM;
+	bool shared = v->kind == IMG_VMA_SHARED_ANON || v->kind == IMG_VMA_SYSV_SHM ||
+		      v->kind == IMG_VMA_SHARED_GONE;
 	uint64_t ps = getpagesize(), n, cat;
 	long got, i;
 
@@ -506,7 +543,7 @@ static int write_pages(struct snap_ctx *ctx, struct snap_proc *sp)
 	char path[64];
 	int ret;
 
-	ret = find_pages(sp, &l);
+	ret = find_pages(ctx, sp, &l);
 	if (!ret)
 		ret = mm_cow_write(ctx, sp, &l);
 	progress_total(&ctx->prog, l.pages);
@@ -670,6 +707,8 @@ int mm_check_image(const struct ckpt_image *img, struct verdict *vd)
 			if (mv->v->kind == IMG_VMA_FILE ||
 				 mv->v->kind == IMG_VMA_SHARED_FILE)
 				ret = check_backing(vd, mp->p, mv, here);
+			else if (mv->v->kind == IMG_VMA_SHARED_GONE)
+				ret = mm_gone_check(vd, img, mp->p, mv);
 			if (ret)
 				return ret;
 		}
@@ -994,6 +1033,26 @@ static int map_shared_anon(struct restore_ctx *ctx, struct rst_proc *rp,
 }
 
 /*
+ * The object is the restorer's (mm_gone_make()), its pages in already.
+ * Opened for writing only if the VMA may write (VM_MAYWRITE): a VMA
+ * without it (an O_RDONLY fd, or a memfd sealed F_SEAL_WRITE) cannot
+ * get PROT_WRITE later, so neither can this one.
+ */
+static int map_gone(struct restore_ctx *ctx, struct rst_proc *rp,
+		    struct map_state *ms, const struct img_vma *v, int *fd)
+{
+	const struct gone_obj *o = mm_gone_find(ctx, v->dev, v->ino);
+
+	if (!o) {
+		pr_err("pid %d: vma %llx-%llx: its file was not made", rp->pid,
+		       (unsigned long long)v->start, (unsigned long long)v->end);
+		return -ENOENT;
+	}
+	return map_file(ctx, rp, ms, o->link,
+			v->vm_flags & KVM_MAYWRITE ? O_RDWR : O_RDONLY, fd);
+}
+
+/*
  * A SysV segment is attached again with shmat(): the segment exists by
  * now with its id (ipc.c), which is the inode number the VMA recorded
  * (newseg(), ipc/shm.c).  The VMA covers the whole segment
@@ -1122,6 +1181,11 @@ static int map_one(struct restore_ctx *ctx, struct rst_proc *rp,
 		if (ret)
 			return ret;
 		break;
+	case IMG_VMA_SHARED_GONE:
+		ret = map_gone(ctx, rp, ms, v, &fd);
+		if (ret)
+			return ret;
+		break;
 	case IMG_VMA_SYSV_SHM:
 		return map_sysv(ctx, rp, v);
 	default:
@@ -1164,6 +1228,12 @@ static int mark_pages(struct restore_ctx *ctx, struct rst_proc *rp,
 	for (vi = 0; ctx->lazy && vi < mp->nr_vmas; vi++)
 		if (lazy_vma(mp->vmas[vi].v))
 			ms->skip_pages[vi] = true;
+	/* the object has its pages (mm_gone.c): mapped as it was, no write */
+	for (vi = 0; vi < mp->nr_vmas; vi++)
+		if (mp->vmas[vi].v->kind == IMG_VMA_SHARED_GONE) {
+			ms->has_pages[vi] = false;
+			ms->skip_pages[vi] = true;
+		}
 	/* mapped read-write with its pages in: only the protections to set */
 	for (vi = 0; vi < mp->nr_vmas; vi++)
 		if (mm_premapped(rp, vi))

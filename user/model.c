@@ -275,7 +275,8 @@ static int load_vma(struct loader *l, struct m_proc *mp)
 			   (uint64_t)v->start);
 	if (v->prot & ~7u)
 		return bad(l, "prot %#x", v->prot);
-	if ((v->kind == IMG_VMA_FILE || v->kind == IMG_VMA_SHARED_FILE) && !path)
+	if ((v->kind == IMG_VMA_FILE || v->kind == IMG_VMA_SHARED_FILE ||
+	     v->kind == IMG_VMA_SHARED_GONE) && !path)
 		return bad(l, "file mapping without a path");
 	return vec_push(mp->vmas, mp->nr_vmas, mp->cap_vmas, mv);
 }
@@ -495,6 +496,47 @@ static int load_anon(struct loader *l, struct m_proc *mp)
 		return bad(l, "semaphore %u", e->semaphore);
 	mf->ext = l->rec->p;
 	mf->data = (const uint8_t *)l->rec->p + recs[i].size;
+	return 0;
+}
+
+/*
+ * IMG_INOTIFY, IMG_FANOTIFY: nr_watches marks, then the paths they
+ * name, each inside the paths, with its NUL and no other
+ */
+static int load_notify(struct loader *l, struct m_proc *mp)
+{
+	bool fan = l->rec->type == IMG_FANOTIFY;
+	size_t head = fan ? sizeof(struct img_fanotify) : sizeof(struct img_inotify);
+	const struct img_inotify *in = l->rec->p;
+	struct m_fd *mf = mp->nr_fds ? &mp->fds[mp->nr_fds - 1] : NULL;
+	const uint8_t *marks = (const uint8_t *)l->rec->p + head;
+	const char *paths;
+	struct img_notify_mark k;
+	uint32_t i;
+
+	if (l->rec->len < head)
+		return bad(l, "length %u below %zu", l->rec->len, head);
+	if (in->nr_watches > IMG_NOTIFY_MARKS_MAX ||
+	    IMG_ALIGN(head + (uint64_t)in->nr_watches * sizeof(k) + in->paths_len) !=
+	    l->rec->len)
+		return bad(l, "length %u does not match %u marks and %u bytes of paths",
+			   l->rec->len, in->nr_watches, in->paths_len);
+	if (!mf || mf->f->kind != (fan ? IMG_FD_FANOTIFY : IMG_FD_INOTIFY) || mf->ext)
+		return bad(l, "not right after the fd record of its kind");
+	paths = (const char *)marks + (size_t)in->nr_watches * sizeof(k);
+	for (i = 0; i < in->nr_watches; i++) {
+		memcpy(&k, marks + (size_t)i * sizeof(k), sizeof(k));
+		if (k.reserved || (!fan && (k.type || k.flags || k.ignored_mask || k.wd <= 0)) ||
+		    k.type > IMG_FAN_MARK_FS)
+			return bad(l, "mark %u: wd %d, type %u, flags %#x", i, k.wd, k.type,
+				   k.flags);
+		if (k.path_len && ((uint64_t)k.path_off + k.path_len > in->paths_len ||
+				   strnlen(paths + k.path_off, k.path_len) != k.path_len - 1))
+			return bad(l, "mark %u: path at %u of %u bytes is malformed", i,
+				   k.path_off, k.path_len);
+	}
+	mf->ext = l->rec->p;
+	mf->data = marks;
 	return 0;
 }
 
@@ -913,6 +955,9 @@ static int load_rec(struct loader *l)
 		return load_anon(l, mp);
 	case IMG_FILEDATA:
 		return load_filedata(l, mp);
+	case IMG_INOTIFY:
+	case IMG_FANOTIFY:
+		return load_notify(l, mp);
 	}
 	return bad(l, "unexpected record");
 }

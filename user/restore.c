@@ -229,6 +229,8 @@ static int setup(struct restore_ctx *ctx)
 		return -errno;
 	inj_write_stub(stub);
 	ret = mm_premap_plan(ctx);
+	if (!ret)
+		ret = mm_gone_make(ctx);
 	if (ret)
 		return ret;
 	/* orphans of a failed restore come back to us to be reaped */
@@ -475,6 +477,7 @@ static void free_ctx(struct restore_ctx *ctx)
 		free(ctx->procs[i].fids);
 	}
 	mm_premap_free(ctx);
+	mm_gone_free(ctx);
 	free(ctx->procs);
 	for (i = 0; i < ctx->nr_inh; i++)
 		if (ctx->inh[i].moved >= 0)
@@ -643,6 +646,8 @@ int cmd_restore(int argc, char **argv)
 	ctx.t[4] = now_ns();
 	if (!ret)
 		ret = restore_procs(&ctx);
+	/* every VMA and fd on them holds its own reference now */
+	mm_gone_free(&ctx);
 	ctx.t[5] = now_ns();
 	progress_end(&ctx.prog);
 	if (ret) {

@@ -81,6 +81,17 @@ struct shm_owner {
 	uint64_t start, end, pgoff;
 };
 
+/*
+ * A memfd or deleted file that some VMA maps MAP_SHARED (mm_gone.c):
+ * made by the restorer before the tree, which maps it (and opens it as
+ * an fd) through @link
+ */
+struct gone_obj {
+	uint64_t dev, ino;
+	int fd;			/* the restorer's */
+	char link[48];		/* /proc/RESTORER/fd/FD */
+};
+
 /* a SysV object the restore made (ipc.c), removed if it fails */
 struct ipc_made {
 	int kind;
@@ -105,6 +116,8 @@ struct restore_ctx {
 	uint32_t nr_inh, cap_inh;
 	struct shm_owner *shm;
 	uint32_t nr_shm, cap_shm;
+	struct gone_obj *gone;	/* mm_gone.c */
+	uint32_t nr_gone, cap_gone;
 	struct ipc_made *ipc_made;
 	uint32_t nr_ipc_made, cap_ipc_made;
 	bool ipc_keep;		/* the restore succeeded: the objects stay */
@@ -156,6 +169,17 @@ int vdso_compare(const struct m_proc *mp, char *what, size_t len);
 /* trampolines at @at to the functions of this kernel's vdso at @base */
 int vdso_proxy(struct restore_ctx *ctx, struct rst_proc *rp, uint64_t at,
 	       uint64_t base);
+/*
+ * mm_gone.c: memfds and deleted files mapped MAP_SHARED are made again
+ * by the restorer, filled with the pages every process stored of them
+ * (and an fd's saved content), before the tree exists; every VMA and
+ * every fd on one maps or opens that one object.
+ */
+int mm_gone_make(struct restore_ctx *ctx);
+/* the object made for inode @dev/@ino, NULL: none */
+const struct gone_obj *mm_gone_find(const struct restore_ctx *ctx, uint64_t dev,
+				    uint64_t ino);
+void mm_gone_free(struct restore_ctx *ctx);
 /* mm_guard.c: the guard regions, once the pages are in */
 int mm_guard_restore(struct restore_ctx *ctx, struct rst_proc *rp);
 

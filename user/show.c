@@ -29,6 +29,7 @@ static const char *const vma_kinds[] = {
 	[IMG_VMA_HEAP] = "heap", [IMG_VMA_STACK] = "stack",
 	[IMG_VMA_VDSO] = "vdso", [IMG_VMA_VVAR] = "vvar",
 	[IMG_VMA_VVAR_VCLOCK] = "vvar_vclock", [IMG_VMA_SYSV_SHM] = "sysv-shm",
+	[IMG_VMA_SHARED_GONE] = "shared-deleted",
 };
 
 
@@ -229,6 +230,45 @@ static void show_unix(struct printer *p, const struct img_unix *u)
 	print_close_obj(p);
 }
 
+/* inotify watches and fanotify marks, one line each */
+static void show_notify(struct printer *p, const struct m_fd *mf)
+{
+	static const char *const types[] = { [IMG_FAN_MARK_INODE] = "inode",
+		[IMG_FAN_MARK_MOUNT] = "mount", [IMG_FAN_MARK_FS] = "filesystem" };
+	const struct img_inotify *in = (const void *)mf->ext;
+	const char *paths = (const char *)mf->data +
+			    (size_t)in->nr_watches * sizeof(struct img_notify_mark);
+	bool fan = mf->ext->type == IMG_FANOTIFY;
+	struct img_notify_mark k;
+	uint32_t i;
+
+	if (fan) {
+		const struct img_fanotify *fa = (const void *)mf->ext;
+
+		print_hex(p, "init_flags", " (init flags %#x", fa->init_flags);
+		print_hex(p, "event_flags", ", event flags %#o)", fa->event_flags);
+	}
+	print_open_arr(p, "marks");
+	for (i = 0; i < in->nr_watches; i++) {
+		memcpy(&k, mf->data + (size_t)i * sizeof(k), sizeof(k));
+		print_open_obj(p, NULL);
+		if (!fan)
+			print_s64(p, "wd", "\n           watch %" PRId64, k.wd);
+		else
+			print_str(p, "type", "\n           mark on %s",
+				  k.type < ARRAY_SIZE(types) ? types[k.type] : "?");
+		print_hex(p, "mask", " mask %#x", k.mask);
+		if (fan) {
+			print_hex(p, "ignored_mask", " ignored %#x", k.ignored_mask);
+			print_hex(p, "flags", " flags %#x", k.flags);
+		}
+		print_u64(p, "inode", NULL, k.ino);
+		print_str(p, "path", " %s", k.path_len ? paths + k.path_off : "(no path)");
+		print_close_obj(p);
+	}
+	print_close_arr(p);
+}
+
 static void show_fd(struct printer *p, const struct m_fd *mf)
 {
 	print_open_obj(p, NULL);
@@ -245,6 +285,8 @@ static void show_fd(struct printer *p, const struct m_fd *mf)
 	}
 	if (mf->ext && mf->ext->type == IMG_UNIX)
 		show_unix(p, (const void *)mf->ext);
+	if (mf->ext && (mf->ext->type == IMG_INOTIFY || mf->ext->type == IMG_FANOTIFY))
+		show_notify(p, mf);
 	print_text(p, "\n");
 	print_close_obj(p);
 }

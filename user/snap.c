@@ -222,6 +222,7 @@ static void free_all(struct snap_ctx *ctx)
 	free(ctx->procs);
 	free(ctx->kfiles);
 	free(ctx->objs);
+	free(ctx->spans);
 	pstree_free(&ctx->tree);
 	collect_close(&ctx->col);
 }

@@ -57,6 +57,8 @@ union fd_ext {
 	struct img_signalfd sfd;
 	struct img_epoll ep;
 	struct img_filedata fd;
+	struct img_inotify ino;
+	struct img_fanotify fan;
 };
 
 /* pages to store: runs of whole pages */
@@ -85,6 +87,12 @@ struct snap_fd {
 /* an inode whose content is in the image already (a pipe's bytes) */
 struct snap_obj {
 	uint64_t dev, ino;
+};
+
+/* a range of a memfd or deleted file whose pages are stored (mm.c) */
+struct snap_span {
+	uint64_t dev, ino;
+	uint64_t start, end;	/* file offsets */
 };
 
 struct snap_proc {
@@ -150,6 +158,8 @@ struct snap_ctx {
 	uint32_t nr_objs;
 	uint32_t cap_objs;
 	struct snap_ipc *ipc;		/* SysV objects (ipc.c) */
+	struct snap_span *spans;	/* shared memfd/deleted ranges stored */
+	uint32_t nr_spans, cap_spans;
 	struct img_writer *w;
 	bool reported;		/* a module printed the write error */
 	struct snap_stats st;

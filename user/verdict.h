@@ -58,6 +58,12 @@ bool verdict_same_boot(const struct ckpt_image *img);
 int pstree_check_image(const struct ckpt_image *img, struct verdict *v);
 int task_check_image(const struct ckpt_image *img, struct verdict *v);
 int mm_check_image(const struct ckpt_image *img, struct verdict *v);
+/* mm_gone.c: a MAP_SHARED VMA of a memfd or deleted file can be made again */
+int mm_gone_check(struct verdict *vd, const struct ckpt_image *img,
+		  const struct img_proc *p, const struct m_vma *mv);
+/* every byte of @size of inode @dev/@ino is in some MAP_SHARED VMA of it */
+bool mm_gone_covers(const struct ckpt_image *img, uint64_t dev, uint64_t ino,
+		    uint64_t size);
 int files_check_image(const struct ckpt_image *img, struct verdict *v);
 int ipc_check_image(const struct ckpt_image *img, struct verdict *v);
 

@@ -57,7 +57,10 @@ struct rec_file {
 #define IMG_FD_EPOLL	12	/* IMG_EPOLL follows */
 #define IMG_FD_MEMFD	13	/* IMG_FILEDATA follows */
 #define IMG_FD_GONE	14	/* regular file deleted while open: IMG_FILEDATA */
-#define IMG_FD_KIND_MAX	14
+/* 15, 16: reserved (inet, tty) */
+#define IMG_FD_INOTIFY	17	/* IMG_INOTIFY follows */
+#define IMG_FD_FANOTIFY	18	/* IMG_FANOTIFY follows */
+#define IMG_FD_KIND_MAX	18
 
 #define IMG_FD_CLOEXEC	(1u << 0)
 #define IMG_FD_DELETED	(1u << 1)	/* the inode has no name left */
@@ -202,6 +205,54 @@ struct img_filedata {
 #define IMG_FILEDATA_MAX	(15u << 20)	/* the most one record holds */
 
 _Static_assert(sizeof(struct img_filedata) == 40, "img_filedata layout");
+
+/*
+ * IMG_INOTIFY: after the fd.  Trailing: nr_watches struct
+ * img_notify_mark, then the paths they name (path_off/path_len into
+ * these paths_len bytes, each with its NUL).  Events queued at snap time
+ * are not saved.
+ */
+struct img_inotify {
+	struct ckpt_hdr h;
+	__u32 nr_watches;
+	__u32 paths_len;
+};
+
+/*
+ * IMG_FANOTIFY: the same, with fanotify_init()'s flags.  A mark is on an
+ * inode, a mount or a filesystem (IMG_FAN_MARK_*), named by a path on it.
+ */
+struct img_fanotify {
+	struct ckpt_hdr h;
+	__u32 nr_watches;
+	__u32 paths_len;
+	__u32 init_flags;	/* FAN_CLASS_*, FAN_REPORT_* ... (fdinfo flags) */
+	__u32 event_flags;	/* O_* of the event fds (fdinfo event-flags) */
+};
+
+#define IMG_FAN_MARK_INODE	0
+#define IMG_FAN_MARK_MOUNT	1
+#define IMG_FAN_MARK_FS		2
+
+/* one inotify watch or fanotify mark */
+struct img_notify_mark {
+	__s32 wd;		/* inotify: its watch descriptor; fanotify: 0 */
+	__u32 mask;		/* what it reports (inotify: IN_* incl. IN_ONESHOT) */
+	__u32 ignored_mask;	/* fanotify only */
+	__u32 flags;		/* fanotify: FAN_MARK_* it was added with */
+	__u32 type;		/* fanotify: IMG_FAN_MARK_*; inotify: 0 */
+	__u32 path_off;
+	__u32 path_len;		/* with the NUL */
+	__u32 reserved;
+	__u64 ino;		/* the inode it is on (the mount's root for a mount) */
+	__u64 dev;		/* s_dev, as fdinfo gives it */
+};
+
+#define IMG_NOTIFY_MARKS_MAX	65536
+
+_Static_assert(sizeof(struct img_inotify) == 16, "img_inotify layout");
+_Static_assert(sizeof(struct img_fanotify) == 24, "img_fanotify layout");
+_Static_assert(sizeof(struct img_notify_mark) == 48, "img_notify_mark layout");
 
 _Static_assert(sizeof(struct img_eventfd) == 24, "img_eventfd layout");
 _Static_assert(sizeof(struct img_timerfd) == 40, "img_timerfd layout");

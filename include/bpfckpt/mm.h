@@ -75,7 +75,9 @@ struct rec_vma {
 #define IMG_VMA_VVAR		8
 #define IMG_VMA_VVAR_VCLOCK	9
 #define IMG_VMA_SYSV_SHM	10	/* shmat() of a SysV segment */
-#define IMG_VMA_KIND_MAX	10
+#define IMG_VMA_SHARED_GONE	11	/* MAP_SHARED of a memfd or deleted file:
+					 * its pages are the file's content */
+#define IMG_VMA_KIND_MAX	11
 
 /* IMG_VMA: one VMA of the current process. Trailing: path (with NUL). */
 struct img_vma {

@@ -225,12 +225,13 @@ test_output_is_a_directory() {
 	assert_ticking "$WL_LOG" 3
 }
 
-# an fd kind snap does not know (inotify)
-test_inotify_refused() {
+# an fd kind snap does not know (userfaultfd)
+test_userfaultfd_refused() {
 	mkdir "$T/out"
 	python3 -c 'import ctypes, os, time
 os.setsid()
-fd = ctypes.CDLL(None).inotify_init1(0)
+fd = ctypes.CDLL(None).syscall(323, 0)	# userfaultfd(0)
+if fd != 3: raise SystemExit("userfaultfd: %d" % fd)
 print("ready pid=%d" % os.getpid(), flush=True)
 time.sleep(600)' >"$T/py.log" 2>&1 </dev/null &
 	WL_PID=$!
@@ -238,7 +239,7 @@ time.sleep(600)' >"$T/py.log" 2>&1 </dev/null &
 	echo "$WL_PID" >>"$T/.sessions"
 	wait_for_line "$T/py.log" '^ready' 10 || fail "python did not start: $(cat "$T/py.log")"
 	assert_ckpt 1 snap "$WL_PID" -o "$T/out/img"
-	assert_err "fd 3 is .anon_inode:inotify.: not supported"
+	assert_err "fd 3 is .anon_inode:\[userfaultfd\].: not supported"
 	assert_alive "$WL_PID"
 	assert_empty_dir "$T/out"
 	[ "$(proc_state "$WL_PID")" = S ] || fail "python is in state $(proc_state "$WL_PID") after the refused snap"

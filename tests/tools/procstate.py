@@ -346,6 +346,9 @@ def deepdiff(before_path, after_path, running):
     return 1 if diffs else 0
 
 
+VMA_INODES = Renamed()
+
+
 def vma_key(v):
     return (v["start"], v["end"])
 
@@ -370,6 +373,13 @@ def compare_vmas(pid, want, got, diffs, restored=False):
         w, g = wk[k], gk[k]
         for f in ("prot", "offset", "dev", "inode", "path"):
             if restored and f == "inode" and w["path"] == "/dev/zero (deleted)":
+                continue
+            # a memfd or deleted file mapped shared is made again: one
+            # new inode for each old one, in every process
+            if restored and f == "inode" and w["path"].endswith(" (deleted)"):
+                if not VMA_INODES.same(f"file:[{g[f]}]", f"file:[{w[f]}]"):
+                    diffs.append(f"pid {pid}: vma {k[0]:x}-{k[1]:x}: inode "
+                                 f"{w[f]} is not the one inode {g[f]} became")
                 continue
             if w[f] != g[f]:
                 diffs.append(f"pid {pid}: vma {k[0]:x}-{k[1]:x}: {f} is "

@@ -1051,6 +1051,252 @@ static int cow_rejected(uint64_t cs, uint64_t ce, uint64_t child_flags,
 	return 0;
 }
 
+/*
+ * IMG_VMA_SHARED_GONE: the root and a child map one memfd MAP_SHARED,
+ * its page stored by the root only; @path NULL, or @kind another
+ */
+static int build_gone(const char *path, uint32_t kind)
+{
+	static const uint64_t va[] = { 0x40000 };
+	struct img_vma v = {
+		.h.type = IMG_VMA, .start = 0x40000, .end = 0x42000, .kind = kind,
+		.prot = 3, .map_flags = 1, .vm_flags = KVM_MAYSHARE | KVM_SHARED,
+		.dev = 7, .ino = 99, .size = 0x1800, .mode = 0100600,
+		.path_len = path ? strlen(path) + 1 : 0,
+	};
+	struct img_part part = { path, v.path_len };
+	struct img_writer *w;
+	int ret;
+
+	ret = img_create(bad_path, &w);
+	if (ret)
+		return ret;
+	if (!(ret = put_header(w)) && !(ret = put_proc(w, ROOT_PID, 1, false)) &&
+	    !(ret = put_thread(w, ROOT_PID)) && !(ret = put_thread(w, THREAD2)) &&
+	    !(ret = img_put(w, &v, sizeof(v), &part, path ? 1 : 0)) &&
+	    !(ret = put_pages(w, va, 1)) &&
+	    !(ret = put_proc(w, ZOMBIE_PID, ROOT_PID, false)) &&
+	    !(ret = put_thread(w, ZOMBIE_PID)) && !(ret = put_thread(w, ZOMBIE_PID + 1)) &&
+	    !(ret = img_put(w, &v, sizeof(v), &part, path ? 1 : 0)))
+		ret = img_commit(w);
+	img_abort(w);
+	return ret;
+}
+
+static int gone_rejected(const char *path, uint32_t kind, const char *want,
+			 const char *what)
+{
+	struct ckpt_image img;
+	int ret;
+
+	if (build_gone(path, kind))
+		return no("%s: writing the image failed", what);
+	ret = image_load(bad_path, 0, &img);
+	memcpy(last_err, img.r.err, sizeof(last_err));
+	image_free(&img);
+	if (ret >= 0)
+		return no("%s: accepted", what);
+	if (!strstr(last_err, want))
+		return no("%s: message '%s' does not say '%s'", what, last_err, want);
+	return 0;
+}
+
+static int t_shared_gone(void)
+{
+	const char *name = "/memfd:q (deleted)";
+	const struct m_vma *a, *b;
+	struct ckpt_image img;
+	int ret;
+
+	if (build_gone(name, IMG_VMA_SHARED_GONE))
+		return no("writing the image failed");
+	ret = image_load(bad_path, 0, &img);
+	if (ret) {
+		ret = no("a valid image with a shared memfd: %s", img.r.err);
+		goto out;
+	}
+	a = &img.procs[0].vmas[0];
+	b = &img.procs[1].vmas[0];
+	if (img.procs[0].nr_vmas != 1 || img.procs[1].nr_vmas != 1 ||
+	    a->v->kind != IMG_VMA_SHARED_GONE || b->v->kind != IMG_VMA_SHARED_GONE ||
+	    !a->path || strcmp(a->path, name) || a->v->size != 0x1800 ||
+	    a->v->ino != 99 || img.procs[0].nr_pages != 1 || img.procs[1].nr_pages)
+		ret = no("the shared memfd mappings came back different");
+out:
+	image_free(&img);
+	if (ret)
+		return ret;
+	return gone_rejected(NULL, IMG_VMA_SHARED_GONE, "file mapping without a path",
+			     "a shared memfd mapping without its name") ||
+	       gone_rejected(name, IMG_VMA_KIND_MAX + 1, "kind 12",
+			     "a vma kind past the last") ? -1 : 0;
+}
+
+/* ---- inotify and fanotify marks (IMG_INOTIFY, IMG_FANOTIFY) ---- */
+
+#define NOTIFY_PATHS	"/tmp/w\0/tmp/w/f"	/* two paths, 7 + 9 bytes */
+
+struct notify_case {
+	uint32_t fd_kind, type;		/* of the fd, of the record after it */
+	struct img_notify_mark m[2];
+	uint32_t nr, paths_len, reserved;
+};
+
+static struct notify_case notify_good(uint32_t kind)
+{
+	struct notify_case c = {
+		.fd_kind = kind, .nr = 2, .paths_len = 16,
+		.type = kind == IMG_FD_INOTIFY ? IMG_INOTIFY : IMG_FANOTIFY,
+		.m = { { .wd = 1, .mask = 0x300, .path_off = 0, .path_len = 7, .ino = 5, .dev = 9 },
+		       { .wd = 3, .mask = 0x2, .path_off = 7, .path_len = 9, .ino = 6, .dev = 9 } },
+	};
+
+	if (kind == IMG_FD_FANOTIFY) {
+		c.m[0].wd = c.m[1].wd = 0;
+		c.m[0].type = IMG_FAN_MARK_MOUNT;
+		c.m[1].ignored_mask = 0x20;
+		c.m[1].flags = 0x40;
+	}
+	return c;
+}
+
+static int build_notify(const struct notify_case *c)
+{
+	const char *path = c->fd_kind == IMG_FD_INOTIFY ? "anon_inode:inotify" :
+			   "anon_inode:[fanotify]";
+	struct img_fd f = {
+		.h.type = IMG_FD, .fd = 3, .kind = c->fd_kind, .ino = 77,
+		.path_len = strlen(path) + 1, .file_id = 1,
+	};
+	struct img_fanotify fa = { .h.type = c->type, .nr_watches = c->nr,
+				   .paths_len = c->paths_len, .init_flags = 2,
+				   .event_flags = 0x8000 };
+	size_t head = c->type == IMG_FANOTIFY ? sizeof(fa) : sizeof(struct img_inotify);
+	struct img_part fpart = { path, f.path_len };
+	struct img_part parts[2] = { { c->m, sizeof(c->m) }, { NOTIFY_PATHS, 16 } };
+	struct img_writer *w;
+	int ret;
+
+	ret = img_create(bad_path, &w);
+	if (ret)
+		return ret;
+	if (!(ret = put_header(w)) && !(ret = put_proc(w, ROOT_PID, 1, false)) &&
+	    !(ret = put_thread(w, ROOT_PID)) && !(ret = put_thread(w, THREAD2)) &&
+	    !(ret = img_put(w, &f, sizeof(f), &fpart, 1)) &&
+	    !(ret = img_put(w, &fa, head, parts, 2)) &&
+	    !(ret = put_proc(w, ZOMBIE_PID, ROOT_PID, true)))
+		ret = img_commit(w);
+	img_abort(w);
+	return ret;
+}
+
+static int notify_rejected(const struct notify_case *c, const char *want, const char *what)
+{
+	struct ckpt_image img;
+	int ret;
+
+	if (build_notify(c))
+		return no("%s: writing the image failed", what);
+	ret = image_load(bad_path, 0, &img);
+	memcpy(last_err, img.r.err, sizeof(last_err));
+	image_free(&img);
+	if (ret >= 0)
+		return no("%s: accepted", what);
+	if (!strstr(last_err, want))
+		return no("%s: message '%s' does not say '%s'", what, last_err, want);
+	return 0;
+}
+
+static int notify_round_trip(uint32_t kind)
+{
+	struct notify_case c = notify_good(kind);
+	struct img_notify_mark k;
+	const struct m_fd *mf;
+	struct ckpt_image img;
+	const char *path;
+	int ret;
+
+	if (build_notify(&c))
+		return no("writing the image failed");
+	ret = image_load(bad_path, 0, &img);
+	if (ret) {
+		ret = no("a valid image with a %s fd: %s", (kind == IMG_FD_INOTIFY ? "inotify" : "fanotify"), img.r.err);
+		goto out;
+	}
+	mf = &img.procs[0].fds[0];
+	if (img.procs[0].nr_fds != 1 || mf->f->kind != kind || !mf->ext ||
+	    mf->ext->type != c.type) {
+		ret = no("the %s fd came back without its record", (kind == IMG_FD_INOTIFY ? "inotify" : "fanotify"));
+		goto out;
+	}
+	memcpy(&k, mf->data + sizeof(k), sizeof(k));
+	path = k.path_len ? (const char *)mf->data + 2 * sizeof(k) + k.path_off : NULL;
+	if (!path || strcmp(path, "/tmp/w/f") || k.mask != 0x2 || k.ino != 6 ||
+	    k.wd != c.m[1].wd || k.ignored_mask != c.m[1].ignored_mask)
+		ret = no("%s mark 1 came back different: %s", (kind == IMG_FD_INOTIFY ? "inotify" : "fanotify"),
+			 path ? path : "(no path)");
+out:
+	image_free(&img);
+	return ret;
+}
+
+static int t_notify(void)
+{
+	struct notify_case c;
+
+	if (notify_round_trip(IMG_FD_INOTIFY) || notify_round_trip(IMG_FD_FANOTIFY))
+		return -1;
+	c = notify_good(IMG_FD_INOTIFY);
+	c.nr = 3;
+	if (notify_rejected(&c, "does not match 3 marks", "a mark count past the data"))
+		return -1;
+	c = notify_good(IMG_FD_INOTIFY);
+	c.m[1].path_len = 10;
+	if (notify_rejected(&c, "mark 1: path at 7 of 10 bytes is malformed",
+			    "a path past the paths"))
+		return -1;
+	c = notify_good(IMG_FD_INOTIFY);
+	c.m[0].path_len = 6;
+	if (notify_rejected(&c, "mark 0: path at 0 of 6 bytes is malformed",
+			    "a path without its NUL"))
+		return -1;
+	c = notify_good(IMG_FD_INOTIFY);
+	c.m[0].path_len = 16;
+	if (notify_rejected(&c, "mark 0: path at 0 of 16 bytes is malformed",
+			    "a path with a NUL inside"))
+		return -1;
+	c = notify_good(IMG_FD_INOTIFY);
+	c.m[0].wd = 0;
+	if (notify_rejected(&c, "mark 0: wd 0", "an inotify watch with wd 0"))
+		return -1;
+	c = notify_good(IMG_FD_INOTIFY);
+	c.m[1].type = IMG_FAN_MARK_MOUNT;
+	if (notify_rejected(&c, "mark 1: wd 3, type 1", "an inotify watch on a mount"))
+		return -1;
+	c = notify_good(IMG_FD_FANOTIFY);
+	c.m[0].type = 7;
+	if (notify_rejected(&c, "mark 0: wd 0, type 7", "a fanotify mark of type 7"))
+		return -1;
+	c = notify_good(IMG_FD_FANOTIFY);
+	c.m[1].reserved = 1;
+	if (notify_rejected(&c, "mark 1", "a mark's reserved field"))
+		return -1;
+	c = notify_good(IMG_FD_FANOTIFY);
+	c.type = IMG_INOTIFY;
+	c.m[0].wd = 1;
+	c.m[1].wd = 2;
+	c.m[0].type = c.m[1].type = c.m[1].flags = c.m[1].ignored_mask = 0;
+	if (notify_rejected(&c, "not right after the fd record of its kind",
+			    "an inotify record after a fanotify fd"))
+		return -1;
+	c = notify_good(IMG_FD_EVENTFD);
+	c.type = IMG_INOTIFY;
+	c.m[0].wd = 1;
+	c.m[1].wd = 2;
+	return notify_rejected(&c, "not right after the fd record of its kind",
+			       "an inotify record after an eventfd");
+}
+
 /* IMG_COW: pages a child shares with its parent, in a VMA both have */
 static int t_cow_ranges(void)
 {
@@ -1317,6 +1563,8 @@ int main(void)
 	run("unix", t_unix);
 	run("event_fds", t_event_fds);
 	run("cow_ranges", t_cow_ranges);
+	run("shared_gone", t_shared_gone);
+	run("notify", t_notify);
 	run("sysv_ipc", t_ipc);
 	unlink(good_path);
 	unlink(bad_path);

@@ -62,6 +62,7 @@ extern const struct fd_kind fd_unix_kind;
 extern const struct fd_kind fd_eventfd_kind, fd_timerfd_kind, fd_signalfd_kind;
 extern const struct fd_kind fd_epoll_kind;
 extern const struct fd_kind fd_memfd_kind, fd_gone_kind;
+extern const struct fd_kind fd_inotify_kind, fd_fanotify_kind;
 
 /*
  * fdinfo.c: /proc/@pid/fdinfo/@fd into @buf; the value after "@key:"
@@ -70,6 +71,36 @@ extern const struct fd_kind fd_memfd_kind, fd_gone_kind;
 int fdinfo_read(pid_t pid, int fd, char *buf, size_t size);
 const char *fdinfo_field(const char *buf, const char *key);
 extern const struct fd_kind fd_sock_kind, fd_anon_kind;
+
+/* fsnotify.c: the marks of an inotify or fanotify group, while filling */
+struct notify_marks {
+	struct img_notify_mark *marks;
+	uint32_t n, cap;
+	char *paths;
+	uint32_t paths_len;
+};
+
+/* @mark with @path (NULL: none found) appended to @m */
+int notify_add(struct notify_marks *m, const struct img_notify_mark *mark,
+	       const char *path);
+/* @m as the record's trailing bytes (marks, then paths); @m is freed */
+int notify_finish(struct notify_marks *m, uint8_t **data, uint32_t *len);
+void notify_free(struct notify_marks *m);
+/*
+ * the path of the inode @kdev/@ino whose fdinfo line @line has a file
+ * handle, through a mount of its filesystem in @pid's mountinfo; -ENOENT
+ * if none leads to it
+ */
+int notify_inode_path(pid_t pid, const char *line, uint64_t kdev, uint64_t ino,
+		      char *buf, size_t size);
+/* a mount point of mount @mnt_id (>= 0), or of device @kdev (@mnt_id -1) */
+int notify_mount_path(pid_t pid, int mnt_id, uint64_t kdev, char *buf, size_t size);
+/* mark @i of the IMG_INOTIFY or IMG_FANOTIFY after @mf, and its path */
+void notify_mark(const struct m_fd *mf, uint32_t i, struct img_notify_mark *out,
+		 const char **path);
+/* every mark of @mf has a path that is there (@what: "inotify watch") */
+int notify_check(struct verdict *v, const struct m_proc *mp, const struct m_fd *mf,
+		 const char *what);
 
 /* the O_* flags reopening honours; creation and truncation never */
 #define FD_REOPEN_FLAGS	(O_ACCMODE | O_APPEND | O_NONBLOCK | O_DSYNC | O_SYNC | \

@@ -130,7 +130,9 @@ static int content_check(struct verdict *v, const struct ckpt_image *img,
 	if (!c && !v->live)
 		return verdict_refuse(v, -EINVAL, pid, "fd", "fd %d: %s: no content "
 				      "recorded", mf->f->fd, mf->path);
-	if (c && fdata(c)->flags & IMG_FILEDATA_TOO_BIG)
+	/* mapped whole, the pages of its mappings are its content (mm_gone.c) */
+	if (c && fdata(c)->flags & IMG_FILEDATA_TOO_BIG &&
+	    !mm_gone_covers(img, mf->f->dev, mf->f->ino, fdata(c)->size))
 		return verdict_refuse(v, -EFBIG, pid, "fd", "fd %d: %s: its %llu bytes "
 				      "were not saved (snap --file-max BYTES saves up "
 				      "to %u)", mf->f->fd, mf->path,
@@ -181,20 +183,29 @@ static void content_open(struct restore_ctx *ctx, uint32_t idx, const struct m_f
 {
 	const struct m_fd *c = content_of(&ctx->img, mf);
 	const struct img_filedata *d = fdata(c ? c : mf);
+	const struct gone_obj *obj;
 	uint64_t done = 0;
 	char link[64];
 	uint32_t i, j;
 	ssize_t n;
 	int fd;
 
-	fd = make_file(ctx, idx, mf);
+	/* also mapped MAP_SHARED: the restorer made it, with its content */
+	if ((obj = mm_gone_find(ctx, mf->f->dev, mf->f->ino))) {
+		fd = open(obj->link, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			rst_child_fail(ctx, idx, -errno, "fd %d: opening %s", mf->f->fd,
+				       obj->link);
+	} else {
+		fd = make_file(ctx, idx, mf);
+	}
 	if ((fd = fd_above_carriers(ctx, fd)) < 0)
 		rst_child_fail(ctx, idx, -errno, "fd %d: moving it", mf->f->fd);
-	while (c && done < d->size &&
+	while (!obj && c && done < d->size &&
 	       (n = pwrite(fd, c->data + done, d->size - done, done)) > 0)
 		done += n;
-	if (done != d->size || ftruncate(fd, d->size) ||
-	    fchmod(fd, d->mode))
+	if (!obj && (done != d->size || ftruncate(fd, d->size) ||
+		   fchmod(fd, d->mode)))
 		rst_child_fail(ctx, idx, -errno, "fd %d: writing %llu bytes back",
 			       mf->f->fd, (unsigned long long)d->size);
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);

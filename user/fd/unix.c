@@ -6,9 +6,12 @@
  * time with MSG_PEEK, walked with SO_PEEK_OFF, on a copy of the fd taken
  * with pidfd_getfd() (the original peek offset is put back).
  *
- * Restore: a connected pair inside the tree comes back as a socketpair
- * (its names are lost: getsockname of an accepted socket says nothing
- * then), a socket connected to a named one connects to it again, bound
+ * Restore: a connected pair inside the tree whose one end has a name (an
+ * accepted socket has its listener's) is connected and accepted again,
+ * from the image's listener if this process opens it, or from one bound
+ * to that name for the moment if the image has no listener of it; else,
+ * and for a pair without names, a socketpair (names lost).  A socket
+ * connected to a named one connects to it again, bound
  * and listening sockets bind (a stale socket file is replaced) and
  * listen; each queue is refilled by sending its messages again, one
  * send per datagram, then the shutdown state is applied.
@@ -513,6 +516,156 @@ static void open_pair(struct restore_ctx *ctx, uint32_t idx, const struct m_fd *
 	close(sv[0]);
 }
 
+/* the listener of the image bound to @u's name, NULL if none */
+static const struct m_fd *listener_of(const struct ckpt_image *img,
+				      const struct img_unix *u)
+{
+	uint32_t i, j;
+
+	for (i = 0; i < img->nr_procs; i++)
+		for (j = 0; j < img->procs[i].nr_fds; j++) {
+			const struct m_fd *mf = &img->procs[i].fds[j];
+			const struct img_unix *l;
+
+			if (mf->f->kind != IMG_FD_UNIX)
+				continue;
+			l = sk_of(mf);
+			if (l->state == IMG_UNIX_LISTEN && l->name_len == u->name_len &&
+			    !memcmp(l->name, u->name, u->name_len))
+				return mf;
+		}
+	return NULL;
+}
+
+/* process @idx opens file @id for itself or its subtree */
+static bool opens_here(const struct restore_ctx *ctx, uint32_t idx, uint32_t id)
+{
+	const struct rst_proc *rp = &ctx->procs[idx];
+	uint32_t i;
+
+	for (i = 0; i < rp->mp->nr_fds; i++)
+		if (rp->mp->fds[i].f->file_id == id)
+			return true;
+	for (i = 0; i < rp->nr_fids; i++)
+		if (rp->fids[i] == id)
+			return true;
+	return false;
+}
+
+/*
+ * A listening socket for the accepted end @acc's name: the image's
+ * listener if this process opens it (opened now if need be), else, if
+ * the image has no listener of that name, one of our own bound to it for
+ * the moment (*own); -1 if neither (another process binds the name: a
+ * socket of ours there would race with it)
+ */
+static int listener_for(struct restore_ctx *ctx, uint32_t idx, const struct m_fd *acc,
+			bool *own)
+{
+	const struct img_unix *a = sk_of(acc);
+	const struct m_fd *l = listener_of(&ctx->img, a);
+	struct sockaddr_un sa;
+	socklen_t len;
+	struct stat st;
+	int sk;
+
+	*own = false;
+	if (l) {
+		int c = fd_carrier(ctx, l->f->file_id);
+
+		if (!fd_is_open(c) && !opens_here(ctx, idx, l->f->file_id))
+			return -1;
+		if (!fd_is_open(c))
+			unix_open(ctx, idx, l, c);
+		return c;
+	}
+	/* a path of that name is someone's: no socket file of ours on it */
+	if (a->name[0] && !lstat(a->name, &st))
+		return -1;
+	sk = socket(AF_UNIX, a->type | SOCK_CLOEXEC, 0);
+	if (sk < 0)
+		return -1;
+	len = addr_of(a, &sa);
+	if (bind(sk, (struct sockaddr *)&sa, len) || listen(sk, 1)) {
+		close(sk);
+		return -1;
+	}
+	*own = true;
+	return sk;
+}
+
+/*
+ * Which end of the pair @mf, @peer (NULL: closed) was accept()ed: the
+ * one with a listener's name, else the only one with a name; NULL if
+ * neither has one
+ */
+static const struct m_fd *accepted_end(const struct ckpt_image *img,
+				       const struct m_fd *mf, const struct m_fd *peer)
+{
+	bool named = sk_of(mf)->name_len, peer_named = peer && sk_of(peer)->name_len;
+
+	if (named && listener_of(img, sk_of(mf)))
+		return mf;
+	if (peer_named && listener_of(img, sk_of(peer)))
+		return peer;
+	if (named && !peer_named)
+		return mf;
+	return peer_named && !named ? peer : NULL;
+}
+
+/*
+ * A pair made by connect() and accept(): made the same way again, so
+ * that the accepted end @acc has the listener's name (getsockname) and
+ * the connecting end @con its own name, if bound, and the peer's
+ * (getpeername).  false if no listener can be had here: a socketpair
+ * then (the names are lost).
+ */
+static bool open_accepted(struct restore_ctx *ctx, uint32_t idx, const struct m_fd *acc,
+			  const struct m_fd *con)
+{
+	const struct img_unix *a = sk_of(acc);
+	struct sockaddr_un sa;
+	socklen_t len = addr_of(a, &sa);
+	bool own;
+	int lsk, c, s;
+
+	if (a->type == SOCK_DGRAM || !a->name_len || (con && sk_of(con)->peer != a->ino))
+		return false;
+	lsk = listener_for(ctx, idx, acc, &own);
+	if (lsk < 0)
+		return false;
+	c = con ? new_socket(ctx, idx, con) : socket(AF_UNIX, a->type | SOCK_CLOEXEC, 0);
+	if (c < 0 || (!con && (c = fd_above_carriers(ctx, c)) < 0))
+		fail(ctx, idx, acc, "socket");
+	if (con)
+		bind_name(ctx, idx, con, c);
+	/* the connection is queued on the listener before connect() returns */
+	if (connect(c, (struct sockaddr *)&sa, len))
+		fail(ctx, idx, acc, "connecting to its listener again");
+	s = accept4(lsk, NULL, NULL, SOCK_CLOEXEC);
+	if (s < 0 || (s = fd_above_carriers(ctx, s)) < 0)
+		fail(ctx, idx, acc, "accepting its connection again");
+	if (own) {
+		close(lsk);
+		if (a->name[0])
+			unlink(a->name);
+	}
+	set_options(ctx, idx, acc, s);
+	refill(ctx, idx, acc, c, NULL, 0);
+	if (con) {
+		refill(ctx, idx, con, s, NULL, 0);
+		shut(ctx, idx, con, c);
+		place_all(ctx, idx, con, c);
+	}
+	/* no peer: it was closed; closing ours now does the same to @acc */
+	close(c);
+	if (con)
+		shut(ctx, idx, acc, s);
+	place_all(ctx, idx, acc, s);
+	close(s);
+	return true;
+}
+
 static void unix_open(struct restore_ctx *ctx, uint32_t idx, const struct m_fd *mf,
 		      int at)
 {
@@ -522,8 +675,13 @@ static void unix_open(struct restore_ctx *ctx, uint32_t idx, const struct m_fd *
 	socklen_t len;
 	int sk, tmp;
 
-	if (u->state == IMG_UNIX_ESTABLISHED && (!u->peer || is_pair(&ctx->img, u, &peer)))
+	if (u->state == IMG_UNIX_ESTABLISHED && (!u->peer || is_pair(&ctx->img, u, &peer))) {
+		const struct m_fd *acc = accepted_end(&ctx->img, mf, peer);
+
+		if (acc && open_accepted(ctx, idx, acc, acc == mf ? peer : mf))
+			return;
 		return open_pair(ctx, idx, mf, peer);
+	}
 	sk = new_socket(ctx, idx, mf);
 	bind_name(ctx, idx, mf, sk);
 	if (u->state == IMG_UNIX_LISTEN && listen(sk, u->backlog))

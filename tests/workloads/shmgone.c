@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * shmgone DIR [TICK_MS]: MAP_SHARED mappings of objects nothing else
+ * holds, shared by a parent and its child.
+ *   - a memfd of 258 pages and 100 bytes (sealed against growing and
+ *     shrinking), from page 2 on a pattern, mapped whole, its page 1 mapped a second time (offset
+ *     4096) elsewhere, and kept open as fd 40;
+ *   - a file DIR/gone.dat of 2 pages, mapped, then unlinked and closed.
+ * Each tick the parent throws a ball through the deleted file and the
+ * child answers through the memfd (ball * 3 + 1): both must still map
+ * the same objects.  The parent also checks that the memfd's pattern
+ * and size hold, that the second mapping is the same page as the first,
+ * that fd 40 reads what the mapping holds, and that the deleted file's
+ * pattern holds.
+ * Lines: "pid P tick N answer=A".
+ */
+#include <fcntl.h>
+#include <signal.h>
+#include <stddef.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include "wl.h"
+
+#define PS		4096
+#define MEMFD_PAGES	259	/* 256 of them full of a pattern: 1 MiB */
+#define MEMFD_SIZE	((MEMFD_PAGES - 1) * PS + 100)
+#define GONE_SIZE	(2 * PS)
+#define MEMFD_FD	40
+#define SEALS		(F_SEAL_SHRINK | F_SEAL_GROW)
+
+struct slots {
+	volatile uint64_t ball;		/* in the deleted file: the parent's */
+	volatile uint64_t answer;	/* in the memfd: the child's */
+};
+
+static uint8_t pattern(uint64_t i, uint64_t salt)
+{
+	return wl_mix(i ^ salt) & 0xff;
+}
+
+static void fill(uint8_t *p, uint64_t len, uint64_t salt)
+{
+	uint64_t i;
+
+	for (i = 0; i < len; i++)
+		p[i] = pattern(i, salt);
+}
+
+static void check_fill(const uint8_t *p, uint64_t len, uint64_t salt, const char *what)
+{
+	uint64_t i;
+
+	for (i = 0; i < len; i++)
+		if (p[i] != pattern(i, salt))
+			wl_fail("%s: byte %llu is %#x, expected %#x", what,
+				(unsigned long long)i, p[i], pattern(i, salt));
+}
+
+static void __attribute__((noreturn)) child(uint8_t *mem, uint8_t *gone)
+{
+	struct slots *g = (void *)gone, *m = (void *)mem;
+	uint64_t seen = 0;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	for (;;) {
+		uint64_t b = __atomic_load_n(&g->ball, __ATOMIC_ACQUIRE);
+
+		if (b != seen) {
+			seen = b;
+			__atomic_store_n(&m->answer, b * 3 + 1, __ATOMIC_RELEASE);
+		}
+		wl_sleep_ms(1);
+	}
+}
+
+static void play(uint8_t *mem, uint8_t *gone, unsigned long tick)
+{
+	struct slots *g = (void *)gone, *m = (void *)mem;
+	uint64_t want = tick * 3 + 1, t0 = wl_now_ns(CLOCK_MONOTONIC);
+
+	__atomic_store_n(&g->ball, tick, __ATOMIC_RELEASE);
+	while (__atomic_load_n(&m->answer, __ATOMIC_ACQUIRE) != want) {
+		if (wl_now_ns(CLOCK_MONOTONIC) - t0 > 30ULL * 1000000000ULL)
+			wl_fail("tick %lu: no answer from the child in 30 s (answer %llu): "
+				"the two do not share the files", tick,
+				(unsigned long long)m->answer);
+		wl_sleep_ms(1);
+	}
+}
+
+static void check(uint8_t *mem, uint8_t *alias, uint8_t *gone, unsigned long tick)
+{
+	struct slots *m = (void *)mem;
+	uint64_t answer = 0;
+	struct stat st;
+	int seals;
+
+	check_fill(mem + 2 * PS, MEMFD_SIZE - 2 * PS, 2, "memfd from page 2");
+	check_fill(gone + PS, PS, 3, "deleted file page 1");
+	/* the second mapping is the same page */
+	((volatile uint64_t *)alias)[8] = tick;
+	if (((volatile uint64_t *)(mem + PS))[8] != tick)
+		wl_fail("tick %lu: a write through the mapping at offset 4096 is not "
+			"seen through the first mapping", tick);
+	if (pread(MEMFD_FD, &answer, sizeof(answer), offsetof(struct slots, answer)) !=
+	    sizeof(answer))
+		wl_fail("pread of fd %d: %s", MEMFD_FD, strerror(errno));
+	if (answer != m->answer)
+		wl_fail("tick %lu: fd %d reads answer %llu, the mapping holds %llu", tick,
+			MEMFD_FD, (unsigned long long)answer, (unsigned long long)m->answer);
+	if (fstat(MEMFD_FD, &st) || st.st_size != MEMFD_SIZE)
+		wl_fail("fd %d: size %lld, expected %d", MEMFD_FD, (long long)st.st_size,
+			MEMFD_SIZE);
+	seals = fcntl(MEMFD_FD, F_GET_SEALS);
+	if (seals != SEALS)
+		wl_fail("fd %d: seals %#x, expected %#x", MEMFD_FD, seals, SEALS);
+	if (ftruncate(MEMFD_FD, PS) == 0 || errno != EPERM)
+		wl_fail("fd %d: shrinking a memfd sealed F_SEAL_SHRINK did not fail "
+			"with EPERM", MEMFD_FD);
+}
+
+int main(int argc, char **argv)
+{
+	uint8_t *mem, *alias, *gone;
+	char path[4096];
+	unsigned long tick;
+	unsigned tick_ms;
+	pid_t pid;
+	int fd;
+
+	if (argc < 2) {
+		fprintf(stderr, "usage: shmgone DIR [TICK_MS]\n");
+		return 2;
+	}
+	wl_setsid();
+	tick_ms = wl_arg(argc, argv, 2, 100);
+
+	fd = memfd_create("shmgone", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	wl_check(fd >= 0, "memfd_create");
+	wl_check(ftruncate(fd, MEMFD_SIZE) == 0, "ftruncate memfd");
+	mem = mmap(NULL, MEMFD_PAGES * PS, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	wl_check(mem != MAP_FAILED, "mmap memfd");
+	alias = mmap(NULL, PS, PROT_READ | PROT_WRITE, MAP_SHARED, fd, PS);
+	wl_check(alias != MAP_FAILED, "mmap memfd page 1");
+	fill(mem + 2 * PS, MEMFD_SIZE - 2 * PS, 2);
+	wl_check(fcntl(fd, F_ADD_SEALS, SEALS) == 0, "F_ADD_SEALS");
+	wl_check(dup2(fd, MEMFD_FD) == MEMFD_FD, "dup2");
+	close(fd);
+
+	snprintf(path, sizeof(path), "%s/gone.dat", argv[1]);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	wl_check(fd >= 0, "creating gone.dat");
+	wl_check(ftruncate(fd, GONE_SIZE) == 0, "ftruncate gone.dat");
+	gone = mmap(NULL, GONE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	wl_check(gone != MAP_FAILED, "mmap gone.dat");
+	close(fd);
+	wl_check(unlink(path) == 0, "unlinking gone.dat");
+	fill(gone + PS, PS, 3);
+
+	pid = fork();
+	wl_check(pid >= 0, "fork");
+	if (pid == 0)
+		child(mem, gone);
+	wl_ready();
+	for (tick = 1;; tick++) {
+		wl_sleep_ms(tick_ms);
+		play(mem, gone, tick);
+		check(mem, alias, gone, tick);
+		wl_print("pid %d tick %lu answer=%llu", (int)getpid(), tick,
+			 (unsigned long long)((struct slots *)mem)->answer);
+	}
+}

@@ -1,0 +1,324 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Shared mappings (MAP_SHARED) of memfds and of files deleted while
+ * mapped: python's multiprocessing semaphores (sem_open() files in
+ * /dev/shm, unlinked at once), its shared heaps, a memfd handed to a
+ * child.  Nothing but the mappings (and maybe an fd) holds the content,
+ * so the pages are stored like shared anonymous memory (SEEK_DATA on
+ * map_files, once per range of the file: see mm.c), and at restore this
+ * process makes the object again before the tree exists -- a memfd by
+ * memfd_create(), a deleted file under its old name, unlinked at once --
+ * writes into it every page any process stored of it (and the content an
+ * fd of it saved), and keeps it open.  Each VMA then maps, and each fd
+ * on it (fd/memfd.c) opens, /proc/RESTORER/fd/N: one object for every
+ * process that shared it, at the same addresses.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "bpfckpt/files.h"
+#include "bpfckpt/mm.h"
+#include "img.h"
+#include "log.h"
+#include "restore.h"
+#include "util.h"
+#include "verdict.h"
+
+#define DELETED_SUFFIX	" (deleted)"
+#define MEMFD_PREFIX	"/memfd:"
+/* a file larger than this is no file a program mapped: a damaged image */
+#define GONE_SIZE_MAX	(1ULL << 46)
+
+static bool is_memfd(const char *path)
+{
+	return !strncmp(path, MEMFD_PREFIX, strlen(MEMFD_PREFIX));
+}
+
+/* the name before " (deleted)" into @buf */
+static int base_name(const char *path, char *buf, size_t size)
+{
+	size_t n = strlen(path), s = strlen(DELETED_SUFFIX);
+
+	if (n > s && !strcmp(path + n - s, DELETED_SUFFIX))
+		n -= s;
+	if (n >= size)
+		return -ENAMETOOLONG;
+	memcpy(buf, path, n);
+	buf[n] = 0;
+	return 0;
+}
+
+/* the first VMA of the image on @dev/@ino (it names the object) */
+static bool first_of(const struct ckpt_image *img, const struct m_vma *mv)
+{
+	uint32_t i, j;
+
+	for (i = 0; i < img->nr_procs; i++)
+		for (j = 0; j < img->procs[i].nr_vmas; j++) {
+			const struct m_vma *o = &img->procs[i].vmas[j];
+
+			if (o->v->kind == IMG_VMA_SHARED_GONE &&
+			    o->v->dev == mv->v->dev && o->v->ino == mv->v->ino)
+				return o == mv;
+		}
+	return false;
+}
+
+int mm_gone_check(struct verdict *vd, const struct ckpt_image *img,
+		  const struct img_proc *p, const struct m_vma *mv)
+{
+	unsigned long long start = mv->v->start, end = mv->v->end;
+	char name[BCK_PATH_MAX], dir[BCK_PATH_MAX];
+	struct stat st;
+
+	if (mv->v->size > GONE_SIZE_MAX || mv->v->pgoff > GONE_SIZE_MAX)
+		return verdict_refuse(vd, -EINVAL, p->pid[0], "vma", "vma %llx-%llx: "
+				      "%s: size %llu or offset %llu out of range",
+				      start, end, mv->path,
+				      (unsigned long long)mv->v->size,
+				      (unsigned long long)mv->v->pgoff);
+	if (base_name(mv->path, name, sizeof(name)))
+		return verdict_refuse(vd, -ENAMETOOLONG, p->pid[0], "vma",
+				      "vma %llx-%llx: %s: name too long", start, end,
+				      mv->path);
+	/* the same tests as fd/memfd.c's for an fd on a deleted file */
+	if (is_memfd(mv->path) || !first_of(img, mv))
+		return 0;
+	if (!lstat(name, &st))
+		return verdict_refuse(vd, -EEXIST, p->pid[0], "vma", "vma %llx-%llx: "
+				      "deleted file %s: a file has its name again, so "
+				      "it cannot be made there", start, end, mv->path);
+	snprintf(dir, sizeof(dir), "%s", name);
+	if (stat(dirname(dir), &st) || !S_ISDIR(st.st_mode))
+		return verdict_refuse(vd, -ENOENT, p->pid[0], "vma", "vma %llx-%llx: "
+				      "deleted file %s: its directory is gone", start,
+				      end, mv->path);
+	return 0;
+}
+
+bool mm_gone_covers(const struct ckpt_image *img, uint64_t dev, uint64_t ino,
+		    uint64_t size)
+{
+	uint64_t at = 0;
+	bool moved = true;
+	uint32_t i, j;
+
+	/* grow [0, at) by any VMA that starts inside it, until none does */
+	while (at < size && moved) {
+		moved = false;
+		for (i = 0; i < img->nr_procs; i++)
+			for (j = 0; j < img->procs[i].nr_vmas; j++) {
+				const struct img_vma *v = img->procs[i].vmas[j].v;
+				uint64_t end = v->pgoff + (v->end - v->start);
+
+				if (v->kind == IMG_VMA_SHARED_GONE && v->dev == dev &&
+				    v->ino == ino && v->pgoff <= at && end > at) {
+					at = end;
+					moved = true;
+				}
+			}
+	}
+	return at >= size;
+}
+
+const struct gone_obj *mm_gone_find(const struct restore_ctx *ctx, uint64_t dev,
+				    uint64_t ino)
+{
+	uint32_t i;
+
+	for (i = 0; i < ctx->nr_gone; i++)
+		if (ctx->gone[i].dev == dev && ctx->gone[i].ino == ino)
+			return &ctx->gone[i];
+	return NULL;
+}
+
+static int make_object(const struct restore_ctx *ctx, const struct m_vma *mv, int *out)
+{
+	char name[BCK_PATH_MAX];
+	int fd, moved;
+
+	if (base_name(mv->path, name, sizeof(name)))
+		return -ENAMETOOLONG;
+	if (is_memfd(mv->path)) {
+		/* "/memfd:NAME": memfd_create() puts the prefix back */
+		fd = memfd_create(name + strlen(MEMFD_PREFIX),
+				  MFD_CLOEXEC | MFD_ALLOW_SEALING);
+		if (fd < 0)
+			return -errno;
+	} else {
+		fd = open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
+			  mv->v->mode & 07777);
+		if (fd < 0)
+			return -errno;
+		if (unlink(name)) {
+			close(fd);
+			return -errno;
+		}
+	}
+	/*
+	 * Above the carriers and the --inherit-fd fds: the new processes
+	 * inherit our fds, and one at a carrier's number would be taken
+	 * for that carrier (files.c)
+	 */
+	moved = fcntl(fd, F_DUPFD_CLOEXEC, ctx->fd_top + (int)ctx->nr_inh);
+	close(fd);
+	if (moved < 0)
+		return -errno;
+	*out = moved;
+	return 0;
+}
+
+static int write_all(int fd, const uint8_t *buf, uint64_t len, uint64_t off)
+{
+	uint64_t done = 0;
+	ssize_t n;
+
+	while (done < len) {
+		n = pwrite(fd, buf + done, len - done, off + done);
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		done += n;
+	}
+	return 0;
+}
+
+/* the content an fd on the object saved (fd/memfd.c), written first */
+static int write_fd_content(const struct ckpt_image *img, const struct gone_obj *o)
+{
+	uint32_t i, j;
+
+	for (i = 0; i < img->nr_procs; i++)
+		for (j = 0; j < img->procs[i].nr_fds; j++) {
+			const struct m_fd *mf = &img->procs[i].fds[j];
+			const struct img_filedata *d = (const void *)mf->ext;
+
+			if ((mf->f->kind != IMG_FD_MEMFD && mf->f->kind != IMG_FD_GONE) ||
+			    mf->f->ino != o->ino || mf->f->dev != o->dev || !d ||
+			    !(d->flags & IMG_FILEDATA_CONTENT) ||
+			    d->flags & IMG_FILEDATA_TOO_BIG)
+				continue;
+			return write_all(o->fd, mf->data, d->size, 0);
+		}
+	return 0;
+}
+
+/* the VMA of @mp that holds @va, from *vi on (pages are in address order) */
+static const struct img_vma *vma_at(const struct m_proc *mp, uint32_t *vi, uint64_t va)
+{
+	while (*vi < mp->nr_vmas && mp->vmas[*vi].v->end <= va)
+		(*vi)++;
+	return *vi < mp->nr_vmas && mp->vmas[*vi].v->start <= va ? mp->vmas[*vi].v : NULL;
+}
+
+/* every page any process stored of the object, at its offset in the file */
+static int write_pages(const struct restore_ctx *ctx, const struct gone_obj *o,
+		       uint64_t size)
+{
+	const struct ckpt_image *img = &ctx->img;
+	uint64_t ps = img->hdr->page_size;
+	uint32_t p, c, i, vi;
+	int ret;
+
+	for (p = 0; p < img->nr_procs; p++) {
+		const struct m_proc *mp = &img->procs[p];
+
+		for (c = 0; c < mp->nr_chunks; c++) {
+			const struct m_pages *pg = &mp->pages[c];
+
+			for (i = 0, vi = 0; i < pg->nr; i++) {
+				const struct img_vma *v = vma_at(mp, &vi, pg->vaddrs[i]);
+				uint64_t off;
+
+				if (!v || v->kind != IMG_VMA_SHARED_GONE ||
+				    v->dev != o->dev || v->ino != o->ino)
+					continue;
+				/* a lazy load checked no page data yet */
+				if (ctx->lazy && !img_piece_ok(ps, pg->data, pg->nr, pg->sums,
+							       i / IMG_PIECE_PAGES))
+					return -EBADMSG;
+				off = v->pgoff + (pg->vaddrs[i] - v->start);
+				if (off >= size)	/* past the end: SIGBUS there */
+					continue;
+				ret = write_all(o->fd, pg->data + i * ps,
+						MIN(ps, size - off), off);
+				if (ret)
+					return ret;
+			}
+		}
+	}
+	return 0;
+}
+
+static int make_one(struct restore_ctx *ctx, const struct m_proc *mp,
+		    const struct m_vma *mv)
+{
+	struct gone_obj o = { .dev = mv->v->dev, .ino = mv->v->ino, .fd = -1 };
+	int ret;
+
+	ret = make_object(ctx, mv, &o.fd);
+	if (ret) {
+		pr_err("pid %d: vma %llx-%llx: making %s again: %s", mp->p->pid[0],
+		       (unsigned long long)mv->v->start, (unsigned long long)mv->v->end,
+		       mv->path, errstr(ret));
+		return ret;
+	}
+	snprintf(o.link, sizeof(o.link), "/proc/%d/fd/%d", (int)getpid(), o.fd);
+	ret = vec_push(ctx->gone, ctx->nr_gone, ctx->cap_gone, o);
+	if (ret) {
+		close(o.fd);
+		return ret;
+	}
+	ret = write_fd_content(&ctx->img, &o);
+	if (!ret)
+		ret = write_pages(ctx, &o, mv->v->size);
+	/* the size last: pwrite of a partial last page may have grown it */
+	if (!ret && ftruncate(o.fd, mv->v->size))
+		ret = -errno;
+	if (!ret && fchmod(o.fd, mv->v->mode & 07777))
+		ret = -errno;
+	if (ret)
+		pr_err("pid %d: vma %llx-%llx: writing %s back: %s", mp->p->pid[0],
+		       (unsigned long long)mv->v->start, (unsigned long long)mv->v->end,
+		       mv->path, ret == -EBADMSG ? "page data is corrupted" : errstr(ret));
+	return ret;
+}
+
+int mm_gone_make(struct restore_ctx *ctx)
+{
+	uint32_t i, j;
+	int ret;
+
+	for (i = 0; i < ctx->img.nr_procs; i++) {
+		const struct m_proc *mp = &ctx->img.procs[i];
+
+		for (j = 0; j < mp->nr_vmas; j++) {
+			const struct m_vma *mv = &mp->vmas[j];
+
+			if (mv->v->kind != IMG_VMA_SHARED_GONE ||
+			    mm_gone_find(ctx, mv->v->dev, mv->v->ino))
+				continue;
+			ret = make_one(ctx, mp, mv);
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+void mm_gone_free(struct restore_ctx *ctx)
+{
+	uint32_t i;
+
+	for (i = 0; i < ctx->nr_gone; i++)
+		if (ctx->gone[i].fd >= 0)
+			close(ctx->gone[i].fd);
+	free(ctx->gone);
+	ctx->gone = NULL;
+	ctx->nr_gone = ctx->cap_gone = 0;
+}
