@@ -29,6 +29,7 @@
 #include "bpfckpt/common.h"
 #include "bpfckpt/mm.h"
 #include "bpfckpt/ipc.h"
+#include "bpfckpt/ns.h"
 #include "util.h"
 
 #define WBUF_FLUSH	(1u << 20)
@@ -413,6 +414,7 @@ static const char *const type_names[IMG_TYPE_MAX] = {
 	[IMG_EPOLL] = "epoll",
 	[IMG_FILEDATA] = "filedata",
 	[IMG_IPC_NS] = "ipc_ns",
+	[IMG_NS] = "ns",
 	[IMG_SHM] = "shm",
 	[IMG_SHM_DATA] = "shm_data",
 	[IMG_SEM] = "sem",

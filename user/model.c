@@ -183,6 +183,35 @@ static int load_proc_ext(struct loader *l, struct m_proc *mp)
 	return 0;
 }
 
+/* IMG_NS before the process's memory and files (ns.h) */
+static int load_ns(struct loader *l, struct m_proc *mp)
+{
+	const struct img_ns *n = l->rec->p;
+	const struct img_proc *p = mp->p;
+
+	if (l->rec->len != sizeof(*n))
+		return bad(l, "length %u, expected %zu", l->rec->len, sizeof(*n));
+	if (mp->ns || mp->nr_vmas || mp->nr_fds)
+		return bad(l, "a second one, or after the process's memory or files");
+	if (n->flags & ~IMG_PNS_FLAGS_ALL || n->proc_ms & ~IMG_PNS_MS_ALL ||
+	    n->reserved)
+		return bad(l, "flags %#x, mount flags %#x or reserved field",
+			   n->flags, n->proc_ms);
+	if ((n->flags & IMG_PNS_PIDFC_CHILD) && (n->flags & IMG_PNS_PIDFC_EMPTY))
+		return bad(l, "pid_for_children both a child's and empty");
+	if ((n->flags & IMG_PNS_PROC_FIRST) && (n->flags & IMG_PNS_PROC))
+		return bad(l, "/proc mounted twice");
+	/* only the init of a pid namespace mounts a proc of it */
+	if ((n->flags & (IMG_PNS_PROC_FIRST | IMG_PNS_PROC)) &&
+	    (p->nr_levels < 2 || p->pid[p->nr_levels - 1] != 1))
+		return bad(l, "pid %d mounts a proc but is no pid namespace's init",
+			   p->pid[0]);
+	if ((n->flags & IMG_PNS_PROC_FIRST) && !(n->flags & IMG_PNS_MNT_NEW))
+		return bad(l, "/proc mounted before a mount namespace it does not make");
+	mp->ns = n;
+	return 0;
+}
+
 static struct m_thread *last_thread(struct m_proc *mp)
 {
 	return mp->nr_threads ? &mp->threads[mp->nr_threads - 1] : NULL;
@@ -880,6 +909,8 @@ static int load_rec(struct loader *l)
 		return load_thread(l, mp);
 	case IMG_PROC_EXT:
 		return load_proc_ext(l, mp);
+	case IMG_NS:
+		return load_ns(l, mp);
 	case IMG_THREAD_EXT:
 		return load_thread_ext(l, mp);
 	case IMG_SECCOMP:

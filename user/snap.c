@@ -17,6 +17,7 @@
 #include "cmd.h"
 #include "img.h"
 #include "ipc.h"
+#include "ns.h"
 #include "log.h"
 #include "snap.h"
 #include "model.h"
@@ -81,6 +82,8 @@ static int collect_all(struct snap_ctx *ctx)
 		ctx->st.threads += sp->zombie ? 0 : sp->nr_threads;
 	}
 	ret = ipc_collect(ctx);
+	if (!ret)
+		ret = ns_collect(ctx);
 	if (ret)
 		return ret;
 	ctx->st.collected_ns = now_ns();
@@ -144,6 +147,8 @@ static int write_image(struct snap_ctx *ctx)
 		struct snap_proc *sp = &ctx->procs[i];
 
 		ret = task_write(ctx, sp);
+		if (!ret)
+			ret = ns_write(ctx, sp);
 		if (!ret)
 			ret = mm_write(ctx, sp);
 		if (!ret)

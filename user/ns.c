@@ -1,0 +1,605 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The pid and mount namespaces of the tree (IMG_NS, bpfckpt/ns.h).
+ *
+ * Pid namespaces: IMG_PROC has every process's pid at each level from
+ * the snapper's namespace down to its own.  A process with one level
+ * more than its parent is the init of a new namespace: restore clones it
+ * with CLONE_NEWPID and set_tid lists its pids deepest first (1 there).
+ * When the root itself is such an init (a container), only the levels
+ * from its namespace down are given: its pid out here is any free one.
+ * The restorer then finds the new processes' outer pids through
+ * /proc/PID/task/PID/children and NSpid, since every pid a new process
+ * sees of itself is an inner one.
+ *
+ * Mount namespaces: a tree process whose mount namespace is not its
+ * parent's (the root: not the snapper's) made one.  Its mounts may
+ * differ from those of the namespace it came from by one proc mounted on
+ * /proc (unshare --mount-proc), which the init of that proc's pid
+ * namespace mounts again at restore; any other difference is refused,
+ * naming the mount.  A new mount namespace is made private (unshare(1)'s
+ * default), so nothing the tree mounts reaches the restorer's.
+ *
+ * Read from /proc, not BPF: mountinfo and the proc mount's pid namespace
+ * have no iterator, and /proc/PID/ns/ gives the inodes beside them.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include "inject.h"
+#include "log.h"
+#include "ns.h"
+#include "util.h"
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+
+/* ---- snap ---- */
+
+struct ns_ids {
+	uint64_t pid, pidfc, mnt;
+};
+
+struct mnt_line {
+	char *key;		/* what a copied mount keeps: root, point, fs, options */
+	char *point;
+	char *fstype;
+	char *source;
+	uint32_t ms;		/* IMG_PNS_MS_ALL bits of its mount options */
+	bool super_rw;		/* super options are plain "rw" */
+};
+
+struct mnt_table {
+	struct mnt_line *l;
+	uint32_t n, cap;
+};
+
+static int ns_ino_path(const char *path, uint64_t *ino)
+{
+	struct stat st;
+
+	if (stat(path, &st))
+		return -errno;
+	*ino = st.st_ino;
+	return 0;
+}
+
+static int ns_ino(pid_t pid, const char *ns, uint64_t *ino)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/%s", pid, ns);
+	return ns_ino_path(path, ino);
+}
+
+static int read_ids(pid_t pid, struct ns_ids *ids)
+{
+	int ret = ns_ino(pid, "pid", &ids->pid);
+
+	if (!ret)
+		ret = ns_ino(pid, "pid_for_children", &ids->pidfc);
+	if (!ret)
+		ret = ns_ino(pid, "mnt", &ids->mnt);
+	if (ret)
+		pr_err("pid %d: its namespaces (/proc/%d/ns): %s", pid, pid, errstr(ret));
+	return ret;
+}
+
+static uint32_t parse_ms(const char *opts)
+{
+	char buf[256], *tok, *save;
+	uint32_t ms = 0;
+
+	snprintf(buf, sizeof(buf), "%s", opts);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(tok, "ro"))
+			ms |= MS_RDONLY;
+		else if (!strcmp(tok, "nosuid"))
+			ms |= MS_NOSUID;
+		else if (!strcmp(tok, "nodev"))
+			ms |= MS_NODEV;
+		else if (!strcmp(tok, "noexec"))
+			ms |= MS_NOEXEC;
+	}
+	return ms;
+}
+
+static void free_table(struct mnt_table *t)
+{
+	uint32_t i;
+
+	for (i = 0; i < t->n; i++) {
+		free(t->l[i].key);
+		free(t->l[i].point);
+		free(t->l[i].fstype);
+		free(t->l[i].source);
+	}
+	free(t->l);
+	memset(t, 0, sizeof(*t));
+}
+
+/*
+ * One mountinfo line: ID PARENT MAJ:MIN ROOT POINT OPTS [OPTIONAL...] -
+ * FSTYPE SOURCE SUPER.  IDs and the optional fields (peer groups) are
+ * the namespace's own; the rest is what a copy of the mount keeps.
+ */
+static int parse_line(char *s, struct mnt_line *m)
+{
+	char dev[32], root[1024], point[1024], opts[256];
+	char fstype[64], source[1024], super[512];
+	char *dash = strstr(s, " - ");
+
+	if (!dash || sscanf(s, "%*u %*u %31s %1023s %1023s %255s", dev, root, point,
+			    opts) != 4 ||
+	    sscanf(dash + 3, "%63s %1023s %511s", fstype, source, super) != 3)
+		return -EIO;
+	m->ms = parse_ms(opts);
+	m->super_rw = !strcmp(super, "rw");
+	if (asprintf(&m->key, "%s %s %s %s %s %s %s", dev, root, point, opts,
+		     fstype, source, super) < 0)
+		return -ENOMEM;
+	m->point = strdup(point);
+	m->fstype = strdup(fstype);
+	m->source = strdup(source);
+	return m->point && m->fstype && m->source ? 0 : -ENOMEM;
+}
+
+static int read_table(const char *path, struct mnt_table *t)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	FILE *f;
+	int ret = 0;
+
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (!ret && getline(&line, &cap, f) > 0) {
+		struct mnt_line m = { 0 };
+
+		ret = parse_line(line, &m);
+		if (!ret)
+			ret = vec_push(t->l, t->n, t->cap, m);
+		if (ret) {
+			free(m.key);
+			free(m.point);
+			free(m.fstype);
+			free(m.source);
+		}
+	}
+	free(line);
+	fclose(f);
+	return ret;
+}
+
+static bool is_proc_on_proc(const struct mnt_line *m)
+{
+	return !strcmp(m->point, "/proc") && !strcmp(m->fstype, "proc");
+}
+
+static int cmp_line(const void *a, const void *b)
+{
+	return strcmp(((const struct mnt_line *)a)->key, ((const struct mnt_line *)b)->key);
+}
+
+/*
+ * @in (a process's mounts) against @base (the namespace it came from):
+ * the same mounts (a copied namespace lists them in another order, with
+ * its own peer groups), but for at most one proc on /proc, returned in
+ * *extra (NULL if none).  Else -ENOTSUP naming the mount.
+ */
+static int diff_tables(pid_t pid, struct mnt_table *base, struct mnt_table *in,
+		       const struct mnt_line **extra)
+{
+	uint32_t i = 0, j = 0;
+	int c;
+
+	*extra = NULL;
+	qsort(base->l, base->n, sizeof(*base->l), cmp_line);
+	qsort(in->l, in->n, sizeof(*in->l), cmp_line);
+	while (i < base->n || j < in->n) {
+		c = i == base->n ? 1 : j == in->n ? -1 : strcmp(base->l[i].key, in->l[j].key);
+		if (!c) {
+			i++, j++;
+			continue;
+		}
+		/* the last one mounted on /proc is the one on top: only one may be new */
+		if (c > 0 && is_proc_on_proc(&in->l[j]) && !*extra) {
+			*extra = &in->l[j++];
+			continue;
+		}
+		if (c > 0)
+			pr_err("pid %d: its mount namespace has %s on %s (%s), which the "
+			       "snapper's has not: only a proc on /proc of its own pid "
+			       "namespace may differ: not supported", pid,
+			       in->l[j].source, in->l[j].point, in->l[j].fstype);
+		else
+			pr_err("pid %d: its mount namespace lacks %s on %s (%s) of the "
+			       "snapper's: only a proc on /proc of its own pid namespace "
+			       "may differ: not supported", pid, base->l[i].source,
+			       base->l[i].point, base->l[i].fstype);
+		return -ENOTSUP;
+	}
+	if (*extra && !(*extra)->super_rw) {
+		pr_err("pid %d: its proc on /proc has options beyond rw (hidepid=, "
+		       "subset=): not supported", pid);
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+static int parent_index(struct snap_ctx *ctx, uint32_t i)
+{
+	uint32_t j;
+
+	for (j = 0; j < i; j++)
+		if (ctx->procs[j].pid == ctx->procs[i].ps->ppid)
+			return j;
+	return -1;
+}
+
+/* the tree process that is the init of pid namespace @pidns, -1 if none */
+static int find_init(struct snap_ctx *ctx, const struct ns_ids *ids, uint64_t pidns)
+{
+	uint32_t i;
+
+	for (i = 0; i < ctx->nr_procs; i++) {
+		const struct rec_task *r;
+
+		if (ctx->procs[i].zombie || ids[i].pid != pidns)
+			continue;
+		r = ctx->procs[i].threads[0].rec;
+		if (r->tgid[r->level] == 1)
+			return i;
+	}
+	return -1;
+}
+
+/*
+ * Process @i made mount namespace ids[i].mnt out of @base_path's: which
+ * proc (if any) is the difference, and who mounts it again.
+ */
+static int mount_ns(struct snap_ctx *ctx, const struct ns_ids *ids, uint32_t i,
+		    const char *base_path)
+{
+	struct snap_proc *sp = &ctx->procs[i];
+	struct mnt_table base = { 0 }, in = { 0 };
+	const struct mnt_line *extra;
+	char path[64];
+	uint64_t pidns = 0;
+	int m, pi, ret;
+
+	snprintf(path, sizeof(path), "/proc/%d/mountinfo", sp->pid);
+	ret = read_table(base_path, &base);
+	if (!ret)
+		ret = read_table(path, &in);
+	if (ret) {
+		pr_err("pid %d: reading %s and %s: %s", sp->pid, base_path, path,
+		       errstr(ret));
+		goto out;
+	}
+	ret = diff_tables(sp->pid, &base, &in, &extra);
+	if (ret || !extra)
+		goto out;
+	/* /proc/1 of that proc is its pid namespace's init */
+	snprintf(path, sizeof(path), "/proc/%d/root/proc/1/ns/pid", sp->pid);
+	ret = ns_ino_path(path, &pidns);
+	m = ret ? -1 : find_init(ctx, ids, pidns);
+	if (m < 0) {
+		pr_err("pid %d: its /proc is the proc of a pid namespace whose init is "
+		       "not in the tree: not supported", sp->pid);
+		ret = -ENOTSUP;
+		goto out;
+	}
+	pi = parent_index(ctx, m);
+	if (ids[m].mnt == ids[i].mnt && !(ctx->procs[m].ns.flags & IMG_PNS_PROC)) {
+		ctx->procs[m].ns.flags |= IMG_PNS_PROC;
+	} else if (pi >= 0 && ids[pi].mnt == ids[i].mnt &&
+		   !(ctx->procs[m].ns.flags & IMG_PNS_PROC_FIRST)) {
+		/* it mounted it in the namespace it was born in, then left */
+		ctx->procs[m].ns.flags |= IMG_PNS_PROC_FIRST;
+	} else {
+		pr_err("pid %d: the proc on /proc of its mount namespace was mounted by "
+		       "pid %d from another mount namespace: not supported", sp->pid,
+		       ctx->procs[m].pid);
+		ret = -ENOTSUP;
+		goto out;
+	}
+	ctx->procs[m].ns.proc_ms = extra->ms;
+out:
+	free_table(&base);
+	free_table(&in);
+	return ret;
+}
+
+static int pid_for_children(struct snap_ctx *ctx, const struct ns_ids *ids, uint32_t i)
+{
+	struct snap_proc *sp = &ctx->procs[i];
+	uint32_t j;
+	int pj;
+
+	if (ids[i].pidfc == ids[i].pid)
+		return 0;
+	for (j = 0; j < ctx->nr_procs; j++) {
+		if (ctx->procs[j].zombie || ids[j].pid != ids[i].pidfc)
+			continue;
+		pj = parent_index(ctx, j);
+		if (pj == (int)i && find_init(ctx, ids, ids[j].pid) == (int)j) {
+			sp->ns.flags |= IMG_PNS_PIDFC_CHILD;
+			return 0;
+		}
+		pr_err("pid %d: its pid_for_children namespace is that of pid %d, not "
+		       "one of its children's: not supported", sp->pid,
+		       ctx->procs[j].pid);
+		return -ENOTSUP;
+	}
+	/* no tree process lives there: a namespace whose init is yet to come */
+	sp->ns.flags |= IMG_PNS_PIDFC_EMPTY;
+	return 0;
+}
+
+int ns_collect(struct snap_ctx *ctx)
+{
+	struct ns_ids *ids, self;
+	uint32_t i;
+	int pi, ret = 0;
+
+	ids = calloc(ctx->nr_procs, sizeof(*ids));
+	if (!ids)
+		return -ENOMEM;
+	ret = read_ids(getpid(), &self);
+	for (i = 0; !ret && i < ctx->nr_procs; i++) {
+		ctx->procs[i].ns.h.type = IMG_NS;
+		ctx->procs[i].ns.h.len = sizeof(ctx->procs[i].ns);
+		if (!ctx->procs[i].zombie)
+			ret = read_ids(ctx->procs[i].pid, &ids[i]);
+	}
+	for (i = 0; !ret && i < ctx->nr_procs; i++) {
+		const uint64_t *base;
+
+		if (ctx->procs[i].zombie)
+			continue;
+		pi = parent_index(ctx, i);
+		base = pi >= 0 ? &ids[pi].mnt : &self.mnt;
+		if (ids[i].mnt != *base) {
+			char base_path[64];
+
+			if (pi >= 0)
+				snprintf(base_path, sizeof(base_path), "/proc/%d/mountinfo",
+					 ctx->procs[pi].pid);
+			else
+				snprintf(base_path, sizeof(base_path), "/proc/self/mountinfo");
+			ctx->procs[i].ns.flags |= IMG_PNS_MNT_NEW;
+			ret = mount_ns(ctx, ids, i, base_path);
+		}
+		if (!ret)
+			ret = pid_for_children(ctx, ids, i);
+	}
+	free(ids);
+	return ret;
+}
+
+int ns_write(struct snap_ctx *ctx, struct snap_proc *sp)
+{
+	if (sp->zombie || !sp->ns.flags)
+		return 0;
+	return img_put(ctx->w, &sp->ns, sizeof(sp->ns), NULL, 0);
+}
+
+/* ---- restore: checks (restore, inspect's verdict, snap --kill) ---- */
+
+/* the root is the init of a pid namespace of its own: a container */
+bool ns_is_container(const struct ckpt_image *img)
+{
+	const struct img_proc *p = img->procs[0].p;
+
+	return p->nr_levels > 1 && p->pid[p->nr_levels - 1] == 1;
+}
+
+int ns_check_proc(const struct ckpt_image *img, uint32_t i, struct verdict *v)
+{
+	const struct m_proc *mp = &img->procs[i];
+	const struct img_proc *p = mp->p, *pp;
+	uint32_t f = mp->ns ? mp->ns->flags : 0, j;
+
+	if (mp->parent < 0) {
+		if (p->nr_levels > 1 && !ns_is_container(img))
+			return verdict_refuse(v, -ENOTSUP, p->pid[0], "tree",
+					      "lives in a pid namespace (as pid %d) whose "
+					      "init is not in the tree: not supported",
+					      p->pid[p->nr_levels - 1]);
+	} else {
+		pp = img->procs[mp->parent].p;
+		if (p->nr_levels != pp->nr_levels &&
+		    (p->nr_levels != pp->nr_levels + 1 || p->pid[p->nr_levels - 1] != 1))
+			return verdict_refuse(v, -ENOTSUP, p->pid[0], "tree",
+					      "is in a pid namespace its parent %d joined "
+					      "(setns) or left: not supported", pp->pid[0]);
+	}
+	if (!(f & (IMG_PNS_PIDFC_CHILD | IMG_PNS_PIDFC_EMPTY)))
+		return 0;
+	/* copy_process(): CLONE_THREAD fails while pid_for_children differs */
+	if (p->nr_threads > 1)
+		return verdict_refuse(v, -ENOTSUP, p->pid[0], "tree",
+				      "has %u threads and a pid_for_children namespace "
+				      "of its own: its threads could not be made again",
+				      p->nr_threads);
+	if (!(f & IMG_PNS_PIDFC_CHILD))
+		return 0;
+	for (j = i + 1; j < img->nr_procs; j++)
+		if (img->procs[j].parent == (int32_t)i &&
+		    img->procs[j].p->nr_levels == p->nr_levels + 1)
+			return 0;
+	return verdict_refuse(v, -EINVAL, p->pid[0], "tree",
+			      "its pid_for_children is a child's namespace, and no "
+			      "child is the init of one");
+}
+
+/* ---- restore: in the restorer ---- */
+
+/* set_tid entries for process @idx (deepest first); returns how many */
+uint32_t ns_set_tid(const struct restore_ctx *ctx, const __s32 *ids,
+		    uint32_t levels, pid_t *set_tid)
+{
+	uint32_t n = levels, k;
+
+	if (ctx->root_levels > 1)
+		n = levels - ctx->root_levels + 1;
+	for (k = 0; k < n; k++)
+		set_tid[k] = ids[levels - 1 - k];
+	return n;
+}
+
+uint64_t ns_clone_flags(const struct restore_ctx *ctx, uint32_t idx)
+{
+	const struct m_proc *mp = ctx->procs[idx].mp;
+
+	if (mp->parent < 0)
+		return ctx->root_levels > 1 ? CLONE_NEWPID : 0;
+	return mp->p->nr_levels > ctx->img.procs[mp->parent].p->nr_levels ?
+	       CLONE_NEWPID : 0;
+}
+
+/* NSpid of @pid: its pids from the reader's namespace down */
+static int read_nspid(pid_t pid, pid_t *ids, uint32_t *n)
+{
+	char path[64], buf[2048], *s, *end;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	if (read_file(path, buf, sizeof(buf)) <= 0)
+		return -ESRCH;
+	s = strstr(buf, "\nNSpid:");
+	if (!s)
+		return -ENOTSUP;
+	s += 7;
+	for (*n = 0; *n < BCK_NS_LEVELS + 1; (*n)++) {
+		long v = strtol(s, &end, 10);
+
+		if (end == s)
+			break;
+		ids[*n] = v;
+		s = end;
+	}
+	return 0;
+}
+
+/* the child of @pp whose inner pids are those of image process @c */
+static int find_child(struct restore_ctx *ctx, const struct rst_proc *pp,
+		      struct rst_proc *c)
+{
+	const struct img_proc *p = c->mp->p;
+	uint32_t want = p->nr_levels - ctx->root_levels + 1, n, k;
+	char path[64], buf[4096], *s, *end;
+	pid_t ids[BCK_NS_LEVELS + 1];
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", pp->pid, pp->pid);
+	if (read_file(path, buf, sizeof(buf)) < 0)
+		return -errno;
+	for (s = buf;; s = end) {
+		long q = strtol(s, &end, 10);
+
+		if (end == s)
+			return -ESRCH;
+		if (read_nspid(q, ids, &n) || n != want + 1)
+			continue;
+		for (k = 0; k < want; k++)
+			if (ids[1 + k] != p->pid[ctx->root_levels - 1 + k])
+				break;
+		if (k == want) {
+			c->pid = q;
+			c->tids[0] = q;
+			return 0;
+		}
+	}
+}
+
+int ns_resolve_pids(struct restore_ctx *ctx)
+{
+	uint32_t i, j;
+	int ret;
+
+	if (ctx->root_levels < 2)
+		return 0;
+	for (i = 0; i < ctx->nr_procs; i++) {
+		struct rst_proc *rp = &ctx->procs[i];
+
+		for (j = 0; j < rp->nr_children; j++) {
+			struct rst_proc *c = &ctx->procs[rp->children[j]];
+
+			ret = find_child(ctx, rp, c);
+			if (ret) {
+				pr_err("pid %d (in its namespace): its pid here, as a "
+				       "child of pid %d: %s", c->mp->p->pid[c->mp->p->nr_levels - 1],
+				       rp->pid, errstr(ret));
+				return ret;
+			}
+		}
+	}
+	return 0;
+}
+
+/* ---- restore: in the new process ---- */
+
+static void mount_proc(struct restore_ctx *ctx, uint32_t idx, uint32_t ms)
+{
+	if (mount("proc", "/proc", "proc", ms, NULL))
+		rst_child_fail(ctx, idx, -errno, "mounting a proc of its pid "
+			       "namespace on /proc");
+}
+
+void ns_restore_child(struct restore_ctx *ctx, uint32_t idx)
+{
+	const struct img_ns *n = ctx->procs[idx].mp->ns;
+
+	if (!n)
+		return;
+	if (n->flags & IMG_PNS_PROC_FIRST)
+		mount_proc(ctx, idx, n->proc_ms);
+	if (n->flags & IMG_PNS_MNT_NEW) {
+		if (unshare(CLONE_NEWNS))
+			rst_child_fail(ctx, idx, -errno, "a mount namespace of its own");
+		/* as unshare(1) does: nothing mounted here reaches the restorer */
+		if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
+			rst_child_fail(ctx, idx, -errno, "making its mounts private");
+	}
+	if (n->flags & IMG_PNS_PROC)
+		mount_proc(ctx, idx, n->proc_ms);
+}
+
+/* after its children exist: CLONE_NEWPID children first, then this */
+void ns_restore_child_late(struct restore_ctx *ctx, uint32_t idx)
+{
+	const struct rst_proc *rp = &ctx->procs[idx];
+	const struct img_ns *n = rp->mp->ns;
+	uint32_t levels = rp->mp->p->nr_levels, i;
+	int fd;
+
+	if (!n || !(n->flags & (IMG_PNS_PIDFC_CHILD | IMG_PNS_PIDFC_EMPTY)))
+		return;
+	if (n->flags & IMG_PNS_PIDFC_EMPTY) {
+		if (unshare(CLONE_NEWPID))
+			rst_child_fail(ctx, idx, -errno, "a pid_for_children namespace");
+		return;
+	}
+	for (i = 0; i < rp->nr_children; i++) {
+		const struct img_proc *c = ctx->procs[rp->children[i]].mp->p;
+
+		if (c->nr_levels != levels + 1)
+			continue;
+		/* setns(CLONE_NEWPID) on a pidfd: the child's namespace for our next ones */
+		fd = syscall(SYS_pidfd_open, c->pid[levels - 1], 0);
+		if (fd < 0 || setns(fd, CLONE_NEWPID))
+			rst_child_fail(ctx, idx, -errno, "entering the pid namespace of "
+				       "its child %d for its next children", c->pid[levels - 1]);
+		close(fd);
+		return;
+	}
+}
