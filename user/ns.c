@@ -49,6 +49,7 @@ struct ns_ids {
 };
 
 struct mnt_line {
+	uint32_t id, parent;	/* mount ids: the namespace's own */
 	char *key;		/* what a copied mount keeps: root, point, fs, options */
 	char *point;
 	char *fstype;
@@ -137,8 +138,8 @@ static int parse_line(char *s, struct mnt_line *m)
 	char fstype[64], source[1024], super[512];
 	char *dash = strstr(s, " - ");
 
-	if (!dash || sscanf(s, "%*u %*u %31s %1023s %1023s %255s", dev, root, point,
-			    opts) != 4 ||
+	if (!dash || sscanf(s, "%u %u %31s %1023s %1023s %255s", &m->id, &m->parent,
+			    dev, root, point, opts) != 6 ||
 	    sscanf(dash + 3, "%63s %1023s %511s", fstype, source, super) != 3)
 		return -EIO;
 	m->ms = parse_ms(opts);
@@ -190,19 +191,22 @@ static int cmp_line(const void *a, const void *b)
 	return strcmp(((const struct mnt_line *)a)->key, ((const struct mnt_line *)b)->key);
 }
 
+#define MAX_EXTRA	2
+
 /*
  * @in (a process's mounts) against @base (the namespace it came from):
  * the same mounts (a copied namespace lists them in another order, with
- * its own peer groups), but for at most one proc on /proc, returned in
- * *extra (NULL if none).  Else -ENOTSUP naming the mount.
+ * its own peer groups), but for procs on /proc, at most MAX_EXTRA of
+ * them, returned in @extra, the one on top first (@nr: how many).
+ * Else -ENOTSUP naming the mount.
  */
 static int diff_tables(pid_t pid, struct mnt_table *base, struct mnt_table *in,
-		       const struct mnt_line **extra)
+		       const struct mnt_line **extra, uint32_t *nr)
 {
 	uint32_t i = 0, j = 0;
 	int c;
 
-	*extra = NULL;
+	*nr = 0;
 	qsort(base->l, base->n, sizeof(*base->l), cmp_line);
 	qsort(in->l, in->n, sizeof(*in->l), cmp_line);
 	while (i < base->n || j < in->n) {
@@ -212,8 +216,8 @@ static int diff_tables(pid_t pid, struct mnt_table *base, struct mnt_table *in,
 			continue;
 		}
 		/* the last one mounted on /proc is the one on top: only one may be new */
-		if (c > 0 && is_proc_on_proc(&in->l[j]) && !*extra) {
-			*extra = &in->l[j++];
+		if (c > 0 && is_proc_on_proc(&in->l[j]) && *nr < MAX_EXTRA) {
+			extra[(*nr)++] = &in->l[j++];
 			continue;
 		}
 		if (c > 0)
@@ -228,9 +232,23 @@ static int diff_tables(pid_t pid, struct mnt_table *base, struct mnt_table *in,
 			       base->l[i].point, base->l[i].fstype);
 		return -ENOTSUP;
 	}
-	if (*extra && !(*extra)->super_rw) {
-		pr_err("pid %d: its proc on /proc has options beyond rw (hidepid=, "
-		       "subset=): not supported", pid);
+	for (i = 0; i < *nr; i++) {
+		if (!extra[i]->super_rw) {
+			pr_err("pid %d: its proc on /proc has options beyond rw (hidepid=, "
+			       "subset=): not supported", pid);
+			return -ENOTSUP;
+		}
+	}
+	/* the one on top is mounted on the other (its parent) */
+	if (*nr == 2 && extra[0]->parent != extra[1]->id) {
+		const struct mnt_line *t = extra[0];
+
+		extra[0] = extra[1];
+		extra[1] = t;
+	}
+	if (*nr == 2 && extra[0]->parent != extra[1]->id) {
+		pr_err("pid %d: two new procs on /proc, not one on the other: not "
+		       "supported", pid);
 		return -ENOTSUP;
 	}
 	return 0;
@@ -272,7 +290,8 @@ static int mount_ns(struct snap_ctx *ctx, const struct ns_ids *ids, uint32_t i,
 {
 	struct snap_proc *sp = &ctx->procs[i];
 	struct mnt_table base = { 0 }, in = { 0 };
-	const struct mnt_line *extra;
+	const struct mnt_line *extra[MAX_EXTRA];
+	uint32_t nr;
 	char path[64];
 	uint64_t pidns = 0;
 	int m, pi, ret;
@@ -286,9 +305,27 @@ static int mount_ns(struct snap_ctx *ctx, const struct ns_ids *ids, uint32_t i,
 		       errstr(ret));
 		goto out;
 	}
-	ret = diff_tables(sp->pid, &base, &in, &extra);
-	if (ret || !extra)
+	ret = diff_tables(sp->pid, &base, &in, extra, &nr);
+	if (ret || !nr)
 		goto out;
+	/*
+	 * A proc covered by another cannot be reached to read its pid
+	 * namespace, nor by the tree: it is taken as the creator's own, as
+	 * `unshare --pid --fork --mount-proc` run in another such namespace
+	 * leaves it, and mounted by the creator, below its children's.
+	 */
+	if (nr == 2) {
+		const struct rec_task *r = sp->threads[0].rec;
+
+		if (r->level == r->self_level || r->tgid[r->level] != 1) {
+			pr_err("pid %d: its mount namespace has two procs on /proc, and it "
+			       "is no pid namespace's init: not supported", sp->pid);
+			ret = -ENOTSUP;
+			goto out;
+		}
+		sp->ns.flags |= IMG_PNS_PROC;
+		sp->ns.proc_ms = extra[1]->ms;
+	}
 	/* /proc/1 of that proc is its pid namespace's init */
 	snprintf(path, sizeof(path), "/proc/%d/root/proc/1/ns/pid", sp->pid);
 	ret = ns_ino_path(path, &pidns);
@@ -300,6 +337,12 @@ static int mount_ns(struct snap_ctx *ctx, const struct ns_ids *ids, uint32_t i,
 		goto out;
 	}
 	pi = parent_index(ctx, m);
+	if (nr == 2 && m == (int)i) {
+		pr_err("pid %d: two procs of its pid namespace on /proc: not supported",
+		       sp->pid);
+		ret = -ENOTSUP;
+		goto out;
+	}
 	if (ids[m].mnt == ids[i].mnt && !(ctx->procs[m].ns.flags & IMG_PNS_PROC)) {
 		ctx->procs[m].ns.flags |= IMG_PNS_PROC;
 	} else if (pi >= 0 && ids[pi].mnt == ids[i].mnt &&
@@ -313,7 +356,7 @@ static int mount_ns(struct snap_ctx *ctx, const struct ns_ids *ids, uint32_t i,
 		ret = -ENOTSUP;
 		goto out;
 	}
-	ctx->procs[m].ns.proc_ms = extra->ms;
+	ctx->procs[m].ns.proc_ms = extra[0]->ms;
 out:
 	free_table(&base);
 	free_table(&in);
