@@ -198,10 +198,11 @@ static int cmp_line(const void *a, const void *b)
  * the same mounts (a copied namespace lists them in another order, with
  * its own peer groups), but for procs on /proc, at most MAX_EXTRA of
  * them, returned in @extra, the one on top first (@nr: how many).
- * Else -ENOTSUP naming the mount.
+ * Else a refusal naming the mount.
  */
-static int diff_tables(pid_t pid, struct mnt_table *base, struct mnt_table *in,
-		       const struct mnt_line **extra, uint32_t *nr)
+static int diff_tables(struct verdict *v, pid_t pid, struct mnt_table *base,
+		       struct mnt_table *in, const struct mnt_line **extra,
+		       uint32_t *nr)
 {
 	uint32_t i = 0, j = 0;
 	int c;
@@ -215,30 +216,27 @@ static int diff_tables(pid_t pid, struct mnt_table *base, struct mnt_table *in,
 			i++, j++;
 			continue;
 		}
-		/* the last one mounted on /proc is the one on top: only one may be new */
 		if (c > 0 && is_proc_on_proc(&in->l[j]) && *nr < MAX_EXTRA) {
 			extra[(*nr)++] = &in->l[j++];
 			continue;
 		}
 		if (c > 0)
-			pr_err("pid %d: its mount namespace has %s on %s (%s), which the "
-			       "snapper's has not: only a proc on /proc of its own pid "
-			       "namespace may differ: not supported", pid,
-			       in->l[j].source, in->l[j].point, in->l[j].fstype);
-		else
-			pr_err("pid %d: its mount namespace lacks %s on %s (%s) of the "
-			       "snapper's: only a proc on /proc of its own pid namespace "
-			       "may differ: not supported", pid, base->l[i].source,
-			       base->l[i].point, base->l[i].fstype);
-		return -ENOTSUP;
+			return verdict_refuse(v, -ENOTSUP, pid, "ns",
+					      "its mount namespace has %s on %s (%s), which "
+					      "the snapper's has not: only a proc on /proc of "
+					      "its own pid namespace may differ: not supported",
+					      in->l[j].source, in->l[j].point, in->l[j].fstype) ?: 1;
+		return verdict_refuse(v, -ENOTSUP, pid, "ns",
+				      "its mount namespace lacks %s on %s (%s) of the "
+				      "snapper's: only a proc on /proc of its own pid "
+				      "namespace may differ: not supported", base->l[i].source,
+				      base->l[i].point, base->l[i].fstype) ?: 1;
 	}
-	for (i = 0; i < *nr; i++) {
-		if (!extra[i]->super_rw) {
-			pr_err("pid %d: its proc on /proc has options beyond rw (hidepid=, "
-			       "subset=): not supported", pid);
-			return -ENOTSUP;
-		}
-	}
+	for (i = 0; i < *nr; i++)
+		if (!extra[i]->super_rw)
+			return verdict_refuse(v, -ENOTSUP, pid, "ns",
+					      "its proc on /proc has options beyond rw "
+					      "(hidepid=, subset=): not supported") ?: 1;
 	/* the one on top is mounted on the other (its parent) */
 	if (*nr == 2 && extra[0]->parent != extra[1]->id) {
 		const struct mnt_line *t = extra[0];
@@ -246,68 +244,43 @@ static int diff_tables(pid_t pid, struct mnt_table *base, struct mnt_table *in,
 		extra[0] = extra[1];
 		extra[1] = t;
 	}
-	if (*nr == 2 && extra[0]->parent != extra[1]->id) {
-		pr_err("pid %d: two new procs on /proc, not one on the other: not "
-		       "supported", pid);
-		return -ENOTSUP;
-	}
+	if (*nr == 2 && extra[0]->parent != extra[1]->id)
+		return verdict_refuse(v, -ENOTSUP, pid, "ns",
+				      "two new procs on /proc, not one on the other: "
+				      "not supported") ?: 1;
 	return 0;
 }
 
-static int parent_index(struct snap_ctx *ctx, uint32_t i)
-{
-	uint32_t j;
-
-	for (j = 0; j < i; j++)
-		if (ctx->procs[j].pid == ctx->procs[i].ps->ppid)
-			return j;
-	return -1;
-}
+struct ns_scan {
+	struct ns_task *t;
+	uint32_t n;
+	struct ns_ids *ids;
+	struct verdict *v;
+};
 
 /* the tree process that is the init of pid namespace @pidns, -1 if none */
-static int find_init(struct snap_ctx *ctx, const struct ns_ids *ids, uint64_t pidns)
+static int find_init(const struct ns_scan *s, uint64_t pidns)
 {
 	uint32_t i;
 
-	for (i = 0; i < ctx->nr_procs; i++) {
-		const struct rec_task *r;
-
-		if (ctx->procs[i].zombie || ids[i].pid != pidns)
-			continue;
-		r = ctx->procs[i].threads[0].rec;
-		if (r->tgid[r->level] == 1)
+	for (i = 0; i < s->n; i++)
+		if (!s->t[i].zombie && s->t[i].init && s->ids[i].pid == pidns)
 			return i;
-	}
 	return -1;
 }
 
 /*
- * Process @i made mount namespace ids[i].mnt out of @base_path's: which
- * proc (if any) is the difference, and who mounts it again.
+ * Who mounts the procs by which process @i's mount namespace differs
+ * from @base's.  Returns 0, -errno, or (a refusal listed) 1.
  */
-static int mount_ns(struct snap_ctx *ctx, const struct ns_ids *ids, uint32_t i,
-		    const char *base_path)
+static int assign_procs(struct ns_scan *s, uint32_t i, const struct mnt_line **extra,
+			uint32_t nr)
 {
-	struct snap_proc *sp = &ctx->procs[i];
-	struct mnt_table base = { 0 }, in = { 0 };
-	const struct mnt_line *extra[MAX_EXTRA];
-	uint32_t nr;
+	struct ns_task *t = &s->t[i];
 	char path[64];
 	uint64_t pidns = 0;
-	int m, pi, ret;
+	int m, pi;
 
-	snprintf(path, sizeof(path), "/proc/%d/mountinfo", sp->pid);
-	ret = read_table(base_path, &base);
-	if (!ret)
-		ret = read_table(path, &in);
-	if (ret) {
-		pr_err("pid %d: reading %s and %s: %s", sp->pid, base_path, path,
-		       errstr(ret));
-		goto out;
-	}
-	ret = diff_tables(sp->pid, &base, &in, extra, &nr);
-	if (ret || !nr)
-		goto out;
 	/*
 	 * A proc covered by another cannot be reached to read its pid
 	 * namespace, nor by the tree: it is taken as the creator's own, as
@@ -315,118 +288,161 @@ static int mount_ns(struct snap_ctx *ctx, const struct ns_ids *ids, uint32_t i,
 	 * leaves it, and mounted by the creator, below its children's.
 	 */
 	if (nr == 2) {
-		const struct rec_task *r = sp->threads[0].rec;
-
-		if (r->level == r->self_level || r->tgid[r->level] != 1) {
-			pr_err("pid %d: its mount namespace has two procs on /proc, and it "
-			       "is no pid namespace's init: not supported", sp->pid);
-			ret = -ENOTSUP;
-			goto out;
-		}
-		sp->ns.flags |= IMG_PNS_PROC;
-		sp->ns.proc_ms = extra[1]->ms;
+		if (!t->init)
+			return verdict_refuse(s->v, -ENOTSUP, t->pid, "ns",
+					      "its mount namespace has two procs on /proc, "
+					      "and it is no pid namespace's init: not "
+					      "supported") ?: 1;
+		t->ns.flags |= IMG_PNS_PROC;
+		t->ns.proc_ms = extra[1]->ms;
 	}
 	/* /proc/1 of that proc is its pid namespace's init */
-	snprintf(path, sizeof(path), "/proc/%d/root/proc/1/ns/pid", sp->pid);
-	ret = ns_ino_path(path, &pidns);
-	m = ret ? -1 : find_init(ctx, ids, pidns);
-	if (m < 0) {
-		pr_err("pid %d: its /proc is the proc of a pid namespace whose init is "
-		       "not in the tree: not supported", sp->pid);
-		ret = -ENOTSUP;
-		goto out;
-	}
-	pi = parent_index(ctx, m);
-	if (nr == 2 && m == (int)i) {
-		pr_err("pid %d: two procs of its pid namespace on /proc: not supported",
-		       sp->pid);
-		ret = -ENOTSUP;
-		goto out;
-	}
-	if (ids[m].mnt == ids[i].mnt && !(ctx->procs[m].ns.flags & IMG_PNS_PROC)) {
-		ctx->procs[m].ns.flags |= IMG_PNS_PROC;
-	} else if (pi >= 0 && ids[pi].mnt == ids[i].mnt &&
-		   !(ctx->procs[m].ns.flags & IMG_PNS_PROC_FIRST)) {
+	snprintf(path, sizeof(path), "/proc/%d/root/proc/1/ns/pid", t->pid);
+	m = ns_ino_path(path, &pidns) ? -1 : find_init(s, pidns);
+	if (m < 0)
+		return verdict_refuse(s->v, -ENOTSUP, t->pid, "ns",
+				      "its /proc is the proc of a pid namespace whose "
+				      "init is not in the tree: not supported") ?: 1;
+	if (nr == 2 && m == (int)i)
+		return verdict_refuse(s->v, -ENOTSUP, t->pid, "ns",
+				      "two procs of its pid namespace on /proc: not "
+				      "supported") ?: 1;
+	pi = s->t[m].parent;
+	if (s->ids[m].mnt == s->ids[i].mnt && !(s->t[m].ns.flags & IMG_PNS_PROC)) {
+		s->t[m].ns.flags |= IMG_PNS_PROC;
+	} else if (pi >= 0 && s->ids[pi].mnt == s->ids[i].mnt &&
+		   !(s->t[m].ns.flags & IMG_PNS_PROC_FIRST)) {
 		/* it mounted it in the namespace it was born in, then left */
-		ctx->procs[m].ns.flags |= IMG_PNS_PROC_FIRST;
+		s->t[m].ns.flags |= IMG_PNS_PROC_FIRST;
 	} else {
-		pr_err("pid %d: the proc on /proc of its mount namespace was mounted by "
-		       "pid %d from another mount namespace: not supported", sp->pid,
-		       ctx->procs[m].pid);
-		ret = -ENOTSUP;
-		goto out;
+		return verdict_refuse(s->v, -ENOTSUP, t->pid, "ns",
+				      "the proc on /proc of its mount namespace was "
+				      "mounted by pid %d from another mount namespace: "
+				      "not supported", s->t[m].pid) ?: 1;
 	}
-	ctx->procs[m].ns.proc_ms = extra[0]->ms;
-out:
+	s->t[m].ns.proc_ms = extra[0]->ms;
+	return 0;
+}
+
+/* process @i made mount namespace ids[i].mnt out of @base_path's */
+static int mount_ns(struct ns_scan *s, uint32_t i, const char *base_path)
+{
+	struct mnt_table base = { 0 }, in = { 0 };
+	const struct mnt_line *extra[MAX_EXTRA];
+	pid_t pid = s->t[i].pid;
+	char path[64];
+	uint32_t nr;
+	int ret;
+
+	snprintf(path, sizeof(path), "/proc/%d/mountinfo", pid);
+	ret = read_table(base_path, &base);
+	if (!ret)
+		ret = read_table(path, &in);
+	if (ret)
+		pr_err("pid %d: reading %s and %s: %s", pid, base_path, path, errstr(ret));
+	if (!ret)
+		ret = diff_tables(s->v, pid, &base, &in, extra, &nr);
+	if (!ret && nr)
+		ret = assign_procs(s, i, extra, nr);
 	free_table(&base);
 	free_table(&in);
 	return ret;
 }
 
-static int pid_for_children(struct snap_ctx *ctx, const struct ns_ids *ids, uint32_t i)
+static int pid_for_children(struct ns_scan *s, uint32_t i)
 {
-	struct snap_proc *sp = &ctx->procs[i];
+	struct ns_task *t = &s->t[i];
 	uint32_t j;
-	int pj;
 
-	if (ids[i].pidfc == ids[i].pid)
+	if (s->ids[i].pidfc == s->ids[i].pid)
 		return 0;
-	for (j = 0; j < ctx->nr_procs; j++) {
-		if (ctx->procs[j].zombie || ids[j].pid != ids[i].pidfc)
+	for (j = 0; j < s->n; j++) {
+		if (s->t[j].zombie || s->ids[j].pid != s->ids[i].pidfc)
 			continue;
-		pj = parent_index(ctx, j);
-		if (pj == (int)i && find_init(ctx, ids, ids[j].pid) == (int)j) {
-			sp->ns.flags |= IMG_PNS_PIDFC_CHILD;
+		if (s->t[j].parent == (int)i && find_init(s, s->ids[j].pid) == (int)j) {
+			t->ns.flags |= IMG_PNS_PIDFC_CHILD;
 			return 0;
 		}
-		pr_err("pid %d: its pid_for_children namespace is that of pid %d, not "
-		       "one of its children's: not supported", sp->pid,
-		       ctx->procs[j].pid);
-		return -ENOTSUP;
+		return verdict_refuse(s->v, -ENOTSUP, t->pid, "ns",
+				      "its pid_for_children namespace is that of pid "
+				      "%d, not one of its children's: not supported",
+				      s->t[j].pid) ?: 1;
 	}
 	/* no tree process lives there: a namespace whose init is yet to come */
-	sp->ns.flags |= IMG_PNS_PIDFC_EMPTY;
+	t->ns.flags |= IMG_PNS_PIDFC_EMPTY;
 	return 0;
+}
+
+int ns_check_live(struct ns_task *t, uint32_t n, struct verdict *v)
+{
+	struct ns_scan s = { t, n, NULL, v };
+	struct ns_ids self;
+	char base_path[64];
+	uint32_t i;
+	int pi, ret;
+
+	s.ids = calloc(n, sizeof(*s.ids));
+	if (!s.ids)
+		return -ENOMEM;
+	ret = read_ids(getpid(), &self);
+	for (i = 0; !ret && i < n; i++) {
+		memset(&t[i].ns, 0, sizeof(t[i].ns));
+		t[i].ns.h.type = IMG_NS;
+		t[i].ns.h.len = sizeof(t[i].ns);
+		if (!t[i].zombie)
+			ret = read_ids(t[i].pid, &s.ids[i]);
+	}
+	for (i = 0; ret >= 0 && i < n; i++) {
+		if (t[i].zombie)
+			continue;
+		pi = t[i].parent;
+		if (s.ids[i].mnt != (pi >= 0 ? s.ids[pi].mnt : self.mnt)) {
+			if (pi >= 0)
+				snprintf(base_path, sizeof(base_path), "/proc/%d/mountinfo",
+					 t[pi].pid);
+			else
+				snprintf(base_path, sizeof(base_path), "/proc/self/mountinfo");
+			t[i].ns.flags |= IMG_PNS_MNT_NEW;
+			ret = mount_ns(&s, i, base_path);
+		}
+		if (ret < 0)
+			break;
+		/* 1: a refusal was listed; the check goes on with the next */
+		ret = pid_for_children(&s, i);
+	}
+	free(s.ids);
+	return ret < 0 ? ret : 0;
 }
 
 int ns_collect(struct snap_ctx *ctx)
 {
-	struct ns_ids *ids, self;
-	uint32_t i;
-	int pi, ret = 0;
+	struct verdict v = { .all = false };
+	struct ns_task *t;
+	uint32_t i, j;
+	int ret;
 
-	ids = calloc(ctx->nr_procs, sizeof(*ids));
-	if (!ids)
+	t = calloc(ctx->nr_procs, sizeof(*t));
+	if (!t)
 		return -ENOMEM;
-	ret = read_ids(getpid(), &self);
-	for (i = 0; !ret && i < ctx->nr_procs; i++) {
-		ctx->procs[i].ns.h.type = IMG_NS;
-		ctx->procs[i].ns.h.len = sizeof(ctx->procs[i].ns);
-		if (!ctx->procs[i].zombie)
-			ret = read_ids(ctx->procs[i].pid, &ids[i]);
-	}
-	for (i = 0; !ret && i < ctx->nr_procs; i++) {
-		const uint64_t *base;
+	for (i = 0; i < ctx->nr_procs; i++) {
+		const struct snap_proc *sp = &ctx->procs[i];
 
-		if (ctx->procs[i].zombie)
-			continue;
-		pi = parent_index(ctx, i);
-		base = pi >= 0 ? &ids[pi].mnt : &self.mnt;
-		if (ids[i].mnt != *base) {
-			char base_path[64];
+		t[i].pid = sp->pid;
+		t[i].zombie = sp->zombie;
+		t[i].parent = -1;
+		for (j = 0; j < i; j++)
+			if (ctx->procs[j].pid == sp->ps->ppid)
+				t[i].parent = j;
+		if (!sp->zombie) {
+			const struct rec_task *r = sp->threads[0].rec;
 
-			if (pi >= 0)
-				snprintf(base_path, sizeof(base_path), "/proc/%d/mountinfo",
-					 ctx->procs[pi].pid);
-			else
-				snprintf(base_path, sizeof(base_path), "/proc/self/mountinfo");
-			ctx->procs[i].ns.flags |= IMG_PNS_MNT_NEW;
-			ret = mount_ns(ctx, ids, i, base_path);
+			t[i].init = r->level > r->self_level && r->tgid[r->level] == 1;
 		}
-		if (!ret)
-			ret = pid_for_children(ctx, ids, i);
 	}
-	free(ids);
+	ret = ns_check_live(t, ctx->nr_procs, &v);
+	for (i = 0; !ret && i < ctx->nr_procs; i++)
+		ctx->procs[i].ns = t[i].ns;
+	free(t);
 	return ret;
 }
 

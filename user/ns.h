@@ -7,7 +7,18 @@
 #include "snap.h"
 #include "verdict.h"
 
-/* snap: each process's IMG_NS flags, or a refusal naming the cause */
+/* a live process, for the checks snap and inspect share */
+struct ns_task {
+	pid_t pid;
+	bool zombie;
+	bool init;		/* pid 1 of a pid namespace below the snapper's */
+	int32_t parent;		/* index, -1: outside the tree */
+	struct img_ns ns;	/* what restore does for it (ns_check_live) */
+};
+
+/* each process's IMG_NS, or refusals naming the cause into @v */
+int ns_check_live(struct ns_task *t, uint32_t n, struct verdict *v);
+/* snap: ns_check_live() on the frozen tree, first refusal an error */
 int ns_collect(struct snap_ctx *ctx);
 int ns_write(struct snap_ctx *ctx, struct snap_proc *sp);
 

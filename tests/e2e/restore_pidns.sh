@@ -146,7 +146,13 @@ test_mount_refused() {
 	assert_ckpt 1 snap "$WL_PID" -o "$T/img"
 	assert_err "pid $WL_PID: its mount namespace has t11b-tmp on $T/mnt \\(tmpfs\\), which the snapper's has not"
 	[ ! -e "$T/img" ] || fail "a refused snap left an image"
+	assert_ckpt 1 snap "$WL_PID" -o "$T/img" --kill
+	assert_err "t11b-tmp on $T/mnt"
+	[ ! -e "$T/img" ] || fail "a refused snap --kill left an image"
 	assert_ticking "$WL_LOG" 3
+	assert_ckpt 0 inspect "$WL_PID"
+	grep -q "its mount namespace has t11b-tmp on $T/mnt (tmpfs)" "$CKPT_OUT" ||
+		fail "inspect does not say why: $(grep -i -A3 verdict "$CKPT_OUT" | head -n 5)"
 }
 
 run_tests "$@"
