@@ -155,4 +155,52 @@ test_mount_refused() {
 		fail "inspect does not say why: $(grep -i -A3 verdict "$CKPT_OUT" | head -n 5)"
 }
 
+# programs nobody here wrote: unshare(1) run in another unshare(1), and
+# python3 as the inner init, with a child; snapped from the outer one
+test_unshare_python() {
+	local before kid
+	cat >"$T/init.py" <<'PY'
+import os, sys, time
+def say(line):	# one line, one write(2): the processes share the log
+	os.write(1, (line + "\n").encode())
+def check(who):
+	if os.getpid() != who or os.readlink("/proc/self") != str(who):
+		say(f"FAIL: getpid {os.getpid()}, /proc/self {os.readlink('/proc/self')}, expected {who}")
+		sys.exit(1)
+if os.getpid() != 1:
+	say(f"FAIL: python is pid {os.getpid()}, not 1")
+	sys.exit(1)
+kid = os.fork()
+who = os.getpid()
+n = 0
+if kid != 0:
+	say(f"ready pid={sys.argv[1]} child={kid}")
+while True:
+	time.sleep(0.05)
+	n += 1
+	check(who)
+	if kid == 0 and os.getppid() != 1:
+		say(f"FAIL: parent {os.getppid()}")
+		sys.exit(1)
+	say(f"pid {who} tick {n}")
+PY
+	WL_LOG=$T/unshare.log
+	clean_exec setsid unshare --pid --fork --mount-proc \
+		unshare --pid --fork --mount-proc python3 "$T/init.py" x </dev/null >"$WL_LOG" 2>&1 &
+	WL_PID=$!
+	echo "$WL_PID" >>"$T/.sessions"
+	wait_for_line "$WL_LOG" '^ready|^FAIL' 30 || fail "python did not start: $(tail -n 3 "$WL_LOG")"
+	assert_log_ok "$WL_LOG"
+	kid=$(grep -m1 -oE 'child=[0-9]+' "$WL_LOG" | cut -d= -f2)
+	assert_ticking "$WL_LOG" 3 1
+	assert_ticking "$WL_LOG" 3 "$kid"
+	assert_eq 4 "$(session_pids "$WL_PID" | wc -l)" "test bug: processes of the tree"
+	before=$(nspids $(session_pids "$WL_PID" | sort -n))
+	snap_kill_json "$WL_PID"
+	restore_d
+	assert_eq "$before" "$(nspids $(session_pids "$WL_PID" | sort -n))" "NSpid of the tree at every level"
+	assert_ticking "$WL_LOG" 3 1
+	assert_ticking "$WL_LOG" 3 "$kid"
+}
+
 run_tests "$@"
