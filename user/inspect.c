@@ -496,7 +496,7 @@ static int check_ns(struct inspect_ctx *c, struct verdict *v)
 		}
 	}
 	ret = ns_check_live(t, c->nr_procs, v);
-	free(t);
+	ns_free_tasks(t, c->nr_procs);
 	return ret;
 }
 

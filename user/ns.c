@@ -13,12 +13,15 @@
  * sees of itself is an inner one.
  *
  * Mount namespaces: a tree process whose mount namespace is not its
- * parent's (the root: not the snapper's) made one.  Its mounts may
- * differ from those of the namespace it came from by one proc mounted on
- * /proc (unshare --mount-proc), which the init of that proc's pid
- * namespace mounts again at restore; any other difference is refused,
- * naming the mount.  A new mount namespace is made private (unshare(1)'s
- * default), so nothing the tree mounts reaches the restorer's.
+ * parent's (the root: not the snapper's) made one.  It may have no mount
+ * of its own but procs on /proc (unshare --mount-proc, up to two stacked
+ * when that runs inside another), which the init of each proc's pid
+ * namespace mounts again at restore; any other mount is refused, naming
+ * it.  The image keeps the namespace's mounts (IMG_NS lines): restore
+ * makes a private copy of the restorer's (unshare(1)'s default, so
+ * nothing the tree mounts reaches the restorer's), detaches what the
+ * image lacks (mounted out here since the tree made its namespace) and
+ * fails, naming it, on what the copy lacks.
  *
  * Read from /proc, not BPF: mountinfo and the proc mount's pid namespace
  * have no iterator, and /proc/PID/ns/ gives the inodes beside them.
@@ -144,8 +147,9 @@ static int parse_line(char *s, struct mnt_line *m)
 		return -EIO;
 	m->ms = parse_ms(opts);
 	m->super_rw = !strcmp(super, "rw");
-	if (asprintf(&m->key, "%s %s %s %s %s %s %s", dev, root, point, opts,
-		     fstype, source, super) < 0)
+	/* no device: an anonymous one (tmpfs, proc) is another after a reboot */
+	if (asprintf(&m->key, "%s %s %s %s %s %s", root, point, opts, fstype,
+		     source, super) < 0)
 		return -ENOMEM;
 	m->point = strdup(point);
 	m->fstype = strdup(fstype);
@@ -195,9 +199,9 @@ static int cmp_line(const void *a, const void *b)
 
 /*
  * @in (a process's mounts) against @base (the namespace it came from):
- * the same mounts (a copied namespace lists them in another order, with
- * its own peer groups), but for procs on /proc, at most MAX_EXTRA of
- * them, returned in @extra, the one on top first (@nr: how many).
+ * no mount of its own (a copied namespace lists them in another order,
+ * with its own peer groups), but for procs on /proc, at most MAX_EXTRA
+ * of them, returned in @extra, the one on top first (@nr: how many).
  * Else a refusal naming the mount.
  */
 static int diff_tables(struct verdict *v, pid_t pid, struct mnt_table *base,
@@ -226,11 +230,8 @@ static int diff_tables(struct verdict *v, pid_t pid, struct mnt_table *base,
 					      "the snapper's has not: only a proc on /proc of "
 					      "its own pid namespace may differ: not supported",
 					      in->l[j].source, in->l[j].point, in->l[j].fstype) ?: 1;
-		return verdict_refuse(v, -ENOTSUP, pid, "ns",
-				      "its mount namespace lacks %s on %s (%s) of the "
-				      "snapper's: only a proc on /proc of its own pid "
-				      "namespace may differ: not supported", base->l[i].source,
-				      base->l[i].point, base->l[i].fstype) ?: 1;
+		/* one it lacks (mounted out here since): restore detaches it */
+		i++;
 	}
 	for (i = 0; i < *nr; i++)
 		if (!extra[i]->super_rw)
@@ -324,6 +325,39 @@ static int assign_procs(struct ns_scan *s, uint32_t i, const struct mnt_line **e
 	return 0;
 }
 
+/* the mounts of @t's namespace restore keeps: all but the procs it mounts */
+static int keep_table(struct ns_task *t, const struct mnt_table *in,
+		      const struct mnt_line **extra, uint32_t nr)
+{
+	size_t len = 0, n;
+	uint32_t i, k;
+	char *buf;
+
+	for (i = 0; i < in->n; i++)
+		len += strlen(in->l[i].key) + 1;
+	if (len > IMG_NS_MOUNTS_LEN || in->n > IMG_NS_MOUNTS_MAX) {
+		pr_err("pid %d: %u mounts: more than an image holds", t->pid, in->n);
+		return -E2BIG;
+	}
+	buf = malloc(len ?: 1);
+	if (!buf)
+		return -ENOMEM;
+	for (i = 0, len = 0; i < in->n; i++) {
+		for (k = 0; k < nr && extra[k] != &in->l[i]; k++)
+			;
+		if (k < nr)
+			continue;
+		n = strlen(in->l[i].key) + 1;
+		memcpy(buf + len, in->l[i].key, n);
+		len += n;
+		t->ns.nr_mounts++;
+	}
+	free(t->mounts);
+	t->mounts = buf;
+	t->ns.mounts_len = len;
+	return 0;
+}
+
 /* process @i made mount namespace ids[i].mnt out of @base_path's */
 static int mount_ns(struct ns_scan *s, uint32_t i, const char *base_path)
 {
@@ -344,6 +378,8 @@ static int mount_ns(struct ns_scan *s, uint32_t i, const char *base_path)
 		ret = diff_tables(s->v, pid, &base, &in, extra, &nr);
 	if (!ret && nr)
 		ret = assign_procs(s, i, extra, nr);
+	if (!ret)
+		ret = keep_table(&s->t[i], &in, extra, nr);
 	free_table(&base);
 	free_table(&in);
 	return ret;
@@ -386,6 +422,8 @@ int ns_check_live(struct ns_task *t, uint32_t n, struct verdict *v)
 		return -ENOMEM;
 	ret = read_ids(getpid(), &self);
 	for (i = 0; !ret && i < n; i++) {
+		free(t[i].mounts);
+		t[i].mounts = NULL;
 		memset(&t[i].ns, 0, sizeof(t[i].ns));
 		t[i].ns.h.type = IMG_NS;
 		t[i].ns.h.len = sizeof(t[i].ns);
@@ -440,17 +478,31 @@ int ns_collect(struct snap_ctx *ctx)
 		}
 	}
 	ret = ns_check_live(t, ctx->nr_procs, &v);
-	for (i = 0; !ret && i < ctx->nr_procs; i++)
+	for (i = 0; !ret && i < ctx->nr_procs; i++) {
 		ctx->procs[i].ns = t[i].ns;
-	free(t);
+		ctx->procs[i].ns_mounts = t[i].mounts;
+		t[i].mounts = NULL;
+	}
+	ns_free_tasks(t, ctx->nr_procs);
 	return ret;
+}
+
+void ns_free_tasks(struct ns_task *t, uint32_t n)
+{
+	uint32_t i;
+
+	for (i = 0; t && i < n; i++)
+		free(t[i].mounts);
+	free(t);
 }
 
 int ns_write(struct snap_ctx *ctx, struct snap_proc *sp)
 {
+	struct img_part part = { sp->ns_mounts, sp->ns.mounts_len };
+
 	if (sp->zombie || !sp->ns.flags)
 		return 0;
-	return img_put(ctx->w, &sp->ns, sizeof(sp->ns), NULL, 0);
+	return img_put(ctx->w, &sp->ns, sizeof(sp->ns), &part, part.len ? 1 : 0);
 }
 
 /* ---- restore: checks (restore, inspect's verdict, snap --kill) ---- */
@@ -607,6 +659,46 @@ int ns_resolve_pids(struct restore_ctx *ctx)
 
 /* ---- restore: in the new process ---- */
 
+/*
+ * The copy of the namespace it came from against the image's: what the
+ * image lacks is detached (mounted on the host after the snap, say),
+ * what the copy lacks fails the restore, naming it.
+ */
+static void match_mounts(struct restore_ctx *ctx, uint32_t idx, const struct img_ns *n)
+{
+	const char *img = (const char *)(n + 1), *s;
+	struct mnt_table cur = { 0 };
+	uint32_t i, k;
+	bool *used;
+	int ret;
+
+	used = calloc(n->nr_mounts + 1, sizeof(*used));
+	ret = used ? read_table("/proc/self/mountinfo", &cur) : -ENOMEM;
+	if (ret)
+		rst_child_fail(ctx, idx, ret, "reading its mounts");
+	/* last first: a mount on top of another goes before it */
+	for (i = cur.n; i-- > 0;) {
+		for (s = img, k = 0; k < n->nr_mounts; s += strlen(s) + 1, k++)
+			if (!used[k] && !strcmp(s, cur.l[i].key))
+				break;
+		if (k < n->nr_mounts) {
+			used[k] = true;
+			continue;
+		}
+		/* EINVAL: gone with one below it, detached already */
+		if (umount2(cur.l[i].point, MNT_DETACH) && errno != EINVAL && errno != ENOENT)
+			rst_child_fail(ctx, idx, -errno, "detaching %s on %s (%s), which its "
+				       "mount namespace did not have", cur.l[i].source,
+				       cur.l[i].point, cur.l[i].fstype);
+	}
+	for (s = img, k = 0; k < n->nr_mounts; s += strlen(s) + 1, k++)
+		if (!used[k])
+			rst_child_fail(ctx, idx, -ENOENT, "its mount namespace had a mount "
+				       "the restorer's has not: %s", s);
+	free(used);
+	free_table(&cur);
+}
+
 static void mount_proc(struct restore_ctx *ctx, uint32_t idx, uint32_t ms)
 {
 	if (mount("proc", "/proc", "proc", ms, NULL))
@@ -628,6 +720,7 @@ void ns_restore_child(struct restore_ctx *ctx, uint32_t idx)
 		/* as unshare(1) does: nothing mounted here reaches the restorer */
 		if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
 			rst_child_fail(ctx, idx, -errno, "making its mounts private");
+		match_mounts(ctx, idx, n);
 	}
 	if (n->flags & IMG_PNS_PROC)
 		mount_proc(ctx, idx, n->proc_ms);

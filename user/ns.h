@@ -14,7 +14,9 @@ struct ns_task {
 	bool init;		/* pid 1 of a pid namespace below the snapper's */
 	int32_t parent;		/* index, -1: outside the tree */
 	struct img_ns ns;	/* what restore does for it (ns_check_live) */
+	char *mounts;		/* its IMG_NS lines (ns.mounts_len bytes) */
 };
+void ns_free_tasks(struct ns_task *t, uint32_t n);
 
 /* each process's IMG_NS, or refusals naming the cause into @v */
 int ns_check_live(struct ns_task *t, uint32_t n, struct verdict *v);

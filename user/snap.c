@@ -214,6 +214,7 @@ static void free_all(struct snap_ctx *ctx)
 
 	for (i = 0; i < ctx->nr_procs; i++) {
 		task_free(&ctx->procs[i]);
+		free(ctx->procs[i].ns_mounts);
 		mm_free(&ctx->procs[i]);
 		files_free(&ctx->procs[i]);
 	}

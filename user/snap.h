@@ -114,6 +114,7 @@ struct snap_proc {
 	uint32_t coredump_filter;
 	struct img_proc_ext ext;	/* membarrier, loginuid, keyring */
 	struct img_ns ns;		/* its pid and mount namespaces (ns.c) */
+	char *ns_mounts;		/* ns.mounts_len bytes: the mounts restore keeps */
 	uint64_t nr_pages;		/* written to the image */
 	uint64_t nr_cow_pages;		/* shared with the parent, not written */
 };

@@ -32,11 +32,21 @@
 /* MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_RDONLY of the /proc mount */
 #define IMG_PNS_MS_ALL		(0x1u | 0x2u | 0x4u | 0x8u)
 
+#define IMG_NS_MOUNTS_MAX	4096	/* mounts of one namespace */
+#define IMG_NS_MOUNTS_LEN	(1u << 20)	/* bytes of their lines */
+
+/*
+ * Trailing (MNT_NEW only): the mounts of its namespace but the procs the
+ * tree mounts itself, nr_mounts NUL-terminated lines of mountinfo's
+ * "root point options fstype source super-options", mounts_len bytes in
+ * all.  Restore detaches what else the copy of its own namespace has.
+ */
 struct img_ns {
 	struct ckpt_hdr h;
 	__u32 flags;		/* IMG_PNS_* */
 	__u32 proc_ms;		/* mount flags of its /proc (IMG_PNS_MS_ALL) */
-	__u64 reserved;
+	__u32 nr_mounts;
+	__u32 mounts_len;
 };
 _Static_assert(sizeof(struct img_ns) == 24, "img_ns");
 

@@ -155,6 +155,69 @@ test_mount_refused() {
 		fail "inspect does not say why: $(grep -i -A3 verdict "$CKPT_OUT" | head -n 5)"
 }
 
+# has_mount PID DIR: DIR is a mount point in PID's mount namespace
+has_mount() {
+	awk -v d="$2" '$5 == d { f = 1 } END { exit !f }' "/proc/$1/mountinfo"
+}
+
+# mounts made out here since the tree made its namespace are not its;
+# one it had that is gone from here fails the restore, naming it
+test_mounts_since() {
+	local p
+	mkdir "$T/early" "$T/late"
+	mount -t tmpfs t11b-early "$T/early" || fail "test bug: mount"
+	on_exit "umount -l '$T/early' 2>/dev/null"
+	pidns_start 1
+	mount -t tmpfs t11b-late "$T/late" || fail "test bug: mount"
+	on_exit "umount -l '$T/late' 2>/dev/null"
+	has_mount "$PN_WORKER" "$T/late" && fail "test bug: the tree sees $T/late"
+	snap_kill_json "$PN_ROOT"
+	assert_ckpt 0 restore "$T/img" -d
+	for p in $PN_ROOT $PN_INITS $PN_WORKER; do
+		has_mount "$p" "$T/late" && fail "pid $p has $T/late, mounted out here after its namespace was made"
+		has_mount "$p" "$T/early" || fail "pid $p lacks $T/early, which its namespace had"
+	done
+	assert_ticking "$WL_LOG" 3 "$PN_WORKER"
+	kill_session "$PN_ROOT"
+	wait_until 10 "[ ! -d /proc/$PN_ROOT ]" || fail "the restored tree did not die"
+	umount "$T/early"
+	assert_ckpt 1 restore "$T/img" -d
+	assert_err "its mount namespace had a mount the restorer's has not: / $T/early .*tmpfs t11b-early"
+	assert_no_pids $PN_ROOT $PN_INITS $PN_WORKER
+}
+
+# pids of every pidns workload process but those given
+pidns_procs() {
+	local p e
+	for p in /proc/[0-9]*; do
+		e=$(readlink "$p/exe" 2>/dev/null) || continue
+		[ "$e" = "$WL/pidns" ] || continue
+		[[ " $* " == *" ${p#/proc/} "* ]] || echo "${p#/proc/}"
+	done
+	return 0
+}
+
+# a restore failing at any step leaves no process behind, in any namespace
+test_fault_leaves_nothing() {
+	local point others
+	others=$(pidns_procs)
+	pidns_start 2
+	snap_kill_json "$PN_ROOT"
+	for point in restore-created restore-mm restore-final; do
+		BPFCKPT_FAULT=$point assert_ckpt 1 restore "$T/img" -d
+		assert_no_pids $PN_ROOT $PN_INITS $PN_WORKER
+	done
+	# the same for a container, whose pids out here are anyone's
+	assert_ckpt 0 restore "$T/img" -d
+	assert_ticking "$WL_LOG" 2 "$PN_WORKER"
+	assert_ckpt 0 snap "${PN_INITS%% *}" -o "$T/img2" --kill
+	for point in restore-created restore-mm restore-final; do
+		BPFCKPT_FAULT=$point assert_ckpt 1 restore "$T/img2" -d
+		wait_until 10 "[ -z \"\$(pidns_procs $PN_ROOT $others)\" ]" ||
+			fail "a restore failing at $point left $(pidns_procs $PN_ROOT $others)"
+	done
+}
+
 # programs nobody here wrote: unshare(1) run in another unshare(1), and
 # python3 as the inner init, with a child; snapped from the outer one
 test_unshare_python() {

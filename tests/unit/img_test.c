@@ -1249,12 +1249,16 @@ static int t_ipc(void)
 
 enum { NS_PLAIN, NS_TWICE, NS_LATE, NS_ZOMBIE };
 
+static const char ns_mounts[] = "/ / rw,relatime - ext4 /dev/vda rw";	/* and its NUL */
+
 static int put_ns(struct img_writer *w, uint32_t flags)
 {
 	struct img_ns n = { .h.type = IMG_NS, .flags = flags,
-			    .proc_ms = MS_NOSUID_BITS };
+			    .proc_ms = MS_NOSUID_BITS, .nr_mounts = 1,
+			    .mounts_len = sizeof(ns_mounts) };
+	struct img_part part = { ns_mounts, sizeof(ns_mounts) };
 
-	return img_put(w, &n, sizeof(n), NULL, 0);
+	return img_put(w, &n, sizeof(n), &part, 1);
 }
 
 /* the root made a mount namespace and has a pid_for_children of its own */
@@ -1294,7 +1298,9 @@ static int ns_loads(int how, const char *want, const char *what)
 			ret = no("%s: %s", what, last_err);
 		else if (!img.procs[0].ns || img.procs[1].ns ||
 			 img.procs[0].ns->flags != (IMG_PNS_MNT_NEW | IMG_PNS_PIDFC_EMPTY) ||
-			 img.procs[0].ns->proc_ms != MS_NOSUID_BITS)
+			 img.procs[0].ns->proc_ms != MS_NOSUID_BITS ||
+			 img.procs[0].ns->nr_mounts != 1 ||
+			 strcmp((const char *)(img.procs[0].ns + 1), ns_mounts))
 			ret = no("%s: the namespace record differs", what);
 		image_free(&img);
 		return ret;
@@ -1321,7 +1327,11 @@ static int t_ns(void)
 	ret = IPC_EDIT(IMG_NS, 0, img_ns, flags, 0x100, "flags 0x100", "unknown flags") ||
 	      IPC_EDIT(IMG_NS, 0, img_ns, proc_ms, 0x40, "mount flags 0x40",
 		       "unknown mount flags") ||
-	      IPC_EDIT(IMG_NS, 0, img_ns, reserved, 1, "reserved", "a reserved field") ||
+	      IPC_EDIT(IMG_NS, 0, img_ns, nr_mounts, 2, "2 mounts in", "a mount missing") ||
+	      IPC_EDIT(IMG_NS, 0, img_ns, mounts_len, 4, "length 64 for 4 bytes",
+		       "mounts longer than the record") ||
+	      IPC_EDIT(IMG_NS, 0, img_ns, flags, IMG_PNS_PIDFC_EMPTY, "1 mounts in",
+		       "mounts without a mount namespace") ||
 	      IPC_EDIT(IMG_NS, 0, img_ns, flags, IMG_PNS_PIDFC_CHILD | IMG_PNS_PIDFC_EMPTY,
 		       "both a child's and empty", "two pid_for_children") ||
 	      IPC_EDIT(IMG_NS, 0, img_ns, flags, IMG_PNS_MNT_NEW | IMG_PNS_PROC,
