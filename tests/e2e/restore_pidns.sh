@@ -35,11 +35,15 @@ orphans() {
 
 # three levels deep, snapped from outside: every pid at every level back
 test_nested() {
-	local before after p o1
+	local before after p o1 wpids
 	pidns_start 3
 	before=$(nspids $PN_ROOT $PN_INITS $PN_WORKER)
 	assert_eq 5 "$(nspids $PN_WORKER | wc -w)" "test bug: worker levels ($before)"
+	wpids=$(nspids $PN_WORKER | cut -d: -f2 | xargs)
 	snap_kill_json "$PN_ROOT"
+	assert_eq "$wpids" \
+		"$(json_get "[p['nspid'] for p in j['processes'] if p['pid'] == $PN_WORKER][0]")" \
+		"the worker's pids in show --json"
 	o1=$(orphans "$WL_LOG")
 	# not restore_d: a passing orphan in the image is reaped at once
 	assert_ckpt 0 restore "$T/img" -d
