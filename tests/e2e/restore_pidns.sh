@@ -190,6 +190,30 @@ test_mounts_since() {
 	assert_no_pids $PN_ROOT $PN_INITS $PN_WORKER
 }
 
+# a container with its own UTS and IPC namespaces too (ipc.c makes them
+# again), restored in the foreground: restore exits as its init does
+test_container_uts_ipc() {
+	local rpid
+	wl_start_via pidns unshare --uts --ipc sh -c "hostname t11b-box && exec '$WL/pidns' 50 1"
+	PN_INITS=$(grep -m1 -oE 'inits=[0-9]+' "$WL_LOG" | cut -d= -f2)
+	PN_WORKER=$(grep -m1 -oE 'worker=[0-9]+' "$WL_LOG" | cut -d= -f2)
+	assert_ticking "$WL_LOG" 2 "$PN_WORKER"
+	assert_ckpt 0 snap "$PN_INITS" -o "$T/img" --kill
+	timeout -k 5 60 "$BPFCKPT" restore "$T/img" --inherit-fd "fd[3]:$WL_LOG" \
+		3>>"$T/c1.log" >"$T/fg.out" 2>&1 &
+	rpid=$!
+	on_exit "kill -KILL $rpid 2>/dev/null"
+	wait_for_line "$T/fg.out" '^restored pid [0-9]+' 30 || fail "no summary: $(cat "$T/fg.out")"
+	COPY=$(sed -nE 's/^restored pid ([0-9]+): .*/\1/p' "$T/fg.out")
+	copy_ticking "$T/c1.log" "$PN_WORKER"
+	assert_eq t11b-box "$(nsenter -t "$COPY" -u hostname)" "hostname of the restored container"
+	[ "$(readlink /proc/$COPY/ns/ipc)" != "$(readlink /proc/self/ns/ipc)" ] ||
+		fail "restored into our IPC namespace"
+	kill -KILL "$COPY"
+	wait "$rpid"
+	assert_eq 137 "$?" "restore's exit status (its root was killed)"
+}
+
 # pids of every pidns workload process but those given
 pidns_procs() {
 	local p e
