@@ -610,10 +610,13 @@ static int find_child(struct restore_ctx *ctx, const struct rst_proc *pp,
 	uint32_t want = p->nr_levels - ctx->root_levels + 1, n, k;
 	char path[64], buf[4096], *s, *end;
 	pid_t ids[BCK_NS_LEVELS + 1];
+	int ret;
 
+	/* CONFIG_PROC_CHILDREN: the children its main thread made, our numbers */
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", pp->pid, pp->pid);
-	if (read_file(path, buf, sizeof(buf)) < 0)
-		return -errno;
+	ret = read_file(path, buf, sizeof(buf));
+	if (ret < 0)
+		return ret;
 	for (s = buf;; s = end) {
 		long q = strtol(s, &end, 10);
 
