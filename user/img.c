@@ -29,6 +29,7 @@
 #include "bpfckpt/common.h"
 #include "bpfckpt/mm.h"
 #include "bpfckpt/ipc.h"
+#include "bpfckpt/ns.h"
 #include "util.h"
 
 #define WBUF_FLUSH	(1u << 20)
@@ -415,6 +416,7 @@ static const char *const type_names[IMG_TYPE_MAX] = {
 	[IMG_INOTIFY] = "inotify",
 	[IMG_FANOTIFY] = "fanotify",
 	[IMG_IPC_NS] = "ipc_ns",
+	[IMG_NS] = "ns",
 	[IMG_SHM] = "shm",
 	[IMG_SHM_DATA] = "shm_data",
 	[IMG_SEM] = "sem",

@@ -29,6 +29,7 @@
 #include "snap.h"
 #include "util.h"
 #include "verdict.h"
+#include "ns.h"
 
 #define INSPECT_USAGE	cmd_synopsis("inspect")
 #define WHY_MAX		(BCK_PATH_MAX + 128)
@@ -474,6 +475,35 @@ static void model_free(struct i_model *m, uint32_t n)
 	image_free(&m->img);
 }
 
+/* the namespaces snap would refuse (ns.c: the check snap makes) */
+static int check_ns(struct inspect_ctx *c, struct verdict *v)
+{
+	struct ns_task *t = calloc(c->nr_procs, sizeof(*t));
+	uint32_t i, j;
+	int ret;
+
+	if (!t)
+		return -ENOMEM;
+	for (i = 0; i < c->nr_procs; i++) {
+		const struct i_proc *ip = &c->procs[i];
+
+		t[i].pid = ip->ps->pid;
+		t[i].zombie = ip->ps->zombie || !ip->nr_threads;
+		t[i].parent = -1;
+		for (j = 0; j < i; j++)
+			if (c->procs[j].ps->pid == ip->ps->ppid)
+				t[i].parent = j;
+		if (!t[i].zombie) {
+			const struct rec_task *r = ip->threads[0].rec;
+
+			t[i].init = r->level > r->self_level && r->tgid[r->level] == 1;
+		}
+	}
+	ret = ns_check_live(t, c->nr_procs, v);
+	ns_free_tasks(t, c->nr_procs);
+	return ret;
+}
+
 static int check_restore(struct inspect_ctx *c)
 {
 	struct verdict v = { .all = true, .live = true };
@@ -499,6 +529,8 @@ static int check_restore(struct inspect_ctx *c)
 	for (i = 0; i < m.img.nr_procs; i++)
 		m.img.procs[i].parent = image_find(&m.img, m.img.procs[i].p->ppid[0]);
 	ret = verdict_check_image(&m.img, &v);
+	if (!ret)
+		ret = check_ns(c, &v);
 	for (i = 0; !ret && i < v.n; i++) {
 		struct reason r = { v.r[i].pid, v.r[i].what, v.r[i].why, true };
 

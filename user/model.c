@@ -183,6 +183,46 @@ static int load_proc_ext(struct loader *l, struct m_proc *mp)
 	return 0;
 }
 
+/* IMG_NS before the process's memory and files (ns.h) */
+static int load_ns(struct loader *l, struct m_proc *mp)
+{
+	const struct img_ns *n = l->rec->p;
+	const struct img_proc *p = mp->p;
+
+	const char *s = (const char *)(n + 1);
+	uint32_t i, k;
+
+	if (l->rec->len < sizeof(*n) || n->mounts_len > IMG_NS_MOUNTS_LEN ||
+	    n->nr_mounts > IMG_NS_MOUNTS_MAX ||
+	    IMG_ALIGN(sizeof(*n) + (uint64_t)n->mounts_len) != l->rec->len)
+		return bad(l, "length %u for %u bytes of mounts", l->rec->len,
+			   n->mounts_len);
+	if (mp->ns || mp->nr_vmas || mp->nr_fds)
+		return bad(l, "a second one, or after the process's memory or files");
+	if (n->flags & ~IMG_PNS_FLAGS_ALL || n->proc_ms & ~IMG_PNS_MS_ALL)
+		return bad(l, "flags %#x or mount flags %#x", n->flags, n->proc_ms);
+	if ((n->flags & IMG_PNS_PIDFC_CHILD) && (n->flags & IMG_PNS_PIDFC_EMPTY))
+		return bad(l, "pid_for_children both a child's and empty");
+	if ((n->flags & IMG_PNS_PROC_FIRST) && (n->flags & IMG_PNS_PROC))
+		return bad(l, "/proc mounted twice");
+	/* only the init of a pid namespace mounts a proc of it */
+	if ((n->flags & (IMG_PNS_PROC_FIRST | IMG_PNS_PROC)) &&
+	    (p->nr_levels < 2 || p->pid[p->nr_levels - 1] != 1))
+		return bad(l, "pid %d mounts a proc but is no pid namespace's init",
+			   p->pid[0]);
+	if ((n->flags & IMG_PNS_PROC_FIRST) && !(n->flags & IMG_PNS_MNT_NEW))
+		return bad(l, "/proc mounted before a mount namespace it does not make");
+	/* exactly nr_mounts lines, each ended by its NUL, nothing after */
+	for (i = 0, k = 0; i < n->mounts_len; i++)
+		k += !s[i];
+	if (k != n->nr_mounts || (n->mounts_len && s[n->mounts_len - 1]) ||
+	    (n->nr_mounts && !(n->flags & IMG_PNS_MNT_NEW)))
+		return bad(l, "%u mounts in %u bytes, %u lines ended", n->nr_mounts,
+			   n->mounts_len, k);
+	mp->ns = n;
+	return 0;
+}
+
 static struct m_thread *last_thread(struct m_proc *mp)
 {
 	return mp->nr_threads ? &mp->threads[mp->nr_threads - 1] : NULL;
@@ -922,6 +962,8 @@ static int load_rec(struct loader *l)
 		return load_thread(l, mp);
 	case IMG_PROC_EXT:
 		return load_proc_ext(l, mp);
+	case IMG_NS:
+		return load_ns(l, mp);
 	case IMG_THREAD_EXT:
 		return load_thread_ext(l, mp);
 	case IMG_SECCOMP:

@@ -11,6 +11,7 @@
 #include "bpfckpt/files.h"
 #include "bpfckpt/ipc.h"
 #include "bpfckpt/mm.h"
+#include "bpfckpt/ns.h"
 #include "bpfckpt/task.h"
 
 struct m_filter {
@@ -51,6 +52,7 @@ struct m_pages {
 struct m_proc {
 	const struct img_proc *p;
 	const struct img_proc_ext *ext;		/* NULL in older images */
+	const struct img_ns *ns;		/* NULL: its parent's namespaces */
 	const char *exe, *cwd, *root;	/* NULL if none */
 	struct m_thread *threads;
 	uint32_t nr_threads, cap_threads;

@@ -24,6 +24,7 @@
 #include "log.h"
 #include "pstree.h"
 #include "inject.h"
+#include "ns.h"
 #include "restore.h"
 #include "util.h"
 #include "verdict.h"
@@ -615,26 +616,32 @@ void pstree_thaw(struct pstree *t)
 	}
 }
 
-static void reap_traced(struct ps_proc *p)
+/* reaps, as their tracer, the seized threads that exited; true if none is left */
+static bool reap_traced(struct pstree *t)
 {
-	uint32_t j;
+	bool left = false;
+	uint32_t i, j;
 	int st;
+	pid_t r;
 
-	/* the leader's exit is reported after its threads': leader last */
-	for (j = p->nr_threads; j-- > 0;) {
-		struct ps_thread *th = &p->threads[j];
+	for (i = 0; i < t->nr_procs; i++) {
+		for (j = 0; j < t->procs[i].nr_threads; j++) {
+			struct ps_thread *th = &t->procs[i].threads[j];
 
-		while (th->seized) {
-			if (waitpid(th->tid, &st, __WALL) < 0) {
-				if (errno == EINTR)
+			while (th->seized) {
+				r = waitpid(th->tid, &st, __WALL | WNOHANG);
+				if (r < 0 && errno == EINTR)
 					continue;
-				break;
+				if (r < 0 || (r == th->tid && (WIFEXITED(st) || WIFSIGNALED(st))))
+					th->seized = false;
+				else if (r == 0)
+					left = true;
+				if (r <= 0)
+					break;
 			}
-			if (WIFEXITED(st) || WIFSIGNALED(st))
-				break;
 		}
-		th->seized = false;
 	}
+	return !left;
 }
 
 int pstree_kill(struct pstree *t, int timeout_ms)
@@ -649,9 +656,17 @@ int pstree_kill(struct pstree *t, int timeout_ms)
 	/*
 	 * Reaping them as their tracer hands each zombie to its real
 	 * parent; pid 1 reaps the orphans, which here takes up to a second.
+	 * In no fixed order: a pid namespace's init ends its exit only once
+	 * its children are reaped (zap_pid_ns_processes()), and those
+	 * children are ours to reap first.
 	 */
-	for (i = 0; i < t->nr_procs; i++)
-		reap_traced(&t->procs[i]);
+	while (!reap_traced(t)) {
+		if (now_ns() > deadline) {
+			pr_err("pid %d: the killed tree did not exit", t->root);
+			return -ETIMEDOUT;
+		}
+		nanosleep(&ts, NULL);
+	}
 	for (i = 0; i < t->nr_procs; i++) {
 		snprintf(path, sizeof(path), "/proc/%d", t->procs[i].pid);
 		while (!access(path, F_OK)) {
@@ -687,22 +702,21 @@ static void futex_wait_val(_Atomic uint32_t *addr, uint32_t val)
 
 /*
  * clone3 with set_tid: the child gets the pid it had, or the call fails
- * with EEXIST.  set_tid lists the pid of the innermost namespace first.
+ * with EEXIST.  set_tid lists the pid of the innermost namespace first;
+ * the init of a new pid namespace comes with CLONE_NEWPID (ns.c).
  */
 pid_t pstree_clone(struct restore_ctx *ctx, uint32_t idx)
 {
 	const struct img_proc *p = ctx->procs[idx].mp->p;
 	pid_t set_tid[BCK_NS_LEVELS];
 	struct clone_args args;
-	uint32_t i;
 	pid_t pid;
 
-	for (i = 0; i < p->nr_levels; i++)
-		set_tid[i] = p->pid[p->nr_levels - 1 - i];
 	memset(&args, 0, sizeof(args));
+	args.flags = ns_clone_flags(ctx, idx);
 	args.exit_signal = p->exit_signal;
 	args.set_tid = (uint64_t)(uintptr_t)set_tid;
-	args.set_tid_size = p->nr_levels;
+	args.set_tid_size = ns_set_tid(ctx, p->pid, p->nr_levels, set_tid);
 	pid = syscall(SYS_clone3, &args, sizeof(args));
 	if (pid == 0)
 		pstree_restore_child(ctx, idx);
@@ -733,16 +747,21 @@ static void join_session(struct restore_ctx *ctx, uint32_t idx)
 	}
 }
 
-/* pgids of other processes: all of them exist once everyone is created */
+/*
+ * pgids of other processes: all of them exist once everyone is created.
+ * setpgid() takes the number in our own pid namespace; a group outside
+ * it (0 there) can only have come with the clone, from the parent.
+ */
 static void join_group(struct restore_ctx *ctx, uint32_t idx)
 {
 	const struct img_proc *p = ctx->procs[idx].mp->p;
+	pid_t own = p->pgid[p->nr_levels - 1];
 
-	if (p->pgid[0] == p->pid[0] || getpgid(0) == p->pgid[0] ||
+	if (p->pgid[0] == p->pid[0] || !own || getpgid(0) == own ||
 	    image_find(&ctx->img, p->pgid[0]) < 0)
 		return;
-	if (setpgid(0, p->pgid[0]))
-		rst_child_fail(ctx, idx, -errno, "setpgid %d", p->pgid[0]);
+	if (setpgid(0, own))
+		rst_child_fail(ctx, idx, -errno, "setpgid %d", own);
 }
 
 static void wait_phase(struct restore_ctx *ctx, uint32_t phase)
@@ -781,17 +800,18 @@ static void __attribute__((noreturn)) become_zombie(struct restore_ctx *ctx,
 static void settle_children(struct restore_ctx *ctx, uint32_t idx)
 {
 	struct rst_proc *rp = &ctx->procs[idx];
+	uint32_t i, own = rp->mp->p->nr_levels - 1;
 	struct timespec zero = { 0, 0 };
 	siginfo_t si;
 	sigset_t all;
-	uint32_t i;
 
 	for (i = 0; i < rp->nr_children; i++) {
 		struct rst_proc *c = &ctx->procs[rp->children[i]];
 
 		if (!c->zombie)
 			continue;
-		while (waitid(P_PID, c->mp->p->pid[0], &si, WEXITED | WNOWAIT) &&
+		/* its pid in our namespace */
+		while (waitid(P_PID, c->mp->p->pid[own], &si, WEXITED | WNOWAIT) &&
 		       errno == EINTR)
 			;
 	}
@@ -868,6 +888,7 @@ void pstree_restore_child(struct restore_ctx *ctx, uint32_t idx)
 	/* a helper whose parent dies mid-restore goes with it */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	reset_signals();
+	ns_restore_child(ctx, idx);
 	join_session(ctx, idx);
 	ret = files_restore_child(ctx, idx);
 	if (ret)
@@ -883,6 +904,7 @@ void pstree_restore_child(struct restore_ctx *ctx, uint32_t idx)
 			rst_child_fail(ctx, idx, pid, "clone3 of pid %d",
 				       ctx->procs[rp->children[i]].mp->p->pid[0]);
 	}
+	ns_restore_child_late(ctx, idx);
 	files_restore_finish(ctx, idx);
 	rst_child_state(ctx, idx, RST_CREATED);
 	wait_phase(ctx, RST_PHASE_GROUPS);
@@ -942,12 +964,9 @@ int pstree_check_image(const struct ckpt_image *img, struct verdict *v)
 			ret = check_deleted_dir(mp, "root", mp->root, v);
 		if (ret)
 			continue;
-		if (p->nr_levels > 1) {
-			ret = verdict_refuse(v, -ENOTSUP, p->pid[0], "tree",
-					     "lives in a nested pid namespace: not "
-					     "supported yet");
+		ret = ns_check_proc(img, i, v);
+		if (ret)
 			continue;
-		}
 		if (mp->parent < 0) {
 			if (p->sid[0] != p->pid[0] && !v->all)
 				pr_info("pid %d: session %d is outside the image: it joins "

@@ -34,6 +34,7 @@
 #include "print.h"
 #include "inject.h"
 #include "ipc.h"
+#include "ns.h"
 #include "restore.h"
 #include "lazy.h"
 #include "util.h"
@@ -128,12 +129,17 @@ static int check_pid_free(pid_t pid)
 	return -EEXIST;
 }
 
-/* every pid and tid must be free: clone3 would fail with EEXIST later */
+/*
+ * every pid and tid must be free: clone3 would fail with EEXIST later.
+ * A container's are all in a pid namespace still to be made.
+ */
 static int check_pids(struct restore_ctx *ctx)
 {
 	uint32_t i, j;
 	int ret;
 
+	if (ctx->root_levels > 1)
+		return 0;
 	for (i = 0; i < ctx->nr_procs; i++) {
 		const struct m_proc *mp = ctx->procs[i].mp;
 
@@ -155,12 +161,14 @@ static int build_procs(struct restore_ctx *ctx)
 	ctx->procs = calloc(ctx->nr_procs, sizeof(*ctx->procs));
 	if (!ctx->procs)
 		return -ENOMEM;
+	ctx->root_levels = ns_is_container(&ctx->img) ? ctx->img.procs[0].p->nr_levels : 1;
 	for (i = 0; i < ctx->nr_procs; i++) {
 		struct rst_proc *rp = &ctx->procs[i];
 		uint32_t n;
 
 		rp->mp = &ctx->img.procs[i];
-		rp->pid = rp->mp->p->pid[0];
+		/* a container's: known once it exists (create_tree) */
+		rp->pid = ctx->root_levels > 1 ? 0 : rp->mp->p->pid[0];
 		rp->zombie = rp->mp->p->flags & IMG_PROC_ZOMBIE;
 		n = rp->mp->nr_threads ? rp->mp->nr_threads : 1;
 		rp->tids = calloc(n, sizeof(*rp->tids));
@@ -292,10 +300,14 @@ static int create_tree(struct restore_ctx *ctx)
 
 	root = pstree_clone(ctx, 0);
 	if (root < 0) {
-		pr_err("pid %d: clone3: %s", ctx->procs[0].pid, errstr(root));
+		pr_err("pid %d: clone3: %s", ctx->img.procs[0].p->pid[0], errstr(root));
 		return root;
 	}
+	ctx->procs[0].pid = root;
+	ctx->procs[0].tids[0] = root;
 	ret = wait_state(ctx, RST_CREATED);
+	if (!ret)
+		ret = ns_resolve_pids(ctx);
 	if (!ret)
 		ret = fault_at("restore-created");
 	if (ret)
@@ -413,8 +425,9 @@ static void kill_all(struct restore_ctx *ctx)
 	uint32_t i;
 	int st;
 
+	/* 0: a container's process not found yet (its init takes it along) */
 	for (i = 0; i < ctx->nr_procs; i++)
-		if (is_ours(ctx, ctx->procs[i].pid))
+		if (ctx->procs[i].pid > 0 && is_ours(ctx, ctx->procs[i].pid))
 			kill(ctx->procs[i].pid, SIGKILL);
 	lazy_abort(ctx);
 	/* as subreaper and tracer, everything comes back to us */

@@ -121,6 +121,7 @@ struct restore_ctx {
 	struct ipc_made *ipc_made;
 	uint32_t nr_ipc_made, cap_ipc_made;
 	bool ipc_keep;		/* the restore succeeded: the objects stay */
+	uint32_t root_levels;	/* > 1: the root is a pid namespace's init (ns.c) */
 	uint64_t t_start, t_created, t_done;
 	uint64_t t[7];		/* phase starts, for -v (cmd_restore) */
 	struct pager *pager;	/* restore --lazy: lazy.c */

@@ -341,12 +341,40 @@ void show_proc_fields(struct printer *p, const struct img_proc *pr,
 	print_close_arr(p);
 }
 
+/* its pids at every level and what restore does for its namespaces (ns.h) */
+static void show_ns(struct printer *p, const struct m_proc *mp)
+{
+	uint32_t i, f = mp->ns ? mp->ns->flags : 0;
+	char pids[BCK_NS_LEVELS * 12] = "";
+
+	if (mp->p->nr_levels < 2 && !mp->ns)
+		return;
+	for (i = 0; i < mp->p->nr_levels; i++)
+		snprintf(pids + strlen(pids), sizeof(pids) - strlen(pids), "%s%d",
+			 i ? " " : "", mp->p->pid[i]);
+	/* as NSpid in /proc/PID/status: from the snapper's namespace down */
+	print_str(p, "nspid", "  pid namespaces: %s", pids);
+	print_bool(p, "mnt_new", f & IMG_PNS_MNT_NEW ? ", own mount namespace" : NULL,
+		   f & IMG_PNS_MNT_NEW);
+	print_u64(p, "mounts", f & IMG_PNS_MNT_NEW ? " (%" PRIu64 " mounts)" : NULL,
+		  mp->ns ? mp->ns->nr_mounts : 0);
+	print_bool(p, "mounts_proc", f & (IMG_PNS_PROC | IMG_PNS_PROC_FIRST) ?
+		   ", mounts its proc on /proc" : NULL,
+		   f & (IMG_PNS_PROC | IMG_PNS_PROC_FIRST));
+	print_str(p, "pid_for_children", f & IMG_PNS_PIDFC_CHILD ?
+		  ", pid_for_children: %s" : f & IMG_PNS_PIDFC_EMPTY ?
+		  ", pid_for_children: %s" : NULL, f & IMG_PNS_PIDFC_CHILD ? "a child's" :
+		  f & IMG_PNS_PIDFC_EMPTY ? "empty" : "own");
+	print_text(p, "\n");
+}
+
 static void show_proc(struct printer *p, const struct m_proc *mp, uint32_t ps)
 {
 	uint32_t i;
 
 	print_open_obj(p, NULL);
 	show_proc_fields(p, mp->p, mp->exe, mp->cwd, mp->root, mp->nr_pages, ps);
+	show_ns(p, mp);
 	print_u64(p, "cow_pages", mp->nr_cow_pages ? "  %" PRIu64 " more pages "
 		  "shared copy-on-write with the parent (stored with it)\n" : NULL,
 		  mp->nr_cow_pages);

@@ -18,6 +18,7 @@
 #include "cmdtab.h"
 #include "img.h"
 #include "ipc.h"
+#include "ns.h"
 #include "log.h"
 #include "snap.h"
 #include "model.h"
@@ -87,6 +88,8 @@ static int collect_all(struct snap_ctx *ctx)
 		ctx->st.threads += sp->zombie ? 0 : sp->nr_threads;
 	}
 	ret = ipc_collect(ctx);
+	if (!ret)
+		ret = ns_collect(ctx);
 	if (ret)
 		return ret;
 	ctx->st.collected_ns = now_ns();
@@ -150,6 +153,8 @@ static int write_image(struct snap_ctx *ctx)
 		struct snap_proc *sp = &ctx->procs[i];
 
 		ret = task_write(ctx, sp);
+		if (!ret)
+			ret = ns_write(ctx, sp);
 		if (!ret)
 			ret = mm_write(ctx, sp);
 		if (!ret)
@@ -215,6 +220,7 @@ static void free_all(struct snap_ctx *ctx)
 
 	for (i = 0; i < ctx->nr_procs; i++) {
 		task_free(&ctx->procs[i]);
+		free(ctx->procs[i].ns_mounts);
 		mm_free(&ctx->procs[i]);
 		files_free(&ctx->procs[i]);
 	}

@@ -15,6 +15,7 @@
 #include "pstree.h"
 #include "bpfckpt/files.h"
 #include "bpfckpt/mm.h"
+#include "bpfckpt/ns.h"
 #include "bpfckpt/task.h"
 
 struct img_writer;
@@ -121,6 +122,8 @@ struct snap_proc {
 	bool thp_disabled;
 	uint32_t coredump_filter;
 	struct img_proc_ext ext;	/* membarrier, loginuid, keyring */
+	struct img_ns ns;		/* its pid and mount namespaces (ns.c) */
+	char *ns_mounts;		/* ns.mounts_len bytes: the mounts restore keeps */
 	uint64_t nr_pages;		/* written to the image */
 	uint64_t nr_cow_pages;		/* shared with the parent, not written */
 };

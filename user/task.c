@@ -33,6 +33,7 @@
 #include "img.h"
 #include "log.h"
 #include "inject.h"
+#include "ns.h"
 #include "restore.h"
 #include "snap.h"
 #include "util.h"
@@ -1087,7 +1088,7 @@ int task_check_image(const struct ckpt_image *img, struct verdict *v)
 static int make_thread(struct restore_ctx *ctx, struct rst_proc *rp, uint32_t i)
 {
 	const struct img_thread *t = rp->mp->threads[i].t;
-	uint32_t k, levels = rp->mp->p->nr_levels;
+	uint32_t levels = rp->mp->p->nr_levels;
 	struct {
 		struct clone_args a;
 		pid_t set_tid[BCK_NS_LEVELS];
@@ -1100,9 +1101,7 @@ static int make_thread(struct restore_ctx *ctx, struct rst_proc *rp, uint32_t i)
 	memset(&buf, 0, sizeof(buf));
 	buf.a.flags = THREAD_FLAGS;
 	buf.a.set_tid = rst_scratch(ctx, offsetof(typeof(buf), set_tid));
-	buf.a.set_tid_size = levels;
-	for (k = 0; k < levels; k++)
-		buf.set_tid[k] = t->tid[levels - 1 - k];
+	buf.a.set_tid_size = ns_set_tid(ctx, t->tid, levels, buf.set_tid);
 	err = rst_put(ctx, rp, 0, &buf, sizeof(buf), &addr);
 	if (err)
 		return err;
@@ -1112,7 +1111,9 @@ static int make_thread(struct restore_ctx *ctx, struct rst_proc *rp, uint32_t i)
 		       &new_tid);
 	if (err)
 		return err;
-	if (ret != t->tid[0] || new_tid != ret) {
+	/* @ret is its tid in its own namespace, @new_tid ours (a container's: any) */
+	if (ret != t->tid[levels - 1] ||
+	    (ctx->root_levels < 2 && new_tid != t->tid[0])) {
 		pr_err("pid %d: thread %d came back as %ld", rp->pid, t->tid[0], ret);
 		return -EEXIST;
 	}
@@ -1343,6 +1344,25 @@ static uint64_t queued_mask(const struct m_proc *mp, int32_t tid)
 	return m;
 }
 
+/*
+ * Injected syscalls name pids as the target sees them: the numbers of
+ * its own pid namespace, not the image's level 0 (@tid: a level-0 tid).
+ */
+static pid_t own_pid(const struct rst_proc *rp)
+{
+	return rp->mp->p->pid[rp->mp->p->nr_levels - 1];
+}
+
+static pid_t own_tid(const struct rst_proc *rp, int32_t tid)
+{
+	uint32_t i, top = rp->mp->p->nr_levels - 1;
+
+	for (i = 0; i < rp->mp->nr_threads; i++)
+		if (rp->mp->threads[i].t->tid[0] == tid)
+			return rp->mp->threads[i].t->tid[top];
+	return tid;
+}
+
 /* signals without a queued siginfo (SI_USER ones the queue dropped) */
 static int raise_bits(struct restore_ctx *ctx, struct rst_proc *rp, int32_t tid,
 		      uint64_t bits)
@@ -1350,13 +1370,14 @@ static int raise_bits(struct restore_ctx *ctx, struct rst_proc *rp, int32_t tid,
 	int sig, ret;
 	long r;
 
+	tid = tid ? own_tid(rp, tid) : 0;
 	bits &= ~((1ULL << (SIGKILL - 1)) | (1ULL << (SIGSTOP - 1)));
 	for (sig = 1; sig <= BCK_NSIG; sig++) {
 		if (!(bits & (1ULL << (sig - 1))))
 			continue;
-		ret = tid ? rst_syscall(ctx, rp, 0, "tgkill", SYS_tgkill, rp->pid,
+		ret = tid ? rst_syscall(ctx, rp, 0, "tgkill", SYS_tgkill, own_pid(rp),
 					tid, sig, 0, 0, 0, &r) :
-			    rst_syscall(ctx, rp, 0, "kill", SYS_kill, rp->pid, sig,
+			    rst_syscall(ctx, rp, 0, "kill", SYS_kill, own_pid(rp), sig,
 					0, 0, 0, 0, &r);
 		if (ret)
 			return ret;
@@ -1400,10 +1421,10 @@ static int restore_pending(struct restore_ctx *ctx, struct rst_proc *rp)
 			return ret;
 		ret = s->tid ?
 		      rst_syscall(ctx, rp, thread_index(mp, s->tid), "rt_tgsigqueueinfo",
-				  SYS_rt_tgsigqueueinfo, rp->pid, s->tid, s->signo,
-				  addr, 0, 0, &r) :
+				  SYS_rt_tgsigqueueinfo, own_pid(rp), own_tid(rp, s->tid),
+				  s->signo, addr, 0, 0, &r) :
 		      rst_syscall(ctx, rp, 0, "rt_sigqueueinfo", SYS_rt_sigqueueinfo,
-				  rp->pid, s->signo, addr, 0, 0, 0, &r);
+				  own_pid(rp), s->signo, addr, 0, 0, 0, &r);
 		if (ret)
 			return ret;
 	}

@@ -28,6 +28,7 @@
 #define ZOMBIE_PID	1002	/* its child, a zombie */
 #define XSTATE_SIZE	64
 #define MAX_RECS	64
+#define MS_NOSUID_BITS	(0x2u | 0x4u | 0x8u)	/* MS_NOSUID | MS_NODEV | MS_NOEXEC */
 
 static int passed, failed;
 static char dir[] = "/tmp/bpfckpt-unit.XXXXXX";
@@ -1525,6 +1526,104 @@ static int t_ipc(void)
 	return 0;
 }
 
+/* ---- IMG_NS: a process's pid and mount namespaces (ns.h) ---- */
+
+enum { NS_PLAIN, NS_TWICE, NS_LATE, NS_ZOMBIE };
+
+static const char ns_mounts[] = "/ / rw,relatime - ext4 /dev/vda rw";	/* and its NUL */
+
+static int put_ns(struct img_writer *w, uint32_t flags)
+{
+	struct img_ns n = { .h.type = IMG_NS, .flags = flags,
+			    .proc_ms = MS_NOSUID_BITS, .nr_mounts = 1,
+			    .mounts_len = sizeof(ns_mounts) };
+	struct img_part part = { ns_mounts, sizeof(ns_mounts) };
+
+	return img_put(w, &n, sizeof(n), &part, 1);
+}
+
+/* the root made a mount namespace and has a pid_for_children of its own */
+static int build_ns(const char *path, int how)
+{
+	uint32_t f = IMG_PNS_MNT_NEW | IMG_PNS_PIDFC_EMPTY;
+	struct img_writer *w;
+	int ret;
+
+	ret = img_create(path, &w);
+	if (ret)
+		return ret;
+	if (!(ret = put_header(w)) && !(ret = put_proc(w, ROOT_PID, 1, false)) &&
+	    (how == NS_LATE || !(ret = put_ns(w, f))) &&
+	    (how != NS_TWICE || !(ret = put_ns(w, f))) &&
+	    !(ret = put_thread(w, ROOT_PID)) && !(ret = put_thread(w, THREAD2)) &&
+	    (how != NS_LATE || (!(ret = put_vma(w, 0x10000, 0x20000, IMG_VMA_ANON, NULL)) &&
+				!(ret = put_ns(w, f)))) &&
+	    !(ret = put_proc(w, ZOMBIE_PID, ROOT_PID, true)) &&
+	    (how != NS_ZOMBIE || !(ret = put_ns(w, f))))
+		ret = img_commit(w);
+	img_abort(w);
+	return ret;
+}
+
+static int ns_loads(int how, const char *want, const char *what)
+{
+	struct ckpt_image img;
+	int ret;
+
+	if (build_ns(bad_path, how))
+		return no("%s: writing the image failed", what);
+	ret = image_load(bad_path, 0, &img);
+	memcpy(last_err, img.r.err, sizeof(last_err));
+	if (!want) {
+		if (ret < 0)
+			ret = no("%s: %s", what, last_err);
+		else if (!img.procs[0].ns || img.procs[1].ns ||
+			 img.procs[0].ns->flags != (IMG_PNS_MNT_NEW | IMG_PNS_PIDFC_EMPTY) ||
+			 img.procs[0].ns->proc_ms != MS_NOSUID_BITS ||
+			 img.procs[0].ns->nr_mounts != 1 ||
+			 strcmp((const char *)(img.procs[0].ns + 1), ns_mounts))
+			ret = no("%s: the namespace record differs", what);
+		image_free(&img);
+		return ret;
+	}
+	image_free(&img);
+	if (ret >= 0 || !strstr(last_err, want))
+		return no("%s: %s", what, ret >= 0 ? "accepted" : last_err);
+	return 0;
+}
+
+static int t_ns(void)
+{
+	int ret;
+
+	ret = ns_loads(NS_PLAIN, NULL, "round trip") ||
+	      ns_loads(NS_TWICE, "a second one", "two namespace records") ||
+	      ns_loads(NS_LATE, "after the process's memory", "a namespace record after a VMA") ||
+	      ns_loads(NS_ZOMBIE, "zombie process", "a zombie's namespace record") ||
+	      ipc_index();
+	free(ipc_good);
+	ipc_good = NULL;
+	if (ret || build_ns(bad_path, NS_PLAIN) || ipc_index())
+		return ret ? ret : no("writing the image failed");
+	ret = IPC_EDIT(IMG_NS, 0, img_ns, flags, 0x100, "flags 0x100", "unknown flags") ||
+	      IPC_EDIT(IMG_NS, 0, img_ns, proc_ms, 0x40, "mount flags 0x40",
+		       "unknown mount flags") ||
+	      IPC_EDIT(IMG_NS, 0, img_ns, nr_mounts, 2, "2 mounts in", "a mount missing") ||
+	      IPC_EDIT(IMG_NS, 0, img_ns, mounts_len, 4, "length 64 for 4 bytes",
+		       "mounts longer than the record") ||
+	      IPC_EDIT(IMG_NS, 0, img_ns, flags, IMG_PNS_PIDFC_EMPTY, "1 mounts in",
+		       "mounts without a mount namespace") ||
+	      IPC_EDIT(IMG_NS, 0, img_ns, flags, IMG_PNS_PIDFC_CHILD | IMG_PNS_PIDFC_EMPTY,
+		       "both a child's and empty", "two pid_for_children") ||
+	      IPC_EDIT(IMG_NS, 0, img_ns, flags, IMG_PNS_MNT_NEW | IMG_PNS_PROC,
+		       "no pid namespace's init", "a proc mounted by a process in our namespace") ||
+	      IPC_EDIT(IMG_NS, 0, img_ns, flags, IMG_PNS_PROC_FIRST,
+		       "no pid namespace's init", "a proc mounted first by a non-init");
+	free(ipc_good);
+	ipc_good = NULL;
+	return ret;
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -1566,6 +1665,7 @@ int main(void)
 	run("shared_gone", t_shared_gone);
 	run("notify", t_notify);
 	run("sysv_ipc", t_ipc);
+	run("namespaces", t_ns);
 	unlink(good_path);
 	unlink(bad_path);
 	rmdir(dir);
