@@ -13,6 +13,7 @@
 #include "fd/fd.h"
 #include "img.h"
 #include "inject.h"
+#include "locks.h"
 #include "log.h"
 #include "restore.h"
 #include "snap.h"
@@ -219,7 +220,7 @@ int files_collect(struct snap_ctx *ctx, struct snap_proc *sp)
 	ret = collect_proc(&ctx->col, COLLECT_FILES, sp->pid, file_cb, sp);
 	if (ret && ret != -ENOTSUP && ret != -EIO)
 		pr_err("pid %d: collecting file descriptors: %s", sp->pid, errstr(ret));
-	return ret;
+	return ret ? ret : locks_collect(ctx, sp);
 }
 
 /*
@@ -277,7 +278,7 @@ int files_write(struct snap_ctx *ctx, struct snap_proc *sp)
 		if (!ret)
 			ret = write_ext(ctx, f);
 	}
-	return ret;
+	return ret ? ret : locks_write(ctx, sp);
 }
 
 void files_free(struct snap_proc *sp)
@@ -289,6 +290,7 @@ void files_free(struct snap_proc *sp)
 		free(sp->fds[i].data);
 	}
 	free(sp->fds);
+	locks_free(sp);
 }
 
 /* ---- restorability ---- */

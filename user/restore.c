@@ -34,6 +34,7 @@
 #include "ipc.h"
 #include "restore.h"
 #include "lazy.h"
+#include "locks.h"
 #include "util.h"
 #include "verdict.h"
 
@@ -347,6 +348,8 @@ static int restore_procs(struct restore_ctx *ctx)
 			ret = lazy_attach(ctx, rp);
 		if (!ret)
 			ret = fault_at("restore-mm");
+		if (!ret)
+			ret = locks_restore(ctx, rp);
 		if (!ret)
 			ret = task_restore_threads(ctx, rp);
 		if (!ret)

@@ -14,6 +14,7 @@
 #include "arch.h"
 #include "cmd.h"
 #include "fd/fd.h"
+#include "locks.h"
 #include "log.h"
 #include "model.h"
 #include "print.h"
@@ -248,6 +249,19 @@ static void show_fd(struct printer *p, const struct m_fd *mf)
 	print_close_obj(p);
 }
 
+static void show_lock(struct printer *p, const struct img_lock *l)
+{
+	print_open_obj(p, NULL);
+	print_s64(p, "fd", "    lock on fd %" PRId64, l->fd);
+	print_str(p, "kind", ": %s", locks_kind_name(l->kind));
+	print_str(p, "type", " %s", l->type == IMG_LOCK_WRITE ? "write" : "read");
+	print_u64(p, "start", l->kind == IMG_LOCK_FLOCK ? NULL : " from %" PRIu64, l->start);
+	print_u64(p, "len", l->kind == IMG_LOCK_FLOCK ? NULL :
+		  l->len ? ", %" PRIu64 " bytes" : ", to EOF", l->len);
+	print_text(p, "\n");
+	print_close_obj(p);
+}
+
 static const char *state_name(const struct img_proc *pr)
 {
 	if (pr->flags & IMG_PROC_ZOMBIE)
@@ -328,6 +342,10 @@ static void show_proc(struct printer *p, const struct m_proc *mp, uint32_t ps)
 	print_open_arr(p, "fds");
 	for (i = 0; i < mp->nr_fds; i++)
 		show_fd(p, &mp->fds[i]);
+	print_close_arr(p);
+	print_open_arr(p, "locks");
+	for (i = 0; i < mp->nr_locks; i++)
+		show_lock(p, &mp->locks[i]);
 	print_close_arr(p);
 	print_open_arr(p, "timers");
 	for (i = 0; i < mp->nr_timers; i++) {

@@ -13,6 +13,7 @@
 #include "collect.h"
 #include "pstree.h"
 #include "bpfckpt/files.h"
+#include "bpfckpt/locks.h"
 #include "bpfckpt/mm.h"
 #include "bpfckpt/task.h"
 
@@ -109,6 +110,9 @@ struct snap_proc {
 	struct snap_fd *fds;
 	uint32_t nr_fds;
 	uint32_t cap_fds;
+	struct img_lock *locks;		/* file locks it holds (locks.c) */
+	uint32_t nr_locks;
+	uint32_t cap_locks;
 	bool thp_disabled;
 	uint32_t coredump_filter;
 	struct img_proc_ext ext;	/* membarrier, loginuid, keyring */
