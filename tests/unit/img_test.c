@@ -1244,6 +1244,97 @@ static int t_ipc(void)
 	return 0;
 }
 
+/* ---- IMG_LOCKS: a process's file locks, after its fds ---- */
+
+/*
+ * The root with fd 3 (read-write) and fd 4 (read-only), then an IMG_LOCKS
+ * of @n locks (@len_delta added to its length: a damaged count), twice
+ * if @twice
+ */
+static int build_locks(const struct img_lock *l, uint32_t n, int len_delta, bool twice)
+{
+	struct img_locks r = { .h.type = IMG_LOCKS, .nr_locks = n + len_delta };
+	struct img_part part = { l, n * sizeof(*l) };
+	struct img_writer *w;
+	int ret;
+
+	ret = img_create(bad_path, &w);
+	if (ret)
+		return ret;
+	if (!(ret = put_header(w)) && !(ret = put_proc(w, ROOT_PID, 1, false)) &&
+	    !(ret = put_thread(w, ROOT_PID)) && !(ret = put_thread(w, THREAD2)) &&
+	    !(ret = put_fd(w, 3, IMG_FD_REG, 0, "/tmp/a")) &&
+	    !(ret = put_fd(w, 4, IMG_FD_REG, 0, "/tmp/b")) &&
+	    !(ret = img_put(w, &r, sizeof(r), &part, 1)) &&
+	    !(ret = twice ? img_put(w, &r, sizeof(r), &part, 1) : 0) &&
+	    !(ret = put_proc(w, ZOMBIE_PID, ROOT_PID, true)))
+		ret = img_commit(w);
+	img_abort(w);
+	return ret;
+}
+
+static const struct img_lock good_locks[] = {
+	{ .fd = 3, .kind = IMG_LOCK_FLOCK, .type = IMG_LOCK_WRITE },
+	{ .fd = 3, .kind = IMG_LOCK_POSIX, .type = IMG_LOCK_WRITE, .start = 10, .len = 10 },
+	{ .fd = 4, .kind = IMG_LOCK_OFD, .type = IMG_LOCK_READ, .start = 100 },
+};
+
+/* good_locks with lock @i's field at @off set to @val (@size bytes) */
+static int locks_rejected(uint32_t i, size_t off, uint64_t val, size_t size,
+			  int len_delta, bool twice, const char *want, const char *what)
+{
+	struct img_lock l[3];
+	struct ckpt_image img;
+	int ret;
+
+	memcpy(l, good_locks, sizeof(l));
+	memcpy((uint8_t *)&l[i] + off, &val, size);
+	if (build_locks(l, 3, len_delta, twice))
+		return no("%s: writing the image failed", what);
+	ret = image_load(bad_path, 0, &img);
+	memcpy(last_err, img.r.err, sizeof(last_err));
+	image_free(&img);
+	if (ret >= 0)
+		return no("%s: accepted", what);
+	if (!strstr(last_err, want))
+		return no("%s: message '%s' does not say '%s'", what, last_err, want);
+	return 0;
+}
+
+#define LOCK_EDIT(i, field, val, want, what)					\
+	locks_rejected(i, offsetof(struct img_lock, field), val,		\
+		       sizeof(((struct img_lock *)0)->field), 0, false, want, what)
+
+static int t_locks(void)
+{
+	struct ckpt_image img;
+	int ret;
+
+	if (build_locks(good_locks, 3, 0, false))
+		return no("writing the image failed");
+	ret = image_load(bad_path, 0, &img);
+	if (ret)
+		ret = no("a valid image with locks: %s", img.r.err);
+	else if (img.procs[0].nr_locks != 3 || img.procs[1].nr_locks ||
+		 img.procs[0].locks[1].start != 10 || img.procs[0].locks[1].len != 10 ||
+		 img.procs[0].locks[2].kind != IMG_LOCK_OFD || img.procs[0].locks[2].fd != 4)
+		ret = no("locks differ: %u in the root", img.procs[0].nr_locks);
+	image_free(&img);
+	if (ret)
+		return ret;
+	return LOCK_EDIT(0, kind, 4, "kind 4 type 2", "unknown kind") ||
+	       LOCK_EDIT(1, type, 3, "kind 2 type 3", "unknown type") ||
+	       LOCK_EDIT(1, reserved, 1, "kind 2 type 2", "reserved field") ||
+	       LOCK_EDIT(0, start, 5, "0 bytes from 5", "a flock with a range") ||
+	       LOCK_EDIT(1, start, IMG_LOCK_OFF_MAX, "10 bytes from", "a range past OFFSET_MAX") ||
+	       LOCK_EDIT(1, fd, 9, "fd 9, which the process does not have", "unknown fd") ||
+	       LOCK_EDIT(2, type, IMG_LOCK_WRITE, "a write lock on a file open read-only",
+			 "a write lock the kernel would not grant") ||
+	       LOCK_EDIT(2, fd, 2, "out of order", "fds out of order") ||
+	       locks_rejected(0, 0, 3, 4, 1, false, "does not match 4 locks", "count") ||
+	       locks_rejected(0, 0, 3, 4, 0, true, "a second locks record", "twice") ? -1 : 0;
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -1282,6 +1373,7 @@ int main(void)
 	run("event_fds", t_event_fds);
 	run("cow_ranges", t_cow_ranges);
 	run("sysv_ipc", t_ipc);
+	run("locks", t_locks);
 	unlink(good_path);
 	unlink(bad_path);
 	rmdir(dir);
