@@ -1255,6 +1255,11 @@ static int build_locks(const struct img_lock *l, uint32_t n, int len_delta, bool
 {
 	struct img_locks r = { .h.type = IMG_LOCKS, .nr_locks = n + len_delta };
 	struct img_part part = { l, n * sizeof(*l) };
+	struct img_fd ro = {
+		.h.type = IMG_FD, .fd = 4, .kind = IMG_FD_REG, .open_flags = O_RDONLY,
+		.path_len = sizeof("/tmp/b"), .file_id = 5,
+	};
+	struct img_part ro_path = { "/tmp/b", sizeof("/tmp/b") };
 	struct img_writer *w;
 	int ret;
 
@@ -1264,7 +1269,7 @@ static int build_locks(const struct img_lock *l, uint32_t n, int len_delta, bool
 	if (!(ret = put_header(w)) && !(ret = put_proc(w, ROOT_PID, 1, false)) &&
 	    !(ret = put_thread(w, ROOT_PID)) && !(ret = put_thread(w, THREAD2)) &&
 	    !(ret = put_fd(w, 3, IMG_FD_REG, 0, "/tmp/a")) &&
-	    !(ret = put_fd(w, 4, IMG_FD_REG, 0, "/tmp/b")) &&
+	    !(ret = img_put(w, &ro, sizeof(ro), &ro_path, 1)) &&
 	    !(ret = img_put(w, &r, sizeof(r), &part, 1)) &&
 	    !(ret = twice ? img_put(w, &r, sizeof(r), &part, 1) : 0) &&
 	    !(ret = put_proc(w, ZOMBIE_PID, ROOT_PID, true)))
