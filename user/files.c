@@ -36,6 +36,7 @@ static const struct fd_kind *const kinds[IMG_FD_KIND_MAX + 1] = {
 	[IMG_FD_MEMFD] = &fd_memfd_kind,
 	[IMG_FD_GONE] = &fd_gone_kind,
 	[IMG_FD_ANON] = &fd_anon_kind,
+	[IMG_FD_TTY] = &fd_tty_kind,
 };
 
 /* the model's loader admits only kinds 1..IMG_FD_KIND_MAX */
@@ -103,7 +104,7 @@ int files_fd_kind(const struct rec_file *r, const char *path, uint32_t *kind,
 		*kind = IMG_FD_DIR;
 		break;
 	case S_IFCHR:
-		*kind = IMG_FD_CHR;
+		*kind = tty_is_pty(r->rdev) ? IMG_FD_TTY : IMG_FD_CHR;
 		break;
 	case S_IFBLK:
 		*kind = IMG_FD_BLK;
@@ -165,6 +166,7 @@ static size_t ext_size(const union fd_ext *x)
 	case IMG_SIGNALFD: return sizeof(x->sfd);
 	case IMG_EPOLL: return sizeof(x->ep);
 	case IMG_FILEDATA: return sizeof(x->fd);
+	case IMG_TTY: return sizeof(x->tty);
 	}
 	return 0;
 }
@@ -581,6 +583,8 @@ void files_restore_late(struct restore_ctx *ctx, uint32_t idx)
 		const struct m_fd *mf = &mp->fds[i];
 		const struct fd_kind *k = kind_of(mf->f->kind);
 
+		if (k && k->settle && !is_tree_proc_file(&ctx->img, mf->path))
+			k->settle(ctx, idx, mf);
 		if (!is_tree_proc_file(&ctx->img, mf->path) || !k || !k->open)
 			continue;
 		k->open(ctx, idx, mf, mf->f->fd);

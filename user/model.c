@@ -626,6 +626,48 @@ static int check_pipes(struct ckpt_image *img)
 	return 0;
 }
 
+/* IMG_TTY: the pty of the fd just before it */
+static int load_tty(struct loader *l, struct m_proc *mp)
+{
+	const struct img_tty *t = l->rec->p;
+	struct m_fd *mf = mp->nr_fds ? &mp->fds[mp->nr_fds - 1] : NULL;
+	uint32_t i, j;
+
+	if (l->rec->len < sizeof(*t))
+		return bad(l, "length %u below %zu", l->rec->len, sizeof(*t));
+	if (t->data_len > IMG_TTY_DATA_MAX ||
+	    IMG_ALIGN((uint64_t)sizeof(*t) + t->data_len) != l->rec->len)
+		return bad(l, "length %u does not match %u bytes of data", l->rec->len,
+			   t->data_len);
+	if (!mf || mf->f->kind != IMG_FD_TTY || mf->ext)
+		return bad(l, "not right after the fd record of a terminal");
+	if (t->flags & ~IMG_TTY_FLAGS_ALL || t->reserved || t->sid < 0 || t->pgrp < 0 ||
+	    (t->data_len && !(t->flags & IMG_TTY_DATA)) ||
+	    (t->flags & IMG_TTY_DATA && !(t->flags & IMG_TTY_MASTER)) ||
+	    (t->flags & (IMG_TTY_LOCKED | IMG_TTY_PKT) && !(t->flags & IMG_TTY_MASTER)))
+		return bad(l, "flags %#x, %u bytes, session %d group %d", t->flags,
+			   t->data_len, t->sid, t->pgrp);
+	for (i = 0; i < sizeof(t->pad); i++)
+		if (t->pad[i])
+			return bad(l, "padding byte %u is %u", i, t->pad[i]);
+	/* the pair's bytes are in one record at most */
+	for (i = 0; t->flags & IMG_TTY_DATA && i < l->img->nr_procs; i++) {
+		const struct m_proc *o = &l->img->procs[i];
+
+		for (j = 0; j < o->nr_fds; j++) {
+			const struct img_tty *ot = (const void *)o->fds[j].ext;
+
+			if (o->fds[j].f->kind == IMG_FD_TTY && ot &&
+			    ot->flags & IMG_TTY_DATA && ot->index == t->index)
+				return bad(l, "a second record with the output of pts %u",
+					   t->index);
+		}
+	}
+	mf->ext = &t->h;
+	mf->data = (const uint8_t *)(t + 1);
+	return 0;
+}
+
 /* the fd a lock is on: open for what the lock needs (the kernel's rule) */
 static int check_lock_fd(struct loader *l, const struct m_proc *mp,
 			 const struct img_lock *k)
@@ -974,6 +1016,8 @@ static int load_rec(struct loader *l)
 		return load_filedata(l, mp);
 	case IMG_LOCKS:
 		return load_locks(l, mp);
+	case IMG_TTY:
+		return load_tty(l, mp);
 	}
 	return bad(l, "unexpected record");
 }

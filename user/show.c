@@ -229,6 +229,28 @@ static void show_unix(struct printer *p, const struct img_unix *u)
 	print_close_obj(p);
 }
 
+static void show_tty(struct printer *p, const struct img_tty *t)
+{
+	print_open_obj(p, "tty");
+	print_str(p, "side", " (pts %s", t->flags & IMG_TTY_MASTER ? "master" : "slave");
+	print_u64(p, "index", " %" PRIu64, t->index);
+	print_u64(p, "rows", ", %" PRIu64, t->rows);
+	print_u64(p, "cols", "x%" PRIu64, t->cols);
+	print_hex(p, "lflag", ", lflag %#" PRIx64, t->lflag);
+	print_hex(p, "iflag", NULL, t->iflag);
+	print_hex(p, "oflag", NULL, t->oflag);
+	print_hex(p, "cflag", NULL, t->cflag);
+	print_s64(p, "sid", t->sid ? ", session %" PRId64 : NULL, t->sid);
+	print_s64(p, "pgrp", t->pgrp ? " fg %" PRId64 : NULL, t->pgrp);
+	print_bool(p, "locked", t->flags & IMG_TTY_LOCKED ? ", locked" : NULL,
+		   t->flags & IMG_TTY_LOCKED);
+	print_bool(p, "packet", t->flags & IMG_TTY_PKT ? ", packet mode" : NULL,
+		   t->flags & IMG_TTY_PKT);
+	print_u64(p, "pending", t->flags & IMG_TTY_DATA ?
+		  ", %" PRIu64 " bytes pending)" : ")", t->data_len);
+	print_close_obj(p);
+}
+
 static void show_fd(struct printer *p, const struct m_fd *mf)
 {
 	print_open_obj(p, NULL);
@@ -245,6 +267,8 @@ static void show_fd(struct printer *p, const struct m_fd *mf)
 	}
 	if (mf->ext && mf->ext->type == IMG_UNIX)
 		show_unix(p, (const void *)mf->ext);
+	if (mf->ext && mf->ext->type == IMG_TTY)
+		show_tty(p, (const void *)mf->ext);
 	print_text(p, "\n");
 	print_close_obj(p);
 }

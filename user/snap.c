@@ -23,7 +23,7 @@
 #include "util.h"
 #include "verdict.h"
 
-#define SNAP_USAGE	"snap PID [-o IMAGE] [--kill] [--file-max BYTES]"
+#define SNAP_USAGE	"snap PID [-o IMAGE] [--kill] [--file-max BYTES] [--shell-job]"
 #define KILL_TIMEOUT_MS	10000
 
 static int parse_args(int argc, char **argv, struct snap_ctx *ctx)
@@ -37,6 +37,8 @@ static int parse_args(int argc, char **argv, struct snap_ctx *ctx)
 			ctx->out = argv[i];
 		} else if (!strcmp(argv[i], "--kill")) {
 			ctx->kill = true;
+		} else if (!strcmp(argv[i], "--shell-job")) {
+			ctx->shell_job = true;
 		} else if (!strcmp(argv[i], "--file-max")) {
 			char *end;
 
@@ -179,7 +181,7 @@ static int commit_image(struct snap_ctx *ctx)
  */
 static int check_restorable(struct snap_ctx *ctx)
 {
-	struct verdict v = { .all = true, .live = true };
+	struct verdict v = { .all = true, .live = true, .shell_job = ctx->shell_job };
 	struct ckpt_image img;
 	uint32_t i;
 	int ret;

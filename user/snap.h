@@ -57,6 +57,7 @@ union fd_ext {
 	struct img_signalfd sfd;
 	struct img_epoll ep;
 	struct img_filedata fd;
+	struct img_tty tty;
 };
 
 /* pages to store: runs of whole pages */
@@ -139,6 +140,7 @@ struct snap_ctx {
 	pid_t root;
 	const char *out;
 	bool kill;
+	bool shell_job;			/* --shell-job: the user's terminal is taken */
 	uint64_t file_max;		/* --file-max: content saved up to this */
 	struct collector col;
 	struct pstree tree;

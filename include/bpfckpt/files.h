@@ -8,6 +8,7 @@
 
 #include "bpfckpt/common.h"
 #include "bpfckpt/image.h"
+#include "bpfckpt/tty.h"
 
 struct rec_file {
 	struct rec_hdr h;
@@ -57,7 +58,7 @@ struct rec_file {
 #define IMG_FD_EPOLL	12	/* IMG_EPOLL follows */
 #define IMG_FD_MEMFD	13	/* IMG_FILEDATA follows */
 #define IMG_FD_GONE	14	/* regular file deleted while open: IMG_FILEDATA */
-#define IMG_FD_KIND_MAX	14
+#define IMG_FD_KIND_MAX	16	/* IMG_FD_TTY (bpfckpt/tty.h) */
 
 #define IMG_FD_CLOEXEC	(1u << 0)
 #define IMG_FD_DELETED	(1u << 1)	/* the inode has no name left */
