@@ -635,14 +635,14 @@ static int load_tty(struct loader *l, struct m_proc *mp)
 
 	if (l->rec->len < sizeof(*t))
 		return bad(l, "length %u below %zu", l->rec->len, sizeof(*t));
-	if (t->data_len > IMG_TTY_DATA_MAX ||
-	    IMG_ALIGN((uint64_t)sizeof(*t) + t->data_len) != l->rec->len)
-		return bad(l, "length %u does not match %u bytes of data", l->rec->len,
-			   t->data_len);
+	if (t->data_len > IMG_TTY_DATA_MAX || t->in_len > IMG_TTY_DATA_MAX ||
+	    IMG_ALIGN((uint64_t)sizeof(*t) + t->data_len + t->in_len) != l->rec->len)
+		return bad(l, "length %u does not match %u + %u bytes of data",
+			   l->rec->len, t->data_len, t->in_len);
 	if (!mf || mf->f->kind != IMG_FD_TTY || mf->ext)
 		return bad(l, "not right after the fd record of a terminal");
-	if (t->flags & ~IMG_TTY_FLAGS_ALL || t->reserved || t->sid < 0 || t->pgrp < 0 ||
-	    (t->data_len && !(t->flags & IMG_TTY_DATA)) ||
+	if (t->flags & ~IMG_TTY_FLAGS_ALL || t->sid < 0 || t->pgrp < 0 ||
+	    ((t->data_len || t->in_len) && !(t->flags & IMG_TTY_DATA)) ||
 	    (t->flags & IMG_TTY_DATA && !(t->flags & IMG_TTY_MASTER)) ||
 	    (t->flags & (IMG_TTY_LOCKED | IMG_TTY_PKT) && !(t->flags & IMG_TTY_MASTER)))
 		return bad(l, "flags %#x, %u bytes, session %d group %d", t->flags,

@@ -247,7 +247,9 @@ static void show_tty(struct printer *p, const struct img_tty *t)
 	print_bool(p, "packet", t->flags & IMG_TTY_PKT ? ", packet mode" : NULL,
 		   t->flags & IMG_TTY_PKT);
 	print_u64(p, "pending", t->flags & IMG_TTY_DATA ?
-		  ", %" PRIu64 " bytes pending)" : ")", t->data_len);
+		  ", %" PRIu64 " bytes of output" : NULL, t->data_len);
+	print_u64(p, "pending_input", t->flags & IMG_TTY_DATA ?
+		  " and %" PRIu64 " of input pending)" : ")", t->in_len);
 	print_close_obj(p);
 }
 

@@ -18,11 +18,13 @@
 #define IMG_TTY_FLAGS_ALL 0xfu
 
 #define IMG_TTY_CC	32		/* c_cc bytes kept (the kernel has 19) */
-#define IMG_TTY_DATA_MAX (1u << 17)	/* more than a pty ever buffers */
+#define IMG_TTY_DATA_MAX (1u << 17)	/* more than a pty buffers either way */
 
 /*
  * Trailing: data_len bytes the slave side wrote that the master had not
- * read yet (in one master record of the pair only).
+ * read yet, then in_len bytes written into the master (typed) that the
+ * slave side had not read, as its line discipline holds them (in one
+ * master record of the pair only).
  */
 struct img_tty {
 	struct ckpt_hdr h;
@@ -42,7 +44,7 @@ struct img_tty {
 	__u16 xpixel;
 	__u16 ypixel;
 	__u32 data_len;
-	__u32 reserved;
+	__u32 in_len;
 	__u8 line;		/* line discipline: only N_TTY (0) is restored */
 	__u8 pad[7];
 	__u8 cc[IMG_TTY_CC];

@@ -15,9 +15,9 @@
  * restore runs on, in restore's session and process group (as CRIU's
  * --shell-job), with the termios it had.
  *
- * Not kept: input typed into the pair that the slave side had not read
- * (n_tty gives no way to look at it without taking it), and the pts
- * number (a new pair gets the lowest free one).
+ * Not kept: the pts number (a new pair gets the lowest free one), and
+ * where a canonical line's editing stood (the bytes come back, typed
+ * again, as the line discipline had kept them).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +28,7 @@
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 #include "fd.h"
 #include "inject.h"
@@ -168,28 +169,95 @@ static bool snap_has_master(const struct snap_ctx *ctx, uint32_t index)
 	return false;
 }
 
-/* @n bytes written again through a slave of @m, as they were (no OPOST) */
-static int put_back(int m, const uint8_t *buf, size_t n)
+/*
+ * Bytes that went through a line discipline once must not again: output
+ * written back without OPOST, input typed again without echo, signals,
+ * flow control or CR/NL mapping (but in the same canonical mode, which
+ * rebuilds the lines as they were).
+ */
+static void quiet_termios(struct termios *t, bool input)
 {
-	struct termios tio, raw;
-	ssize_t w;
-	int s, ret = 0;
+	if (!input) {
+		t->c_oflag &= ~OPOST;
+		return;
+	}
+	t->c_iflag &= ~(ICRNL | INLCR | IGNCR | ISTRIP | IXON | IUCLC | BRKINT);
+	t->c_lflag &= ~(ECHO | ECHONL | ECHOE | ECHOK | ISIG | IEXTEN);
+}
 
-	s = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-	if (s < 0)
+/*
+ * A pty write reaches the other side's line discipline later, from a
+ * work item (tty_flip_buffer_push()); n_tty_poll() waits for it
+ * (tty_buffer_flush_work()) when nothing is readable yet.  So a poll of
+ * the receiving side settles what was written before.
+ */
+static void settle_flips(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	poll(&p, 1, 0);
+}
+
+/*
+ * What of @buf a reader of a tty with termios @t sees counted by
+ * FIONREAD once it is in: in canonical mode whole lines only
+ */
+static int visible(const struct termios *t, const uint8_t *buf, size_t n)
+{
+	size_t i;
+
+	if (!(t->c_lflag & ICANON))
+		return n;
+	for (i = n; i > 0; i--)
+		if (buf[i - 1] == '\n' || (t->c_cc[VEOL] && buf[i - 1] == t->c_cc[VEOL]) ||
+		    (t->c_cc[VEOL2] && buf[i - 1] == t->c_cc[VEOL2]))
+			break;
+	return i;
+}
+
+/*
+ * Until @want bytes are readable on @fd.  Under load the flip work can
+ * lag even behind settle_flips() (seen here: a poll that found nothing
+ * and returned before the bytes were in); the termios must not change
+ * under bytes still on their way.  1 s at most.
+ */
+static int wait_in(int fd, int want)
+{
+	struct timespec ms = { 0, 1000 * 1000 };
+	int n = 0, i;
+
+	for (i = 0; i < 1000; i++) {
+		settle_flips(fd);
+		if (ioctl(fd, FIONREAD, &n))
+			return -errno;
+		if (n >= want)
+			return 0;
+		nanosleep(&ms, NULL);
+	}
+	return -ETIMEDOUT;
+}
+
+/*
+ * @n bytes written into @to, @tty's termios quieted (quiet_termios)
+ * until the receiving side @from has taken them
+ */
+static int put_back(int to, int from, int tty, const uint8_t *buf, size_t n,
+		    bool input)
+{
+	/* the master's own termios is raw: everything counts */
+	struct termios tio, quiet, raw_master = { 0 };
+	ssize_t w;
+	int ret = 0, want;
+
+	if (tcgetattr(tty, &tio))
 		return -errno;
-	if (tcgetattr(s, &tio)) {
-		ret = -errno;
-		goto out;
-	}
-	raw = tio;
-	raw.c_oflag &= ~OPOST;
-	if (tcsetattr(s, TCSANOW, &raw)) {
-		ret = -errno;
-		goto out;
-	}
+	quiet = tio;
+	quiet_termios(&quiet, input);
+	if (tcsetattr(tty, TCSANOW, &quiet))
+		return -errno;
+	want = visible(input ? &quiet : &raw_master, buf, n);
 	while (n && !ret) {
-		w = write(s, buf, n);
+		w = write(to, buf, n);
 		if (w <= 0)
 			ret = w < 0 ? -errno : -EIO;
 		else {
@@ -197,50 +265,103 @@ static int put_back(int m, const uint8_t *buf, size_t n)
 			n -= w;
 		}
 	}
-	if (tcsetattr(s, TCSANOW, &tio) && !ret)
+	if (!ret)
+		ret = wait_in(from, want);
+	if (tcsetattr(tty, TCSANOW, &tio) && !ret)
 		ret = -errno;
-out:
-	close(s);
 	return ret;
 }
 
 /*
- * What the master has to read: taken (a tty cannot be peeked at) and
- * written back through the slave, for the tree to read it should it run
- * on.  Nothing blocks: FIONREAD says how much, poll() that it is there.
+ * All @fd has to read, without blocking: FIONREAD says how much is in
+ * the line discipline, poll() that it is there; once it is empty a poll
+ * brings in what was still on its way (settle_flips).
  */
-static int take_pending(int m, uint8_t **data, uint32_t *len)
+static int drain(int fd, uint8_t **data, uint32_t *len)
 {
-	struct pollfd p = { .fd = m, .events = POLLIN };
-	uint8_t *buf;
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	uint8_t *buf = NULL, *nb;
 	size_t got = 0;
-	int n = 0, ret = 0;
+	int n = 0;
 	ssize_t r;
 
-	if (ioctl(m, FIONREAD, &n))
-		return -errno;
-	if (n <= 0)
-		return 0;
-	if ((uint32_t)n > IMG_TTY_DATA_MAX)
-		return -E2BIG;
-	buf = malloc(n);
-	if (!buf)
-		return -ENOMEM;
-	while (got < (size_t)n && poll(&p, 1, 0) == 1 && p.revents & POLLIN) {
-		r = read(m, buf + got, n - got);
+	for (;;) {
+		settle_flips(fd);
+		if (ioctl(fd, FIONREAD, &n)) {
+			free(buf);
+			return -errno;
+		}
+		if (n <= 0 || poll(&p, 1, 0) != 1 || !(p.revents & POLLIN))
+			break;
+		if (got + n > IMG_TTY_DATA_MAX || !(nb = realloc(buf, got + n))) {
+			free(buf);
+			return got + n > IMG_TTY_DATA_MAX ? -E2BIG : -ENOMEM;
+		}
+		buf = nb;
+		r = read(fd, buf + got, n);
 		if (r <= 0)
 			break;
 		got += r;
 	}
-	if (got)
-		ret = put_back(m, buf, got);
-	if (ret) {
-		free(buf);
-		return ret;
-	}
 	*data = buf;
 	*len = got;
 	return 0;
+}
+
+/*
+ * The input the slave side has not read: in canonical mode n_tty shows
+ * only whole lines, so for a moment the slave reads raw, which makes all
+ * of it readable.
+ */
+static int drain_input(int s, uint8_t **data, uint32_t *len)
+{
+	struct termios tio, raw;
+	int ret;
+
+	if (tcgetattr(s, &tio))
+		return -errno;
+	raw = tio;
+	raw.c_lflag &= ~ICANON;
+	raw.c_cc[VMIN] = 0;
+	raw.c_cc[VTIME] = 0;
+	if (tcsetattr(s, TCSANOW, &raw))
+		return -errno;
+	ret = drain(s, data, len);
+	if (tcsetattr(s, TCSANOW, &tio) && !ret)
+		ret = -errno;
+	return ret;
+}
+
+/*
+ * Both ways of the pair, taken (a tty cannot be peeked at) and written
+ * back at once, for the tree to read them should it run on: the master's
+ * unread output into the slave, the slave's unread input into the master.
+ */
+static int take_pending(int m, uint8_t **data, uint32_t *out_len, uint32_t *in_len)
+{
+	uint8_t *out = NULL, *in = NULL;
+	int s, ret;
+
+	s = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	if (s < 0)
+		return errno == EIO ? 0 : -errno;	/* no slave was ever open */
+	ret = drain(m, &out, out_len);
+	if (!ret && *out_len)
+		ret = put_back(s, m, s, out, *out_len, false);
+	if (!ret)
+		ret = drain_input(s, &in, in_len);
+	if (!ret && *in_len)
+		ret = put_back(m, s, s, in, *in_len, true);
+	close(s);
+	if (!ret && (*data = malloc(*out_len + *in_len + 1))) {
+		memcpy(*data, out ? out : (uint8_t *)"", *out_len);
+		memcpy(*data + *out_len, in ? in : (uint8_t *)"", *in_len);
+	} else if (!ret) {
+		ret = -ENOMEM;
+	}
+	free(out);
+	free(in);
+	return ret;
 }
 
 static int tty_peek(struct snap_ctx *ctx, struct snap_proc *sp, struct snap_fd *f)
@@ -266,15 +387,15 @@ static int tty_peek(struct snap_ctx *ctx, struct snap_proc *sp, struct snap_fd *
 		pr_err("pid %d: fd %d: pidfd_getfd: %s", sp->pid, f->f.fd, errstr(m));
 		return m;
 	}
-	ret = take_pending(m, &f->data, &f->data_len);
+	ret = take_pending(m, &f->data, &t->data_len, &t->in_len);
 	close(m);
 	if (ret) {
-		pr_err("pid %d: fd %d: the output pending on pts %u: %s", sp->pid,
+		pr_err("pid %d: fd %d: the bytes pending on pts %u: %s", sp->pid,
 		       f->f.fd, t->index, errstr(ret));
 		return ret;
 	}
 	t->flags |= IMG_TTY_DATA;
-	t->data_len = f->data_len;
+	f->data_len = t->data_len + t->in_len;
 	return 0;
 }
 
@@ -360,24 +481,35 @@ static void set_pair(struct restore_ctx *ctx, uint32_t idx, const struct m_fd *m
 {
 	const struct img_tty *t = tty_of(mf);
 	struct winsize ws = { t->rows, t->cols, t->xpixel, t->ypixel };
-	struct termios tio, raw;
+	struct termios tio, quiet;
 	int s, one = 1;
 
 	img_to_termios(&tio, t);
 	if (ioctl(m, TIOCSWINSZ, &ws))
 		rst_child_fail(ctx, idx, -errno, "fd %d: TIOCSWINSZ", mf->f->fd);
-	if (t->data_len) {
-		/* the bytes were processed once already: no OPOST again */
-		raw = tio;
-		raw.c_oflag &= ~OPOST;
+	if (t->data_len || t->in_len) {
 		s = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
 		if (s < 0 || (s = fd_above_carriers(ctx, s)) < 0)
 			rst_child_fail(ctx, idx, -errno, "fd %d: TIOCGPTPEER", mf->f->fd);
-		if (tcsetattr(m, TCSANOW, &raw))
-			rst_child_fail(ctx, idx, -errno, "fd %d: tcsetattr", mf->f->fd);
-		if (write(s, mf->data, t->data_len) != (ssize_t)t->data_len)
+		/* the bytes went through the line discipline once already */
+		quiet = tio;
+		quiet_termios(&quiet, false);
+		if (tcsetattr(m, TCSANOW, &quiet) ||
+		    write(s, mf->data, t->data_len) != (ssize_t)t->data_len)
 			rst_child_fail(ctx, idx, errno ? -errno : -EIO, "fd %d: writing "
-				       "%u pending bytes", mf->f->fd, t->data_len);
+				       "%u bytes of pending output", mf->f->fd, t->data_len);
+		if (wait_in(m, t->data_len))
+			rst_child_fail(ctx, idx, -ETIMEDOUT, "fd %d: the pending output "
+				       "does not come through", mf->f->fd);
+		quiet = tio;
+		quiet_termios(&quiet, true);
+		if (tcsetattr(m, TCSANOW, &quiet) ||
+		    write(m, mf->data + t->data_len, t->in_len) != (ssize_t)t->in_len)
+			rst_child_fail(ctx, idx, errno ? -errno : -EIO, "fd %d: writing "
+				       "%u bytes of pending input", mf->f->fd, t->in_len);
+		if (wait_in(s, visible(&quiet, mf->data + t->data_len, t->in_len)))
+			rst_child_fail(ctx, idx, -ETIMEDOUT, "fd %d: the pending input "
+				       "does not come through", mf->f->fd);
 		close(s);
 	}
 	if (tcsetattr(m, TCSANOW, &tio))
@@ -444,13 +576,23 @@ static void tty_open(struct restore_ctx *ctx, uint32_t idx, const struct m_fd *m
  * The session leader (setsid() done) takes its pty back as its
  * controlling terminal, through its first slave fd of it.
  */
+/* the pair's session and group, which only its master could tell at snap */
+static const struct img_tty *pair_of(const struct restore_ctx *ctx, const struct m_fd *mf)
+{
+	const struct m_fd *mm;
+
+	if (tty_of(mf)->flags & IMG_TTY_MASTER)
+		return NULL;
+	mm = img_master(&ctx->img, tty_of(mf)->index);
+	return mm ? tty_of(mm) : NULL;
+}
+
 static void tty_install(struct restore_ctx *ctx, uint32_t idx, const struct m_fd *mf)
 {
-	const struct img_tty *t = tty_of(mf);
+	const struct img_tty *t = pair_of(ctx, mf);
 	pid_t sid;
 
-	if (t->flags & IMG_TTY_MASTER || !t->sid || t->sid != getpid() ||
-	    !img_master(&ctx->img, t->index))
+	if (!t || !t->sid || t->sid != getpid())
 		return;
 	if (!ioctl(mf->f->fd, TIOCGSID, &sid) && sid == getpid())
 		return;		/* an earlier fd made it so */
@@ -464,10 +606,9 @@ static void tty_install(struct restore_ctx *ctx, uint32_t idx, const struct m_fd
  */
 static void tty_settle(struct restore_ctx *ctx, uint32_t idx, const struct m_fd *mf)
 {
-	const struct img_tty *t = tty_of(mf);
+	const struct img_tty *t = pair_of(ctx, mf);
 
-	if (t->flags & IMG_TTY_MASTER || !t->pgrp || t->sid != getpid() ||
-	    !img_master(&ctx->img, t->index) || tcgetpgrp(mf->f->fd) == t->pgrp)
+	if (!t || !t->pgrp || t->sid != getpid() || tcgetpgrp(mf->f->fd) == t->pgrp)
 		return;
 	if (tcsetpgrp(mf->f->fd, t->pgrp))
 		rst_child_fail(ctx, idx, -errno, "fd %d: tcsetpgrp %d", mf->f->fd, t->pgrp);
