@@ -61,6 +61,31 @@ test_pty_snap_leaves_it() {
 	assert_ticking "$WL_LOG" 3
 }
 
+# a real program that holds ptys: a tmux server with a python3 REPL in
+# its pane; a new client after the restore finds the variable and types
+test_tmux_server() {
+	local sock=$T/tmux.sock srv py
+	# clean_exec: the server keeps none of our fds
+	(clean_exec env -i PATH="$PATH" HOME="$T" TERM=screen tmux -S "$sock" new-session -d -x 90 -y 20 "python3 -q")
+	on_exit "tmux -S '$sock' kill-server 2>/dev/null"
+	srv=$(tmux -S "$sock" display -p '#{pid}')
+	py=$(tmux -S "$sock" display -p '#{pane_pid}')
+	wait_until 10 "tmux -S '$sock' capture-pane -p | grep -q '^>>>'" || fail "no python prompt in tmux: $(tmux -S "$sock" capture-pane -p 2>&1 | head -n 3 | paste -sd"|")"
+	tmux -S "$sock" send-keys 'x = 31337; print("set", x)' Enter
+	wait_until 10 "tmux -S '$sock' capture-pane -p | grep -q '^set 31337'" || fail "python did not run the line"
+	echo "$srv" >>"$T/.sessions"
+	echo "$py" >>"$T/.sessions"
+	snap_kill_json "$srv"
+	[ -d "/proc/$py" ] && fail "the pane's python survived snap --kill"
+	restore_d
+	[ -d "/proc/$py" ] || fail "the pane's python $py is not back"
+	tmux -S "$sock" send-keys 'print("after", x + 1)' Enter
+	wait_until 10 "tmux -S '$sock' capture-pane -p | grep -q '^after 31338'" ||
+		fail "the restored pane does not answer: $(tmux -S "$sock" capture-pane -p | grep -v '^$' | tail -n 3 | paste -sd'|')"
+	tmux -S "$sock" send-keys 'exit()' Enter
+	wait_until 10 "[ ! -d /proc/$srv ]" || fail "tmux did not end with its last pane"
+}
+
 # the user's terminal is refused without --shell-job, by snap and inspect
 test_outside_terminal_refused() {
 	local pts holder
