@@ -12,9 +12,9 @@
  *   - both check the termios (canonical, no echo, ONLCR, VINTR ^X), the
  *     window size 33x101, and the child that the pty is its controlling
  *     terminal with its group in the foreground;
- *   - a second pair, master fd 5 and slave fd 6, both the root's: the
- *     slave wrote OUT_STASH and the master typed IN_STASH (a line and a
- *     half), and nobody reads them.  Every tick the root checks how much
+ *   - a second pair, master fd 5 (in packet mode) and slave fd 6, both
+ *     the root's: the slave wrote OUT_STASH and the master typed IN_STASH
+ *     (a line and a half), and nobody reads them.  Every tick the root checks how much
  *     each side holds; on SIGUSR1 it reads them and says "stash ok".
  */
 #include <fcntl.h>
@@ -48,7 +48,7 @@ static void on_usr1(int sig __attribute__((unused)))
 static void check_held(void)
 {
 	struct pollfd p[2] = { { .fd = 5, .events = POLLIN }, { .fd = 6, .events = POLLIN } };
-	int out = -1, in = -1, tries;
+	int out = -1, in = -1, tries, pkt = 0;
 
 	/*
 	 * A pty write reaches the other side's line discipline from a work
@@ -62,6 +62,9 @@ static void check_held(void)
 			break;
 		wl_sleep_ms(5);
 	}
+	wl_check(ioctl(5, TIOCGPKT, &pkt) == 0, "TIOCGPKT");
+	if (!pkt)
+		wl_fail("the second pair's master left packet mode");
 	if (out != (int)strlen(OUT_SEEN) || in != (int)strlen(IN_LINE))
 		wl_fail("the second pair holds %d bytes of output and %d of input, "
 			"not %zu and %zu", out, in, strlen(OUT_SEEN), strlen(IN_LINE));
@@ -70,20 +73,23 @@ static void check_held(void)
 static void read_exact(int fd, const char *want, const char *what)
 {
 	char buf[128];
+	size_t len = strlen(want) + (want[0] ? 0 : 1 + strlen(want + 1));
 	ssize_t n;
 
 	n = read(fd, buf, sizeof(buf) - 1);
 	wl_check(n >= 0, what);
 	buf[n] = 0;
-	if (strcmp(buf, want))
-		wl_fail("%s: read '%s', not '%s'", what, buf, want);
+	if ((size_t)n != len || memcmp(buf, want, len))
+		wl_fail("%s: read %zd bytes '%s', not '%s'", what, n, buf + !buf[0],
+			want + !want[0]);
 }
 
 static void check_stash(void)
 {
 	struct termios t;
 
-	read_exact(5, OUT_SEEN, "output stash");
+	/* packet mode: a status byte first, TIOCPKT_DATA (0) */
+	read_exact(5, "\0" OUT_SEEN, "output stash");
 	read_exact(6, IN_LINE, "input stash line");
 	wl_check(tcgetattr(6, &t) == 0, "tcgetattr");
 	t.c_lflag &= ~ICANON;
@@ -211,6 +217,7 @@ int main(int argc, char **argv)
 	wl_check(tcsetattr(6, TCSANOW, &t) == 0, "tcsetattr");
 	wl_write_all(6, OUT_STASH, strlen(OUT_STASH));
 	wl_write_all(5, IN_STASH, strlen(IN_STASH));
+	wl_check(ioctl(5, TIOCPKT, &(int){ 1 }) == 0, "TIOCPKT");
 	signal(SIGUSR1, on_usr1);
 	kid = fork();
 	wl_check(kid >= 0, "fork");

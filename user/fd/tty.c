@@ -337,14 +337,24 @@ static int drain_input(int s, uint8_t **data, uint32_t *len)
  * back at once, for the tree to read them should it run on: the master's
  * unread output into the slave, the slave's unread input into the master.
  */
-static int take_pending(int m, uint8_t **data, uint32_t *out_len, uint32_t *in_len)
+static int take_pending(int m, bool pkt, uint8_t **data, uint32_t *out_len,
+			uint32_t *in_len)
 {
 	uint8_t *out = NULL, *in = NULL;
-	int s, ret;
+	int s, ret, off = 0, on = 1;
 
 	s = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
 	if (s < 0)
 		return errno == EIO ? 0 : -errno;	/* no slave was ever open */
+	/*
+	 * In packet mode every read of the master starts with a status
+	 * byte: off while we read (turning it on again drops a status
+	 * change not read yet, pty_set_pktmode())
+	 */
+	if (pkt && ioctl(m, TIOCPKT, &off)) {
+		close(s);
+		return -errno;
+	}
 	ret = drain(m, &out, out_len);
 	if (!ret && *out_len)
 		ret = put_back(s, m, s, out, *out_len, false);
@@ -352,6 +362,8 @@ static int take_pending(int m, uint8_t **data, uint32_t *out_len, uint32_t *in_l
 		ret = drain_input(s, &in, in_len);
 	if (!ret && *in_len)
 		ret = put_back(m, s, s, in, *in_len, true);
+	if (pkt && ioctl(m, TIOCPKT, &on) && !ret)
+		ret = -errno;
 	close(s);
 	if (!ret && (*data = malloc(*out_len + *in_len + 1))) {
 		memcpy(*data, out ? out : (uint8_t *)"", *out_len);
@@ -387,7 +399,7 @@ static int tty_peek(struct snap_ctx *ctx, struct snap_proc *sp, struct snap_fd *
 		pr_err("pid %d: fd %d: pidfd_getfd: %s", sp->pid, f->f.fd, errstr(m));
 		return m;
 	}
-	ret = take_pending(m, &f->data, &t->data_len, &t->in_len);
+	ret = take_pending(m, t->flags & IMG_TTY_PKT, &f->data, &t->data_len, &t->in_len);
 	close(m);
 	if (ret) {
 		pr_err("pid %d: fd %d: the bytes pending on pts %u: %s", sp->pid,
