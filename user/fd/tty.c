@@ -429,6 +429,22 @@ static const struct m_fd *img_master(const struct ckpt_image *img, uint32_t inde
 	return NULL;
 }
 
+/* the record of pts @index with the pair's pending bytes, NULL if none */
+static const struct m_fd *img_pending(const struct ckpt_image *img, uint32_t index)
+{
+	uint32_t i, j;
+
+	for (i = 0; i < img->nr_procs; i++)
+		for (j = 0; j < img->procs[i].nr_fds; j++) {
+			const struct m_fd *mf = &img->procs[i].fds[j];
+
+			if (mf->f->kind == IMG_FD_TTY && tty_of(mf)->flags & IMG_TTY_DATA &&
+			    tty_of(mf)->index == index)
+				return mf;
+		}
+	return NULL;
+}
+
 /* process @pid of the image holds a slave of pts @index */
 static bool holds_slave(const struct ckpt_image *img, int32_t pid, uint32_t index)
 {
@@ -493,13 +509,16 @@ static void set_pair(struct restore_ctx *ctx, uint32_t idx, const struct m_fd *m
 {
 	const struct img_tty *t = tty_of(mf);
 	struct winsize ws = { t->rows, t->cols, t->xpixel, t->ypixel };
+	/* any fd of the master may be the one opened: the bytes are in one */
+	const struct m_fd *pm = img_pending(&ctx->img, t->index);
+	const struct img_tty *pt = pm ? tty_of(pm) : NULL;
 	struct termios tio, quiet;
 	int s, one = 1;
 
 	img_to_termios(&tio, t);
 	if (ioctl(m, TIOCSWINSZ, &ws))
 		rst_child_fail(ctx, idx, -errno, "fd %d: TIOCSWINSZ", mf->f->fd);
-	if (t->data_len || t->in_len) {
+	if (pt && (pt->data_len || pt->in_len)) {
 		s = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
 		if (s < 0 || (s = fd_above_carriers(ctx, s)) < 0)
 			rst_child_fail(ctx, idx, -errno, "fd %d: TIOCGPTPEER", mf->f->fd);
@@ -507,19 +526,19 @@ static void set_pair(struct restore_ctx *ctx, uint32_t idx, const struct m_fd *m
 		quiet = tio;
 		quiet_termios(&quiet, false);
 		if (tcsetattr(m, TCSANOW, &quiet) ||
-		    write(s, mf->data, t->data_len) != (ssize_t)t->data_len)
+		    write(s, pm->data, pt->data_len) != (ssize_t)pt->data_len)
 			rst_child_fail(ctx, idx, errno ? -errno : -EIO, "fd %d: writing "
-				       "%u bytes of pending output", mf->f->fd, t->data_len);
-		if (wait_in(m, t->data_len))
+				       "%u bytes of pending output", mf->f->fd, pt->data_len);
+		if (wait_in(m, pt->data_len))
 			rst_child_fail(ctx, idx, -ETIMEDOUT, "fd %d: the pending output "
 				       "does not come through", mf->f->fd);
 		quiet = tio;
 		quiet_termios(&quiet, true);
 		if (tcsetattr(m, TCSANOW, &quiet) ||
-		    write(m, mf->data + t->data_len, t->in_len) != (ssize_t)t->in_len)
+		    write(m, pm->data + pt->data_len, pt->in_len) != (ssize_t)pt->in_len)
 			rst_child_fail(ctx, idx, errno ? -errno : -EIO, "fd %d: writing "
-				       "%u bytes of pending input", mf->f->fd, t->in_len);
-		if (wait_in(s, visible(&quiet, mf->data + t->data_len, t->in_len)))
+				       "%u bytes of pending input", mf->f->fd, pt->in_len);
+		if (wait_in(s, visible(&quiet, pm->data + pt->data_len, pt->in_len)))
 			rst_child_fail(ctx, idx, -ETIMEDOUT, "fd %d: the pending input "
 				       "does not come through", mf->f->fd);
 		close(s);
