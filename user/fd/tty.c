@@ -15,6 +15,11 @@
  * restore runs on, in restore's session and process group (as CRIU's
  * --shell-job), with the termios it had.
  *
+ * The state is read through a copy of the fd (pidfd_getfd) with the
+ * tty's own ioctls rather than from BPF: tty_struct hangs off
+ * file->private_data (an untrusted walk for the verifier), and the bytes
+ * n_tty holds can only be had by reading them.
+ *
  * Not kept: the pts number (a new pair gets the lowest free one), and
  * where a canonical line's editing stood (the bytes come back, typed
  * again, as the line discipline had kept them).
