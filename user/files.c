@@ -13,6 +13,7 @@
 #include "fd/fd.h"
 #include "img.h"
 #include "inject.h"
+#include "locks.h"
 #include "log.h"
 #include "restore.h"
 #include "snap.h"
@@ -37,6 +38,7 @@ static const struct fd_kind *const kinds[IMG_FD_KIND_MAX + 1] = {
 	[IMG_FD_ANON] = &fd_anon_kind,
 	[IMG_FD_INOTIFY] = &fd_inotify_kind,
 	[IMG_FD_FANOTIFY] = &fd_fanotify_kind,
+	[IMG_FD_TTY] = &fd_tty_kind,
 };
 
 /* the model's loader admits only kinds 1..IMG_FD_KIND_MAX */
@@ -107,7 +109,7 @@ int files_fd_kind(const struct rec_file *r, const char *path, uint32_t *kind,
 		*kind = IMG_FD_DIR;
 		break;
 	case S_IFCHR:
-		*kind = IMG_FD_CHR;
+		*kind = tty_is_pty(r->rdev) ? IMG_FD_TTY : IMG_FD_CHR;
 		break;
 	case S_IFBLK:
 		*kind = IMG_FD_BLK;
@@ -171,6 +173,7 @@ static size_t ext_size(const union fd_ext *x)
 	case IMG_FILEDATA: return sizeof(x->fd);
 	case IMG_INOTIFY: return sizeof(x->ino);
 	case IMG_FANOTIFY: return sizeof(x->fan);
+	case IMG_TTY: return sizeof(x->tty);
 	}
 	return 0;
 }
@@ -226,7 +229,7 @@ int files_collect(struct snap_ctx *ctx, struct snap_proc *sp)
 	ret = collect_proc(&ctx->col, COLLECT_FILES, sp->pid, file_cb, sp);
 	if (ret && ret != -ENOTSUP && ret != -EIO)
 		pr_err("pid %d: collecting file descriptors: %s", sp->pid, errstr(ret));
-	return ret;
+	return ret ? ret : locks_collect(ctx, sp);
 }
 
 /*
@@ -284,7 +287,7 @@ int files_write(struct snap_ctx *ctx, struct snap_proc *sp)
 		if (!ret)
 			ret = write_ext(ctx, f);
 	}
-	return ret;
+	return ret ? ret : locks_write(ctx, sp);
 }
 
 void files_free(struct snap_proc *sp)
@@ -296,6 +299,7 @@ void files_free(struct snap_proc *sp)
 		free(sp->fds[i].data);
 	}
 	free(sp->fds);
+	locks_free(sp);
 }
 
 /* ---- restorability ---- */
@@ -586,6 +590,8 @@ void files_restore_late(struct restore_ctx *ctx, uint32_t idx)
 		const struct m_fd *mf = &mp->fds[i];
 		const struct fd_kind *k = kind_of(mf->f->kind);
 
+		if (k && k->settle && !is_tree_proc_file(&ctx->img, mf->path))
+			k->settle(ctx, idx, mf);
 		if (!is_tree_proc_file(&ctx->img, mf->path) || !k || !k->open)
 			continue;
 		k->open(ctx, idx, mf, mf->f->fd);

@@ -71,6 +71,18 @@ int rst_syscall(struct restore_ctx *ctx, struct rst_proc *rp, uint32_t th,
 	return rst_call(ctx, rp, th, what, nr, a, ret, NULL);
 }
 
+int rst_try(struct restore_ctx *ctx, struct rst_proc *rp, const char *what,
+	    long nr, uint64_t a0, uint64_t a1, uint64_t a2, long *ret)
+{
+	const uint64_t a[6] = { a0, a1, a2, 0, 0, 0 };
+	int err;
+
+	err = inj_syscall(rp->tids[0], rp->tmpl[0], ctx->stub, nr, a, ret, NULL);
+	if (err)
+		pr_err("pid %d: injecting %s: %s", rp->pid, what, errstr(err));
+	return err;
+}
+
 int rst_open(struct restore_ctx *ctx, struct rst_proc *rp, const char *path,
 	     int flags, int *fd)
 {

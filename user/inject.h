@@ -16,6 +16,12 @@ int rst_call(struct restore_ctx *ctx, struct rst_proc *rp, uint32_t th,
 int rst_syscall(struct restore_ctx *ctx, struct rst_proc *rp, uint32_t th,
 		const char *what, long nr, uint64_t a0, uint64_t a1, uint64_t a2,
 		uint64_t a3, uint64_t a4, uint64_t a5, long *ret);
+/*
+ * The same for a syscall whose failure the caller explains: only a
+ * failed injection is reported (and returned); *ret has -errno
+ */
+int rst_try(struct restore_ctx *ctx, struct rst_proc *rp, const char *what,
+	    long nr, uint64_t a0, uint64_t a1, uint64_t a2, long *ret);
 /* copies @len bytes into the stub's scratch at @off; *addr: remote address */
 int rst_put(struct restore_ctx *ctx, struct rst_proc *rp, size_t off,
 	    const void *data, size_t len, uint64_t *addr);

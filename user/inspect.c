@@ -22,6 +22,7 @@
 #include "cmd.h"
 #include "cmdtab.h"
 #include "collect.h"
+#include "locks.h"
 #include "log.h"
 #include "print.h"
 #include "pstree.h"
@@ -212,6 +213,14 @@ static int file_cb(void *data, const struct rec_hdr *h, size_t size)
 	ret = files_fd_kind(r, path, &kind, why, sizeof(why));
 	if (ret) {
 		ret = refuse(cc->c, p->ps->pid, "fd", why);
+		if (ret)
+			return ret;
+	}
+	if (locks_check_fd(p->ps->pid, r->fd, why, sizeof(why))) {
+		char full[WHY_MAX + BCK_PATH_MAX + 32];
+
+		snprintf(full, sizeof(full), "fd %d (%s): %s", r->fd, path, why);
+		ret = refuse(cc->c, p->ps->pid, "fd", full);
 		if (ret)
 			return ret;
 	}

@@ -5,6 +5,7 @@
  * model as it is.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -707,6 +708,106 @@ static int check_pipes(struct ckpt_image *img)
 	return 0;
 }
 
+/* IMG_TTY: the pty of the fd just before it */
+static int load_tty(struct loader *l, struct m_proc *mp)
+{
+	const struct img_tty *t = l->rec->p;
+	struct m_fd *mf = mp->nr_fds ? &mp->fds[mp->nr_fds - 1] : NULL;
+	uint32_t i, j;
+
+	if (l->rec->len < sizeof(*t))
+		return bad(l, "length %u below %zu", l->rec->len, sizeof(*t));
+	if (t->data_len > IMG_TTY_DATA_MAX || t->in_len > IMG_TTY_DATA_MAX ||
+	    IMG_ALIGN((uint64_t)sizeof(*t) + t->data_len + t->in_len) != l->rec->len)
+		return bad(l, "length %u does not match %u + %u bytes of data",
+			   l->rec->len, t->data_len, t->in_len);
+	if (!mf || mf->f->kind != IMG_FD_TTY || mf->ext)
+		return bad(l, "not right after the fd record of a terminal");
+	if (t->flags & ~IMG_TTY_FLAGS_ALL || t->sid < 0 || t->pgrp < 0 ||
+	    ((t->data_len || t->in_len) && !(t->flags & IMG_TTY_DATA)) ||
+	    (t->flags & IMG_TTY_DATA && !(t->flags & IMG_TTY_MASTER)) ||
+	    (t->flags & (IMG_TTY_LOCKED | IMG_TTY_PKT) && !(t->flags & IMG_TTY_MASTER)))
+		return bad(l, "flags %#x, %u bytes, session %d group %d", t->flags,
+			   t->data_len, t->sid, t->pgrp);
+	for (i = 0; i < sizeof(t->pad); i++)
+		if (t->pad[i])
+			return bad(l, "padding byte %u is %u", i, t->pad[i]);
+	/* the pair's bytes are in one record at most */
+	for (i = 0; t->flags & IMG_TTY_DATA && i < l->img->nr_procs; i++) {
+		const struct m_proc *o = &l->img->procs[i];
+
+		for (j = 0; j < o->nr_fds; j++) {
+			const struct img_tty *ot = (const void *)o->fds[j].ext;
+
+			if (o->fds[j].f->kind == IMG_FD_TTY && ot &&
+			    ot->flags & IMG_TTY_DATA && ot->index == t->index)
+				return bad(l, "a second record with the output of pts %u",
+					   t->index);
+		}
+	}
+	mf->ext = &t->h;
+	mf->data = (const uint8_t *)(t + 1);
+	return 0;
+}
+
+/* the fd a lock is on: open for what the lock needs (the kernel's rule) */
+static int check_lock_fd(struct loader *l, const struct m_proc *mp,
+			 const struct img_lock *k)
+{
+	uint32_t i, acc;
+
+	for (i = 0; i < mp->nr_fds; i++) {
+		if (mp->fds[i].f->fd != k->fd)
+			continue;
+		acc = mp->fds[i].f->open_flags & O_ACCMODE;
+		/* fcntl_setlk(): F_RDLCK needs FMODE_READ, F_WRLCK FMODE_WRITE */
+		if (k->kind != IMG_LOCK_FLOCK &&
+		    ((k->type == IMG_LOCK_READ && acc == O_WRONLY) ||
+		     (k->type == IMG_LOCK_WRITE && acc == O_RDONLY)))
+			return bad(l, "fd %d: a %s lock on a file open %s", k->fd,
+				   k->type == IMG_LOCK_READ ? "read" : "write",
+				   acc == O_WRONLY ? "write-only" : "read-only");
+		return 0;
+	}
+	return bad(l, "a lock on fd %d, which the process does not have", k->fd);
+}
+
+/* IMG_LOCKS: once per process, after its fds */
+static int load_locks(struct loader *l, struct m_proc *mp)
+{
+	const struct img_locks *r = l->rec->p;
+	const struct img_lock *k = (const void *)(r + 1);
+	uint32_t i;
+	int ret;
+
+	if (l->rec->len < sizeof(*r))
+		return bad(l, "length %u below %zu", l->rec->len, sizeof(*r));
+	if (r->nr_locks > IMG_LOCKS_MAX || !r->nr_locks || r->reserved ||
+	    l->rec->len != sizeof(*r) + (uint64_t)r->nr_locks * sizeof(*k))
+		return bad(l, "length %u does not match %u locks", l->rec->len,
+			   r->nr_locks);
+	if (mp->has_locks)
+		return bad(l, "a second locks record");
+	for (i = 0; i < r->nr_locks; i++, k++) {
+		if (!k->kind || k->kind > IMG_LOCK_KIND_MAX || k->reserved ||
+		    (k->type != IMG_LOCK_READ && k->type != IMG_LOCK_WRITE))
+			return bad(l, "lock %u: kind %u type %u", i, k->kind, k->type);
+		if (k->start > IMG_LOCK_OFF_MAX || k->len > IMG_LOCK_OFF_MAX - k->start + 1 ||
+		    (k->kind == IMG_LOCK_FLOCK && (k->start || k->len)))
+			return bad(l, "lock %u: %llu bytes from %llu", i,
+				   (unsigned long long)k->len, (unsigned long long)k->start);
+		if (i && k->fd < k[-1].fd)
+			return bad(l, "lock %u: fd %d is out of order", i, k->fd);
+		ret = check_lock_fd(l, mp, k);
+		if (ret)
+			return ret;
+	}
+	mp->locks = (const void *)(r + 1);
+	mp->nr_locks = r->nr_locks;
+	mp->has_locks = true;
+	return 0;
+}
+
 static int load_error(struct loader *l)
 {
 	const struct img_error *e = l->rec->p;
@@ -1000,6 +1101,10 @@ static int load_rec(struct loader *l)
 	case IMG_INOTIFY:
 	case IMG_FANOTIFY:
 		return load_notify(l, mp);
+	case IMG_LOCKS:
+		return load_locks(l, mp);
+	case IMG_TTY:
+		return load_tty(l, mp);
 	}
 	return bad(l, "unexpected record");
 }

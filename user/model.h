@@ -10,6 +10,7 @@
 #include "img.h"
 #include "bpfckpt/files.h"
 #include "bpfckpt/ipc.h"
+#include "bpfckpt/locks.h"
 #include "bpfckpt/mm.h"
 #include "bpfckpt/ns.h"
 #include "bpfckpt/task.h"
@@ -60,6 +61,9 @@ struct m_proc {
 	uint32_t nr_vmas, cap_vmas;
 	struct m_fd *fds;
 	uint32_t nr_fds, cap_fds;
+	const struct img_lock *locks;	/* IMG_LOCKS: nr_locks, by fd */
+	uint32_t nr_locks;
+	bool has_locks;
 	const struct img_siginfo **sigs;
 	uint32_t nr_sigs, cap_sigs;
 	const struct img_timer **timers;

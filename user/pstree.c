@@ -734,10 +734,24 @@ static void reset_signals(void)
 			sigaction(sig, &sa, NULL);
 }
 
+/*
+ * restore --shell-job: the job's group is restore's own, the terminal's
+ * foreground group, which the shell stops and continues as one job (as
+ * CRIU's --shell-job: the root inherits restore's session and group)
+ */
+static bool in_shell_group(const struct restore_ctx *ctx, const struct img_proc *p)
+{
+	return ctx->shell_job && p->sid[0] != p->pid[0] &&
+	       p->pgid[0] == ctx->procs[0].mp->p->pgid[0] &&
+	       p->sid[0] == ctx->procs[0].mp->p->sid[0];
+}
+
 static void join_session(struct restore_ctx *ctx, uint32_t idx)
 {
 	const struct img_proc *p = ctx->procs[idx].mp->p;
 
+	if (in_shell_group(ctx, p))
+		return;
 	if (p->sid[0] == p->pid[0]) {
 		if (setsid() < 0)
 			rst_child_fail(ctx, idx, -errno, "setsid");
@@ -758,7 +772,7 @@ static void join_group(struct restore_ctx *ctx, uint32_t idx)
 	pid_t own = p->pgid[p->nr_levels - 1];
 
 	if (p->pgid[0] == p->pid[0] || !own || getpgid(0) == own ||
-	    image_find(&ctx->img, p->pgid[0]) < 0)
+	    image_find(&ctx->img, p->pgid[0]) < 0 || in_shell_group(ctx, p))
 		return;
 	if (setpgid(0, own))
 		rst_child_fail(ctx, idx, -errno, "setpgid %d", own);

@@ -37,6 +37,7 @@
 #include "ns.h"
 #include "restore.h"
 #include "lazy.h"
+#include "locks.h"
 #include "util.h"
 #include "verdict.h"
 
@@ -84,6 +85,8 @@ static int parse_args(int argc, char **argv, struct restore_ctx *ctx)
 			ctx->detach = true;
 		else if (!strcmp(argv[i], "--force"))
 			ctx->force = true;
+		else if (!strcmp(argv[i], "--shell-job"))
+			ctx->shell_job = true;
 		else if (!strcmp(argv[i], "--lazy"))
 			ctx->lazy = true;
 		else if (!strcmp(argv[i], "--quiet"))
@@ -203,12 +206,14 @@ static int preflight(struct restore_ctx *ctx)
 		ret = files_check_inherit(ctx);
 	if (!ret) {
 		struct verdict v = { .force = ctx->force, .inh = ctx->inh,
-				     .nr_inh = ctx->nr_inh };
+				     .nr_inh = ctx->nr_inh, .shell_job = ctx->shell_job };
 
 		ret = verdict_check_image(&ctx->img, &v);
 	}
 	if (!ret)
 		ret = files_restore_plan(ctx);
+	if (!ret)
+		ret = tty_restore_plan(ctx);
 	return ret;
 }
 
@@ -369,6 +374,8 @@ static int restore_procs(struct restore_ctx *ctx)
 		if (!ret)
 			ret = fault_at("restore-mm");
 		if (!ret)
+			ret = locks_restore(ctx, rp);
+		if (!ret)
 			ret = task_restore_threads(ctx, rp);
 		if (!ret)
 			ret = task_restore_state(ctx, rp);
@@ -384,6 +391,8 @@ static int restore_procs(struct restore_ctx *ctx)
 			return ret;
 	}
 	ret = fault_at("restore-final");
+	if (!ret)
+		ret = tty_restore_shell(ctx);
 	return ret ? ret : ipc_restore_finish(ctx);
 }
 
@@ -463,6 +472,8 @@ static int wait_root(struct restore_ctx *ctx)
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGQUIT);
 	sigaddset(&set, SIGCHLD);
+	if (ctx->shell_job)
+		sigaddset(&set, SIGTSTP);
 	for (;;) {
 		/* __WNOTHREAD: the lazy pager thread's tracees are its own */
 		pid_t p = waitpid(root, &st, WNOHANG | __WNOTHREAD);
@@ -471,7 +482,18 @@ static int wait_root(struct restore_ctx *ctx)
 			break;
 		if (p < 0 && errno != EINTR)
 			return EXIT_RUNTIME;
-		if (sigwaitinfo(&set, &si) > 0 && si.si_signo != SIGCHLD)
+		if (sigwaitinfo(&set, &si) <= 0 || si.si_signo == SIGCHLD)
+			continue;
+		/*
+		 * A shell job shares our group: what the terminal sends (^C,
+		 * ^Z) reached it too.  On ^Z we stop as well, for the shell to
+		 * see the job stopped; its fg continues the whole group.
+		 */
+		if (ctx->shell_job && si.si_code != SI_KERNEL)
+			kill(root, si.si_signo);
+		if (ctx->shell_job && si.si_signo == SIGTSTP)
+			raise(SIGSTOP);
+		else if (!ctx->shell_job)
 			kill(root, si.si_signo);
 	}
 	if (WIFEXITED(st))

@@ -101,6 +101,8 @@ struct ipc_made {
 struct restore_ctx {
 	const char *path;
 	bool lazy, detach, force;
+	bool shell_job;		/* --shell-job: the job gets our terminal, session, group */
+	char shell_tty[64];	/* that terminal (tty.c) */
 	struct ckpt_image img;
 	struct rst_proc *procs;
 	uint32_t nr_procs;
@@ -142,6 +144,10 @@ int files_restore_plan(struct restore_ctx *ctx);
 int files_restore_child(struct restore_ctx *ctx, uint32_t idx);
 int files_restore_finish(struct restore_ctx *ctx, uint32_t idx);
 void files_restore_late(struct restore_ctx *ctx, uint32_t idx);
+
+/* fd/tty.c: --shell-job's terminal (before anything exists), its termios (last) */
+int tty_restore_plan(struct restore_ctx *ctx);
+int tty_restore_shell(struct restore_ctx *ctx);
 
 /* mm.c */
 /* the stub's address: free in this process and in every target */

@@ -15,6 +15,7 @@
 #include "cmd.h"
 #include "cmdtab.h"
 #include "fd/fd.h"
+#include "locks.h"
 #include "log.h"
 #include "model.h"
 #include "print.h"
@@ -269,6 +270,30 @@ static void show_notify(struct printer *p, const struct m_fd *mf)
 	print_close_arr(p);
 }
 
+static void show_tty(struct printer *p, const struct img_tty *t)
+{
+	print_open_obj(p, "tty");
+	print_str(p, "side", " (pts %s", t->flags & IMG_TTY_MASTER ? "master" : "slave");
+	print_u64(p, "index", " %" PRIu64, t->index);
+	print_u64(p, "rows", ", %" PRIu64, t->rows);
+	print_u64(p, "cols", "x%" PRIu64, t->cols);
+	print_hex(p, "lflag", ", lflag %#" PRIx64, t->lflag);
+	print_hex(p, "iflag", NULL, t->iflag);
+	print_hex(p, "oflag", NULL, t->oflag);
+	print_hex(p, "cflag", NULL, t->cflag);
+	print_s64(p, "sid", t->sid ? ", session %" PRId64 : NULL, t->sid);
+	print_s64(p, "pgrp", t->pgrp ? " fg %" PRId64 : NULL, t->pgrp);
+	print_bool(p, "locked", t->flags & IMG_TTY_LOCKED ? ", locked" : NULL,
+		   t->flags & IMG_TTY_LOCKED);
+	print_bool(p, "packet", t->flags & IMG_TTY_PKT ? ", packet mode" : NULL,
+		   t->flags & IMG_TTY_PKT);
+	print_u64(p, "pending", t->flags & IMG_TTY_DATA ?
+		  ", %" PRIu64 " bytes of output" : NULL, t->data_len);
+	print_u64(p, "pending_input", t->flags & IMG_TTY_DATA ?
+		  " and %" PRIu64 " of input pending)" : ")", t->in_len);
+	print_close_obj(p);
+}
+
 static void show_fd(struct printer *p, const struct m_fd *mf)
 {
 	print_open_obj(p, NULL);
@@ -287,6 +312,21 @@ static void show_fd(struct printer *p, const struct m_fd *mf)
 		show_unix(p, (const void *)mf->ext);
 	if (mf->ext && (mf->ext->type == IMG_INOTIFY || mf->ext->type == IMG_FANOTIFY))
 		show_notify(p, mf);
+	if (mf->ext && mf->ext->type == IMG_TTY)
+		show_tty(p, (const void *)mf->ext);
+	print_text(p, "\n");
+	print_close_obj(p);
+}
+
+static void show_lock(struct printer *p, const struct img_lock *l)
+{
+	print_open_obj(p, NULL);
+	print_s64(p, "fd", "    lock on fd %" PRId64, l->fd);
+	print_str(p, "kind", ": %s", locks_kind_name(l->kind));
+	print_str(p, "type", " %s", l->type == IMG_LOCK_WRITE ? "write" : "read");
+	print_u64(p, "start", l->kind == IMG_LOCK_FLOCK ? NULL : " from %" PRIu64, l->start);
+	print_u64(p, "len", l->kind == IMG_LOCK_FLOCK ? NULL :
+		  l->len ? ", %" PRIu64 " bytes" : ", to EOF", l->len);
 	print_text(p, "\n");
 	print_close_obj(p);
 }
@@ -399,6 +439,10 @@ static void show_proc(struct printer *p, const struct m_proc *mp, uint32_t ps)
 	print_open_arr(p, "fds");
 	for (i = 0; i < mp->nr_fds; i++)
 		show_fd(p, &mp->fds[i]);
+	print_close_arr(p);
+	print_open_arr(p, "locks");
+	for (i = 0; i < mp->nr_locks; i++)
+		show_lock(p, &mp->locks[i]);
 	print_close_arr(p);
 	print_open_arr(p, "timers");
 	for (i = 0; i < mp->nr_timers; i++) {

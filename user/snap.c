@@ -44,6 +44,8 @@ static int parse_args(int argc, char **argv, struct snap_ctx *ctx)
 			ctx->quiet = true;
 		} else if (!strcmp(argv[i], "--json")) {
 			ctx->json = true;
+		} else if (!strcmp(argv[i], "--shell-job")) {
+			ctx->shell_job = true;
 		} else if (!strcmp(argv[i], "--file-max")) {
 			char *end;
 
@@ -190,7 +192,7 @@ static int commit_image(struct snap_ctx *ctx)
  */
 static int check_restorable(struct snap_ctx *ctx)
 {
-	struct verdict v = { .all = true, .live = true };
+	struct verdict v = { .all = true, .live = true, .shell_job = ctx->shell_job };
 	struct ckpt_image img;
 	uint32_t i;
 	int ret;

@@ -14,6 +14,7 @@
 #include "progress.h"
 #include "pstree.h"
 #include "bpfckpt/files.h"
+#include "bpfckpt/locks.h"
 #include "bpfckpt/mm.h"
 #include "bpfckpt/ns.h"
 #include "bpfckpt/task.h"
@@ -60,6 +61,7 @@ union fd_ext {
 	struct img_filedata fd;
 	struct img_inotify ino;
 	struct img_fanotify fan;
+	struct img_tty tty;
 };
 
 /* pages to store: runs of whole pages */
@@ -119,6 +121,9 @@ struct snap_proc {
 	struct snap_fd *fds;
 	uint32_t nr_fds;
 	uint32_t cap_fds;
+	struct img_lock *locks;		/* file locks it holds (locks.c) */
+	uint32_t nr_locks;
+	uint32_t cap_locks;
 	bool thp_disabled;
 	uint32_t coredump_filter;
 	struct img_proc_ext ext;	/* membarrier, loginuid, keyring */
@@ -147,6 +152,7 @@ struct snap_ctx {
 	pid_t root;
 	const char *out;
 	bool kill;
+	bool shell_job;			/* --shell-job: the user's terminal is taken */
 	uint64_t file_max;		/* --file-max: content saved up to this */
 	struct collector col;
 	struct pstree tree;

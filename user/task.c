@@ -1312,10 +1312,17 @@ static int restore_thread_regs_state(struct restore_ctx *ctx, struct rst_proc *r
 	if (!ret)
 		ret = rst_syscall(ctx, rp, i, "set_tid_address", SYS_set_tid_address,
 				  t->clear_child_tid, 0, 0, 0, 0, 0, &r);
-	if (!ret && t->sas_size) {
+	/*
+	 * Always, SS_DISABLE if it had none: the leader inherited the
+	 * restorer's alternate stack through clone (copy_process() resets
+	 * it only for CLONE_VM), and under ASan the restorer has one.  An
+	 * SA_ONSTACK handler (python sets SA_ONSTACK on all of its) would
+	 * then run on memory the image does not have.
+	 */
+	if (!ret) {
 		ss.ss_sp = (void *)(uintptr_t)t->sas_sp;
 		ss.ss_size = t->sas_size;
-		ss.ss_flags = t->sas_flags;
+		ss.ss_flags = t->sas_size ? t->sas_flags : SS_DISABLE;
 		ret = rst_put(ctx, rp, 0, &ss, sizeof(ss), &addr);
 		if (!ret)
 			ret = rst_syscall(ctx, rp, i, "sigaltstack", SYS_sigaltstack,

@@ -34,6 +34,7 @@ struct verdict {
 	bool all;		/* list every reason; false: print the first, stop */
 	bool force;		/* restore --force: sizes and inodes may differ */
 	bool live;		/* the tree runs (inspect): it is here, on this boot */
+	bool shell_job;		/* --shell-job: a terminal outside the tree is the user's */
 	const struct inherit_fd *inh;	/* fds restore is given: not checked */
 	uint32_t nr_inh;
 	struct verdict_reason *r;

@@ -8,6 +8,7 @@
 
 #include "bpfckpt/common.h"
 #include "bpfckpt/image.h"
+#include "bpfckpt/tty.h"
 
 struct rec_file {
 	struct rec_hdr h;
@@ -57,7 +58,7 @@ struct rec_file {
 #define IMG_FD_EPOLL	12	/* IMG_EPOLL follows */
 #define IMG_FD_MEMFD	13	/* IMG_FILEDATA follows */
 #define IMG_FD_GONE	14	/* regular file deleted while open: IMG_FILEDATA */
-/* 15, 16: reserved (inet, tty) */
+/* 15: reserved (inet); 16: IMG_FD_TTY (bpfckpt/tty.h) */
 #define IMG_FD_INOTIFY	17	/* IMG_INOTIFY follows */
 #define IMG_FD_FANOTIFY	18	/* IMG_FANOTIFY follows */
 #define IMG_FD_KIND_MAX	18

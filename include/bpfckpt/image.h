@@ -51,6 +51,8 @@ struct ckpt_hdr {
 #define IMG_FILEDATA	55	/* a memfd's or deleted file's content */
 #define IMG_INOTIFY	80	/* after the IMG_FD of an inotify fd */
 #define IMG_FANOTIFY	81	/* after the IMG_FD of a fanotify fd */
+#define IMG_LOCKS	56	/* file locks of a process (locks.h) */
+#define IMG_TTY		57	/* after the IMG_FD of a terminal (tty.h) */
 #define IMG_TYPE_MAX	128	/* types are below this */
 
 #define IMG_MAGIC	0x3154504b43465042ULL	/* "BPFCKPT1" in file order */

@@ -1560,12 +1560,74 @@ static int build_ns(const char *path, int how)
 				!(ret = put_ns(w, f)))) &&
 	    !(ret = put_proc(w, ZOMBIE_PID, ROOT_PID, true)) &&
 	    (how != NS_ZOMBIE || !(ret = put_ns(w, f))))
+/* ---- IMG_LOCKS: a process's file locks, after its fds ---- */
+
+/*
+ * The root with fd 3 (read-write) and fd 4 (read-only), then an IMG_LOCKS
+ * of @n locks (@len_delta added to its length: a damaged count), twice
+ * if @twice
+ */
+static int build_locks(const struct img_lock *l, uint32_t n, int len_delta, bool twice)
+{
+	struct img_locks r = { .h.type = IMG_LOCKS, .nr_locks = n + len_delta };
+	struct img_part part = { l, n * sizeof(*l) };
+	struct img_fd ro = {
+		.h.type = IMG_FD, .fd = 4, .kind = IMG_FD_REG, .open_flags = O_RDONLY,
+		.path_len = sizeof("/tmp/b"), .file_id = 5,
+	};
+	struct img_part ro_path = { "/tmp/b", sizeof("/tmp/b") };
+	struct img_writer *w;
+	int ret;
+
+	ret = img_create(bad_path, &w);
+	if (ret)
+		return ret;
+	if (!(ret = put_header(w)) && !(ret = put_proc(w, ROOT_PID, 1, false)) &&
+	    !(ret = put_thread(w, ROOT_PID)) && !(ret = put_thread(w, THREAD2)) &&
+	    !(ret = put_fd(w, 3, IMG_FD_REG, 0, "/tmp/a")) &&
+	    !(ret = img_put(w, &ro, sizeof(ro), &ro_path, 1)) &&
+	    !(ret = img_put(w, &r, sizeof(r), &part, 1)) &&
+	    !(ret = twice ? img_put(w, &r, sizeof(r), &part, 1) : 0) &&
+	    !(ret = put_proc(w, ZOMBIE_PID, ROOT_PID, true)))
 		ret = img_commit(w);
 	img_abort(w);
 	return ret;
 }
 
 static int ns_loads(int how, const char *want, const char *what)
+static const struct img_lock good_locks[] = {
+	{ .fd = 3, .kind = IMG_LOCK_FLOCK, .type = IMG_LOCK_WRITE },
+	{ .fd = 3, .kind = IMG_LOCK_POSIX, .type = IMG_LOCK_WRITE, .start = 10, .len = 10 },
+	{ .fd = 4, .kind = IMG_LOCK_OFD, .type = IMG_LOCK_READ, .start = 100 },
+};
+
+/* good_locks with lock @i's field at @off set to @val (@size bytes) */
+static int locks_rejected(uint32_t i, size_t off, uint64_t val, size_t size,
+			  int len_delta, bool twice, const char *want, const char *what)
+{
+	struct img_lock l[3];
+	struct ckpt_image img;
+	int ret;
+
+	memcpy(l, good_locks, sizeof(l));
+	memcpy((uint8_t *)&l[i] + off, &val, size);
+	if (build_locks(l, 3, len_delta, twice))
+		return no("%s: writing the image failed", what);
+	ret = image_load(bad_path, 0, &img);
+	memcpy(last_err, img.r.err, sizeof(last_err));
+	image_free(&img);
+	if (ret >= 0)
+		return no("%s: accepted", what);
+	if (!strstr(last_err, want))
+		return no("%s: message '%s' does not say '%s'", what, last_err, want);
+	return 0;
+}
+
+#define LOCK_EDIT(i, field, val, want, what)					\
+	locks_rejected(i, offsetof(struct img_lock, field), val,		\
+		       sizeof(((struct img_lock *)0)->field), 0, false, want, what)
+
+static int t_locks(void)
 {
 	struct ckpt_image img;
 	int ret;
@@ -1624,6 +1686,138 @@ static int t_ns(void)
 	return ret;
 }
 
+	if (build_locks(good_locks, 3, 0, false))
+		return no("writing the image failed");
+	ret = image_load(bad_path, 0, &img);
+	if (ret)
+		ret = no("a valid image with locks: %s", img.r.err);
+	else if (img.procs[0].nr_locks != 3 || img.procs[1].nr_locks ||
+		 img.procs[0].locks[1].start != 10 || img.procs[0].locks[1].len != 10 ||
+		 img.procs[0].locks[2].kind != IMG_LOCK_OFD || img.procs[0].locks[2].fd != 4)
+		ret = no("locks differ: %u in the root", img.procs[0].nr_locks);
+	image_free(&img);
+	if (ret)
+		return ret;
+	return LOCK_EDIT(0, kind, 4, "kind 4 type 2", "unknown kind") ||
+	       LOCK_EDIT(1, type, 3, "kind 2 type 3", "unknown type") ||
+	       LOCK_EDIT(1, reserved, 1, "kind 2 type 2", "reserved field") ||
+	       LOCK_EDIT(0, start, 5, "0 bytes from 5", "a flock with a range") ||
+	       LOCK_EDIT(1, start, IMG_LOCK_OFF_MAX, "10 bytes from", "a range past OFFSET_MAX") ||
+	       LOCK_EDIT(1, fd, 9, "fd 9, which the process does not have", "unknown fd") ||
+	       LOCK_EDIT(2, type, IMG_LOCK_WRITE, "a write lock on a file open read-only",
+			 "a write lock the kernel would not grant") ||
+	       LOCK_EDIT(2, fd, 2, "out of order", "fds out of order") ||
+	       locks_rejected(0, 0, 3, 4, 1, false, "does not match 4 locks", "count") ||
+	       locks_rejected(0, 0, 3, 4, 0, true, "a second locks record", "twice") ? -1 : 0;
+}
+
+/* ---- IMG_TTY: a pty pair, master fd 3 with its pending bytes, slave fd 4 ---- */
+
+static const struct img_tty good_master = {
+	.h.type = IMG_TTY, .index = 7, .flags = IMG_TTY_MASTER | IMG_TTY_DATA,
+	.sid = ROOT_PID, .pgrp = ROOT_PID, .lflag = 0x8a3b, .rows = 24, .cols = 80,
+	.data_len = 5, .in_len = 3,
+};
+
+static const struct img_tty good_slave = {
+	.h.type = IMG_TTY, .index = 7, .lflag = 0x8a3b, .rows = 24, .cols = 80,
+};
+
+/* @m after fd 3 (with @len bytes), @s after fd 4, a second master if @twice */
+static int build_tty(const struct img_tty *m, uint32_t len, const struct img_tty *s,
+		     bool twice)
+{
+	struct img_part data = { "outin123", len };
+	struct img_tty mc = *m, sc = *s;
+	struct img_writer *w;
+	int ret;
+
+	ret = img_create(bad_path, &w);
+	if (ret)
+		return ret;
+	if (!(ret = put_header(w)) && !(ret = put_proc(w, ROOT_PID, 1, false)) &&
+	    !(ret = put_thread(w, ROOT_PID)) && !(ret = put_thread(w, THREAD2)) &&
+	    !(ret = put_fd(w, 3, IMG_FD_TTY, 0, "/dev/ptmx")) &&
+	    !(ret = img_put(w, &mc, sizeof(mc), &data, 1)) &&
+	    !(ret = put_fd(w, 4, IMG_FD_TTY, 0, "/dev/pts/7")) &&
+	    !(ret = img_put(w, &sc, sizeof(sc), NULL, 0)) &&
+	    !(ret = twice ? put_fd(w, 5, IMG_FD_TTY, 0, "/dev/ptmx") : 0) &&
+	    !(ret = twice ? img_put(w, &mc, sizeof(mc), &data, 1) : 0) &&
+	    !(ret = put_proc(w, ZOMBIE_PID, ROOT_PID, true)))
+		ret = img_commit(w);
+	img_abort(w);
+	return ret;
+}
+
+static int tty_rejected(const struct img_tty *m, uint32_t len, const struct img_tty *s,
+			bool twice, const char *want, const char *what)
+{
+	struct ckpt_image img;
+	int ret;
+
+	if (build_tty(m, len, s, twice))
+		return no("%s: writing the image failed", what);
+	ret = image_load(bad_path, 0, &img);
+	memcpy(last_err, img.r.err, sizeof(last_err));
+	image_free(&img);
+	if (ret >= 0)
+		return no("%s: accepted", what);
+	if (!strstr(last_err, want))
+		return no("%s: message '%s' does not say '%s'", what, last_err, want);
+	return 0;
+}
+
+static int t_tty(void)
+{
+	struct img_tty m = good_master, s = good_slave;
+	struct ckpt_image img;
+	const struct img_tty *t;
+	int ret;
+
+	if (build_tty(&m, 8, &s, false))
+		return no("writing the image failed");
+	ret = image_load(bad_path, 0, &img);
+	if (ret)
+		ret = no("a valid image with a pty pair: %s", img.r.err);
+	else if (img.procs[0].nr_fds != 2 || !(t = (const void *)img.procs[0].fds[0].ext) ||
+		 t->index != 7 || t->cols != 80 || t->sid != ROOT_PID ||
+		 memcmp(img.procs[0].fds[0].data, "outin123", 8) ||
+		 !img.procs[0].fds[1].ext || img.procs[0].fds[1].ext->type != IMG_TTY)
+		ret = no("the pty pair differs");
+	image_free(&img);
+	if (ret)
+		return ret;
+	m.flags |= 1u << 6;
+	ret = tty_rejected(&m, 8, &s, false, "flags 0x49", "unknown flag");
+	m = good_master;
+	m.flags = IMG_TTY_MASTER;
+	ret = ret ?: tty_rejected(&m, 8, &s, false, "flags 0x1, 5 bytes", "bytes without the flag");
+	m = good_master;
+	m.data_len = 6;
+	ret = ret ?: tty_rejected(&m, 8, &s, false, "does not match 6 + 3 bytes", "length");
+	m = good_master;
+	m.in_len = IMG_TTY_DATA_MAX + 1;
+	ret = ret ?: tty_rejected(&m, 8, &s, false, "does not match", "input too long");
+	m = good_master;
+	m.pad[3] = 1;
+	ret = ret ?: tty_rejected(&m, 8, &s, false, "padding byte 3", "padding");
+	m = good_master;
+	m.sid = -2;
+	ret = ret ?: tty_rejected(&m, 8, &s, false, "session -2", "negative session");
+	m = good_master;
+	s.flags = IMG_TTY_DATA;
+	ret = ret ?: tty_rejected(&m, 8, &s, false, "flags 0x8", "a slave with the bytes");
+	s = good_slave;
+	s.flags = IMG_TTY_PKT;
+	ret = ret ?: tty_rejected(&m, 8, &s, false, "flags 0x4", "a slave in packet mode");
+	s = good_slave;
+	ret = ret ?: tty_rejected(&m, 8, &s, true, "a second record with the output of pts 7",
+				  "the bytes twice");
+	return ret ?: rejects_edit(IMG_FD, 1, offsetof(struct img_fd, kind),
+				   &(uint32_t){ IMG_FD_TTY }, 4, "no record of its state",
+				   false, "a tty fd without its record");
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -1666,6 +1860,8 @@ int main(void)
 	run("notify", t_notify);
 	run("sysv_ipc", t_ipc);
 	run("namespaces", t_ns);
+	run("locks", t_locks);
+	run("tty", t_tty);
 	unlink(good_path);
 	unlink(bad_path);
 	rmdir(dir);

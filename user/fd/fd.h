@@ -51,6 +51,12 @@ struct fd_kind {
 	 * numbers, for each of them (an epoll adds its items); optional
 	 */
 	void (*install)(struct restore_ctx *ctx, uint32_t idx, const struct m_fd *mf);
+	/*
+	 * restore, in new process @idx once every process exists (its
+	 * groups do), for each of its fds (a tty's foreground group);
+	 * optional
+	 */
+	void (*settle)(struct restore_ctx *ctx, uint32_t idx, const struct m_fd *mf);
 };
 
 /* files.c: the word show uses for an IMG_FD_* kind */
@@ -63,6 +69,10 @@ extern const struct fd_kind fd_eventfd_kind, fd_timerfd_kind, fd_signalfd_kind;
 extern const struct fd_kind fd_epoll_kind;
 extern const struct fd_kind fd_memfd_kind, fd_gone_kind;
 extern const struct fd_kind fd_inotify_kind, fd_fanotify_kind;
+extern const struct fd_kind fd_tty_kind;
+
+/* tty.c: a pty master or slave, by its inode's i_rdev */
+bool tty_is_pty(uint64_t rdev);
 
 /*
  * fdinfo.c: /proc/@pid/fdinfo/@fd into @buf; the value after "@key:"
