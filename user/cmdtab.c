@@ -18,6 +18,8 @@ static const struct cmd_opt snap_opts[] = {
 	{ "--file-max", "BYTES", ARG_TEXT, false,
 	  "Store the content of memfds and deleted files up to BYTES each "
 	  "(default 1 MiB, at most 15 MiB).", NULL },
+	{ "--shell-job", NULL, ARG_NONE, false,
+	  "The tree's stdio is the user's terminal: allow it, restore puts it on restore's terminal.", NULL },
 	{ "--quiet", NULL, ARG_NONE, false,
 	  "Print no progress line and no summary; errors only.", NULL },
 	{ "--json", NULL, ARG_NONE, false,
@@ -35,6 +37,8 @@ static const struct cmd_opt restore_opts[] = {
 	{ "--inherit-fd", "fd[N]:KEY", ARG_TEXT, true,
 	  "Give the tree restore's own fd N for every file whose /proc link reads KEY "
 	  "(pipe:[INO], socket:[INO], a path).", NULL },
+	{ "--shell-job", NULL, ARG_NONE, false,
+	  "Put a shell job on restore's own terminal, in its session, as the foreground group.", NULL },
 	{ "--quiet", NULL, ARG_NONE, false,
 	  "Print no progress line and no summary; errors only.", NULL },
 	{ "--json", NULL, ARG_NONE, false,
