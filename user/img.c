@@ -412,6 +412,7 @@ static const char *const type_names[IMG_TYPE_MAX] = {
 	[IMG_SIGNALFD] = "signalfd",
 	[IMG_EPOLL] = "epoll",
 	[IMG_FILEDATA] = "filedata",
+	[IMG_INET] = "inet",
 	[IMG_IPC_NS] = "ipc_ns",
 	[IMG_SHM] = "shm",
 	[IMG_SHM_DATA] = "shm_data",

@@ -20,6 +20,7 @@ static const struct command commands[] = {
 	{ "trace", cmd_trace, "trace PID [--duration S] [-e EVENTS] [--json]" },
 	{ "top", cmd_top, "top PID [--batch] [-n N] [-d SECONDS] [--json]" },
 	{ "check", cmd_check, "check [--json]" },
+	{ "unlock", cmd_unlock, "unlock IMAGE" },
 };
 
 static void usage(FILE *f)

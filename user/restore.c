@@ -33,6 +33,7 @@
 #include "inject.h"
 #include "ipc.h"
 #include "restore.h"
+#include "fd/inet.h"
 #include "lazy.h"
 #include "util.h"
 #include "verdict.h"
@@ -363,7 +364,9 @@ static int restore_procs(struct restore_ctx *ctx)
 			return ret;
 	}
 	ret = fault_at("restore-final");
-	return ret ? ret : ipc_restore_finish(ctx);
+	if (!ret)
+		ret = ipc_restore_finish(ctx);
+	return ret ? ret : inet_restore_finish(ctx);
 }
 
 /* the point of no return: everyone runs from here */

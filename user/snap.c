@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "cmd.h"
+#include "fd/inet.h"
 #include "img.h"
 #include "ipc.h"
 #include "log.h"
@@ -282,6 +283,7 @@ int cmd_snap(int argc, char **argv)
 		 * may run on while the image is made durable.  A failing
 		 * commit still removes the image.
 		 */
+		inet_snap_done(&ctx, false);
 		pstree_thaw(&ctx.tree);
 		ctx.st.freeze_end_ns = now_ns();
 	}
@@ -289,6 +291,7 @@ int cmd_snap(int argc, char **argv)
 		ret = commit_image(&ctx);
 	if (ret) {
 		img_abort(ctx.w);
+		inet_snap_done(&ctx, false);
 		pstree_thaw(&ctx.tree);
 		goto out;
 	}
@@ -296,18 +299,22 @@ int cmd_snap(int argc, char **argv)
 	img_abort(ctx.w);	/* committed: only frees */
 	if (ctx.kill && (ret = check_restorable(&ctx))) {
 		unlink(ctx.out);
+		inet_snap_done(&ctx, false);
 		pstree_thaw(&ctx.tree);
 		goto out;
 	}
 	if (ctx.kill) {
 		/* killed only once the image is durable */
 		ret = pstree_kill(&ctx.tree, KILL_TIMEOUT_MS);
+		inet_snap_done(&ctx, !ret);
 		ctx.st.freeze_end_ns = now_ns();
 	}
 	ctx.st.end_ns = now_ns();
 	if (!ret)
 		print_summary(&ctx, size);
 out:
+	/* done above before any thaw; what is left here is an early failure */
+	inet_snap_done(&ctx, false);
 	free_all(&ctx);
 	return ret ? EXIT_RUNTIME : 0;
 }

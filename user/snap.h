@@ -56,6 +56,7 @@ union fd_ext {
 	struct img_signalfd sfd;
 	struct img_epoll ep;
 	struct img_filedata fd;
+	struct img_inet in;
 };
 
 /* pages to store: runs of whole pages */
@@ -149,6 +150,7 @@ struct snap_ctx {
 	uint32_t nr_objs;
 	uint32_t cap_objs;
 	struct snap_ipc *ipc;		/* SysV objects (ipc.c) */
+	struct snap_inet *inet;		/* TCP in repair mode (fd/inet.c) */
 	struct img_writer *w;
 	bool reported;		/* a module printed the write error */
 	struct snap_stats st;

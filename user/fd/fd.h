@@ -62,6 +62,7 @@ extern const struct fd_kind fd_unix_kind;
 extern const struct fd_kind fd_eventfd_kind, fd_timerfd_kind, fd_signalfd_kind;
 extern const struct fd_kind fd_epoll_kind;
 extern const struct fd_kind fd_memfd_kind, fd_gone_kind;
+extern const struct fd_kind fd_inet_kind;
 
 /*
  * fdinfo.c: /proc/@pid/fdinfo/@fd into @buf; the value after "@key:"
