@@ -210,21 +210,32 @@ static void detach_all(void)
 
 /* ---- the attached program and its map ---- */
 
+/* the program's hash of locked connections (its .rodata is a map too) */
 static int map_of_prog(int prog_fd)
 {
 	struct bpf_prog_info info;
-	uint32_t len = sizeof(info), id = 0;
+	uint32_t len = sizeof(info), ids[8], i;
 	int fd;
 
 	memset(&info, 0, sizeof(info));
-	info.nr_map_ids = 1;
-	info.map_ids = (uint64_t)(uintptr_t)&id;
+	info.nr_map_ids = ARRAY_SIZE(ids);
+	info.map_ids = (uint64_t)(uintptr_t)ids;
 	if (bpf_obj_get_info_by_fd(prog_fd, &info, &len))
 		return -errno;
-	if (!id)
-		return -ENOENT;
-	fd = bpf_map_get_fd_by_id(id);
-	return fd < 0 ? -errno : fd;
+	for (i = 0; i < MIN(info.nr_map_ids, ARRAY_SIZE(ids)); i++) {
+		struct bpf_map_info mi;
+		uint32_t ml = sizeof(mi);
+
+		fd = bpf_map_get_fd_by_id(ids[i]);
+		if (fd < 0)
+			return -errno;
+		memset(&mi, 0, sizeof(mi));
+		if (!bpf_obj_get_info_by_fd(fd, &mi, &ml) && mi.type == BPF_MAP_TYPE_HASH &&
+		    mi.key_size == sizeof(struct netlock_key))
+			return fd;
+		close(fd);
+	}
+	return -ENOENT;
 }
 
 /* the attached program (*prog_fd, -1 if none) and its map (-1 if none) */
