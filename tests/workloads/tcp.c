@@ -15,7 +15,8 @@
  *   The root prints "tick N stream=W echo=E udp=U".
  * tcp server PORT: listens on 127.0.0.1:PORT and serves one client from
  * outside the tree: each line "N" it gets must be the one after the last,
- * and it answers "N". Prints "tick N" every 10 lines.
+ * and it answers "N". Prints "tick N" every 10 lines; at the client's
+ * end of stream "eof after N", and keeps its end open (CLOSE_WAIT).
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -230,8 +231,10 @@ static void server(int port)
 		r = read(c, line + len, 1);
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r <= 0)
-			wl_fail("server: read: %s", r ? strerror(errno) : "the client went away");
+		if (r < 0)
+			wl_fail("server: read: %s", strerror(errno));
+		if (!r)
+			break;
 		if (line[len] != '\n') {
 			if (++len == sizeof(line))
 				wl_fail("server: line too long");
@@ -248,6 +251,10 @@ static void server(int port)
 		if (n % 10 == 0)
 			wl_print("tick %lu", n / 10);
 	}
+	/* the client shut its side: ours stays open, in CLOSE_WAIT */
+	wl_print("eof after %lu", last);
+	for (;;)
+		wl_sleep_ms(1000);
 }
 
 int main(int argc, char **argv)
