@@ -160,6 +160,12 @@ test_fallback() {
 	assert_alive "$WL_PID"
 	BPFCKPT_FALLBACK=netlock assert_ckpt 0 inspect "$WL_PID"
 	grep -q "no network lock" "$CKPT_OUT" || fail "inspect does not say why: $(tail -n 3 "$CKPT_OUT")"
+	# the same when the verifier refuses the program; check says so
+	BPFCKPT_FALLBACK= BPFCKPT_FAULT=refuse-netlock_drop assert_ckpt 1 snap "$WL_PID" -o "$T/img" --kill
+	assert_err "there is no network lock \(its BPF program is refused: invalid read from stack"
+	BPFCKPT_FALLBACK= BPFCKPT_FAULT=refuse-netlock_drop assert_ckpt 0 check
+	grep -qE "^netlock_drop +NO .*snap --kill refuses TCP connections to peers outside" \
+		"$CKPT_OUT" || fail "check does not say the lock is refused: $(grep netlock "$CKPT_OUT")"
 	seen=$(last_ok "$T/peer.log")
 	wait_until 20 "[ \$(last_ok '$T/peer.log') -ge $((seen + 20)) ]" ||
 		fail "the peer stopped after the refused snap: $(tail -n 1 "$T/peer.log")"
