@@ -141,7 +141,7 @@ test_unlock() {
 	lock_on && fail "the filter stays after unlock"
 	wait_until 30 "grep -q '^FAIL' '$T/peer.log'" ||
 		fail "the peer saw nothing once the lock was gone"
-	grep -qE "^FAIL: .*(reset|Connection)" "$T/peer.log" ||
+	grep -qE "^FAIL: .*(reset|Broken pipe)" "$T/peer.log" ||
 		fail "the peer failed otherwise: $(grep -m1 '^FAIL' "$T/peer.log")"
 	assert_ckpt 0 unlock "$T/img"
 	grep -q "0 connections released" "$CKPT_OUT" || fail "a second unlock says: $(cat "$CKPT_OUT")"
@@ -176,6 +176,44 @@ test_fallback() {
 	BPFCKPT_FALLBACK=netlock snap_kill_json "$WL_PID"
 	BPFCKPT_FALLBACK=netlock restore_d
 	assert_ticking "$WL_LOG" 5
+}
+
+# a snap --kill that fails late: the tree runs on, its sockets out of
+# repair mode, the lock released, the peer's connection unharmed
+test_snap_fails() {
+	local port=$((PORT_BASE + 90)) seen
+	wl_start tcp server $port
+	peer_start "$T/peer.log" lines $port
+	wait_until 20 "[ \$(last_ok '$T/peer.log') -ge 10 ]" || fail "the peer does not get answers"
+	BPFCKPT_FAULT=snap-commit assert_ckpt 1 snap "$WL_PID" -o "$T/img" --kill
+	[ -e "$T/img" ] && fail "a failed snap left an image"
+	assert_alive "$WL_PID"
+	lock_on && fail "the lock stays after a failed snap"
+	seen=$(last_ok "$T/peer.log")
+	wait_until 20 "grep -q '^FAIL' '$T/peer.log' || [ \$(last_ok '$T/peer.log') -ge $((seen + 20)) ]" ||
+		fail "the peer stopped after the failed snap: $(tail -n 1 "$T/peer.log")"
+	assert_peer_ok "$T/peer.log"
+	assert_ticking "$WL_LOG" 2
+}
+
+# a restore that fails leaves no process and keeps the lock: the peer
+# waits on, and a second restore takes the connection back
+test_restore_retry() {
+	local port=$((PORT_BASE + 100)) seen
+	wl_start tcp server $port
+	peer_start "$T/peer.log" lines $port
+	wait_until 20 "[ \$(last_ok '$T/peer.log') -ge 10 ]" || fail "the peer does not get answers"
+	snap_kill_peer "$WL_PID" "$T/peer.log" || return 0
+	BPFCKPT_FAULT=restore-final assert_ckpt 1 restore "$T/img" -d
+	[ -d "/proc/$WL_PID" ] && fail "pid $WL_PID is left after a failed restore"
+	lock_on || fail "a failed restore released the lock"
+	wait_until 20 "peer_retransmits $port" || fail "the peer did not send meanwhile"
+	assert_peer_ok "$T/peer.log"
+	seen=$(last_ok "$T/peer.log")
+	restore_d
+	wait_until 30 "grep -q '^FAIL' '$T/peer.log' || [ \$(last_ok '$T/peer.log') -ge $((seen + 30)) ]" ||
+		fail "the peer gets no answers after the second restore: $(tail -n 1 "$T/peer.log")"
+	assert_peer_ok "$T/peer.log"
 }
 
 # a TCP socket in a state restore cannot rebuild is refused at snap --kill
