@@ -42,6 +42,20 @@ const struct bpf_prog_desc netlock_prog = {
 	0,
 };
 
+/* the outcome of the first load is what netlock_usable() says after */
+static void note(int ret, const struct bpf_prog_status *st)
+{
+	if (features.netlock)
+		return;
+	features.netlock = ret ? -1 : 1;
+	if (st->forced)
+		snprintf(features.netlock_why, sizeof(features.netlock_why),
+			 "BPFCKPT_FALLBACK=netlock");
+	else if (ret)
+		snprintf(features.netlock_why, sizeof(features.netlock_why),
+			 "its BPF program is refused: %s", st->why[0] ? st->why : errstr(st->err));
+}
+
 static int load(struct netlock_bpf **skel, struct bpf_prog_status *st)
 {
 	int ret;
@@ -54,6 +68,7 @@ static int load(struct netlock_bpf **skel, struct bpf_prog_status *st)
 		*skel = NULL;
 		ret = st->err ? st->err : -ENOTSUP;
 	}
+	note(ret, st);
 	return ret;
 }
 
@@ -70,17 +85,8 @@ bool netlock_usable(char *why, size_t len)
 	struct bpf_prog_status st;
 	struct netlock_bpf *skel = NULL;
 
-	if (!features.netlock) {
-		features.netlock = load(&skel, &st) ? -1 : 1;
+	if (!features.netlock && !load(&skel, &st))
 		netlock_bpf__destroy(skel);
-		if (st.forced)
-			snprintf(features.netlock_why, sizeof(features.netlock_why),
-				 "BPFCKPT_FALLBACK=netlock");
-		else if (features.netlock < 0)
-			snprintf(features.netlock_why, sizeof(features.netlock_why),
-				 "its BPF program is refused: %s",
-				 st.why[0] ? st.why : errstr(st.err));
-	}
 	if (features.netlock < 0)
 		snprintf(why, len, "%s", features.netlock_why);
 	return features.netlock > 0;
@@ -269,12 +275,21 @@ static int take_file_lock(void)
 /* the program attached already, or loaded now */
 static int get_prog(int lo, int *prog_fd, int *map_fd)
 {
-	struct bpf_prog_status st;
+	struct bpf_prog_status st = { .forced = true };
 	struct netlock_bpf *skel = NULL;
-	int ret = find(lo, prog_fd, map_fd);
+	int ret;
 
-	if (ret || *prog_fd >= 0)
+	/* the one attached by another snap is not to be used either */
+	if (fallback_forced(netlock_prog.feature)) {
+		note(-ENOTSUP, &st);
+		return -ENOTSUP;
+	}
+	ret = find(lo, prog_fd, map_fd);
+	if (ret || *prog_fd >= 0) {
+		st.forced = false;
+		note(ret, &st);
 		return ret;
+	}
 	ret = load(&skel, &st);
 	if (ret)
 		return ret;

@@ -13,7 +13,8 @@
  *   - udp: B's connected UDP socket sends its tick number to the root's
  *     bound one (127.0.0.1:PORT+1); the root wants them increasing.
  *   The root prints "tick N stream=W echo=E udp=U".
- * tcp server PORT: listens on 127.0.0.1:PORT and serves one client from
+ * tcp server PORT: listens on 127.0.0.1:PORT (no SO_REUSEADDR, at fd 20
+ * once it has accepted, above the connection) and serves one client from
  * outside the tree: each line "N" it gets must be the one after the last,
  * and it answers "N". Prints "tick N" every 10 lines; at the client's
  * end of stream "eof after N", and keeps its end open (CLOSE_WAIT).
@@ -44,7 +45,7 @@ static void set_opt(int sk, int level, int name, int v)
 	wl_check(setsockopt(sk, level, name, &v, sizeof(v)) == 0, "setsockopt");
 }
 
-static int listen_on(int family, int port)
+static int listen_on(int family, int port, int reuse)
 {
 	struct sockaddr_in a4 = { .sin_family = AF_INET, .sin_port = htons(port),
 				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
@@ -53,7 +54,8 @@ static int listen_on(int family, int port)
 	int sk = socket(family, SOCK_STREAM, 0);
 
 	wl_check(sk >= 0, "socket");
-	set_opt(sk, SOL_SOCKET, SO_REUSEADDR, 1);
+	if (reuse)
+		set_opt(sk, SOL_SOCKET, SO_REUSEADDR, 1);
 	if (family == AF_INET6)
 		set_opt(sk, IPPROTO_IPV6, IPV6_V6ONLY, 1);
 	wl_check(bind(sk, family == AF_INET ? (void *)&a4 : (void *)&a6,
@@ -164,7 +166,7 @@ static void check_listener(int sk, int family, int port)
 
 static void pair(int port, unsigned tick_ms)
 {
-	int l4 = listen_on(AF_INET, port), l6 = listen_on(AF_INET6, port);
+	int l4 = listen_on(AF_INET, port, 1), l6 = listen_on(AF_INET6, port, 1);
 	struct sockaddr_in ua = { .sin_family = AF_INET, .sin_port = htons(port + 1),
 				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	uint64_t buf[WORDS], want = 0, echo = 0, udp = 0, v, tick;
@@ -218,7 +220,7 @@ static void pair(int port, unsigned tick_ms)
 
 static void server(int port)
 {
-	int l = listen_on(AF_INET, port), c;
+	int l = listen_on(AF_INET, port, 0), c;
 	char line[64];
 	unsigned long n, last = 0;
 	size_t len = 0;
@@ -227,6 +229,8 @@ static void server(int port)
 	wl_ready();
 	c = accept(l, NULL, NULL);
 	wl_check(c >= 0, "accept");
+	/* the listener after its connection, so that restore makes it last */
+	wl_check(dup2(l, 20) == 20 && close(l) == 0, "dup2");
 	for (;;) {
 		r = read(c, line + len, 1);
 		if (r < 0 && errno == EINTR)

@@ -318,15 +318,17 @@ static int lock_outside(struct snap_ctx *ctx, struct snap_inet *s, struct img_in
 	char why[256];
 	int ret;
 
-	if (peer_in_snap(ctx, in) || !netlock_usable(why, sizeof(why)))
-		return 0;	/* no lock: snap --kill's check refuses it */
+	if (peer_in_snap(ctx, in))
+		return 0;
 	ret = vec_push(s->locked, s->nr_locked, s->cap_locked, (const struct img_inet *)in);
 	if (ret)
 		return ret;
+	/* the program is loaded here the first time: no probe before */
 	ret = netlock_lock(&s->locked[s->nr_locked - 1], 1);
 	if (ret)
 		s->nr_locked--;
-	return ret;
+	/* no lock here: snap --kill's check refuses the connection */
+	return ret && !netlock_usable(why, sizeof(why)) ? 0 : ret;
 }
 
 static int inet_peek(struct snap_ctx *ctx, struct snap_proc *sp, struct snap_fd *f)
@@ -678,11 +680,20 @@ static void inet_open(struct restore_ctx *ctx, uint32_t idx, const struct m_fd *
 	if (in->flags & IMG_INET_F_REPAIR) {
 		open_repaired(ctx, idx, mf, sk);
 	} else {
+		/*
+		 * Its accepted connections may be back already, on its port:
+		 * without reuse, bind and listen would see them in the way
+		 * (inet_csk_bind_conflict); the snapped value after
+		 */
+		if (in->state == TCP_LISTEN && !(in->flags & IMG_INET_F_REUSEADDR))
+			set_int(ctx, idx, mf, sk, SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR");
 		len = sockaddr_of(in, false, &ss);
 		if (in->sport && bind(sk, (struct sockaddr *)&ss, len))
 			fail(ctx, idx, mf, "bind");
 		if (in->state == TCP_LISTEN && listen(sk, in->backlog))
 			fail(ctx, idx, mf, "listen");
+		if (in->state == TCP_LISTEN && !(in->flags & IMG_INET_F_REUSEADDR))
+			set_int(ctx, idx, mf, sk, SOL_SOCKET, SO_REUSEADDR, 0, "SO_REUSEADDR");
 		len = sockaddr_of(in, true, &ss);
 		if (in->proto == IPPROTO_UDP && in->dport &&
 		    connect(sk, (struct sockaddr *)&ss, len))
