@@ -129,6 +129,34 @@ test_peer_outside() {
 	assert_ticking "$WL_LOG" 3
 }
 
+# the same over IPv6: the lock reads IPv6 headers too
+test_peer_outside_v6() {
+	local port=$((PORT_BASE + 110)) seen
+	wl_start tcp server $port 6
+	peer_start "$T/peer.log" lines $port ::1
+	wait_until 20 "[ \$(last_ok '$T/peer.log') -ge 10 ]" ||
+		fail "the peer does not get answers: $(tail -n 2 "$T/peer.log")"
+	on_exit "'$BPFCKPT' unlock '$T/img' >/dev/null 2>&1"
+	if fallback_forced netlock; then
+		assert_ckpt 1 snap "$WL_PID" -o "$T/img" --kill
+		assert_err "is a TCP connection to \[::1\]:[0-9]+, outside the tree, and there is no network lock"
+		return 0
+	fi
+	snap_kill_json "$WL_PID"
+	assert_ckpt 0 show "$T/img"
+	grep -qE "tcp6 established \[::1\]:$port peer \[::1\]:[0-9]+ seq" "$CKPT_OUT" ||
+		fail "show lacks the connection: $(grep inet "$CKPT_OUT")"
+	wait_until 20 "peer_retransmits $port" || fail "the peer did not send while the tree was down"
+	assert_peer_ok "$T/peer.log"
+	seen=$(last_ok "$T/peer.log")
+	restore_d
+	wait_until 30 "grep -q '^FAIL' '$T/peer.log' || [ \$(last_ok '$T/peer.log') -ge $((seen + 50)) ]" ||
+		fail "the peer gets no answers after the restore: $(tail -n 2 "$T/peer.log")"
+	assert_peer_ok "$T/peer.log"
+	lock_on && fail "the lock stays after the restore"
+	return 0
+}
+
 # bpfckpt unlock IMAGE: the lock goes; the peer then meets a reset
 test_unlock() {
 	local port=$((PORT_BASE + 40))

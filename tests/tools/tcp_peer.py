@@ -4,7 +4,7 @@
 # keeps one connection open across snap --kill and restore and checks
 # what it gets; prints "FAIL: ..." (and exits 1) on anything else,
 # including a reset or an end of stream.
-#   lines PORT          sends "N\n" every 20 ms, wants "N\n" back in order;
+#   lines PORT [HOST]   sends "N\n" every 20 ms, wants "N\n" back in order;
 #                       "ok N" every 10
 #   redis PORT GO       SET 200 keys, prints "set id=<CLIENT ID>", waits for
 #                       file GO, GETs them on the same connection, prints
@@ -29,10 +29,10 @@ def wait_file(path):
         time.sleep(0.02)
 
 
-def lines(port):
+def lines(port, host):
     # the writer does not wait for answers: while the tree is down the
     # peer keeps sending, as a real client would, and retransmits
-    s = socket.create_connection(("127.0.0.1", port))
+    s = socket.create_connection((host, port))
     f = s.makefile("rb")
 
     def writer():
@@ -133,7 +133,7 @@ def main():
     mode, port = sys.argv[1], int(sys.argv[2])
     try:
         if mode == "lines":
-            lines(port)
+            lines(port, sys.argv[3] if len(sys.argv) > 3 else "127.0.0.1")
         elif mode == "redis":
             redis(port, sys.argv[3])
         elif mode == "http":

@@ -13,7 +13,8 @@
  *   - udp: B's connected UDP socket sends its tick number to the root's
  *     bound one (127.0.0.1:PORT+1); the root wants them increasing.
  *   The root prints "tick N stream=W echo=E udp=U".
- * tcp server PORT: listens on 127.0.0.1:PORT (no SO_REUSEADDR, at fd 20
+ * tcp server PORT [6]: listens on 127.0.0.1:PORT ([::1]:PORT with 6; no
+ * SO_REUSEADDR, at fd 20
  * once it has accepted, above the connection) and serves one client from
  * outside the tree: each line "N" it gets must be the one after the last,
  * and it answers "N". Prints "tick N" every 10 lines; at the client's
@@ -218,9 +219,9 @@ static void pair(int port, unsigned tick_ms)
 	}
 }
 
-static void server(int port)
+static void server(int port, int family)
 {
-	int l = listen_on(AF_INET, port, 0), c;
+	int l = listen_on(family, port, 0), c;
 	char line[64];
 	unsigned long n, last = 0;
 	size_t len = 0;
@@ -272,6 +273,6 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "pair"))
 		pair(port, wl_arg(argc, argv, 3, 50));
 	else if (!strcmp(argv[1], "server"))
-		server(port);
+		server(port, argc > 3 && !strcmp(argv[3], "6") ? AF_INET6 : AF_INET);
 	wl_fail("unknown mode %s", argv[1]);
 }

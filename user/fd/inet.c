@@ -39,9 +39,6 @@
 #include "log.h"
 #include "netlock.h"
 
-#ifndef SIOCGSKNS
-#define SIOCGSKNS	0x894C	/* the socket's network namespace */
-#endif
 
 /* snap: connections in repair mode, on copies of their fds */
 struct snap_inet {
