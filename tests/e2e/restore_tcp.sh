@@ -8,8 +8,10 @@
 
 PEER=$TESTS_DIR/tools/tcp_peer.py
 PY=/usr/bin/python3
-# ports of our own: 41300 + 10 per test
-PORT_BASE=41300
+# ports of our own, below the ephemeral range (32768-): 23100 + 10 per
+# test, 23600 + for the fallback run
+PORT_BASE=23100
+[ -n "${TEST_TAG:-}" ] && PORT_BASE=23600
 
 # the lock's filter is on lo
 lock_on() {

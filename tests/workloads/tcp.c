@@ -13,8 +13,8 @@
  *   - udp: B's connected UDP socket sends its tick number to the root's
  *     bound one (127.0.0.1:PORT+1); the root wants them increasing.
  *   The root prints "tick N stream=W echo=E udp=U".
- * tcp server PORT [6]: listens on 127.0.0.1:PORT ([::1]:PORT with 6; no
- * SO_REUSEADDR, at fd 20
+ * tcp server PORT [6]: listens on 127.0.0.1:PORT ([::1]:PORT with 6;
+ * SO_REUSEADDR cleared after listen(), at fd 20
  * once it has accepted, above the connection) and serves one client from
  * outside the tree: each line "N" it gets must be the one after the last,
  * and it answers "N". Prints "tick N" every 10 lines; at the client's
@@ -55,13 +55,15 @@ static int listen_on(int family, int port, int reuse)
 	int sk = socket(family, SOCK_STREAM, 0);
 
 	wl_check(sk >= 0, "socket");
-	if (reuse)
-		set_opt(sk, SOL_SOCKET, SO_REUSEADDR, 1);
+	/* !reuse: cleared once listening (a rerun's TIME_WAIT holds the port) */
+	set_opt(sk, SOL_SOCKET, SO_REUSEADDR, 1);
 	if (family == AF_INET6)
 		set_opt(sk, IPPROTO_IPV6, IPV6_V6ONLY, 1);
 	wl_check(bind(sk, family == AF_INET ? (void *)&a4 : (void *)&a6,
 		      family == AF_INET ? sizeof(a4) : sizeof(a6)) == 0, "bind");
 	wl_check(listen(sk, 7) == 0, "listen");
+	if (!reuse)
+		set_opt(sk, SOL_SOCKET, SO_REUSEADDR, 0);
 	return sk;
 }
 

@@ -32,6 +32,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 #include "fd.h"
 #include "inet.h"
@@ -39,14 +40,17 @@
 #include "log.h"
 #include "netlock.h"
 
+#define READ_TRIES	20	/* a connection still moving after the lock */
 
 /* snap: connections in repair mode, on copies of their fds */
 struct snap_inet {
 	int *fds;
 	const struct img_inet **recs;	/* reuseaddr to give back */
 	uint32_t nr, cap, cap_recs, nr_recs;
-	const struct img_inet **locked;	/* under the network lock */
+	const struct img_inet **locked;	/* under the lock until restore */
 	uint32_t nr_locked, cap_locked;
+	const struct img_inet **held;	/* both ends in the tree: until snap ends */
+	uint32_t nr_held, cap_held;
 };
 
 static int fd_of(pid_t pid, int fd)
@@ -263,18 +267,19 @@ static int queue_seq(int sk, int q, uint32_t *seq)
 	return 0;
 }
 
-/* everything TCP_REPAIR tells of established @sk into @in and f->data */
-static int read_repair(int sk, struct img_inet *in, struct snap_fd *f, const char **what)
+/*
+ * One look at both queues, their lengths and sequence numbers.  -EAGAIN
+ * if they moved meanwhile: a segment or an ACK came in (rcv_nxt,
+ * snd_una: the tree is frozen, its kernel is not).
+ */
+static int read_queues(int sk, struct img_inet *in, struct snap_fd *f)
 {
-	struct tcp_repair_window w;
-	socklen_t sl = sizeof(w);
-	int outq, unsent, inq, ret;
+	uint32_t rcv_after;
+	int outq, unsent, inq, outq_after, ret;
 
-	*what = "its sequence numbers";
 	if ((ret = queue_seq(sk, TCP_SEND_QUEUE, &in->snd_seq)) ||
 	    (ret = queue_seq(sk, TCP_RECV_QUEUE, &in->rcv_seq)))
 		return ret;
-	*what = "its queue lengths";
 	if (ioctl(sk, SIOCOUTQ, &outq) || ioctl(sk, SIOCOUTQNSD, &unsent) ||
 	    ioctl(sk, SIOCINQ, &inq))
 		return -errno;
@@ -284,13 +289,34 @@ static int read_repair(int sk, struct img_inet *in, struct snap_fd *f, const cha
 	in->outq_len = outq;
 	in->unsent_len = unsent;
 	in->inq_len = inq;
+	free(f->data);
 	f->data_len = outq + inq;
 	f->data = malloc(f->data_len ? f->data_len : 1);
 	if (!f->data)
 		return -ENOMEM;
-	*what = "its queues";
 	if ((ret = peek_queue(sk, TCP_SEND_QUEUE, f->data, outq)) ||
-	    (ret = peek_queue(sk, TCP_RECV_QUEUE, f->data + outq, inq)))
+	    (ret = peek_queue(sk, TCP_RECV_QUEUE, f->data + outq, inq)) ||
+	    (ret = queue_seq(sk, TCP_RECV_QUEUE, &rcv_after)))
+		return ret;
+	if (ioctl(sk, SIOCOUTQ, &outq_after))
+		return -errno;
+	return rcv_after == in->rcv_seq && outq_after == outq ? 0 : -EAGAIN;
+}
+
+/* everything TCP_REPAIR tells of established @sk into @in and f->data */
+static int read_repair(int sk, struct img_inet *in, struct snap_fd *f, const char **what)
+{
+	struct timespec pause = { 0, 1000000 };
+	struct tcp_repair_window w;
+	socklen_t sl = sizeof(w);
+	int ret, i;
+
+	*what = "its queues";
+	for (i = 0; (ret = read_queues(sk, in, f)) == -EAGAIN && i < READ_TRIES; i++)
+		nanosleep(&pause, NULL);
+	if (ret == -EAGAIN)
+		*what = "its queues, which kept changing";
+	if (ret)
 		return ret;
 	*what = "its options";
 	/* in repair mode TCP_MAXSEG is mss_clamp, what the peer announced */
@@ -309,22 +335,30 @@ static int read_repair(int sk, struct img_inet *in, struct snap_fd *f, const cha
 	return 0;
 }
 
-/* the connection's peer outside the tree goes under the lock first */
-static int lock_outside(struct snap_ctx *ctx, struct snap_inet *s, struct img_inet *in)
+/*
+ * The connection goes under the lock before it is read, so that neither
+ * end's kernel moves it meanwhile.  With its peer outside the tree it
+ * stays locked until restore (snap --kill); with both ends inside, until
+ * the snap ends: both die in repair mode and nobody is left to send.
+ */
+static int lock_conn(struct snap_ctx *ctx, struct snap_inet *s, struct img_inet *in)
 {
+	bool outside = !peer_in_snap(ctx, in);
+	const struct img_inet ***list = outside ? &s->locked : &s->held;
+	uint32_t *nr = outside ? &s->nr_locked : &s->nr_held;
+	uint32_t *cap = outside ? &s->cap_locked : &s->cap_held;
 	char why[256];
 	int ret;
 
-	if (peer_in_snap(ctx, in))
-		return 0;
-	ret = vec_push(s->locked, s->nr_locked, s->cap_locked, (const struct img_inet *)in);
+	ret = vec_reserve(list, cap, *nr + 1, sizeof(**list));
 	if (ret)
 		return ret;
+	(*list)[*nr] = in;
 	/* the program is loaded here the first time: no probe before */
-	ret = netlock_lock(&s->locked[s->nr_locked - 1], 1);
-	if (ret)
-		s->nr_locked--;
-	/* no lock here: snap --kill's check refuses the connection */
+	ret = netlock_lock(&(*list)[*nr], 1);
+	if (!ret)
+		(*nr)++;
+	/* no lock here: snap --kill's check refuses a peer outside */
 	return ret && !netlock_usable(why, sizeof(why)) ? 0 : ret;
 }
 
@@ -340,7 +374,7 @@ static int inet_peek(struct snap_ctx *ctx, struct snap_proc *sp, struct snap_fd 
 		return ret;
 	ret = snap_state(ctx, &s);
 	if (!ret)
-		ret = lock_outside(ctx, s, in);
+		ret = lock_conn(ctx, s, in);
 	if (ret)
 		goto fail;
 	what = "pidfd_getfd";
@@ -376,7 +410,7 @@ fail:
 void inet_snap_done(struct snap_ctx *ctx, bool killed)
 {
 	struct snap_inet *s = ctx->inet;
-	int off = TCP_REPAIR_OFF_NO_WP, one = 1;
+	int off = TCP_REPAIR_OFF_NO_WP, one = 1, ret;
 	uint32_t i, n;
 
 	if (!s)
@@ -396,11 +430,15 @@ void inet_snap_done(struct snap_ctx *ctx, bool killed)
 				strerror(errno));
 		close(s->fds[i]);
 	}
-	if (!killed && s->nr_locked && netlock_unlock(s->locked, s->nr_locked, &n))
+	ret = !killed && s->nr_locked ? netlock_unlock(s->locked, s->nr_locked, &n) : 0;
+	if (s->nr_held && netlock_unlock(s->held, s->nr_held, &n))
+		ret = -EIO;
+	if (ret)
 		pr_warn("the network lock stays: bpfckpt unlock %s releases it", ctx->out);
 	free(s->fds);
 	free(s->recs);
 	free(s->locked);
+	free(s->held);
 	free(s);
 	ctx->inet = NULL;
 }
