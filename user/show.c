@@ -229,7 +229,7 @@ static void show_unix(struct printer *p, const struct img_unix *u)
 	print_close_obj(p);
 }
 
-static void show_inet(struct printer *p, const struct img_inet *in)
+void show_inet(struct printer *p, const struct img_inet *in)
 {
 	static const char *const states[] = { "?", "established", "syn-sent",
 		"syn-recv", "fin-wait1", "fin-wait2", "time-wait", "unconnected",

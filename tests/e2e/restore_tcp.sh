@@ -73,6 +73,9 @@ test_pair() {
 	local port=$((PORT_BASE + 10)) from
 	wl_start tcp pair $port 30
 	assert_ticking "$WL_LOG" 3
+	assert_ckpt 0 inspect "$WL_PID"
+	grep -qE "tcp6 listening \[::1\]:$port backlog 7" "$CKPT_OUT" ||
+		fail "inspect lacks the v6 listener: $(grep inet "$CKPT_OUT" | head -3)"
 	snap_kill_json "$WL_PID"
 	assert_ckpt 0 show "$T/img"
 	grep -qE "tcp listening 127\.0\.0\.1:$port backlog 7" "$CKPT_OUT" ||
