@@ -310,6 +310,8 @@ int netlock_lock(const struct img_inet *const *c, uint32_t n)
 		return 0;
 	if (!lo)
 		return -ENODEV;
+	if (features.netlock < 0)
+		return -ENOTSUP;	/* refused once: netlock_usable() says why */
 	lockfd = take_file_lock();
 	if (lockfd < 0)
 		return lockfd;
