@@ -13,6 +13,8 @@
 #include <fcntl.h>
 #include <ifaddrs.h>
 #include <net/if.h>
+#include <net/if_arp.h>
+#include <sys/ioctl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,8 +33,6 @@
 #include "netlock.skel.h"
 
 #define LOCK_FILE	"/run/bpfckpt-netlock.lock"
-#define ARPHRD_ETHER_	1
-#define ARPHRD_LOOP_	772
 
 BPF_SKEL_OPS(netlock, NULL);
 
@@ -117,14 +117,22 @@ static void key_of(const struct img_inet *c, bool reverse, struct netlock_key *k
 
 /* ---- devices ---- */
 
+/* from the device itself: /sys/class/net is the namespace sysfs was mounted in */
 static bool is_ether_or_lo(const char *name)
 {
-	char path[64], buf[16];
+	struct ifreq ifr;
+	int sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	bool ok;
 
-	snprintf(path, sizeof(path), "/sys/class/net/%s/type", name);
-	if (read_file(path, buf, sizeof(buf)) <= 0)
+	if (sk < 0)
 		return false;
-	return atoi(buf) == ARPHRD_ETHER_ || atoi(buf) == ARPHRD_LOOP_;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	ok = !ioctl(sk, SIOCGIFHWADDR, &ifr) &&
+	     (ifr.ifr_hwaddr.sa_family == ARPHRD_ETHER ||
+	      ifr.ifr_hwaddr.sa_family == ARPHRD_LOOPBACK);
+	close(sk);
+	return ok;
 }
 
 /* the device with the local address of @k (as a sender), 0 if none */

@@ -13,9 +13,10 @@ PY=/usr/bin/python3
 PORT_BASE=23100
 [ -n "${TEST_TAG:-}" ] && PORT_BASE=23600
 
-# the lock's filter is on lo
+# the lock's filter is on lo (of the namespace $IN_NS enters, if set)
+IN_NS=
 lock_on() {
-	tc filter show dev lo ingress 2>/dev/null | grep -q netlock_drop
+	$IN_NS tc filter show dev lo ingress 2>/dev/null | grep -q netlock_drop
 }
 
 # peer_start LOG ARGS...: tcp_peer.py outside the tree; sets PEER_PID
@@ -42,7 +43,7 @@ snap_kill_peer() {
 	on_exit "'$BPFCKPT' unlock '$T/img' >/dev/null 2>&1"
 	if fallback_forced netlock; then
 		assert_ckpt 1 snap "$1" -o "$T/img" --kill
-		assert_err "is a TCP connection to 127\.0\.0\.1:[0-9]+, outside the tree, and there is no network lock \(BPFCKPT_FALLBACK=netlock\)"
+		assert_err "is a TCP connection to [0-9.]+:[0-9]+, outside the tree, and there is no network lock \(BPFCKPT_FALLBACK=netlock\)"
 		[ -e "$T/img" ] && fail "a refused snap --kill left an image"
 		assert_alive "$1"
 		seen=$(wc -c <"$2")
@@ -137,7 +138,7 @@ test_peer_outside() {
 # the same over IPv6: the lock reads IPv6 headers too
 test_peer_outside_v6() {
 	local port=$((PORT_BASE + 110)) seen
-	wl_start tcp server $port 6
+	wl_start tcp server $port ::1
 	peer_start "$T/peer.log" lines $port ::1
 	wait_until 20 "[ \$(last_ok '$T/peer.log') -ge 10 ]" ||
 		fail "the peer does not get answers: $(tail -n 2 "$T/peer.log")"
@@ -159,6 +160,48 @@ test_peer_outside_v6() {
 		fail "the peer gets no answers after the restore: $(tail -n 2 "$T/peer.log")"
 	assert_peer_ok "$T/peer.log"
 	lock_on && fail "the lock stays after the restore"
+	return 0
+}
+
+# a tree in a network namespace of the test's own, its client on the
+# host through a veth pair: the lock goes on the veth (an Ethernet
+# device) too, and bpfckpt runs in the tree's namespace
+test_peer_netns() {
+	local port=$((PORT_BASE + 120)) ns=t12b-$$-${TEST_TAG:+f} net seen
+	local host=t12bh$$ inner=t12bn$$ sub=$((($$ % 200) + 20))
+	ns=${ns%-}
+	ip netns add "$ns" || fail "ip netns add $ns"
+	on_exit "ip netns del '$ns'"
+	ip link add "$host" type veth peer name "$inner" || fail "ip link add veth"
+	on_exit "ip link del '$host' 2>/dev/null"
+	ip link set "$inner" netns "$ns"
+	ip addr add 10.212.$sub.1/24 dev "$host"
+	ip link set "$host" up
+	ip -n "$ns" addr add 10.212.$sub.2/24 dev "$inner"
+	ip -n "$ns" link set "$inner" up
+	ip -n "$ns" link set lo up
+	net="nsenter --net=/run/netns/$ns"
+	printf '#!/bin/sh\nexec %s %s "$@"\n' "$net" "$BPFCKPT" >"$T/bpfckpt-ns"
+	chmod +x "$T/bpfckpt-ns"
+	wl_start_via tcp $net "$WL/tcp" server $port 10.212.$sub.2
+	peer_start "$T/peer.log" lines $port 10.212.$sub.2
+	wait_until 20 "[ \$(last_ok '$T/peer.log') -ge 10 ]" ||
+		fail "the peer does not get answers: $(tail -n 2 "$T/peer.log")"
+	BPFCKPT=$T/bpfckpt-ns
+	IN_NS=$net
+	snap_kill_peer "$WL_PID" "$T/peer.log" || return 0
+	$net tc filter show dev "$inner" ingress | grep -q netlock_drop ||
+		fail "no lock on $inner: $($net tc filter show dev "$inner" ingress)"
+	wait_until 20 "peer_retransmits $port" || fail "the peer did not send while the tree was down"
+	assert_peer_ok "$T/peer.log"
+	seen=$(last_ok "$T/peer.log")
+	restore_d
+	wait_until 30 "grep -q '^FAIL' '$T/peer.log' || [ \$(last_ok '$T/peer.log') -ge $((seen + 50)) ]" ||
+		fail "the peer gets no answers after the restore: $(tail -n 2 "$T/peer.log")"
+	assert_peer_ok "$T/peer.log"
+	$net tc filter show dev "$inner" ingress | grep -q netlock_drop &&
+		fail "the lock stays on $inner after the restore"
+	lock_on && fail "the lock stays on lo after the restore"
 	return 0
 }
 

@@ -13,7 +13,7 @@
  *   - udp: B's connected UDP socket sends its tick number to the root's
  *     bound one (127.0.0.1:PORT+1); the root wants them increasing.
  *   The root prints "tick N stream=W echo=E udp=U".
- * tcp server PORT [6]: listens on 127.0.0.1:PORT ([::1]:PORT with 6;
+ * tcp server PORT [ADDR]: listens on ADDR:PORT (127.0.0.1 by default;
  * SO_REUSEADDR cleared after listen(), at fd 20
  * once it has accepted, above the connection) and serves one client from
  * outside the tree: each line "N" it gets must be the one after the last,
@@ -46,13 +46,18 @@ static void set_opt(int sk, int level, int name, int v)
 	wl_check(setsockopt(sk, level, name, &v, sizeof(v)) == 0, "setsockopt");
 }
 
-static int listen_on(int family, int port, int reuse)
+/* on @addr (NULL: loopback) */
+static int listen_at(int family, const char *addr, int port, int reuse)
 {
 	struct sockaddr_in a4 = { .sin_family = AF_INET, .sin_port = htons(port),
 				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_port = htons(port),
 				   .sin6_addr = IN6ADDR_LOOPBACK_INIT };
 	int sk = socket(family, SOCK_STREAM, 0);
+
+	if (addr && inet_pton(family, addr, family == AF_INET ? (void *)&a4.sin_addr :
+			      (void *)&a6.sin6_addr) != 1)
+		wl_fail("bad address %s", addr);
 
 	wl_check(sk >= 0, "socket");
 	/* !reuse: cleared once listening (a rerun's TIME_WAIT holds the port) */
@@ -65,6 +70,11 @@ static int listen_on(int family, int port, int reuse)
 	if (!reuse)
 		set_opt(sk, SOL_SOCKET, SO_REUSEADDR, 0);
 	return sk;
+}
+
+static int listen_on(int family, int port, int reuse)
+{
+	return listen_at(family, NULL, port, reuse);
 }
 
 static int connect_to(int family, int type, int port)
@@ -221,9 +231,9 @@ static void pair(int port, unsigned tick_ms)
 	}
 }
 
-static void server(int port, int family)
+static void server(int port, const char *addr)
 {
-	int l = listen_on(family, port, 0), c;
+	int l = listen_at(strchr(addr, ':') ? AF_INET6 : AF_INET, addr, port, 0), c;
 	char line[64];
 	unsigned long n, last = 0;
 	size_t len = 0;
@@ -275,6 +285,6 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "pair"))
 		pair(port, wl_arg(argc, argv, 3, 50));
 	else if (!strcmp(argv[1], "server"))
-		server(port, argc > 3 && !strcmp(argv[3], "6") ? AF_INET6 : AF_INET);
+		server(port, argc > 3 ? argv[3] : "127.0.0.1");
 	wl_fail("unknown mode %s", argv[1]);
 }
