@@ -14,12 +14,12 @@
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <net/if_arp.h>
-#include <sys/ioctl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
