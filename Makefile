@@ -19,7 +19,8 @@ ARCH     := x86
 # Debian packages for the build (first line) and for the tests (second line).
 DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
             libxxhash-dev gcc make \
-            python3 procps util-linux strace tmux \
+            python3 procps util-linux strace tmux iproute2 \
+            redis-server redis-tools \
             dpkg-dev fakeroot man-db bsdextrautils
 # and for make bench only: a realistic load for the tracer's overhead
 BENCH_PKGS := redis-server redis-tools

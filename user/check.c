@@ -15,6 +15,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "netlock.h"
 #include "bpfckpt/compat.h"
 #include "cmd.h"
 #include "cmdtab.h"
@@ -196,7 +197,7 @@ static void print_prog(struct printer *p, const struct bpf_prog_desc *d,
  */
 static bool print_programs(struct printer *p)
 {
-	struct bpf_prog_status tst[TRACER_NR_PROGS];
+	struct bpf_prog_status tst[TRACER_NR_PROGS], nst;
 	struct collector c;
 	bool ok = true;
 	int i, q;
@@ -223,6 +224,10 @@ static bool print_programs(struct printer *p)
 		if (q < 0 && !tracer_progs[i].instead)
 			ok = false;
 	}
+	/* optional: without it snap --kill refuses peers outside the tree */
+	print_text(p, "BPF programs (network lock):\n");
+	netlock_probe_status(&nst);
+	print_prog(p, &netlock_prog, &nst, netlock_prog.instead);
 	print_close_arr(p);
 	collect_close(&c);
 	features.bpf_iter = c.st[PROG_TASK].loaded && c.st[PROG_VMA].loaded &&

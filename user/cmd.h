@@ -13,6 +13,7 @@ int cmd_inspect(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_unlock(int argc, char **argv);
 
 /* usage error: prints the message and the command's synopsis, returns 2 */
 int usage_error(const char *synopsis, const char *fmt, ...)

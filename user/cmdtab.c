@@ -126,6 +126,11 @@ const struct cmd_desc cmd_descs[] = {
 	  "Probe the kernel features bpfckpt uses and load every BPF program; exit "
 	  "status 1 if a required one is missing.",
 	  json_opts, "bpfckpt check" },
+	{ "unlock", "IMAGE", ARG_IMAGE, "release the network lock a snap --kill left",
+	  "Release the network lock that snap --kill put on IMAGE's TCP connections to "
+	  "peers outside the tree, after a failed or abandoned restore (a restore "
+	  "releases it itself). The connections' peers then see their resets.",
+	  no_opts, "bpfckpt unlock redis.img" },
 	{ "help", "[COMMAND]", ARG_COMMAND, "the commands, or one command's help",
 	  "Print the command list, or COMMAND's synopsis, description and options "
 	  "(as COMMAND --help does).",

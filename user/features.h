@@ -20,6 +20,8 @@ struct features {
 	bool uffd_lazy;		/* the events restore --lazy needs */
 	bool timer_ids;
 	int pagemap_guard;	/* 0: not probed, 1: yes, -1: no */
+	int netlock;		/* netlock.c: 0 not probed, 1 usable, -1 not */
+	char netlock_why[224];
 };
 
 extern struct features features;

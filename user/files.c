@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -39,6 +40,7 @@ static const struct fd_kind *const kinds[IMG_FD_KIND_MAX + 1] = {
 	[IMG_FD_INOTIFY] = &fd_inotify_kind,
 	[IMG_FD_FANOTIFY] = &fd_fanotify_kind,
 	[IMG_FD_TTY] = &fd_tty_kind,
+	[IMG_FD_INET] = &fd_inet_kind,
 };
 
 /* the model's loader admits only kinds 1..IMG_FD_KIND_MAX */
@@ -72,6 +74,14 @@ int files_fd_path(pid_t pid, const struct rec_file *r, char *buf, size_t size)
 	}
 	snprintf(link, sizeof(link), "fd/%d", r->fd);
 	return proc_link(pid, link, r->dev, r->ino, buf, size);
+}
+
+/* TCP or UDP over IPv4 or IPv6: user/fd/inet.c */
+static bool is_inet(const struct rec_file *r)
+{
+	return (r->sock_family == AF_INET || r->sock_family == AF_INET6) &&
+	       ((r->sock_type == SOCK_STREAM && r->sock_proto == IPPROTO_TCP) ||
+		(r->sock_type == SOCK_DGRAM && r->sock_proto == IPPROTO_UDP));
 }
 
 int files_fd_kind(const struct rec_file *r, const char *path, uint32_t *kind,
@@ -118,7 +128,8 @@ int files_fd_kind(const struct rec_file *r, const char *path, uint32_t *kind,
 		*kind = IMG_FD_FIFO;
 		break;
 	case S_IFSOCK:
-		*kind = r->sock_family == AF_UNIX ? IMG_FD_UNIX : IMG_FD_SOCK;
+		*kind = r->sock_family == AF_UNIX ? IMG_FD_UNIX :
+			is_inet(r) ? IMG_FD_INET : IMG_FD_SOCK;
 		break;
 	default:
 		snprintf(why, len, "fd %d is '%s' (mode %o): not supported", r->fd,
@@ -174,6 +185,7 @@ static size_t ext_size(const union fd_ext *x)
 	case IMG_INOTIFY: return sizeof(x->ino);
 	case IMG_FANOTIFY: return sizeof(x->fan);
 	case IMG_TTY: return sizeof(x->tty);
+	case IMG_INET: return sizeof(x->in);
 	}
 	return 0;
 }

@@ -417,6 +417,7 @@ static const char *const type_names[IMG_TYPE_MAX] = {
 	[IMG_FANOTIFY] = "fanotify",
 	[IMG_LOCKS] = "locks",
 	[IMG_TTY] = "tty",
+	[IMG_INET] = "inet",
 	[IMG_IPC_NS] = "ipc_ns",
 	[IMG_NS] = "ns",
 	[IMG_SHM] = "shm",

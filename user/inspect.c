@@ -624,6 +624,8 @@ static void print_proc(struct printer *pr, const struct i_proc *p)
 	for (i = 0; i < p->nr_fds; i++) {
 		print_open_obj(pr, NULL);
 		show_fd_fields(pr, &p->fds[i].f, p->fds[i].path);
+		if (p->fds[i].x.h.type == IMG_INET)
+			show_inet(pr, &p->fds[i].x.in);
 		print_text(pr, "\n");
 		print_close_obj(pr);
 	}

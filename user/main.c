@@ -21,6 +21,7 @@ static const struct command {
 	{ "trace", cmd_trace },
 	{ "top", cmd_top },
 	{ "check", cmd_check },
+	{ "unlock", cmd_unlock },
 	{ "help", cmd_help },
 };
 

@@ -506,6 +506,49 @@ static int load_unix(struct loader *l, struct m_proc *mp)
 	return 0;
 }
 
+/* IMG_INET: a TCP or UDP socket, the queues of a connection */
+static int load_inet(struct loader *l, struct m_proc *mp)
+{
+	const struct img_inet *in = l->rec->p;
+	struct m_fd *mf = mp->nr_fds ? &mp->fds[mp->nr_fds - 1] : NULL;
+	static const uint8_t zero[12];
+	uint64_t bytes;
+	bool tcp;
+
+	if (l->rec->len < sizeof(*in))
+		return bad(l, "length %u below %zu", l->rec->len, sizeof(*in));
+	bytes = in->flags & IMG_INET_F_QUEUED ? (uint64_t)in->outq_len + in->inq_len : 0;
+	if (in->outq_len > IMG_INET_QUEUE_MAX || in->inq_len > IMG_INET_QUEUE_MAX ||
+	    in->unsent_len > in->outq_len ||
+	    IMG_ALIGN(sizeof(*in) + bytes) != l->rec->len)
+		return bad(l, "length %u does not match queues of %u (%u unsent) and %u "
+			   "bytes", l->rec->len, in->outq_len, in->unsent_len, in->inq_len);
+	if (!mf || mf->f->kind != IMG_FD_INET || mf->ext)
+		return bad(l, "not right after the fd record of a TCP or UDP socket");
+	if (in->ino != mf->f->ino)
+		return bad(l, "inode %llu, its fd's is %llu",
+			   (unsigned long long)in->ino, (unsigned long long)mf->f->ino);
+	tcp = in->type == 1 && in->proto == 6;		/* SOCK_STREAM, IPPROTO_TCP */
+	if ((in->family != 2 && in->family != 10) ||	/* AF_INET, AF_INET6 */
+	    (!tcp && !(in->type == 2 && in->proto == 17)) || in->state > 12 ||
+	    (in->family == 2 && (memcmp(in->src + 4, zero, 12) || memcmp(in->dst + 4, zero, 12))))
+		return bad(l, "family %u type %u protocol %u state %u", in->family,
+			   in->type, in->proto, in->state);
+	if (in->flags & ~IMG_INET_F_ALL || in->reserved ||
+	    (in->flags & IMG_INET_F_QUEUED && !(in->flags & IMG_INET_F_REPAIR)) ||
+	    (in->flags & IMG_INET_F_REPAIR && (!tcp || in->state != 1)) ||
+	    (!(in->flags & IMG_INET_F_QUEUED) && (in->outq_len || in->inq_len)))
+		return bad(l, "flags %#x in state %u", in->flags, in->state);
+	/* what do_tcp_setsockopt() takes in repair mode (TCP_MAX_WSCALE 14) */
+	if (in->flags & IMG_INET_F_REPAIR &&
+	    (!in->mss || in->mss > 65535 || in->snd_wscale > 14 || in->rcv_wscale > 14))
+		return bad(l, "mss %u, window scales %u and %u", in->mss, in->snd_wscale,
+			   in->rcv_wscale);
+	mf->ext = &in->h;
+	mf->data = (const uint8_t *)(in + 1);
+	return 0;
+}
+
 /* IMG_EVENTFD, IMG_TIMERFD, IMG_SIGNALFD, IMG_EPOLL after their fd */
 static int load_anon(struct loader *l, struct m_proc *mp)
 {
@@ -667,6 +710,39 @@ static int check_ext(struct ckpt_image *img, uint32_t kind, uint32_t flag,
 						(unsigned long long)mf->f->ino, n), -EINVAL;
 		}
 	}
+	return 0;
+}
+
+/* an established TCP connection has its queues in one record of its inode */
+static int check_inet(struct ckpt_image *img)
+{
+	uint32_t i, j, k, l, n;
+
+	for (i = 0; i < img->nr_procs; i++)
+		for (j = 0; j < img->procs[i].nr_fds; j++) {
+			const struct m_fd *mf = &img->procs[i].fds[j];
+			const struct img_inet *in = (const void *)mf->ext;
+			bool need;
+
+			if (mf->f->kind != IMG_FD_INET || !mf->ext)
+				continue;
+			need = in->proto == 6 && in->state == 1 && !(in->flags & IMG_INET_F_NETNS);
+			for (n = 0, k = 0; k < img->nr_procs; k++)
+				for (l = 0; l < img->procs[k].nr_fds; l++) {
+					const struct m_fd *o = &img->procs[k].fds[l];
+
+					n += o->f->kind == IMG_FD_INET && o->ext &&
+					     o->f->ino == mf->f->ino &&
+					     ((const struct img_inet *)o->ext)->flags &
+					     IMG_INET_F_QUEUED;
+				}
+			if (n > 1 || (need && n != 1))
+				return snprintf(img->r.err, sizeof(img->r.err),
+						"pid %d: fd %d: TCP inode %llu has its "
+						"queues in %u records, not 1",
+						img->procs[i].p->pid[0], mf->f->fd,
+						(unsigned long long)mf->f->ino, n), -EINVAL;
+		}
 	return 0;
 }
 
@@ -1105,6 +1181,8 @@ static int load_rec(struct loader *l)
 		return load_locks(l, mp);
 	case IMG_TTY:
 		return load_tty(l, mp);
+	case IMG_INET:
+		return load_inet(l, mp);
 	}
 	return bad(l, "unexpected record");
 }
@@ -1167,7 +1245,7 @@ static int check_whole(struct ckpt_image *img)
 	return check_ipc(img) ?: check_pipes(img) ?: check_ext(img, IMG_FD_UNIX, IMG_UNIX_F_QUEUED, "unix") ?:
 	       check_ext(img, IMG_FD_MEMFD, IMG_FILEDATA_CONTENT, "memfd") ?:
 	       check_ext(img, IMG_FD_GONE, IMG_FILEDATA_CONTENT, "deleted file") ?:
-	       check_has_ext(img) ?:
+	       check_has_ext(img) ?: check_inet(img) ?:
 	       mm_cow_check_model(img, img->r.err, sizeof(img->r.err));
 }
 

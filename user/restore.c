@@ -36,6 +36,7 @@
 #include "ipc.h"
 #include "ns.h"
 #include "restore.h"
+#include "fd/inet.h"
 #include "lazy.h"
 #include "locks.h"
 #include "util.h"
@@ -393,7 +394,9 @@ static int restore_procs(struct restore_ctx *ctx)
 	ret = fault_at("restore-final");
 	if (!ret)
 		ret = tty_restore_shell(ctx);
-	return ret ? ret : ipc_restore_finish(ctx);
+	if (!ret)
+		ret = ipc_restore_finish(ctx);
+	return ret ? ret : inet_restore_finish(ctx);
 }
 
 /* the point of no return: everyone runs from here */

@@ -16,6 +16,7 @@
 #include "cmdtab.h"
 #include "fd/fd.h"
 #include "locks.h"
+#include "fd/inet.h"
 #include "log.h"
 #include "model.h"
 #include "print.h"
@@ -291,6 +292,37 @@ static void show_tty(struct printer *p, const struct img_tty *t)
 		  ", %" PRIu64 " bytes of output" : NULL, t->data_len);
 	print_u64(p, "pending_input", t->flags & IMG_TTY_DATA ?
 		  " and %" PRIu64 " of input pending)" : ")", t->in_len);
+}
+
+void show_inet(struct printer *p, const struct img_inet *in)
+{
+	static const char *const states[] = { "?", "established", "syn-sent",
+		"syn-recv", "fin-wait1", "fin-wait2", "time-wait", "unconnected",
+		"close-wait", "last-ack", "listening", "closing", "new-syn-recv" };
+	char a[64];
+
+	print_open_obj(p, "inet");
+	print_str(p, "proto", " (%s", in->proto == 6 ? "tcp" : "udp");
+	print_str(p, "family", "%s", in->family == 2 ? "" : "6");
+	print_str(p, "state", " %s", in->state < ARRAY_SIZE(states) ? states[in->state] : "?");
+	inet_addr_str(in->family, in->src, in->sport, a, sizeof(a));
+	print_str(p, "local", " %s", a);
+	if (in->dport) {
+		inet_addr_str(in->family, in->dst, in->dport, a, sizeof(a));
+		print_str(p, "peer", " peer %s", a);
+	}
+	if (in->state == 10)
+		print_u64(p, "backlog", " backlog %" PRIu64, in->backlog);
+	print_hex(p, "flags", NULL, in->flags);
+	if (in->flags & IMG_INET_F_REPAIR) {
+		print_u64(p, "snd_seq", " seq %" PRIu64, in->snd_seq);
+		print_u64(p, "rcv_seq", "/%" PRIu64, in->rcv_seq);
+		print_u64(p, "mss", " mss %" PRIu64, in->mss);
+		print_u64(p, "outq", ", %" PRIu64 " bytes to send", in->outq_len);
+		print_u64(p, "unsent", " (%" PRIu64 " never sent)", in->unsent_len);
+		print_u64(p, "inq", ", %" PRIu64 " received", in->inq_len);
+	}
+	print_text(p, ")");
 	print_close_obj(p);
 }
 
@@ -310,6 +342,8 @@ static void show_fd(struct printer *p, const struct m_fd *mf)
 	}
 	if (mf->ext && mf->ext->type == IMG_UNIX)
 		show_unix(p, (const void *)mf->ext);
+	if (mf->ext && mf->ext->type == IMG_INET)
+		show_inet(p, (const void *)mf->ext);
 	if (mf->ext && (mf->ext->type == IMG_INOTIFY || mf->ext->type == IMG_FANOTIFY))
 		show_notify(p, mf);
 	if (mf->ext && mf->ext->type == IMG_TTY)

@@ -35,5 +35,7 @@ void show_thread_fields(struct printer *p, const struct img_thread *t,
 			const struct show_where *w);
 void show_vma_fields(struct printer *p, const struct img_vma *v, const char *path);
 void show_fd_fields(struct printer *p, const struct img_fd *f, const char *path);
+/* a TCP or UDP socket's addresses, state, queues (show and inspect) */
+void show_inet(struct printer *p, const struct img_inet *in);
 
 #endif

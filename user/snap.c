@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include "cmd.h"
 #include "cmdtab.h"
+#include "fd/inet.h"
 #include "img.h"
 #include "ipc.h"
 #include "ns.h"
@@ -325,6 +326,7 @@ int cmd_snap(int argc, char **argv)
 		 * may run on while the image is made durable.  A failing
 		 * commit still removes the image.
 		 */
+		inet_snap_done(&ctx, false);
 		pstree_thaw(&ctx.tree);
 		ctx.st.freeze_end_ns = now_ns();
 	}
@@ -332,6 +334,7 @@ int cmd_snap(int argc, char **argv)
 		ret = commit_image(&ctx);
 	if (ret) {
 		img_abort(ctx.w);
+		inet_snap_done(&ctx, false);
 		pstree_thaw(&ctx.tree);
 		goto out;
 	}
@@ -339,18 +342,22 @@ int cmd_snap(int argc, char **argv)
 	img_abort(ctx.w);	/* committed: only frees */
 	if (ctx.kill && (ret = check_restorable(&ctx))) {
 		unlink(ctx.out);
+		inet_snap_done(&ctx, false);
 		pstree_thaw(&ctx.tree);
 		goto out;
 	}
 	if (ctx.kill) {
 		/* killed only once the image is durable */
 		ret = pstree_kill(&ctx.tree, KILL_TIMEOUT_MS);
+		inet_snap_done(&ctx, !ret);
 		ctx.st.freeze_end_ns = now_ns();
 	}
 	ctx.st.end_ns = now_ns();
 	if (!ret)
 		print_summary(&ctx, size);
 out:
+	/* done above before any thaw; what is left here is an early failure */
+	inet_snap_done(&ctx, false);
 	free_all(&ctx);
 	return ret ? EXIT_RUNTIME : 0;
 }

@@ -62,6 +62,7 @@ union fd_ext {
 	struct img_inotify ino;
 	struct img_fanotify fan;
 	struct img_tty tty;
+	struct img_inet in;
 };
 
 /* pages to store: runs of whole pages */
@@ -169,6 +170,7 @@ struct snap_ctx {
 	struct snap_ipc *ipc;		/* SysV objects (ipc.c) */
 	struct snap_span *spans;	/* shared memfd/deleted ranges stored */
 	uint32_t nr_spans, cap_spans;
+	struct snap_inet *inet;		/* TCP in repair mode (fd/inet.c) */
 	struct img_writer *w;
 	bool reported;		/* a module printed the write error */
 	struct snap_stats st;

@@ -58,7 +58,8 @@ struct rec_file {
 #define IMG_FD_EPOLL	12	/* IMG_EPOLL follows */
 #define IMG_FD_MEMFD	13	/* IMG_FILEDATA follows */
 #define IMG_FD_GONE	14	/* regular file deleted while open: IMG_FILEDATA */
-/* 15: reserved (inet); 16: IMG_FD_TTY (bpfckpt/tty.h) */
+#define IMG_FD_INET	15	/* TCP or UDP socket, v4 or v6: IMG_INET follows */
+/* 16: IMG_FD_TTY (bpfckpt/tty.h) */
 #define IMG_FD_INOTIFY	17	/* IMG_INOTIFY follows */
 #define IMG_FD_FANOTIFY	18	/* IMG_FANOTIFY follows */
 #define IMG_FD_KIND_MAX	18
@@ -254,6 +255,67 @@ struct img_notify_mark {
 _Static_assert(sizeof(struct img_inotify) == 16, "img_inotify layout");
 _Static_assert(sizeof(struct img_fanotify) == 24, "img_fanotify layout");
 _Static_assert(sizeof(struct img_notify_mark) == 48, "img_notify_mark layout");
+
+/*
+ * IMG_INET: after the IMG_FD of every TCP or UDP socket (AF_INET,
+ * AF_INET6).  Addresses and ports in network byte order, an AF_INET
+ * address in the first 4 bytes.  An established TCP connection also has
+ * what TCP_REPAIR gives (seqs, options, window) and trailing: its send
+ * queue (outq_len bytes, the last unsent_len of them never sent) then
+ * its receive queue (inq_len bytes), in the record with
+ * IMG_INET_F_QUEUED, the first of its inode.
+ */
+struct img_inet {
+	struct ckpt_hdr h;
+	__u64 ino;		/* the IMG_FD before it has the same */
+	__u32 family;		/* AF_INET, AF_INET6 */
+	__u32 type;		/* SOCK_STREAM, SOCK_DGRAM */
+	__u32 proto;		/* IPPROTO_TCP, IPPROTO_UDP */
+	__u32 state;		/* TCP_* (a UDP socket: TCP_CLOSE or _ESTABLISHED) */
+	__u8 src[16];		/* getsockname */
+	__u8 dst[16];		/* getpeername; 0: not connected */
+	__u16 sport;
+	__u16 dport;
+	__u32 flags;		/* IMG_INET_F_* */
+	__u32 backlog;		/* a listener's */
+	__u32 keepidle;		/* TCP_KEEPIDLE, _KEEPINTVL, _KEEPCNT */
+	__u32 keepintvl;
+	__u32 keepcnt;
+	/* established TCP only (IMG_INET_F_REPAIR), else 0 */
+	__u32 snd_seq;		/* TCP_QUEUE_SEQ of the send queue: write_seq */
+	__u32 rcv_seq;		/* of the receive queue: rcv_nxt */
+	__u32 outq_len;
+	__u32 unsent_len;
+	__u32 inq_len;
+	__u32 mss;		/* TCP_MAXSEG in repair mode: mss_clamp */
+	__u32 opts;		/* TCPI_OPT_* of tcp_info */
+	__u32 snd_wscale;
+	__u32 rcv_wscale;
+	__u32 timestamp;	/* TCP_TIMESTAMP */
+	__u32 snd_wl1;		/* struct tcp_repair_window */
+	__u32 snd_wnd;
+	__u32 max_window;
+	__u32 rcv_wnd;
+	__u32 rcv_wup;
+	__u32 sndbuf;		/* SO_SNDBUF, SO_RCVBUF as getsockopt gives them */
+	__u32 rcvbuf;
+	__u32 reserved;
+};
+
+#define IMG_INET_F_REUSEADDR	(1u << 0)
+#define IMG_INET_F_REUSEPORT	(1u << 1)
+#define IMG_INET_F_KEEPALIVE	(1u << 2)
+#define IMG_INET_F_NODELAY	(1u << 3)
+#define IMG_INET_F_V6ONLY	(1u << 4)
+#define IMG_INET_F_BROADCAST	(1u << 5)
+#define IMG_INET_F_REPAIR	(1u << 6)	/* established TCP: the fields below */
+#define IMG_INET_F_QUEUED	(1u << 7)	/* this record has the queues */
+#define IMG_INET_F_PENDING	(1u << 8)	/* a listener: connections not accepted */
+#define IMG_INET_F_NETNS	(1u << 9)	/* not in bpfckpt's network namespace */
+#define IMG_INET_F_ALL		0x3ffu
+#define IMG_INET_QUEUE_MAX	(8u << 20)	/* per queue */
+
+_Static_assert(sizeof(struct img_inet) == 160, "img_inet layout");
 
 _Static_assert(sizeof(struct img_eventfd) == 24, "img_eventfd layout");
 _Static_assert(sizeof(struct img_timerfd) == 40, "img_timerfd layout");

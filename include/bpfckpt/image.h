@@ -53,6 +53,7 @@ struct ckpt_hdr {
 #define IMG_FANOTIFY	81	/* after the IMG_FD of a fanotify fd */
 #define IMG_LOCKS	56	/* file locks of a process (locks.h) */
 #define IMG_TTY		57	/* after the IMG_FD of a terminal (tty.h) */
+#define IMG_INET	60	/* after the IMG_FD of a TCP or UDP socket */
 #define IMG_TYPE_MAX	128	/* types are below this */
 
 #define IMG_MAGIC	0x3154504b43465042ULL	/* "BPFCKPT1" in file order */

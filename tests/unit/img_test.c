@@ -9,6 +9,7 @@
  * Prints "PASS img/<case>" or "FAIL img/<case>: <why>" per case.
  */
 #include <errno.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -220,6 +221,41 @@ static int put_unix(struct img_writer *w, int32_t fd)
 	return ret ?: img_put(w, &u, sizeof(u), &qp, 1);
 }
 
+/*
+ * fd 10: a TCP listener on [::1]:80; fd 11: a connection 127.0.0.1:80 to
+ * :5000 with "xyz" to send (the "z" never sent) and "hello!" received
+ */
+static int put_inet(struct img_writer *w)
+{
+	struct img_fd f = {
+		.h.type = IMG_FD, .fd = 10, .kind = IMG_FD_INET, .open_flags = 2,
+		.ino = 120, .path_len = sizeof("socket:[120]"), .file_id = 11,
+	};
+	struct img_part part = { "socket:[120]", f.path_len }, q = { "xyzhello!", 9 };
+	struct img_inet l = {
+		.h.type = IMG_INET, .ino = 120, .family = 10, .type = 1, .proto = 6,
+		.state = 10, .src[15] = 1, .sport = htons(80), .backlog = 7,
+		.flags = IMG_INET_F_REUSEADDR | IMG_INET_F_V6ONLY,
+	};
+	struct img_inet c = {
+		.h.type = IMG_INET, .ino = 121, .family = 2, .type = 1, .proto = 6,
+		.state = 1, .src = { 127, 0, 0, 1 }, .dst = { 127, 0, 0, 1 },
+		.sport = htons(80), .dport = htons(5000),
+		.flags = IMG_INET_F_REPAIR | IMG_INET_F_QUEUED, .snd_seq = 1000,
+		.rcv_seq = 2000, .outq_len = 3, .unsent_len = 1, .inq_len = 6,
+		.mss = 65483, .opts = 7, .snd_wscale = 7, .rcv_wscale = 7,
+	};
+	int ret;
+
+	ret = img_put(w, &f, sizeof(f), &part, 1) ?: img_put(w, &l, sizeof(l), NULL, 0);
+	if (ret)
+		return ret;
+	f.fd = 11;
+	f.ino = 121;
+	f.file_id = 12;
+	return img_put(w, &f, sizeof(f), &part, 1) ?: img_put(w, &c, sizeof(c), &q, 1);
+}
+
 /* an eventfd and an epoll watching it as fd 7 */
 static int put_event_fds(struct img_writer *w)
 {
@@ -284,6 +320,7 @@ static int put_records(struct img_writer *w)
 	    (ret = put_pipe_end(w, 5, O_WRONLY, NULL)) ||
 	    (ret = put_unix(w, 6)) ||
 	    (ret = put_event_fds(w)) ||
+	    (ret = put_inet(w)) ||
 	    (ret = put_proc(w, ZOMBIE_PID, ROOT_PID, true)))
 		return ret;
 	return 0;
@@ -378,7 +415,8 @@ static int t_record_stream(void)
 		IMG_PROC, IMG_THREAD, IMG_THREAD, IMG_SIGINFO, IMG_TIMER, IMG_VMA,
 		IMG_VMA, IMG_VMA, IMG_PAGES, IMG_PAGE_SUMS, IMG_PAGES, IMG_PAGE_SUMS,
 		IMG_FD, IMG_FD, IMG_FD, IMG_PIPE, IMG_FD, IMG_PIPE, IMG_FD, IMG_UNIX,
-		IMG_FD, IMG_EVENTFD, IMG_FD, IMG_EPOLL, IMG_FD, IMG_FILEDATA, IMG_PROC,
+		IMG_FD, IMG_EVENTFD, IMG_FD, IMG_EPOLL, IMG_FD, IMG_FILEDATA,
+		IMG_FD, IMG_INET, IMG_FD, IMG_INET, IMG_PROC,
 	};
 	struct img_reader r;
 	struct img_rec rec;
@@ -449,7 +487,12 @@ static int check_mem_fds(const struct m_proc *mp)
 				    page_byte(mp->pages[c].vaddrs[i], b))
 					return no("page %#" PRIx64 " byte %zu differs",
 						  mp->pages[c].vaddrs[i], b);
-	if (mp->nr_fds != 8 || !mp->fds[7].ext || memcmp(mp->fds[7].data, "abc", 3) ||
+	if (mp->nr_fds != 10 || !mp->fds[9].ext || mp->fds[9].ext->type != IMG_INET ||
+	    memcmp(mp->fds[9].data, "xyzhello!", 9) ||
+	    ((const struct img_inet *)mp->fds[9].ext)->rcv_seq != 2000 ||
+	    ((const struct img_inet *)mp->fds[8].ext)->backlog != 7)
+		return no("inet fds differ");
+	if (!mp->fds[7].ext || memcmp(mp->fds[7].data, "abc", 3) ||
 	    ((const struct img_filedata *)mp->fds[7].ext)->seals != 1 || !mp->fds[5].ext || mp->fds[5].ext->type != IMG_EVENTFD ||
 	    ((const struct img_eventfd *)mp->fds[5].ext)->count != 1ULL << 40 ||
 	    !mp->fds[6].ext || ((const struct img_epoll_item *)mp->fds[6].data)->data != 42)
@@ -976,6 +1019,33 @@ static int t_unix(void)
 	/* the lengths add up to 6, not 5: a length inside the data */
 	return rejects_edit(IMG_UNIX, 0, sizeof(struct img_unix), &(uint32_t){ 3 }, 4,
 			    "messages of 6 bytes, 5 in all", true, "message lengths");
+}
+
+/* a TCP or UDP socket's record: known fields, queues that add up, once */
+static int t_inet(void)
+{
+	if (EDIT(IMG_INET, 1, img_inet, inq_len, 20, "does not match queues of 3 (1 unsent) "
+		 "and 20", "queue length") ||
+	    EDIT(IMG_INET, 1, img_inet, unsent_len, 4, "(4 unsent)", "unsent above queue") ||
+	    EDIT(IMG_INET, 1, img_inet, outq_len, 1u << 30, "does not match", "huge queue") ||
+	    EDIT(IMG_INET, 0, img_inet, ino, 119, "inode 119, its fd's is 120", "inode") ||
+	    EDIT(IMG_INET, 0, img_inet, family, 1, "family 1", "family") ||
+	    EDIT(IMG_INET, 0, img_inet, proto, 17, "protocol 17", "TCP type, UDP protocol") ||
+	    EDIT(IMG_INET, 0, img_inet, state, 13, "state 13", "state") ||
+	    EDIT(IMG_INET, 1, img_inet, src[5], 1, "family 2", "IPv4 address past 4 bytes") ||
+	    EDIT(IMG_INET, 0, img_inet, flags, 1u << 10, "flags 0x400", "unknown flag") ||
+	    EDIT(IMG_INET, 0, img_inet, flags, IMG_INET_F_REPAIR, "flags 0x40 in state 10",
+		 "repair state of a listener") ||
+	    EDIT(IMG_INET, 0, img_inet, reserved, 1, "flags", "reserved") ||
+	    EDIT(IMG_INET, 1, img_inet, mss, 0, "mss 0", "mss") ||
+	    EDIT(IMG_INET, 1, img_inet, snd_wscale, 15, "window scales 15", "window scale") ||
+	    rejects_edit(IMG_FD, 8, offsetof(struct img_fd, kind), &(uint32_t){ IMG_FD_UNIX },
+			 4, "not right after the fd record of a TCP or UDP socket", false,
+			 "after another kind"))
+		return -1;
+	/* a connection whose inode has no record with its queues */
+	return rejects_edit(IMG_INET, 0, offsetof(struct img_inet, state), &(uint32_t){ 1 }, 4,
+			    "has its queues in 0 records, not 1", false, "queues missing");
 }
 
 static int t_event_fds(void)
@@ -1855,6 +1925,7 @@ int main(void)
 	run("pipes", t_pipes);
 	run("unix", t_unix);
 	run("event_fds", t_event_fds);
+	run("inet", t_inet);
 	run("cow_ranges", t_cow_ranges);
 	run("shared_gone", t_shared_gone);
 	run("notify", t_notify);

@@ -73,6 +73,7 @@ extern const struct fd_kind fd_tty_kind;
 
 /* tty.c: a pty master or slave, by its inode's i_rdev */
 bool tty_is_pty(uint64_t rdev);
+extern const struct fd_kind fd_inet_kind;
 
 /*
  * fdinfo.c: /proc/@pid/fdinfo/@fd into @buf; the value after "@key:"
