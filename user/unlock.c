@@ -12,11 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cmd.h"
+#include "cmdtab.h"
 #include "log.h"
 #include "model.h"
 #include "netlock.h"
 
-#define UNLOCK_USAGE	"unlock IMAGE"
+#define UNLOCK_USAGE	cmd_synopsis("unlock")
 
 int cmd_unlock(int argc, char **argv)
 {
