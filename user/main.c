@@ -13,8 +13,8 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{ "snap", cmd_snap, "snap PID [-o IMAGE] [--kill]" },
-	{ "restore", cmd_restore, "restore IMAGE [-d] [--force]" },
+	{ "snap", cmd_snap, "snap PID [-o IMAGE|-] [--kill] [--compress]" },
+	{ "restore", cmd_restore, "restore IMAGE|- [-d] [--force]" },
 	{ "show", cmd_show, "show IMAGE [--json]" },
 	{ "inspect", cmd_inspect, "inspect PID [--json]" },
 	{ "trace", cmd_trace, "trace PID [--duration S] [-e EVENTS] [--json]" },

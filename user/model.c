@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include "arch.h"
 #include "model.h"
 #include "util.h"
@@ -17,6 +18,7 @@
 struct loader {
 	struct ckpt_image *img;
 	struct img_rec *rec;
+	unsigned flags;		/* image_load()'s */
 };
 
 static int bad(struct loader *l, const char *fmt, ...)
@@ -379,6 +381,58 @@ static int load_pages(struct loader *l, struct m_proc *mp)
 	mp->nr_pages += r->nr;
 	l->img->nr_pages += r->nr;
 	return vec_push(mp->pages, mp->nr_chunks, mp->cap_chunks, pg);
+}
+
+/* pages outside every VMA of @mp: the index of the first, or -1 */
+static int64_t outside_vmas(const struct m_proc *mp, const uint64_t *va, uint32_t nr)
+{
+	uint32_t i, vi = 0;
+
+	for (i = 0; i < nr; i++) {
+		while (vi < mp->nr_vmas && mp->vmas[vi].v->end <= va[i])
+			vi++;
+		if (vi == mp->nr_vmas || mp->vmas[vi].v->start > va[i])
+			return i;
+	}
+	return -1;
+}
+
+static int load_zpages(struct loader *l, struct m_proc *mp)
+{
+	uint32_t ps = l->img->hdr->page_size, i;
+	struct m_pages pg = { .index = l->rec->index };
+	char why[160];
+	int64_t out;
+	void *m;
+
+	if (img_zpages_parse(l->rec, ps, &pg.z, why, sizeof(why)))
+		return bad(l, "%s", why);
+	if (!mp->nr_vmas)
+		return bad(l, "pages before any vma");
+	out = outside_vmas(mp, pg.z.vaddrs, pg.z.nr);
+	if (out >= 0)
+		return bad(l, "page %#" PRIx64 " is outside every vma", pg.z.vaddrs[out]);
+	m = mmap(NULL, (size_t)pg.z.nr * ps, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		return bad(l, "%u pages: %s", pg.z.nr, strerror(errno));
+	pg.zbuf = m;
+	pg.data = m;
+	pg.nr = pg.z.nr;
+	pg.vaddrs = pg.z.vaddrs;
+	if (vec_push(mp->pages, mp->nr_chunks, mp->cap_chunks, pg)) {
+		munmap(m, (size_t)pg.z.nr * ps);
+		return -ENOMEM;
+	}
+	mp->nr_pages += pg.nr;
+	l->img->nr_pages += pg.nr;
+	if (l->flags & (IMG_OPEN_LAZY | IMG_OPEN_NO_CHECKSUM))
+		return 0;
+	for (i = 0; i < pg.z.nr_pieces; i++)
+		if (img_zpiece(&pg.z, ps, i, pg.zbuf))
+			return bad(l, "piece %u does not decompress to its %u pages: "
+				   "the image is corrupted", i, IMG_PIECE_PAGES);
+	return 0;
 }
 
 static int load_fd(struct loader *l, struct m_proc *mp)
@@ -894,6 +948,8 @@ static int load_rec(struct loader *l)
 		return load_pages(l, mp);
 	case IMG_PAGE_SUMS:
 		return load_page_sums(l, mp);
+	case IMG_ZPAGES:
+		return load_zpages(l, mp);
 	case IMG_GUARD:
 		return load_guard(l, mp);
 	case IMG_COW:
@@ -939,7 +995,7 @@ static int check_whole(struct ckpt_image *img)
 					mp->p->pid[0], mp->nr_threads,
 					mp->p->nr_threads), -EINVAL;
 		for (j = 0; j < mp->nr_chunks; j++)
-			if (!mp->pages[j].sums)
+			if (!mp->pages[j].sums && !mp->pages[j].z.nr)
 				return snprintf(img->r.err, sizeof(img->r.err),
 						"pid %d: page chunk %u has no sums",
 						mp->p->pid[0], j), -EINVAL;
@@ -989,10 +1045,41 @@ int image_find(const struct ckpt_image *img, int32_t pid)
 	return -1;
 }
 
+int image_zfill(struct ckpt_image *img, bool (*skip)(const struct img_vma *v))
+{
+	uint32_t ps = img->hdr->page_size, i, c, k, vi, last;
+
+	for (i = 0; i < img->nr_procs; i++) {
+		const struct m_proc *mp = &img->procs[i];
+
+		for (c = 0; c < mp->nr_chunks; c++) {
+			const struct m_pages *pg = &mp->pages[c];
+
+			if (!pg->z.nr)
+				continue;
+			/* pages increase, each inside a VMA (load_zpages checked) */
+			for (k = 0, vi = 0, last = UINT32_MAX; k < pg->nr; k++) {
+				while (mp->vmas[vi].v->end <= pg->vaddrs[k])
+					vi++;
+				if (k / IMG_PIECE_PAGES == last ||
+				    (skip && skip(mp->vmas[vi].v)))
+					continue;
+				last = k / IMG_PIECE_PAGES;
+				if (img_zpiece(&pg->z, ps, last, pg->zbuf))
+					return snprintf(img->r.err, sizeof(img->r.err),
+							"record %" PRIu64 " (zpages): piece %u "
+							"does not decompress: the image is "
+							"corrupted", pg->index, last), -EBADMSG;
+			}
+		}
+	}
+	return 0;
+}
+
 int image_load(const char *path, unsigned flags, struct ckpt_image *img)
 {
 	struct img_rec rec;
-	struct loader l = { img, &rec };
+	struct loader l = { img, &rec, flags };
 	int ret;
 
 	memset(img, 0, sizeof(*img));
@@ -1030,6 +1117,10 @@ void image_free(struct ckpt_image *img)
 		free(mp->timers);
 		free(mp->guards);
 		free(mp->cows);
+		for (j = 0; j < mp->nr_chunks; j++)
+			if (mp->pages[j].zbuf)
+				munmap(mp->pages[j].zbuf,
+				       (size_t)mp->pages[j].nr * img->hdr->page_size);
 		free(mp->pages);
 	}
 	free(img->procs);

@@ -46,6 +46,13 @@ struct m_pages {
 	uint64_t data_off;	/* in the file */
 	const struct img_page_sums *sums;	/* the record after the data */
 	uint64_t index;		/* its record number */
+	/*
+	 * IMG_ZPAGES (z.nr != 0): data is an anonymous mapping of ours,
+	 * decompressed at load, or piece by piece with img_zpiece() when
+	 * the image was loaded IMG_OPEN_LAZY or IMG_OPEN_NO_CHECKSUM.
+	 */
+	struct img_zview z;
+	uint8_t *zbuf;
 };
 
 struct m_proc {
@@ -121,6 +128,11 @@ int mm_cow_check_model(const struct ckpt_image *img, char *err, size_t len);
 /* -errno with img->r.err saying what and where */
 int image_load(const char *path, unsigned flags, struct ckpt_image *img);
 void image_free(struct ckpt_image *img);
+/*
+ * Decompresses the IMG_ZPAGES pieces that hold a page of a VMA @skip
+ * does not skip (NULL: every piece), for an image loaded IMG_OPEN_LAZY.
+ */
+int image_zfill(struct ckpt_image *img, bool (*skip)(const struct img_vma *v));
 /* index of the process with level-0 pid @pid, -1 if none */
 int image_find(const struct ckpt_image *img, int32_t pid);
 

@@ -37,7 +37,7 @@
 #include "util.h"
 #include "verdict.h"
 
-#define RESTORE_USAGE	"restore IMAGE [-d] [--force] [--inherit-fd fd[N]:KEY]..."
+#define RESTORE_USAGE	"restore IMAGE|- [-d] [--force] [--inherit-fd fd[N]:KEY]..."
 #define STEP_TIMEOUT_MS	30000
 
 /*
@@ -83,7 +83,7 @@ static int parse_args(int argc, char **argv, struct restore_ctx *ctx)
 			ctx->force = true;
 		else if (!strcmp(argv[i], "--lazy"))
 			ctx->lazy = true;
-		else if (argv[i][0] == '-')
+		else if (argv[i][0] == '-' && argv[i][1])	/* "-": stdin */
 			return usage_error(RESTORE_USAGE, "unknown option '%s'", argv[i]);
 		else if (ctx->path)
 			return usage_error(RESTORE_USAGE, "one IMAGE only");
@@ -573,6 +573,9 @@ int cmd_restore(int argc, char **argv)
 	ctx.t[0] = ctx.t_start;
 	/* a lazy restore reads page data when it serves it (img.c verify()) */
 	ret = image_load(ctx.path, ctx.lazy ? IMG_OPEN_LAZY : 0, &ctx.img);
+	/* compressed pages the pager does not serve are written as usual */
+	if (!ret && ctx.lazy)
+		ret = image_zfill(&ctx.img, lazy_vma);
 	if (ret) {
 		pr_err("%s: %s", ctx.path, ctx.img.r.err);
 		image_free(&ctx.img);

@@ -58,6 +58,28 @@ void show_prot(char out[5], uint32_t prot, uint32_t map_flags)
 	out[4] = 0;
 }
 
+/* snap --compress: how many pages are in IMG_ZPAGES, in how many bytes */
+static void show_compressed(struct printer *p, const struct ckpt_image *img)
+{
+	uint64_t pages = 0, bytes = 0;
+	uint32_t i, c, k;
+
+	for (i = 0; i < img->nr_procs; i++)
+		for (c = 0; c < img->procs[i].nr_chunks; c++) {
+			const struct m_pages *pg = &img->procs[i].pages[c];
+
+			pages += pg->z.nr;
+			for (k = 0; k < pg->z.nr_pieces; k++)
+				bytes += pg->z.zlen[k];
+		}
+	if (!pages)
+		return;
+	print_u64(p, "zpages", "compressed: %" PRIu64 " pages", pages);
+	print_u64(p, "zbytes", " in %" PRIu64 " bytes", bytes);
+	print_dbl(p, NULL, " (ratio %.2f)\n",
+		  bytes ? pages * (double)img->hdr->page_size / bytes : 0.0);
+}
+
 static void show_header(struct printer *p, const struct ckpt_image *img,
 			const char *path)
 {
@@ -84,6 +106,7 @@ static void show_header(struct printer *p, const struct ckpt_image *img,
 	print_s64(p, "root", ", root pid %" PRId64 "\n", h->root_pid);
 	print_u64(p, "nr_processes", NULL, img->nr_procs);
 	print_u64(p, "pages", NULL, img->nr_pages);
+	show_compressed(p, img);
 	print_close_obj(p);
 }
 
@@ -449,7 +472,7 @@ int cmd_show(int argc, char **argv)
 	for (i = 1; i < (uint32_t)argc; i++) {
 		if (!strcmp(argv[i], "--json"))
 			json = true;
-		else if (argv[i][0] == '-')
+		else if (argv[i][0] == '-' && argv[i][1])	/* "-": stdin */
 			return usage_error(SHOW_USAGE, "unknown option '%s'", argv[i]);
 		else if (path)
 			return usage_error(SHOW_USAGE, "one IMAGE only");

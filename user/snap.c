@@ -8,6 +8,7 @@
  * failure the tree is resumed and nothing is left behind.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,7 @@
 #include "util.h"
 #include "verdict.h"
 
-#define SNAP_USAGE	"snap PID [-o IMAGE] [--kill] [--file-max BYTES]"
+#define SNAP_USAGE	"snap PID [-o IMAGE|-] [--kill] [--compress[=LEVEL]] [--file-max BYTES]"
 #define KILL_TIMEOUT_MS	10000
 
 static int parse_args(int argc, char **argv, struct snap_ctx *ctx)
@@ -37,6 +38,15 @@ static int parse_args(int argc, char **argv, struct snap_ctx *ctx)
 			ctx->out = argv[i];
 		} else if (!strcmp(argv[i], "--kill")) {
 			ctx->kill = true;
+		} else if (!strcmp(argv[i], "--compress")) {
+			ctx->zlevel = 1;	/* zstd's fastest: ~0.5 GB/s a core */
+		} else if (!strncmp(argv[i], "--compress=", 11)) {
+			char *end;
+
+			ctx->zlevel = strtol(argv[i] + 11, &end, 10);
+			if (end == argv[i] + 11 || *end || ctx->zlevel < 1 || ctx->zlevel > 19)
+				return usage_error(SNAP_USAGE, "--compress=%s: a level from 1 to 19",
+						   argv[i] + 11);
 		} else if (!strcmp(argv[i], "--file-max")) {
 			char *end;
 
@@ -53,6 +63,8 @@ static int parse_args(int argc, char **argv, struct snap_ctx *ctx)
 	}
 	if (!ctx->root)
 		return usage_error(SNAP_USAGE, "which PID?");
+	if (ctx->out && !strcmp(ctx->out, "-") && isatty(STDOUT_FILENO))
+		return usage_error(SNAP_USAGE, "-o -: standard output is a terminal");
 	return 0;
 }
 
@@ -137,6 +149,7 @@ static int write_image(struct snap_ctx *ctx)
 		pr_err("creating %s: %s", ctx->out, errstr(ret));
 		return ret;
 	}
+	img_set_compress(ctx->w, ctx->zlevel);
 	ret = write_header(ctx);
 	if (!ret)
 		ret = ipc_write(ctx);
@@ -184,7 +197,7 @@ static int check_restorable(struct snap_ctx *ctx)
 	uint32_t i;
 	int ret;
 
-	ret = image_load(ctx->out, IMG_OPEN_NO_CHECKSUM, &img);
+	ret = image_load(img_read_path(ctx->w) ?: ctx->out, IMG_OPEN_NO_CHECKSUM, &img);
 	if (ret) {
 		pr_err("reading back %s: %s", ctx->out, img.r.err);
 		return ret;
@@ -229,8 +242,10 @@ static void print_summary(struct snap_ctx *ctx, uint64_t size)
 {
 	const struct snap_stats *st = &ctx->st;
 	uint64_t bytes = st->pages * getpagesize();
+	/* a streamed image has stdout */
+	FILE *f = strcmp(ctx->out, "-") ? stdout : stderr;
 
-	printf("pid %d: %u process%s, %llu thread%s, %llu pages (%.1f MiB) -> %s "
+	fprintf(f, "pid %d: %u process%s, %llu thread%s, %llu pages (%.1f MiB) -> %s "
 	       "(%.1f MiB) in %.3f s, frozen %.3f s\n", ctx->root, ctx->nr_procs,
 	       ctx->nr_procs == 1 ? "" : "es", (unsigned long long)st->threads,
 	       st->threads == 1 ? "" : "s", (unsigned long long)st->pages,
@@ -260,6 +275,9 @@ int cmd_snap(int argc, char **argv)
 	ret = parse_args(argc, argv, &ctx);
 	if (ret)
 		return ret;
+	/* a reader that goes away is an error to report, not a signal to die of */
+	if (ctx.out && !strcmp(ctx.out, "-"))
+		signal(SIGPIPE, SIG_IGN);
 	if (!ctx.out) {
 		snprintf(def_out, sizeof(def_out), "bpfckpt-%d.img", ctx.root);
 		ctx.out = def_out;
@@ -293,9 +311,18 @@ int cmd_snap(int argc, char **argv)
 		goto out;
 	}
 	size = img_size(ctx.w) + sizeof(struct img_tail);
-	img_abort(ctx.w);	/* committed: only frees */
 	if (ctx.kill && (ret = check_restorable(&ctx))) {
-		unlink(ctx.out);
+		if (!img_read_path(ctx.w))
+			unlink(ctx.out);
+		img_abort(ctx.w);
+		pstree_thaw(&ctx.tree);
+		goto out;
+	}
+	/* a stream leaves only now: checked, and (--kill) the tree still frozen */
+	if (img_read_path(ctx.w) && (ret = img_send(ctx.w, STDOUT_FILENO)))
+		pr_err("writing the image to standard output: %s", errstr(ret));
+	img_abort(ctx.w);	/* committed: only frees */
+	if (ret) {
 		pstree_thaw(&ctx.tree);
 		goto out;
 	}

@@ -136,6 +136,7 @@ struct snap_ctx {
 	const char *out;
 	bool kill;
 	uint64_t file_max;		/* --file-max: content saved up to this */
+	int zlevel;			/* --compress: zstd level, 0: off */
 	struct collector col;
 	struct pstree tree;
 	struct snap_proc *procs;

@@ -49,6 +49,7 @@ struct ckpt_hdr {
 #define IMG_SIGNALFD	53
 #define IMG_EPOLL	54
 #define IMG_FILEDATA	55	/* a memfd's or deleted file's content */
+#define IMG_ZPAGES	96	/* compressed IMG_PAGES (mm.h) */
 #define IMG_TYPE_MAX	128	/* types are below this */
 
 #define IMG_MAGIC	0x3154504b43465042ULL	/* "BPFCKPT1" in file order */
