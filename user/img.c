@@ -547,6 +547,7 @@ int img_send(struct img_writer *w, int out)
 
 	if (!w->stream || !w->committed)
 		return -EINVAL;
+	fcntl(out, F_SETPIPE_SZ, 1 << 20);	/* not a pipe, or EPERM: as it is */
 	while ((uint64_t)off < w->off) {
 		/* sendfile() takes any output since 5.12; read/write for the rest */
 		n = sendfile(out, w->fd, &off, MIN(w->off - off, 1u << 30));
@@ -818,8 +819,11 @@ static int check_tail(struct img_reader *r, unsigned flags)
  */
 static int spool_stdin(struct img_reader *r)
 {
-	static uint8_t buf[1 << 16];
+	static uint8_t buf[1 << 20];
 	ssize_t n, w, done;
+
+	/* fewer wake-ups per MiB; pipe-max-size (1 MiB) bounds it, EPERM above */
+	fcntl(STDIN_FILENO, F_SETPIPE_SZ, 1 << 20);
 
 	r->fd = memfd_create("bpfckpt-stdin", MFD_CLOEXEC);
 	if (r->fd < 0)
@@ -1034,7 +1038,8 @@ int img_zpages_parse(const struct img_rec *rec, uint32_t page_size,
 	return 0;
 }
 
-int img_zpiece(const struct img_zview *v, uint32_t page_size, uint32_t i, uint8_t *dst)
+int img_zpiece(const struct img_zview *v, uint32_t page_size, uint32_t i, uint8_t *dst,
+	       struct ZSTD_DCtx_s *dctx)
 {
 	uint64_t off = 0, want, piece = (uint64_t)IMG_PIECE_PAGES * page_size;
 	unsigned long long got;
@@ -1050,7 +1055,8 @@ int img_zpiece(const struct img_zview *v, uint32_t page_size, uint32_t i, uint8_
 	got = ZSTD_getFrameContentSize(v->frames + off, v->zlen[i]);
 	if (got != want)
 		return -EBADMSG;
-	n = ZSTD_decompress(dst + i * piece, want, v->frames + off, v->zlen[i]);
+	n = dctx ? ZSTD_decompressDCtx(dctx, dst + i * piece, want, v->frames + off, v->zlen[i]) :
+		   ZSTD_decompress(dst + i * piece, want, v->frames + off, v->zlen[i]);
 	if (ZSTD_isError(n) || n != want)
 		return -EBADMSG;
 	return 0;

@@ -103,8 +103,13 @@ struct img_zview {
 /* -EINVAL with the reason in @err if @rec does not hold what it says */
 int img_zpages_parse(const struct img_rec *rec, uint32_t page_size,
 		     struct img_zview *v, char *err, size_t len);
-/* piece @i of @v, decompressed to its place in @dst (the chunk's pages) */
-int img_zpiece(const struct img_zview *v, uint32_t page_size, uint32_t i, uint8_t *dst);
+/*
+ * piece @i of @v, decompressed to its place in @dst (the chunk's pages),
+ * with @dctx if not NULL (a ZSTD_DCtx: one per thread)
+ */
+struct ZSTD_DCtx_s;
+int img_zpiece(const struct img_zview *v, uint32_t page_size, uint32_t i, uint8_t *dst,
+	       struct ZSTD_DCtx_s *dctx);
 
 /* the sum of piece @i of the @nr pages at @data (what IMG_PAGE_SUMS holds) */
 uint64_t img_piece_sum(uint32_t page_size, const uint8_t *data, uint32_t nr, uint32_t i);

@@ -297,7 +297,7 @@ static int check_piece(struct pager *pg, struct lz_src *s, struct lz_at at)
 		return 0;
 	/* compressed: the piece is decompressed when first needed, alone */
 	if (chunk->z.nr) {
-		if (img_zpiece(&chunk->z, pg->ctx->img.r.page_size, piece, chunk->zbuf))
+		if (img_zpiece(&chunk->z, pg->ctx->img.r.page_size, piece, chunk->zbuf, NULL))
 			return -EBADMSG;
 		s->piece_ok[at.c][piece] = 1;
 		return 0;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <zstd.h>
 #include "arch.h"
 #include "model.h"
 #include "util.h"
@@ -19,6 +20,7 @@ struct loader {
 	struct ckpt_image *img;
 	struct img_rec *rec;
 	unsigned flags;		/* image_load()'s */
+	ZSTD_DCtx *dctx;	/* for IMG_ZPAGES, made at the first */
 };
 
 static int bad(struct loader *l, const char *fmt, ...)
@@ -412,6 +414,9 @@ static int load_zpages(struct loader *l, struct m_proc *mp)
 	out = outside_vmas(mp, pg.z.vaddrs, pg.z.nr);
 	if (out >= 0)
 		return bad(l, "page %#" PRIx64 " is outside every vma", pg.z.vaddrs[out]);
+	if (!l->dctx && !(l->flags & (IMG_OPEN_LAZY | IMG_OPEN_NO_CHECKSUM)) &&
+	    !(l->dctx = ZSTD_createDCtx()))
+		return -ENOMEM;
 	m = mmap(NULL, (size_t)pg.z.nr * ps, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (m == MAP_FAILED)
@@ -429,7 +434,7 @@ static int load_zpages(struct loader *l, struct m_proc *mp)
 	if (l->flags & (IMG_OPEN_LAZY | IMG_OPEN_NO_CHECKSUM))
 		return 0;
 	for (i = 0; i < pg.z.nr_pieces; i++)
-		if (img_zpiece(&pg.z, ps, i, pg.zbuf))
+		if (img_zpiece(&pg.z, ps, i, pg.zbuf, l->dctx))
 			return bad(l, "piece %u does not decompress to its %u pages: "
 				   "the image is corrupted", i, IMG_PIECE_PAGES);
 	return 0;
@@ -1065,7 +1070,7 @@ int image_zfill(struct ckpt_image *img, bool (*skip)(const struct img_vma *v))
 				    (skip && skip(mp->vmas[vi].v)))
 					continue;
 				last = k / IMG_PIECE_PAGES;
-				if (img_zpiece(&pg->z, ps, last, pg->zbuf))
+				if (img_zpiece(&pg->z, ps, last, pg->zbuf, NULL))
 					return snprintf(img->r.err, sizeof(img->r.err),
 							"record %" PRIu64 " (zpages): piece %u "
 							"does not decompress: the image is "
@@ -1079,7 +1084,7 @@ int image_zfill(struct ckpt_image *img, bool (*skip)(const struct img_vma *v))
 int image_load(const char *path, unsigned flags, struct ckpt_image *img)
 {
 	struct img_rec rec;
-	struct loader l = { img, &rec, flags };
+	struct loader l = { img, &rec, flags, NULL };
 	int ret;
 
 	memset(img, 0, sizeof(*img));
@@ -1093,8 +1098,9 @@ int image_load(const char *path, unsigned flags, struct ckpt_image *img)
 	while ((ret = img_next(&img->r, &rec)) > 0) {
 		ret = load_rec(&l);
 		if (ret)
-			return ret;
+			break;
 	}
+	ZSTD_freeDCtx(l.dctx);
 	if (ret)
 		return ret;
 	return check_whole(img);

@@ -1353,11 +1353,11 @@ static int t_zpages_split_and_lazy(void)
 		no("chunks of %u and %u pages", pg[0].nr, img.procs[0].nr_chunks > 1 ? pg[1].nr : 0);
 	else if (pg[1].data[5] != 0)
 		no("a lazy load decompressed pages before they were asked for");
-	else if (img_zpiece(&pg[1].z, ps, 1, pg[1].zbuf) ||
+	else if (img_zpiece(&pg[1].z, ps, 1, pg[1].zbuf, NULL) ||
 		 pg[1].data[(size_t)IMG_PIECE_PAGES * ps + 5] !=
 		 page_byte(pg[1].vaddrs[IMG_PIECE_PAGES], 5) || pg[1].data[5] != 0)
 		no("piece 1 alone did not decompress to its pages alone");
-	else if (img_zpiece(&pg[1].z, ps, 2, pg[1].zbuf) != -EINVAL)
+	else if (img_zpiece(&pg[1].z, ps, 2, pg[1].zbuf, NULL) != -EINVAL)
 		no("piece 2 of 2 accepted");
 	else if (image_zfill(&img, NULL))
 		no("image_zfill: %s", img.r.err);
