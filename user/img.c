@@ -627,6 +627,8 @@ static const char *const type_names[IMG_TYPE_MAX] = {
 	[IMG_MSQ] = "msq",
 	[IMG_MSG] = "msg",
 	[IMG_ZPAGES] = "zpages",
+	[IMG_CHAIN] = "chain",
+	[IMG_INHERIT] = "inherit",
 };
 
 const char *img_type_name(uint32_t type)

@@ -920,9 +920,77 @@ const struct m_shm *image_find_shm(const struct ckpt_image *img, int32_t id)
 	return NULL;
 }
 
+/* right after the header: this snap, its parent and its processes */
+static int load_chain(struct loader *l)
+{
+	const struct img_chain *c = l->rec->p;
+	uint64_t fixed = sizeof(*c);
+	const char *parent = NULL;
+
+	if (l->rec->index != 1 || l->img->chain)
+		return bad(l, "not right after the header");
+	if (l->rec->len < sizeof(*c))
+		return bad(l, "too short");
+	fixed += (uint64_t)c->nr_procs * sizeof(struct img_chain_proc);
+	if (c->reserved || (c->flags & ~IMG_CHAIN_FLAGS_ALL) || !c->id ||
+	    c->nr_procs != l->img->hdr->nr_procs ||
+	    IMG_ALIGN(fixed + c->parent_len) != l->rec->len)
+		return bad(l, "id %#llx, flags %#x, %u processes in %u bytes",
+			   (unsigned long long)c->id, c->flags, c->nr_procs, l->rec->len);
+	if (!c->parent_id != !c->parent_len)
+		return bad(l, "a parent id without a path or the other way round");
+	if (c->parent_len && !(parent = img_str(l->rec, fixed, c->parent_len)))
+		return bad(l, "parent path not terminated");
+	l->img->chain = c;
+	l->img->chain_procs = (const struct img_chain_proc *)(c + 1);
+	l->img->chain_parent = parent;
+	return 0;
+}
+
+/* after the process's pages: ranges increasing, apart, inside its VMAs */
+static int load_inherit(struct loader *l, struct m_proc *mp)
+{
+	const struct img_inherit *in = l->rec->p;
+	const struct img_range *r = (const void *)(in + 1);
+	uint64_t ps = l->img->hdr->page_size, prev = 0, va;
+	uint32_t i, vi = 0;
+
+	if (l->rec->len < sizeof(*in) || in->reserved ||
+	    l->rec->len != sizeof(*in) + (uint64_t)in->nr * sizeof(*r) || !in->nr)
+		return bad(l, "%u ranges in %u bytes", l->rec->len < sizeof(*in) ? 0 :
+			   in->nr, l->rec->len);
+	if (!l->img->chain || !l->img->chain->parent_id)
+		return bad(l, "pages from a parent, but the image has none");
+	if (mp->nr_inh) {
+		const struct img_inherit *last = mp->inh[mp->nr_inh - 1];
+
+		prev = ((const struct img_range *)(last + 1))[last->nr - 1].end;
+	}
+	for (i = 0; i < in->nr; i++) {
+		if (r[i].start % ps || r[i].end % ps || r[i].start >= r[i].end ||
+		    r[i].start < prev || r[i].end >= (1ULL << 57))
+			return bad(l, "range %u %#llx-%#llx", i, (unsigned long long)r[i].start,
+				   (unsigned long long)r[i].end);
+		for (va = r[i].start; va < r[i].end; va += ps) {
+			while (vi < mp->nr_vmas && mp->vmas[vi].v->end <= va)
+				vi++;
+			if (vi == mp->nr_vmas || mp->vmas[vi].v->start > va)
+				return bad(l, "page %#" PRIx64 " is outside every vma", va);
+			/* a whole VMA at a time */
+			va = MIN(r[i].end, mp->vmas[vi].v->end) - ps;
+		}
+		mp->nr_inherited += (r[i].end - r[i].start) / ps;
+		prev = r[i].end;
+	}
+	return vec_push(mp->inh, mp->nr_inh, mp->cap_inh, in);
+}
+
 static int load_rec(struct loader *l)
 {
 	struct m_proc *mp = cur(l);
+
+	if (l->rec->type == IMG_CHAIN)
+		return load_chain(l);
 
 	if (l->rec->type == IMG_PROC)
 		return load_proc(l);
@@ -955,6 +1023,8 @@ static int load_rec(struct loader *l)
 		return load_page_sums(l, mp);
 	case IMG_ZPAGES:
 		return load_zpages(l, mp);
+	case IMG_INHERIT:
+		return load_inherit(l, mp);
 	case IMG_GUARD:
 		return load_guard(l, mp);
 	case IMG_COW:
@@ -1083,6 +1153,11 @@ int image_zfill(struct ckpt_image *img, bool (*skip)(const struct img_vma *v))
 
 int image_load(const char *path, unsigned flags, struct ckpt_image *img)
 {
+	return image_load_at(path, flags, img, 0);
+}
+
+int image_load_at(const char *path, unsigned flags, struct ckpt_image *img, int depth)
+{
 	struct img_rec rec;
 	struct loader l = { img, &rec, flags, NULL };
 	int ret;
@@ -1103,7 +1178,11 @@ int image_load(const char *path, unsigned flags, struct ckpt_image *img)
 	ZSTD_freeDCtx(l.dctx);
 	if (ret)
 		return ret;
-	return check_whole(img);
+	ret = check_whole(img);
+	/* snap --kill's read-back does not look at pages: the chain is restore's */
+	if (!ret && img->chain && img->chain->parent_id && !(flags & IMG_OPEN_NO_CHECKSUM))
+		ret = chain_resolve(img, path, flags, depth);
+	return ret;
 }
 
 void image_free(struct ckpt_image *img)
@@ -1123,11 +1202,17 @@ void image_free(struct ckpt_image *img)
 		free(mp->timers);
 		free(mp->guards);
 		free(mp->cows);
+		if (mp->own) {
+			free(mp->pages);
+			mp->pages = mp->own;
+			mp->nr_chunks = mp->nr_own;
+		}
 		for (j = 0; j < mp->nr_chunks; j++)
 			if (mp->pages[j].zbuf)
 				munmap(mp->pages[j].zbuf,
 				       (size_t)mp->pages[j].nr * img->hdr->page_size);
 		free(mp->pages);
+		free(mp->inh);
 	}
 	free(img->procs);
 	for (i = 0; i < img->ipc.nr_shm; i++)
@@ -1137,6 +1222,10 @@ void image_free(struct ckpt_image *img)
 	free(img->ipc.shm);
 	free(img->ipc.sem);
 	free(img->ipc.msq);
+	if (img->parent) {
+		image_free(img->parent);
+		free(img->parent);
+	}
 	img_close(&img->r);
 	memset(img, 0, sizeof(*img));
 	img->r.fd = -1;

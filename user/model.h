@@ -8,6 +8,7 @@
 #define BPFCKPT_MODEL_H
 
 #include "img.h"
+#include "bpfckpt/chain.h"
 #include "bpfckpt/files.h"
 #include "bpfckpt/ipc.h"
 #include "bpfckpt/mm.h"
@@ -79,6 +80,12 @@ struct m_proc {
 	struct m_pages *pages;
 	uint32_t nr_chunks, cap_chunks;
 	uint64_t nr_pages;
+	/* IMG_INHERIT: once the chain is resolved, pages[] holds those too */
+	const struct img_inherit **inh;
+	uint32_t nr_inh, cap_inh;
+	uint64_t nr_inherited;		/* pages taken from the parent */
+	struct m_pages *own;		/* this image's chunks, if pages[] is merged */
+	uint32_t nr_own;
 	int32_t parent;		/* index of the parent in procs[], -1: none */
 };
 
@@ -112,6 +119,11 @@ struct ckpt_image {
 	uint32_t nr_procs, cap_procs;
 	uint64_t nr_pages;
 	struct m_ipc ipc;
+	/* IMG_CHAIN (pre-copy), NULL if none */
+	const struct img_chain *chain;
+	const struct img_chain_proc *chain_procs;
+	const char *chain_parent;	/* the parent's path as recorded */
+	struct ckpt_image *parent;	/* loaded, unless IMG_OPEN_NO_CHECKSUM */
 };
 
 /* the segment with id @id, NULL if none */
@@ -124,6 +136,15 @@ const struct m_shm *image_find_shm(const struct ckpt_image *img, int32_t id);
 bool mm_cow_eligible(const struct img_vma *v);
 /* -EINVAL with @err if an IMG_COW range is not inside such memory of both */
 int mm_cow_check_model(const struct ckpt_image *img, char *err, size_t len);
+
+/*
+ * chain.c: loads the parent of @img (recorded relative to @path's
+ * directory) with its own parents, checks it is the one @img was snapped
+ * against, and merges into each process's pages[] those it inherits.
+ */
+int chain_resolve(struct ckpt_image *img, const char *path, unsigned flags, int depth);
+/* image_load() for chain.c: @depth images below the one asked for */
+int image_load_at(const char *path, unsigned flags, struct ckpt_image *img, int depth);
 
 /* -errno with img->r.err saying what and where */
 int image_load(const char *path, unsigned flags, struct ckpt_image *img);

@@ -178,6 +178,12 @@ static int preflight(struct restore_ctx *ctx)
 {
 	int ret;
 
+	if (ctx->img.chain && (ctx->img.chain->flags & IMG_CHAIN_PRE)) {
+		pr_err("%s is a pre-copy image (its memory was copied while the tree ran): "
+		       "restore the last image of its chain, snapped with --parent",
+		       ctx->path);
+		return -EINVAL;
+	}
 	ret = ctx->lazy ? lazy_check() : 0;
 	if (!ret)
 		ret = check_kernel(ctx);

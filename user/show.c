@@ -80,6 +80,41 @@ static void show_compressed(struct printer *p, const struct ckpt_image *img)
 		  bytes ? pages * (double)img->hdr->page_size / bytes : 0.0);
 }
 
+static uint64_t inherited(const struct ckpt_image *img)
+{
+	uint64_t n = 0;
+	uint32_t i;
+
+	for (i = 0; i < img->nr_procs; i++)
+		n += img->procs[i].nr_inherited;
+	return n;
+}
+
+/* pre-copy: this image and the parents it takes pages from, nearest first */
+static void show_chain(struct printer *p, const struct ckpt_image *img)
+{
+	const struct ckpt_image *c;
+
+	if (!img->chain)
+		return;
+	print_open_arr(p, "chain");
+	for (c = img; c && c->chain; c = c->parent) {
+		print_open_obj(p, NULL);
+		print_hex(p, "id", c == img ? "pre-copy chain: snap %016" PRIx64 :
+			  "  <- snap %016" PRIx64, c->chain->id);
+		print_bool(p, "pre", (c->chain->flags & IMG_CHAIN_PRE) ?
+			   " (a pre-copy image: tracked writes, not restorable alone)" : "",
+			   c->chain->flags & IMG_CHAIN_PRE);
+		if (c->chain_parent) {
+			print_str(p, "parent", ", parent %s", c->chain_parent);
+			print_u64(p, "inherited", ", %" PRIu64 " pages taken from it", inherited(c));
+		}
+		print_text(p, "\n");
+		print_close_obj(p);
+	}
+	print_close_arr(p);
+}
+
 static void show_header(struct printer *p, const struct ckpt_image *img,
 			const char *path)
 {
@@ -107,6 +142,7 @@ static void show_header(struct printer *p, const struct ckpt_image *img,
 	print_u64(p, "nr_processes", NULL, img->nr_procs);
 	print_u64(p, "pages", NULL, img->nr_pages);
 	show_compressed(p, img);
+	show_chain(p, img);
 	print_close_obj(p);
 }
 

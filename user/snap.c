@@ -21,10 +21,12 @@
 #include "log.h"
 #include "snap.h"
 #include "model.h"
+#include "precopy.h"
 #include "util.h"
 #include "verdict.h"
 
-#define SNAP_USAGE	"snap PID [-o IMAGE|-] [--kill] [--compress[=LEVEL]] [--file-max BYTES]"
+#define SNAP_USAGE	"snap PID [-o IMAGE|-] [--kill] [--compress[=LEVEL]] [--pre] " \
+			"[--parent IMAGE] [--file-max BYTES]"
 #define KILL_TIMEOUT_MS	10000
 
 static int parse_args(int argc, char **argv, struct snap_ctx *ctx)
@@ -38,6 +40,12 @@ static int parse_args(int argc, char **argv, struct snap_ctx *ctx)
 			ctx->out = argv[i];
 		} else if (!strcmp(argv[i], "--kill")) {
 			ctx->kill = true;
+		} else if (!strcmp(argv[i], "--pre")) {
+			ctx->pre = true;
+		} else if (!strcmp(argv[i], "--parent")) {
+			if (++i == argc)
+				return usage_error(SNAP_USAGE, "--parent needs an image");
+			ctx->parent = argv[i];
 		} else if (!strcmp(argv[i], "--compress")) {
 			ctx->zlevel = 1;	/* zstd's fastest: ~0.5 GB/s a core */
 		} else if (!strncmp(argv[i], "--compress=", 11)) {
@@ -63,6 +71,8 @@ static int parse_args(int argc, char **argv, struct snap_ctx *ctx)
 	}
 	if (!ctx->root)
 		return usage_error(SNAP_USAGE, "which PID?");
+	if (ctx->pre && ctx->kill)
+		return usage_error(SNAP_USAGE, "--pre leaves the tree running: not with --kill");
 	if (ctx->out && !strcmp(ctx->out, "-") && isatty(STDOUT_FILENO))
 		return usage_error(SNAP_USAGE, "-o -: standard output is a terminal");
 	return 0;
@@ -151,6 +161,8 @@ static int write_image(struct snap_ctx *ctx)
 	}
 	img_set_compress(ctx->w, ctx->zlevel);
 	ret = write_header(ctx);
+	if (!ret && ctx->ps)
+		ret = pre_write_chain(ctx);
 	if (!ret)
 		ret = ipc_write(ctx);
 	for (i = 0; !ret && i < ctx->nr_procs; i++) {
@@ -226,6 +238,7 @@ static void free_all(struct snap_ctx *ctx)
 		files_free(&ctx->procs[i]);
 	}
 	ipc_free(ctx);
+	pre_free(ctx);
 	free(ctx->procs);
 	free(ctx->kfiles);
 	free(ctx->objs);
@@ -252,6 +265,10 @@ static void print_summary(struct snap_ctx *ctx, uint64_t size)
 	       bytes / 1048576.0, ctx->out, size / 1048576.0,
 	       secs(st->start_ns, st->end_ns),
 	       secs(st->freeze_start_ns, st->freeze_end_ns));
+	if (st->inherited)
+		fprintf(f, "pid %d: %llu pages (%.1f MiB) not written since %s, left to it\n",
+			ctx->root, (unsigned long long)st->inherited,
+			st->inherited * getpagesize() / 1048576.0, ctx->parent);
 	pr_info("times: bpf load %.4f s, freeze %.4f s, collect %.4f s, "
 		"write %.4f s (pages %.4f s, %.2f GiB/s), commit %.4f s, "
 		"end %.4f s", secs(st->start_ns, st->freeze_start_ns),
@@ -284,6 +301,10 @@ int cmd_snap(int argc, char **argv)
 	}
 	if (collect_open_snap(&ctx.col))
 		return EXIT_RUNTIME;
+	if ((ctx.pre || ctx.parent) && pre_open(&ctx)) {
+		free_all(&ctx);
+		return EXIT_RUNTIME;
+	}
 	/* before the freeze: it makes two short-lived processes of its own */
 	ctx.landlock_word = task_landlock_word(&ctx.col);
 	ctx.st.freeze_start_ns = now_ns();
@@ -292,6 +313,13 @@ int cmd_snap(int argc, char **argv)
 		goto out;
 	ctx.st.frozen_ns = now_ns();
 	ret = collect_all(&ctx);
+	if (!ret && ctx.ps)
+		ret = pre_track(&ctx);
+	if (!ret && ctx.pre) {
+		/* writes are tracked now: the memory is copied while the tree runs */
+		pstree_thaw(&ctx.tree);
+		ctx.st.freeze_end_ns = now_ns();
+	}
 	if (!ret)
 		ret = write_image(&ctx);
 	if (!ret && !ctx.kill) {
@@ -318,8 +346,12 @@ int cmd_snap(int argc, char **argv)
 		pstree_thaw(&ctx.tree);
 		goto out;
 	}
+	/* --pre: a keeper holds the write tracking until the next round */
+	ret = pre_keep(&ctx);
+	if (ret && !img_read_path(ctx.w))
+		unlink(ctx.out);
 	/* a stream leaves only now: checked, and (--kill) the tree still frozen */
-	if (img_read_path(ctx.w) && (ret = img_send(ctx.w, STDOUT_FILENO)))
+	if (!ret && img_read_path(ctx.w) && (ret = img_send(ctx.w, STDOUT_FILENO)))
 		pr_err("writing the image to standard output: %s", errstr(ret));
 	img_abort(ctx.w);	/* committed: only frees */
 	if (ret) {

@@ -129,6 +129,7 @@ struct snap_stats {
 	uint64_t mem_ns;		/* spent copying pages (mm_write) */
 	uint64_t pages;
 	uint64_t threads;
+	uint64_t inherited;		/* pages left to the parent (--parent) */
 };
 
 struct snap_ctx {
@@ -137,6 +138,9 @@ struct snap_ctx {
 	bool kill;
 	uint64_t file_max;		/* --file-max: content saved up to this */
 	int zlevel;			/* --compress: zstd level, 0: off */
+	bool pre;			/* --pre: track writes, copy while running */
+	const char *parent;		/* --parent IMAGE */
+	struct pre_state *ps;		/* precopy.c, with --pre or --parent */
 	struct collector col;
 	struct pstree tree;
 	struct snap_proc *procs;

@@ -50,6 +50,8 @@ struct ckpt_hdr {
 #define IMG_EPOLL	54
 #define IMG_FILEDATA	55	/* a memfd's or deleted file's content */
 #define IMG_ZPAGES	96	/* compressed IMG_PAGES (mm.h) */
+#define IMG_CHAIN	97	/* pre-copy: this snap and its parent (chain.h) */
+#define IMG_INHERIT	98	/* pre-copy: pages taken from the parent */
 #define IMG_TYPE_MAX	128	/* types are below this */
 
 #define IMG_MAGIC	0x3154504b43465042ULL	/* "BPFCKPT1" in file order */
