@@ -77,7 +77,9 @@ test_chain_lazy() {
 	assert_ticking "$WL_LOG" 5
 	kill_session "$WL_PID"
 	assert_no_pids "$WL_PID"
+	# the tree was stopped when snapped: it comes back stopped
 	restore_d --lazy
+	cont_tree "$WL_PID"
 	assert_ticking "$WL_LOG" 5
 }
 
