@@ -31,15 +31,39 @@ test_rounds_then_restore() {
 	assert_ticking "$WL_LOG" 3
 	assert_ckpt 0 snap "$WL_PID" --pre --parent "$T/pre2.img" -o "$T/pre3.img"
 	assert_ticking "$WL_LOG" 3
-	assert_ckpt 0 snap "$WL_PID" --parent "$T/pre3.img" -o "$T/img" --kill
+	# the last round of a stopped tree: the chain of four is its memory
+	stop_tree "$WL_PID"
+	assert_ckpt 0 snap "$WL_PID" --parent "$T/pre3.img" -o "$T/img"
 	grep -q "left to it" "$CKPT_OUT" || fail "the last round inherits nothing: $(cat "$CKPT_OUT")"
+	pagecmp_tree "$WL_PID"
+	kill_session "$WL_PID"
+	assert_no_pids "$WL_PID"
 	[ "$(stat -c %s "$T/img")" -lt $(( $(stat -c %s "$T/pre1.img") / 4 )) ] ||
 		fail "the last image ($(stat -c %s "$T/img") bytes) is not much smaller than the first ($(stat -c %s "$T/pre1.img"))"
 	assert_ckpt 0 show --json "$T/img"
 	cp "$CKPT_OUT" "$T/image.json"
 	restore_d
-	assert_ticking "$WL_LOG" 5
+	pagecmp_image
 	restored_matches --running
+	cont_tree "$WL_PID"
+	assert_ticking "$WL_LOG" 5
+}
+
+# a failed --pre leaves the tree as it was: no image, no userfaultfd in
+# it, no VMA write-protected, no keeper
+test_failed_pre_leaves_nothing() {
+	mkdir "$T/img"
+	wl_start heap 16 20
+	assert_ticking "$WL_LOG" 2
+	for point in pre-track snap-write snap-commit; do
+		BPFCKPT_FAULT=$point assert_ckpt 1 snap "$WL_PID" --pre -o "$T/img/pre.img"
+		assert_alive "$WL_PID"
+		[ -e "$T/img/pre.img" ] && fail "$point: a failed --pre left its image"
+		ls -l /proc/$WL_PID/fd | grep -q userfaultfd && fail "$point: the tree holds a userfaultfd"
+		grep -q '^VmFlags:.* uw' /proc/$WL_PID/smaps && fail "$point: VMAs are still write-protected"
+		[ -z "$(keepers_of)" ] || fail "$point: a keeper runs: $(keepers_of)"
+		assert_ticking "$WL_LOG" 2
+	done
 }
 
 # a stopped tree: what is restored through the chain equals its memory
