@@ -1502,6 +1502,218 @@ static int t_stream(void)
 	return ret ? -1 : 0;
 }
 
+/* ---- pre-copy chains (IMG_CHAIN, IMG_INHERIT) ---- */
+
+#define CHAIN_ID	0x1234567890abcdefULL
+#define CHAIN_START	777		/* start time of ROOT_PID */
+
+static char par_path[300], kid_path[300];
+static uint8_t *kid_good;
+static size_t kid_len;
+
+/* the parent: chunk1 and chunk2's pages; the child: 0x11000 of its own */
+static const uint64_t kid_own[] = { 0x11000 };
+static const struct img_range kid_inh[] = {
+	{ 0x10000, 0x11000 }, { 0x13000, 0x14000 }, { 0x30000, 0x31000 },
+};
+
+static int put_chain(struct img_writer *w, uint64_t id, uint64_t parent_id,
+		     uint64_t parent_sum, uint64_t start)
+{
+	static const char parent[] = "parent.img";
+	struct img_chain c = {
+		.h.type = IMG_CHAIN, .id = id, .parent_id = parent_id,
+		.parent_sum = parent_sum, .flags = parent_id ? 0 : IMG_CHAIN_PRE,
+		.nr_procs = 2, .parent_len = parent_id ? sizeof(parent) : 0,
+	};
+	struct img_chain_proc cp[2] = {
+		{ .pid = ROOT_PID, .tracked = 1, .start_time = start },
+		{ .pid = ZOMBIE_PID, .start_time = 1 },
+	};
+	struct img_part parts[2] = { { cp, sizeof(cp) }, { parent, c.parent_len } };
+
+	return img_put(w, &c, sizeof(c), parts, 2);
+}
+
+/* pages whose bytes are page_byte() ^ 0x5a: the child's own content */
+static int put_salted(struct img_writer *w, const uint64_t *va, uint32_t nr)
+{
+	uint8_t *data;
+	uint32_t i;
+	size_t b;
+	int ret;
+
+	ret = img_pages_begin(w, nr, va, &data);
+	if (ret)
+		return ret;
+	for (i = 0; i < nr; i++)
+		for (b = 0; b < ps; b++)
+			data[(size_t)i * ps + b] = page_byte(va[i], b) ^ 0x5a;
+	img_pages_filled(w, (size_t)nr * ps);
+	return img_pages_end(w);
+}
+
+static int build_link(const char *path, bool kid, uint64_t parent_sum, uint64_t start)
+{
+	struct img_inherit in = { .h.type = IMG_INHERIT, .nr = 3 };
+	struct img_part part = { kid_inh, sizeof(kid_inh) };
+	struct img_writer *w;
+	int ret;
+
+	ret = img_create(path, &w);
+	if (ret)
+		return no("img_create: %s", strerror(-ret));
+	ret = put_header(w) ?:
+	      put_chain(w, kid ? CHAIN_ID + 1 : CHAIN_ID, kid ? CHAIN_ID : 0, parent_sum, start) ?:
+	      put_proc(w, ROOT_PID, 1, false) ?: put_thread(w, ROOT_PID) ?:
+	      put_thread(w, THREAD2) ?:
+	      put_vma(w, 0x10000, 0x14000, IMG_VMA_ANON, NULL) ?:
+	      put_vma(w, 0x20000, 0x22000, IMG_VMA_FILE, "/lib/x.so") ?:
+	      put_vma(w, 0x30000, 0x31000, IMG_VMA_HEAP, NULL);
+	if (!ret && kid)
+		ret = put_salted(w, kid_own, 1) ?: img_put(w, &in, sizeof(in), &part, 1);
+	else if (!ret)
+		ret = put_pages(w, chunk1, 3) ?: put_pages(w, chunk2, 1);
+	if (!ret)
+		ret = put_proc(w, ZOMBIE_PID, ROOT_PID, true) ?: img_commit(w);
+	img_abort(w);
+	return ret ? no("writing %s: %s", path, strerror(-ret)) : 0;
+}
+
+static uint64_t tail_sum(const char *path)
+{
+	uint8_t *b;
+	size_t len;
+	uint64_t sum = 0;
+
+	if (!read_all(path, &b, &len)) {
+		sum = ((const struct img_tail *)(b + len) - 1)->checksum;
+		free(b);
+	}
+	return sum;
+}
+
+/* the parent and a child that stores 0x11000 and inherits the other pages */
+static int build_chain(void)
+{
+	return build_link(par_path, false, 0, CHAIN_START) ?:
+	       build_link(kid_path, true, tail_sum(par_path), CHAIN_START);
+}
+
+static int t_chain_round_trip(void)
+{
+	struct ckpt_image img;
+	const struct m_proc *mp;
+	uint32_t c, i, n = 0;
+	int ret = -1;
+
+	if (build_chain() || read_all(kid_path, &kid_good, &kid_len))
+		return -1;
+	if (image_load(kid_path, 0, &img)) {
+		no("image_load: %s", img.r.err);
+		goto out;
+	}
+	mp = &img.procs[0];
+	if (!img.chain || img.chain->parent_id != CHAIN_ID || !img.parent ||
+	    strcmp(img.chain_parent, "parent.img") || !(img.parent->chain->flags & IMG_CHAIN_PRE) ||
+	    mp->nr_inherited != 3 || mp->nr_pages != 4 || img.nr_pages != 4) {
+		no("chain fields or counts differ");
+		goto out;
+	}
+	for (c = 0; c < mp->nr_chunks; c++)
+		for (i = 0; i < mp->pages[c].nr; i++, n++) {
+			uint64_t va = mp->pages[c].vaddrs[i];
+			uint8_t want = page_byte(va, 9) ^ (va == 0x11000 ? 0x5a : 0);
+			static const uint64_t order[] = { 0x10000, 0x11000, 0x13000, 0x30000 };
+
+			if (n >= 4 || va != order[n] || mp->pages[c].data[(size_t)i * ps + 9] != want) {
+				no("merged page %u: %#" PRIx64 " (byte %#x)", n, va,
+				   mp->pages[c].data[(size_t)i * ps + 9]);
+				goto out;
+			}
+		}
+	ret = n == 4 ? 0 : no("%u merged pages", n);
+	image_free(&img);
+	/* snap --kill's read-back does not load the parent */
+	if (!ret && (image_load(kid_path, IMG_OPEN_NO_CHECKSUM, &img) || img.parent))
+		ret = no("IMG_OPEN_NO_CHECKSUM: %s", img.parent ? "parent loaded" : img.r.err);
+out:
+	image_free(&img);
+	return ret;
+}
+
+/* the child edited at @field of its @type record, resealed, must be refused */
+static int kid_rejects(uint32_t type, size_t field, const void *val, size_t size,
+		       const char *want, const char *what)
+{
+	struct img_reader r;
+	struct img_rec rec;
+	uint64_t off = 0;
+	uint8_t *b;
+	int ret;
+
+	if (img_open(kid_path, 0, &r))
+		return no("img_open: %s", r.err);
+	while (img_next(&r, &rec) > 0)
+		if (rec.type == type && !off)
+			off = rec.off;
+	img_close(&r);
+	b = malloc(kid_len);
+	if (!off || !b) {
+		free(b);
+		return no("no %s record", img_type_name(type));
+	}
+	memcpy(b, kid_good, kid_len);
+	memcpy(b + off + field, val, size);
+	reseal(b, kid_len, ((struct img_tail *)(b + kid_len) - 1)->nr_records);
+	ret = rejects(b, kid_len, 0, want, NULL, what);
+	free(b);
+	return ret;
+}
+
+static int t_chain_damaged(void)
+{
+	size_t cf = sizeof(struct img_chain), r0 = sizeof(struct img_inherit);
+	uint64_t big = 1ULL << 57;
+
+	if (!kid_good)
+		return no("no chain (chain_round_trip failed)");
+	/* the damaged copy (bad_path) finds parent.img next to it */
+	return kid_rejects(IMG_CHAIN, offsetof(struct img_chain, reserved), &(uint32_t){ 1 }, 4,
+			  "flags", "chain reserved") ?:
+	      kid_rejects(IMG_CHAIN, offsetof(struct img_chain, flags), &(uint32_t){ 8 }, 4,
+			  "flags 0x8", "unknown chain flag") ?:
+	      kid_rejects(IMG_CHAIN, offsetof(struct img_chain, id), &(uint64_t){ 0 }, 8,
+			  "id 0", "id 0") ?:
+	      kid_rejects(IMG_CHAIN, offsetof(struct img_chain, nr_procs), &(uint32_t){ 3 }, 4,
+			  "3 processes", "nr_procs") ?:
+	      kid_rejects(IMG_CHAIN, offsetof(struct img_chain, parent_id), &(uint64_t){ 0 }, 8,
+			  "without a path", "parent path, no id") ?:
+	      kid_rejects(IMG_CHAIN, offsetof(struct img_chain, parent_id), &(uint64_t){ 99 }, 8,
+			  "not the image this one was snapped against", "another parent id") ?:
+	      kid_rejects(IMG_CHAIN, offsetof(struct img_chain, parent_sum), &(uint64_t){ 99 }, 8,
+			  "not the image this one was snapped against", "parent changed since") ?:
+	      kid_rejects(IMG_CHAIN, cf + offsetof(struct img_chain_proc, start_time),
+			  &(uint64_t){ 1 }, 8, "another process of that pid", "pid reused") ?:
+	      kid_rejects(IMG_CHAIN, cf + 2 * sizeof(struct img_chain_proc) + 10, "X", 1,
+			  "not terminated", "parent path unterminated") ?:
+	      kid_rejects(IMG_INHERIT, offsetof(struct img_inherit, reserved), &(uint32_t){ 1 },
+			  4, "ranges", "inherit reserved") ?:
+	      kid_rejects(IMG_INHERIT, offsetof(struct img_inherit, nr), &(uint32_t){ 2 }, 4,
+			  "ranges", "nr 2 for 3") ?:
+	      kid_rejects(IMG_INHERIT, r0, &(uint64_t){ 0x10001 }, 8, "range 0", "unaligned") ?:
+	      kid_rejects(IMG_INHERIT, r0 + 8, &(uint64_t){ 0x10000 }, 8, "range 0", "empty") ?:
+	      kid_rejects(IMG_INHERIT, r0 + 16, &(uint64_t){ 0x10000 }, 8, "range 1",
+			  "overlapping") ?:
+	      kid_rejects(IMG_INHERIT, r0 + 16 + 8, &big, 8, "range 1", "past 57 bits") ?:
+	      kid_rejects(IMG_INHERIT, r0 + 16, &(uint64_t){ 0x12000 }, 8,
+			  "parent holds 3 of them", "a page the parent lacks") ?:
+	      kid_rejects(IMG_INHERIT, r0 + 32 + 8, &(uint64_t){ 0x32000 }, 8, "outside every vma",
+			  "outside the vmas") ?:
+	      kid_rejects(IMG_INHERIT, r0 + 8, &(uint64_t){ 0x12000 }, 8, "both stored and inherited",
+			  "a stored page inherited too");
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -1547,6 +1759,13 @@ int main(void)
 	run("zpages_damaged", t_zpages_damaged);
 	run("zpages_damaged_lazy", t_zpages_damaged_lazy);
 	run("stream", t_stream);
+	snprintf(par_path, sizeof(par_path), "%s/parent.img", dir);
+	snprintf(kid_path, sizeof(kid_path), "%s/kid.img", dir);
+	run("chain_round_trip", t_chain_round_trip);
+	run("chain_damaged", t_chain_damaged);
+	unlink(par_path);
+	unlink(kid_path);
+	free(kid_good);
 	unlink(z_path);
 	unlink(zbig_path);
 	free(zgood);
