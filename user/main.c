@@ -13,7 +13,7 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{ "snap", cmd_snap, "snap PID [-o IMAGE|-] [--kill] [--compress]" },
+	{ "snap", cmd_snap, "snap PID [-o IMAGE|-] [--kill] [--compress] [--pre] [--parent IMAGE]" },
 	{ "restore", cmd_restore, "restore IMAGE|- [-d] [--force]" },
 	{ "show", cmd_show, "show IMAGE [--json]" },
 	{ "inspect", cmd_inspect, "inspect PID [--json]" },
