@@ -18,7 +18,7 @@ ARCH     := x86
 
 # Debian packages for the build (first line) and for the tests (second line).
 DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
-            libxxhash-dev gcc make \
+            libxxhash-dev libzstd-dev gcc make \
             python3 procps util-linux strace tmux iproute2 \
             redis-server redis-tools \
             dpkg-dev fakeroot man-db bsdextrautils
@@ -41,14 +41,15 @@ missing := $(strip $(foreach t,clang llvm-strip pkg-config, \
 	$(if $(wildcard /usr/include/bpf/libbpf.h),,libbpf-dev) \
 	$(if $(wildcard /usr/include/libelf.h),,libelf-dev) \
 	$(if $(wildcard /usr/include/zlib.h),,zlib1g-dev) \
-	$(if $(wildcard /usr/include/xxhash.h),,libxxhash-dev))
+	$(if $(wildcard /usr/include/xxhash.h),,libxxhash-dev) \
+	$(if $(wildcard /usr/include/zstd.h),,libzstd-dev))
 DEPS_FIRST := $(if $(missing),deps,)
 
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
             -Wshadow -Wformat=2 -Wno-format-nonliteral -D_GNU_SOURCE \
             -Iinclude -Iarch/$(ARCH) -I$(BUILD) -iquote user -MMD -MP
-LDLIBS   := -lbpf -lelf -lz -lxxhash
+LDLIBS   := -lbpf -lelf -lz -lxxhash -lzstd
 ifeq ($(SANITIZE),1)
 CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer \
             -fno-sanitize-recover=undefined
@@ -193,6 +194,8 @@ bench-deps: deps
 bench: bench-deps $(BUILD)/bpfckpt $(WL_BINS) $(BENCH_BINS)
 	$(Q)BUILD=$(BUILD) bash tests/bench/run
 	$(Q)BUILD=$(BUILD) bash tests/bench/lazy.sh
+	$(Q)BUILD=$(BUILD) bash tests/bench/compress.sh
+	$(Q)BUILD=$(BUILD) bash tests/bench/precopy.sh
 
 $(BUILD)/tests/bench/%: tests/bench/%.c
 	$(call msg,CC,$@)
@@ -208,7 +211,7 @@ $(BUILD)/tests/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) $(wildcard user/*.h include/bp
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
 		-Iinclude -Iarch/$(ARCH) -I$(BUILD) -iquote user $< $(FUZZ_LIB) \
-		-lbpf -lxxhash -o $@
+		-lbpf -lxxhash -lzstd -o $@
 
 fuzz: deps $(BUILD)/bpfckpt $(patsubst tests/fuzz/%.c,$(BUILD)/tests/fuzz/%,$(FUZZ_SRCS))
 	$(Q)mkdir -p $(BUILD)/fuzz-corpus

@@ -38,7 +38,7 @@ static void man_synopsis(const struct cmd_desc *d)
 		roff(o->name);
 		printf("\\fR");
 		if (o->arg) {
-			printf(" \\fI");
+			printf("%s\\fI", cmd_opt_sep(o));
 			roff(o->arg);
 			printf("\\fR");
 		}
@@ -53,7 +53,7 @@ static void man_opt_line(const struct cmd_opt *o)
 	roff(o->name);
 	printf("\\fR");
 	if (o->arg) {
-		printf(" \\fI");
+		printf("%s\\fI", cmd_opt_sep(o));
 		roff(o->arg);
 		printf("\\fR");
 	}
@@ -186,7 +186,7 @@ static void bash(void)
 	for (d = cmd_descs; d->name; d++) {
 		printf("\t%s)\n\t\tcase $prev in\n", d->name);
 		for (o = d->opts; o->name; o++) {
-			if (!o->arg)
+			if (!o->arg || cmd_opt_attached(o))
 				continue;
 			printf("\t\t%s) ", o->name);
 			if (o->kind == ARG_WORDS)

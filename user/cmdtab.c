@@ -12,9 +12,19 @@
 
 static const struct cmd_opt snap_opts[] = {
 	{ "-o", "IMAGE", ARG_FILE, false,
-	  "Write the image to IMAGE (default bpfckpt-PID.img in the current directory).", NULL },
+	  "Write the image to IMAGE (default bpfckpt-PID.img in the current directory); "
+	  "- writes it to standard output.", NULL },
 	{ "--kill", NULL, ARG_NONE, false,
 	  "Kill the tree once the image is durable, and only if restore would take it.", NULL },
+	{ "--compress", "[=LEVEL]", ARG_TEXT, false,
+	  "Compress the pages with zstd (level 1, or LEVEL from 1 to 19), in chunks a "
+	  "lazy restore can read one by one.", NULL },
+	{ "--pre", NULL, ARG_NONE, false,
+	  "Pre-copy: copy memory while the tree runs on and track its writes for the "
+	  "next round (snap --parent).", NULL },
+	{ "--parent", "IMAGE", ARG_IMAGE, false,
+	  "Store only the pages written since the pre-copy image IMAGE, which this "
+	  "image then refers to.", NULL },
 	{ "--file-max", "BYTES", ARG_TEXT, false,
 	  "Store the content of memfds and deleted files up to BYTES each "
 	  "(default 1 MiB, at most 15 MiB).", NULL },
@@ -94,7 +104,7 @@ const struct cmd_desc cmd_descs[] = {
 	  "through restore's checks first. When stderr is a terminal and the copy takes "
 	  "more than a second, a progress line shows pages done/total, MiB/s and ETA.",
 	  snap_opts, "bpfckpt snap 4711 -o job.img --kill" },
-	{ "restore", "IMAGE", ARG_IMAGE, "bring a snapped tree back, with the same pids",
+	{ "restore", "IMAGE|-", ARG_IMAGE, "bring a snapped tree back, with the same pids",
 	  "Check the image fully (magic, version, checksum, every length), the kernel, "
 	  "every pid and backing file, then rebuild the tree with clone3 set_tid and "
 	  "syscall injection. Without -d restore stays the parent of the restored root, "
@@ -103,7 +113,7 @@ const struct cmd_desc cmd_descs[] = {
 	  "When stderr is a terminal and the page copy takes more than a second, a "
 	  "progress line shows pages done/total, MiB/s and ETA.",
 	  restore_opts, "bpfckpt restore job.img -d" },
-	{ "show", "IMAGE", ARG_IMAGE, "decode an image",
+	{ "show", "IMAGE|-", ARG_IMAGE, "decode an image",
 	  "Print every record of IMAGE: header, processes, threads, VMAs, fds, IPC "
 	  "objects. The image is checked as restore checks it.",
 	  json_opts, "bpfckpt show job.img --json" },
@@ -212,9 +222,14 @@ const struct cmd_opt *cmd_find_opt(const struct cmd_desc *d, const char *name)
 {
 	const struct cmd_opt *o;
 
-	for (o = d->opts; o->name; o++)
-		if (!strcmp(o->name, name))
+	size_t n;
+
+	for (o = d->opts; o->name; o++) {
+		n = strlen(o->name);
+		if (!strcmp(o->name, name) ||
+		    (cmd_opt_attached(o) && !strncmp(o->name, name, n) && name[n] == '='))
 			return o;
+	}
 	return NULL;
 }
 
@@ -234,7 +249,7 @@ const char *cmd_synopsis(const char *name)
 		     d->operand ? d->operand : "");
 	for (o = d->opts; o->name && n < sizeof(bufs[0]); o++)
 		n += snprintf(b + n, sizeof(bufs[0]) - n, " [%s%s%s]%s", o->name,
-			      o->arg ? " " : "", o->arg ? o->arg : "",
+			      cmd_opt_sep(o), o->arg ? o->arg : "",
 			      o->repeat ? "..." : "");
 	return b;
 }
@@ -298,7 +313,7 @@ void cmd_print_help(FILE *f, const struct cmd_desc *d)
 	if (d->opts[0].name)
 		fprintf(f, "\noptions:\n");
 	for (o = d->opts; o->name; o++) {
-		snprintf(left, sizeof(left), "%s%s%s", o->name, o->arg ? " " : "",
+		snprintf(left, sizeof(left), "%s%s%s", o->name, cmd_opt_sep(o),
 			 o->arg ? o->arg : "");
 		fprintf(f, "  %-18s %s\n", left, o->help);
 	}

@@ -33,6 +33,21 @@ struct cmd_opt {
 	const char *words;	/* ARG_WORDS: the values, space-separated */
 };
 
+/*
+ * An argument written "[=X]" is optional and attached ("--compress",
+ * "--compress=3"); any other is the next word.
+ */
+static inline bool cmd_opt_attached(const struct cmd_opt *o)
+{
+	return o->arg && o->arg[0] == '[' && o->arg[1] == '=';
+}
+
+/* what separates an option from its argument in a synopsis */
+static inline const char *cmd_opt_sep(const struct cmd_opt *o)
+{
+	return !o->arg || cmd_opt_attached(o) ? "" : " ";
+}
+
 struct cmd_desc {
 	const char *name;
 	const char *operand;	/* "PID", "IMAGE", "[COMMAND]" or NULL */

@@ -16,10 +16,12 @@
 #include <string.h>
 #include <linux/magic.h>
 #include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 #include <xxhash.h>
+#include <zstd.h>
 /*
  * libxxhash's own XXH3 is built for plain SSE2; its _dispatch variants
  * pick AVX2/AVX-512 at run time: 3x faster here, same hash values.
@@ -57,6 +59,17 @@ struct img_writer {
 	uint32_t nr_sums;
 	bool prefault;		/* map page chunks in one go (tmpfs) */
 	bool committed;
+	bool stream;		/* "-": a memfd, sent by img_send() */
+	char read_path[32];	/* what reads it back (/proc/self/fd/N) */
+	/* --compress: the chunk in progress is an anonymous buffer */
+	int zlevel;		/* 0: off */
+	ZSTD_CCtx *zc;
+	uint64_t *zva;		/* the chunk's addresses */
+	uint32_t zdone;		/* its pieces compressed */
+	uint32_t zfirst;	/* first piece of the record being built */
+	uint32_t zlen[IMG_ZPAGES_PIECES_MAX];
+	uint8_t *zout;		/* their frames */
+	size_t zout_len, zout_cap;
 };
 
 static int split_path(const char *path, int *dirfd, char **name)
@@ -110,6 +123,21 @@ static int make_tmp(struct img_writer *w)
 	return -EEXIST;
 }
 
+/*
+ * A stream is spooled whole in a memfd first: page chunks are filled in
+ * place and the tail's checksum comes last, and snap --kill must read
+ * the image back before anything leaves.  img_send() then copies it out.
+ */
+static int create_stream(struct img_writer *w)
+{
+	w->stream = true;
+	w->fd = memfd_create("bpfckpt-image", MFD_CLOEXEC);
+	if (w->fd < 0)
+		return -errno;
+	snprintf(w->read_path, sizeof(w->read_path), "/proc/self/fd/%d", w->fd);
+	return 0;
+}
+
 int img_create(const char *path, struct img_writer **out)
 {
 	struct img_writer *w;
@@ -130,6 +158,14 @@ int img_create(const char *path, struct img_writer **out)
 		goto err;
 	}
 	XXH3_64bits_reset(w->xx);
+	if (!strcmp(path, "-")) {
+		ret = create_stream(w);
+		if (ret)
+			goto err;
+		w->prefault = true;
+		*out = w;
+		return 0;
+	}
 	ret = split_path(path, &w->dirfd, &w->name);
 	if (ret)
 		goto err;
@@ -189,15 +225,13 @@ static int append(struct img_writer *w, const void *p, size_t len)
 	return 0;
 }
 
-int img_put(struct img_writer *w, void *rec, size_t fixed,
-	    const struct img_part *parts, int nparts)
+static int put_rec(struct img_writer *w, void *rec, size_t fixed,
+		   const struct img_part *parts, int nparts)
 {
 	struct ckpt_hdr *h = rec;
 	uint64_t total = fixed, padded;
 	int i, ret;
 
-	if (w->map)
-		return -EBUSY;
 	for (i = 0; i < nparts; i++)
 		total += parts[i].len;
 	padded = IMG_ALIGN(total);
@@ -215,6 +249,124 @@ int img_put(struct img_writer *w, void *rec, size_t fixed,
 	return w->len >= WBUF_FLUSH ? flush(w) : 0;
 }
 
+int img_put(struct img_writer *w, void *rec, size_t fixed,
+	    const struct img_part *parts, int nparts)
+{
+	if (w->map)
+		return -EBUSY;
+	return put_rec(w, rec, fixed, parts, nparts);
+}
+
+void img_set_compress(struct img_writer *w, int level)
+{
+	w->zlevel = level;
+}
+
+const char *img_read_path(const struct img_writer *w)
+{
+	return w->stream ? w->read_path : NULL;
+}
+
+/* --compress: the chunk goes into an anonymous buffer, compressed as it fills */
+static int zpages_begin(struct img_writer *w, uint32_t nr, const uint64_t *vaddrs,
+			uint8_t **data)
+{
+	size_t bound = ZSTD_compressBound((size_t)IMG_PIECE_PAGES * w->page_size);
+	void *map;
+
+	if (!w->zc) {
+		w->zc = ZSTD_createCCtx();
+		if (!w->zc)
+			return -ENOMEM;
+		/* the tail's checksum covers the frames: none of their own */
+		if (ZSTD_isError(ZSTD_CCtx_setParameter(w->zc, ZSTD_c_compressionLevel,
+							w->zlevel)) ||
+		    ZSTD_isError(ZSTD_CCtx_setParameter(w->zc, ZSTD_c_checksumFlag, 0)) ||
+		    ZSTD_isError(ZSTD_CCtx_setParameter(w->zc, ZSTD_c_contentSizeFlag, 1)))
+			return -EINVAL;
+	}
+	if (!w->zout) {
+		w->zout_cap = bound * IMG_ZPAGES_PIECES_MAX;
+		w->zout = malloc(w->zout_cap);
+		if (!w->zout)
+			return -ENOMEM;
+	}
+	w->map_len = (size_t)nr * w->page_size;
+	free(w->zva);
+	w->zva = malloc((size_t)nr * sizeof(*vaddrs));
+	if (!w->zva)
+		return -ENOMEM;
+	memcpy(w->zva, vaddrs, (size_t)nr * sizeof(*vaddrs));
+	map = mmap(NULL, w->map_len, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (map == MAP_FAILED)
+		return -errno;
+	w->map = map;
+	w->map_filled = 0;
+	w->map_hashed = 0;
+	w->map_wb = 0;
+	w->zdone = 0;
+	w->zfirst = 0;
+	w->zout_len = 0;
+	*data = map;
+	return 0;
+}
+
+/* the record of pieces zfirst..zdone-1 */
+static int zpages_put(struct img_writer *w)
+{
+	uint32_t n = w->zdone - w->zfirst, first = w->zfirst * IMG_PIECE_PAGES;
+	uint32_t pages = MIN((uint64_t)n * IMG_PIECE_PAGES,
+			     w->map_len / w->page_size - first);
+	struct img_zpages rec = {
+		.h.type = IMG_ZPAGES, .nr = pages, .nr_pieces = n,
+		.piece_pages = IMG_PIECE_PAGES,
+	};
+	static const uint32_t zero;
+	struct img_part parts[] = {
+		{ w->zva + first, (size_t)pages * sizeof(*w->zva) },
+		{ w->zlen, n * sizeof(w->zlen[0]) },
+		{ &zero, n % 2 ? sizeof(zero) : 0 },
+		{ w->zout, w->zout_len },
+	};
+	int ret;
+
+	if (!n)
+		return 0;
+	ret = put_rec(w, &rec, sizeof(rec), parts, 4);
+	w->zfirst = w->zdone;
+	w->zout_len = 0;
+	return ret;
+}
+
+/* compresses the pieces filled whole (all of them at the end) */
+static int zpages_fill(struct img_writer *w, bool last)
+{
+	size_t piece = (size_t)IMG_PIECE_PAGES * w->page_size, off, n, z;
+	int ret;
+
+	for (;;) {
+		off = (size_t)w->zdone * piece;
+		n = MIN(piece, w->map_len - off);
+		if (off >= w->map_len || (w->map_filled < off + n && !last))
+			return 0;
+		z = ZSTD_compress2(w->zc, w->zout + w->zout_len,
+				   w->zout_cap - w->zout_len, w->map + off, n);
+		if (ZSTD_isError(z))
+			return -EIO;
+		w->zlen[w->zdone - w->zfirst] = z;
+		w->zout_len += z;
+		w->zdone++;
+		/* the buffer never holds more than what is not compressed yet */
+		madvise(w->map + off, n, MADV_DONTNEED);
+		if (w->zdone - w->zfirst == IMG_ZPAGES_PIECES_MAX) {
+			ret = zpages_put(w);
+			if (ret)
+				return ret;
+		}
+	}
+}
+
 int img_pages_begin(struct img_writer *w, uint32_t nr, const uint64_t *vaddrs,
 		    uint8_t **data)
 {
@@ -226,6 +378,8 @@ int img_pages_begin(struct img_writer *w, uint32_t nr, const uint64_t *vaddrs,
 
 	if (!nr || nr > IMG_PAGES_MAX || w->map)
 		return -EINVAL;
+	if (w->zlevel)
+		return zpages_begin(w, nr, vaddrs, data);
 	rec_end = w->off + sizeof(rec) + part.len;
 	rec.pad = (w->page_size - rec_end % w->page_size) % w->page_size;
 	ret = img_put(w, &rec, sizeof(rec), &part, 1);
@@ -294,6 +448,11 @@ void img_pages_filled(struct img_writer *w, size_t len)
 	if (w->map_filled + len > w->map_len)
 		len = w->map_len - w->map_filled;
 	w->map_filled += len;
+	if (w->zlevel) {
+		/* a failure is met again (and returned) by img_pages_end() */
+		zpages_fill(w, false);
+		return;
+	}
 	hash_pieces(w, w->map_filled == w->map_len);
 	/*
 	 * Start writing filled data back now, so that the disk works while
@@ -315,8 +474,19 @@ int img_pages_end(struct img_writer *w)
 	};
 	struct img_part part;
 
+	int ret;
+
 	if (!w->map)
 		return -EINVAL;
+	if (w->zlevel) {
+		w->map_filled = w->map_len;
+		ret = zpages_fill(w, true);
+		if (!ret)
+			ret = zpages_put(w);
+		munmap(w->map, w->map_len);
+		w->map = NULL;
+		return ret;
+	}
 	/* whatever the caller did not report is hashed now */
 	img_pages_filled(w, w->map_len - w->map_filled);
 	munmap(w->map, w->map_len);
@@ -354,6 +524,12 @@ int img_commit(struct img_writer *w)
 	ret = flush(w);
 	if (ret)
 		return ret;
+	if (w->stream) {
+		if (ftruncate(w->fd, w->off))
+			return -errno;
+		w->committed = true;
+		return 0;
+	}
 	if (ftruncate(w->fd, w->off) || fsync(w->fd))
 		return -errno;
 	if (renameat(w->dirfd, w->tmp_name, w->dirfd, w->name))
@@ -361,6 +537,35 @@ int img_commit(struct img_writer *w)
 	w->committed = true;
 	if (fsync(w->dirfd))
 		return -errno;
+	return 0;
+}
+
+int img_send(struct img_writer *w, int out)
+{
+	static char buf[1 << 16];
+	off_t off = 0;
+	ssize_t n;
+
+	if (!w->stream || !w->committed)
+		return -EINVAL;
+	fcntl(out, F_SETPIPE_SZ, 1 << 20);	/* not a pipe, or EPERM: as it is */
+	while ((uint64_t)off < w->off) {
+		/* sendfile() takes any output since 5.12; read/write for the rest */
+		n = sendfile(out, w->fd, &off, MIN(w->off - off, 1u << 30));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EINVAL || errno == ENOSYS)) {
+			n = pread(w->fd, buf, MIN(sizeof(buf), w->off - off), off);
+			if (n > 0)
+				n = write(out, buf, n);
+			if (n > 0)
+				off += n;
+		}
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO;
+	}
 	return 0;
 }
 
@@ -372,13 +577,16 @@ void img_abort(struct img_writer *w)
 		munmap(w->map, w->map_len);
 	if (w->fd >= 0) {
 		close(w->fd);
-		if (!w->committed && w->tmp_name)
+		if (!w->committed && w->tmp_name && w->dirfd >= 0)
 			unlinkat(w->dirfd, w->tmp_name, 0);
 	}
 	if (w->dirfd >= 0)
 		close(w->dirfd);
 	if (w->xx)
 		XXH3_freeState(w->xx);
+	ZSTD_freeCCtx(w->zc);
+	free(w->zva);
+	free(w->zout);
 	free(w->sums);
 	free(w->tmp_name);
 	free(w->name);
@@ -425,6 +633,9 @@ static const char *const type_names[IMG_TYPE_MAX] = {
 	[IMG_SEM] = "sem",
 	[IMG_MSQ] = "msq",
 	[IMG_MSG] = "msg",
+	[IMG_ZPAGES] = "zpages",
+	[IMG_CHAIN] = "chain",
+	[IMG_INHERIT] = "inherit",
 };
 
 const char *img_type_name(uint32_t type)
@@ -636,6 +847,39 @@ static int check_magic(struct img_reader *r)
 	return 0;
 }
 
+/*
+ * "-": standard input (a pipe, a socket) is read to its end into a
+ * memfd, which is then mapped like a file: the whole image, checksum
+ * and page sums included, is verified before anything uses it.
+ */
+static int spool_stdin(struct img_reader *r)
+{
+	static uint8_t buf[1 << 20];
+	ssize_t n, w, done;
+
+	/* fewer wake-ups per MiB; pipe-max-size (1 MiB) bounds it, EPERM above */
+	fcntl(STDIN_FILENO, F_SETPIPE_SZ, 1 << 20);
+
+	r->fd = memfd_create("bpfckpt-stdin", MFD_CLOEXEC);
+	if (r->fd < 0)
+		return fail(r, -errno, "memfd_create: %s", strerror(errno));
+	for (;;) {
+		n = read(STDIN_FILENO, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return fail(r, -errno, "reading standard input: %s", strerror(errno));
+		if (n == 0)
+			return 0;
+		for (done = 0; done < n; done += w) {
+			w = write(r->fd, buf + done, n - done);
+			if (w < 0)
+				return fail(r, -errno, "spooling standard input: %s",
+					    strerror(errno));
+		}
+	}
+}
+
 int img_open(const char *path, unsigned flags, struct img_reader *r)
 {
 	struct stat st;
@@ -644,7 +888,15 @@ int img_open(const char *path, unsigned flags, struct img_reader *r)
 
 	memset(r, 0, sizeof(*r));
 	r->page_size = sysconf(_SC_PAGESIZE);
-	r->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (!strcmp(path, "-")) {
+		ret = spool_stdin(r);
+		if (ret)
+			goto err;
+		/* all of it is here already: check it all now */
+		flags &= ~IMG_OPEN_LAZY;
+	} else {
+		r->fd = open(path, O_RDONLY | O_CLOEXEC);
+	}
 	if (r->fd < 0)
 		return fail(r, -errno, "%s", strerror(errno));
 	if (fstat(r->fd, &st)) {
@@ -785,6 +1037,67 @@ int img_next(struct img_reader *r, struct img_rec *rec)
 	}
 	r->index++;
 	return 1;
+}
+
+int img_zpages_parse(const struct img_rec *rec, uint32_t page_size,
+		     struct img_zview *v, char *err, size_t len)
+{
+	const struct img_zpages *z = rec->p;
+	uint64_t fixed, total = 0, prev = 0;
+	uint32_t i;
+
+	if (rec->len < sizeof(*z))
+		return snprintf(err, len, "too short"), -EINVAL;
+	if (z->reserved || z->piece_pages != IMG_PIECE_PAGES || !z->nr ||
+	    z->nr_pieces > IMG_ZPAGES_PIECES_MAX || z->nr_pieces != img_pieces(z->nr))
+		return snprintf(err, len, "%u pages in %u pieces of %u (reserved %u)",
+				z->nr, z->nr_pieces, z->piece_pages, z->reserved), -EINVAL;
+	fixed = sizeof(*z) + (uint64_t)z->nr * 8 + IMG_ALIGN((uint64_t)z->nr_pieces * 4);
+	if (fixed > rec->len)
+		return snprintf(err, len, "length %u does not fit %u pages", rec->len,
+				z->nr), -EINVAL;
+	v->nr = z->nr;
+	v->nr_pieces = z->nr_pieces;
+	v->vaddrs = (const uint64_t *)(z + 1);
+	v->zlen = (const uint32_t *)(v->vaddrs + z->nr);
+	v->frames = (const uint8_t *)z + fixed;
+	for (i = 0; i < z->nr_pieces; i++)
+		total += v->zlen[i];
+	if (IMG_ALIGN(fixed + total) != rec->len)
+		return snprintf(err, len, "frames of %" PRIu64 " bytes in a record of %u",
+				total, rec->len), -EINVAL;
+	for (i = 0; i < z->nr; i++) {
+		uint64_t va = v->vaddrs[i];
+
+		if ((va & (page_size - 1)) || (i && va <= prev) || va >= (1ULL << 57))
+			return snprintf(err, len, "bad page address %#" PRIx64, va), -EINVAL;
+		prev = va;
+	}
+	return 0;
+}
+
+int img_zpiece(const struct img_zview *v, uint32_t page_size, uint32_t i, uint8_t *dst,
+	       struct ZSTD_DCtx_s *dctx)
+{
+	uint64_t off = 0, want, piece = (uint64_t)IMG_PIECE_PAGES * page_size;
+	unsigned long long got;
+	uint32_t k;
+	size_t n;
+
+	if (i >= v->nr_pieces)
+		return -EINVAL;
+	for (k = 0; k < i; k++)
+		off += v->zlen[k];
+	want = MIN(piece, (uint64_t)v->nr * page_size - i * piece);
+	/* the frame says its size; it must be its piece's, byte for byte */
+	got = ZSTD_getFrameContentSize(v->frames + off, v->zlen[i]);
+	if (got != want)
+		return -EBADMSG;
+	n = dctx ? ZSTD_decompressDCtx(dctx, dst + i * piece, want, v->frames + off, v->zlen[i]) :
+		   ZSTD_decompress(dst + i * piece, want, v->frames + off, v->zlen[i]);
+	if (ZSTD_isError(n) || n != want)
+		return -EBADMSG;
+	return 0;
 }
 
 const char *img_str(const struct img_rec *rec, size_t off, uint32_t len)

@@ -43,6 +43,15 @@ int img_pages_begin(struct img_writer *w, uint32_t nr, const uint64_t *vaddrs,
 		    uint8_t **data);
 void img_pages_filled(struct img_writer *w, size_t len);
 int img_pages_end(struct img_writer *w);
+/* --compress: page chunks become IMG_ZPAGES at zstd @level (0: off) */
+void img_set_compress(struct img_writer *w, int level);
+/*
+ * @path "-" to img_create() makes a stream: the image is spooled in a
+ * memfd, img_read_path() names it to read it back, and img_send() copies
+ * it out once committed.  img_read_path() is NULL for a file.
+ */
+const char *img_read_path(const struct img_writer *w);
+int img_send(struct img_writer *w, int out);
 /* tail, fsync, rename over @path, fsync of the directory; free with img_abort() */
 int img_commit(struct img_writer *w);
 /* removes the temporary file unless committed, frees; accepts NULL */
@@ -84,6 +93,24 @@ struct img_rec {
 #define IMG_OPEN_LAZY		(1u << 1)
 
 struct img_page_sums;
+/* an IMG_ZPAGES record, checked (img_zpages_parse) */
+struct img_zview {
+	uint32_t nr, nr_pieces;
+	const uint64_t *vaddrs;
+	const uint32_t *zlen;
+	const uint8_t *frames;
+};
+/* -EINVAL with the reason in @err if @rec does not hold what it says */
+int img_zpages_parse(const struct img_rec *rec, uint32_t page_size,
+		     struct img_zview *v, char *err, size_t len);
+/*
+ * piece @i of @v, decompressed to its place in @dst (the chunk's pages),
+ * with @dctx if not NULL (a ZSTD_DCtx: one per thread)
+ */
+struct ZSTD_DCtx_s;
+int img_zpiece(const struct img_zview *v, uint32_t page_size, uint32_t i, uint8_t *dst,
+	       struct ZSTD_DCtx_s *dctx);
+
 /* the sum of piece @i of the @nr pages at @data (what IMG_PAGE_SUMS holds) */
 uint64_t img_piece_sum(uint32_t page_size, const uint8_t *data, uint32_t nr, uint32_t i);
 /* piece @i of the @nr pages at @data has the sum @s gives it */
@@ -93,7 +120,10 @@ bool img_piece_ok(uint32_t page_size, const uint8_t *data, uint32_t nr,
 /* the tail's checksum for what @r maps (as the writer computes it) */
 int img_checksum(struct img_reader *r, uint64_t *sum);
 
-/* maps @path and checks header, tail and checksum; -errno, r->err says */
+/*
+ * maps @path and checks header, tail and checksum; -errno, r->err says.
+ * "-" reads standard input to its end first (and checks all of it).
+ */
 int img_open(const char *path, unsigned flags, struct img_reader *r);
 /* 1: a record in *rec; 0: the tail was reached; -errno: r->err says */
 int img_next(struct img_reader *r, struct img_rec *rec);

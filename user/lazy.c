@@ -295,6 +295,16 @@ static int check_piece(struct pager *pg, struct lz_src *s, struct lz_at at)
 
 	if (s->piece_ok[at.c][piece])
 		return 0;
+	/* a pre-copy chain's merged pages: all checked at load (chain.c) */
+	if (!chunk->sums && !chunk->z.nr)
+		return 0;
+	/* compressed: the piece is decompressed when first needed, alone */
+	if (chunk->z.nr) {
+		if (img_zpiece(&chunk->z, pg->ctx->img.r.page_size, piece, chunk->zbuf, NULL))
+			return -EBADMSG;
+		s->piece_ok[at.c][piece] = 1;
+		return 0;
+	}
 	if (fstat(pg->ctx->img.r.fd, &st) || st.st_size < pg->img_st.st_size)
 		return -EIO;
 	if (!img_piece_ok(pg->ctx->img.r.page_size, chunk->data, chunk->nr, chunk->sums,

@@ -65,7 +65,7 @@ static int scan_options(const struct cmd_desc *d, int argc, char **argv)
 		o = cmd_find_opt(d, argv[i]);
 		if (!o)
 			return usage_error(cmd_synopsis(d->name), "unknown option '%s'", argv[i]);
-		if (o->arg)
+		if (o->arg && !cmd_opt_attached(o))
 			i++;
 	}
 	return 0;

@@ -29,6 +29,7 @@
 #include "log.h"
 #include "inject.h"
 #include "lazy.h"
+#include "precopy.h"
 #include "restore.h"
 #include "snap.h"
 #include "util.h"
@@ -537,7 +538,7 @@ static int write_chunk(struct snap_ctx *ctx, struct copier *c, uint32_t nr,
 
 static int write_pages(struct snap_ctx *ctx, struct snap_proc *sp)
 {
-	struct range_list l = { 0 };
+	struct range_list l = { 0 }, inh = { 0 };
 	struct copier c = { .pid = sp->pid, .mem_fd = -1, .l = &l };
 	uint64_t *vaddrs = NULL, left, t0;
 	char path[64];
@@ -546,6 +547,11 @@ static int write_pages(struct snap_ctx *ctx, struct snap_proc *sp)
 	ret = find_pages(ctx, sp, &l);
 	if (!ret)
 		ret = mm_cow_write(ctx, sp, &l);
+	/* snap --parent: what the tree did not write since is the parent's */
+	if (!ret)
+		ret = pre_filter(ctx, sp, &l, &inh);
+	if (!ret)
+		ret = pre_write_inherit(ctx, &inh);
 	progress_total(&ctx->prog, l.pages);
 	ctx->reported = ret != 0;
 	if (ret || !l.n)
@@ -573,6 +579,7 @@ out:
 		close(c.mem_fd);
 	free(vaddrs);
 	free(l.r);
+	free(inh.r);
 	return ret;
 }
 

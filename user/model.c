@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <zstd.h>
 #include "arch.h"
 #include "model.h"
 #include "util.h"
@@ -18,6 +20,8 @@
 struct loader {
 	struct ckpt_image *img;
 	struct img_rec *rec;
+	unsigned flags;		/* image_load()'s */
+	ZSTD_DCtx *dctx;	/* for IMG_ZPAGES, made at the first */
 };
 
 static int bad(struct loader *l, const char *fmt, ...)
@@ -421,6 +425,61 @@ static int load_pages(struct loader *l, struct m_proc *mp)
 	mp->nr_pages += r->nr;
 	l->img->nr_pages += r->nr;
 	return vec_push(mp->pages, mp->nr_chunks, mp->cap_chunks, pg);
+}
+
+/* pages outside every VMA of @mp: the index of the first, or -1 */
+static int64_t outside_vmas(const struct m_proc *mp, const uint64_t *va, uint32_t nr)
+{
+	uint32_t i, vi = 0;
+
+	for (i = 0; i < nr; i++) {
+		while (vi < mp->nr_vmas && mp->vmas[vi].v->end <= va[i])
+			vi++;
+		if (vi == mp->nr_vmas || mp->vmas[vi].v->start > va[i])
+			return i;
+	}
+	return -1;
+}
+
+static int load_zpages(struct loader *l, struct m_proc *mp)
+{
+	uint32_t ps = l->img->hdr->page_size, i;
+	struct m_pages pg = { .index = l->rec->index };
+	char why[160];
+	int64_t out;
+	void *m;
+
+	if (img_zpages_parse(l->rec, ps, &pg.z, why, sizeof(why)))
+		return bad(l, "%s", why);
+	if (!mp->nr_vmas)
+		return bad(l, "pages before any vma");
+	out = outside_vmas(mp, pg.z.vaddrs, pg.z.nr);
+	if (out >= 0)
+		return bad(l, "page %#" PRIx64 " is outside every vma", pg.z.vaddrs[out]);
+	if (!l->dctx && !(l->flags & (IMG_OPEN_LAZY | IMG_OPEN_NO_CHECKSUM)) &&
+	    !(l->dctx = ZSTD_createDCtx()))
+		return -ENOMEM;
+	m = mmap(NULL, (size_t)pg.z.nr * ps, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		return bad(l, "%u pages: %s", pg.z.nr, strerror(errno));
+	pg.zbuf = m;
+	pg.data = m;
+	pg.nr = pg.z.nr;
+	pg.vaddrs = pg.z.vaddrs;
+	if (vec_push(mp->pages, mp->nr_chunks, mp->cap_chunks, pg)) {
+		munmap(m, (size_t)pg.z.nr * ps);
+		return -ENOMEM;
+	}
+	mp->nr_pages += pg.nr;
+	l->img->nr_pages += pg.nr;
+	if (l->flags & (IMG_OPEN_LAZY | IMG_OPEN_NO_CHECKSUM))
+		return 0;
+	for (i = 0; i < pg.z.nr_pieces; i++)
+		if (img_zpiece(&pg.z, ps, i, pg.zbuf, l->dctx))
+			return bad(l, "piece %u does not decompress to its %u pages: "
+				   "the image is corrupted", i, IMG_PIECE_PAGES);
+	return 0;
 }
 
 static int load_fd(struct loader *l, struct m_proc *mp)
@@ -1120,9 +1179,77 @@ const struct m_shm *image_find_shm(const struct ckpt_image *img, int32_t id)
 	return NULL;
 }
 
+/* right after the header: this snap, its parent and its processes */
+static int load_chain(struct loader *l)
+{
+	const struct img_chain *c = l->rec->p;
+	uint64_t fixed = sizeof(*c);
+	const char *parent = NULL;
+
+	if (l->rec->index != 1 || l->img->chain)
+		return bad(l, "not right after the header");
+	if (l->rec->len < sizeof(*c))
+		return bad(l, "too short");
+	fixed += (uint64_t)c->nr_procs * sizeof(struct img_chain_proc);
+	if (c->reserved || (c->flags & ~IMG_CHAIN_FLAGS_ALL) || !c->id ||
+	    c->nr_procs != l->img->hdr->nr_procs ||
+	    IMG_ALIGN(fixed + c->parent_len) != l->rec->len)
+		return bad(l, "id %#llx, flags %#x, %u processes in %u bytes",
+			   (unsigned long long)c->id, c->flags, c->nr_procs, l->rec->len);
+	if (!c->parent_id != !c->parent_len)
+		return bad(l, "a parent id without a path or the other way round");
+	if (c->parent_len && !(parent = img_str(l->rec, fixed, c->parent_len)))
+		return bad(l, "parent path not terminated");
+	l->img->chain = c;
+	l->img->chain_procs = (const struct img_chain_proc *)(c + 1);
+	l->img->chain_parent = parent;
+	return 0;
+}
+
+/* after the process's pages: ranges increasing, apart, inside its VMAs */
+static int load_inherit(struct loader *l, struct m_proc *mp)
+{
+	const struct img_inherit *in = l->rec->p;
+	const struct img_range *r = (const void *)(in + 1);
+	uint64_t ps = l->img->hdr->page_size, prev = 0, va;
+	uint32_t i, vi = 0;
+
+	if (l->rec->len < sizeof(*in) || in->reserved ||
+	    l->rec->len != sizeof(*in) + (uint64_t)in->nr * sizeof(*r) || !in->nr)
+		return bad(l, "%u ranges in %u bytes", l->rec->len < sizeof(*in) ? 0 :
+			   in->nr, l->rec->len);
+	if (!l->img->chain || !l->img->chain->parent_id)
+		return bad(l, "pages from a parent, but the image has none");
+	if (mp->nr_inh) {
+		const struct img_inherit *last = mp->inh[mp->nr_inh - 1];
+
+		prev = ((const struct img_range *)(last + 1))[last->nr - 1].end;
+	}
+	for (i = 0; i < in->nr; i++) {
+		if (r[i].start % ps || r[i].end % ps || r[i].start >= r[i].end ||
+		    r[i].start < prev || r[i].end >= (1ULL << 57))
+			return bad(l, "range %u %#llx-%#llx", i, (unsigned long long)r[i].start,
+				   (unsigned long long)r[i].end);
+		for (va = r[i].start; va < r[i].end; va += ps) {
+			while (vi < mp->nr_vmas && mp->vmas[vi].v->end <= va)
+				vi++;
+			if (vi == mp->nr_vmas || mp->vmas[vi].v->start > va)
+				return bad(l, "page %#" PRIx64 " is outside every vma", va);
+			/* a whole VMA at a time */
+			va = MIN(r[i].end, mp->vmas[vi].v->end) - ps;
+		}
+		mp->nr_inherited += (r[i].end - r[i].start) / ps;
+		prev = r[i].end;
+	}
+	return vec_push(mp->inh, mp->nr_inh, mp->cap_inh, in);
+}
+
 static int load_rec(struct loader *l)
 {
 	struct m_proc *mp = cur(l);
+
+	if (l->rec->type == IMG_CHAIN)
+		return load_chain(l);
 
 	if (l->rec->type == IMG_PROC)
 		return load_proc(l);
@@ -1155,6 +1282,10 @@ static int load_rec(struct loader *l)
 		return load_pages(l, mp);
 	case IMG_PAGE_SUMS:
 		return load_page_sums(l, mp);
+	case IMG_ZPAGES:
+		return load_zpages(l, mp);
+	case IMG_INHERIT:
+		return load_inherit(l, mp);
 	case IMG_GUARD:
 		return load_guard(l, mp);
 	case IMG_COW:
@@ -1209,7 +1340,7 @@ static int check_whole(struct ckpt_image *img)
 					mp->p->pid[0], mp->nr_threads,
 					mp->p->nr_threads), -EINVAL;
 		for (j = 0; j < mp->nr_chunks; j++)
-			if (!mp->pages[j].sums)
+			if (!mp->pages[j].sums && !mp->pages[j].z.nr)
 				return snprintf(img->r.err, sizeof(img->r.err),
 						"pid %d: page chunk %u has no sums",
 						mp->p->pid[0], j), -EINVAL;
@@ -1259,10 +1390,46 @@ int image_find(const struct ckpt_image *img, int32_t pid)
 	return -1;
 }
 
+int image_zfill(struct ckpt_image *img, bool (*skip)(const struct img_vma *v))
+{
+	uint32_t ps = img->hdr->page_size, i, c, k, vi, last;
+
+	for (i = 0; i < img->nr_procs; i++) {
+		const struct m_proc *mp = &img->procs[i];
+
+		for (c = 0; c < mp->nr_chunks; c++) {
+			const struct m_pages *pg = &mp->pages[c];
+
+			if (!pg->z.nr)
+				continue;
+			/* pages increase, each inside a VMA (load_zpages checked) */
+			for (k = 0, vi = 0, last = UINT32_MAX; k < pg->nr; k++) {
+				while (mp->vmas[vi].v->end <= pg->vaddrs[k])
+					vi++;
+				if (k / IMG_PIECE_PAGES == last ||
+				    (skip && skip(mp->vmas[vi].v)))
+					continue;
+				last = k / IMG_PIECE_PAGES;
+				if (img_zpiece(&pg->z, ps, last, pg->zbuf, NULL))
+					return snprintf(img->r.err, sizeof(img->r.err),
+							"record %" PRIu64 " (zpages): piece %u "
+							"does not decompress: the image is "
+							"corrupted", pg->index, last), -EBADMSG;
+			}
+		}
+	}
+	return 0;
+}
+
 int image_load(const char *path, unsigned flags, struct ckpt_image *img)
 {
+	return image_load_at(path, flags, img, 0);
+}
+
+int image_load_at(const char *path, unsigned flags, struct ckpt_image *img, int depth)
+{
 	struct img_rec rec;
-	struct loader l = { img, &rec };
+	struct loader l = { img, &rec, flags, NULL };
 	int ret;
 
 	memset(img, 0, sizeof(*img));
@@ -1276,11 +1443,16 @@ int image_load(const char *path, unsigned flags, struct ckpt_image *img)
 	while ((ret = img_next(&img->r, &rec)) > 0) {
 		ret = load_rec(&l);
 		if (ret)
-			return ret;
+			break;
 	}
+	ZSTD_freeDCtx(l.dctx);
 	if (ret)
 		return ret;
-	return check_whole(img);
+	ret = check_whole(img);
+	/* snap --kill's read-back does not look at pages: the chain is restore's */
+	if (!ret && img->chain && img->chain->parent_id && !(flags & IMG_OPEN_NO_CHECKSUM))
+		ret = chain_resolve(img, path, flags, depth);
+	return ret;
 }
 
 void image_free(struct ckpt_image *img)
@@ -1300,7 +1472,17 @@ void image_free(struct ckpt_image *img)
 		free(mp->timers);
 		free(mp->guards);
 		free(mp->cows);
+		if (mp->own) {
+			free(mp->pages);
+			mp->pages = mp->own;
+			mp->nr_chunks = mp->nr_own;
+		}
+		for (j = 0; j < mp->nr_chunks; j++)
+			if (mp->pages[j].zbuf)
+				munmap(mp->pages[j].zbuf,
+				       (size_t)mp->pages[j].nr * img->hdr->page_size);
 		free(mp->pages);
+		free(mp->inh);
 	}
 	free(img->procs);
 	for (i = 0; i < img->ipc.nr_shm; i++)
@@ -1310,6 +1492,10 @@ void image_free(struct ckpt_image *img)
 	free(img->ipc.shm);
 	free(img->ipc.sem);
 	free(img->ipc.msq);
+	if (img->parent) {
+		image_free(img->parent);
+		free(img->parent);
+	}
 	img_close(&img->r);
 	memset(img, 0, sizeof(*img));
 	img->r.fd = -1;

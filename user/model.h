@@ -8,6 +8,7 @@
 #define BPFCKPT_MODEL_H
 
 #include "img.h"
+#include "bpfckpt/chain.h"
 #include "bpfckpt/files.h"
 #include "bpfckpt/ipc.h"
 #include "bpfckpt/locks.h"
@@ -48,6 +49,13 @@ struct m_pages {
 	uint64_t data_off;	/* in the file */
 	const struct img_page_sums *sums;	/* the record after the data */
 	uint64_t index;		/* its record number */
+	/*
+	 * IMG_ZPAGES (z.nr != 0): data is an anonymous mapping of ours,
+	 * decompressed at load, or piece by piece with img_zpiece() when
+	 * the image was loaded IMG_OPEN_LAZY or IMG_OPEN_NO_CHECKSUM.
+	 */
+	struct img_zview z;
+	uint8_t *zbuf;
 };
 
 struct m_proc {
@@ -78,6 +86,12 @@ struct m_proc {
 	struct m_pages *pages;
 	uint32_t nr_chunks, cap_chunks;
 	uint64_t nr_pages;
+	/* IMG_INHERIT: once the chain is resolved, pages[] holds those too */
+	const struct img_inherit **inh;
+	uint32_t nr_inh, cap_inh;
+	uint64_t nr_inherited;		/* pages taken from the parent */
+	struct m_pages *own;		/* this image's chunks, if pages[] is merged */
+	uint32_t nr_own;
 	int32_t parent;		/* index of the parent in procs[], -1: none */
 };
 
@@ -111,6 +125,11 @@ struct ckpt_image {
 	uint32_t nr_procs, cap_procs;
 	uint64_t nr_pages;
 	struct m_ipc ipc;
+	/* IMG_CHAIN (pre-copy), NULL if none */
+	const struct img_chain *chain;
+	const struct img_chain_proc *chain_procs;
+	const char *chain_parent;	/* the parent's path as recorded */
+	struct ckpt_image *parent;	/* loaded, unless IMG_OPEN_NO_CHECKSUM */
 };
 
 /* the segment with id @id, NULL if none */
@@ -124,9 +143,23 @@ bool mm_cow_eligible(const struct img_vma *v);
 /* -EINVAL with @err if an IMG_COW range is not inside such memory of both */
 int mm_cow_check_model(const struct ckpt_image *img, char *err, size_t len);
 
+/*
+ * chain.c: loads the parent of @img (recorded relative to @path's
+ * directory) with its own parents, checks it is the one @img was snapped
+ * against, and merges into each process's pages[] those it inherits.
+ */
+int chain_resolve(struct ckpt_image *img, const char *path, unsigned flags, int depth);
+/* image_load() for chain.c: @depth images below the one asked for */
+int image_load_at(const char *path, unsigned flags, struct ckpt_image *img, int depth);
+
 /* -errno with img->r.err saying what and where */
 int image_load(const char *path, unsigned flags, struct ckpt_image *img);
 void image_free(struct ckpt_image *img);
+/*
+ * Decompresses the IMG_ZPAGES pieces that hold a page of a VMA @skip
+ * does not skip (NULL: every piece), for an image loaded IMG_OPEN_LAZY.
+ */
+int image_zfill(struct ckpt_image *img, bool (*skip)(const struct img_vma *v));
 /* index of the process with level-0 pid @pid, -1 if none */
 int image_find(const struct ckpt_image *img, int32_t pid);
 

@@ -94,7 +94,7 @@ static int parse_args(int argc, char **argv, struct restore_ctx *ctx)
 			ctx->quiet = true;
 		else if (!strcmp(argv[i], "--json"))
 			ctx->json = true;
-		else if (argv[i][0] == '-')
+		else if (argv[i][0] == '-' && argv[i][1])	/* "-": stdin */
 			return usage_error(RESTORE_USAGE, "unknown option '%s'", argv[i]);
 		else if (ctx->path)
 			return usage_error(RESTORE_USAGE, "one IMAGE only");
@@ -196,6 +196,12 @@ static int preflight(struct restore_ctx *ctx)
 {
 	int ret;
 
+	if (ctx->img.chain && (ctx->img.chain->flags & IMG_CHAIN_PRE)) {
+		pr_err("%s is a pre-copy image (its memory was copied while the tree ran): "
+		       "restore the last image of its chain, snapped with --parent",
+		       ctx->path);
+		return -EINVAL;
+	}
 	ret = ctx->lazy ? lazy_check() : 0;
 	if (!ret)
 		ret = check_kernel(ctx);
@@ -651,6 +657,9 @@ int cmd_restore(int argc, char **argv)
 	ctx.t[0] = ctx.t_start;
 	/* a lazy restore reads page data when it serves it (img.c verify()) */
 	ret = image_load(ctx.path, ctx.lazy ? IMG_OPEN_LAZY : 0, &ctx.img);
+	/* compressed pages the pager does not serve are written as usual */
+	if (!ret && ctx.lazy)
+		ret = image_zfill(&ctx.img, lazy_vma);
 	if (ret) {
 		pr_err("%s: %s", ctx.path, ctx.img.r.err);
 		image_free(&ctx.img);

@@ -62,6 +62,63 @@ void show_prot(char out[5], uint32_t prot, uint32_t map_flags)
 	out[4] = 0;
 }
 
+/* snap --compress: how many pages are in IMG_ZPAGES, in how many bytes */
+static void show_compressed(struct printer *p, const struct ckpt_image *img)
+{
+	uint64_t pages = 0, bytes = 0;
+	uint32_t i, c, k;
+
+	for (i = 0; i < img->nr_procs; i++)
+		for (c = 0; c < img->procs[i].nr_chunks; c++) {
+			const struct m_pages *pg = &img->procs[i].pages[c];
+
+			pages += pg->z.nr;
+			for (k = 0; k < pg->z.nr_pieces; k++)
+				bytes += pg->z.zlen[k];
+		}
+	if (!pages)
+		return;
+	print_u64(p, "zpages", "compressed: %" PRIu64 " pages", pages);
+	print_u64(p, "zbytes", " in %" PRIu64 " bytes", bytes);
+	print_dbl(p, NULL, " (ratio %.2f)\n",
+		  bytes ? pages * (double)img->hdr->page_size / bytes : 0.0);
+}
+
+static uint64_t inherited(const struct ckpt_image *img)
+{
+	uint64_t n = 0;
+	uint32_t i;
+
+	for (i = 0; i < img->nr_procs; i++)
+		n += img->procs[i].nr_inherited;
+	return n;
+}
+
+/* pre-copy: this image and the parents it takes pages from, nearest first */
+static void show_chain(struct printer *p, const struct ckpt_image *img)
+{
+	const struct ckpt_image *c;
+
+	if (!img->chain)
+		return;
+	print_open_arr(p, "chain");
+	for (c = img; c && c->chain; c = c->parent) {
+		print_open_obj(p, NULL);
+		print_hex(p, "id", c == img ? "pre-copy chain: snap %016" PRIx64 :
+			  "  <- snap %016" PRIx64, c->chain->id);
+		print_bool(p, "pre", (c->chain->flags & IMG_CHAIN_PRE) ?
+			   " (a pre-copy image: tracked writes, not restorable alone)" : "",
+			   c->chain->flags & IMG_CHAIN_PRE);
+		if (c->chain_parent) {
+			print_str(p, "parent", ", parent %s", c->chain_parent);
+			print_u64(p, "inherited", ", %" PRIu64 " pages taken from it", inherited(c));
+		}
+		print_text(p, "\n");
+		print_close_obj(p);
+	}
+	print_close_arr(p);
+}
+
 static void show_header(struct printer *p, const struct ckpt_image *img,
 			const char *path)
 {
@@ -88,6 +145,8 @@ static void show_header(struct printer *p, const struct ckpt_image *img,
 	print_s64(p, "root", ", root pid %" PRId64 "\n", h->root_pid);
 	print_u64(p, "nr_processes", NULL, img->nr_procs);
 	print_u64(p, "pages", NULL, img->nr_pages);
+	show_compressed(p, img);
+	show_chain(p, img);
 	print_close_obj(p);
 }
 
@@ -598,7 +657,7 @@ int cmd_show(int argc, char **argv)
 	for (i = 1; i < (uint32_t)argc; i++) {
 		if (!strcmp(argv[i], "--json"))
 			json = true;
-		else if (argv[i][0] == '-')
+		else if (argv[i][0] == '-' && argv[i][1])	/* "-": stdin */
 			return usage_error(SHOW_USAGE, "unknown option '%s'", argv[i]);
 		else if (path)
 			return usage_error(SHOW_USAGE, "one IMAGE only");

@@ -8,6 +8,7 @@
  * failure the tree is resumed and nothing is left behind.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 #include "log.h"
 #include "snap.h"
 #include "model.h"
+#include "precopy.h"
 #include "print.h"
 #include "util.h"
 #include "verdict.h"
@@ -47,6 +49,21 @@ static int parse_args(int argc, char **argv, struct snap_ctx *ctx)
 			ctx->json = true;
 		} else if (!strcmp(argv[i], "--shell-job")) {
 			ctx->shell_job = true;
+		} else if (!strcmp(argv[i], "--pre")) {
+			ctx->pre = true;
+		} else if (!strcmp(argv[i], "--parent")) {
+			if (++i == argc)
+				return usage_error(SNAP_USAGE, "--parent needs an image");
+			ctx->parent = argv[i];
+		} else if (!strcmp(argv[i], "--compress")) {
+			ctx->zlevel = 1;	/* zstd's fastest: ~0.5 GB/s a core */
+		} else if (!strncmp(argv[i], "--compress=", 11)) {
+			char *end;
+
+			ctx->zlevel = strtol(argv[i] + 11, &end, 10);
+			if (end == argv[i] + 11 || *end || ctx->zlevel < 1 || ctx->zlevel > 19)
+				return usage_error(SNAP_USAGE, "--compress=%s: a level from 1 to 19",
+						   argv[i] + 11);
 		} else if (!strcmp(argv[i], "--file-max")) {
 			char *end;
 
@@ -63,6 +80,10 @@ static int parse_args(int argc, char **argv, struct snap_ctx *ctx)
 	}
 	if (!ctx->root)
 		return usage_error(SNAP_USAGE, "which PID?");
+	if (ctx->pre && ctx->kill)
+		return usage_error(SNAP_USAGE, "--pre leaves the tree running: not with --kill");
+	if (ctx->out && !strcmp(ctx->out, "-") && isatty(STDOUT_FILENO))
+		return usage_error(SNAP_USAGE, "-o -: standard output is a terminal");
 	return 0;
 }
 
@@ -149,7 +170,10 @@ static int write_image(struct snap_ctx *ctx)
 		pr_err("creating %s: %s", ctx->out, errstr(ret));
 		return ret;
 	}
+	img_set_compress(ctx->w, ctx->zlevel);
 	ret = write_header(ctx);
+	if (!ret && ctx->ps)
+		ret = pre_write_chain(ctx);
 	if (!ret)
 		ret = ipc_write(ctx);
 	for (i = 0; !ret && i < ctx->nr_procs; i++) {
@@ -198,7 +222,7 @@ static int check_restorable(struct snap_ctx *ctx)
 	uint32_t i;
 	int ret;
 
-	ret = image_load(ctx->out, IMG_OPEN_NO_CHECKSUM, &img);
+	ret = image_load(img_read_path(ctx->w) ?: ctx->out, IMG_OPEN_NO_CHECKSUM, &img);
 	if (ret) {
 		pr_err("reading back %s: %s", ctx->out, img.r.err);
 		return ret;
@@ -228,6 +252,7 @@ static void free_all(struct snap_ctx *ctx)
 		files_free(&ctx->procs[i]);
 	}
 	ipc_free(ctx);
+	pre_free(ctx);
 	free(ctx->procs);
 	free(ctx->kfiles);
 	free(ctx->objs);
@@ -242,12 +267,12 @@ static double secs(uint64_t from, uint64_t to)
 }
 
 /* --json: the summary's figures, one object */
-static void print_json_summary(struct snap_ctx *ctx, uint64_t size)
+static void print_json_summary(struct snap_ctx *ctx, FILE *f, uint64_t size)
 {
 	const struct snap_stats *st = &ctx->st;
 	struct printer p;
 
-	print_init(&p, stdout, true);
+	print_init(&p, f, true);
 	print_open_obj(&p, NULL);
 	print_s64(&p, "pid", NULL, ctx->root);
 	print_str(&p, "image", NULL, ctx->out);
@@ -268,17 +293,23 @@ static void print_summary(struct snap_ctx *ctx, uint64_t size)
 {
 	const struct snap_stats *st = &ctx->st;
 	uint64_t bytes = st->pages * getpagesize();
+	/* a streamed image has stdout */
+	FILE *f = strcmp(ctx->out, "-") ? stdout : stderr;
 
 	if (ctx->json)
-		print_json_summary(ctx, size);
+		print_json_summary(ctx, f, size);
 	else if (!ctx->quiet)
-		printf("pid %d: %u process%s, %llu thread%s, %llu pages (%.1f MiB) -> %s "
-	       "(%.1f MiB) in %.3f s, frozen %.3f s\n", ctx->root, ctx->nr_procs,
-	       ctx->nr_procs == 1 ? "" : "es", (unsigned long long)st->threads,
-	       st->threads == 1 ? "" : "s", (unsigned long long)st->pages,
-	       bytes / 1048576.0, ctx->out, size / 1048576.0,
-	       secs(st->start_ns, st->end_ns),
-	       secs(st->freeze_start_ns, st->freeze_end_ns));
+		fprintf(f, "pid %d: %u process%s, %llu thread%s, %llu pages (%.1f MiB) -> %s "
+			"(%.1f MiB) in %.3f s, frozen %.3f s\n", ctx->root, ctx->nr_procs,
+			ctx->nr_procs == 1 ? "" : "es", (unsigned long long)st->threads,
+			st->threads == 1 ? "" : "s", (unsigned long long)st->pages,
+			bytes / 1048576.0, ctx->out, size / 1048576.0,
+			secs(st->start_ns, st->end_ns),
+			secs(st->freeze_start_ns, st->freeze_end_ns));
+	if (st->inherited && !ctx->quiet && !ctx->json)
+		fprintf(f, "pid %d: %llu pages (%.1f MiB) not written since %s, left to it\n",
+			ctx->root, (unsigned long long)st->inherited,
+			st->inherited * getpagesize() / 1048576.0, ctx->parent);
 	pr_info("times: bpf load %.4f s, freeze %.4f s, collect %.4f s, "
 		"write %.4f s (pages %.4f s, %.2f GiB/s), commit %.4f s, "
 		"end %.4f s", secs(st->start_ns, st->freeze_start_ns),
@@ -303,12 +334,19 @@ int cmd_snap(int argc, char **argv)
 	if (ret)
 		return ret;
 	progress_init(&ctx.prog, "snap", getpagesize(), ctx.st.start_ns, ctx.quiet);
+	/* a reader that goes away is an error to report, not a signal to die of */
+	if (ctx.out && !strcmp(ctx.out, "-"))
+		signal(SIGPIPE, SIG_IGN);
 	if (!ctx.out) {
 		snprintf(def_out, sizeof(def_out), "bpfckpt-%d.img", ctx.root);
 		ctx.out = def_out;
 	}
 	if (collect_open_snap(&ctx.col))
 		return EXIT_RUNTIME;
+	if ((ctx.pre || ctx.parent) && pre_open(&ctx)) {
+		free_all(&ctx);
+		return EXIT_RUNTIME;
+	}
 	/* before the freeze: it makes two short-lived processes of its own */
 	ctx.landlock_word = task_landlock_word(&ctx.col);
 	ctx.st.freeze_start_ns = now_ns();
@@ -317,6 +355,13 @@ int cmd_snap(int argc, char **argv)
 		goto out;
 	ctx.st.frozen_ns = now_ns();
 	ret = collect_all(&ctx);
+	if (!ret && ctx.ps)
+		ret = pre_track(&ctx);
+	if (!ret && ctx.pre) {
+		/* writes are tracked now: the memory is copied while the tree runs */
+		pstree_thaw(&ctx.tree);
+		ctx.st.freeze_end_ns = now_ns();
+	}
 	if (!ret)
 		ret = write_image(&ctx);
 	progress_end(&ctx.prog);
@@ -339,9 +384,23 @@ int cmd_snap(int argc, char **argv)
 		goto out;
 	}
 	size = img_size(ctx.w);	/* committed: the tail is counted */
-	img_abort(ctx.w);	/* committed: only frees */
 	if (ctx.kill && (ret = check_restorable(&ctx))) {
+		if (!img_read_path(ctx.w))
+			unlink(ctx.out);
+		img_abort(ctx.w);
+		inet_snap_done(&ctx, false);
+		pstree_thaw(&ctx.tree);
+		goto out;
+	}
+	/* --pre: a keeper holds the write tracking until the next round */
+	ret = pre_keep(&ctx);
+	if (ret && !img_read_path(ctx.w))
 		unlink(ctx.out);
+	/* a stream leaves only now: checked, and (--kill) the tree still frozen */
+	if (!ret && img_read_path(ctx.w) && (ret = img_send(ctx.w, STDOUT_FILENO)))
+		pr_err("writing the image to standard output: %s", errstr(ret));
+	img_abort(ctx.w);	/* committed: only frees */
+	if (ret) {
 		inet_snap_done(&ctx, false);
 		pstree_thaw(&ctx.tree);
 		goto out;

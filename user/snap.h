@@ -147,6 +147,7 @@ struct snap_stats {
 	uint64_t mem_ns;		/* spent copying pages (mm_write) */
 	uint64_t pages;
 	uint64_t threads;
+	uint64_t inherited;		/* pages left to the parent (--parent) */
 };
 
 struct snap_ctx {
@@ -155,6 +156,10 @@ struct snap_ctx {
 	bool kill;
 	bool shell_job;			/* --shell-job: the user's terminal is taken */
 	uint64_t file_max;		/* --file-max: content saved up to this */
+	int zlevel;			/* --compress: zstd level, 0: off */
+	bool pre;			/* --pre: track writes, copy while running */
+	const char *parent;		/* --parent IMAGE */
+	struct pre_state *ps;		/* precopy.c, with --pre or --parent */
 	struct collector col;
 	struct pstree tree;
 	struct snap_proc *procs;

@@ -54,6 +54,9 @@ struct ckpt_hdr {
 #define IMG_LOCKS	56	/* file locks of a process (locks.h) */
 #define IMG_TTY		57	/* after the IMG_FD of a terminal (tty.h) */
 #define IMG_INET	60	/* after the IMG_FD of a TCP or UDP socket */
+#define IMG_ZPAGES	96	/* compressed IMG_PAGES (mm.h) */
+#define IMG_CHAIN	97	/* pre-copy: this snap and its parent (chain.h) */
+#define IMG_INHERIT	98	/* pre-copy: pages taken from the parent */
 #define IMG_TYPE_MAX	128	/* types are below this */
 
 #define IMG_MAGIC	0x3154504b43465042ULL	/* "BPFCKPT1" in file order */

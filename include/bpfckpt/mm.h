@@ -129,6 +129,29 @@ struct img_page_sums {
 	/* __u64 sum[nr] */
 };
 
+/*
+ * IMG_ZPAGES (snap --compress): a chunk of page contents for the current
+ * process, compressed with zstd piece by piece: each piece of
+ * piece_pages pages (the last may be shorter) is one independent zstd
+ * frame, so that one page is had by decompressing its piece alone.
+ * After the fixed part: __u64 vaddr[nr] (as in IMG_PAGES), __u32
+ * zlen[nr_pieces] padded to 8 bytes, then the frames back to back.
+ * The record is ordinary data: the tail's checksum covers all of it,
+ * so no IMG_PAGE_SUMS follows.
+ */
+struct img_zpages {
+	struct ckpt_hdr h;
+	__u32 nr;		/* pages */
+	__u32 nr_pieces;	/* (nr + piece_pages - 1) / piece_pages */
+	__u32 piece_pages;	/* IMG_PIECE_PAGES */
+	__u32 reserved;		/* 0 */
+};
+
+_Static_assert(sizeof(struct img_zpages) == 24, "img_zpages layout");
+
+/* pieces per record: their zstd bound stays below IMG_REC_MAX */
+#define IMG_ZPAGES_PIECES_MAX	48
+
 #define IMG_VDSO_SYMS_MAX	64
 #define IMG_VDSO_NAME_LEN	32
 

@@ -1888,6 +1888,476 @@ static int t_tty(void)
 				   false, "a tty fd without its record");
 }
 
+/* ---- compressed pages (IMG_ZPAGES) and streams ---- */
+
+#define BIG_VA		0x1000000ULL
+#define BIG_PAGES	(IMG_ZPAGES_PIECES_MAX * IMG_PIECE_PAGES + 100)	/* 2 records */
+
+static char z_path[300], zbig_path[300];
+static uint8_t *zgood;
+static size_t zgood_len;
+
+/* put_records() compressed, or one process with BIG_PAGES pages in a row */
+static int build_z(const char *path, bool big)
+{
+	struct img_writer *w;
+	uint64_t *va = NULL;
+	uint32_t i;
+	int ret;
+
+	ret = img_create(path, &w);
+	if (ret)
+		return no("img_create: %s", strerror(-ret));
+	img_set_compress(w, 1);
+	if (!big) {
+		ret = put_records(w);
+	} else {
+		va = malloc(BIG_PAGES * sizeof(*va));
+		for (i = 0; va && i < BIG_PAGES; i++)
+			va[i] = BIG_VA + (uint64_t)i * ps;
+		ret = !va ? -ENOMEM : put_header(w) ?: put_proc(w, ROOT_PID, 1, false) ?:
+		      put_thread(w, ROOT_PID) ?: put_thread(w, THREAD2) ?:
+		      put_vma(w, BIG_VA, BIG_VA + (uint64_t)BIG_PAGES * ps, IMG_VMA_ANON, NULL) ?:
+		      put_pages(w, va, BIG_PAGES) ?: put_proc(w, ZOMBIE_PID, ROOT_PID, true);
+	}
+	if (!ret)
+		ret = img_commit(w);
+	img_abort(w);
+	free(va);
+	return ret ? no("writing: %s", strerror(-ret)) : 0;
+}
+
+/* the offsets of the IMG_ZPAGES records of @path */
+static int zrecs(const char *path, uint64_t *off, int max)
+{
+	struct img_reader r;
+	struct img_rec rec;
+	int n = 0, ret;
+
+	if (img_open(path, 0, &r))
+		return no("img_open: %s", r.err);
+	while ((ret = img_next(&r, &rec)) > 0) {
+		if (rec.type == IMG_PAGES || rec.type == IMG_PAGE_SUMS) {
+			img_close(&r);
+			return no("a compressed image holds %s records", img_type_name(rec.type));
+		}
+		if (rec.type == IMG_ZPAGES && n < max)
+			off[n++] = rec.off;
+	}
+	img_close(&r);
+	return ret < 0 ? no("img_next: %s", r.err) : n;
+}
+
+static int t_zpages_round_trip(void)
+{
+	struct ckpt_image img;
+	uint64_t off[4];
+	int ret;
+
+	if (build_z(z_path, false) || read_all(z_path, &zgood, &zgood_len))
+		return -1;
+	if (zrecs(z_path, off, 4) != 2)
+		return no("%s: not 2 zpages records", why[0] ? why : "chunks");
+	ret = image_load(z_path, 0, &img);
+	if (ret) {
+		no("image_load: %s", img.r.err);
+		image_free(&img);
+		return -1;
+	}
+	ret = check_proc0(&img.procs[0]) ?: check_mem_fds(&img.procs[0]);
+	if (!ret && (!img.procs[0].pages[0].z.nr || img.procs[0].pages[1].z.nr != 1))
+		ret = no("the chunks are not marked compressed");
+	image_free(&img);
+	return ret;
+}
+
+/* 2 records of 48 and 2 pieces; lazily loaded, pages come piece by piece */
+static int t_zpages_split_and_lazy(void)
+{
+	struct ckpt_image img;
+	const struct m_pages *pg;
+	uint64_t off[4];
+	uint32_t c, i, b;
+	int ret;
+
+	if (build_z(zbig_path, true))
+		return -1;
+	if (zrecs(zbig_path, off, 4) != 2)
+		return no("%s: %d pages not in 2 zpages records", why, BIG_PAGES);
+	ret = image_load(zbig_path, IMG_OPEN_LAZY, &img);
+	if (ret) {
+		no("image_load: %s", img.r.err);
+		image_free(&img);
+		return -1;
+	}
+	ret = -1;
+	pg = img.procs[0].pages;
+	if (img.procs[0].nr_chunks != 2 || pg[0].nr != IMG_ZPAGES_PIECES_MAX * IMG_PIECE_PAGES ||
+	    pg[1].nr != 100 || pg[1].z.nr_pieces != 2 || img.nr_pages != BIG_PAGES)
+		no("chunks of %u and %u pages", pg[0].nr, img.procs[0].nr_chunks > 1 ? pg[1].nr : 0);
+	else if (pg[1].data[5] != 0)
+		no("a lazy load decompressed pages before they were asked for");
+	else if (img_zpiece(&pg[1].z, ps, 1, pg[1].zbuf, NULL) ||
+		 pg[1].data[(size_t)IMG_PIECE_PAGES * ps + 5] !=
+		 page_byte(pg[1].vaddrs[IMG_PIECE_PAGES], 5) || pg[1].data[5] != 0)
+		no("piece 1 alone did not decompress to its pages alone");
+	else if (img_zpiece(&pg[1].z, ps, 2, pg[1].zbuf, NULL) != -EINVAL)
+		no("piece 2 of 2 accepted");
+	else if (image_zfill(&img, NULL))
+		no("image_zfill: %s", img.r.err);
+	else
+		ret = 0;
+	for (c = 0; !ret && c < 2; c++)
+		for (i = 0; i < pg[c].nr; i++)
+			for (b = 0; b < ps; b += 511)
+				if (pg[c].data[(size_t)i * ps + b] != page_byte(pg[c].vaddrs[i], b)) {
+					ret = no("page %#" PRIx64 " byte %u differs", pg[c].vaddrs[i], b);
+					break;
+				}
+	image_free(&img);
+	return ret;
+}
+
+/* an edit of @size bytes at @field of the first zpages record, resealed */
+static int zrejects(size_t field, const void *val, size_t size, unsigned flags,
+		    const char *want, const char *what)
+{
+	uint64_t off[4];
+	uint8_t *b;
+	int ret, n;
+
+	n = zrecs(z_path, off, 4);
+	if (n < 1)
+		return -1;
+	b = malloc(zgood_len);
+	if (!b)
+		return no("malloc");
+	memcpy(b, zgood, zgood_len);
+	memcpy(b + off[0] + field, val, size);
+	/* no tail edit: the checksum must catch it unless resealed */
+	if (flags != ~0u)
+		reseal(b, zgood_len, ((struct img_tail *)(b + zgood_len) - 1)->nr_records);
+	ret = rejects(b, zgood_len, flags == ~0u ? 0 : flags, want, NULL, what);
+	free(b);
+	return ret;
+}
+
+static int t_zpages_damaged(void)
+{
+	size_t fixed = sizeof(struct img_zpages), zl = fixed + 3 * 8;
+	size_t frame = zl + 8;	/* 3 vaddrs, 1 zlen padded to 8 */
+	uint32_t big = 1u << 20, bad_magic = 0x12345678;
+
+	if (!zgood)
+		return no("no compressed image (zpages_round_trip failed)");
+	if (zrejects(frame + 40, &(uint8_t){ 0x5a }, 1, ~0u, "checksum mismatch",
+		     "a frame byte flipped") ||
+	    zrejects(frame, &bad_magic, 4, 0, "does not decompress", "frame magic") ||
+	    zrejects(zl, &(uint32_t){ 7 }, 4, 0, "frames of", "zlen shorter") ||
+	    zrejects(zl, &big, 4, 0, "frames of", "zlen past the record") ||
+	    zrejects(offsetof(struct img_zpages, nr), &(uint32_t){ 0 }, 4, 0, "pages in",
+		     "nr 0") ||
+	    zrejects(offsetof(struct img_zpages, nr), &(uint32_t){ 65 }, 4, 0, "pieces",
+		     "nr 65 for one piece") ||
+	    zrejects(offsetof(struct img_zpages, nr_pieces), &(uint32_t){ 2 }, 4, 0,
+		     "pieces", "2 pieces for 3 pages") ||
+	    zrejects(offsetof(struct img_zpages, piece_pages), &(uint32_t){ 32 }, 4, 0,
+		     "pieces of 32", "piece_pages 32") ||
+	    zrejects(offsetof(struct img_zpages, reserved), &(uint32_t){ 1 }, 4, 0,
+		     "reserved 1", "reserved set") ||
+	    zrejects(fixed + 8, &(uint64_t){ 0x11001 }, 8, 0, "bad page address",
+		     "unaligned address") ||
+	    zrejects(fixed + 16, &(uint64_t){ 0x10000 }, 8, 0, "bad page address",
+		     "decreasing address") ||
+	    zrejects(fixed + 16, &(uint64_t){ 0x50000 }, 8, 0, "outside every vma",
+		     "page outside the vmas"))
+		return -1;
+	return 0;
+}
+
+/* a frame that does not decompress, found when a lazy load asks for it */
+static int t_zpages_damaged_lazy(void)
+{
+	size_t frame = sizeof(struct img_zpages) + 3 * 8 + 8;
+	struct ckpt_image img;
+	uint64_t off[4];
+	uint8_t *b;
+	int ret = -1;
+
+	if (!zgood || zrecs(z_path, off, 4) < 1)
+		return no("no compressed image");
+	b = malloc(zgood_len);
+	if (!b)
+		return no("malloc");
+	memcpy(b, zgood, zgood_len);
+	memset(b + off[0] + frame, 0, 4);
+	reseal(b, zgood_len, ((struct img_tail *)(b + zgood_len) - 1)->nr_records);
+	if (write_all(bad_path, b, zgood_len))
+		goto out;
+	if (image_load(bad_path, IMG_OPEN_LAZY, &img))
+		no("the lazy load refused it already: %s", img.r.err);
+	else if (image_zfill(&img, NULL) != -EBADMSG || !strstr(img.r.err, "decompress"))
+		no("image_zfill of a broken frame: '%s'", img.r.err);
+	else
+		ret = 0;
+	image_free(&img);
+out:
+	free(b);
+	return ret;
+}
+
+/* "-": the writer spools to a memfd and sends it; the reader takes stdin */
+static int t_stream(void)
+{
+	char path[300];
+	struct img_writer *w;
+	struct ckpt_image img;
+	int fd, in, ret;
+
+	snprintf(path, sizeof(path), "%s/stream.img", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0)
+		return no("%s: %s", path, strerror(errno));
+	ret = img_create("-", &w);
+	if (!ret && !img_read_path(w))
+		ret = -EINVAL;
+	if (!ret && img_send(w, fd) != -EINVAL)
+		ret = no("img_send before the commit");
+	if (!ret)
+		ret = put_records(w) ?: img_commit(w) ?: img_send(w, fd);
+	img_abort(w);
+	close(fd);
+	if (ret)
+		return why[0] ? -1 : no("streaming: %s", strerror(-ret));
+	in = dup(STDIN_FILENO);
+	fd = open(path, O_RDONLY);
+	if (fd < 0 || in < 0 || dup2(fd, STDIN_FILENO) < 0)
+		return no("stdin: %s", strerror(errno));
+	close(fd);
+	ret = image_load("-", 0, &img);
+	dup2(in, STDIN_FILENO);
+	close(in);
+	unlink(path);
+	if (ret)
+		no("image_load(\"-\"): %s", img.r.err);
+	else if (img.r.size != good_len || check_mem_fds(&img.procs[0]))
+		ret = no("%s", why[0] ? why : "the streamed image differs in size");
+	image_free(&img);
+	return ret ? -1 : 0;
+}
+
+/* ---- pre-copy chains (IMG_CHAIN, IMG_INHERIT) ---- */
+
+#define CHAIN_ID	0x1234567890abcdefULL
+#define CHAIN_START	777		/* start time of ROOT_PID */
+
+static char par_path[300], kid_path[300];
+static uint8_t *kid_good;
+static size_t kid_len;
+
+/* the parent: chunk1 and chunk2's pages; the child: 0x11000 of its own */
+static const uint64_t kid_own[] = { 0x11000 };
+static const struct img_range kid_inh[] = {
+	{ 0x10000, 0x11000 }, { 0x13000, 0x14000 }, { 0x30000, 0x31000 },
+};
+
+static int put_chain(struct img_writer *w, uint64_t id, uint64_t parent_id,
+		     uint64_t parent_sum, uint64_t start)
+{
+	static const char parent[] = "parent.img";
+	struct img_chain c = {
+		.h.type = IMG_CHAIN, .id = id, .parent_id = parent_id,
+		.parent_sum = parent_sum, .flags = parent_id ? 0 : IMG_CHAIN_PRE,
+		.nr_procs = 2, .parent_len = parent_id ? sizeof(parent) : 0,
+	};
+	struct img_chain_proc cp[2] = {
+		{ .pid = ROOT_PID, .tracked = 1, .start_time = start },
+		{ .pid = ZOMBIE_PID, .start_time = 1 },
+	};
+	struct img_part parts[2] = { { cp, sizeof(cp) }, { parent, c.parent_len } };
+
+	return img_put(w, &c, sizeof(c), parts, 2);
+}
+
+/* pages whose bytes are page_byte() ^ 0x5a: the child's own content */
+static int put_salted(struct img_writer *w, const uint64_t *va, uint32_t nr)
+{
+	uint8_t *data;
+	uint32_t i;
+	size_t b;
+	int ret;
+
+	ret = img_pages_begin(w, nr, va, &data);
+	if (ret)
+		return ret;
+	for (i = 0; i < nr; i++)
+		for (b = 0; b < ps; b++)
+			data[(size_t)i * ps + b] = page_byte(va[i], b) ^ 0x5a;
+	img_pages_filled(w, (size_t)nr * ps);
+	return img_pages_end(w);
+}
+
+static int build_link(const char *path, bool kid, uint64_t parent_sum, uint64_t start)
+{
+	struct img_inherit in = { .h.type = IMG_INHERIT, .nr = 3 };
+	struct img_part part = { kid_inh, sizeof(kid_inh) };
+	struct img_writer *w;
+	int ret;
+
+	ret = img_create(path, &w);
+	if (ret)
+		return no("img_create: %s", strerror(-ret));
+	ret = put_header(w) ?:
+	      put_chain(w, kid ? CHAIN_ID + 1 : CHAIN_ID, kid ? CHAIN_ID : 0, parent_sum, start) ?:
+	      put_proc(w, ROOT_PID, 1, false) ?: put_thread(w, ROOT_PID) ?:
+	      put_thread(w, THREAD2) ?:
+	      put_vma(w, 0x10000, 0x14000, IMG_VMA_ANON, NULL) ?:
+	      put_vma(w, 0x20000, 0x22000, IMG_VMA_FILE, "/lib/x.so") ?:
+	      put_vma(w, 0x30000, 0x31000, IMG_VMA_HEAP, NULL);
+	if (!ret && kid)
+		ret = put_salted(w, kid_own, 1) ?: img_put(w, &in, sizeof(in), &part, 1);
+	else if (!ret)
+		ret = put_pages(w, chunk1, 3) ?: put_pages(w, chunk2, 1);
+	if (!ret)
+		ret = put_proc(w, ZOMBIE_PID, ROOT_PID, true) ?: img_commit(w);
+	img_abort(w);
+	return ret ? no("writing %s: %s", path, strerror(-ret)) : 0;
+}
+
+static uint64_t tail_sum(const char *path)
+{
+	uint8_t *b;
+	size_t len;
+	uint64_t sum = 0;
+
+	if (!read_all(path, &b, &len)) {
+		sum = ((const struct img_tail *)(b + len) - 1)->checksum;
+		free(b);
+	}
+	return sum;
+}
+
+/* the parent and a child that stores 0x11000 and inherits the other pages */
+static int build_chain(void)
+{
+	return build_link(par_path, false, 0, CHAIN_START) ?:
+	       build_link(kid_path, true, tail_sum(par_path), CHAIN_START);
+}
+
+static int t_chain_round_trip(void)
+{
+	struct ckpt_image img;
+	const struct m_proc *mp;
+	uint32_t c, i, n = 0;
+	int ret = -1;
+
+	if (build_chain() || read_all(kid_path, &kid_good, &kid_len))
+		return -1;
+	if (image_load(kid_path, 0, &img)) {
+		no("image_load: %s", img.r.err);
+		goto out;
+	}
+	mp = &img.procs[0];
+	if (!img.chain || img.chain->parent_id != CHAIN_ID || !img.parent ||
+	    strcmp(img.chain_parent, "parent.img") || !(img.parent->chain->flags & IMG_CHAIN_PRE) ||
+	    mp->nr_inherited != 3 || mp->nr_pages != 4 || img.nr_pages != 4) {
+		no("chain fields or counts differ");
+		goto out;
+	}
+	for (c = 0; c < mp->nr_chunks; c++)
+		for (i = 0; i < mp->pages[c].nr; i++, n++) {
+			uint64_t va = mp->pages[c].vaddrs[i];
+			uint8_t want = page_byte(va, 9) ^ (va == 0x11000 ? 0x5a : 0);
+			static const uint64_t order[] = { 0x10000, 0x11000, 0x13000, 0x30000 };
+
+			if (n >= 4 || va != order[n] || mp->pages[c].data[(size_t)i * ps + 9] != want) {
+				no("merged page %u: %#" PRIx64 " (byte %#x)", n, va,
+				   mp->pages[c].data[(size_t)i * ps + 9]);
+				goto out;
+			}
+		}
+	ret = n == 4 ? 0 : no("%u merged pages", n);
+	image_free(&img);
+	/* snap --kill's read-back does not load the parent */
+	if (!ret && (image_load(kid_path, IMG_OPEN_NO_CHECKSUM, &img) || img.parent))
+		ret = no("IMG_OPEN_NO_CHECKSUM: %s", img.parent ? "parent loaded" : img.r.err);
+out:
+	image_free(&img);
+	return ret;
+}
+
+/* the child edited at @field of its @type record, resealed, must be refused */
+static int kid_rejects(uint32_t type, size_t field, const void *val, size_t size,
+		       const char *want, const char *what)
+{
+	struct img_reader r;
+	struct img_rec rec;
+	uint64_t off = 0;
+	uint8_t *b;
+	int ret;
+
+	if (img_open(kid_path, 0, &r))
+		return no("img_open: %s", r.err);
+	while (img_next(&r, &rec) > 0)
+		if (rec.type == type && !off)
+			off = rec.off;
+	img_close(&r);
+	b = malloc(kid_len);
+	if (!off || !b) {
+		free(b);
+		return no("no %s record", img_type_name(type));
+	}
+	memcpy(b, kid_good, kid_len);
+	memcpy(b + off + field, val, size);
+	reseal(b, kid_len, ((struct img_tail *)(b + kid_len) - 1)->nr_records);
+	ret = rejects(b, kid_len, 0, want, NULL, what);
+	free(b);
+	return ret;
+}
+
+static int t_chain_damaged(void)
+{
+	size_t cf = sizeof(struct img_chain), r0 = sizeof(struct img_inherit);
+	uint64_t big = 1ULL << 57;
+
+	if (!kid_good)
+		return no("no chain (chain_round_trip failed)");
+	/* the damaged copy (bad_path) finds parent.img next to it */
+	return kid_rejects(IMG_CHAIN, offsetof(struct img_chain, reserved), &(uint32_t){ 1 }, 4,
+			  "flags", "chain reserved") ?:
+	      kid_rejects(IMG_CHAIN, offsetof(struct img_chain, flags), &(uint32_t){ 8 }, 4,
+			  "flags 0x8", "unknown chain flag") ?:
+	      kid_rejects(IMG_CHAIN, offsetof(struct img_chain, id), &(uint64_t){ 0 }, 8,
+			  "id 0", "id 0") ?:
+	      kid_rejects(IMG_CHAIN, offsetof(struct img_chain, nr_procs), &(uint32_t){ 3 }, 4,
+			  "3 processes", "nr_procs") ?:
+	      kid_rejects(IMG_CHAIN, offsetof(struct img_chain, parent_id), &(uint64_t){ 0 }, 8,
+			  "without a path", "parent path, no id") ?:
+	      kid_rejects(IMG_CHAIN, offsetof(struct img_chain, parent_id), &(uint64_t){ 99 }, 8,
+			  "not the image this one was snapped against", "another parent id") ?:
+	      kid_rejects(IMG_CHAIN, offsetof(struct img_chain, parent_sum), &(uint64_t){ 99 }, 8,
+			  "not the image this one was snapped against", "parent changed since") ?:
+	      kid_rejects(IMG_CHAIN, cf + offsetof(struct img_chain_proc, start_time),
+			  &(uint64_t){ 1 }, 8, "another process of that pid", "pid reused") ?:
+	      kid_rejects(IMG_CHAIN, cf + 2 * sizeof(struct img_chain_proc) + 10, "X", 1,
+			  "not terminated", "parent path unterminated") ?:
+	      kid_rejects(IMG_INHERIT, offsetof(struct img_inherit, reserved), &(uint32_t){ 1 },
+			  4, "ranges", "inherit reserved") ?:
+	      kid_rejects(IMG_INHERIT, offsetof(struct img_inherit, nr), &(uint32_t){ 2 }, 4,
+			  "ranges", "nr 2 for 3") ?:
+	      kid_rejects(IMG_INHERIT, r0, &(uint64_t){ 0x10001 }, 8, "range 0", "unaligned") ?:
+	      kid_rejects(IMG_INHERIT, r0 + 8, &(uint64_t){ 0x10000 }, 8, "range 0", "empty") ?:
+	      kid_rejects(IMG_INHERIT, r0 + 16, &(uint64_t){ 0x10000 }, 8, "range 1",
+			  "overlapping") ?:
+	      kid_rejects(IMG_INHERIT, r0 + 16 + 8, &big, 8, "range 1", "past 57 bits") ?:
+	      kid_rejects(IMG_INHERIT, r0 + 16, &(uint64_t){ 0x12000 }, 8,
+			  "parent holds 3 of them", "a page the parent lacks") ?:
+	      kid_rejects(IMG_INHERIT, r0 + 32 + 8, &(uint64_t){ 0x32000 }, 8, "outside every vma",
+			  "outside the vmas") ?:
+	      kid_rejects(IMG_INHERIT, r0 + 8, &(uint64_t){ 0x12000 }, 8, "both stored and inherited",
+			  "a stored page inherited too");
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -1933,6 +2403,23 @@ int main(void)
 	run("namespaces", t_ns);
 	run("locks", t_locks);
 	run("tty", t_tty);
+	snprintf(z_path, sizeof(z_path), "%s/z.img", dir);
+	snprintf(zbig_path, sizeof(zbig_path), "%s/zbig.img", dir);
+	run("zpages_round_trip", t_zpages_round_trip);
+	run("zpages_split_and_lazy", t_zpages_split_and_lazy);
+	run("zpages_damaged", t_zpages_damaged);
+	run("zpages_damaged_lazy", t_zpages_damaged_lazy);
+	run("stream", t_stream);
+	snprintf(par_path, sizeof(par_path), "%s/parent.img", dir);
+	snprintf(kid_path, sizeof(kid_path), "%s/kid.img", dir);
+	run("chain_round_trip", t_chain_round_trip);
+	run("chain_damaged", t_chain_damaged);
+	unlink(par_path);
+	unlink(kid_path);
+	free(kid_good);
+	unlink(z_path);
+	unlink(zbig_path);
+	free(zgood);
 	unlink(good_path);
 	unlink(bad_path);
 	rmdir(dir);

@@ -1,0 +1,177 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Pre-copy: snap --pre copies memory while the tree runs and leaves its
+# writes tracked (userfaultfd WP_ASYNC + PAGEMAP_SCAN); snap --parent
+# stores only what was written since and takes the rest from its parent.
+# Rounds are chained; restore (eager and --lazy) reads through the chain;
+# show shows it; a parent that does not match is refused.
+. "$(dirname "$0")/../lib.sh"
+
+# the keeper of a pre-copy image's tracking: none left once the tree is gone
+keepers_of() {
+	local p
+	for p in $(pgrep -x bpfckpt); do
+		grep -q "^PPid:" /proc/$p/status 2>/dev/null || continue
+		ls -l /proc/$p/fd 2>/dev/null | grep -q userfaultfd && echo "$p"
+	done
+	return 0
+}
+
+# a running heap: pre, two more rounds, a final --kill round; restored
+# through the chain of four, its checksums hold
+test_rounds_then_restore() {
+	wl_start heap 64 20
+	assert_ticking "$WL_LOG" 3
+	# before any tracking: its VMAs show userfaultfd-wp ("uw") while armed
+	deep_capture "$WL_PID"
+	assert_ckpt 0 snap "$WL_PID" --pre -o "$T/pre1.img"
+	assert_ticking "$WL_LOG" 3
+	assert_ckpt 0 snap "$WL_PID" --pre --parent "$T/pre1.img" -o "$T/pre2.img"
+	grep -q "left to it" "$CKPT_OUT" || fail "round 2 stored every page again: $(cat "$CKPT_OUT")"
+	assert_ticking "$WL_LOG" 3
+	assert_ckpt 0 snap "$WL_PID" --pre --parent "$T/pre2.img" -o "$T/pre3.img"
+	assert_ticking "$WL_LOG" 3
+	# the last round of a stopped tree: the chain of four is its memory
+	stop_tree "$WL_PID"
+	assert_ckpt 0 snap "$WL_PID" --parent "$T/pre3.img" -o "$T/img"
+	grep -q "left to it" "$CKPT_OUT" || fail "the last round inherits nothing: $(cat "$CKPT_OUT")"
+	pagecmp_tree "$WL_PID"
+	kill_session "$WL_PID"
+	assert_no_pids "$WL_PID"
+	[ "$(stat -c %s "$T/img")" -lt $(( $(stat -c %s "$T/pre1.img") / 4 )) ] ||
+		fail "the last image ($(stat -c %s "$T/img") bytes) is not much smaller than the first ($(stat -c %s "$T/pre1.img"))"
+	assert_ckpt 0 show --json "$T/img"
+	cp "$CKPT_OUT" "$T/image.json"
+	restore_d
+	pagecmp_image
+	restored_matches --running
+	cont_tree "$WL_PID"
+	assert_ticking "$WL_LOG" 5
+}
+
+# a failed --pre leaves the tree as it was: no image, no userfaultfd in
+# it, no VMA write-protected, no keeper
+test_failed_pre_leaves_nothing() {
+	mkdir "$T/img"
+	wl_start heap 16 20
+	assert_ticking "$WL_LOG" 2
+	for point in pre-track snap-write snap-commit; do
+		BPFCKPT_FAULT=$point assert_ckpt 1 snap "$WL_PID" --pre -o "$T/img/pre.img"
+		assert_alive "$WL_PID"
+		[ -e "$T/img/pre.img" ] && fail "$point: a failed --pre left its image"
+		ls -l /proc/$WL_PID/fd | grep -q userfaultfd && fail "$point: the tree holds a userfaultfd"
+		grep -q '^VmFlags:.* uw' /proc/$WL_PID/smaps && fail "$point: VMAs are still write-protected"
+		[ -z "$(keepers_of)" ] || fail "$point: a keeper runs: $(keepers_of)"
+		assert_ticking "$WL_LOG" 2
+	done
+}
+
+# a stopped tree: what is restored through the chain equals its memory
+test_chain_pages_equal() {
+	wl_start heap 32 20
+	assert_ticking "$WL_LOG" 3
+	assert_ckpt 0 snap "$WL_PID" --pre -o "$T/pre.img"
+	assert_ticking "$WL_LOG" 5
+	stop_tree "$WL_PID"
+	assert_ckpt 0 snap "$WL_PID" --parent "$T/pre.img" -o "$T/img"
+	pagecmp_tree "$WL_PID"
+	kill_session "$WL_PID"
+	assert_ckpt 0 show --json "$T/img"
+	cp "$CKPT_OUT" "$T/image.json"
+	restore_d
+	pagecmp_image
+	cont_tree "$WL_PID"
+	assert_ticking "$WL_LOG" 5
+}
+
+# restore --lazy through the chain, faults only, then the pull
+test_chain_lazy() {
+	wl_start heap 32 20
+	assert_ticking "$WL_LOG" 3
+	assert_ckpt 0 snap "$WL_PID" --pre -o "$T/pre.img" --compress
+	assert_ticking "$WL_LOG" 5
+	stop_tree "$WL_PID"
+	assert_ckpt 0 snap "$WL_PID" --parent "$T/pre.img" -o "$T/img" --kill
+	assert_ckpt 0 show --json "$T/img"
+	cp "$CKPT_OUT" "$T/image.json"
+	BPFCKPT_FAULT=lazy-no-pull assert_ckpt 0 restore "$T/img" -d --lazy
+	"$TOOLS/pagecmp" "$T/img" "$WL_PID" --vm >"$T/pagecmp" 2>&1 ||
+		fail "restored memory differs from the chain: $(head -n 3 "$T/pagecmp" | paste -sd';')"
+	cont_tree "$WL_PID"
+	assert_ticking "$WL_LOG" 5
+	kill_session "$WL_PID"
+	assert_no_pids "$WL_PID"
+	# the tree was stopped when snapped: it comes back stopped
+	restore_d --lazy
+	cont_tree "$WL_PID"
+	assert_ticking "$WL_LOG" 5
+}
+
+# show names the chain, text and JSON
+test_show_chain() {
+	wl_start heap 16 20
+	assert_ticking "$WL_LOG" 2
+	assert_ckpt 0 snap "$WL_PID" --pre -o "$T/pre.img"
+	assert_ckpt 0 snap "$WL_PID" --parent "$T/pre.img" -o "$T/img"
+	assert_ckpt 0 show "$T/img"
+	grep -q "parent pre.img" "$CKPT_OUT" || fail "show does not name the parent: $(head -n 5 "$CKPT_OUT")"
+	assert_ckpt 0 show --json "$T/img"
+	[ "$(python3 -c "import json; j = json.load(open('$CKPT_OUT')); print(j['header']['chain'][0]['parent'])")" = pre.img ] ||
+		fail "show --json: no chain: $(head -c 300 "$CKPT_OUT")"
+	assert_ckpt 0 show "$T/pre.img"
+	grep -q "a pre-copy image: .*not restorable alone" "$CKPT_OUT" || fail "show does not say pre.img is a pre-copy image: $(head -n 3 "$CKPT_OUT")"
+}
+
+# refused: a pre-copy image alone, a parent of another tree, a parent
+# used twice, a parent changed since, a parent not taken with --pre
+test_parent_refused() {
+	local other
+	wl_start heap 16 20
+	assert_ticking "$WL_LOG" 2
+	other=$WL_PID
+	wl_start heap 16 20
+	assert_ticking "$WL_LOG" 2
+	assert_ckpt 0 snap "$other" --pre -o "$T/other.img"
+	assert_ckpt 0 snap "$WL_PID" --pre -o "$T/pre.img"
+	assert_ckpt 1 snap "$WL_PID" --parent "$T/other.img" -o "$T/x.img"
+	assert_err "another tree"
+	[ -e "$T/x.img" ] && fail "a refused snap left an image"
+	assert_ckpt 0 snap "$WL_PID" --parent "$T/pre.img" -o "$T/next.img" --pre
+	assert_ckpt 1 snap "$WL_PID" --parent "$T/pre.img" -o "$T/x.img"
+	assert_err "tracking is gone"
+	assert_ckpt 0 snap "$other" -o "$T/plain.img"
+	assert_ckpt 1 snap "$other" --parent "$T/plain.img" -o "$T/x.img"
+	assert_err "not a pre-copy image"
+	assert_alive "$WL_PID"
+	assert_alive "$other"
+	assert_ckpt 1 restore "$T/pre.img" -d
+	assert_err "pre-copy image"
+	# a final image whose parent changed since: refused at restore
+	assert_ckpt 0 snap "$WL_PID" --parent "$T/next.img" -o "$T/img" --kill
+	cp "$T/next.img" "$T/next.keep"
+	printf '\xa5' | dd of="$T/next.img" bs=1 seek=300 conv=notrunc status=none
+	assert_ckpt 1 restore "$T/img" -d
+	assert_err "parent"
+	assert_no_pids "$WL_PID"
+	cp "$T/pre.img" "$T/next.img"
+	assert_ckpt 1 restore "$T/img" -d
+	assert_err "not the image this one was snapped against"
+	assert_no_pids "$WL_PID"
+	cp "$T/next.keep" "$T/next.img"
+	assert_ckpt 0 show --json "$T/img"
+	cp "$CKPT_OUT" "$T/image.json"
+	restore_d
+	assert_ticking "$WL_LOG" 3
+}
+
+# the keeper goes when its tree does
+test_keeper_ends_with_tree() {
+	wl_start heap 16 20
+	assert_ticking "$WL_LOG" 2
+	assert_ckpt 0 snap "$WL_PID" --pre -o "$T/pre.img"
+	[ -n "$(keepers_of)" ] || fail "no process holds the tracking after snap --pre"
+	kill_session "$WL_PID"
+	wait_until 10 '[ -z "$(keepers_of)" ]' || fail "a keeper outlived its tree: $(keepers_of)"
+}
+
+run_tests "$@"

@@ -1,0 +1,737 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Pre-copy (snap --pre, snap --parent): write tracking without
+ * soft-dirty.  Each process of the tree gets a userfaultfd, made by an
+ * injected userfaultfd() and taken over with pidfd_getfd (the target's
+ * own fd is closed again), whose ioctls act on the target's mm wherever
+ * they are called from.  Its private anonymous VMAs are registered in
+ * WP_ASYNC mode and write-protected: the kernel then resolves every
+ * write fault by itself and clears the page's uffd-wp bit, which
+ * PAGEMAP_SCAN reports as PAGE_IS_WRITTEN.  A page not written since is
+ * the parent's, which the next image inherits (IMG_INHERIT) instead of
+ * storing it again; VMAs that cannot be registered (private file
+ * mappings, new ones) read as written throughout.
+ *
+ * A userfaultfd's registrations end with its last fd, so between two
+ * snaps a keeper process (forked by snap --pre, outside the tree) holds
+ * them and hands them over, through an abstract unix socket named after
+ * the image's snap id, to the next snap --parent of that image, once:
+ * a second snap against the same parent finds no keeper and is refused.
+ * The keeper ends when it hands them over or when every tracked process
+ * has exited.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <linux/userfaultfd.h>
+#include <unistd.h>
+#include "arch.h"
+#include "bpfckpt/chain.h"
+#include "bpfckpt/compat.h"
+#include "img.h"
+#include "log.h"
+#include "model.h"
+#include "precopy.h"
+#include "snap.h"
+#include "util.h"
+
+#define KEEP_MAX	250	/* fds in one SCM_RIGHTS message (SCM_MAX_FD 253) */
+#define SCAN_REGIONS	1024
+
+struct keep_proc {
+	int32_t pid;
+	uint32_t pad;
+	uint64_t start;
+};
+
+struct keep_msg {
+	uint64_t id;
+	uint32_t n;
+	uint32_t pad;
+	struct keep_proc p[KEEP_MAX];
+};
+
+struct pre_proc {
+	int ufd;		/* -1: writes not tracked */
+	bool tracked_before;	/* ufd came from the parent's keeper */
+	const struct m_proc *pmp;	/* the parent's process, if it inherits */
+	uint64_t start;
+	struct range_list written;	/* since the parent */
+};
+
+struct pre_state {
+	struct ckpt_image parent;
+	bool have_parent;
+	char *parent_rec;		/* the parent's path as IMG_CHAIN says it */
+	uint64_t id;
+	struct keep_msg got;		/* from the parent's keeper */
+	int got_fds[KEEP_MAX];
+	struct pre_proc *procs;		/* as ctx->procs */
+	uint32_t nr;
+};
+
+static void keep_addr(uint64_t id, struct sockaddr_un *a, socklen_t *len)
+{
+	memset(a, 0, sizeof(*a));
+	a->sun_family = AF_UNIX;
+	/* abstract: nothing in the file system to clean up */
+	*len = offsetof(struct sockaddr_un, sun_path) + 1 +
+	       snprintf(a->sun_path + 1, sizeof(a->sun_path) - 1, "bpfckpt-pre-%016llx",
+			(unsigned long long)id);
+}
+
+/* ---- before the freeze: the parent and its tracking ---- */
+
+/* the uffds the parent's keeper holds, with whose they are */
+static int claim(struct pre_state *ps, const char *parent)
+{
+	char cbuf[CMSG_SPACE(sizeof(int) * KEEP_MAX)];
+	struct iovec iov = { &ps->got, sizeof(ps->got) };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			    .msg_controllen = sizeof(cbuf) };
+	struct sockaddr_un a;
+	struct cmsghdr *c;
+	socklen_t len;
+	ssize_t n;
+	int s, nfds = 0;
+
+	keep_addr(ps->parent.chain->id, &a, &len);
+	s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return -errno;
+	if (connect(s, (struct sockaddr *)&a, len)) {
+		pr_err("--parent %s: its write tracking is gone (no keeper for snap %016llx: "
+		       "a later snap took it, or the tree exited): snap --pre again",
+		       parent, (unsigned long long)ps->parent.chain->id);
+		close(s);
+		return -ESRCH;
+	}
+	n = recvmsg(s, &m, MSG_WAITALL | MSG_CMSG_CLOEXEC);
+	close(s);
+	c = CMSG_FIRSTHDR(&m);
+	if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+		nfds = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		memcpy(ps->got_fds, CMSG_DATA(c), nfds * sizeof(int));
+	}
+	if (n != (ssize_t)sizeof(ps->got) || ps->got.id != ps->parent.chain->id ||
+	    ps->got.n > KEEP_MAX || (uint32_t)nfds != ps->got.n) {
+		while (nfds > 0)
+			close(ps->got_fds[--nfds]);
+		ps->got.n = 0;
+		pr_err("--parent %s: its keeper answered for another snap", parent);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+/* how IMG_CHAIN names the parent: by name if the images share a directory */
+static int parent_rec(struct snap_ctx *ctx, const char *parent, char **out)
+{
+	char *rp = realpath(parent, NULL), *od = NULL, *slash;
+	int ret = 0;
+
+	if (!rp)
+		return -errno;
+	slash = strrchr(rp, '/');
+	if (strcmp(ctx->out, "-")) {
+		char *o = strdup(ctx->out), *s2;
+
+		if (!o) {
+			free(rp);
+			return -ENOMEM;
+		}
+		s2 = strrchr(o, '/');
+		if (s2)
+			*s2 = 0;
+		od = realpath(s2 ? (o[0] ? o : "/") : ".", NULL);
+		free(o);
+	}
+	if (od && slash && (size_t)(slash - rp) == strlen(od) && !strncmp(rp, od, slash - rp))
+		*out = strdup(slash + 1);
+	else
+		*out = strdup(rp);
+	if (!*out)
+		ret = -ENOMEM;
+	free(od);
+	free(rp);
+	return ret;
+}
+
+int pre_open(struct snap_ctx *ctx)
+{
+	struct pre_state *ps;
+	int ret;
+
+	ps = calloc(1, sizeof(*ps));
+	if (!ps)
+		return -ENOMEM;
+	ctx->ps = ps;
+	if (getrandom(&ps->id, sizeof(ps->id), 0) != sizeof(ps->id))
+		return -errno;
+	ps->id |= 1;	/* never 0 */
+	if (!ctx->parent)
+		return 0;
+	ret = image_load(ctx->parent, 0, &ps->parent);
+	if (ret) {
+		pr_err("--parent %s: %s", ctx->parent, ps->parent.r.err);
+		return ret;
+	}
+	ps->have_parent = true;
+	if (!ps->parent.chain || !(ps->parent.chain->flags & IMG_CHAIN_PRE)) {
+		pr_err("--parent %s: not a pre-copy image (snap --pre): it tracks no writes",
+		       ctx->parent);
+		return -EINVAL;
+	}
+	if (ps->parent.hdr->root_pid != ctx->root) {
+		pr_err("--parent %s: an image of another tree (root pid %d, not %d)",
+		       ctx->parent, ps->parent.hdr->root_pid, ctx->root);
+		return -EINVAL;
+	}
+	ret = parent_rec(ctx, ctx->parent, &ps->parent_rec);
+	if (ret) {
+		pr_err("--parent %s: %s", ctx->parent, errstr(ret));
+		return ret;
+	}
+	return claim(ps, ctx->parent);
+}
+
+/* ---- while frozen ---- */
+
+static int start_time(pid_t pid, uint64_t *start)
+{
+	char path[64], buf[1024], *p;
+	int i;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (read_file(path, buf, sizeof(buf)) <= 0)
+		return -ESRCH;
+	p = strrchr(buf, ')');
+	/* field 22; the ')' ends field 2 */
+	for (i = 2; p && i < 22; i++)
+		p = strchr(p + 1, ' ');
+	if (!p)
+		return -EINVAL;
+	*start = strtoull(p + 1, NULL, 10);
+	return 0;
+}
+
+/*
+ * userfaultfd() run in @pid's stopped leader, the fd taken into ours and
+ * closed there; the thread gets its registers back as lazy.c's close_in
+ * leaves them (a syscall it was in restarts).
+ */
+static int make_uffd(pid_t pid, int *ufd)
+{
+	uint8_t regs[ARCH_REGS_SIZE], back[ARCH_REGS_SIZE];
+	uint64_t a[6] = { O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY }, ip;
+	long fd = -1, r;
+	int pidfd, ret;
+
+	/* inj_syscall_at() waits for syscall stops marked SIGTRAP | 0x80 */
+	if (ptrace(PTRACE_SETOPTIONS, pid, 0, PTRACE_O_TRACESYSGOOD))
+		return -errno;
+	ret = arch_get_regs(pid, regs);
+	if (!ret)
+		ret = inj_find_syscall_insn(pid, &ip);
+	if (!ret)
+		ret = inj_syscall_at(pid, regs, ip, SYS_userfaultfd, a, &fd);
+	if (!ret && fd < 0)
+		ret = (int)fd;
+	if (!ret) {
+		pidfd = syscall(SYS_pidfd_open, pid, 0);
+		*ufd = pidfd < 0 ? -1 : syscall(SYS_pidfd_getfd, pidfd, (int)fd, 0);
+		if (*ufd < 0)
+			ret = -errno;
+		if (pidfd >= 0)
+			close(pidfd);
+		a[0] = fd;
+		if (!inj_syscall_at(pid, regs, ip, SYS_close, a, &r) && r < 0 && !ret)
+			ret = (int)r;
+	}
+	memcpy(back, regs, sizeof(back));
+	arch_apply_restart(back, RESTART_NO_HANDLER);
+	if (arch_set_regs(pid, back) && !ret)
+		ret = -EIO;
+	ptrace(PTRACE_SETOPTIONS, pid, 0, 0);
+	return ret;
+}
+
+static int uffd_api(int ufd)
+{
+	struct uffdio_api api = {
+		.api = UFFD_API,
+		.features = UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED,
+	};
+
+	return ioctl(ufd, UFFDIO_API, &api) ? -errno : 0;
+}
+
+static bool trackable(const struct snap_vma *v)
+{
+	uint32_t k = v->v.kind;
+
+	return (k == IMG_VMA_ANON || k == IMG_VMA_HEAP || k == IMG_VMA_STACK) &&
+	       !(v->v.map_flags & MAP_SHARED);
+}
+
+/* every private anonymous VMA registered and write-protected */
+static int arm(struct snap_proc *sp, int ufd)
+{
+	uint32_t i;
+
+	for (i = 0; i < sp->nr_vmas; i++) {
+		const struct snap_vma *v = &sp->vmas[i];
+		struct uffdio_register reg = {
+			.range = { v->v.start, v->v.end - v->v.start },
+			.mode = UFFDIO_REGISTER_MODE_WP,
+		};
+		struct uffdio_writeprotect wp = {
+			.range = reg.range, .mode = UFFDIO_WRITEPROTECT_MODE_WP,
+		};
+
+		if (!trackable(v))
+			continue;
+		/* an already registered VMA (an earlier round) takes it again */
+		if (ioctl(ufd, UFFDIO_REGISTER, &reg)) {
+			/* left out, it reads as written throughout: correct, only bigger */
+			pr_debug("pid %d: vma %llx-%llx: UFFDIO_REGISTER: %s", sp->pid,
+				 (unsigned long long)v->v.start, (unsigned long long)v->v.end,
+				 strerror(errno));
+			continue;
+		}
+		if (ioctl(ufd, UFFDIO_WRITEPROTECT, &wp))
+			return -errno;
+	}
+	return 0;
+}
+
+/* the pages of @sp written since the parent's snap (all, where not tracked) */
+static int scan_written(struct snap_proc *sp, struct range_list *l)
+{
+	struct page_region regs[SCAN_REGIONS];
+	char path[64];
+	uint32_t i;
+	long n, k;
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", sp->pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	for (i = 0; i < sp->nr_vmas && !ret; i++) {
+		struct pm_scan_arg arg = {
+			.size = sizeof(arg),
+			.start = sp->vmas[i].v.start,
+			.end = sp->vmas[i].v.end,
+			.vec = (uint64_t)(uintptr_t)regs,
+			.vec_len = SCAN_REGIONS,
+			.category_mask = PAGE_IS_WRITTEN,
+			.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+			.return_mask = PAGE_IS_WRITTEN,
+		};
+
+		while (arg.start < arg.end && !ret) {
+			n = ioctl(fd, PAGEMAP_SCAN, &arg);
+			if (n < 0) {
+				ret = -errno;
+				break;
+			}
+			for (k = 0; k < n && !ret; k++)
+				ret = mm_add_range(l, regs[k].start, regs[k].end, false);
+			if (arg.walk_end <= arg.start)
+				break;
+			arg.start = arg.walk_end;
+		}
+	}
+	close(fd);
+	return ret;
+}
+
+static int got_ufd(struct pre_state *ps, pid_t pid, uint64_t start)
+{
+	uint32_t i;
+	int fd;
+
+	for (i = 0; i < ps->got.n; i++) {
+		if (ps->got.p[i].pid != pid || ps->got.p[i].start != start ||
+		    ps->got_fds[i] < 0)
+			continue;
+		fd = ps->got_fds[i];
+		ps->got_fds[i] = -1;
+		return fd;
+	}
+	return -1;
+}
+
+/* the parent's process @pid if it is this one and was tracked there */
+static const struct m_proc *parent_proc(struct pre_state *ps, pid_t pid, uint64_t start)
+{
+	uint32_t i;
+	int k;
+
+	if (!ps->have_parent)
+		return NULL;
+	for (i = 0; i < ps->parent.chain->nr_procs; i++) {
+		const struct img_chain_proc *c = &ps->parent.chain_procs[i];
+
+		if (c->pid == pid && c->start_time == start && c->tracked) {
+			k = image_find(&ps->parent, pid);
+			return k < 0 ? NULL : &ps->parent.procs[k];
+		}
+	}
+	return NULL;
+}
+
+/*
+ * VM_UFFD_WP on the VMAs of a tracked process is ours, not the tree's
+ * (a userfaultfd of its own would be refused at snap): not recorded.
+ */
+static void unmark(struct snap_proc *sp)
+{
+	uint32_t i;
+
+	for (i = 0; i < sp->nr_vmas; i++)
+		sp->vmas[i].v.vm_flags &= ~KVM_UFFD_WP;
+}
+
+static int track_one(struct snap_ctx *ctx, struct snap_proc *sp, struct pre_proc *pp)
+{
+	int ret;
+
+	pp->ufd = got_ufd(ctx->ps, sp->pid, pp->start);
+	if (pp->ufd >= 0 || ctx->pre)
+		unmark(sp);
+	pp->tracked_before = pp->ufd >= 0;
+	if (pp->tracked_before)
+		pp->pmp = parent_proc(ctx->ps, sp->pid, pp->start);
+	if (pp->pmp) {
+		ret = scan_written(sp, &pp->written);
+		if (ret) {
+			pr_err("pid %d: PAGEMAP_SCAN for written pages: %s", sp->pid, errstr(ret));
+			return ret;
+		}
+	}
+	if (!ctx->pre)
+		return 0;
+	if (pp->ufd < 0) {
+		ret = make_uffd(sp->pid, &pp->ufd);
+		if (!ret)
+			ret = uffd_api(pp->ufd);
+		if (ret) {
+			pr_err("pid %d: a userfaultfd for write tracking: %s", sp->pid,
+			       errstr(ret));
+			return ret;
+		}
+	}
+	ret = arm(sp, pp->ufd);
+	if (ret)
+		pr_err("pid %d: write-protecting for tracking: %s", sp->pid, errstr(ret));
+	return ret;
+}
+
+int pre_track(struct snap_ctx *ctx)
+{
+	struct pre_state *ps = ctx->ps;
+	uint32_t i;
+	int ret;
+
+	if (ctx->pre && ctx->nr_procs > KEEP_MAX) {
+		pr_err("--pre: %u processes, a keeper holds at most %d", ctx->nr_procs, KEEP_MAX);
+		return -E2BIG;
+	}
+	ps->procs = calloc(ctx->nr_procs, sizeof(*ps->procs));
+	if (!ps->procs)
+		return -ENOMEM;
+	ps->nr = ctx->nr_procs;
+	for (i = 0; i < ps->nr; i++)
+		ps->procs[i].ufd = -1;
+	for (i = 0; i < ps->nr; i++) {
+		struct snap_proc *sp = &ctx->procs[i];
+
+		ret = start_time(sp->pid, &ps->procs[i].start);
+		if (ret) {
+			pr_err("pid %d: reading its start time: %s", sp->pid, errstr(ret));
+			return ret;
+		}
+		if (!sp->zombie && (ret = track_one(ctx, sp, &ps->procs[i])))
+			return ret;
+	}
+	return fault_at("pre-track");
+}
+
+/* ---- writing ---- */
+
+int pre_write_chain(struct snap_ctx *ctx)
+{
+	struct pre_state *ps = ctx->ps;
+	struct img_chain c = {
+		.h.type = IMG_CHAIN, .id = ps->id, .nr_procs = ps->nr,
+		.flags = ctx->pre ? IMG_CHAIN_PRE : 0,
+	};
+	struct img_chain_proc *cp = calloc(ps->nr + 1, sizeof(*cp));
+	struct img_part parts[2];
+	uint32_t i;
+	int ret;
+
+	if (!cp)
+		return -ENOMEM;
+	for (i = 0; i < ps->nr; i++) {
+		cp[i].pid = ctx->procs[i].pid;
+		cp[i].start_time = ps->procs[i].start;
+		cp[i].tracked = ps->procs[i].ufd >= 0;
+	}
+	if (ps->have_parent) {
+		const struct img_tail *t = (const void *)(ps->parent.r.base + ps->parent.r.end);
+
+		c.parent_id = ps->parent.chain->id;
+		c.parent_sum = t->checksum;
+		c.parent_len = strlen(ps->parent_rec) + 1;
+	}
+	parts[0] = (struct img_part){ cp, ps->nr * sizeof(*cp) };
+	parts[1] = (struct img_part){ ps->parent_rec, c.parent_len };
+	ret = img_put(ctx->w, &c, sizeof(c), parts, 2);
+	free(cp);
+	return ret;
+}
+
+/* is @va among the parent's pages (walked in order by *c, *i) */
+static bool parent_has(const struct m_proc *mp, uint64_t va, uint32_t *c, uint32_t *i)
+{
+	while (*c < mp->nr_chunks) {
+		const struct m_pages *p = &mp->pages[*c];
+
+		while (*i < p->nr && p->vaddrs[*i] < va)
+			(*i)++;
+		if (*i < p->nr)
+			return p->vaddrs[*i] == va;
+		(*c)++;
+		*i = 0;
+	}
+	return false;
+}
+
+int pre_filter(struct snap_ctx *ctx, struct snap_proc *sp, struct range_list *l,
+	       struct range_list *inh)
+{
+	struct pre_proc *pp = ctx->ps ? &ctx->ps->procs[sp - ctx->procs] : NULL;
+	struct range_list keep = { 0 };
+	uint64_t ps = getpagesize(), va;
+	uint32_t r, w = 0, pc = 0, pi = 0;
+	int ret = 0;
+
+	if (!pp || !pp->pmp)
+		return 0;
+	for (r = 0; r < l->n && !ret; r++) {
+		for (va = l->r[r].start; va < l->r[r].end && !ret; va += ps) {
+			const struct range_list *wr = &pp->written;
+			bool written;
+
+			while (w < wr->n && wr->r[w].end <= va)
+				w++;
+			written = w < wr->n && wr->r[w].start <= va;
+			if (!written && parent_has(pp->pmp, va, &pc, &pi))
+				ret = mm_add_range(inh, va, va + ps, false);
+			else
+				ret = mm_add_range(&keep, va, va + ps, l->r[r].force);
+		}
+	}
+	if (ret) {
+		free(keep.r);
+		return ret;
+	}
+	free(l->r);
+	*l = keep;
+	ctx->st.inherited += inh->pages;
+	return 0;
+}
+
+int pre_write_inherit(struct snap_ctx *ctx, const struct range_list *inh)
+{
+	const uint32_t per = (IMG_REC_MAX - sizeof(struct img_inherit)) / sizeof(struct img_range);
+	struct img_range *rs;
+	uint32_t i, n, k;
+	int ret = 0;
+
+	if (!inh->n)
+		return 0;
+	rs = malloc(sizeof(*rs) * MIN(inh->n, per));
+	if (!rs)
+		return -ENOMEM;
+	for (i = 0; i < inh->n && !ret; i += n) {
+		struct img_inherit in = { .h.type = IMG_INHERIT };
+		struct img_part part;
+
+		n = MIN(inh->n - i, per);
+		for (k = 0; k < n; k++)
+			rs[k] = (struct img_range){ inh->r[i + k].start, inh->r[i + k].end };
+		in.nr = n;
+		part = (struct img_part){ rs, n * sizeof(*rs) };
+		ret = img_put(ctx->w, &in, sizeof(in), &part, 1);
+	}
+	free(rs);
+	return ret;
+}
+
+/* ---- after the commit: the keeper ---- */
+
+static void keeper_main(int lfd, const struct keep_msg *msg, const int *fds, const int *pidfds)
+{
+	char cbuf[CMSG_SPACE(sizeof(int) * KEEP_MAX)];
+	struct pollfd p[KEEP_MAX + 1];
+	uint32_t i, n = msg->n, alive;
+
+	memset(cbuf, 0, sizeof(cbuf));
+	p[0] = (struct pollfd){ .fd = lfd, .events = POLLIN };
+	for (;;) {
+		for (i = 0, alive = 0; i < n; i++) {
+			p[i + 1] = (struct pollfd){ .fd = pidfds[i], .events = POLLIN };
+			alive += pidfds[i] >= 0;
+		}
+		if (!alive)
+			_exit(0);
+		if (poll(p, n + 1, -1) < 0)
+			continue;
+		/* a pidfd reads as ready once its process has exited */
+		for (i = 0; i < n; i++)
+			if (p[i + 1].revents && pidfds[i] >= 0) {
+				close(pidfds[i]);
+				((int *)pidfds)[i] = -1;
+			}
+		if (p[0].revents & POLLIN) {
+			struct iovec iov = { (void *)msg, sizeof(*msg) };
+			struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1,
+					    .msg_control = cbuf,
+					    .msg_controllen = CMSG_SPACE(sizeof(int) * n) };
+			struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+			struct ucred cr;
+			socklen_t len = sizeof(cr);
+			int s = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+
+			if (s < 0)
+				continue;
+			/* only a snap of the same user takes the tracking over */
+			if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cr, &len) ||
+			    cr.uid != getuid()) {
+				close(s);
+				continue;
+			}
+			c->cmsg_level = SOL_SOCKET;
+			c->cmsg_type = SCM_RIGHTS;
+			c->cmsg_len = CMSG_LEN(sizeof(int) * n);
+			memcpy(CMSG_DATA(c), fds, sizeof(int) * n);
+			if (sendmsg(s, &m, MSG_NOSIGNAL) == (ssize_t)sizeof(*msg))
+				_exit(0);
+			close(s);
+		}
+	}
+}
+
+/* keeps only @keep open (they are below KEEP_MAX * 2 + 8 entries) */
+static void close_others(const int *keep, uint32_t n)
+{
+	int fd, max = sysconf(_SC_OPEN_MAX);
+	uint32_t i;
+
+	for (fd = 0; fd < max && fd < 65536; fd++) {
+		for (i = 0; i < n && keep[i] != fd; i++)
+			;
+		if (i == n)
+			close(fd);
+	}
+}
+
+int pre_keep(struct snap_ctx *ctx)
+{
+	struct pre_state *ps = ctx->ps;
+	struct keep_msg msg = { .id = ps ? ps->id : 0 };
+	int fds[KEEP_MAX], pidfds[KEEP_MAX], keep[KEEP_MAX * 2 + 1];
+	struct sockaddr_un a;
+	socklen_t len;
+	uint32_t i, n = 0;
+	pid_t child;
+	int lfd, st, ret = 0;
+
+	if (!ctx->pre)
+		return 0;
+	for (i = 0; i < ps->nr; i++) {
+		if (ps->procs[i].ufd < 0)
+			continue;
+		msg.p[n] = (struct keep_proc){ ctx->procs[i].pid, 0, ps->procs[i].start };
+		fds[n] = ps->procs[i].ufd;
+		pidfds[n] = syscall(SYS_pidfd_open, ctx->procs[i].pid, 0);
+		if (pidfds[n] < 0)
+			ret = -errno;
+		n++;
+	}
+	msg.n = n;
+	keep_addr(ps->id, &a, &len);
+	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&a, len) || listen(lfd, 4))
+		ret = -errno;
+	if (!ret) {
+		child = fork();
+		if (child < 0)
+			ret = -errno;
+		if (child == 0) {
+			/* a grandchild, in a session of its own: nobody waits for it */
+			setsid();
+			signal(SIGHUP, SIG_IGN);
+			signal(SIGPIPE, SIG_IGN);
+			if (fork())
+				_exit(0);
+			for (i = 0; i < n; i++) {
+				keep[i] = fds[i];
+				keep[n + i] = pidfds[i];
+			}
+			keep[2 * n] = lfd;
+			close_others(keep, 2 * n + 1);
+			keeper_main(lfd, &msg, fds, pidfds);
+		}
+		while (child > 0 && waitpid(child, &st, 0) < 0 && errno == EINTR)
+			;
+	}
+	for (i = 0; i < n; i++)
+		if (pidfds[i] >= 0)
+			close(pidfds[i]);
+	if (lfd >= 0)
+		close(lfd);
+	if (ret)
+		pr_err("starting the keeper of the write tracking: %s", errstr(ret));
+	return ret;
+}
+
+void pre_free(struct snap_ctx *ctx)
+{
+	struct pre_state *ps = ctx->ps;
+	uint32_t i;
+
+	if (!ps)
+		return;
+	for (i = 0; i < ps->nr; i++) {
+		if (ps->procs[i].ufd >= 0)
+			close(ps->procs[i].ufd);
+		free(ps->procs[i].written.r);
+	}
+	for (i = 0; i < ps->got.n; i++)
+		if (ps->got_fds[i] >= 0)
+			close(ps->got_fds[i]);
+	free(ps->procs);
+	if (ps->have_parent)
+		image_free(&ps->parent);
+	free(ps->parent_rec);
+	free(ps);
+	ctx->ps = NULL;
+}

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * snap --pre / --parent (precopy.c): write tracking with userfaultfd
+ * WP_ASYNC and PAGEMAP_SCAN, pages inherited from the parent image.
+ * Each prints what failed.
+ */
+#ifndef BPFCKPT_PRECOPY_H
+#define BPFCKPT_PRECOPY_H
+
+#include "snap.h"
+
+/* before the freeze: the parent loaded and checked, its tracking claimed */
+int pre_open(struct snap_ctx *ctx);
+/* frozen, after collect: written pages found, tracking (re)armed (--pre) */
+int pre_track(struct snap_ctx *ctx);
+/* IMG_CHAIN, right after the header */
+int pre_write_chain(struct snap_ctx *ctx);
+/* mm.c: @l's pages not written since the parent, which has them, move to @inh */
+int pre_filter(struct snap_ctx *ctx, struct snap_proc *sp, struct range_list *l,
+	       struct range_list *inh);
+int pre_write_inherit(struct snap_ctx *ctx, const struct range_list *inh);
+/* after the commit, --pre: a keeper process holds the tracking until the next snap */
+int pre_keep(struct snap_ctx *ctx);
+/* accepts a context without pre-copy */
+void pre_free(struct snap_ctx *ctx);
+
+#endif
