@@ -43,10 +43,6 @@
 #include "ns.h"
 #include "util.h"
 
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
-
 /* ---- snap ---- */
 
 struct ns_ids {
@@ -95,7 +91,8 @@ static int read_ids(pid_t pid, struct ns_ids *ids)
 		ret = ns_ino(pid, "pid_for_children", &ids->pidfc);
 	if (!ret)
 		ret = ns_ino(pid, "mnt", &ids->mnt);
-	if (ret)
+	/* ENOENT: it exited (inspect does not freeze), as a zombie or gone */
+	if (ret && ret != -ENOENT)
 		pr_err("pid %d: its namespaces (/proc/%d/ns): %s", pid, pid, errstr(ret));
 	return ret;
 }
@@ -451,6 +448,10 @@ int ns_check_live(struct ns_task *t, uint32_t n, struct verdict *v)
 		t[i].ns.h.len = sizeof(t[i].ns);
 		if (!t[i].zombie)
 			ret = read_ids(t[i].pid, &s.ids[i]);
+		if (ret == -ENOENT) {
+			t[i].zombie = true;
+			ret = 0;
+		}
 	}
 	for (i = 0; ret >= 0 && i < n; i++) {
 		if (t[i].zombie)
