@@ -217,11 +217,14 @@ static int load_ns(struct loader *l, struct m_proc *mp)
 			   p->pid[0]);
 	if ((n->flags & IMG_PNS_PROC_FIRST) && !(n->flags & IMG_PNS_MNT_NEW))
 		return bad(l, "/proc mounted before a mount namespace it does not make");
+	if ((n->flags & IMG_PNS_MNT_SLAVE) && !(n->flags & IMG_PNS_MNT_NEW))
+		return bad(l, "slave mounts without a mount namespace");
 	/* exactly nr_mounts lines, each ended by its NUL, nothing after */
 	for (i = 0, k = 0; i < n->mounts_len; i++)
 		k += !s[i];
 	if (k != n->nr_mounts || (n->mounts_len && s[n->mounts_len - 1]) ||
-	    (n->nr_mounts && !(n->flags & IMG_PNS_MNT_NEW)))
+	    (n->nr_mounts && (n->flags & (IMG_PNS_MNT_NEW | IMG_PNS_MNT_SLAVE)) !=
+	     IMG_PNS_MNT_NEW))
 		return bad(l, "%u mounts in %u bytes, %u lines ended", n->nr_mounts,
 			   n->mounts_len, k);
 	mp->ns = n;

@@ -17,11 +17,13 @@
  * of its own but procs on /proc (unshare --mount-proc, up to two stacked
  * when that runs inside another), which the init of each proc's pid
  * namespace mounts again at restore; any other mount is refused, naming
- * it.  The image keeps the namespace's mounts (IMG_NS lines): restore
- * makes a private copy of the restorer's (unshare(1)'s default, so
- * nothing the tree mounts reaches the restorer's), detaches what the
- * image lacks (mounted out here since the tree made its namespace) and
- * fails, naming it, on what the copy lacks.
+ * it.  Restore makes a copy of the restorer's namespace, private or (as
+ * `unshare --propagation slave` leaves it) slave of the restorer's, so
+ * that nothing the tree mounts reaches the restorer.  A private one
+ * follows the image's list of its mounts (IMG_NS lines): what the image
+ * lacks (mounted out here since the tree made its namespace) is
+ * detached, what the copy lacks fails the restore, naming it.  A slave
+ * one follows the restorer's, as it did the snapper's.
  *
  * Read from /proc, not BPF: mountinfo and the proc mount's pid namespace
  * have no iterator, and /proc/PID/ns/ gives the inodes beside them.
@@ -41,10 +43,6 @@
 #include "ns.h"
 #include "util.h"
 
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
-
 /* ---- snap ---- */
 
 struct ns_ids {
@@ -59,6 +57,7 @@ struct mnt_line {
 	char *source;
 	uint32_t ms;		/* IMG_PNS_MS_ALL bits of its mount options */
 	bool super_rw;		/* super options are plain "rw" */
+	bool slave;		/* optional fields: master:N, a slave of a peer group */
 };
 
 struct mnt_table {
@@ -92,7 +91,8 @@ static int read_ids(pid_t pid, struct ns_ids *ids)
 		ret = ns_ino(pid, "pid_for_children", &ids->pidfc);
 	if (!ret)
 		ret = ns_ino(pid, "mnt", &ids->mnt);
-	if (ret)
+	/* ENOENT: it exited (inspect does not freeze), as a zombie or gone */
+	if (ret && ret != -ENOENT)
 		pr_err("pid %d: its namespaces (/proc/%d/ns): %s", pid, pid, errstr(ret));
 	return ret;
 }
@@ -147,6 +147,8 @@ static int parse_line(char *s, struct mnt_line *m)
 		return -EIO;
 	m->ms = parse_ms(opts);
 	m->super_rw = !strcmp(super, "rw");
+	*dash = 0;
+	m->slave = strstr(s, " master:") != NULL;
 	/* no device: an anonymous one (tmpfs, proc) is another after a reboot */
 	if (asprintf(&m->key, "%s %s %s %s %s %s", root, point, opts, fstype,
 		     source, super) < 0)
@@ -325,6 +327,21 @@ static int assign_procs(struct ns_scan *s, uint32_t i, const struct mnt_line **e
 	return 0;
 }
 
+/*
+ * made with MS_SLAVE: its copies of shared mounts receive from them.
+ * (MS_PRIVATE leaves no mount a slave; the restorer's private mounts
+ * stay private either way.)
+ */
+static bool is_slave(const struct mnt_table *t)
+{
+	uint32_t i;
+
+	for (i = 0; i < t->n; i++)
+		if (t->l[i].slave)
+			return true;
+	return false;
+}
+
 /* the mounts of @t's namespace restore keeps: all but the procs it mounts */
 static int keep_table(struct ns_task *t, const struct mnt_table *in,
 		      const struct mnt_line **extra, uint32_t nr)
@@ -378,7 +395,9 @@ static int mount_ns(struct ns_scan *s, uint32_t i, const char *base_path)
 		ret = diff_tables(s->v, pid, &base, &in, extra, &nr);
 	if (!ret && nr)
 		ret = assign_procs(s, i, extra, nr);
-	if (!ret)
+	if (!ret && is_slave(&in))
+		s->t[i].ns.flags |= IMG_PNS_MNT_SLAVE;
+	else if (!ret)
 		ret = keep_table(&s->t[i], &in, extra, nr);
 	free_table(&base);
 	free_table(&in);
@@ -429,6 +448,10 @@ int ns_check_live(struct ns_task *t, uint32_t n, struct verdict *v)
 		t[i].ns.h.len = sizeof(t[i].ns);
 		if (!t[i].zombie)
 			ret = read_ids(t[i].pid, &s.ids[i]);
+		if (ret == -ENOENT) {
+			t[i].zombie = true;
+			ret = 0;
+		}
 	}
 	for (i = 0; ret >= 0 && i < n; i++) {
 		if (t[i].zombie)
@@ -720,10 +743,15 @@ void ns_restore_child(struct restore_ctx *ctx, uint32_t idx)
 	if (n->flags & IMG_PNS_MNT_NEW) {
 		if (unshare(CLONE_NEWNS))
 			rst_child_fail(ctx, idx, -errno, "a mount namespace of its own");
-		/* as unshare(1) does: nothing mounted here reaches the restorer */
-		if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
-			rst_child_fail(ctx, idx, -errno, "making its mounts private");
-		match_mounts(ctx, idx, n);
+		/* nothing mounted here reaches the restorer */
+		if (n->flags & IMG_PNS_MNT_SLAVE) {
+			if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL))
+				rst_child_fail(ctx, idx, -errno, "making its mounts slaves");
+		} else {
+			if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
+				rst_child_fail(ctx, idx, -errno, "making its mounts private");
+			match_mounts(ctx, idx, n);
+		}
 	}
 	if (n->flags & IMG_PNS_PROC)
 		mount_proc(ctx, idx, n->proc_ms);

@@ -27,7 +27,10 @@
 #define IMG_PNS_PIDFC_CHILD	(1u << 3)
 /* its pid_for_children is a pid namespace nobody of the tree lives in */
 #define IMG_PNS_PIDFC_EMPTY	(1u << 4)
-#define IMG_PNS_FLAGS_ALL	0x1fu
+/* with MNT_NEW: its mounts are slaves of the restorer's (MS_SLAVE), not
+ * private: mounts made out here reach it, and it keeps no list of them */
+#define IMG_PNS_MNT_SLAVE	(1u << 5)
+#define IMG_PNS_FLAGS_ALL	0x3fu
 
 /* MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_RDONLY of the /proc mount */
 #define IMG_PNS_MS_ALL		(0x1u | 0x2u | 0x4u | 0x8u)
@@ -36,7 +39,7 @@
 #define IMG_NS_MOUNTS_LEN	(1u << 20)	/* bytes of their lines */
 
 /*
- * Trailing (MNT_NEW only): the mounts of its namespace but the procs the
+ * Trailing (MNT_NEW, not MNT_SLAVE): the mounts of its namespace but the procs the
  * tree mounts itself, nr_mounts NUL-terminated lines of mountinfo's
  * "root point options fstype source super-options", mounts_len bytes in
  * all.  Restore detaches what else the copy of its own namespace has.

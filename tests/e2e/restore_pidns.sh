@@ -5,9 +5,17 @@
 # does, and checks getpid(), its /proc and its orphans itself.
 . "$(dirname "$0")/../lib.sh"
 
-# the pids the workload printed (level 0): PN_ROOT, PN_INITS, PN_WORKER
+# In a mount namespace of our own: the trees copy ours when they make
+# theirs, and mounts that other tests on this machine make and remove
+# meanwhile would otherwise be in theirs and no more in ours.
+if [ -z "${PIDNS_TEST_MNTNS:-}" ]; then
+	PIDNS_TEST_MNTNS=1 exec unshare -m --propagation private "$0" "$@"
+fi
+
+# pidns_start DEPTH [private]: the pids the workload printed (level 0):
+# PN_ROOT, PN_INITS, PN_WORKER
 pidns_start() {
-	wl_start pidns 50 "$1"
+	wl_start pidns 50 "$@"
 	local ready
 	ready=$(grep -m1 '^ready pid=' "$WL_LOG")
 	PN_ROOT=$WL_PID
@@ -36,6 +44,10 @@ orphans() {
 # three levels deep, snapped from outside: every pid at every level back
 test_nested() {
 	local before after p o1 wpids
+	mkdir "$T/shared"
+	mount -t tmpfs t11b-shared "$T/shared" && mount --make-shared "$T/shared" ||
+		fail "test bug: a shared mount"
+	on_exit "umount -R -l '$T/shared' 2>/dev/null"
 	pidns_start 3
 	before=$(nspids $PN_ROOT $PN_INITS $PN_WORKER)
 	assert_eq 5 "$(nspids $PN_WORKER | wc -w)" "test bug: worker levels ($before)"
@@ -65,6 +77,11 @@ test_nested() {
 	# its namespaces are its own: a mount namespace, not ours
 	[ "$(readlink /proc/$PN_WORKER/ns/mnt)" != "$(readlink /proc/self/ns/mnt)" ] ||
 		fail "the restored worker is in our mount namespace"
+	# whose mounts are slaves of ours, as they were: a mount here reaches it
+	mkdir "$T/shared/after"
+	mount -t tmpfs t11b-after "$T/shared/after" || fail "test bug: mount"
+	wait_until 5 "has_mount $PN_WORKER '$T/shared/after'" ||
+		fail "a mount made here after the restore does not reach the worker's (slave) namespace"
 	[ "$(readlink /proc/$PN_WORKER/ns/pid)" != "$(readlink /proc/$PN_ROOT/ns/pid)" ] ||
 		fail "the restored worker is in the root's pid namespace"
 }
@@ -171,7 +188,7 @@ test_mounts_since() {
 	mkdir "$T/early" "$T/late"
 	mount -t tmpfs t11b-early "$T/early" || fail "test bug: mount"
 	on_exit "umount -l '$T/early' 2>/dev/null"
-	pidns_start 1
+	pidns_start 1 private
 	mount -t tmpfs t11b-late "$T/late" || fail "test bug: mount"
 	on_exit "umount -l '$T/late' 2>/dev/null"
 	has_mount "$PN_WORKER" "$T/late" && fail "test bug: the tree sees $T/late"
@@ -276,8 +293,8 @@ while True:
 	say(f"pid {who} tick {n}")
 PY
 	WL_LOG=$T/unshare.log
-	clean_exec setsid unshare --pid --fork --mount-proc \
-		unshare --pid --fork --mount-proc python3 "$T/init.py" x </dev/null >"$WL_LOG" 2>&1 &
+	clean_exec setsid unshare --pid --fork --mount-proc --propagation slave \
+		unshare --pid --fork --mount-proc --propagation slave python3 "$T/init.py" x </dev/null >"$WL_LOG" 2>&1 &
 	WL_PID=$!
 	echo "$WL_PID" >>"$T/.sessions"
 	wait_for_line "$WL_LOG" '^ready|^FAIL' 30 || fail "python did not start: $(tail -n 3 "$WL_LOG")"

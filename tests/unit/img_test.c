@@ -1745,6 +1745,10 @@ static int t_ns(void)
 		       "mounts longer than the record") ||
 	      IPC_EDIT(IMG_NS, 0, img_ns, flags, IMG_PNS_PIDFC_EMPTY, "1 mounts in",
 		       "mounts without a mount namespace") ||
+	      IPC_EDIT(IMG_NS, 0, img_ns, flags, IMG_PNS_MNT_NEW | IMG_PNS_MNT_SLAVE,
+		       "1 mounts in", "a slave namespace with a list of mounts") ||
+	      IPC_EDIT(IMG_NS, 0, img_ns, flags, IMG_PNS_PIDFC_EMPTY | IMG_PNS_MNT_SLAVE,
+		       "slave mounts without", "slave mounts without a mount namespace") ||
 	      IPC_EDIT(IMG_NS, 0, img_ns, flags, IMG_PNS_PIDFC_CHILD | IMG_PNS_PIDFC_EMPTY,
 		       "both a child's and empty", "two pid_for_children") ||
 	      IPC_EDIT(IMG_NS, 0, img_ns, flags, IMG_PNS_MNT_NEW | IMG_PNS_PROC,

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * pidns TICK_MS [DEPTH]: a tree in DEPTH nested pid namespaces, each
- * made as `unshare --pid --fork --mount-proc` makes one, by a process
- * that is itself the init of the one above:
+ * pidns TICK_MS [DEPTH [private]]: a tree in DEPTH nested pid namespaces,
+ * each made as `unshare --pid --fork --mount-proc --propagation slave`
+ * makes one (private: unshare's default propagation), by a process that
+ * is itself the init of the one above:
  *   R  the root, in our namespace; unshares pid + mount, forks
  *   I1 pid 1 of level 1: mounts its proc on /proc; unshares again, forks
  *   ...
@@ -37,6 +38,7 @@ static int top_pid;		/* our pid at level 0 */
 static int child_pid;		/* as fork() gave it, 0: none */
 static int child_inner;		/* the child's pid in its own namespace */
 static bool proc_own;		/* /proc is our own namespace's */
+static unsigned long propagation = MS_SLAVE;
 
 static int proc_self(void)
 {
@@ -117,7 +119,7 @@ static void check_self(void)
 static void unshare_pidns(void)
 {
 	wl_check(!unshare(CLONE_NEWPID | CLONE_NEWNS), "unshare");
-	wl_check(!mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), "private mounts");
+	wl_check(!mount(NULL, "/", NULL, MS_REC | propagation, NULL), "mount propagation");
 }
 
 static void mount_proc(void)
@@ -266,6 +268,8 @@ int main(int argc, char **argv)
 
 	if (depth > MAX_DEPTH)
 		wl_fail("depth %d: at most %d", depth, MAX_DEPTH);
+	if (argc > 3 && !strcmp(argv[3], "private"))
+		propagation = MS_PRIVATE;
 	wl_setsid();
 	top = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	wl_check(top >= 0, "open /proc");
