@@ -7,14 +7,16 @@
 # show shows it; a parent that does not match is refused.
 . "$(dirname "$0")/../lib.sh"
 
-# the keeper of a pre-copy image's tracking: none left once the tree is gone
-keepers_of() {
-	local p
-	for p in $(pgrep -x bpfckpt); do
-		grep -q "^PPid:" /proc/$p/status 2>/dev/null || continue
-		ls -l /proc/$p/fd 2>/dev/null | grep -q userfaultfd && echo "$p"
-	done
+# the keepers of pre-copy tracking listening now (abstract unix sockets
+# named after their snap ids), one per line
+keepers() {
+	grep -o '@bpfckpt-pre-[0-9a-f]*' /proc/net/unix | sort -u
 	return 0
+}
+
+# the snap id of image $1, from show --json
+snap_id() {
+	"$BPFCKPT" show --json "$1" | python3 -c "import json, sys; print('%016x' % json.load(sys.stdin)['header']['chain'][0]['id'])"
 }
 
 # a running heap: pre, two more rounds, a final --kill round; restored
@@ -52,16 +54,18 @@ test_rounds_then_restore() {
 # a failed --pre leaves the tree as it was: no image, no userfaultfd in
 # it, no VMA write-protected, no keeper
 test_failed_pre_leaves_nothing() {
+	local before
 	mkdir "$T/img"
 	wl_start heap 16 20
 	assert_ticking "$WL_LOG" 2
+	before=$(keepers)
 	for point in pre-track snap-write snap-commit; do
 		BPFCKPT_FAULT=$point assert_ckpt 1 snap "$WL_PID" --pre -o "$T/img/pre.img"
 		assert_alive "$WL_PID"
 		[ -e "$T/img/pre.img" ] && fail "$point: a failed --pre left its image"
 		ls -l /proc/$WL_PID/fd | grep -q userfaultfd && fail "$point: the tree holds a userfaultfd"
 		grep -q '^VmFlags:.* uw' /proc/$WL_PID/smaps && fail "$point: VMAs are still write-protected"
-		[ -z "$(keepers_of)" ] || fail "$point: a keeper runs: $(keepers_of)"
+		[ "$(keepers)" = "$before" ] || fail "$point: a keeper runs: $(keepers)"
 		assert_ticking "$WL_LOG" 2
 	done
 }
@@ -168,10 +172,12 @@ test_parent_refused() {
 test_keeper_ends_with_tree() {
 	wl_start heap 16 20
 	assert_ticking "$WL_LOG" 2
+	local id
 	assert_ckpt 0 snap "$WL_PID" --pre -o "$T/pre.img"
-	[ -n "$(keepers_of)" ] || fail "no process holds the tracking after snap --pre"
+	id=$(snap_id "$T/pre.img")
+	keepers | grep -q "$id" || fail "no keeper listens for snap $id after snap --pre: $(keepers)"
 	kill_session "$WL_PID"
-	wait_until 10 '[ -z "$(keepers_of)" ]' || fail "a keeper outlived its tree: $(keepers_of)"
+	wait_until 10 "! keepers | grep -q $id" || fail "the keeper of snap $id outlived its tree"
 }
 
 run_tests "$@"
