@@ -1630,74 +1630,12 @@ static int build_ns(const char *path, int how)
 				!(ret = put_ns(w, f)))) &&
 	    !(ret = put_proc(w, ZOMBIE_PID, ROOT_PID, true)) &&
 	    (how != NS_ZOMBIE || !(ret = put_ns(w, f))))
-/* ---- IMG_LOCKS: a process's file locks, after its fds ---- */
-
-/*
- * The root with fd 3 (read-write) and fd 4 (read-only), then an IMG_LOCKS
- * of @n locks (@len_delta added to its length: a damaged count), twice
- * if @twice
- */
-static int build_locks(const struct img_lock *l, uint32_t n, int len_delta, bool twice)
-{
-	struct img_locks r = { .h.type = IMG_LOCKS, .nr_locks = n + len_delta };
-	struct img_part part = { l, n * sizeof(*l) };
-	struct img_fd ro = {
-		.h.type = IMG_FD, .fd = 4, .kind = IMG_FD_REG, .open_flags = O_RDONLY,
-		.path_len = sizeof("/tmp/b"), .file_id = 5,
-	};
-	struct img_part ro_path = { "/tmp/b", sizeof("/tmp/b") };
-	struct img_writer *w;
-	int ret;
-
-	ret = img_create(bad_path, &w);
-	if (ret)
-		return ret;
-	if (!(ret = put_header(w)) && !(ret = put_proc(w, ROOT_PID, 1, false)) &&
-	    !(ret = put_thread(w, ROOT_PID)) && !(ret = put_thread(w, THREAD2)) &&
-	    !(ret = put_fd(w, 3, IMG_FD_REG, 0, "/tmp/a")) &&
-	    !(ret = img_put(w, &ro, sizeof(ro), &ro_path, 1)) &&
-	    !(ret = img_put(w, &r, sizeof(r), &part, 1)) &&
-	    !(ret = twice ? img_put(w, &r, sizeof(r), &part, 1) : 0) &&
-	    !(ret = put_proc(w, ZOMBIE_PID, ROOT_PID, true)))
 		ret = img_commit(w);
 	img_abort(w);
 	return ret;
 }
 
 static int ns_loads(int how, const char *want, const char *what)
-static const struct img_lock good_locks[] = {
-	{ .fd = 3, .kind = IMG_LOCK_FLOCK, .type = IMG_LOCK_WRITE },
-	{ .fd = 3, .kind = IMG_LOCK_POSIX, .type = IMG_LOCK_WRITE, .start = 10, .len = 10 },
-	{ .fd = 4, .kind = IMG_LOCK_OFD, .type = IMG_LOCK_READ, .start = 100 },
-};
-
-/* good_locks with lock @i's field at @off set to @val (@size bytes) */
-static int locks_rejected(uint32_t i, size_t off, uint64_t val, size_t size,
-			  int len_delta, bool twice, const char *want, const char *what)
-{
-	struct img_lock l[3];
-	struct ckpt_image img;
-	int ret;
-
-	memcpy(l, good_locks, sizeof(l));
-	memcpy((uint8_t *)&l[i] + off, &val, size);
-	if (build_locks(l, 3, len_delta, twice))
-		return no("%s: writing the image failed", what);
-	ret = image_load(bad_path, 0, &img);
-	memcpy(last_err, img.r.err, sizeof(last_err));
-	image_free(&img);
-	if (ret >= 0)
-		return no("%s: accepted", what);
-	if (!strstr(last_err, want))
-		return no("%s: message '%s' does not say '%s'", what, last_err, want);
-	return 0;
-}
-
-#define LOCK_EDIT(i, field, val, want, what)					\
-	locks_rejected(i, offsetof(struct img_lock, field), val,		\
-		       sizeof(((struct img_lock *)0)->field), 0, false, want, what)
-
-static int t_locks(void)
 {
 	struct ckpt_image img;
 	int ret;
@@ -1759,6 +1697,77 @@ static int t_ns(void)
 	ipc_good = NULL;
 	return ret;
 }
+
+/* ---- IMG_LOCKS: a process's file locks, after its fds ---- */
+
+/*
+ * The root with fd 3 (read-write) and fd 4 (read-only), then an IMG_LOCKS
+ * of @n locks (@len_delta added to its length: a damaged count), twice
+ * if @twice
+ */
+static int build_locks(const struct img_lock *l, uint32_t n, int len_delta, bool twice)
+{
+	struct img_locks r = { .h.type = IMG_LOCKS, .nr_locks = n + len_delta };
+	struct img_part part = { l, n * sizeof(*l) };
+	struct img_fd ro = {
+		.h.type = IMG_FD, .fd = 4, .kind = IMG_FD_REG, .open_flags = O_RDONLY,
+		.path_len = sizeof("/tmp/b"), .file_id = 5,
+	};
+	struct img_part ro_path = { "/tmp/b", sizeof("/tmp/b") };
+	struct img_writer *w;
+	int ret;
+
+	ret = img_create(bad_path, &w);
+	if (ret)
+		return ret;
+	if (!(ret = put_header(w)) && !(ret = put_proc(w, ROOT_PID, 1, false)) &&
+	    !(ret = put_thread(w, ROOT_PID)) && !(ret = put_thread(w, THREAD2)) &&
+	    !(ret = put_fd(w, 3, IMG_FD_REG, 0, "/tmp/a")) &&
+	    !(ret = img_put(w, &ro, sizeof(ro), &ro_path, 1)) &&
+	    !(ret = img_put(w, &r, sizeof(r), &part, 1)) &&
+	    !(ret = twice ? img_put(w, &r, sizeof(r), &part, 1) : 0) &&
+	    !(ret = put_proc(w, ZOMBIE_PID, ROOT_PID, true)))
+		ret = img_commit(w);
+	img_abort(w);
+	return ret;
+}
+
+static const struct img_lock good_locks[] = {
+	{ .fd = 3, .kind = IMG_LOCK_FLOCK, .type = IMG_LOCK_WRITE },
+	{ .fd = 3, .kind = IMG_LOCK_POSIX, .type = IMG_LOCK_WRITE, .start = 10, .len = 10 },
+	{ .fd = 4, .kind = IMG_LOCK_OFD, .type = IMG_LOCK_READ, .start = 100 },
+};
+
+/* good_locks with lock @i's field at @off set to @val (@size bytes) */
+static int locks_rejected(uint32_t i, size_t off, uint64_t val, size_t size,
+			  int len_delta, bool twice, const char *want, const char *what)
+{
+	struct img_lock l[3];
+	struct ckpt_image img;
+	int ret;
+
+	memcpy(l, good_locks, sizeof(l));
+	memcpy((uint8_t *)&l[i] + off, &val, size);
+	if (build_locks(l, 3, len_delta, twice))
+		return no("%s: writing the image failed", what);
+	ret = image_load(bad_path, 0, &img);
+	memcpy(last_err, img.r.err, sizeof(last_err));
+	image_free(&img);
+	if (ret >= 0)
+		return no("%s: accepted", what);
+	if (!strstr(last_err, want))
+		return no("%s: message '%s' does not say '%s'", what, last_err, want);
+	return 0;
+}
+
+#define LOCK_EDIT(i, field, val, want, what)					\
+	locks_rejected(i, offsetof(struct img_lock, field), val,		\
+		       sizeof(((struct img_lock *)0)->field), 0, false, want, what)
+
+static int t_locks(void)
+{
+	struct ckpt_image img;
+	int ret;
 
 	if (build_locks(good_locks, 3, 0, false))
 		return no("writing the image failed");
