@@ -63,13 +63,13 @@ test_options_agree() {
 		[ -n "$readme" ] || fail "README has no synopsis line '    bpfckpt $c ...'"
 		readme=$(synopsis_opts <<<"$readme" | paste -sd' ')
 		help=$("$BPFCKPT" "$c" --help | head -n 1 | synopsis_opts | paste -sd' ')
-		list=$("$BPFCKPT" "$c" --help | awk '/^options:/ { on = 1; next } /^$/ { on = 0 } on { print $1 }' |
+		list=$("$BPFCKPT" "$c" --help | awk '/^options:/ { on = 1; next } /^$/ { on = 0 } on { sub(/\[=.*/, "", $1); print $1 }' |
 			sort -u | paste -sd' ')
 		man=$(grep -E "^ +bpfckpt \[OPTIONS\] $c( |\$)" "$T/man.txt" | synopsis_opts | paste -sd' ')
 		mansec=$(awk -v c="$c" '
 			/^COMMANDS/ { on = 1; next } /^[A-Z]/ { on = 0 }
 			on && /^   [a-z]/ { sec = ($1 == c) ; next }
-			on && sec && /^       -/ { print $1 }' "$T/man.txt" | sort -u | paste -sd' ')
+			on && sec && /^       -/ { sub(/\[=.*/, "", $1); print $1 }' "$T/man.txt" | sort -u | paste -sd' ')
 		[ "$readme" = "$help" ] || fail "$c: README lists '$readme', --help '$help'"
 		[ "$list" = "$help" ] || fail "$c: --help's synopsis has '$help', its option list '$list'"
 		[ "$man" = "$help" ] || fail "$c: the man page's synopsis lists '$man', --help '$help'"
