@@ -351,6 +351,7 @@ static void show_tty(struct printer *p, const struct img_tty *t)
 		  ", %" PRIu64 " bytes of output" : NULL, t->data_len);
 	print_u64(p, "pending_input", t->flags & IMG_TTY_DATA ?
 		  " and %" PRIu64 " of input pending)" : ")", t->in_len);
+	print_close_obj(p);
 }
 
 void show_inet(struct printer *p, const struct img_inet *in)
