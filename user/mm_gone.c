@@ -170,8 +170,11 @@ static int open_ofds(const struct restore_ctx *ctx, struct gone_obj *o, const ch
 				continue;
 			g.file_id = f->file_id;
 			g.fd = open(name, (f->open_flags & OFD_FLAGS) | O_CLOEXEC);
-			if (g.fd < 0 || (g.fd = move_up(ctx, g.fd)) < 0)
-				return g.fd < 0 && errno ? -errno : g.fd;
+			if (g.fd < 0)
+				return -errno;
+			g.fd = move_up(ctx, g.fd);
+			if (g.fd < 0)
+				return g.fd;
 			ret = vec_push(o->ofds, o->nr_ofds, o->cap_ofds, g);
 			if (ret) {
 				close(g.fd);
