@@ -138,10 +138,57 @@ const struct gone_obj *mm_gone_find(const struct restore_ctx *ctx, uint64_t dev,
 	return NULL;
 }
 
-static int make_object(const struct restore_ctx *ctx, const struct m_vma *mv, int *out)
+/* flags an open file is opened with again; creation and truncation never */
+#define OFD_FLAGS	(O_ACCMODE | O_APPEND | O_NONBLOCK | O_DSYNC | O_SYNC | O_DIRECT | \
+			 O_LARGEFILE | O_NOATIME | O_NOFOLLOW)
+
+/* @fd above the carriers and the --inherit-fd fds (files.c), or -errno */
+static int move_up(const struct restore_ctx *ctx, int fd)
+{
+	int moved = fcntl(fd, F_DUPFD_CLOEXEC, ctx->fd_top + (int)ctx->nr_inh);
+
+	close(fd);
+	return moved < 0 ? -errno : moved;
+}
+
+/* every open file of the image on @o's inode, opened by @name */
+static int open_ofds(const struct restore_ctx *ctx, struct gone_obj *o, const char *name)
+{
+	struct gone_ofd g;
+	uint32_t i, j, k;
+	int ret;
+
+	for (i = 0; i < ctx->img.nr_procs; i++)
+		for (j = 0; j < ctx->img.procs[i].nr_fds; j++) {
+			const struct img_fd *f = ctx->img.procs[i].fds[j].f;
+
+			if (f->kind != IMG_FD_GONE || f->ino != o->ino || f->dev != o->dev)
+				continue;
+			for (k = 0; k < o->nr_ofds && o->ofds[k].file_id != f->file_id; k++)
+				;
+			if (k < o->nr_ofds)
+				continue;
+			g.file_id = f->file_id;
+			g.fd = open(name, (f->open_flags & OFD_FLAGS) | O_CLOEXEC);
+			if (g.fd < 0)
+				return -errno;
+			g.fd = move_up(ctx, g.fd);
+			if (g.fd < 0)
+				return g.fd;
+			ret = vec_push(o->ofds, o->nr_ofds, o->cap_ofds, g);
+			if (ret) {
+				close(g.fd);
+				return ret;
+			}
+		}
+	return 0;
+}
+
+static int make_object(const struct restore_ctx *ctx, const struct m_vma *mv,
+		       struct gone_obj *o)
 {
 	char name[BCK_PATH_MAX];
-	int fd, moved;
+	int fd, ret;
 
 	if (base_name(mv->path, name, sizeof(name)))
 		return -ENAMETOOLONG;
@@ -156,22 +203,19 @@ static int make_object(const struct restore_ctx *ctx, const struct m_vma *mv, in
 			  mv->v->mode & 07777);
 		if (fd < 0)
 			return -errno;
-		if (unlink(name)) {
-			close(fd);
-			return -errno;
-		}
 	}
 	/*
 	 * Above the carriers and the --inherit-fd fds: the new processes
 	 * inherit our fds, and one at a carrier's number would be taken
 	 * for that carrier (files.c)
 	 */
-	moved = fcntl(fd, F_DUPFD_CLOEXEC, ctx->fd_top + (int)ctx->nr_inh);
-	close(fd);
-	if (moved < 0)
-		return -errno;
-	*out = moved;
-	return 0;
+	o->fd = move_up(ctx, fd);
+	ret = o->fd < 0 ? o->fd : 0;
+	if (!ret && !is_memfd(mv->path))
+		ret = open_ofds(ctx, o, name);
+	if (!is_memfd(mv->path) && unlink(name) && !ret)
+		ret = -errno;
+	return ret;
 }
 
 static int write_all(int fd, const uint8_t *buf, uint64_t len, uint64_t off)
@@ -258,22 +302,27 @@ static int write_pages(const struct restore_ctx *ctx, const struct gone_obj *o,
 static int make_one(struct restore_ctx *ctx, const struct m_proc *mp,
 		    const struct m_vma *mv)
 {
-	struct gone_obj o = { .dev = mv->v->dev, .ino = mv->v->ino, .fd = -1 };
+	struct gone_obj o = { .dev = mv->v->dev, .ino = mv->v->ino, .fd = -1,
+			      .pid = getpid() };
+	uint32_t i;
 	int ret;
 
-	ret = make_object(ctx, mv, &o.fd);
+	ret = make_object(ctx, mv, &o);
+	if (!ret)
+		ret = vec_push(ctx->gone, ctx->nr_gone, ctx->cap_gone, o);
 	if (ret) {
 		pr_err("pid %d: vma %llx-%llx: making %s again: %s", mp->p->pid[0],
 		       (unsigned long long)mv->v->start, (unsigned long long)mv->v->end,
 		       mv->path, errstr(ret));
+		for (i = 0; i < o.nr_ofds; i++)
+			close(o.ofds[i].fd);
+		free(o.ofds);
+		if (o.fd >= 0)
+			close(o.fd);
 		return ret;
 	}
-	snprintf(o.link, sizeof(o.link), "/proc/%d/fd/%d", (int)getpid(), o.fd);
-	ret = vec_push(ctx->gone, ctx->nr_gone, ctx->cap_gone, o);
-	if (ret) {
-		close(o.fd);
-		return ret;
-	}
+	snprintf(ctx->gone[ctx->nr_gone - 1].link, sizeof(o.link), "/proc/%d/fd/%d",
+		 (int)o.pid, o.fd);
 	ret = write_fd_content(&ctx->img, &o);
 	if (!ret)
 		ret = write_pages(ctx, &o, mv->v->size);
@@ -313,11 +362,15 @@ int mm_gone_make(struct restore_ctx *ctx)
 
 void mm_gone_free(struct restore_ctx *ctx)
 {
-	uint32_t i;
+	uint32_t i, j;
 
-	for (i = 0; i < ctx->nr_gone; i++)
+	for (i = 0; i < ctx->nr_gone; i++) {
 		if (ctx->gone[i].fd >= 0)
 			close(ctx->gone[i].fd);
+		for (j = 0; j < ctx->gone[i].nr_ofds; j++)
+			close(ctx->gone[i].ofds[j].fd);
+		free(ctx->gone[i].ofds);
+	}
 	free(ctx->gone);
 	ctx->gone = NULL;
 	ctx->nr_gone = ctx->cap_gone = 0;

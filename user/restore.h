@@ -86,10 +86,23 @@ struct shm_owner {
  * made by the restorer before the tree, which maps it (and opens it as
  * an fd) through @link
  */
+struct gone_ofd {
+	uint32_t file_id;	/* the image's open file */
+	int fd;			/* the restorer's, opened by name as it was */
+};
+
 struct gone_obj {
 	uint64_t dev, ino;
 	int fd;			/* the restorer's */
+	pid_t pid;		/* the restorer */
 	char link[48];		/* /proc/RESTORER/fd/FD */
+	/*
+	 * a deleted file's open files, each opened by its name before it
+	 * went, with its flags (O_NOFOLLOW too, which no reopening through
+	 * /proc keeps); the new processes take them with pidfd_getfd()
+	 */
+	struct gone_ofd *ofds;
+	uint32_t nr_ofds, cap_ofds;
 };
 
 /* a SysV object the restore made (ipc.c), removed if it fails */

@@ -192,6 +192,44 @@ if __name__ == "__main__":
 	assert_ticking "$WL_LOG" 5
 }
 
+# multiprocessing.Value and Array live in a deleted /dev/shm file that
+# python keeps open as an fd and maps (multiprocessing.heap): a worker
+# adds to them under a Lock, the parent checks every sum
+test_python_multiprocessing_shared_values() {
+	wl_start_via mpv python3 -c 'import multiprocessing as mp, os, time
+def work(lock, n, arr, go, done):
+    while True:
+        go.wait(); go.clear()
+        with lock:
+            n.value += 1
+            for i in range(len(arr)):
+                arr[i] += i
+        done.set()
+if __name__ == "__main__":
+    os.setsid()
+    lock, go, done = mp.Lock(), mp.Event(), mp.Event()
+    n, arr = mp.Value("q", 0, lock=False), mp.Array("q", 1000, lock=False)
+    mp.Process(target=work, args=(lock, n, arr, go, done), daemon=True).start()
+    print("ready pid=%d" % os.getpid(), flush=True)
+    t = 0
+    while True:
+        t += 1
+        go.set()
+        if not done.wait(30):
+            print("FAIL: tick %d: the worker did not answer" % t, flush=True); raise SystemExit(1)
+        done.clear()
+        with lock:
+            if n.value != t or any(arr[i] != i * t for i in range(len(arr))):
+                print("FAIL: tick %d: value %d, arr[999] %d" % (t, n.value, arr[999]), flush=True); raise SystemExit(1)
+        print("tick %d" % t, flush=True)
+        time.sleep(0.02)'
+	assert_ticking "$WL_LOG" 3
+	grep -q '/dev/shm/pym-.* (deleted)' "/proc/$WL_PID/maps" ||
+		fail "python maps no deleted /dev/shm heap here: test premise broken"
+	cycle_running "$WL_PID"
+	assert_ticking "$WL_LOG" 5
+}
+
 # a Pool of 3 workers (3 more threads in the parent), snapped with maps
 # in flight: each map's results are right after the restore
 write_pool() {

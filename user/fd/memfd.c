@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include "fd.h"
 #include "inject.h"
@@ -155,27 +156,65 @@ static int content_check(struct verdict *v, const struct ckpt_image *img,
 
 /* ---- restore (in the new process) ---- */
 
-static int make_file(struct restore_ctx *ctx, uint32_t idx, const struct m_fd *mf)
+/* a memfd, or a deleted file under its name (in @name, unlinked later) */
+static int make_file(struct restore_ctx *ctx, uint32_t idx, const struct m_fd *mf,
+		     char *name, size_t size)
 {
-	char name[BCK_PATH_MAX];
 	int fd;
 
-	if (base_name(mf->path, name, sizeof(name)))
+	if (base_name(mf->path, name, size))
 		rst_child_fail(ctx, idx, -ENAMETOOLONG, "fd %d: name", mf->f->fd);
 	if (mf->f->kind == IMG_FD_MEMFD) {
 		/* "/memfd:NAME": memfd_create() puts the prefix back */
 		fd = memfd_create(name + strlen("/memfd:"), MFD_CLOEXEC | MFD_ALLOW_SEALING);
 		if (fd < 0)
 			rst_child_fail(ctx, idx, -errno, "fd %d: memfd_create", mf->f->fd);
+		name[0] = 0;
 		return fd;
 	}
 	fd = open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, fdata(mf)->mode);
 	if (fd < 0)
 		rst_child_fail(ctx, idx, -errno, "fd %d: creating %s again", mf->f->fd,
 			       name);
-	if (unlink(name))
-		rst_child_fail(ctx, idx, -errno, "fd %d: unlinking %s", mf->f->fd, name);
 	return fd;
+}
+
+/* fails through rst_child_fail(), the file made under @name removed first */
+static void fail_unnamed(struct restore_ctx *ctx, uint32_t idx, const char *name,
+			 int err, const struct m_fd *e, const char *what)
+	__attribute__((noreturn));
+
+static void fail_unnamed(struct restore_ctx *ctx, uint32_t idx, const char *name,
+			 int err, const struct m_fd *e, const char *what)
+{
+	if (name[0])
+		unlink(name);
+	rst_child_fail(ctx, idx, err, "fd %d: %s %s", e->f->fd, what, e->path);
+}
+
+/*
+ * Another open file of the inode: taken from the restorer if it made the
+ * object (with the flags it opened it with), opened by name while the
+ * deleted file has one again (O_NOFOLLOW kept: no reopening through
+ * /proc/self/fd takes it), else reopened through /proc/self/fd/@fd.
+ */
+static int reopen(const struct gone_obj *obj, int *pidfd, const char *name, int fd,
+		  const struct img_fd *f)
+{
+	char link[64];
+	uint32_t i;
+
+	for (i = 0; obj && i < obj->nr_ofds; i++) {
+		if (obj->ofds[i].file_id != f->file_id)
+			continue;
+		if (*pidfd < 0 && (*pidfd = syscall(SYS_pidfd_open, obj->pid, 0)) < 0)
+			return -1;
+		return syscall(SYS_pidfd_getfd, *pidfd, obj->ofds[i].fd, 0);
+	}
+	if (name[0])
+		return open(name, (f->open_flags & (FD_REOPEN_FLAGS | O_NOFOLLOW)) | O_CLOEXEC);
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	return open(link, (f->open_flags & FD_REOPEN_FLAGS) | O_CLOEXEC);
 }
 
 static void content_open(struct restore_ctx *ctx, uint32_t idx, const struct m_fd *mf,
@@ -184,11 +223,11 @@ static void content_open(struct restore_ctx *ctx, uint32_t idx, const struct m_f
 	const struct m_fd *c = content_of(&ctx->img, mf);
 	const struct img_filedata *d = fdata(c ? c : mf);
 	const struct gone_obj *obj;
+	char name[BCK_PATH_MAX] = "";
+	int fd, seals, pidfd = -1;
 	uint64_t done = 0;
-	char link[64];
 	uint32_t i, j;
 	ssize_t n;
-	int fd;
 
 	/* also mapped MAP_SHARED: the restorer made it, with its content */
 	if ((obj = mm_gone_find(ctx, mf->f->dev, mf->f->ino))) {
@@ -197,18 +236,16 @@ static void content_open(struct restore_ctx *ctx, uint32_t idx, const struct m_f
 			rst_child_fail(ctx, idx, -errno, "fd %d: opening %s", mf->f->fd,
 				       obj->link);
 	} else {
-		fd = make_file(ctx, idx, mf);
+		fd = make_file(ctx, idx, mf, name, sizeof(name));
 	}
 	if ((fd = fd_above_carriers(ctx, fd)) < 0)
-		rst_child_fail(ctx, idx, -errno, "fd %d: moving it", mf->f->fd);
+		fail_unnamed(ctx, idx, name, -errno, mf, "moving");
 	while (!obj && c && done < d->size &&
 	       (n = pwrite(fd, c->data + done, d->size - done, done)) > 0)
 		done += n;
 	if (!obj && (done != d->size || ftruncate(fd, d->size) ||
 		   fchmod(fd, d->mode)))
-		rst_child_fail(ctx, idx, -errno, "fd %d: writing %llu bytes back",
-			       mf->f->fd, (unsigned long long)d->size);
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		fail_unnamed(ctx, idx, name, -errno, mf, "writing the content of");
 	for (i = 0; i < ctx->img.nr_procs; i++)
 		for (j = 0; j < ctx->img.procs[i].nr_fds; j++) {
 			const struct m_fd *e = &ctx->img.procs[i].fds[j];
@@ -217,17 +254,28 @@ static void content_open(struct restore_ctx *ctx, uint32_t idx, const struct m_f
 			if (e->f->kind != mf->f->kind || e->f->ino != mf->f->ino ||
 			    e->f->dev != mf->f->dev || fd_is_open(cr))
 				continue;
-			o = open(link, (e->f->open_flags & FD_REOPEN_FLAGS) | O_CLOEXEC);
+			o = reopen(obj, &pidfd, name, fd, e->f);
 			if (o < 0 || dup2(o, cr) < 0)
-				rst_child_fail(ctx, idx, -errno, "fd %d: reopening %s",
-					       e->f->fd, e->path);
+				fail_unnamed(ctx, idx, name, -errno, e, "reopening");
 			close(o);
 			if (e->f->pos && lseek(cr, e->f->pos, SEEK_SET) < 0)
-				rst_child_fail(ctx, idx, -errno, "fd %d: lseek", e->f->fd);
+				fail_unnamed(ctx, idx, name, -errno, e, "lseek of");
 		}
-	if (d->seals && fcntl(fd, F_ADD_SEALS, d->seals))
+	if (pidfd >= 0)
+		close(pidfd);
+	/* a deleted file again, now that every open file of it is there */
+	if (name[0] && unlink(name))
+		rst_child_fail(ctx, idx, -errno, "fd %d: unlinking %s", mf->f->fd, name);
+	/*
+	 * Only the seals it lacks: a tmpfs file not made by memfd_create()
+	 * (a deleted /dev/shm file) is born with F_SEAL_SEAL, and adding
+	 * any seal once F_SEAL_SEAL is set is EPERM (memfd_add_seals())
+	 */
+	seals = fcntl(fd, F_GET_SEALS);
+	seals = d->seals & ~(seals > 0 ? (uint32_t)seals : 0);
+	if (seals && fcntl(fd, F_ADD_SEALS, seals))
 		rst_child_fail(ctx, idx, -errno, "fd %d: F_ADD_SEALS %#x", mf->f->fd,
-			       d->seals);
+			       seals);
 	close(fd);
 	if (!fd_is_open(at))
 		rst_child_fail(ctx, idx, -EBADF, "fd %d: not reopened", mf->f->fd);
