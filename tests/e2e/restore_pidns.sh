@@ -100,10 +100,12 @@ copy_ticking() {
 	return 0
 }
 
-# restore PID-NAMESPACE-ROOT-IMAGE LOG: one restore of the container
-# image, writing to LOG; sets COPY (its pid here)
+# restore_copy LOG [ARGS...]: one restore -d of the container image,
+# writing to LOG; sets COPY (its pid here)
 restore_copy() {
-	assert_ckpt 0 restore "$T/img" -d --inherit-fd "fd[3]:$WL_LOG" 3>>"$1"
+	local log=$1
+	shift
+	assert_ckpt 0 restore "$T/img" -d "$@" --inherit-fd "fd[3]:$WL_LOG" 3>>"$log"
 	COPY=$(sed -nE 's/^restored pid ([0-9]+): .*/\1/p' "$CKPT_OUT")
 	[ -n "$COPY" ] || fail "no summary line: $(cat "$CKPT_OUT")"
 	on_exit "kill -KILL $COPY 2>/dev/null"
@@ -137,6 +139,16 @@ test_container_twice() {
 	kill -KILL "$c1"
 	wait_until 10 "[ ! -d /proc/$c1 ]" || fail "copy $c1 did not die"
 	copy_ticking "$T/c2.log" "$PN_WORKER"
+}
+
+# restore --lazy of a container: its pages come from the pager
+test_container_lazy() {
+	pidns_start 1
+	assert_ckpt 0 snap "$PN_INITS" -o "$T/img" --kill
+	restore_copy "$T/c1.log" --lazy
+	grep -q "^lazy pager pid" "$CKPT_OUT" || fail "no pager line: $(cat "$CKPT_OUT")"
+	copy_ticking "$T/c1.log" "$PN_INITS"
+	copy_ticking "$T/c1.log" "$PN_WORKER"
 }
 
 # snap --kill of a namespace init (with a namespace inside) returns,
