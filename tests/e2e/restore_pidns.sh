@@ -188,6 +188,18 @@ test_mount_refused() {
 		fail "inspect does not say why: $(grep -i -A3 verdict "$CKPT_OUT" | head -n 5)"
 }
 
+# a process inside a namespace whose init is left out: refused, it runs on
+test_init_left_out() {
+	pidns_start 1
+	assert_ckpt 1 snap "$PN_WORKER" -o "$T/img" --kill
+	assert_err "pid $PN_WORKER: its /proc is the proc of a pid namespace whose init is not in the tree"
+	[ ! -e "$T/img" ] || fail "a refused snap left an image"
+	assert_ckpt 0 inspect "$PN_WORKER"
+	grep -q "lives in a pid namespace (as pid 2) whose init is not in the tree" "$CKPT_OUT" ||
+		fail "inspect does not say why: $(grep -A3 verdict "$CKPT_OUT" | head -n 4)"
+	assert_ticking "$WL_LOG" 3 "$PN_WORKER"
+}
+
 # has_mount PID DIR: DIR is a mount point in PID's mount namespace
 has_mount() {
 	awk -v d="$2" '$5 == d { f = 1 } END { exit !f }' "/proc/$1/mountinfo"
