@@ -188,6 +188,24 @@ test_mount_refused() {
 		fail "inspect does not say why: $(grep -i -A3 verdict "$CKPT_OUT" | head -n 5)"
 }
 
+# `unshare --pid` without --fork: a pid_for_children namespace nobody
+# lives in yet; it comes back as one of its own (a next fork is its pid 1)
+test_pid_for_children_empty() {
+	wl_start_via heap unshare --pid "$WL/heap" 4 50
+	assert_ticking "$WL_LOG" 2
+	# the link shows no namespace until it has an init (ENOENT)
+	readlink "/proc/$WL_PID/ns/pid_for_children" &&
+		fail "test bug: no pid_for_children of its own"
+	snap_kill_json "$WL_PID"
+	assert_eq "empty" "$(json_get "j['processes'][0]['pid_for_children']")" "show --json"
+	restore_d
+	assert_ticking "$WL_LOG" 3
+	readlink "/proc/$WL_PID/ns/pid_for_children" &&
+		fail "its pid_for_children is its own pid namespace again"
+	[ "$(readlink /proc/$WL_PID/ns/pid)" = "$(readlink /proc/self/ns/pid)" ] ||
+		fail "it left our pid namespace"
+}
+
 # a process inside a namespace whose init is left out: refused, it runs on
 test_init_left_out() {
 	pidns_start 1
