@@ -83,14 +83,28 @@ static int ns_ino(pid_t pid, const char *ns, uint64_t *ino)
 	return ns_ino_path(path, ino);
 }
 
+/* the process is still there (its ns directory is) */
+static int access_ns(pid_t pid)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/ns", pid);
+	return access(path, F_OK) ? -errno : 0;
+}
+
 static int read_ids(pid_t pid, struct ns_ids *ids)
 {
 	int ret = ns_ino(pid, "pid", &ids->pid);
 
 	if (!ret)
-		ret = ns_ino(pid, "pid_for_children", &ids->pidfc);
-	if (!ret)
 		ret = ns_ino(pid, "mnt", &ids->mnt);
+	/*
+	 * ENOENT for a namespace whose init is yet to come: the link shows
+	 * none until it has a child_reaper (pidns_for_children_get()).
+	 */
+	if (!ret && ns_ino(pid, "pid_for_children", &ids->pidfc) == -ENOENT &&
+	    !access_ns(pid))
+		ids->pidfc = 0;
 	/* ENOENT: it exited (inspect does not freeze), as a zombie or gone */
 	if (ret && ret != -ENOENT)
 		pr_err("pid %d: its namespaces (/proc/%d/ns): %s", pid, pid, errstr(ret));
@@ -423,7 +437,7 @@ static int pid_for_children(struct ns_scan *s, uint32_t i)
 				      "%d, not one of its children's: not supported",
 				      s->t[j].pid) ?: 1;
 	}
-	/* no tree process lives there: a namespace whose init is yet to come */
+	/* no tree process lives there (0: none can, it has no init yet) */
 	t->ns.flags |= IMG_PNS_PIDFC_EMPTY;
 	return 0;
 }

@@ -100,10 +100,12 @@ copy_ticking() {
 	return 0
 }
 
-# restore PID-NAMESPACE-ROOT-IMAGE LOG: one restore of the container
-# image, writing to LOG; sets COPY (its pid here)
+# restore_copy LOG [ARGS...]: one restore -d of the container image,
+# writing to LOG; sets COPY (its pid here)
 restore_copy() {
-	assert_ckpt 0 restore "$T/img" -d --inherit-fd "fd[3]:$WL_LOG" 3>>"$1"
+	local log=$1
+	shift
+	assert_ckpt 0 restore "$T/img" -d "$@" --inherit-fd "fd[3]:$WL_LOG" 3>>"$log"
 	COPY=$(sed -nE 's/^restored pid ([0-9]+): .*/\1/p' "$CKPT_OUT")
 	[ -n "$COPY" ] || fail "no summary line: $(cat "$CKPT_OUT")"
 	on_exit "kill -KILL $COPY 2>/dev/null"
@@ -137,6 +139,16 @@ test_container_twice() {
 	kill -KILL "$c1"
 	wait_until 10 "[ ! -d /proc/$c1 ]" || fail "copy $c1 did not die"
 	copy_ticking "$T/c2.log" "$PN_WORKER"
+}
+
+# restore --lazy of a container: its pages come from the pager
+test_container_lazy() {
+	pidns_start 1
+	assert_ckpt 0 snap "$PN_INITS" -o "$T/img" --kill
+	restore_copy "$T/c1.log" --lazy
+	grep -q "^lazy pager pid" "$CKPT_OUT" || fail "no pager line: $(cat "$CKPT_OUT")"
+	copy_ticking "$T/c1.log" "$PN_INITS"
+	copy_ticking "$T/c1.log" "$PN_WORKER"
 }
 
 # snap --kill of a namespace init (with a namespace inside) returns,
@@ -174,6 +186,36 @@ test_mount_refused() {
 	assert_ckpt 0 inspect "$WL_PID"
 	grep -q "its mount namespace has t11b-tmp on $T/mnt (tmpfs)" "$CKPT_OUT" ||
 		fail "inspect does not say why: $(grep -i -A3 verdict "$CKPT_OUT" | head -n 5)"
+}
+
+# `unshare --pid` without --fork: a pid_for_children namespace nobody
+# lives in yet; it comes back as one of its own (a next fork is its pid 1)
+test_pid_for_children_empty() {
+	wl_start_via heap unshare --pid "$WL/heap" 4 50
+	assert_ticking "$WL_LOG" 2
+	# the link shows no namespace until it has an init (ENOENT)
+	readlink "/proc/$WL_PID/ns/pid_for_children" &&
+		fail "test bug: no pid_for_children of its own"
+	snap_kill_json "$WL_PID"
+	assert_eq "empty" "$(json_get "j['processes'][0]['pid_for_children']")" "show --json"
+	restore_d
+	assert_ticking "$WL_LOG" 3
+	readlink "/proc/$WL_PID/ns/pid_for_children" &&
+		fail "its pid_for_children is its own pid namespace again"
+	[ "$(readlink /proc/$WL_PID/ns/pid)" = "$(readlink /proc/self/ns/pid)" ] ||
+		fail "it left our pid namespace"
+}
+
+# a process inside a namespace whose init is left out: refused, it runs on
+test_init_left_out() {
+	pidns_start 1
+	assert_ckpt 1 snap "$PN_WORKER" -o "$T/img" --kill
+	assert_err "pid $PN_WORKER: its /proc is the proc of a pid namespace whose init is not in the tree"
+	[ ! -e "$T/img" ] || fail "a refused snap left an image"
+	assert_ckpt 0 inspect "$PN_WORKER"
+	grep -q "lives in a pid namespace (as pid 2) whose init is not in the tree" "$CKPT_OUT" ||
+		fail "inspect does not say why: $(grep -A3 verdict "$CKPT_OUT" | head -n 4)"
+	assert_ticking "$WL_LOG" 3 "$PN_WORKER"
 }
 
 # has_mount PID DIR: DIR is a mount point in PID's mount namespace
