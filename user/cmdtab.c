@@ -61,6 +61,14 @@ static const struct cmd_opt json_opts[] = {
 	{ NULL },
 };
 
+static const struct cmd_opt inspect_opts[] = {
+	{ "--json", NULL, ARG_NONE, false, "Print JSON instead of text.", NULL },
+	{ "--shell-job", NULL, ARG_NONE, false,
+	  "Judge the tree as snap --shell-job would: stdio on the user's terminal is allowed.",
+	  NULL },
+	{ NULL },
+};
+
 static const struct cmd_opt trace_opts[] = {
 	{ "--duration", "S", ARG_TEXT, false,
 	  "Stop after S seconds (default: at Ctrl-C or when the tree is gone).", NULL },
@@ -121,7 +129,7 @@ const struct cmd_desc cmd_descs[] = {
 	  "Run the snap collectors without freezing and without memory: threads, VMAs "
 	  "with resident and stored pages, fds, and a verdict naming what snap --kill "
 	  "and restore would refuse, and why.",
-	  json_opts, "bpfckpt inspect 4711" },
+	  inspect_opts, "bpfckpt inspect 4711" },
 	{ "trace", "PID", ARG_PID, "strace-like event stream of a tree, with a summary",
 	  "One line per syscall (decoded arguments, return value, latency), fork, exec, "
 	  "exit, signal and page-fault event of the tree, children included, filtered in "

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * bpfckpt inspect PID [--json]
+ * bpfckpt inspect PID [--json] [--shell-job]
  *
  * The state of a live tree as snap would see it, without freezing it and
  * without reading its memory: the same iterators (iter/task,
@@ -80,6 +80,7 @@ struct reason {
 struct inspect_ctx {
 	pid_t root;
 	bool json;
+	bool shell_job;		/* the verdict of snap --shell-job */
 	struct collector col;
 	struct pstree tree;
 	struct i_proc *procs;
@@ -515,7 +516,7 @@ static int check_ns(struct inspect_ctx *c, struct verdict *v)
 
 static int check_restore(struct inspect_ctx *c)
 {
-	struct verdict v = { .all = true, .live = true };
+	struct verdict v = { .all = true, .live = true, .shell_job = c->shell_job };
 	struct i_model m = { .img.r.fd = -1 };
 	uint32_t i, k = 0;
 	int ret = -ENOMEM;
@@ -741,6 +742,8 @@ int cmd_inspect(int argc, char **argv)
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--json"))
 			c.json = true;
+		else if (!strcmp(argv[i], "--shell-job"))
+			c.shell_job = true;
 		else if ((ret = pid_operand(INSPECT_USAGE, argv[i], &c.root)))
 			return ret;
 	}

@@ -61,6 +61,13 @@ test_python_repl() {
 	py=$(job_pid)
 	[ -n "$py" ] || fail "no python under the shell"
 	[ "$(stat_field "$py" 6)" = "$SH_PID" ] || fail "python is not in the shell's session"
+	# inspect says what snap would: refused, unless as a shell job
+	assert_ckpt 0 inspect "$py"
+	grep -qE "fd 0 is /dev/pts/[0-9]+, a terminal whose other side is outside the tree: --shell-job" "$CKPT_OUT" ||
+		fail "inspect does not refuse the user's terminal: $(grep -i verdict "$CKPT_OUT")"
+	assert_ckpt 0 inspect "$py" --shell-job
+	grep -q "^verdict: checkpointable and restorable" "$CKPT_OUT" ||
+		fail "inspect --shell-job: $(grep -i -A2 verdict "$CKPT_OUT" | paste -sd'|')"
 	before=$(stty -g -F "$SH_TTY")
 	assert_ckpt 0 snap "$py" -o "$T/img" --kill --shell-job
 	wait_screen '^sh\$ $'
