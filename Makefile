@@ -205,7 +205,7 @@ $(BUILD)/tests/bench/%: tests/bench/%.c
 # libFuzzer on the image reader for FUZZ_SECONDS (the codec is built
 # with clang here, so that the fuzzer sees its coverage)
 FUZZ_SECONDS ?= 60
-FUZZ_LIB := user/img.c user/model.c user/util.c user/log.c
+FUZZ_LIB := user/img.c user/model.c user/chain.c user/util.c user/log.c
 $(BUILD)/tests/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) $(wildcard user/*.h include/bpfckpt/*.h) | $(SKELS)
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(@D)

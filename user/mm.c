@@ -545,13 +545,18 @@ static int write_pages(struct snap_ctx *ctx, struct snap_proc *sp)
 	int ret;
 
 	ret = find_pages(ctx, sp, &l);
-	if (!ret)
-		ret = mm_cow_write(ctx, sp, &l);
-	/* snap --parent: what the tree did not write since is the parent's */
+	/*
+	 * snap --parent: what the tree did not write since is the parent's.
+	 * Before the copy-on-write split, which reads the page map of every
+	 * page it is given: the last round's freeze then reads only the
+	 * written ones (an inherited page comes back unshared).
+	 */
 	if (!ret)
 		ret = pre_filter(ctx, sp, &l, &inh);
 	if (!ret)
 		ret = pre_write_inherit(ctx, &inh);
+	if (!ret)
+		ret = mm_cow_write(ctx, sp, &l);
 	progress_total(&ctx->prog, l.pages);
 	ctx->reported = ret != 0;
 	if (ret || !l.n)

@@ -677,6 +677,8 @@ int pre_keep(struct snap_ctx *ctx)
 		n++;
 	}
 	msg.n = n;
+	if (!n)
+		return ret;	/* nothing tracked (zombies only): no keeper */
 	keep_addr(ps->id, &a, &len);
 	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (lfd < 0 || bind(lfd, (struct sockaddr *)&a, len) || listen(lfd, 4))

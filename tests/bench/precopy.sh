@@ -6,14 +6,15 @@
 # (heap, tests/workloads) rewrites a few words of a few pages every tick
 # and checks itself; for each size:
 #
-#   plain_frozen   snap --kill of the running heap (a fresh one)
+#   plain_frozen   snap of the running heap (a fresh one)
 #   pre_sec        snap --pre of another: copies while it runs
-#   final_frozen   snap --parent PRE --kill a moment later: the freeze
-#                  covers only what was written since
+#   final_frozen   snap --parent PRE a moment later: the freeze covers
+#                  only what was written since
 #   final_bytes    that last image's size
 #
-# Frozen times are snap's own figure ("frozen X s": first seize to the
-# tree's death).  Environment: BUILD, BENCH_PRE_MB ("64 1024"),
+# Frozen times are snap's own figure ("frozen X s": first seize to last
+# detach); without --kill, whose wait for the kernel to tear down the
+# tree's memory grows with its size either way.  Environment: BUILD, BENCH_PRE_MB ("64 1024"),
 # BENCH_PRE_RUNS (3).
 
 set -euo pipefail
@@ -73,9 +74,10 @@ for mb in $SIZES; do
 	plain="" pre="" final="" bytes=""
 	for r in $(seq "$RUNS"); do
 		start_heap "$mb"
-		"$BIN" snap "$WL_PID" -o "$DIR/bench-pre-$$-plain.img" --kill >"$TMP/out" 2>&1 ||
-			die "snap --kill: $(cat "$TMP/out")"
+		"$BIN" snap "$WL_PID" -o "$DIR/bench-pre-$$-plain.img" >"$TMP/out" 2>&1 ||
+			die "snap: $(cat "$TMP/out")"
 		plain+=" $(frozen "$TMP/out")"
+		kill -9 "$WL_PID"
 		wait_gone "$WL_PID"
 		rm -f "$DIR/bench-pre-$$-plain.img"
 		start_heap "$mb"
@@ -85,10 +87,11 @@ for mb in $SIZES; do
 		pre+=" $(calc "$EPOCHREALTIME - $t0")"
 		sleep 0.5
 		"$BIN" snap "$WL_PID" --parent "$DIR/bench-pre-$$-pre.img" \
-			-o "$DIR/bench-pre-$$-final.img" --kill >"$TMP/out" 2>&1 ||
-			die "snap --parent --kill: $(cat "$TMP/out")"
+			-o "$DIR/bench-pre-$$-final.img" >"$TMP/out" 2>&1 ||
+			die "snap --parent: $(cat "$TMP/out")"
 		final+=" $(frozen "$TMP/out")"
 		bytes+=" $(stat -c %s "$DIR/bench-pre-$$-final.img")"
+		kill -9 "$WL_PID"
 		wait_gone "$WL_PID"
 		WL_PID=
 		rm -f "$DIR"/bench-pre-$$-*.img

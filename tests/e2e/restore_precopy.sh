@@ -111,6 +111,43 @@ test_chain_lazy() {
 	assert_ticking "$WL_LOG" 5
 }
 
+# a job-stopped tree stays stopped through both rounds (the injected
+# userfaultfd() resumes its leader for a moment under ptrace)
+test_stopped_tree() {
+	wl_start heap 16 20
+	assert_ticking "$WL_LOG" 2
+	stop_tree "$WL_PID"
+	assert_ckpt 0 snap "$WL_PID" --pre -o "$T/pre.img"
+	assert_stopped_tree "$WL_PID"
+	cont_tree "$WL_PID"
+	assert_ticking "$WL_LOG" 5
+	stop_tree "$WL_PID"
+	assert_ckpt 0 snap "$WL_PID" --parent "$T/pre.img" -o "$T/img"
+	assert_stopped_tree "$WL_PID"
+	pagecmp_tree "$WL_PID"
+	cont_tree "$WL_PID"
+	assert_ticking "$WL_LOG" 5
+}
+
+# four processes, each tracked with its own userfaultfd, restored
+# through the chain, each ticking on
+test_forktree_rounds() {
+	local p
+	forktree_start 50
+	assert_ckpt 0 snap "$WL_PID" --pre -o "$T/pre.img"
+	for p in $(session_pids "$WL_PID"); do
+		assert_ticking "$WL_LOG" 3 "$p"
+	done
+	assert_ckpt 0 snap "$WL_PID" --parent "$T/pre.img" -o "$T/img" --kill
+	grep -q "left to it" "$CKPT_OUT" || fail "nothing inherited: $(cat "$CKPT_OUT")"
+	assert_ckpt 0 show --json "$T/img"
+	cp "$CKPT_OUT" "$T/image.json"
+	restore_d
+	for p in $(image_pids); do
+		assert_ticking "$WL_LOG" 3 "$p"
+	done
+}
+
 # show names the chain, text and JSON
 test_show_chain() {
 	wl_start heap 16 20

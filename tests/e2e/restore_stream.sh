@@ -181,6 +181,21 @@ EOF
 	assert_ticking "$WL_LOG" 5
 }
 
+# show - decodes a stream as it comes
+test_show_stream() {
+	local rc
+	wl_start heap 16 50
+	assert_ticking "$WL_LOG" 2
+	timeout -k 5 "$CKPT_TIMEOUT" "$BPFCKPT" snap "$WL_PID" -o - --compress 2>"$T/snap.err" |
+		timeout -k 5 "$CKPT_TIMEOUT" "$BPFCKPT" show --json - >"$T/show.json" 2>"$T/show.err"
+	rc=("${PIPESTATUS[@]}")
+	[ "${rc[0]}" = 0 ] && [ "${rc[1]}" = 0 ] ||
+		fail "snap -o - | show - exited ${rc[*]}: $(cat "$T/snap.err" "$T/show.err" | head -c 300)"
+	[ "$(python3 -c "import json; j = json.load(open('$T/show.json')); print(j['processes'][0]['pid'])")" = "$WL_PID" ] ||
+		fail "show - does not show pid $WL_PID: $(head -c 300 "$T/show.json")"
+	assert_ticking "$WL_LOG" 2
+}
+
 # a flipped byte anywhere in a stream: refused, nothing of the tree runs;
 # the undamaged stream then restores
 test_damaged_stream() {
