@@ -1244,6 +1244,25 @@ static int restore_itimers(struct restore_ctx *ctx, struct rst_proc *rp)
 	return 0;
 }
 
+/*
+ * Injected syscalls name pids as the target sees them: the numbers of
+ * its own pid namespace, not the image's level 0 (@tid: a level-0 tid).
+ */
+static pid_t own_pid(const struct rst_proc *rp)
+{
+	return rp->mp->p->pid[rp->mp->p->nr_levels - 1];
+}
+
+static pid_t own_tid(const struct rst_proc *rp, int32_t tid)
+{
+	uint32_t i, top = rp->mp->p->nr_levels - 1;
+
+	for (i = 0; i < rp->mp->nr_threads; i++)
+		if (rp->mp->threads[i].t->tid[0] == tid)
+			return rp->mp->threads[i].t->tid[top];
+	return tid;
+}
+
 static int restore_timer(struct restore_ctx *ctx, struct rst_proc *rp,
 			 const struct img_timer *t)
 {
@@ -1258,7 +1277,7 @@ static int restore_timer(struct restore_ctx *ctx, struct rst_proc *rp,
 	sev.sigev_value.sival_ptr = (void *)(uintptr_t)t->value;
 	sev.sigev_signo = t->signo;
 	sev.sigev_notify = t->notify;
-	sev._sigev_un._tid = t->target;
+	sev._sigev_un._tid = t->target ? own_tid(rp, t->target) : 0;
 	its.it_value = ns_to_ts(t->value_ns);
 	its.it_interval = ns_to_ts(t->interval_ns);
 	ret = rst_put(ctx, rp, 0, &sev, sizeof(sev), &sev_addr);
@@ -1349,25 +1368,6 @@ static uint64_t queued_mask(const struct m_proc *mp, int32_t tid)
 		if (mp->sigs[i]->tid == tid)
 			m |= 1ULL << (mp->sigs[i]->signo - 1);
 	return m;
-}
-
-/*
- * Injected syscalls name pids as the target sees them: the numbers of
- * its own pid namespace, not the image's level 0 (@tid: a level-0 tid).
- */
-static pid_t own_pid(const struct rst_proc *rp)
-{
-	return rp->mp->p->pid[rp->mp->p->nr_levels - 1];
-}
-
-static pid_t own_tid(const struct rst_proc *rp, int32_t tid)
-{
-	uint32_t i, top = rp->mp->p->nr_levels - 1;
-
-	for (i = 0; i < rp->mp->nr_threads; i++)
-		if (rp->mp->threads[i].t->tid[0] == tid)
-			return rp->mp->threads[i].t->tid[top];
-	return tid;
 }
 
 /* signals without a queued siginfo (SI_USER ones the queue dropped) */

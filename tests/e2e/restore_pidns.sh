@@ -305,6 +305,23 @@ test_fault_leaves_nothing() {
 	done
 }
 
+# pending and queued signals of a process inside a pid namespace are
+# queued again by its own pid there (si_pid checked by the workload)
+test_signals_inside() {
+	WL_LOG=$T/signals.log
+	clean_exec setsid unshare --pid --fork --mount-proc --propagation slave \
+		"$WL/signals" 50 10 </dev/null >"$WL_LOG" 2>&1 &
+	WL_PID=$!
+	echo "$WL_PID" >>"$T/.sessions"
+	wait_for_line "$WL_LOG" '^ready|^FAIL' 30 || fail "signals did not start: $(tail -n 3 "$WL_LOG")"
+	assert_ticking "$WL_LOG" 3
+	snap_kill_json "$WL_PID"
+	# the workload is a session of its own, pid 1 in there
+	on_exit "kill -KILL $(image_pids) 2>/dev/null"
+	restore_d
+	assert_ticking "$WL_LOG" 12
+}
+
 # programs nobody here wrote: unshare(1) run in another unshare(1), and
 # python3 as the inner init, with a child; snapped from the outer one
 test_unshare_python() {
