@@ -30,7 +30,6 @@
 #include "util.h"
 #include "verdict.h"
 
-#define DELETED_SUFFIX	" (deleted)"
 #define MEMFD_PREFIX	"/memfd:"
 /* a file larger than this is no file a program mapped: a damaged image */
 #define GONE_SIZE_MAX	(1ULL << 46)
@@ -38,20 +37,6 @@
 static bool is_memfd(const char *path)
 {
 	return !strncmp(path, MEMFD_PREFIX, strlen(MEMFD_PREFIX));
-}
-
-/* the name before " (deleted)" into @buf */
-static int base_name(const char *path, char *buf, size_t size)
-{
-	size_t n = strlen(path), s = strlen(DELETED_SUFFIX);
-
-	if (n > s && !strcmp(path + n - s, DELETED_SUFFIX))
-		n -= s;
-	if (n >= size)
-		return -ENAMETOOLONG;
-	memcpy(buf, path, n);
-	buf[n] = 0;
-	return 0;
 }
 
 /* the first VMA of the image on @dev/@ino (it names the object) */
@@ -83,7 +68,7 @@ int mm_gone_check(struct verdict *vd, const struct ckpt_image *img,
 				      start, end, mv->path,
 				      (unsigned long long)mv->v->size,
 				      (unsigned long long)mv->v->pgoff);
-	if (base_name(mv->path, name, sizeof(name)))
+	if (deleted_base_name(mv->path, name, sizeof(name)))
 		return verdict_refuse(vd, -ENAMETOOLONG, p->pid[0], "vma",
 				      "vma %llx-%llx: %s: name too long", start, end,
 				      mv->path);
@@ -190,7 +175,7 @@ static int make_object(const struct restore_ctx *ctx, const struct m_vma *mv,
 	char name[BCK_PATH_MAX];
 	int fd, ret;
 
-	if (base_name(mv->path, name, sizeof(name)))
+	if (deleted_base_name(mv->path, name, sizeof(name)))
 		return -ENAMETOOLONG;
 	if (is_memfd(mv->path)) {
 		/* "/memfd:NAME": memfd_create() puts the prefix back */

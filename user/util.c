@@ -128,6 +128,19 @@ bool path_is_deleted(const char *path)
 	return n > s && !strcmp(path + n - s, DELETED_SUFFIX);
 }
 
+int deleted_base_name(const char *path, char *buf, size_t size)
+{
+	size_t n = strlen(path);
+
+	if (path_is_deleted(path))
+		n -= strlen(DELETED_SUFFIX);
+	if (n >= size)
+		return -ENAMETOOLONG;
+	memcpy(buf, path, n);
+	buf[n] = 0;
+	return 0;
+}
+
 bool kdev_is(uint64_t kdev, dev_t dev)
 {
 	return major(dev) == (kdev >> 20) && minor(dev) == (kdev & 0xfffff);

@@ -42,6 +42,8 @@ int stop_signals_fd(void);
 #define DELETED_SUFFIX	" (deleted)"
 /* @path ends as d_path() marks an unlinked dentry */
 bool path_is_deleted(const char *path);
+/* @path without that mark into @buf; -ENAMETOOLONG if it does not fit */
+int deleted_base_name(const char *path, char *buf, size_t size);
 
 /* a kernel dev_t (MAJOR << 20 | MINOR, as BPF reads it) is stat()'s @dev */
 bool kdev_is(uint64_t kdev, dev_t dev);

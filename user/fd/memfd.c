@@ -21,26 +21,12 @@
 #include "fd.h"
 #include "inject.h"
 #include "log.h"
+#include "util.h"
 
-#define DELETED_SUFFIX	" (deleted)"
 
 static const struct img_filedata *fdata(const struct m_fd *mf)
 {
 	return (const void *)mf->ext;
-}
-
-/* the name before " (deleted)" into @buf */
-static int base_name(const char *path, char *buf, size_t size)
-{
-	size_t n = strlen(path), s = strlen(DELETED_SUFFIX);
-
-	if (n > s && !strcmp(path + n - s, DELETED_SUFFIX))
-		n -= s;
-	if (n >= size)
-		return -ENAMETOOLONG;
-	memcpy(buf, path, n);
-	buf[n] = 0;
-	return 0;
 }
 
 static int content_fill(union fd_ext *x, uint8_t **data, uint32_t *len,
@@ -140,7 +126,7 @@ static int content_check(struct verdict *v, const struct ckpt_image *img,
 				      (unsigned long long)fdata(c)->size, IMG_FILEDATA_MAX);
 	if (mf->f->kind == IMG_FD_MEMFD)
 		return 0;
-	if (base_name(mf->path, name, sizeof(name)))
+	if (deleted_base_name(mf->path, name, sizeof(name)))
 		return verdict_refuse(v, -ENAMETOOLONG, pid, "fd", "fd %d: %s: name too "
 				      "long", mf->f->fd, mf->path);
 	if (!lstat(name, &st))
@@ -162,7 +148,7 @@ static int make_file(struct restore_ctx *ctx, uint32_t idx, const struct m_fd *m
 {
 	int fd;
 
-	if (base_name(mf->path, name, size))
+	if (deleted_base_name(mf->path, name, size))
 		rst_child_fail(ctx, idx, -ENAMETOOLONG, "fd %d: name", mf->f->fd);
 	if (mf->f->kind == IMG_FD_MEMFD) {
 		/* "/memfd:NAME": memfd_create() puts the prefix back */
