@@ -52,6 +52,14 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile __u32 emit;	/* TRACE_EMIT_* */
 const volatile __u32 time_mask;	/* without records: time a call when rnd & mask == 0 */
 const volatile __u64 rate_max;	/* records per TRACE_RATE_SHIFT window, 0: no limit */
+/*
+ * Bumped by the reader after each read of sc_stats (top's refresh): the
+ * first call of each syscall on each CPU after it is timed, so that a
+ * call made a few dozen times a refresh always has a latency in the
+ * refresh's difference.  A draw of one in 2^k alone left such a call
+ * untimed in a few percent of refreshes (mean latency 0).
+ */
+__u32 sample_gen;
 
 #define TGID_WORDS	(TRACE_PID_LIMIT / 64)
 __u64 tgid_bits[TGID_WORDS];
@@ -440,7 +448,13 @@ static __always_inline bool entry_needed(long nr)
 	 * times a refresh) is not left without a latency by the draw.
 	 */
 	st = bpf_map_lookup_elem(&sc_stats, &key);
-	return st && st->timed * (time_mask + 1) <= st->count;
+	if (!st)
+		return true;
+	if (st->gen != sample_gen) {
+		st->gen = sample_gen;
+		return true;
+	}
+	return st->timed * (time_mask + 1) <= st->count;
 }
 
 static __always_inline void on_sys_enter(struct pt_regs *regs,

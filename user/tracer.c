@@ -623,6 +623,8 @@ int tracer_read_syscalls(struct tracer *t, struct sc_stat *out)
 				stat_add(&out[nr], &percpu[cpu]);
 	}
 	free(percpu);
+	/* the next call of each syscall on each CPU is timed (entry_needed) */
+	t->skel->bss->sample_gen++;
 	return ret;
 }
 

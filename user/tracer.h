@@ -63,7 +63,8 @@ uint32_t tracer_sweep(struct tracer *t);
 /* the followed processes, up to @cap */
 uint32_t tracer_procs(struct tracer *t, pid_t *out, uint32_t cap);
 
-/* all syscalls, summed over CPUs: @out has TRACE_NR_SYSCALLS entries */
+/* all syscalls, summed over CPUs: @out has TRACE_NR_SYSCALLS entries;
+ * starts the next sampling generation */
 int tracer_read_syscalls(struct tracer *t, struct sc_stat *out);
 /*
  * One iterator pass each over the whole tree.  Threads: marks those not

@@ -130,6 +130,7 @@ struct sc_stat {
 	__u64 min_ns;		/* 0: no call timed yet */
 	__u64 max_ns;
 	__u64 timed;		/* calls whose latency is in total_ns and hist */
+	__u64 gen;		/* BPF side only: sample_gen at this CPU's last forced timing */
 	__u64 hist[TRACE_HIST_SLOTS];
 };
 

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# top --batch -n 2 shows the workload's pid, its threads, and a syscall
+# top --batch -n 4 shows the workload's pid, its threads, and a syscall
 # mix whose rates match what it does (2 threads x 1 write + 1 sleep per
 # 20 ms); the per-process figures agree with /proc.
 . "$(dirname "$0")/../trace_lib.sh"
 
 start_workload filesleep "$T/wl.out" "$T/data" 20
 
-"$BPFCKPT" top "$WL_PID" --batch -n 2 -d 0.5 --json >"$T/top.json" 2>"$T/err" ||
+"$BPFCKPT" top "$WL_PID" --batch -n 4 -d 0.5 --json >"$T/top.json" 2>"$T/err" ||
 	fail "top exited $?: $(cat "$T/err")"
 python3 - "$WL_PID" "$T/top.json" <<'PY' || exit 1
 import json, os, sys
@@ -17,8 +17,8 @@ def fail(msg):
     sys.exit(1)
 
 frames = [json.loads(l) for l in open(path) if l.strip()]
-if len(frames) != 2:
-    fail(f"{len(frames)} refreshes, asked for 2")
+if len(frames) != 4:
+    fail(f"{len(frames)} refreshes, asked for 4")
 tids = sorted(int(t) for t in os.listdir(f"/proc/{pid}/task"))
 nfds = len(os.listdir(f"/proc/{pid}/fd"))
 nvmas = sum(1 for l in open(f"/proc/{pid}/maps") if "[vsyscall]" not in l)
