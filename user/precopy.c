@@ -237,26 +237,12 @@ static int make_uffd(pid_t pid, int *ufd)
 {
 	uint8_t regs[ARCH_REGS_SIZE], back[ARCH_REGS_SIZE];
 	uint64_t a[6] = { O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY }, ip;
-	uint64_t mask, all = ~0ULL;
 	long fd = -1, r;
 	int pidfd, ret;
 
-	/*
-	 * A signal pending in the tracee (a forktree's SIGALRM, a child's
-	 * SIGCHLD) would stop it in signal-delivery-stop before the
-	 * injected syscall's entry, which inj_syscall_at() takes for a
-	 * fault (EFAULT).  Blocked for the injection, it stays pending
-	 * and is delivered once the tree runs.
-	 */
-	if (ptrace(PTRACE_GETSIGMASK, pid, sizeof(mask), &mask) ||
-	    ptrace(PTRACE_SETSIGMASK, pid, sizeof(all), &all))
-		return -errno;
 	/* inj_syscall_at() waits for syscall stops marked SIGTRAP | 0x80 */
-	if (ptrace(PTRACE_SETOPTIONS, pid, 0, PTRACE_O_TRACESYSGOOD)) {
-		ret = -errno;
-		ptrace(PTRACE_SETSIGMASK, pid, sizeof(mask), &mask);
-		return ret;
-	}
+	if (ptrace(PTRACE_SETOPTIONS, pid, 0, PTRACE_O_TRACESYSGOOD))
+		return -errno;
 	ret = arch_get_regs(pid, regs);
 	if (!ret)
 		ret = inj_find_syscall_insn(pid, &ip);
@@ -280,8 +266,6 @@ static int make_uffd(pid_t pid, int *ufd)
 	if (arch_set_regs(pid, back) && !ret)
 		ret = -EIO;
 	ptrace(PTRACE_SETOPTIONS, pid, 0, 0);
-	if (ptrace(PTRACE_SETSIGMASK, pid, sizeof(mask), &mask) && !ret)
-		ret = -errno;
 	return ret;
 }
 

@@ -144,7 +144,8 @@ int inj_unmap_stub(pid_t tid, const void *tmpl, uint64_t stub);
 /*
  * One syscall through a syscall instruction of the target's own at @ip
  * (after the stub is gone), stepped with PTRACE_SYSCALL: @tid ends at
- * the syscall's exit stop, with its result in *ret.
+ * the syscall's exit stop, with its result in *ret.  Its signals are
+ * blocked meanwhile and its mask is as it was after.
  */
 int inj_syscall_at(pid_t tid, const void *tmpl, uint64_t ip, long nr,
 		   const uint64_t args[6], long *ret);

@@ -117,8 +117,19 @@ int inj_syscall_at(pid_t tid, const void *tmpl, uint64_t ip, long nr,
 		   const uint64_t args[6], long *ret)
 {
 	struct user_regs_struct r;
+	uint64_t mask, all = ~0ULL;
 	int err;
 
+	/*
+	 * A signal pending in the tracee (a forktree's SIGALRM, a child's
+	 * SIGCHLD) stops it in signal-delivery-stop before the syscall's
+	 * entry, which syscall_stop() takes for a fault.  Blocked for the
+	 * injection, it stays pending and is delivered once the tree runs
+	 * (SIGKILL and SIGSTOP cannot be blocked, and end it anyway).
+	 */
+	if (ptrace(PTRACE_GETSIGMASK, tid, sizeof(mask), &mask) ||
+	    ptrace(PTRACE_SETSIGMASK, tid, sizeof(all), &all))
+		return -errno;
 	load_call(&r, tmpl, ip, nr, args);
 	err = arch_set_regs(tid, &r);
 	if (!err)
@@ -129,6 +140,8 @@ int inj_syscall_at(pid_t tid, const void *tmpl, uint64_t ip, long nr,
 		err = arch_get_regs(tid, &r);
 	if (!err)
 		*ret = (long)r.rax;
+	if (ptrace(PTRACE_SETSIGMASK, tid, sizeof(mask), &mask) && !err)
+		err = -errno;
 	return err;
 }
 
