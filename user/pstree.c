@@ -452,15 +452,26 @@ static void leader_first(struct ps_proc *p)
  * with no thread, and is missing from the last listing, which was taken
  * with every parent frozen.  It is not part of the snapshot.  One with
  * children of its own in the tree is left for the caller to refuse.
+ * Parents are taken from the last listing first: a process that exited
+ * before it was frozen (an orphan maker's fork, fork, exit) had its
+ * children reparented to their reaper (an ancestor, so earlier in the
+ * tree), and its stale link to them must not keep it in the tree as a
+ * process without threads.
  */
 static void drop_vanished(struct pstree *t, const struct task_list *l)
 {
+	struct ps_proc *p;
 	uint32_t i, j;
 
+	for (j = 0; j < l->n; j++)
+		if (l->t[j].tid == l->t[j].tgid && l->t[j].ppid &&
+		    l->t[j].tgid != t->root && pstree_find(t, l->t[j].ppid) &&
+		    (p = pstree_find(t, l->t[j].tgid)))
+			p->ppid = l->t[j].ppid;
 	for (i = 1; i < t->nr_procs;) {
-		struct ps_proc *p = &t->procs[i];
 		bool keep = false;
 
+		p = &t->procs[i];
 		for (j = 0; j < l->n && !keep; j++)
 			keep = l->t[j].tid == p->pid;
 		for (j = i + 1; j < t->nr_procs && !keep; j++)
