@@ -334,7 +334,7 @@ fallback_forced() {
 # ---- running tests ----
 
 _run_one() {
-	local fn=$1 name=${1#test_} dir rc reason
+	local fn=$1 name=${1#test_} dir rc reason t0=$SECONDS
 	dir=$(mktemp -d /tmp/bpfckpt-test.XXXXXX)
 	(
 		T=$dir
@@ -344,7 +344,7 @@ _run_one() {
 	) >"$dir.log" 2>&1 </dev/null
 	rc=$?
 	if [ $rc = 0 ]; then
-		echo "PASS ${TEST_TAG:-}$SCRIPT_NAME/$name"
+		echo "PASS ${TEST_TAG:-}$SCRIPT_NAME/$name${TEST_TIMES:+ ($((SECONDS - t0)) s)}"
 	else
 		reason=$(head -n 1 "$dir/.reason" 2>/dev/null)
 		echo "FAIL ${TEST_TAG:-}$SCRIPT_NAME/$name: ${reason:-exited with status $rc}"
@@ -354,9 +354,20 @@ _run_one() {
 	return $rc
 }
 
-# run_tests [NAME...]: every test_* function (or those named), in order
+# run_tests [NAME...]: every test_* function (or those named), in order.
+# In tests/run's fallback pass (TEST_TAG=fallback:), a script that sets
+# FALLBACK_CASES runs only those: the cases that reach what the fallback
+# changes (task listing, fd paths, rseq and timers read from /proc, not
+# BPF), where the others test restore-side logic the first pass ran.
 run_tests() {
 	local fn failed=0 only="${*:-}"
+	if [ -z "$only" ] && [ "${TEST_TAG:-}" = fallback: ] && [ -n "${FALLBACK_CASES:-}" ]; then
+		only=$FALLBACK_CASES
+		for fn in $only; do
+			declare -F "test_$fn" >/dev/null ||
+				{ echo "FAIL ${TEST_TAG}$SCRIPT_NAME: FALLBACK_CASES names $fn, which is no test"; failed=1; }
+		done
+	fi
 	for fn in $(declare -F | awk '{print $3}' | grep '^test_'); do
 		if [ -n "$only" ] && [[ " $only " != *" ${fn#test_} "* ]]; then
 			continue

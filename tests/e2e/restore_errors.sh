@@ -366,4 +366,6 @@ test_pipe_to_outside() {
 	restore_refused 1 "pid $WL_PID: fd 1 is pipe:\[([0-9]+)\] \(inode \1\), whose other end is outside the tree: give restore --inherit-fd fd\[N\]:pipe:\[\1\], N an fd of restore's own on it" "$T/img" -d
 }
 
+# the fallback pass (tests/run) runs these only: see run_tests
+FALLBACK_CASES="pid_taken missing_open_file fault_forktree fault_zombie_and_stopped lazy_failures pipe_to_outside"
 run_tests "$@"

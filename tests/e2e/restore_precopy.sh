@@ -217,4 +217,6 @@ test_keeper_ends_with_tree() {
 	wait_until 10 "! keepers | grep -q $id" || fail "the keeper of snap $id outlived its tree"
 }
 
+# the fallback pass (tests/run) runs these only: see run_tests
+FALLBACK_CASES="rounds_then_restore forktree_rounds"
 run_tests "$@"

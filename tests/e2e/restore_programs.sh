@@ -275,4 +275,6 @@ test_foreground_exit_status() {
 	grep -q '^done$' "$WL_LOG" || fail "the shell did not go on after its sleep: $(cat "$WL_LOG")"
 }
 
+# the fallback pass (tests/run) runs these only: see run_tests
+FALLBACK_CASES="python_threads bash_fork_storm perl_loop"
 run_tests "$@"

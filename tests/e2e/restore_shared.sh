@@ -273,4 +273,6 @@ test_python_multiprocessing_pool_stopped() {
 	assert_ticking "$WL_LOG" 5
 }
 
+# the fallback pass (tests/run) runs these only: see run_tests
+FALLBACK_CASES="shmgone_running python_multiprocessing_pool"
 run_tests "$@"

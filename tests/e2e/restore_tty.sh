@@ -119,4 +119,6 @@ while True:
 	assert_alive "$WL_PID"
 }
 
+# the fallback pass (tests/run) runs these only: see run_tests
+FALLBACK_CASES="pty_running tmux_server"
 run_tests "$@"

@@ -314,4 +314,6 @@ test_foreground_forwards_signals() {
 	return 0
 }
 
+# the fallback pass (tests/run) runs these only: see run_tests
+FALLBACK_CASES="heap_running threads forktree forktree_stopped files signals timers mmaps proc_files rseq zombie_and_stopped filesleep"
 run_tests "$@"
