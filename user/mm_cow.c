@@ -47,19 +47,6 @@
 #define PM_PFN		((1ULL << 55) - 1)
 #define PM_BATCH	8192		/* pagemap entries read at once */
 
-bool mm_cow_eligible(const struct img_vma *v)
-{
-	/*
-	 * Private anonymous memory that is mapped read-write at restore
-	 * anyway: VM_ACCOUNT (smaps "ac") is what such a mapping gets, so a
-	 * slot (mapped read-write) does not add a flag the VMA lacked.  No
-	 * stack: MAP_GROWSDOWN mappings cannot sit in a slot.
-	 */
-	return (v->kind == IMG_VMA_ANON || v->kind == IMG_VMA_HEAP) &&
-	       !(v->map_flags & (MAP_SHARED | MAP_GROWSDOWN)) &&
-	       (v->vm_flags & KVM_ACCOUNT);
-}
-
 /* ---- snap ---- */
 
 static struct snap_proc *parent_of(struct snap_ctx *ctx, const struct snap_proc *sp)
@@ -251,61 +238,6 @@ out:
 
 /* ---- restore: the plan, in the restorer ---- */
 
-static int vma_at(const struct m_proc *mp, uint64_t start, uint64_t end)
-{
-	uint32_t i;
-
-	for (i = 0; i < mp->nr_vmas; i++)
-		if (mp->vmas[i].v->start <= start && end <= mp->vmas[i].v->end)
-			return i;
-	return -1;
-}
-
-static bool has_cows(const struct m_proc *mp, const struct img_vma *v)
-{
-	uint32_t i;
-
-	for (i = 0; i < mp->nr_cows; i++)
-		if (v->start <= mp->cows[i]->start && mp->cows[i]->end <= v->end)
-			return true;
-	return false;
-}
-
-/* the image's cow ranges point at VMAs that may share (model.c calls it) */
-int mm_cow_check_model(const struct ckpt_image *img, char *err, size_t len)
-{
-	uint32_t i, j;
-	int vi, pi;
-
-	for (i = 0; i < img->nr_procs; i++) {
-		const struct m_proc *mp = &img->procs[i];
-
-		for (j = 0; j < mp->nr_cows; j++) {
-			const struct img_cow *c = mp->cows[j];
-			const struct m_proc *pp;
-
-			vi = vma_at(mp, c->start, c->end);
-			if (vi < 0 || !mm_cow_eligible(mp->vmas[vi].v) || mp->parent < 0)
-				goto bad;
-			pp = &img->procs[mp->parent];
-			pi = vma_at(pp, mp->vmas[vi].v->start, mp->vmas[vi].v->end);
-			if (pi < 0 || pp->vmas[pi].v->start != mp->vmas[vi].v->start ||
-			    pp->vmas[pi].v->end != mp->vmas[vi].v->end ||
-			    pp->vmas[pi].v->kind != mp->vmas[vi].v->kind ||
-			    !mm_cow_eligible(pp->vmas[pi].v))
-				goto bad;
-		}
-	}
-	return 0;
-bad:
-	snprintf(err, len, "pid %d: pages %#llx-%#llx shared with the parent are "
-		 "not in a private anonymous VMA that both have",
-		 img->procs[i].p->pid[0],
-		 (unsigned long long)img->procs[i].cows[j]->start,
-		 (unsigned long long)img->procs[i].cows[j]->end);
-	return -EINVAL;
-}
-
 /*
  * How pages come into private anonymous memory: the candidates that
  * make bench measures side by side (BPFCKPT_RESTORE_COPY names one);
@@ -390,8 +322,8 @@ static int mark_shared(struct restore_ctx *ctx)
 			const struct m_proc *pp = ctx->procs[mp->parent].mp;
 
 			/* mm_cow_check_model() made sure both exist */
-			vi = vma_at(mp, mp->cows[j]->start, mp->cows[j]->end);
-			pi = vma_at(pp, mp->vmas[vi].v->start, mp->vmas[vi].v->end);
+			vi = m_vma_within(mp, mp->cows[j]->start, mp->cows[j]->end);
+			pi = m_vma_within(pp, mp->vmas[vi].v->start, mp->vmas[vi].v->end);
 			ctx->procs[i].slots[vi] = 1;
 			ctx->procs[mp->parent].slots[pi] = 1;
 		}
@@ -519,9 +451,9 @@ static int drop_inherited(const struct rst_proc *rp, const struct rst_proc *pp)
 
 		if (!pp->slots[i])
 			continue;
-		vi = vma_at(rp->mp, v->start, v->end);
+		vi = m_vma_within(rp->mp, v->start, v->end);
 		if (vi >= 0 && rp->slots && rp->slots[vi] == pp->slots[i] &&
-		    has_cows(rp->mp, rp->mp->vmas[vi].v))
+		    m_has_cows(rp->mp, rp->mp->vmas[vi].v))
 			continue;
 		ret = reserve(pp->slots[i], v->end - v->start);
 		if (ret)
@@ -636,7 +568,7 @@ int mm_premap_child(struct restore_ctx *ctx, uint32_t idx)
 
 		if (!rp->slots[i])
 			continue;
-		if (has_cows(mp, v)) {
+		if (m_has_cows(mp, v)) {
 			ret = keep_shared(mp, v, rp->slots[i]);
 		} else {
 			m = mmap((void *)(uintptr_t)rp->slots[i], v->end - v->start,

@@ -1503,3 +1503,73 @@ void image_free(struct ckpt_image *img)
 	memset(img, 0, sizeof(*img));
 	img->r.fd = -1;
 }
+
+/* ---- copy-on-write ranges (mm_cow.c uses them at restore) ---- */
+
+bool mm_cow_eligible(const struct img_vma *v)
+{
+	/*
+	 * Private anonymous memory that is mapped read-write at restore
+	 * anyway: VM_ACCOUNT (smaps "ac") is what such a mapping gets, so a
+	 * slot (mapped read-write) does not add a flag the VMA lacked.  No
+	 * stack: MAP_GROWSDOWN mappings cannot sit in a slot.
+	 */
+	return (v->kind == IMG_VMA_ANON || v->kind == IMG_VMA_HEAP) &&
+	       !(v->map_flags & (MAP_SHARED | MAP_GROWSDOWN)) &&
+	       (v->vm_flags & KVM_ACCOUNT);
+}
+
+int m_vma_within(const struct m_proc *mp, uint64_t start, uint64_t end)
+{
+	uint32_t i;
+
+	for (i = 0; i < mp->nr_vmas; i++)
+		if (mp->vmas[i].v->start <= start && end <= mp->vmas[i].v->end)
+			return i;
+	return -1;
+}
+
+bool m_has_cows(const struct m_proc *mp, const struct img_vma *v)
+{
+	uint32_t i;
+
+	for (i = 0; i < mp->nr_cows; i++)
+		if (v->start <= mp->cows[i]->start && mp->cows[i]->end <= v->end)
+			return true;
+	return false;
+}
+
+/* the image's cow ranges point at VMAs that may share */
+int mm_cow_check_model(const struct ckpt_image *img, char *err, size_t len)
+{
+	uint32_t i, j;
+	int vi, pi;
+
+	for (i = 0; i < img->nr_procs; i++) {
+		const struct m_proc *mp = &img->procs[i];
+
+		for (j = 0; j < mp->nr_cows; j++) {
+			const struct img_cow *c = mp->cows[j];
+			const struct m_proc *pp;
+
+			vi = m_vma_within(mp, c->start, c->end);
+			if (vi < 0 || !mm_cow_eligible(mp->vmas[vi].v) || mp->parent < 0)
+				goto bad;
+			pp = &img->procs[mp->parent];
+			pi = m_vma_within(pp, mp->vmas[vi].v->start, mp->vmas[vi].v->end);
+			if (pi < 0 || pp->vmas[pi].v->start != mp->vmas[vi].v->start ||
+			    pp->vmas[pi].v->end != mp->vmas[vi].v->end ||
+			    pp->vmas[pi].v->kind != mp->vmas[vi].v->kind ||
+			    !mm_cow_eligible(pp->vmas[pi].v))
+				goto bad;
+		}
+	}
+	return 0;
+bad:
+	snprintf(err, len, "pid %d: pages %#llx-%#llx shared with the parent are "
+		 "not in a private anonymous VMA that both have",
+		 img->procs[i].p->pid[0],
+		 (unsigned long long)img->procs[i].cows[j]->start,
+		 (unsigned long long)img->procs[i].cows[j]->end);
+	return -EINVAL;
+}

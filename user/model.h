@@ -136,12 +136,16 @@ struct ckpt_image {
 const struct m_shm *image_find_shm(const struct ckpt_image *img, int32_t id);
 
 /*
- * mm_cow.c: private anonymous memory whose pages can be shared with a
- * child copy-on-write (and come back shared)
+ * Private anonymous memory whose pages can be shared with a child
+ * copy-on-write (and come back shared: mm_cow.c)
  */
 bool mm_cow_eligible(const struct img_vma *v);
 /* -EINVAL with @err if an IMG_COW range is not inside such memory of both */
 int mm_cow_check_model(const struct ckpt_image *img, char *err, size_t len);
+/* the index of @mp's VMA holding start..end, -1 if none */
+int m_vma_within(const struct m_proc *mp, uint64_t start, uint64_t end);
+/* whether an IMG_COW range of @mp lies in @v */
+bool m_has_cows(const struct m_proc *mp, const struct img_vma *v);
 
 /*
  * chain.c: loads the parent of @img (recorded relative to @path's

@@ -5,7 +5,6 @@
  * hang or read out of bounds (built with ASan/UBSan by make fuzz).
  * Seeds: the images the end-to-end tests make, or none at all.
  */
-#define _GNU_SOURCE
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/mman.h>
