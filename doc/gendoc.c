@@ -26,6 +26,19 @@ static void roff(const char *s)
 	}
 }
 
+/* an option as roff: its name in bold, its argument in italics */
+static void man_opt(const struct cmd_opt *o)
+{
+	printf("\\fB");
+	roff(o->name);
+	printf("\\fR");
+	if (o->arg) {
+		printf("%s\\fI", cmd_opt_sep(o));
+		roff(o->arg);
+		printf("\\fR");
+	}
+}
+
 static void man_synopsis(const struct cmd_desc *d)
 {
 	const struct cmd_opt *o;
@@ -34,14 +47,8 @@ static void man_synopsis(const struct cmd_desc *d)
 	if (d->operand)
 		printf(".I %s\n", d->operand);
 	for (o = d->opts; o->name; o++) {
-		printf("[\\fB");
-		roff(o->name);
-		printf("\\fR");
-		if (o->arg) {
-			printf("%s\\fI", cmd_opt_sep(o));
-			roff(o->arg);
-			printf("\\fR");
-		}
+		printf("[");
+		man_opt(o);
 		printf("]%s\n", o->repeat ? "..." : "");
 	}
 	printf(".br\n");
@@ -49,14 +56,8 @@ static void man_synopsis(const struct cmd_desc *d)
 
 static void man_opt_line(const struct cmd_opt *o)
 {
-	printf(".TP\n\\fB");
-	roff(o->name);
-	printf("\\fR");
-	if (o->arg) {
-		printf("%s\\fI", cmd_opt_sep(o));
-		roff(o->arg);
-		printf("\\fR");
-	}
+	printf(".TP\n");
+	man_opt(o);
 	printf("\n");
 	roff(o->help);
 	printf("\n");
