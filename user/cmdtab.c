@@ -178,6 +178,9 @@ const struct cmd_note cmd_env[] = {
 	  "once they have run this many milliseconds (default 1000); for the tests." },
 	{ "BPFCKPT_RESTORE_COPY", "How restore copies pages: populate (default), "
 	  "memcpy or inject (process_vm_writev from the restorer); for make bench." },
+	{ "BPFCKPT_SNAP_COPY", "How snap writes pages into the image: bounce (default: "
+	  "through a small buffer and pwrite) or map (into a shared mapping of the "
+	  "image file); for make bench." },
 	{ NULL },
 };
 

@@ -36,6 +36,8 @@
 
 #define WBUF_FLUSH	(1u << 20)
 #define WB_START	(8u << 20)	/* page data written back in steps of */
+/* whole pieces, so that each piece's sum is taken from it in cache */
+#define BOUNCE_PIECES	4
 
 struct img_writer {
 	int fd;
@@ -58,6 +60,18 @@ struct img_writer {
 	uint64_t *sums;		/* one per piece of the chunk */
 	uint32_t nr_sums;
 	bool prefault;		/* map page chunks in one go (tmpfs) */
+	/*
+	 * BPFCKPT_SNAP_COPY=bounce: the caller copies into one small buffer,
+	 * reused and so in cache, which is hashed and pwrite()n: a write
+	 * into a file hole takes a fresh page without zeroing it first,
+	 * where fallocate() or a fault on a mapping zeroes every page
+	 * before the copy writes it again.
+	 */
+	bool bounce_mode;
+	bool bounce_chunk;	/* the chunk in progress goes through it */
+	uint8_t *bounce;	/* BOUNCE_BYTES */
+	size_t bfill;		/* filled, not yet written */
+	int werr;		/* the first failed pwrite of a chunk */
 	bool committed;
 	bool stream;		/* "-": a memfd, sent by img_send() */
 	char read_path[32];	/* what reads it back (/proc/self/fd/N) */
@@ -158,6 +172,7 @@ int img_create(const char *path, struct img_writer **out)
 		goto err;
 	}
 	XXH3_64bits_reset(w->xx);
+	w->bounce_mode = true;
 	if (!strcmp(path, "-")) {
 		ret = create_stream(w);
 		if (ret)
@@ -257,6 +272,11 @@ int img_put(struct img_writer *w, void *rec, size_t fixed,
 	return put_rec(w, rec, fixed, parts, nparts);
 }
 
+void img_set_bounce(struct img_writer *w, bool on)
+{
+	w->bounce_mode = on;
+}
+
 void img_set_compress(struct img_writer *w, int level)
 {
 	w->zlevel = level;
@@ -268,8 +288,7 @@ const char *img_read_path(const struct img_writer *w)
 }
 
 /* --compress: the chunk goes into an anonymous buffer, compressed as it fills */
-static int zpages_begin(struct img_writer *w, uint32_t nr, const uint64_t *vaddrs,
-			uint8_t **data)
+static int zpages_begin(struct img_writer *w, uint32_t nr, const uint64_t *vaddrs)
 {
 	size_t bound = ZSTD_compressBound((size_t)IMG_PIECE_PAGES * w->page_size);
 	void *map;
@@ -308,7 +327,6 @@ static int zpages_begin(struct img_writer *w, uint32_t nr, const uint64_t *vaddr
 	w->zdone = 0;
 	w->zfirst = 0;
 	w->zout_len = 0;
-	*data = map;
 	return 0;
 }
 
@@ -367,8 +385,7 @@ static int zpages_fill(struct img_writer *w, bool last)
 	}
 }
 
-int img_pages_begin(struct img_writer *w, uint32_t nr, const uint64_t *vaddrs,
-		    uint8_t **data)
+int img_pages_begin(struct img_writer *w, uint32_t nr, const uint64_t *vaddrs)
 {
 	struct img_pages rec = { .h.type = IMG_PAGES, .nr = nr };
 	struct img_part part = { vaddrs, (size_t)nr * sizeof(*vaddrs) };
@@ -379,7 +396,7 @@ int img_pages_begin(struct img_writer *w, uint32_t nr, const uint64_t *vaddrs,
 	if (!nr || nr > IMG_PAGES_MAX || w->map)
 		return -EINVAL;
 	if (w->zlevel)
-		return zpages_begin(w, nr, vaddrs, data);
+		return zpages_begin(w, nr, vaddrs);
 	rec_end = w->off + sizeof(rec) + part.len;
 	rec.pad = (w->page_size - rec_end % w->page_size) % w->page_size;
 	ret = img_put(w, &rec, sizeof(rec), &part, 1);
@@ -390,6 +407,28 @@ int img_pages_begin(struct img_writer *w, uint32_t nr, const uint64_t *vaddrs,
 	if (ret)
 		return ret;
 	w->map_len = (size_t)nr * w->page_size;
+	free(w->sums);
+	w->sums = calloc(img_pieces(nr), sizeof(*w->sums));
+	if (!w->sums)
+		return -ENOMEM;
+	w->nr_sums = 0;
+	w->map_filled = 0;
+	w->map_hashed = 0;
+	w->map_wb = 0;
+	if (w->bounce_mode) {
+		if (!w->bounce) {
+			w->bounce = aligned_alloc(w->page_size, BOUNCE_PIECES *
+						  IMG_PIECE_PAGES * (size_t)w->page_size);
+			if (!w->bounce)
+				return -ENOMEM;
+		}
+		w->bounce_chunk = true;
+		w->bfill = 0;
+		w->werr = 0;
+		/* in use until img_pages_end() */
+		w->map = w->bounce;
+		return 0;
+	}
 	/*
 	 * Allocate the blocks now: a full disk then fails here with ENOSPC
 	 * instead of as a fault while the data is copied in.
@@ -413,19 +452,40 @@ int img_pages_begin(struct img_writer *w, uint32_t nr, const uint64_t *vaddrs,
 	 */
 	if (w->prefault)
 		madvise(map, w->map_len, MADV_POPULATE_WRITE);
-	free(w->sums);
-	w->sums = calloc(img_pieces(nr), sizeof(*w->sums));
-	if (!w->sums) {
-		munmap(map, w->map_len);
-		return -ENOMEM;
-	}
-	w->nr_sums = 0;
 	w->map = map;
-	w->map_filled = 0;
-	w->map_hashed = 0;
-	w->map_wb = 0;
-	*data = map;
 	return 0;
+}
+
+uint8_t *img_pages_dst(struct img_writer *w, size_t *room)
+{
+	size_t bounce = BOUNCE_PIECES * IMG_PIECE_PAGES * (size_t)w->page_size;
+
+	if (!w->bounce_chunk) {
+		*room = w->map_len - w->map_filled;
+		return w->map + w->map_filled;
+	}
+	*room = MIN(bounce - w->bfill, w->map_len - w->map_filled);
+	return w->bounce + w->bfill;
+}
+
+/* the bounce buffer's pieces get their sums, and it goes to the file */
+static void bounce_write(struct img_writer *w)
+{
+	size_t piece = (size_t)IMG_PIECE_PAGES * w->page_size, at, n;
+	ssize_t k;
+
+	for (at = 0; at < w->bfill; at += n) {
+		n = MIN(piece, w->bfill - at);
+		w->sums[w->nr_sums++] = XXH3_64bits(w->bounce + at, n);
+	}
+	for (at = 0; at < w->bfill && !w->werr; at += k) {
+		k = pwrite(w->fd, w->bounce + at, w->bfill - at,
+			   w->off + w->map_hashed + at);
+		if (k <= 0)
+			w->werr = k < 0 ? -errno : -EIO;
+	}
+	w->map_hashed += w->bfill;
+	w->bfill = 0;
 }
 
 /* the pieces filled whole (or all of them at the end) get their sums */
@@ -453,7 +513,14 @@ void img_pages_filled(struct img_writer *w, size_t len)
 		zpages_fill(w, false);
 		return;
 	}
-	hash_pieces(w, w->map_filled == w->map_len);
+	if (!w->bounce_chunk) {
+		hash_pieces(w, w->map_filled == w->map_len);
+	} else {
+		w->bfill += len;
+		if (w->bfill == BOUNCE_PIECES * IMG_PIECE_PAGES * (size_t)w->page_size ||
+		    w->map_filled == w->map_len)
+			bounce_write(w);
+	}
 	/*
 	 * Start writing filled data back now, so that the disk works while
 	 * the rest is copied and img_commit()'s fsync has little left to
@@ -473,7 +540,7 @@ int img_pages_end(struct img_writer *w)
 		.piece_pages = IMG_PIECE_PAGES,
 	};
 	struct img_part part;
-
+	size_t room;
 	int ret;
 
 	if (!w->map)
@@ -487,10 +554,20 @@ int img_pages_end(struct img_writer *w)
 		w->map = NULL;
 		return ret;
 	}
-	/* whatever the caller did not report is hashed now */
+	/* whatever the caller did not report is hashed now (zeros, bounced) */
+	while (w->bounce_chunk && w->map_filled < w->map_len) {
+		uint8_t *dst = img_pages_dst(w, &room);
+
+		memset(dst, 0, room);
+		img_pages_filled(w, room);
+	}
 	img_pages_filled(w, w->map_len - w->map_filled);
-	munmap(w->map, w->map_len);
+	if (!w->bounce_chunk)
+		munmap(w->map, w->map_len);
 	w->map = NULL;
+	w->bounce_chunk = false;
+	if (w->werr)
+		return w->werr;
 	w->off += w->map_len;
 	w->file_off = w->off;
 	s.nr = w->nr_sums;
@@ -573,8 +650,9 @@ void img_abort(struct img_writer *w)
 {
 	if (!w)
 		return;
-	if (w->map)
+	if (w->map && !w->bounce_chunk)
 		munmap(w->map, w->map_len);
+	free(w->bounce);
 	if (w->fd >= 0) {
 		close(w->fd);
 		if (!w->committed && w->tmp_name && w->dirfd >= 0)

@@ -33,16 +33,22 @@ int img_create(const char *path, struct img_writer **out);
 int img_put(struct img_writer *w, void *rec, size_t fixed,
 	    const struct img_part *parts, int nparts);
 /*
- * A page chunk: writes the IMG_PAGES record for @nr pages at @vaddrs and
- * maps the page-aligned data area that follows; *data receives its
- * address.  Fill it front to back, calling img_pages_filled() after
- * each piece while it is still in cache (it feeds the checksum), then
- * img_pages_end().
+ * A page chunk: writes the IMG_PAGES record for @nr pages at @vaddrs.
+ * Its data is filled front to back: img_pages_dst() says where the next
+ * bytes go and how many fit there (*room, whole pages), and
+ * img_pages_filled() takes the @len bytes put there while they are
+ * still in cache (it feeds the checksum and, bounced, writes them).
+ * Then img_pages_end(), which also returns a failed write.
  */
-int img_pages_begin(struct img_writer *w, uint32_t nr, const uint64_t *vaddrs,
-		    uint8_t **data);
+int img_pages_begin(struct img_writer *w, uint32_t nr, const uint64_t *vaddrs);
+uint8_t *img_pages_dst(struct img_writer *w, size_t *room);
 void img_pages_filled(struct img_writer *w, size_t len);
 int img_pages_end(struct img_writer *w);
+/*
+ * Page data through a small buffer and pwrite() (@on, the default), or
+ * straight into a shared mapping of the file (BPFCKPT_SNAP_COPY)
+ */
+void img_set_bounce(struct img_writer *w, bool on);
 /* --compress: page chunks become IMG_ZPAGES at zstd @level (0: off) */
 void img_set_compress(struct img_writer *w, int level);
 /*

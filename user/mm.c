@@ -506,6 +506,7 @@ static int write_chunk(struct snap_ctx *ctx, struct copier *c, uint32_t nr,
 	uint64_t ps = getpagesize(), total = (uint64_t)nr * ps, done = 0;
 	struct copier save = *c;
 	uint8_t *data;
+	size_t room;
 	uint32_t i = 0;
 	int ret;
 
@@ -517,11 +518,12 @@ static int write_chunk(struct snap_ctx *ctx, struct copier *c, uint32_t nr,
 			c->addr = c->l->r[c->ri].start;
 	}
 	*c = save;
-	ret = img_pages_begin(ctx->w, nr, vaddrs, &data);
+	ret = img_pages_begin(ctx->w, nr, vaddrs);
 	if (ret)
 		return ret;
 	while (done < total) {
-		ret = copy_piece(c, data + done, MIN(COPY_BYTES, total - done));
+		data = img_pages_dst(ctx->w, &room);
+		ret = copy_piece(c, data, MIN(COPY_BYTES, room));
 		if (ret < 0) {
 			pr_err("pid %d: reading memory at %llx: %s", c->pid,
 			       (unsigned long long)c->addr, errstr(ret));

@@ -160,17 +160,37 @@ static int write_header(struct snap_ctx *ctx)
 	return img_put(ctx->w, &h, sizeof(h), NULL, 0);
 }
 
+/*
+ * How page data goes into the image: make bench measures both side by
+ * side (BPFCKPT_SNAP_COPY names one); the default is the faster there.
+ */
+static int snap_copy_bounce(bool *bounce)
+{
+	const char *e = getenv("BPFCKPT_SNAP_COPY");
+
+	*bounce = !e || !strcmp(e, "bounce");
+	if (*bounce || !strcmp(e, "map"))
+		return 0;
+	pr_err("BPFCKPT_SNAP_COPY=%s: not one of bounce, map", e);
+	return -EINVAL;
+}
+
 static int write_image(struct snap_ctx *ctx)
 {
+	bool bounce;
 	uint32_t i;
 	int ret;
 
+	ret = snap_copy_bounce(&bounce);
+	if (ret)
+		return ret;
 	ret = img_create(ctx->out, &ctx->w);
 	if (ret) {
 		pr_err("creating %s: %s", ctx->out, errstr(ret));
 		return ret;
 	}
 	img_set_compress(ctx->w, ctx->zlevel);
+	img_set_bounce(ctx->w, bounce);
 	ret = write_header(ctx);
 	if (!ret && ctx->ps)
 		ret = pre_write_chain(ctx);

@@ -122,16 +122,25 @@ test_output_dir_readonly() {
 	assert_untouched "$T/ro"
 }
 
+# either way of writing pages (BPFCKPT_SNAP_COPY): pwrite gives ENOSPC,
+# the mapping's fallocate does
 test_disk_full() {
+	local mode
 	mkdir "$T/full"
 	mount -t tmpfs -o size=256k tmpfs "$T/full" || fail "cannot mount a small tmpfs"
 	on_exit umount "$T/full"
 	wl_start heap 8 50
 	assert_ticking "$WL_LOG" 2
-	assert_ckpt 1 snap "$WL_PID" -o "$T/full/img"
-	assert_err "No space left on device"
-	assert_err "writing $T/full/img|$T/full/img"
-	assert_untouched "$T/full"
+	for mode in bounce map; do
+		BPFCKPT_SNAP_COPY=$mode assert_ckpt 1 snap "$WL_PID" -o "$T/full/img"
+		assert_err "No space left on device"
+		assert_err "writing $T/full/img|$T/full/img"
+		assert_untouched "$T/full"
+	done
+	BPFCKPT_SNAP_COPY=mmap assert_ckpt 1 snap "$WL_PID" -o "$T/img"
+	assert_err "^bpfckpt: snap: BPFCKPT_SNAP_COPY=mmap: not one of bounce, map$"
+	[ -e "$T/img" ] && fail "an image after a bad BPFCKPT_SNAP_COPY"
+	assert_ticking "$WL_LOG" 2
 }
 
 test_fault_collect() {

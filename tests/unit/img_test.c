@@ -148,21 +148,34 @@ static int put_vma(struct img_writer *w, uint64_t start, uint64_t end, uint32_t 
 	return img_put(w, &v, sizeof(v), &part, path ? 1 : 0);
 }
 
-static int put_pages(struct img_writer *w, const uint64_t *va, uint32_t nr)
+/* a page chunk of page_byte() ^ @salt, filled a page at a time */
+static int put_pages_salt(struct img_writer *w, const uint64_t *va, uint32_t nr,
+			  uint8_t salt)
 {
 	uint8_t *data;
 	uint32_t i;
-	size_t b;
+	size_t b, room;
 	int ret;
 
-	ret = img_pages_begin(w, nr, va, &data);
+	ret = img_pages_begin(w, nr, va);
 	if (ret)
 		return ret;
-	for (i = 0; i < nr; i++)
+	for (i = 0; i < nr; i++) {
+		data = img_pages_dst(w, &room);
+		if (room < ps) {
+			img_pages_end(w);
+			return -ENOSPC;
+		}
 		for (b = 0; b < ps; b++)
-			data[(size_t)i * ps + b] = page_byte(va[i], b);
-	img_pages_filled(w, (size_t)nr * ps);
+			data[b] = page_byte(va[i], b) ^ salt;
+		img_pages_filled(w, ps);
+	}
 	return img_pages_end(w);
+}
+
+static int put_pages(struct img_writer *w, const uint64_t *va, uint32_t nr)
+{
+	return put_pages_salt(w, va, nr, 0);
 }
 
 static int put_fd(struct img_writer *w, int32_t fd, uint32_t kind, uint64_t pos,
@@ -1940,6 +1953,101 @@ static int build_z(const char *path, bool big)
 	return ret ? no("writing: %s", strerror(-ret)) : 0;
 }
 
+/* ---- page data bounced through pwrite() or written into a mapping ---- */
+
+/* crosses bounce buffers (4 pieces) and ends inside a piece */
+#define COPY_PAGES	(2 * 4 * IMG_PIECE_PAGES + 37)
+#define COPY_FILLED	10	/* the second chunk: pages the caller fills */
+
+/* one process, a chunk filled whole and one of which the caller fills
+ * COPY_FILLED pages only (img_pages_end() zeroes the rest) */
+static int build_copy(const char *path, bool bounce, uint64_t *va)
+{
+	struct img_writer *w;
+	uint8_t *data;
+	size_t room, b;
+	uint32_t i;
+	int ret;
+
+	ret = img_create(path, &w);
+	if (ret)
+		return no("img_create: %s", strerror(-ret));
+	img_set_bounce(w, bounce);
+	ret = put_header(w) ?: put_proc(w, ROOT_PID, 1, false) ?: put_thread(w, ROOT_PID) ?:
+	      put_thread(w, THREAD2) ?:
+	      put_vma(w, BIG_VA, BIG_VA + 2ULL * COPY_PAGES * ps, IMG_VMA_ANON, NULL) ?:
+	      put_pages(w, va, COPY_PAGES) ?: img_pages_begin(w, COPY_PAGES, va + COPY_PAGES);
+	for (i = 0; !ret && i < COPY_FILLED; i++) {
+		data = img_pages_dst(w, &room);
+		for (b = 0; b < ps; b++)
+			data[b] = page_byte(va[COPY_PAGES + i], b);
+		img_pages_filled(w, ps);
+	}
+	if (!ret)
+		ret = img_pages_end(w) ?: put_proc(w, ZOMBIE_PID, ROOT_PID, true) ?: img_commit(w);
+	img_abort(w);
+	return ret ? (why[0] ? -1 : no("writing (%s): %s", bounce ? "bounce" : "map",
+				       strerror(-ret))) : 0;
+}
+
+static int t_copy_modes_agree(void)
+{
+	char bpath[300], mpath[300];
+	uint8_t *bimg = NULL, *mimg = NULL;
+	size_t blen = 0, mlen = 0, b;
+	uint64_t va[2 * COPY_PAGES];
+	struct ckpt_image img;
+	const struct m_pages *pg;
+	uint32_t c, i;
+	int ret;
+
+	for (i = 0; i < 2 * COPY_PAGES; i++)
+		va[i] = BIG_VA + (uint64_t)i * ps;
+	snprintf(bpath, sizeof(bpath), "%s/bounce.img", dir);
+	snprintf(mpath, sizeof(mpath), "%s/map.img", dir);
+	if (build_copy(bpath, true, va) || build_copy(mpath, false, va) ||
+	    read_all(bpath, &bimg, &blen) || read_all(mpath, &mimg, &mlen))
+		ret = -1;
+	else if (blen != mlen || memcmp(bimg, mimg, blen))
+		ret = no("the bounced image (%zu bytes) differs from the mapped one (%zu)",
+			 blen, mlen);
+	else
+		ret = 0;
+	free(bimg);
+	free(mimg);
+	unlink(mpath);
+	if (ret) {
+		unlink(bpath);
+		return ret;
+	}
+	ret = image_load(bpath, 0, &img);
+	unlink(bpath);
+	if (ret) {
+		no("image_load: %s", img.r.err);
+		image_free(&img);
+		return -1;
+	}
+	pg = img.procs[0].pages;
+	if (img.procs[0].nr_chunks != 2)
+		ret = no("%u chunks", img.procs[0].nr_chunks);
+	for (c = 0; !ret && c < 2; c++)
+		for (i = 0; !ret && i < img_pieces(pg[c].nr); i++)
+			if (!img_piece_ok(ps, pg[c].data, pg[c].nr, pg[c].sums, i))
+				ret = no("chunk %u piece %u: its sum does not match", c, i);
+	for (c = 0; !ret && c < 2; c++)
+		for (i = 0; !ret && i < pg[c].nr; i++)
+			for (b = 0; b < ps; b += 255) {
+				uint8_t want = c && i >= COPY_FILLED ? 0 : page_byte(pg[c].vaddrs[i], b);
+
+				if (pg[c].data[(size_t)i * ps + b] != want) {
+					ret = no("chunk %u page %u byte %zu differs", c, i, b);
+					break;
+				}
+			}
+	image_free(&img);
+	return ret;
+}
+
 /* the offsets of the IMG_ZPAGES records of @path */
 static int zrecs(const char *path, uint64_t *off, int max)
 {
@@ -2195,19 +2303,7 @@ static int put_chain(struct img_writer *w, uint64_t id, uint64_t parent_id,
 /* pages whose bytes are page_byte() ^ 0x5a: the child's own content */
 static int put_salted(struct img_writer *w, const uint64_t *va, uint32_t nr)
 {
-	uint8_t *data;
-	uint32_t i;
-	size_t b;
-	int ret;
-
-	ret = img_pages_begin(w, nr, va, &data);
-	if (ret)
-		return ret;
-	for (i = 0; i < nr; i++)
-		for (b = 0; b < ps; b++)
-			data[(size_t)i * ps + b] = page_byte(va[i], b) ^ 0x5a;
-	img_pages_filled(w, (size_t)nr * ps);
-	return img_pages_end(w);
+	return put_pages_salt(w, va, nr, 0x5a);
 }
 
 static int build_link(const char *path, bool kid, uint64_t parent_sum, uint64_t start)
@@ -2418,6 +2514,7 @@ int main(void)
 	run("tty", t_tty);
 	snprintf(z_path, sizeof(z_path), "%s/z.img", dir);
 	snprintf(zbig_path, sizeof(zbig_path), "%s/zbig.img", dir);
+	run("copy_modes_agree", t_copy_modes_agree);
 	run("zpages_round_trip", t_zpages_round_trip);
 	run("zpages_split_and_lazy", t_zpages_split_and_lazy);
 	run("zpages_damaged", t_zpages_damaged);
