@@ -301,7 +301,8 @@ static int check_proc(struct inspect_ctx *c, struct i_proc *p)
 	for (i = 0; !ret && i < p->nr_threads; i++) {
 		if (task_check(p->threads[i].rec, why, sizeof(why)) ||
 		    task_check_landlock(p->threads[i].rec, c->landlock_word, why,
-					sizeof(why)))
+					sizeof(why)) ||
+		    task_check_sem_undo(&c->col, p->threads[i].rec, why, sizeof(why)))
 			ret = refuse(c, p->ps->pid, "task", why);
 		if (!ret)
 			ret = check_tracer(c, p->ps->pid,

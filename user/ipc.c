@@ -27,9 +27,11 @@
  * mm.c attaches the segments in each process; removed (IPC_RMID)
  * segments are removed once everyone is attached.
  *
- * SEM_UNDO adjustments are not restored: the kernel keeps them in
- * task->sysvsem.undo_list, and no /proc file, semctl or ptrace request
- * shows them to userspace (CRIU does not restore them either).
+ * SEM_UNDO adjustments: the kernel keeps them in task->sysvsem.undo_list,
+ * which no /proc file, semctl or ptrace request shows; BPF reads them
+ * (collect_sem_undo, bpf/task.bpf.c) and each process's come in
+ * IMG_SEM_UNDO records.  Restore gives them back with a semop() in the
+ * process that makes semadj what it was (ipc_restore_undo()).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -44,9 +46,13 @@
 #include <sys/sem.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
+#include "arch.h"
+#include "collect.h"
 #include "img.h"
+#include "inject.h"
 #include "ipc.h"
 #include "log.h"
 #include "util.h"
@@ -92,6 +98,14 @@ struct snap_msq {
 	uint32_t nr_msgs, cap_msgs;
 };
 
+/* one process's adjustments on one set */
+struct snap_undo {
+	pid_t pid;
+	struct img_sem_undo u;
+	int16_t *vals;
+	uint32_t got;		/* values received so far */
+};
+
 struct snap_ipc {
 	struct img_ipc_ns ns;
 	struct snap_ctx *ctx;
@@ -102,6 +116,8 @@ struct snap_ipc {
 	uint32_t nr_sem, cap_sem;
 	struct snap_msq *msq;
 	uint32_t nr_msq, cap_msq;
+	struct snap_undo *undo;
+	uint32_t nr_undo, cap_undo;
 };
 
 static int ns_ino(pid_t pid, const char *ns, uint64_t *ino)
@@ -297,6 +313,194 @@ static bool sem_used_by_tree(const struct snap_ctx *ctx, int id, unsigned long n
 	return false;
 }
 
+static bool undo_uses(const struct snap_ipc *ipc, int id)
+{
+	uint32_t i;
+
+	for (i = 0; i < ipc->nr_undo; i++)
+		if (ipc->undo[i].u.semid == id)
+			return true;
+	return false;
+}
+
+/* ---- SEM_UNDO adjustments, through collect_sem_undo ---- */
+
+/* collect_sem_undo learns each set's size here: an undo entry lacks it */
+static int put_nsems(struct snap_ipc *ipc)
+{
+	unsigned long nsems;
+	char line[512];
+	int key, id, ret = 0;
+	FILE *f = fopen("/proc/sysvipc/sem", "re");
+
+	if (!f)
+		return -errno;
+	if (!fgets(line, sizeof(line), f))
+		goto out;
+	while (!ret && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%d %d %*o %lu", &key, &id, &nsems) != 3 || !nsems ||
+		    nsems > IMG_SEM_MAX) {
+			ret = -EIO;
+			break;
+		}
+		ret = collect_set_nsems(&ipc->ctx->col, id, nsems);
+	}
+out:
+	fclose(f);
+	return ret;
+}
+
+struct undo_walk {
+	struct snap_ipc *ipc;
+	pid_t pid;
+	bool complete;			/* the leader's end record came */
+	struct rec_sem_undo_end end;	/* the leader's */
+	pid_t own_list;			/* a thread with a list of its own */
+};
+
+static int undo_chunk(struct undo_walk *uw, const struct rec_sem_undo *r)
+{
+	struct snap_ipc *ipc = uw->ipc;
+	struct snap_undo *su = ipc->nr_undo ? &ipc->undo[ipc->nr_undo - 1] : NULL;
+	struct snap_undo n = { .pid = uw->pid };
+	int ret;
+
+	if (!r->nsems || r->nsems > IMG_SEM_MAX || r->n > BCK_UNDO_CHUNK ||
+	    r->first + r->n > r->nsems)
+		return -EIO;
+	if (r->first == 0) {
+		n.u = (struct img_sem_undo){ .h.type = IMG_SEM_UNDO, .semid = r->semid,
+					     .nsems = r->nsems };
+		n.vals = calloc(r->nsems, sizeof(*n.vals));
+		if (!n.vals)
+			return -ENOMEM;
+		ret = vec_push(ipc->undo, ipc->nr_undo, ipc->cap_undo, n);
+		if (ret) {
+			free(n.vals);
+			return ret;
+		}
+		su = &ipc->undo[ipc->nr_undo - 1];
+	}
+	/* chunks come in order, each set whole before the next */
+	if (!su || su->pid != uw->pid || su->u.semid != r->semid ||
+	    su->u.nsems != r->nsems || su->got != r->first)
+		return -EIO;
+	memcpy(su->vals + r->first, r->vals, r->n * sizeof(*su->vals));
+	su->got += r->n;
+	return 0;
+}
+
+static int undo_cb(void *data, const struct rec_hdr *h, size_t size)
+{
+	struct undo_walk *uw = data;
+	const struct rec_sem_undo_end *e;
+
+	if (h->type == REC_SEM_UNDO && size >= sizeof(struct rec_sem_undo))
+		return undo_chunk(uw, (const struct rec_sem_undo *)h);
+	if (h->type != REC_SEM_UNDO_END || size < sizeof(uw->end))
+		return 0;
+	e = (const struct rec_sem_undo_end *)h;
+	if (e->err & REC_ERR_UNDO_THREAD) {
+		uw->own_list = e->tid;
+		return 0;
+	}
+	uw->end = *e;
+	uw->complete = true;
+	return 0;
+}
+
+static bool has_undo_list(const struct snap_proc *sp)
+{
+	uint32_t i;
+
+	for (i = 0; i < sp->nr_threads; i++)
+		if (sp->threads[i].rec && sp->threads[i].rec->sem_undo)
+			return true;
+	return false;
+}
+
+/* drops the sets whose every adjustment is 0: exit_sem() changes nothing */
+static void drop_zero_undo(struct snap_ipc *ipc, uint32_t from)
+{
+	uint32_t i, j, k = from;
+
+	for (i = from; i < ipc->nr_undo; i++) {
+		struct snap_undo *su = &ipc->undo[i];
+
+		for (j = 0; j < su->u.nsems && !su->vals[j]; j++)
+			;
+		if (j == su->u.nsems) {
+			free(su->vals);
+			continue;
+		}
+		ipc->undo[k++] = *su;
+	}
+	ipc->nr_undo = k;
+}
+
+static int undo_of_proc(struct snap_ipc *ipc, struct snap_proc *sp)
+{
+	struct undo_walk uw = { .ipc = ipc, .pid = sp->pid };
+	uint32_t from = ipc->nr_undo, i;
+	int ret;
+
+	ret = collect_proc(&ipc->ctx->col, COLLECT_SEM_UNDO, sp->pid, undo_cb, &uw);
+	if (ret) {
+		pr_err("pid %d: reading its SEM_UNDO adjustments: %s", sp->pid,
+		       ret == -EIO ? "records out of order" : errstr(ret));
+		return ret;
+	}
+	if (uw.own_list) {
+		pr_err("pid %d: thread %d has a SEM_UNDO list of its own (cloned "
+		       "without CLONE_SYSVSEM): not supported", sp->pid, uw.own_list);
+		return -ENOTSUP;
+	}
+	if (uw.end.err & REC_ERR_UNDO_SET) {
+		pr_err("pid %d: SEM_UNDO adjustments on sem id %d, which "
+		       "/proc/sysvipc/sem does not list", sp->pid, uw.end.semid);
+		return -ENOTSUP;
+	}
+	if (uw.end.err & REC_ERR_UNDO_LONG) {
+		pr_err("pid %d: SEM_UNDO adjustments on more semaphores than the walk "
+		       "reads (%d steps, one per %d semaphores of a set): not supported",
+		       sp->pid, BCK_UNDO_STEPS, BCK_UNDO_CHUNK);
+		return -ENOTSUP;
+	}
+	for (i = from; i < ipc->nr_undo && uw.complete; i++)
+		uw.complete = ipc->undo[i].got == ipc->undo[i].u.nsems;
+	if (!uw.complete || uw.end.nr != ipc->nr_undo - from) {
+		pr_err("pid %d: its SEM_UNDO list was cut short (%u sets of %u)", sp->pid,
+		       ipc->nr_undo - from, uw.end.nr);
+		return -EIO;
+	}
+	drop_zero_undo(ipc, from);
+	return 0;
+}
+
+/* every live process's adjustments (the tree is frozen: the lists hold) */
+static int collect_undo(struct snap_ipc *ipc)
+{
+	struct snap_ctx *ctx = ipc->ctx;
+	bool any = false;
+	uint32_t i;
+	int ret;
+
+	for (i = 0; i < ctx->nr_procs; i++)
+		any = any || (!ctx->procs[i].zombie && has_undo_list(&ctx->procs[i]));
+	/* without collect_sem_undo, task_check_sem_undo() refused them */
+	if (!any || !collect_has(&ctx->col, PROG_SEM_UNDO))
+		return 0;
+	ret = put_nsems(ipc);
+	if (ret == -EIO)
+		pr_err("/proc/sysvipc/sem: unexpected line");
+	else if (ret)
+		pr_err("telling collect_sem_undo the set sizes: %s", errstr(ret));
+	for (i = 0; !ret && i < ctx->nr_procs; i++)
+		if (!ctx->procs[i].zombie && has_undo_list(&ctx->procs[i]))
+			ret = undo_of_proc(ipc, &ctx->procs[i]);
+	return ret;
+}
+
 static int collect_shm(struct snap_ipc *ipc)
 {
 	unsigned mode, uid, gid, cuid, cgid;
@@ -368,7 +572,8 @@ static int collect_sem(struct snap_ipc *ipc)
 			ret = -EIO;
 			break;
 		}
-		if (!ipc->all && !sem_used_by_tree(ipc->ctx, id, nsems))
+		if (!ipc->all && !sem_used_by_tree(ipc->ctx, id, nsems) &&
+		    !undo_uses(ipc, id))
 			continue;
 		fill_perm(&se.s.perm, key, id, mode & 0777, uid, gid, cuid, cgid);
 		se.s.nsems = nsems;
@@ -500,6 +705,8 @@ static int collect_objects(void *arg)
 	ret = collect_shm(ipc);
 	if (ret == -EIO)
 		pr_err("/proc/sysvipc/shm: unexpected line");
+	if (!ret)
+		ret = collect_undo(ipc);
 	if (!ret && (ret = collect_sem(ipc)) == -EIO)
 		pr_err("/proc/sysvipc/sem: unexpected line");
 	if (!ret && (ret = collect_msq(ipc)) == -EIO)
@@ -531,8 +738,9 @@ int ipc_collect(struct snap_ctx *ctx)
 	ipc->ns.nr_shm = ipc->nr_shm;
 	ipc->ns.nr_sem = ipc->nr_sem;
 	ipc->ns.nr_msq = ipc->nr_msq;
-	pr_info("SysV IPC: %u segments, %u semaphore sets, %u message queues%s",
-		ipc->nr_shm, ipc->nr_sem, ipc->nr_msq,
+	pr_info("SysV IPC: %u segments, %u semaphore sets, %u message queues, "
+		"%u SEM_UNDO adjustment sets%s", ipc->nr_shm, ipc->nr_sem, ipc->nr_msq,
+		ipc->nr_undo,
 		ipc_own ? " in the tree's own namespace" : "");
 	return 0;
 }
@@ -583,6 +791,22 @@ int ipc_write(struct snap_ctx *ctx)
 	return ret;
 }
 
+int ipc_write_proc(struct snap_ctx *ctx, struct snap_proc *sp)
+{
+	struct snap_ipc *ipc = ctx->ipc;
+	uint32_t i;
+	int ret = 0;
+
+	for (i = 0; !ret && ipc && i < ipc->nr_undo; i++) {
+		struct snap_undo *su = &ipc->undo[i];
+		struct img_part part = { su->vals, su->u.nsems * sizeof(*su->vals) };
+
+		if (su->pid == sp->pid)
+			ret = img_put(ctx->w, &su->u, sizeof(su->u), &part, 1);
+	}
+	return ret;
+}
+
 void ipc_free(struct snap_ctx *ctx)
 {
 	struct snap_ipc *ipc = ctx->ipc;
@@ -598,6 +822,9 @@ void ipc_free(struct snap_ctx *ctx)
 		free(ipc->sem[i].vals);
 	for (i = 0; i < ipc->nr_msq; i++)
 		free_msq(&ipc->msq[i]);
+	for (i = 0; i < ipc->nr_undo; i++)
+		free(ipc->undo[i].vals);
+	free(ipc->undo);
 	free(ipc->shm);
 	free(ipc->sem);
 	free(ipc->msq);
@@ -606,6 +833,113 @@ void ipc_free(struct snap_ctx *ctx)
 }
 
 /* ---- restorability ---- */
+
+#define SEMVMX_VAL	32767	/* SEMVMX: the largest semval, and |semadj| */
+
+static const struct img_sem *find_sem(const struct ckpt_image *img, int32_t id)
+{
+	uint32_t i;
+
+	for (i = 0; i < img->ipc.nr_sem; i++)
+		if (img->ipc.sem[i]->perm.id == id)
+			return img->ipc.sem[i];
+	return NULL;
+}
+
+static uint16_t sem_val(const struct img_sem *s, uint32_t i)
+{
+	uint16_t v;
+
+	memcpy(&v, (const uint8_t *)(s + 1) + 2 * i, sizeof(v));
+	return v;
+}
+
+static int16_t undo_val(const struct img_sem_undo *u, uint32_t i)
+{
+	int16_t v;
+
+	memcpy(&v, (const uint8_t *)(u + 1) + 2 * i, sizeof(v));
+	return v;
+}
+
+/*
+ * Restore makes adjustment A on semaphore i with one semop of -A
+ * with SEM_UNDO (ipc_restore_undo()): |A| must fit a sem_op, and on a
+ * set made again the value passes v + |A| on the way (the increase
+ * first), which must not pass SEMVMX (ERANGE).
+ */
+static int check_undo_proc(const struct ckpt_image *img, const struct m_proc *mp,
+			   struct verdict *vd)
+{
+	uint32_t i, j;
+
+	for (i = 0; i < mp->nr_undo; i++) {
+		const struct img_sem_undo *u = mp->undo[i];
+		const struct img_sem *s = find_sem(img, u->semid);
+
+		for (j = 0; s && j < u->nsems; j++) {
+			int a = undo_val(u, j), v = sem_val(s, j);
+
+			if (a < -SEMVMX_VAL || v + abs(a) > SEMVMX_VAL)
+				return verdict_refuse(vd, -ERANGE, mp->p->pid[0], "ipc",
+						      "sem id %d semaphore %u: value %d "
+						      "with a SEM_UNDO adjustment of %d "
+						      "cannot be made (SEMVMX %d)",
+						      u->semid, j, v, a, SEMVMX_VAL);
+		}
+	}
+	return 0;
+}
+
+/*
+ * In the snapper's namespace a set outlives the tree: when its
+ * processes exit (snap --kill, or their own end), exit_sem() adds each
+ * one's adjustments to the values, clamped to 0..SEMVMX.  Restore takes
+ * the set as it is then, and gives each process its adjustment back
+ * with a semop of -A, which also takes back what exit_sem() added: the
+ * values come back only if nothing was clamped, in whatever order the
+ * processes exit.  A clamped one (a SEM_UNDO up that someone else
+ * consumed, say) cannot be told apart afterwards, so it is refused.
+ */
+static int check_undo_exits(const struct ckpt_image *img, struct verdict *vd)
+{
+	uint32_t i, j, k, m;
+	int ret = 0;
+
+	if (!img->ipc.ns || img->ipc.ns->flags & IMG_NS_IPC_OWN)
+		return 0;
+	for (i = 0; i < img->ipc.nr_sem && !ret; i++) {
+		const struct img_sem *s = img->ipc.sem[i];
+
+		for (j = 0; j < s->nsems && !ret; j++) {
+			long lo = sem_val(s, j), hi = lo;
+			pid_t who = 0;
+
+			for (k = 0; k < img->nr_procs; k++)
+				for (m = 0; m < img->procs[k].nr_undo; m++) {
+					const struct img_sem_undo *u = img->procs[k].undo[m];
+					int a;
+
+					if (u->semid != s->perm.id)
+						continue;
+					a = undo_val(u, j);
+					lo += a < 0 ? a : 0;
+					hi += a > 0 ? a : 0;
+					who = a ? img->procs[k].p->pid[0] : who;
+				}
+			if (lo < 0 || hi > SEMVMX_VAL)
+				ret = verdict_refuse(vd, -ERANGE, who, "ipc",
+						     "sem id %d semaphore %u: value %u, and "
+						     "the tree's SEM_UNDO adjustments take it to "
+						     "%ld..%ld when its processes exit; the kernel "
+						     "clamps that to 0..%d, and a restore could "
+						     "not tell the value back",
+						     s->perm.id, j, sem_val(s, j), lo, hi,
+						     SEMVMX_VAL);
+		}
+	}
+	return ret;
+}
 
 int ipc_check_image(const struct ckpt_image *img, struct verdict *vd)
 {
@@ -652,10 +986,12 @@ int ipc_check_image(const struct ckpt_image *img, struct verdict *vd)
 						     (unsigned long long)ms->s->size,
 						     (unsigned long long)v->pgoff);
 		}
+		if (!ret)
+			ret = check_undo_proc(img, mp, vd);
 		if (ret)
 			return ret;
 	}
-	return 0;
+	return check_undo_exits(img, vd);
 }
 
 /* ---- restore ---- */
@@ -1059,6 +1395,90 @@ int ipc_restore_objects(struct restore_ctx *ctx)
 	free_plan(&pl);
 	for (k = 0; k < 3; k++)
 		free(w[k]);
+	return ret;
+}
+
+static bool sem_made(const struct restore_ctx *ctx, int id)
+{
+	uint32_t i;
+
+	for (i = 0; i < ctx->nr_ipc_made; i++)
+		if (ctx->ipc_made[i].kind == K_SEM && ctx->ipc_made[i].id == id)
+			return true;
+	return false;
+}
+
+/* the ops that fit the stub's scratch: whole pairs */
+#define UNDO_OPS_MAX	((INJ_STUB_SIZE - INJ_SCRATCH_OFF) / sizeof(struct sembuf) & ~1ul)
+
+static int undo_semop(struct restore_ctx *ctx, struct rst_proc *rp, int id,
+		      const struct sembuf *ops, size_t n, bool made)
+{
+	uint64_t addr;
+	long r;
+	int ret;
+
+	ret = rst_put(ctx, rp, 0, ops, n * sizeof(*ops), &addr);
+	if (!ret)
+		ret = rst_try(ctx, rp, "semop", SYS_semop, id, addr, n, &r);
+	if (ret)
+		return ret;
+	if (r >= 0)
+		return 0;
+	pr_err("pid %d: sem id %d: giving back its SEM_UNDO adjustments: semop: %s%s",
+	       rp->pid, id, errstr(r), r == -EAGAIN && !made ? " (the set was taken "
+	       "as it is, and its values are below what the process held: changed "
+	       "since the snap)" : r == -ERANGE ? " (a value would pass SEMVMX)" : "");
+	return (int)r;
+}
+
+/*
+ * The process's adjustments come back from its own semop(): an op of
+ * -A with SEM_UNDO makes semadj A (do_semtimedop(): semadj -= sem_op)
+ * and changes the value by -A.  On a set made here, with the image's
+ * values, +A without SEM_UNDO goes with it in the same call (atomic),
+ * the increase first so that no value goes below 0.  On a set taken as
+ * it is, the tree's exit added A (exit_sem()): -A alone takes it back.
+ * Made sets were SETALL'd before the tree existed, and nothing sets
+ * values after this (SETALL and SETVAL clear every process's semadj).
+ * Injected before the creds are set: root may alter any set.
+ */
+int ipc_restore_undo(struct restore_ctx *ctx, struct rst_proc *rp)
+{
+	struct sembuf ops[UNDO_OPS_MAX];
+	uint32_t i, j;
+	size_t n;
+	int ret = 0;
+
+	for (i = 0; !ret && i < rp->mp->nr_undo; i++) {
+		const struct img_sem_undo *u = rp->mp->undo[i];
+		bool made = sem_made(ctx, u->semid);
+
+		n = 0;
+		for (j = 0; !ret && j < u->nsems; j++) {
+			short a = undo_val(u, j);
+			struct sembuf with = { j, -a, SEM_UNDO | IPC_NOWAIT };
+			struct sembuf back = { j, a, IPC_NOWAIT };
+
+			if (!a)
+				continue;
+			if (!made) {
+				ops[n++] = with;
+			} else if (a > 0) {
+				ops[n++] = back;
+				ops[n++] = with;
+			} else {
+				ops[n++] = with;
+				ops[n++] = back;
+			}
+			if (n + 2 > UNDO_OPS_MAX) {
+				ret = undo_semop(ctx, rp, u->semid, ops, n, made);
+				n = 0;
+			}
+		}
+		if (!ret && n)
+			ret = undo_semop(ctx, rp, u->semid, ops, n, made);
+	}
 	return ret;
 }
 

@@ -151,19 +151,186 @@ test_fault_removes() {
 	[ -n "$(ipc_line shm "$2")" ] || fail "the failed restore removed segment $2, which it did not make"
 }
 
-# SEM_UNDO adjustments cannot be read: snap says so, the tree runs on
-test_sem_undo_refused() {
+# ---- SEM_UNDO adjustments (collect_sem_undo, ipc_restore_undo) ----
+
+# semundo_start CMD...: the semundo workload, both processes ticking;
+# SEM_PID (parent), SEM_KID, SEM_ID
+semundo_start() {
+	wl_start_via semundo "$@"
+	local ready
+	ready=$(grep -m1 '^ready pid=' "$WL_LOG")
+	SEM_PID=$WL_PID
+	SEM_KID=$(sed -E 's/.* child=([0-9]+) .*/\1/' <<<"$ready")
+	SEM_ID=$(sed -E 's/.* sem=([0-9]+) .*/\1/' <<<"$ready")
+	[ "${NSENTER:-}" ] || on_exit "ipcrm -s $SEM_ID 2>/dev/null"
+	assert_ticking "$WL_LOG" 2 "$SEM_KID"
+}
+
+# sem_vals ID: the set's values, "a b c" (GETVAL), in our IPC namespace
+sem_vals() {
+	python3 -c '
+import ctypes, sys; libc = ctypes.CDLL(None, use_errno=True); i = int(sys.argv[1])
+v = [libc.semctl(i, n, 12) for n in range(3)]
+print(" ".join(map(str, v)))' "$1"
+}
+
+# without collect_sem_undo (BPFCKPT_FALLBACK): refused as it says, tree on
+assert_undo_refused() {
+	local pid=$1
+	assert_ckpt 1 snap "$pid" -o "$T/img" --kill
+	assert_err "pid $pid: thread $pid did semop with SEM_UNDO, and BPF program collect_sem_undo, which reads the adjustments, is not loaded \(BPFCKPT_FALLBACK\): its semaphore adjustments cannot be read from userspace"
+	[ ! -e "$T/img" ] || fail "a refused snap left an image"
+	assert_ticking "$WL_LOG" 2 "$pid"
+}
+
+# the child dies: the kernel adds its semadj (+1 0 -4); then the parent
+# (+2 -3 0): the values say that both came back exactly
+assert_exits_apply() {
+	local from
+	[ "$(sem_vals "$SEM_ID")" = "7 13 4" ] || fail "restored values $(sem_vals "$SEM_ID"), expected 7 13 4"
+	from=$(grep -c '^child gone' "$WL_LOG")
+	kill -TERM "$SEM_KID"
+	wait_until 10 "[ \$(grep -c '^child gone' '$WL_LOG') -gt $from ]" ||
+		fail "the parent did not see its child go: $(tail -n 2 "$WL_LOG")"
+	assert_ticking "$WL_LOG" 2 "$SEM_PID"
+	assert_eq "8 13 0" "$(sem_vals "$SEM_ID")" "values after the child's exit (its semadj 1 0 -4)"
+	kill -TERM "$SEM_PID"
+	wait_until 10 "[ ! -d /proc/$SEM_PID ]" || fail "the parent did not exit"
+	assert_eq "10 10 0" "$(sem_vals "$SEM_ID")" "values after the parent's exit (its semadj 2 -3 0)"
+}
+
+# the set stays after snap --kill (exit_sem() added the adjustments):
+# taken as it is, each process's semop takes its adjustment back
+test_sem_undo_kept() {
+	semundo_start "$WL/semundo" 50
+	if fallback_forced sem_undo; then
+		assert_undo_refused "$SEM_PID"
+		return
+	fi
+	snap_kill_json "$SEM_PID"
+	assert_ckpt 0 show "$T/img"
+	grep -q "^  SEM_UNDO on sem id $SEM_ID: semadj 2 -3 0$" "$CKPT_OUT" ||
+		fail "show lacks the parent's adjustments: $(grep -i undo "$CKPT_OUT")"
+	grep -q "^  SEM_UNDO on sem id $SEM_ID: semadj 1 0 -4$" "$CKPT_OUT" ||
+		fail "show lacks the child's adjustments: $(grep -i undo "$CKPT_OUT")"
+	assert_eq "10 10 0" "$(sem_vals "$SEM_ID")" "values once the kill applied the adjustments"
+	restore_d
+	assert_both_tick
+	assert_exits_apply
+}
+
+# the set is gone: made again with the snapped values, then the pairs
+test_sem_undo_made() {
+	semundo_start "$WL/semundo" 50
+	fallback_forced sem_undo && return
+	snap_kill_json "$SEM_PID"
+	ipcrm -s "$SEM_ID"
+	restore_d
+	assert_both_tick
+	assert_exits_apply
+}
+
+# in the tree's own IPC namespace: the parent checks 8 13 0 itself
+test_sem_undo_own_ns() {
+	NSENTER=1 semundo_start unshare --ipc "$WL/semundo" 50
+	fallback_forced sem_undo && return
+	snap_kill_json "$SEM_PID"
+	restore_d
+	assert_both_tick
+	kill -TERM "$SEM_KID"
+	wait_until 10 "grep -q '^child gone' '$WL_LOG'" ||
+		fail "the parent did not see its child go: $(tail -n 2 "$WL_LOG")"
+	assert_ticking "$WL_LOG" 3 "$SEM_PID"
+}
+
+# sysvipc's parent holds -1 on #0 (an up with SEM_UNDO, a down without)
+test_sem_undo_sysvipc() {
 	wl_start sysvipc 50 undo
 	ipc_ids
 	assert_ticking "$WL_LOG" 2
-	assert_ckpt 1 snap "$WL_PID" -o "$T/img"
-	assert_err "pid $WL_PID: thread $WL_PID did semop with SEM_UNDO: its semaphore adjustments cannot be read"
+	if fallback_forced sem_undo; then
+		assert_undo_refused "$WL_PID"
+		assert_ckpt 0 inspect "$WL_PID"
+		grep -q "SEM_UNDO" "$CKPT_OUT" || fail "inspect does not say why: $(grep -i restor "$CKPT_OUT" | head -n 3)"
+		return
+	fi
+	snap_kill_json "$WL_PID"
+	assert_eq "[[{'semid': $IPC_SEM, 'semadj': '-1 0 0'}], []]" \
+		"$(json_get "[p['sem_undo'] for p in j['processes']]")" "adjustments in the image"
+	restore_d
+	assert_both_tick
+}
+
+# undo_py MODE: python3 (ctypes) with a private set of one semaphore.
+# zero: an up and a down, both SEM_UNDO: an entry of zeros.  clamp: an
+# up with SEM_UNDO, a down without: value 0, semadj -1.  "ready pid=P sem=S"
+undo_py() {
+	cat >"$T/undo.py" <<'PY'
+import ctypes, os, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+class sembuf(ctypes.Structure):
+	_fields_ = [("num", ctypes.c_ushort), ("op", ctypes.c_short), ("flg", ctypes.c_short)]
+os.setsid()
+sid = libc.semget(0, 1, 0o1600)
+assert sid >= 0
+down = 0x1000 if sys.argv[1] == "zero" else 0
+for op, flg in ((1, 0x1000), (-1, down)):	# SEM_UNDO is 0x1000
+	assert libc.semop(sid, ctypes.byref(sembuf(0, op, flg)), 1) == 0
+print("ready pid=%d sem=%d" % (os.getpid(), sid), flush=True)
+n = 0
+while True:
+	time.sleep(0.05); n += 1
+	v = libc.semctl(sid, 0, 12)
+	if v != 0:
+		print("FAIL: value %d" % v, flush=True); sys.exit(1)
+	print("pid %d tick %d" % (os.getpid(), n), flush=True)
+PY
+	wl_start_via python3 python3 "$T/undo.py" "$1"
+	PY_SEM=$(grep -m1 -oE 'sem=[0-9]+' "$WL_LOG" | cut -d= -f2)
+	on_exit "ipcrm -s $PY_SEM 2>/dev/null"
+	assert_ticking "$WL_LOG" 2
+}
+
+# an entry of zeros: BPF reads it, nothing to keep; without BPF only
+# "an entry" is known: refused
+test_sem_undo_zero() {
+	undo_py zero
+	if fallback_forced sem_undo; then
+		assert_undo_refused "$WL_PID"
+		return
+	fi
+	snap_kill_json "$WL_PID"
+	assert_eq "[[]]" "$(json_get "[p['sem_undo'] for p in j['processes']]")" \
+		"adjustments in the image"
+	restore_d
+	assert_ticking "$WL_LOG" 3
+}
+
+# BPFCKPT_FALLBACK=sem_undo: a tree with adjustments is refused (snap,
+# --kill, inspect), one without them is not
+test_sem_undo_fallback() {
+	semundo_start "$WL/semundo" 50
+	BPFCKPT_FALLBACK=sem_undo assert_undo_refused "$SEM_PID"
+	BPFCKPT_FALLBACK=sem_undo assert_ckpt 0 inspect "$SEM_PID"
+	grep -q "did semop with SEM_UNDO" "$CKPT_OUT" ||
+		fail "inspect does not say why: $(grep -i restor "$CKPT_OUT" | head -n 3)"
+	sysvipc_start
+	BPFCKPT_FALLBACK=sem_undo assert_ckpt 0 snap "$WL_PID" -o "$T/img"
+}
+
+# semadj -1 on a value 0: the kill's exit_sem() clamps 0 - 1 to 0, so
+# no restore could give the value back: snap --kill refuses it
+test_sem_undo_clamped() {
+	undo_py clamp
+	if fallback_forced sem_undo; then
+		assert_undo_refused "$WL_PID"
+		return
+	fi
 	assert_ckpt 1 snap "$WL_PID" -o "$T/img" --kill
-	assert_err "SEM_UNDO"
+	assert_err "pid $WL_PID: sem id $PY_SEM semaphore 0: value 0, and the tree's SEM_UNDO adjustments take it to -1..0 when its processes exit; the kernel clamps that to 0..32767"
+	assert_err "\-\-kill refused"
 	[ ! -e "$T/img" ] || fail "a refused snap left an image"
-	assert_ticking "$WL_LOG" 3 "$WL_PID"
-	assert_ckpt 0 inspect "$WL_PID"
-	grep -q "SEM_UNDO" "$CKPT_OUT" || fail "inspect does not say why: $(grep -i restor "$CKPT_OUT" | head -n 3)"
+	assert_ticking "$WL_LOG" 2
 }
 
 # a program nobody here wrote: perl's IPC::SysV, a segment and a semaphore
