@@ -289,7 +289,7 @@ static int check_tracer(struct inspect_ctx *c, pid_t pid, pid_t tid)
 
 static int check_proc(struct inspect_ctx *c, struct i_proc *p)
 {
-	char why[192];
+	char why[256];
 	uint32_t i;
 	int ret = 0;
 

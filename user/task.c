@@ -442,8 +442,7 @@ int task_check_sem_undo(const struct collector *c, const struct rec_task *r,
 	if (!r->sem_undo || collect_has(c, PROG_SEM_UNDO))
 		return 0;
 	snprintf(why, len, "thread %d did semop with SEM_UNDO, and BPF program %s, "
-		 "which reads the adjustments, is not loaded (%s): its semaphore "
-		 "adjustments cannot be read from userspace", r->tid[r->self_level],
+		 "which reads the adjustments, is not loaded (%s)", r->tid[r->self_level],
 		 collect_progs[PROG_SEM_UNDO].name, c->st[PROG_SEM_UNDO].forced ?
 		 "BPFCKPT_FALLBACK" : "refused by this kernel's verifier: 'bpfckpt "
 		 "check' tells");
@@ -635,7 +634,7 @@ static int read_mm_extras(struct snap_proc *sp)
 
 int task_collect(struct snap_ctx *ctx, struct snap_proc *sp)
 {
-	char why[192];
+	char why[256];
 	uint32_t i;
 	int ret;
 
