@@ -1094,20 +1094,28 @@ static void describe(char *buf, size_t len, int kind, const struct img_ipc_perm 
 			 p->uid, p->gid, p->cuid, p->cgid);
 
 	if (kind == K_SHM && n > 0 && (size_t)n < len)
-		snprintf(buf + n, len - n, " size %llu cpid %d",
-			 (unsigned long long)size, cpid);
+		snprintf(buf + n, len - n, " size %llu cpid %d%s",
+			 (unsigned long long)size, cpid,
+			 p->mode & IMG_SHM_DEST ? " removed" : "");
 	else if (kind == K_SEM && n > 0 && (size_t)n < len)
 		snprintf(buf + n, len - n, " nsems %llu", (unsigned long long)size);
 }
 
+/*
+ * A removed (IPC_RMID) segment is the image's when it is removed too:
+ * one that a process outside the tree also had attached outlives
+ * snap --kill, and shmat() attaches a segment marked for removal
+ * (Linux only: do_shmat() does not look at SHM_DEST).
+ */
 static bool same_obj(const struct want *w, const struct live_obj *o)
 {
 	const struct img_ipc_perm *p = w->perm;
 
-	return !w->removed && o->perm.key == p->key && (o->perm.mode & 0777) ==
+	return o->perm.key == p->key && (o->perm.mode & 0777) ==
 	       (p->mode & 0777) && o->perm.cuid == p->cuid && o->perm.cgid == p->cgid &&
 	       (w->kind == K_MSG || o->size == w->size) &&
-	       (w->kind != K_SHM || (o->cpid == w->cpid && !(o->perm.mode & IMG_SHM_DEST)));
+	       (w->kind != K_SHM || (o->cpid == w->cpid &&
+				     !!(o->perm.mode & IMG_SHM_DEST) == w->removed));
 }
 
 /*

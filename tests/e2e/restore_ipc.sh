@@ -66,6 +66,31 @@ test_objects_kept() {
 		fail "segment $3 is not back removed: $(ipc_line shm "$3")"
 }
 
+# a removed segment that a process outside the tree also has attached
+# outlives snap --kill: restore takes it as it is (Linux lets shmat()
+# attach a segment marked for removal) and it stays removed
+test_removed_held_outside() {
+	local c holder nattch
+	sysvipc_start
+	set -- $IPC_SHM
+	c=$3
+	python3 -c '
+import ctypes, sys, time; libc = ctypes.CDLL(None, use_errno=True)
+libc.shmat.restype = ctypes.c_void_p
+assert libc.shmat(int(sys.argv[1]), None, 0o10000) not in (None, 2**64 - 1)
+print("attached", flush=True); time.sleep(600)' "$c" >"$T/holder.log" 2>&1 &
+	holder=$!
+	on_exit "kill $holder 2>/dev/null"
+	wait_for_line "$T/holder.log" '^attached' 10 || fail "the holder did not attach: $(cat "$T/holder.log")"
+	nattch=$(ipc_line shm "$c" | awk '{print $7}')
+	snap_kill_json "$WL_PID"
+	[ -n "$(ipc_line shm "$c")" ] || fail "test bug: segment $c went with the tree"
+	restore_d
+	assert_both_tick
+	ipc_line shm "$c" | awk -v n="$nattch" '{ exit !($3 >= 1000 && $7 == n) }' ||
+		fail "segment $c is not the removed one, attached $nattch times: $(ipc_line shm "$c")"
+}
+
 # everything gone after snap --kill: made again with ids, keys, content
 test_objects_made() {
 	local id
