@@ -941,6 +941,52 @@ static int check_undo_exits(const struct ckpt_image *img, struct verdict *vd)
 	return ret;
 }
 
+/*
+ * An object restore makes again gets its id through
+ * /proc/sys/kernel/<kind>_next_id (CONFIG_CHECKPOINT_RESTORE; a write
+ * needs CAP_CHECKPOINT_RESTORE over the namespace's user namespace).  In
+ * a namespace of the tree's own that is every object; in the snapper's,
+ * the removed segments, which go with their last process (snap --kill)
+ * while the other objects stay and are taken as they are.
+ */
+static int check_next_id(const struct ckpt_image *img, struct verdict *vd)
+{
+	const struct m_ipc *ipc = &img->ipc;
+	bool own = ipc->ns && ipc->ns->flags & IMG_NS_IPC_OWN;
+	char path[64];
+	uint32_t i;
+	int id = -1;
+
+	if (!ipc->ns)
+		return 0;
+	for (i = 0; i < ipc->nr_shm && id < 0; i++)
+		if (own || ipc->shm[i].s->perm.mode & IMG_SHM_DEST)
+			id = ipc->shm[i].s->perm.id;
+	snprintf(path, sizeof(path), "/proc/sys/kernel/shm_next_id");
+	if (id >= 0 && access(path, W_OK))
+		return verdict_refuse(vd, -errno, img->procs[0].p->pid[0], "ipc",
+				      "shm id %d %s: restore makes it again with its "
+				      "id, which needs %s: %s", id, own ? "is in the "
+				      "tree's own IPC namespace" : "was removed "
+				      "(IPC_RMID) and goes with its last process",
+				      path, strerror(errno));
+	if (!own)
+		return 0;
+	for (i = 0; i < 2; i++) {
+		uint32_t n = i ? ipc->nr_msq : ipc->nr_sem;
+
+		snprintf(path, sizeof(path), "/proc/sys/kernel/%s_next_id",
+			 i ? "msg" : "sem");
+		if (n && access(path, W_OK))
+			return verdict_refuse(vd, -errno, img->procs[0].p->pid[0], "ipc",
+					      "%u %s in the tree's own IPC namespace: "
+					      "restore makes them again with their ids, "
+					      "which needs %s: %s", n, i ? "message queues" :
+					      "semaphore sets", path, strerror(errno));
+	}
+	return 0;
+}
+
 int ipc_check_image(const struct ckpt_image *img, struct verdict *vd)
 {
 	uint64_t ps = img->hdr->page_size;
@@ -991,7 +1037,8 @@ int ipc_check_image(const struct ckpt_image *img, struct verdict *vd)
 		if (ret)
 			return ret;
 	}
-	return check_undo_exits(img, vd);
+	ret = check_undo_exits(img, vd);
+	return ret ? ret : check_next_id(img, vd);
 }
 
 /* ---- restore ---- */

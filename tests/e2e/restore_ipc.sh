@@ -91,6 +91,26 @@ print("attached", flush=True); time.sleep(600)' "$c" >"$T/holder.log" 2>&1 &
 		fail "segment $c is not the removed one, attached $nattch times: $(ipc_line shm "$c")"
 }
 
+# restore makes the removed segment again through shm_next_id: where it
+# cannot be written (a read-only bind mount here), snap --kill refuses
+test_next_id_needed() {
+	sysvipc_start
+	set -- $IPC_SHM
+	# unshare(1) makes the new mount namespace's propagation private
+	cat >"$T/ro-next-id" <<SH
+#!/bin/sh
+exec unshare -m sh -c 'f=/proc/sys/kernel/shm_next_id; mount --bind \$f \$f &&
+	mount -o remount,bind,ro \$f && exec "\$0" "\$@"' "$BPFCKPT" "\$@"
+SH
+	chmod +x "$T/ro-next-id"
+	BPFCKPT=$T/ro-next-id \
+		assert_ckpt 1 snap "$WL_PID" -o "$T/img" --kill
+	assert_err "pid $WL_PID: shm id $3 was removed \(IPC_RMID\) and goes with its last process: restore makes it again with its id, which needs /proc/sys/kernel/shm_next_id: Read-only file system"
+	assert_err "\-\-kill refused"
+	[ ! -e "$T/img" ] || fail "a refused snap left an image"
+	assert_both_tick
+}
+
 # everything gone after snap --kill: made again with ids, keys, content
 test_objects_made() {
 	local id
