@@ -363,6 +363,53 @@ test_sem_undo_fallback() {
 	BPFCKPT_FALLBACK=sem_undo assert_ckpt 0 snap "$WL_PID" -o "$T/img"
 }
 
+# a thread cloned without CLONE_SYSVSEM has an undo list of its own:
+# restore makes threads with CLONE_SYSVSEM, so it is refused
+test_sem_undo_thread_own_list() {
+	semundo_start "$WL/semundo" 50 thread
+	if fallback_forced sem_undo; then
+		assert_undo_refused "$SEM_PID"
+		return
+	fi
+	local tid
+	tid=$(ls /proc/$SEM_PID/task | grep -vx "$SEM_PID")
+	assert_ckpt 1 snap "$SEM_PID" -o "$T/img" --kill
+	assert_err "^bpfckpt: snap: pid $SEM_PID: thread $tid has a SEM_UNDO list of its own \(cloned without CLONE_SYSVSEM\): not supported$"
+	[ ! -e "$T/img" ] || fail "a refused snap left an image"
+	assert_ticking "$WL_LOG" 2 "$SEM_PID"
+}
+
+# more undo entries than collect_sem_undo's bound (8192 steps): refused,
+# saying so; in a private IPC namespace, which goes with the process
+test_sem_undo_too_many() {
+	cat >"$T/many.py" <<'PY'
+import ctypes, os, time
+libc = ctypes.CDLL(None, use_errno=True)
+class sembuf(ctypes.Structure):
+	_fields_ = [("num", ctypes.c_ushort), ("op", ctypes.c_short), ("flg", ctypes.c_short)]
+os.setsid()
+up = sembuf(0, 1, 0x1000)	# SEM_UNDO
+for i in range(8200):
+	sid = libc.semget(0, 1, 0o1600)
+	assert sid >= 0 and libc.semop(sid, ctypes.byref(up), 1) == 0
+print("ready pid=%d" % os.getpid(), flush=True)
+n = 0
+while True:
+	time.sleep(0.05); n += 1
+	print("pid %d tick %d" % (os.getpid(), n), flush=True)
+PY
+	wl_start_via python3 unshare --ipc python3 "$T/many.py"
+	assert_ticking "$WL_LOG" 2
+	if fallback_forced sem_undo; then
+		assert_undo_refused "$WL_PID"
+		return
+	fi
+	assert_ckpt 1 snap "$WL_PID" -o "$T/img" --kill
+	assert_err "^bpfckpt: snap: pid $WL_PID: SEM_UNDO adjustments on more semaphores than the walk reads \(8192 steps, one per 64 semaphores of a set\): not supported$"
+	[ ! -e "$T/img" ] || fail "a refused snap left an image"
+	assert_ticking "$WL_LOG" 2 "$WL_PID"
+}
+
 # semadj -1 on a value 0: the kill's exit_sem() clamps 0 - 1 to 0, so
 # no restore could give the value back: snap --kill refuses it
 test_sem_undo_clamped() {
