@@ -865,9 +865,15 @@ static int16_t undo_val(const struct img_sem_undo *u, uint32_t i)
 /*
  * Restore makes adjustment A on semaphore i with one semop of -A
  * with SEM_UNDO (ipc_restore_undo()): |A| must fit a sem_op, and on a
- * set made again the value passes v + |A| on the way (the increase
- * first), which must not pass SEMVMX (ERANGE).
+ * set made again, where +A without SEM_UNDO goes with it, the value
+ * passes v + |A| (the increase first) or v - |A| (the decrease first):
+ * one of them must stay within 0..SEMVMX (try_atomic_semop(): ERANGE
+ * above, EAGAIN below).
  */
+static bool increase_first(int v, int a)
+{
+	return v + abs(a) <= SEMVMX_VAL;
+}
 static int check_undo_proc(const struct ckpt_image *img, const struct m_proc *mp,
 			   struct verdict *vd)
 {
@@ -880,7 +886,7 @@ static int check_undo_proc(const struct ckpt_image *img, const struct m_proc *mp
 		for (j = 0; s && j < u->nsems; j++) {
 			int a = undo_val(u, j), v = sem_val(s, j);
 
-			if (a < -SEMVMX_VAL || v + abs(a) > SEMVMX_VAL)
+			if (a < -SEMVMX_VAL || (!increase_first(v, a) && v < abs(a)))
 				return verdict_refuse(vd, -ERANGE, mp->p->pid[0], "ipc",
 						      "sem id %d semaphore %u: value %d "
 						      "with a SEM_UNDO adjustment of %d "
@@ -1507,10 +1513,11 @@ int ipc_restore_undo(struct restore_ctx *ctx, struct rst_proc *rp)
 
 	for (i = 0; !ret && i < rp->mp->nr_undo; i++) {
 		const struct img_sem_undo *u = rp->mp->undo[i];
+		const struct img_sem *s = find_sem(&ctx->img, u->semid);
 		bool made = sem_made(ctx, u->semid);
 
 		n = 0;
-		for (j = 0; !ret && j < u->nsems; j++) {
+		for (j = 0; !ret && s && j < u->nsems; j++) {
 			short a = undo_val(u, j);
 			struct sembuf with = { j, -a, SEM_UNDO | IPC_NOWAIT };
 			struct sembuf back = { j, a, IPC_NOWAIT };
@@ -1519,7 +1526,8 @@ int ipc_restore_undo(struct restore_ctx *ctx, struct rst_proc *rp)
 				continue;
 			if (!made) {
 				ops[n++] = with;
-			} else if (a > 0) {
+			} else if ((a > 0) == increase_first(sem_val(s, j), a)) {
+				/* +A first: the increase, or the decrease that must come first */
 				ops[n++] = back;
 				ops[n++] = with;
 			} else {

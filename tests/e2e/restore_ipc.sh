@@ -219,6 +219,11 @@ v = [libc.semctl(i, n, 12) for n in range(3)]
 print(" ".join(map(str, v)))' "$1"
 }
 
+# sem_val0 ID: the first semaphore's value
+sem_val0() {
+	sem_vals "$1" | cut -d' ' -f1
+}
+
 # without collect_sem_undo (BPFCKPT_FALLBACK): refused as it says, tree on
 assert_undo_refused() {
 	local pid=$1
@@ -306,9 +311,12 @@ test_sem_undo_sysvipc() {
 	assert_both_tick
 }
 
-# undo_py MODE: python3 (ctypes) with a private set of one semaphore.
-# zero: an up and a down, both SEM_UNDO: an entry of zeros.  clamp: an
-# up with SEM_UNDO, a down without: value 0, semadj -1.  "ready pid=P sem=S"
+# undo_py MODE [PREFIX...]: python3 (ctypes) with a private set of one
+# semaphore, which it checks every tick.  zero: an up and a down, both
+# SEM_UNDO: an entry of zeros.  clamp: an up with SEM_UNDO, a down
+# without: value 0, semadj -1.  high: 32766, then an up with SEM_UNDO:
+# 32767, semadj -1.  wide: +17000 with SEM_UNDO, -1000 without: 16000,
+# semadj -17000.  "ready pid=P sem=S"
 undo_py() {
 	cat >"$T/undo.py" <<'PY'
 import ctypes, os, sys, time
@@ -318,21 +326,53 @@ class sembuf(ctypes.Structure):
 os.setsid()
 sid = libc.semget(0, 1, 0o1600)
 assert sid >= 0
-down = 0x1000 if sys.argv[1] == "zero" else 0
-for op, flg in ((1, 0x1000), (-1, down)):	# SEM_UNDO is 0x1000
+U = 0x1000	# SEM_UNDO
+start, ops, want = {"zero": (0, ((1, U), (-1, U)), 0), "clamp": (0, ((1, U), (-1, 0)), 0),
+		    "high": (32766, ((1, U),), 32767),
+		    "wide": (0, ((17000, U), (-1000, 0)), 16000)}[sys.argv[1]]
+assert libc.semctl(sid, 0, 16, ctypes.c_int(start)) == 0	# SETVAL
+for op, flg in ops:
 	assert libc.semop(sid, ctypes.byref(sembuf(0, op, flg)), 1) == 0
 print("ready pid=%d sem=%d" % (os.getpid(), sid), flush=True)
 n = 0
 while True:
 	time.sleep(0.05); n += 1
 	v = libc.semctl(sid, 0, 12)
-	if v != 0:
-		print("FAIL: value %d" % v, flush=True); sys.exit(1)
+	if v != want:
+		print("FAIL: value %d, expected %d" % (v, want), flush=True); sys.exit(1)
 	print("pid %d tick %d" % (os.getpid(), n), flush=True)
 PY
-	wl_start_via python3 python3 "$T/undo.py" "$1"
+	local mode=$1
+	shift
+	wl_start_via python3 "$@" python3 "$T/undo.py" "$mode"
 	PY_SEM=$(grep -m1 -oE 'sem=[0-9]+' "$WL_LOG" | cut -d= -f2)
-	on_exit "ipcrm -s $PY_SEM 2>/dev/null"
+	[ $# -gt 0 ] || on_exit "ipcrm -s $PY_SEM 2>/dev/null"
+	assert_ticking "$WL_LOG" 2
+}
+
+# 32767 with semadj -1, the set made again: +1 with SEM_UNDO first
+# would pass SEMVMX, so the decrease goes first; the exit then takes
+# the value to 32766
+test_sem_undo_high() {
+	undo_py high
+	fallback_forced sem_undo && return
+	snap_kill_json "$WL_PID"
+	assert_eq 32766 "$(sem_val0 "$PY_SEM")" "the value once the kill applied semadj -1"
+	ipcrm -s "$PY_SEM"
+	restore_d
+	assert_ticking "$WL_LOG" 3
+	kill -TERM "$WL_PID"
+	wait_until 10 "[ ! -d /proc/$WL_PID ]" || fail "python did not exit"
+	assert_eq 32766 "$(sem_val0 "$PY_SEM")" "the value after the exit (semadj -1)"
+}
+
+# 16000 with semadj -17000: either order passes 0 or SEMVMX: refused
+test_sem_undo_out_of_range() {
+	undo_py wide unshare --ipc
+	fallback_forced sem_undo && return
+	assert_ckpt 1 snap "$WL_PID" -o "$T/img" --kill
+	assert_err "pid $WL_PID: sem id $PY_SEM semaphore 0: value 16000 with a SEM_UNDO adjustment of -17000 cannot be made \(SEMVMX 32767\)"
+	[ ! -e "$T/img" ] || fail "a refused snap left an image"
 	assert_ticking "$WL_LOG" 2
 }
 
