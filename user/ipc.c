@@ -108,7 +108,8 @@ struct snap_undo {
 
 struct snap_ipc {
 	struct img_ipc_ns ns;
-	struct snap_ctx *ctx;
+	struct snap_ctx *ctx;		/* NULL for inspect's SEM_UNDO walk */
+	struct collector *col;
 	bool all;		/* the tree's own namespace: every object */
 	struct snap_shm *shm;
 	uint32_t nr_shm, cap_shm;
@@ -343,7 +344,7 @@ static int put_nsems(struct snap_ipc *ipc)
 			ret = -EIO;
 			break;
 		}
-		ret = collect_set_nsems(&ipc->ctx->col, id, nsems);
+		ret = collect_set_nsems(ipc->col, id, nsems);
 	}
 out:
 	fclose(f);
@@ -438,49 +439,59 @@ static void drop_zero_undo(struct snap_ipc *ipc, uint32_t from)
 	ipc->nr_undo = k;
 }
 
-static int undo_of_proc(struct snap_ipc *ipc, struct snap_proc *sp)
+/* @pid's adjustments, appended to ipc->undo; or the reason in @why */
+static int undo_of_proc(struct snap_ipc *ipc, pid_t pid, char *why, size_t len)
 {
-	struct undo_walk uw = { .ipc = ipc, .pid = sp->pid };
+	struct undo_walk uw = { .ipc = ipc, .pid = pid };
 	uint32_t from = ipc->nr_undo, i;
 	int ret;
 
-	ret = collect_proc(&ipc->ctx->col, COLLECT_SEM_UNDO, sp->pid, undo_cb, &uw);
-	if (ret) {
-		pr_err("pid %d: reading its SEM_UNDO adjustments: %s", sp->pid,
-		       ret == -EIO ? "records out of order" : errstr(ret));
-		return ret;
-	}
-	if (uw.own_list) {
-		pr_err("pid %d: thread %d has a SEM_UNDO list of its own (cloned "
-		       "without CLONE_SYSVSEM): not supported", sp->pid, uw.own_list);
-		return -ENOTSUP;
-	}
-	if (uw.end.err & REC_ERR_UNDO_SET) {
-		pr_err("pid %d: SEM_UNDO adjustments on sem id %d, which "
-		       "/proc/sysvipc/sem does not list", sp->pid, uw.end.semid);
-		return -ENOTSUP;
-	}
-	if (uw.end.err & REC_ERR_UNDO_LONG) {
-		pr_err("pid %d: SEM_UNDO adjustments on more semaphores than the walk "
-		       "reads (%d steps, one per %d semaphores of a set): not supported",
-		       sp->pid, BCK_UNDO_STEPS, BCK_UNDO_CHUNK);
-		return -ENOTSUP;
-	}
-	for (i = from; i < ipc->nr_undo && uw.complete; i++)
+	ret = collect_proc(ipc->col, COLLECT_SEM_UNDO, pid, undo_cb, &uw);
+	for (i = from; !ret && i < ipc->nr_undo && uw.complete; i++)
 		uw.complete = ipc->undo[i].got == ipc->undo[i].u.nsems;
-	if (!uw.complete || uw.end.nr != ipc->nr_undo - from) {
-		pr_err("pid %d: its SEM_UNDO list was cut short (%u sets of %u)", sp->pid,
-		       ipc->nr_undo - from, uw.end.nr);
-		return -EIO;
+	if (ret)
+		snprintf(why, len, "reading its SEM_UNDO adjustments: %s",
+			 ret == -EIO ? "records out of order" : errstr(ret));
+	else if (uw.own_list)
+		snprintf(why, len, "thread %d has a SEM_UNDO list of its own (cloned "
+			 "without CLONE_SYSVSEM): not supported", uw.own_list);
+	else if (uw.end.err & REC_ERR_UNDO_SET)
+		snprintf(why, len, "SEM_UNDO adjustments on sem id %d, which "
+			 "/proc/sysvipc/sem does not list", uw.end.semid);
+	else if (uw.end.err & REC_ERR_UNDO_LONG)
+		snprintf(why, len, "SEM_UNDO adjustments on more semaphores than the "
+			 "walk reads (%d steps, one per %d semaphores of a set): not "
+			 "supported", BCK_UNDO_STEPS, BCK_UNDO_CHUNK);
+	else if (!uw.complete || uw.end.nr != ipc->nr_undo - from)
+		snprintf(why, len, "its SEM_UNDO list was cut short (%u sets of %u)",
+			 ipc->nr_undo - from, uw.end.nr);
+	else {
+		drop_zero_undo(ipc, from);
+		return 0;
 	}
-	drop_zero_undo(ipc, from);
-	return 0;
+	/* none of its entries stays */
+	for (i = from; i < ipc->nr_undo; i++)
+		free(ipc->undo[i].vals);
+	ipc->nr_undo = from;
+	return ret ? ret : uw.end.err || uw.own_list ? -ENOTSUP : -EIO;
+}
+
+static int put_nsems_said(struct snap_ipc *ipc)
+{
+	int ret = put_nsems(ipc);
+
+	if (ret == -EIO)
+		pr_err("/proc/sysvipc/sem: unexpected line");
+	else if (ret)
+		pr_err("telling collect_sem_undo the set sizes: %s", errstr(ret));
+	return ret;
 }
 
 /* every live process's adjustments (the tree is frozen: the lists hold) */
 static int collect_undo(struct snap_ipc *ipc)
 {
 	struct snap_ctx *ctx = ipc->ctx;
+	char why[256];
 	bool any = false;
 	uint32_t i;
 	int ret;
@@ -488,16 +499,16 @@ static int collect_undo(struct snap_ipc *ipc)
 	for (i = 0; i < ctx->nr_procs; i++)
 		any = any || (!ctx->procs[i].zombie && has_undo_list(&ctx->procs[i]));
 	/* without collect_sem_undo, task_check_sem_undo() refused them */
-	if (!any || !collect_has(&ctx->col, PROG_SEM_UNDO))
+	if (!any || !collect_has(ipc->col, PROG_SEM_UNDO))
 		return 0;
-	ret = put_nsems(ipc);
-	if (ret == -EIO)
-		pr_err("/proc/sysvipc/sem: unexpected line");
-	else if (ret)
-		pr_err("telling collect_sem_undo the set sizes: %s", errstr(ret));
-	for (i = 0; !ret && i < ctx->nr_procs; i++)
-		if (!ctx->procs[i].zombie && has_undo_list(&ctx->procs[i]))
-			ret = undo_of_proc(ipc, &ctx->procs[i]);
+	ret = put_nsems_said(ipc);
+	for (i = 0; !ret && i < ctx->nr_procs; i++) {
+		if (ctx->procs[i].zombie || !has_undo_list(&ctx->procs[i]))
+			continue;
+		ret = undo_of_proc(ipc, ctx->procs[i].pid, why, sizeof(why));
+		if (ret)
+			pr_err("pid %d: %s", ctx->procs[i].pid, why);
+	}
 	return ret;
 }
 
@@ -728,6 +739,7 @@ int ipc_collect(struct snap_ctx *ctx)
 		return ret;
 	ipc->ns.flags = (ipc_own ? IMG_NS_IPC_OWN : 0) | (uts_own ? IMG_NS_UTS_OWN : 0);
 	ipc->ctx = ctx;
+	ipc->col = &ctx->col;
 	ipc->all = ipc_own;
 	ret = in_ns(ctx->root, "uts", CLONE_NEWUTS, read_uts, &ipc->ns);
 	if (!ret)
@@ -1045,6 +1057,153 @@ int ipc_check_image(const struct ckpt_image *img, struct verdict *vd)
 	}
 	ret = check_undo_exits(img, vd);
 	return ret ? ret : check_next_id(img, vd);
+}
+
+/* ---- inspect: the SEM_UNDO walk and its checks, on the live tree ---- */
+
+struct live_undo {
+	struct snap_ipc ipc;
+	const pid_t *pids;
+	uint32_t n;
+	struct verdict *snap_v;		/* what snap refuses */
+	struct verdict *v;		/* what restore refuses */
+	const struct img_sem **sets;	/* each with its values */
+	uint32_t nr_sets, cap_sets;
+};
+
+static int add_live_set(struct live_undo *lu, int id, uint32_t nsems)
+{
+	struct img_sem *s = calloc(1, sizeof(*s) + 2 * (size_t)nsems);
+	int ret;
+
+	if (!s)
+		return -ENOMEM;
+	s->perm.id = id;
+	s->nsems = nsems;
+	/* gone since the walk: nothing to check */
+	if (semctl(id, 0, GETALL, (union semun){ .array = (uint16_t *)(s + 1) })) {
+		free(s);
+		return 0;
+	}
+	ret = vec_push(lu->sets, lu->nr_sets, lu->cap_sets, s);
+	if (ret)
+		free(s);
+	return ret;
+}
+
+/* in the tree's IPC namespace: each list, then the values of its sets */
+static int walk_live_undo(void *arg)
+{
+	struct live_undo *lu = arg;
+	char why[256];
+	uint32_t i, j;
+	int ret;
+
+	ret = put_nsems_said(&lu->ipc);
+	for (i = 0; !ret && i < lu->n; i++) {
+		ret = undo_of_proc(&lu->ipc, lu->pids[i], why, sizeof(why));
+		if (ret)
+			ret = verdict_refuse(lu->snap_v, ret, lu->pids[i], "ipc", "%s", why);
+	}
+	for (i = 0; !ret && i < lu->ipc.nr_undo; i++) {
+		for (j = 0; j < lu->nr_sets; j++)
+			if (lu->sets[j]->perm.id == lu->ipc.undo[i].u.semid)
+				break;
+		if (j == lu->nr_sets)
+			ret = add_live_set(lu, lu->ipc.undo[i].u.semid,
+					   lu->ipc.undo[i].u.nsems);
+	}
+	return ret;
+}
+
+/* the walk's entries of @pid as image records, for the checks */
+static int model_undo(struct live_undo *lu, pid_t pid, struct m_proc *mp)
+{
+	uint32_t i;
+	int ret;
+
+	for (i = 0; i < lu->ipc.nr_undo; i++) {
+		const struct snap_undo *su = &lu->ipc.undo[i];
+		size_t len = 2 * (size_t)su->u.nsems;
+		struct img_sem_undo *u;
+
+		if (su->pid != pid)
+			continue;
+		u = malloc(sizeof(*u) + len);
+		if (!u)
+			return -ENOMEM;
+		*u = su->u;
+		memcpy(u + 1, su->vals, len);
+		ret = vec_push(mp->undo, mp->nr_undo, mp->cap_undo, u);
+		if (ret) {
+			free(u);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+static int check_live_undo(struct live_undo *lu)
+{
+	struct ckpt_image img = { .r.fd = -1 };
+	struct m_proc *mp = calloc(lu->n, sizeof(*mp));
+	struct img_proc *p = calloc(lu->n, sizeof(*p));
+	uint32_t i, j;
+	int ret = -ENOMEM;
+
+	if (!mp || !p)
+		goto out;
+	img.ipc.ns = &lu->ipc.ns;
+	img.ipc.sem = lu->sets;
+	img.ipc.nr_sem = lu->nr_sets;
+	img.procs = mp;
+	img.nr_procs = lu->n;
+	ret = 0;
+	for (i = 0; !ret && i < lu->n; i++) {
+		p[i].pid[0] = lu->pids[i];
+		mp[i].p = &p[i];
+		ret = model_undo(lu, lu->pids[i], &mp[i]);
+		if (!ret)
+			ret = check_undo_proc(&img, &mp[i], lu->v);
+	}
+	if (!ret)
+		ret = check_undo_exits(&img, lu->v);
+out:
+	for (i = 0; mp && i < lu->n; i++) {
+		for (j = 0; j < mp[i].nr_undo; j++)
+			free((void *)mp[i].undo[j]);
+		free(mp[i].undo);
+	}
+	free(mp);
+	free(p);
+	return ret;
+}
+
+int ipc_check_live_undo(struct collector *col, pid_t root, const pid_t *pids,
+			uint32_t n, struct verdict *snap_v, struct verdict *v)
+{
+	struct live_undo lu = { .ipc.col = col, .pids = pids, .n = n, .snap_v = snap_v,
+				.v = v };
+	uint64_t tree = 0, self = 0;
+	uint32_t i;
+	int ret;
+
+	if (!n || !collect_has(col, PROG_SEM_UNDO))
+		return 0;
+	if ((ret = ns_ino(root, "ipc", &tree)) || (ret = ns_ino(0, "ipc", &self)))
+		return ret;
+	lu.ipc.ns.flags = tree != self ? IMG_NS_IPC_OWN : 0;
+	ret = tree != self ? in_ns(root, "ipc", CLONE_NEWIPC, walk_live_undo, &lu) :
+			     walk_live_undo(&lu);
+	if (!ret)
+		ret = check_live_undo(&lu);
+	for (i = 0; i < lu.ipc.nr_undo; i++)
+		free(lu.ipc.undo[i].vals);
+	free(lu.ipc.undo);
+	for (i = 0; i < lu.nr_sets; i++)
+		free((void *)lu.sets[i]);
+	free(lu.sets);
+	return ret;
 }
 
 /* ---- restore ---- */

@@ -15,6 +15,14 @@ int ipc_write(struct snap_ctx *ctx);
 int ipc_write_proc(struct snap_ctx *ctx, struct snap_proc *sp);
 void ipc_free(struct snap_ctx *ctx);
 
+/*
+ * inspect: reads the SEM_UNDO lists of @pids (processes of the tree of
+ * @root that have one) as snap does and puts them through restore's
+ * checks; what snap refuses goes to @snap_v, what restore does to @v
+ */
+int ipc_check_live_undo(struct collector *col, pid_t root, const pid_t *pids,
+			uint32_t n, struct verdict *snap_v, struct verdict *v);
+
 /* restore, in the restorer before the tree exists: new namespaces */
 int ipc_restore_ns(struct restore_ctx *ctx);
 /* every object with its id (after the checks of all of them) */

@@ -224,6 +224,13 @@ sem_val0() {
 	sem_vals "$1" | cut -d' ' -f1
 }
 
+# assert_inspect_says PID REGEX: inspect's verdict has a line matching
+assert_inspect_says() {
+	assert_ckpt 0 inspect "$1"
+	grep -qE -- "$2" "$CKPT_OUT" ||
+		fail "inspect's verdict lacks /$2/: $(sed -n '/^verdict/,$p' "$CKPT_OUT" | head -n 4)"
+}
+
 # without collect_sem_undo (BPFCKPT_FALLBACK): refused as it says, tree on
 assert_undo_refused() {
 	local pid=$1
@@ -257,6 +264,8 @@ test_sem_undo_kept() {
 		assert_undo_refused "$SEM_PID"
 		return
 	fi
+	assert_ckpt 0 inspect "$SEM_PID"
+	grep -q '\[ipc\]' "$CKPT_OUT" && fail "inspect refuses: $(grep '\[ipc\]' "$CKPT_OUT")"
 	snap_kill_json "$SEM_PID"
 	assert_ckpt 0 show "$T/img"
 	grep -q "^  SEM_UNDO on sem id $SEM_ID: semadj 2 -3 0$" "$CKPT_OUT" ||
@@ -374,6 +383,7 @@ test_sem_undo_out_of_range() {
 	assert_err "pid $WL_PID: sem id $PY_SEM semaphore 0: value 16000 with a SEM_UNDO adjustment of -17000 cannot be made \(SEMVMX 32767\)"
 	[ ! -e "$T/img" ] || fail "a refused snap left an image"
 	assert_ticking "$WL_LOG" 2
+	assert_inspect_says "$WL_PID" "\[ipc\] restore: sem id $PY_SEM semaphore 0: value 16000 with a SEM_UNDO adjustment of -17000 cannot be made"
 }
 
 # an entry of zeros: BPF reads it, nothing to keep; without BPF only
@@ -417,6 +427,7 @@ test_sem_undo_thread_own_list() {
 	assert_err "^bpfckpt: snap: pid $SEM_PID: thread $tid has a SEM_UNDO list of its own \(cloned without CLONE_SYSVSEM\): not supported$"
 	[ ! -e "$T/img" ] || fail "a refused snap left an image"
 	assert_ticking "$WL_LOG" 2 "$SEM_PID"
+	assert_inspect_says "$SEM_PID" "^  pid $SEM_PID \[ipc\] snap: thread $tid has a SEM_UNDO list of its own"
 }
 
 # more undo entries than collect_sem_undo's bound (8192 steps): refused,
@@ -448,6 +459,7 @@ PY
 	assert_err "^bpfckpt: snap: pid $WL_PID: SEM_UNDO adjustments on more semaphores than the walk reads \(8192 steps, one per 64 semaphores of a set\): not supported$"
 	[ ! -e "$T/img" ] || fail "a refused snap left an image"
 	assert_ticking "$WL_LOG" 2 "$WL_PID"
+	assert_inspect_says "$WL_PID" "\[ipc\] snap: SEM_UNDO adjustments on more semaphores than the walk reads"
 }
 
 # semadj -1 on a value 0: the kill's exit_sem() clamps 0 - 1 to 0, so
@@ -463,6 +475,7 @@ test_sem_undo_clamped() {
 	assert_err "\-\-kill refused"
 	[ ! -e "$T/img" ] || fail "a refused snap left an image"
 	assert_ticking "$WL_LOG" 2
+	assert_inspect_says "$WL_PID" "\[ipc\] restore: sem id $PY_SEM semaphore 0: value 0, and the tree's SEM_UNDO adjustments take it to -1..0"
 }
 
 # a program nobody here wrote: perl's IPC::SysV, a segment and a semaphore
