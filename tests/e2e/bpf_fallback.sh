@@ -64,6 +64,7 @@ test_timers_refused_alone() {
 
 test_sem_undo_refused_alone() {
 	wl_start semundo 50
+	on_exit "ipcrm -s $(grep -m1 -oE 'sem=[0-9]+' "$WL_LOG" | cut -d= -f2) 2>/dev/null"
 	BPFCKPT_FAULT=refuse-collect_sem_undo assert_ckpt 1 snap "$WL_PID" -o "$T/img" --kill
 	assert_err "^bpfckpt: snap: pid $WL_PID: thread $WL_PID did semop with SEM_UNDO, and BPF program collect_sem_undo, which reads the adjustments, is not loaded \(refused by this kernel's verifier: 'bpfckpt check' tells\)$"
 	[ -e "$T/img" ] && fail "a refused snap left an image"
