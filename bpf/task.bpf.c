@@ -340,6 +340,164 @@ int collect_timers(struct bpf_iter__task *ctx)
 	return 0;
 }
 
+/*
+ * SEM_UNDO adjustments: task->sysvsem.undo_list->list_proc holds one
+ * struct sem_undo per set the process did a SEM_UNDO semop on
+ * (find_alloc_undo(), ipc/sem.c), with semadj[] of the set's nsems.
+ * The entry does not say nsems: the user side puts each set's nsems in
+ * sem_nsems (from /proc/sysvipc/sem) before it runs the walk.  An entry
+ * whose set was removed has semid -1 (freeary()): nothing to keep.
+ * Only the leader walks: threads share the list (CLONE_SYSVSEM); a
+ * thread with a list of its own is reported, restore could not make it.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 32768);	/* IPCMNI sets in one namespace */
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __s32);
+	__type(value, __u32);
+} sem_nsems SEC(".maps");
+
+/* struct sem_undo's semadj was a pointer until it became a flexible array */
+struct sem_undo___ptr {
+	short *semadj;
+} __attribute__((preserve_access_index));
+
+static const struct rec_sem_undo zero_undo;
+
+struct undo_walk {
+	struct list_head *head;		/* &ulp->list_proc */
+	struct list_head *node;		/* the entry being read */
+	short *adj;
+	__s32 tgid;
+	__s32 semid;
+	__u32 nsems;			/* 0: the entry is not started */
+	__u32 off;
+	__u32 count;
+	__u32 err;
+	__s32 bad_semid;
+	__u32 done;
+};
+
+static __always_inline short *undo_adj(struct sem_undo *un)
+{
+	if (bpf_core_field_exists(((struct sem_undo___ptr *)un)->semadj))
+		return BPF_CORE_READ((struct sem_undo___ptr *)un, semadj);
+	return (void *)un + bpf_core_field_offset(struct sem_undo, semadj);
+}
+
+/* one step: start the next entry, or emit one chunk of its semadj[] */
+static long undo_step(__u32 i, void *ctx)
+{
+	struct undo_walk *w = ctx;
+	struct list_head *node = w->node;	/* a local: CO-RE reads go through it */
+	struct rec_sem_undo *r;
+	struct sem_undo *un;
+	__u32 *nsems, n;
+
+	if (!w->nsems) {
+		if (!node || node == w->head) {
+			w->done = 1;
+			return 1;
+		}
+		un = (void *)node - bpf_core_field_offset(struct sem_undo, list_proc);
+		w->semid = BPF_CORE_READ(un, semid);
+		if (w->semid < 0) {
+			w->node = BPF_CORE_READ(node, next);
+			return 0;
+		}
+		nsems = bpf_map_lookup_elem(&sem_nsems, &w->semid);
+		if (!nsems || !*nsems) {
+			w->err |= REC_ERR_UNDO_SET;
+			w->bad_semid = w->semid;
+			w->done = 1;
+			return 1;
+		}
+		w->nsems = *nsems;
+		w->off = 0;
+		w->adj = undo_adj(un);
+		w->count++;
+	}
+	n = w->nsems - w->off;
+	if (n > BCK_UNDO_CHUNK)
+		n = BCK_UNDO_CHUNK;
+	if (rec_reserve(r, REC_SEM_UNDO)) {
+		rec_zero(r, &zero_undo);
+		r->tgid = w->tgid;
+		r->semid = w->semid;
+		r->nsems = w->nsems;
+		r->first = w->off;
+		r->n = n;
+		/* a whole chunk, or a masked part the verifier can bound */
+		if (n >= BCK_UNDO_CHUNK)
+			bpf_probe_read_kernel(r->vals, sizeof(r->vals), w->adj + w->off);
+		else
+			bpf_probe_read_kernel(r->vals, (n & (BCK_UNDO_CHUNK - 1)) *
+					      sizeof(short), w->adj + w->off);
+		bpf_ringbuf_submit(r, 0);
+	}
+	w->off += n;
+	if (w->off >= w->nsems) {
+		w->nsems = 0;
+		w->node = BPF_CORE_READ(node, next);
+	}
+	return 0;
+}
+
+static __always_inline void undo_end(__s32 tgid, __s32 tid, __u32 nr, __u32 err,
+				     __s32 semid)
+{
+	struct rec_sem_undo_end *e;
+
+	if (!rec_reserve(e, REC_SEM_UNDO_END))
+		return;
+	e->tgid = tgid;
+	e->tid = tid;
+	e->nr = nr;
+	e->err = err;
+	e->semid = semid;
+	e->pad = 0;
+	bpf_ringbuf_submit(e, 0);
+}
+
+SEC("iter/task")
+int collect_sem_undo(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct sem_undo_list *ulp, *lead_ulp;
+	struct undo_walk w = { 0 };
+	__u32 lvl = reader_level();
+	__s32 vtgid;
+
+	REFUSE_IF(3);
+	if (!task)
+		return 0;
+	vtgid = pid_nr_at(task->group_leader->thread_pid, lvl);
+	ulp = BPF_CORE_READ(task, sysvsem.undo_list);
+	if (task->pid != task->tgid) {
+		lead_ulp = BPF_CORE_READ(task, group_leader, sysvsem.undo_list);
+		if (ulp && ulp != lead_ulp) {
+			undo_end(vtgid, pid_nr_at(task->thread_pid, lvl), 0,
+				 REC_ERR_UNDO_THREAD, 0);
+			pace(ctx->meta->seq);
+		}
+		return 0;
+	}
+	w.tgid = vtgid;
+	if (ulp) {
+		w.head = (void *)ulp + bpf_core_field_offset(struct sem_undo_list, list_proc);
+		w.node = BPF_CORE_READ(ulp, list_proc.next);
+		bpf_loop(BCK_UNDO_STEPS, undo_step, &w, 0);
+	} else {
+		w.done = 1;
+	}
+	if (!w.done)
+		w.err |= REC_ERR_UNDO_LONG;
+	undo_end(vtgid, vtgid, w.count, w.err, w.bad_semid);
+	pace(ctx->meta->seq);
+	return 0;
+}
+
 /* dev/ino of the inode behind @p, 0/0 if none */
 static __always_inline void path_id(struct path *p, __u64 *dev, __u64 *ino)
 {

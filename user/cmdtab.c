@@ -171,7 +171,7 @@ const struct cmd_note cmd_env[] = {
 	  "write tracking), vdso-differs (act as if the vdso moved), lazy-no-pull (the lazy pager serves faults only), refuse-PROGRAM "
 	  "(the verifier refuses that BPF program), trace-no-PROGRAM (hide a tracer hook)." },
 	{ "BPFCKPT_FALLBACK", "Force userspace fallbacks where BPF could do the work: "
-	  "all, or a comma list of tasks, timers, fd_path, rseq, netlock (no network lock: "
+	  "all, or a comma list of tasks, timers, sem_undo, fd_path, rseq, netlock (no network lock: "
 	  "snap --kill refuses connections to peers outside the tree); tp_btf and tp_btf,raw_tp "
 	  "make the tracer use its raw_tp or classic tracepoint variants." },
 	{ "BPFCKPT_PROGRESS_AFTER_MS", "Show the progress line of snap and restore "

@@ -24,6 +24,9 @@ const struct bpf_prog_desc collect_progs[NR_COLLECT_PROGS] = {
 	[PROG_TASK] = { "collect_task", "iter/task: thread state", NULL, NULL, 0 },
 	[PROG_TIMERS] = { "collect_timers", "iter/task + bpf_loop: POSIX timers",
 			  "timers", "a process with POSIX timers cannot be snapped", 0 },
+	[PROG_SEM_UNDO] = { "collect_sem_undo", "iter/task + bpf_loop: SEM_UNDO adjustments",
+			    "sem_undo", "a process with SEM_UNDO adjustments cannot be "
+			    "snapped", 0 },
 	[PROG_VMA] = { "collect_vma", "iter/task_vma: memory map", NULL, NULL, 0 },
 	[PROG_FILE] = { "collect_file", "iter/task_file + bpf_d_path: fds",
 			"fd_path", "fd paths are read from /proc/PID/fd", 1 },
@@ -44,7 +47,7 @@ struct skel_load {
 };
 
 static const struct skel_load skels[] = {
-	{ &task_skel_ops, PROG_LIST_TASKS, 3, offsetof(struct collector, task), NULL, 0 },
+	{ &task_skel_ops, PROG_LIST_TASKS, 4, offsetof(struct collector, task), NULL, 0 },
 	{ &mm_skel_ops, PROG_VMA, 1, offsetof(struct collector, mm), NULL, 0 },
 	{ &files_skel_ops, PROG_FILE, 2, offsetof(struct collector, files), NULL, 0 },
 };
@@ -281,6 +284,16 @@ int collect_all_tasks(struct collector *c, collect_cb cb, void *ctx)
 			c->task->maps.lost, 0, cb, ctx);
 }
 
+int collect_set_nsems(struct collector *c, int32_t semid, uint32_t nsems)
+{
+	if (!collect_has(c, PROG_SEM_UNDO))
+		return -ENOTSUP;
+	if (bpf_map__update_elem(c->task->maps.sem_nsems, &semid, sizeof(semid), &nsems,
+				 sizeof(nsems), BPF_ANY))
+		return -errno;
+	return 0;
+}
+
 int collect_proc(struct collector *c, enum collect_kind kind, pid_t tgid,
 		 collect_cb cb, void *ctx)
 {
@@ -294,6 +307,11 @@ int collect_proc(struct collector *c, enum collect_kind kind, pid_t tgid,
 		if (!collect_has(c, PROG_TIMERS))
 			return -ENOTSUP;
 		return run_iter(c->task->progs.collect_timers, c->task->maps.records,
+				c->task->maps.lost, tgid, cb, ctx);
+	case COLLECT_SEM_UNDO:
+		if (!collect_has(c, PROG_SEM_UNDO))
+			return -ENOTSUP;
+		return run_iter(c->task->progs.collect_sem_undo, c->task->maps.records,
 				c->task->maps.lost, tgid, cb, ctx);
 	case COLLECT_VMAS:
 		if (!collect_has(c, PROG_VMA))

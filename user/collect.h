@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include "bpfckpt/common.h"
 #include "bpfload.h"
@@ -27,6 +28,7 @@ enum collect_prog {
 	PROG_LIST_TASKS,	/* tree discovery */
 	PROG_TASK,		/* thread state */
 	PROG_TIMERS,		/* POSIX timers */
+	PROG_SEM_UNDO,		/* SysV SEM_UNDO adjustments */
 	PROG_VMA,		/* memory map */
 	PROG_FILE,		/* fds, with bpf_d_path */
 	PROG_FILE_NOPATH,	/* fds, paths left to /proc */
@@ -48,7 +50,8 @@ struct collector {
 	struct bpf_prog_status st[NR_COLLECT_PROGS];
 };
 
-enum collect_kind { COLLECT_TASKS, COLLECT_TIMERS, COLLECT_VMAS, COLLECT_FILES };
+enum collect_kind { COLLECT_TASKS, COLLECT_TIMERS, COLLECT_VMAS, COLLECT_FILES,
+		    COLLECT_SEM_UNDO };
 
 /* what snap and inspect cannot do without */
 #define SNAP_PROGS	((1u << PROG_TASK) | (1u << PROG_VMA) | (1u << PROG_FILE))
@@ -77,7 +80,9 @@ bool collect_has(const struct collector *c, enum collect_prog p);
 
 /* one rec_pid per task visible to us; -ENOTSUP without list_tasks */
 int collect_all_tasks(struct collector *c, collect_cb cb, void *ctx);
-/* the records of one process (threads, timers, VMAs or fds) */
+/* collect_sem_undo's view of the sets: set @semid has @nsems semaphores */
+int collect_set_nsems(struct collector *c, int32_t semid, uint32_t nsems);
+/* the records of one process (threads, timers, VMAs, fds or SEM_UNDO) */
 int collect_proc(struct collector *c, enum collect_kind kind, pid_t tgid,
 		 collect_cb cb, void *ctx);
 

@@ -711,6 +711,7 @@ static const char *const type_names[IMG_TYPE_MAX] = {
 	[IMG_SEM] = "sem",
 	[IMG_MSQ] = "msq",
 	[IMG_MSG] = "msg",
+	[IMG_SEM_UNDO] = "sem_undo",
 	[IMG_ZPAGES] = "zpages",
 	[IMG_CHAIN] = "chain",
 	[IMG_INHERIT] = "inherit",

@@ -22,6 +22,7 @@
 #include "cmd.h"
 #include "cmdtab.h"
 #include "collect.h"
+#include "ipc.h"
 #include "locks.h"
 #include "log.h"
 #include "print.h"
@@ -289,7 +290,7 @@ static int check_tracer(struct inspect_ctx *c, pid_t pid, pid_t tid)
 
 static int check_proc(struct inspect_ctx *c, struct i_proc *p)
 {
-	char why[192];
+	char why[256];
 	uint32_t i;
 	int ret = 0;
 
@@ -301,7 +302,8 @@ static int check_proc(struct inspect_ctx *c, struct i_proc *p)
 	for (i = 0; !ret && i < p->nr_threads; i++) {
 		if (task_check(p->threads[i].rec, why, sizeof(why)) ||
 		    task_check_landlock(p->threads[i].rec, c->landlock_word, why,
-					sizeof(why)))
+					sizeof(why)) ||
+		    task_check_sem_undo(&c->col, p->threads[i].rec, why, sizeof(why)))
 			ret = refuse(c, p->ps->pid, "task", why);
 		if (!ret)
 			ret = check_tracer(c, p->ps->pid,
@@ -514,6 +516,35 @@ static int check_ns(struct inspect_ctx *c, struct verdict *v)
 	return ret;
 }
 
+/* SEM_UNDO adjustments as snap reads them, with restore's checks of them */
+static int check_undo(struct inspect_ctx *c, struct verdict *v)
+{
+	struct verdict sv = { .all = true, .live = true };
+	pid_t *pids = calloc(c->nr_procs + 1, sizeof(*pids));
+	uint32_t i, j, n = 0;
+	bool has;
+	int ret;
+
+	if (!pids)
+		return -ENOMEM;
+	for (i = 0; i < c->nr_procs; i++) {
+		const struct i_proc *ip = &c->procs[i];
+
+		if (ip->ps->zombie)
+			continue;
+		for (j = 0, has = false; j < ip->nr_threads; j++)
+			has = has || ip->threads[j].rec->sem_undo;
+		if (has)
+			pids[n++] = ip->ps->pid;
+	}
+	ret = ipc_check_live_undo(&c->col, c->root, pids, n, &sv, v);
+	for (i = 0; !ret && i < sv.n; i++)
+		ret = refuse(c, sv.r[i].pid, sv.r[i].what, sv.r[i].why);
+	verdict_free(&sv);
+	free(pids);
+	return ret;
+}
+
 static int check_restore(struct inspect_ctx *c)
 {
 	struct verdict v = { .all = true, .live = true, .shell_job = c->shell_job };
@@ -541,6 +572,8 @@ static int check_restore(struct inspect_ctx *c)
 	ret = verdict_check_image(&m.img, &v);
 	if (!ret)
 		ret = check_ns(c, &v);
+	if (!ret)
+		ret = check_undo(c, &v);
 	for (i = 0; !ret && i < v.n; i++) {
 		struct reason r = { v.r[i].pid, v.r[i].what, v.r[i].why, true };
 

@@ -27,9 +27,11 @@
  * mm.c attaches the segments in each process; removed (IPC_RMID)
  * segments are removed once everyone is attached.
  *
- * SEM_UNDO adjustments are not restored: the kernel keeps them in
- * task->sysvsem.undo_list, and no /proc file, semctl or ptrace request
- * shows them to userspace (CRIU does not restore them either).
+ * SEM_UNDO adjustments: the kernel keeps them in task->sysvsem.undo_list,
+ * which no /proc file, semctl or ptrace request shows; BPF reads them
+ * (collect_sem_undo, bpf/task.bpf.c) and each process's come in
+ * IMG_SEM_UNDO records.  Restore gives them back with a semop() in the
+ * process that makes semadj what it was (ipc_restore_undo()).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -44,9 +46,13 @@
 #include <sys/sem.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
+#include "arch.h"
+#include "collect.h"
 #include "img.h"
+#include "inject.h"
 #include "ipc.h"
 #include "log.h"
 #include "util.h"
@@ -92,9 +98,18 @@ struct snap_msq {
 	uint32_t nr_msgs, cap_msgs;
 };
 
+/* one process's adjustments on one set */
+struct snap_undo {
+	pid_t pid;
+	struct img_sem_undo u;
+	int16_t *vals;
+	uint32_t got;		/* values received so far */
+};
+
 struct snap_ipc {
 	struct img_ipc_ns ns;
-	struct snap_ctx *ctx;
+	struct snap_ctx *ctx;		/* NULL for inspect's SEM_UNDO walk */
+	struct collector *col;
 	bool all;		/* the tree's own namespace: every object */
 	struct snap_shm *shm;
 	uint32_t nr_shm, cap_shm;
@@ -102,6 +117,8 @@ struct snap_ipc {
 	uint32_t nr_sem, cap_sem;
 	struct snap_msq *msq;
 	uint32_t nr_msq, cap_msq;
+	struct snap_undo *undo;
+	uint32_t nr_undo, cap_undo;
 };
 
 static int ns_ino(pid_t pid, const char *ns, uint64_t *ino)
@@ -297,6 +314,204 @@ static bool sem_used_by_tree(const struct snap_ctx *ctx, int id, unsigned long n
 	return false;
 }
 
+static bool undo_uses(const struct snap_ipc *ipc, int id)
+{
+	uint32_t i;
+
+	for (i = 0; i < ipc->nr_undo; i++)
+		if (ipc->undo[i].u.semid == id)
+			return true;
+	return false;
+}
+
+/* ---- SEM_UNDO adjustments, through collect_sem_undo ---- */
+
+/* collect_sem_undo learns each set's size here: an undo entry lacks it */
+static int put_nsems(struct snap_ipc *ipc)
+{
+	unsigned long nsems;
+	char line[512];
+	int key, id, ret = 0;
+	FILE *f = fopen("/proc/sysvipc/sem", "re");
+
+	if (!f)
+		return -errno;
+	if (!fgets(line, sizeof(line), f))
+		goto out;
+	while (!ret && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%d %d %*o %lu", &key, &id, &nsems) != 3 || !nsems ||
+		    nsems > IMG_SEM_MAX) {
+			ret = -EIO;
+			break;
+		}
+		ret = collect_set_nsems(ipc->col, id, nsems);
+	}
+out:
+	fclose(f);
+	return ret;
+}
+
+struct undo_walk {
+	struct snap_ipc *ipc;
+	pid_t pid;
+	bool complete;			/* the leader's end record came */
+	struct rec_sem_undo_end end;	/* the leader's */
+	pid_t own_list;			/* a thread with a list of its own */
+};
+
+static int undo_chunk(struct undo_walk *uw, const struct rec_sem_undo *r)
+{
+	struct snap_ipc *ipc = uw->ipc;
+	struct snap_undo *su = ipc->nr_undo ? &ipc->undo[ipc->nr_undo - 1] : NULL;
+	struct snap_undo n = { .pid = uw->pid };
+	int ret;
+
+	if (!r->nsems || r->nsems > IMG_SEM_MAX || r->n > BCK_UNDO_CHUNK ||
+	    r->first + r->n > r->nsems)
+		return -EIO;
+	if (r->first == 0) {
+		n.u = (struct img_sem_undo){ .h.type = IMG_SEM_UNDO, .semid = r->semid,
+					     .nsems = r->nsems };
+		n.vals = calloc(r->nsems, sizeof(*n.vals));
+		if (!n.vals)
+			return -ENOMEM;
+		ret = vec_push(ipc->undo, ipc->nr_undo, ipc->cap_undo, n);
+		if (ret) {
+			free(n.vals);
+			return ret;
+		}
+		su = &ipc->undo[ipc->nr_undo - 1];
+	}
+	/* chunks come in order, each set whole before the next */
+	if (!su || su->pid != uw->pid || su->u.semid != r->semid ||
+	    su->u.nsems != r->nsems || su->got != r->first)
+		return -EIO;
+	memcpy(su->vals + r->first, r->vals, r->n * sizeof(*su->vals));
+	su->got += r->n;
+	return 0;
+}
+
+static int undo_cb(void *data, const struct rec_hdr *h, size_t size)
+{
+	struct undo_walk *uw = data;
+	const struct rec_sem_undo_end *e;
+
+	if (h->type == REC_SEM_UNDO && size >= sizeof(struct rec_sem_undo))
+		return undo_chunk(uw, (const struct rec_sem_undo *)h);
+	if (h->type != REC_SEM_UNDO_END || size < sizeof(uw->end))
+		return 0;
+	e = (const struct rec_sem_undo_end *)h;
+	if (e->err & REC_ERR_UNDO_THREAD) {
+		uw->own_list = e->tid;
+		return 0;
+	}
+	uw->end = *e;
+	uw->complete = true;
+	return 0;
+}
+
+static bool has_undo_list(const struct snap_proc *sp)
+{
+	uint32_t i;
+
+	for (i = 0; i < sp->nr_threads; i++)
+		if (sp->threads[i].rec && sp->threads[i].rec->sem_undo)
+			return true;
+	return false;
+}
+
+/* drops the sets whose every adjustment is 0: exit_sem() changes nothing */
+static void drop_zero_undo(struct snap_ipc *ipc, uint32_t from)
+{
+	uint32_t i, j, k = from;
+
+	for (i = from; i < ipc->nr_undo; i++) {
+		struct snap_undo *su = &ipc->undo[i];
+
+		for (j = 0; j < su->u.nsems && !su->vals[j]; j++)
+			;
+		if (j == su->u.nsems) {
+			free(su->vals);
+			continue;
+		}
+		ipc->undo[k++] = *su;
+	}
+	ipc->nr_undo = k;
+}
+
+/* @pid's adjustments, appended to ipc->undo; or the reason in @why */
+static int undo_of_proc(struct snap_ipc *ipc, pid_t pid, char *why, size_t len)
+{
+	struct undo_walk uw = { .ipc = ipc, .pid = pid };
+	uint32_t from = ipc->nr_undo, i;
+	int ret;
+
+	ret = collect_proc(ipc->col, COLLECT_SEM_UNDO, pid, undo_cb, &uw);
+	for (i = from; !ret && i < ipc->nr_undo && uw.complete; i++)
+		uw.complete = ipc->undo[i].got == ipc->undo[i].u.nsems;
+	if (ret)
+		snprintf(why, len, "reading its SEM_UNDO adjustments: %s",
+			 ret == -EIO ? "records out of order" : errstr(ret));
+	else if (uw.own_list)
+		snprintf(why, len, "thread %d has a SEM_UNDO list of its own (cloned "
+			 "without CLONE_SYSVSEM): not supported", uw.own_list);
+	else if (uw.end.err & REC_ERR_UNDO_SET)
+		snprintf(why, len, "SEM_UNDO adjustments on sem id %d, which "
+			 "/proc/sysvipc/sem does not list", uw.end.semid);
+	else if (uw.end.err & REC_ERR_UNDO_LONG)
+		snprintf(why, len, "SEM_UNDO adjustments on more semaphores than the "
+			 "walk reads (%d steps, one per %d semaphores of a set): not "
+			 "supported", BCK_UNDO_STEPS, BCK_UNDO_CHUNK);
+	else if (!uw.complete || uw.end.nr != ipc->nr_undo - from)
+		snprintf(why, len, "its SEM_UNDO list was cut short (%u sets of %u)",
+			 ipc->nr_undo - from, uw.end.nr);
+	else {
+		drop_zero_undo(ipc, from);
+		return 0;
+	}
+	/* none of its entries stays */
+	for (i = from; i < ipc->nr_undo; i++)
+		free(ipc->undo[i].vals);
+	ipc->nr_undo = from;
+	return ret ? ret : uw.end.err || uw.own_list ? -ENOTSUP : -EIO;
+}
+
+static int put_nsems_said(struct snap_ipc *ipc)
+{
+	int ret = put_nsems(ipc);
+
+	if (ret == -EIO)
+		pr_err("/proc/sysvipc/sem: unexpected line");
+	else if (ret)
+		pr_err("telling collect_sem_undo the set sizes: %s", errstr(ret));
+	return ret;
+}
+
+/* every live process's adjustments (the tree is frozen: the lists hold) */
+static int collect_undo(struct snap_ipc *ipc)
+{
+	struct snap_ctx *ctx = ipc->ctx;
+	char why[256];
+	bool any = false;
+	uint32_t i;
+	int ret;
+
+	for (i = 0; i < ctx->nr_procs; i++)
+		any = any || (!ctx->procs[i].zombie && has_undo_list(&ctx->procs[i]));
+	/* without collect_sem_undo, task_check_sem_undo() refused them */
+	if (!any || !collect_has(ipc->col, PROG_SEM_UNDO))
+		return 0;
+	ret = put_nsems_said(ipc);
+	for (i = 0; !ret && i < ctx->nr_procs; i++) {
+		if (ctx->procs[i].zombie || !has_undo_list(&ctx->procs[i]))
+			continue;
+		ret = undo_of_proc(ipc, ctx->procs[i].pid, why, sizeof(why));
+		if (ret)
+			pr_err("pid %d: %s", ctx->procs[i].pid, why);
+	}
+	return ret;
+}
+
 static int collect_shm(struct snap_ipc *ipc)
 {
 	unsigned mode, uid, gid, cuid, cgid;
@@ -368,7 +583,8 @@ static int collect_sem(struct snap_ipc *ipc)
 			ret = -EIO;
 			break;
 		}
-		if (!ipc->all && !sem_used_by_tree(ipc->ctx, id, nsems))
+		if (!ipc->all && !sem_used_by_tree(ipc->ctx, id, nsems) &&
+		    !undo_uses(ipc, id))
 			continue;
 		fill_perm(&se.s.perm, key, id, mode & 0777, uid, gid, cuid, cgid);
 		se.s.nsems = nsems;
@@ -500,6 +716,8 @@ static int collect_objects(void *arg)
 	ret = collect_shm(ipc);
 	if (ret == -EIO)
 		pr_err("/proc/sysvipc/shm: unexpected line");
+	if (!ret)
+		ret = collect_undo(ipc);
 	if (!ret && (ret = collect_sem(ipc)) == -EIO)
 		pr_err("/proc/sysvipc/sem: unexpected line");
 	if (!ret && (ret = collect_msq(ipc)) == -EIO)
@@ -521,6 +739,7 @@ int ipc_collect(struct snap_ctx *ctx)
 		return ret;
 	ipc->ns.flags = (ipc_own ? IMG_NS_IPC_OWN : 0) | (uts_own ? IMG_NS_UTS_OWN : 0);
 	ipc->ctx = ctx;
+	ipc->col = &ctx->col;
 	ipc->all = ipc_own;
 	ret = in_ns(ctx->root, "uts", CLONE_NEWUTS, read_uts, &ipc->ns);
 	if (!ret)
@@ -531,8 +750,9 @@ int ipc_collect(struct snap_ctx *ctx)
 	ipc->ns.nr_shm = ipc->nr_shm;
 	ipc->ns.nr_sem = ipc->nr_sem;
 	ipc->ns.nr_msq = ipc->nr_msq;
-	pr_info("SysV IPC: %u segments, %u semaphore sets, %u message queues%s",
-		ipc->nr_shm, ipc->nr_sem, ipc->nr_msq,
+	pr_info("SysV IPC: %u segments, %u semaphore sets, %u message queues, "
+		"%u SEM_UNDO adjustment sets%s", ipc->nr_shm, ipc->nr_sem, ipc->nr_msq,
+		ipc->nr_undo,
 		ipc_own ? " in the tree's own namespace" : "");
 	return 0;
 }
@@ -583,6 +803,22 @@ int ipc_write(struct snap_ctx *ctx)
 	return ret;
 }
 
+int ipc_write_proc(struct snap_ctx *ctx, struct snap_proc *sp)
+{
+	struct snap_ipc *ipc = ctx->ipc;
+	uint32_t i;
+	int ret = 0;
+
+	for (i = 0; !ret && ipc && i < ipc->nr_undo; i++) {
+		struct snap_undo *su = &ipc->undo[i];
+		struct img_part part = { su->vals, su->u.nsems * sizeof(*su->vals) };
+
+		if (su->pid == sp->pid)
+			ret = img_put(ctx->w, &su->u, sizeof(su->u), &part, 1);
+	}
+	return ret;
+}
+
 void ipc_free(struct snap_ctx *ctx)
 {
 	struct snap_ipc *ipc = ctx->ipc;
@@ -598,6 +834,9 @@ void ipc_free(struct snap_ctx *ctx)
 		free(ipc->sem[i].vals);
 	for (i = 0; i < ipc->nr_msq; i++)
 		free_msq(&ipc->msq[i]);
+	for (i = 0; i < ipc->nr_undo; i++)
+		free(ipc->undo[i].vals);
+	free(ipc->undo);
 	free(ipc->shm);
 	free(ipc->sem);
 	free(ipc->msq);
@@ -606,6 +845,165 @@ void ipc_free(struct snap_ctx *ctx)
 }
 
 /* ---- restorability ---- */
+
+#define SEMVMX_VAL	32767	/* SEMVMX: the largest semval, and |semadj| */
+
+static const struct img_sem *find_sem(const struct ckpt_image *img, int32_t id)
+{
+	uint32_t i;
+
+	for (i = 0; i < img->ipc.nr_sem; i++)
+		if (img->ipc.sem[i]->perm.id == id)
+			return img->ipc.sem[i];
+	return NULL;
+}
+
+static uint16_t sem_val(const struct img_sem *s, uint32_t i)
+{
+	uint16_t v;
+
+	memcpy(&v, (const uint8_t *)(s + 1) + 2 * i, sizeof(v));
+	return v;
+}
+
+static int16_t undo_val(const struct img_sem_undo *u, uint32_t i)
+{
+	int16_t v;
+
+	memcpy(&v, (const uint8_t *)(u + 1) + 2 * i, sizeof(v));
+	return v;
+}
+
+/*
+ * Restore makes adjustment A on semaphore i with one semop of -A
+ * with SEM_UNDO (ipc_restore_undo()): |A| must fit a sem_op, and on a
+ * set made again, where +A without SEM_UNDO goes with it, the value
+ * passes v + |A| (the increase first) or v - |A| (the decrease first):
+ * one of them must stay within 0..SEMVMX (try_atomic_semop(): ERANGE
+ * above, EAGAIN below).
+ */
+static bool increase_first(int v, int a)
+{
+	return v + abs(a) <= SEMVMX_VAL;
+}
+static int check_undo_proc(const struct ckpt_image *img, const struct m_proc *mp,
+			   struct verdict *vd)
+{
+	uint32_t i, j;
+
+	for (i = 0; i < mp->nr_undo; i++) {
+		const struct img_sem_undo *u = mp->undo[i];
+		const struct img_sem *s = find_sem(img, u->semid);
+
+		for (j = 0; s && j < u->nsems; j++) {
+			int a = undo_val(u, j), v = sem_val(s, j);
+
+			if (a < -SEMVMX_VAL || (!increase_first(v, a) && v < abs(a)))
+				return verdict_refuse(vd, -ERANGE, mp->p->pid[0], "ipc",
+						      "sem id %d semaphore %u: value %d "
+						      "with a SEM_UNDO adjustment of %d "
+						      "cannot be made (SEMVMX %d)",
+						      u->semid, j, v, a, SEMVMX_VAL);
+		}
+	}
+	return 0;
+}
+
+/*
+ * In the snapper's namespace a set outlives the tree: when its
+ * processes exit (snap --kill, or their own end), exit_sem() adds each
+ * one's adjustments to the values, clamped to 0..SEMVMX.  Restore takes
+ * the set as it is then, and gives each process its adjustment back
+ * with a semop of -A, which also takes back what exit_sem() added: the
+ * values come back only if nothing was clamped, in whatever order the
+ * processes exit.  A clamped one (a SEM_UNDO up that someone else
+ * consumed, say) cannot be told apart afterwards, so it is refused.
+ */
+static int check_undo_exits(const struct ckpt_image *img, struct verdict *vd)
+{
+	uint32_t i, j, k, m;
+	int ret = 0;
+
+	if (!img->ipc.ns || img->ipc.ns->flags & IMG_NS_IPC_OWN)
+		return 0;
+	for (i = 0; i < img->ipc.nr_sem && !ret; i++) {
+		const struct img_sem *s = img->ipc.sem[i];
+
+		for (j = 0; j < s->nsems && !ret; j++) {
+			long lo = sem_val(s, j), hi = lo;
+			pid_t who = 0;
+
+			for (k = 0; k < img->nr_procs; k++)
+				for (m = 0; m < img->procs[k].nr_undo; m++) {
+					const struct img_sem_undo *u = img->procs[k].undo[m];
+					int a;
+
+					if (u->semid != s->perm.id)
+						continue;
+					a = undo_val(u, j);
+					lo += a < 0 ? a : 0;
+					hi += a > 0 ? a : 0;
+					who = a ? img->procs[k].p->pid[0] : who;
+				}
+			if (lo < 0 || hi > SEMVMX_VAL)
+				ret = verdict_refuse(vd, -ERANGE, who, "ipc",
+						     "sem id %d semaphore %u: value %u, and "
+						     "the tree's SEM_UNDO adjustments take it to "
+						     "%ld..%ld when its processes exit; the kernel "
+						     "clamps that to 0..%d, and a restore could "
+						     "not tell the value back",
+						     s->perm.id, j, sem_val(s, j), lo, hi,
+						     SEMVMX_VAL);
+		}
+	}
+	return ret;
+}
+
+/*
+ * An object restore makes again gets its id through
+ * /proc/sys/kernel/<kind>_next_id (CONFIG_CHECKPOINT_RESTORE; a write
+ * needs CAP_CHECKPOINT_RESTORE over the namespace's user namespace).  In
+ * a namespace of the tree's own that is every object; in the snapper's,
+ * the removed segments, which go with their last process (snap --kill)
+ * while the other objects stay and are taken as they are.
+ */
+static int check_next_id(const struct ckpt_image *img, struct verdict *vd)
+{
+	const struct m_ipc *ipc = &img->ipc;
+	bool own = ipc->ns && ipc->ns->flags & IMG_NS_IPC_OWN;
+	char path[64];
+	uint32_t i;
+	int id = -1;
+
+	if (!ipc->ns)
+		return 0;
+	for (i = 0; i < ipc->nr_shm && id < 0; i++)
+		if (own || ipc->shm[i].s->perm.mode & IMG_SHM_DEST)
+			id = ipc->shm[i].s->perm.id;
+	snprintf(path, sizeof(path), "/proc/sys/kernel/shm_next_id");
+	if (id >= 0 && access(path, W_OK))
+		return verdict_refuse(vd, -errno, img->procs[0].p->pid[0], "ipc",
+				      "shm id %d %s: restore makes it again with its "
+				      "id, which needs %s: %s", id, own ? "is in the "
+				      "tree's own IPC namespace" : "was removed "
+				      "(IPC_RMID) and goes with its last process",
+				      path, strerror(errno));
+	if (!own)
+		return 0;
+	for (i = 0; i < 2; i++) {
+		uint32_t n = i ? ipc->nr_msq : ipc->nr_sem;
+
+		snprintf(path, sizeof(path), "/proc/sys/kernel/%s_next_id",
+			 i ? "msg" : "sem");
+		if (n && access(path, W_OK))
+			return verdict_refuse(vd, -errno, img->procs[0].p->pid[0], "ipc",
+					      "%u %s in the tree's own IPC namespace: "
+					      "restore makes them again with their ids, "
+					      "which needs %s: %s", n, i ? "message queues" :
+					      "semaphore sets", path, strerror(errno));
+	}
+	return 0;
+}
 
 int ipc_check_image(const struct ckpt_image *img, struct verdict *vd)
 {
@@ -652,10 +1050,160 @@ int ipc_check_image(const struct ckpt_image *img, struct verdict *vd)
 						     (unsigned long long)ms->s->size,
 						     (unsigned long long)v->pgoff);
 		}
+		if (!ret)
+			ret = check_undo_proc(img, mp, vd);
 		if (ret)
 			return ret;
 	}
+	ret = check_undo_exits(img, vd);
+	return ret ? ret : check_next_id(img, vd);
+}
+
+/* ---- inspect: the SEM_UNDO walk and its checks, on the live tree ---- */
+
+struct live_undo {
+	struct snap_ipc ipc;
+	const pid_t *pids;
+	uint32_t n;
+	struct verdict *snap_v;		/* what snap refuses */
+	struct verdict *v;		/* what restore refuses */
+	const struct img_sem **sets;	/* each with its values */
+	uint32_t nr_sets, cap_sets;
+};
+
+static int add_live_set(struct live_undo *lu, int id, uint32_t nsems)
+{
+	struct img_sem *s = calloc(1, sizeof(*s) + 2 * (size_t)nsems);
+	int ret;
+
+	if (!s)
+		return -ENOMEM;
+	s->perm.id = id;
+	s->nsems = nsems;
+	/* gone since the walk: nothing to check */
+	if (semctl(id, 0, GETALL, (union semun){ .array = (uint16_t *)(s + 1) })) {
+		free(s);
+		return 0;
+	}
+	ret = vec_push(lu->sets, lu->nr_sets, lu->cap_sets, s);
+	if (ret)
+		free(s);
+	return ret;
+}
+
+/* in the tree's IPC namespace: each list, then the values of its sets */
+static int walk_live_undo(void *arg)
+{
+	struct live_undo *lu = arg;
+	char why[256];
+	uint32_t i, j;
+	int ret;
+
+	ret = put_nsems_said(&lu->ipc);
+	for (i = 0; !ret && i < lu->n; i++) {
+		ret = undo_of_proc(&lu->ipc, lu->pids[i], why, sizeof(why));
+		if (ret)
+			ret = verdict_refuse(lu->snap_v, ret, lu->pids[i], "ipc", "%s", why);
+	}
+	for (i = 0; !ret && i < lu->ipc.nr_undo; i++) {
+		for (j = 0; j < lu->nr_sets; j++)
+			if (lu->sets[j]->perm.id == lu->ipc.undo[i].u.semid)
+				break;
+		if (j == lu->nr_sets)
+			ret = add_live_set(lu, lu->ipc.undo[i].u.semid,
+					   lu->ipc.undo[i].u.nsems);
+	}
+	return ret;
+}
+
+/* the walk's entries of @pid as image records, for the checks */
+static int model_undo(struct live_undo *lu, pid_t pid, struct m_proc *mp)
+{
+	uint32_t i;
+	int ret;
+
+	for (i = 0; i < lu->ipc.nr_undo; i++) {
+		const struct snap_undo *su = &lu->ipc.undo[i];
+		size_t len = 2 * (size_t)su->u.nsems;
+		struct img_sem_undo *u;
+
+		if (su->pid != pid)
+			continue;
+		u = malloc(sizeof(*u) + len);
+		if (!u)
+			return -ENOMEM;
+		*u = su->u;
+		memcpy(u + 1, su->vals, len);
+		ret = vec_push(mp->undo, mp->nr_undo, mp->cap_undo, u);
+		if (ret) {
+			free(u);
+			return ret;
+		}
+	}
 	return 0;
+}
+
+static int check_live_undo(struct live_undo *lu)
+{
+	struct ckpt_image img = { .r.fd = -1 };
+	struct m_proc *mp = calloc(lu->n, sizeof(*mp));
+	struct img_proc *p = calloc(lu->n, sizeof(*p));
+	uint32_t i, j;
+	int ret = -ENOMEM;
+
+	if (!mp || !p)
+		goto out;
+	img.ipc.ns = &lu->ipc.ns;
+	img.ipc.sem = lu->sets;
+	img.ipc.nr_sem = lu->nr_sets;
+	img.procs = mp;
+	img.nr_procs = lu->n;
+	ret = 0;
+	for (i = 0; !ret && i < lu->n; i++) {
+		p[i].pid[0] = lu->pids[i];
+		mp[i].p = &p[i];
+		ret = model_undo(lu, lu->pids[i], &mp[i]);
+		if (!ret)
+			ret = check_undo_proc(&img, &mp[i], lu->v);
+	}
+	if (!ret)
+		ret = check_undo_exits(&img, lu->v);
+out:
+	for (i = 0; mp && i < lu->n; i++) {
+		for (j = 0; j < mp[i].nr_undo; j++)
+			free((void *)mp[i].undo[j]);
+		free(mp[i].undo);
+	}
+	free(mp);
+	free(p);
+	return ret;
+}
+
+int ipc_check_live_undo(struct collector *col, pid_t root, const pid_t *pids,
+			uint32_t n, struct verdict *snap_v, struct verdict *v)
+{
+	struct live_undo lu = { .ipc.col = col, .pids = pids, .n = n, .snap_v = snap_v,
+				.v = v };
+	uint64_t tree = 0, self = 0;
+	uint32_t i;
+	int ret;
+
+	if (!n || !collect_has(col, PROG_SEM_UNDO))
+		return 0;
+	if ((ret = ns_ino(root, "ipc", &tree)) || (ret = ns_ino(0, "ipc", &self)))
+		return ret;
+	lu.ipc.ns.flags = tree != self ? IMG_NS_IPC_OWN : 0;
+	ret = tree != self ? in_ns(root, "ipc", CLONE_NEWIPC, walk_live_undo, &lu) :
+			     walk_live_undo(&lu);
+	if (!ret)
+		ret = check_live_undo(&lu);
+	for (i = 0; i < lu.ipc.nr_undo; i++)
+		free(lu.ipc.undo[i].vals);
+	free(lu.ipc.undo);
+	for (i = 0; i < lu.nr_sets; i++)
+		free((void *)lu.sets[i]);
+	free(lu.sets);
+	return ret;
 }
 
 /* ---- restore ---- */
@@ -758,20 +1306,28 @@ static void describe(char *buf, size_t len, int kind, const struct img_ipc_perm 
 			 p->uid, p->gid, p->cuid, p->cgid);
 
 	if (kind == K_SHM && n > 0 && (size_t)n < len)
-		snprintf(buf + n, len - n, " size %llu cpid %d",
-			 (unsigned long long)size, cpid);
+		snprintf(buf + n, len - n, " size %llu cpid %d%s",
+			 (unsigned long long)size, cpid,
+			 p->mode & IMG_SHM_DEST ? " removed" : "");
 	else if (kind == K_SEM && n > 0 && (size_t)n < len)
 		snprintf(buf + n, len - n, " nsems %llu", (unsigned long long)size);
 }
 
+/*
+ * A removed (IPC_RMID) segment is the image's when it is removed too:
+ * one that a process outside the tree also had attached outlives
+ * snap --kill, and shmat() attaches a segment marked for removal
+ * (Linux only: do_shmat() does not look at SHM_DEST).
+ */
 static bool same_obj(const struct want *w, const struct live_obj *o)
 {
 	const struct img_ipc_perm *p = w->perm;
 
-	return !w->removed && o->perm.key == p->key && (o->perm.mode & 0777) ==
+	return o->perm.key == p->key && (o->perm.mode & 0777) ==
 	       (p->mode & 0777) && o->perm.cuid == p->cuid && o->perm.cgid == p->cgid &&
 	       (w->kind == K_MSG || o->size == w->size) &&
-	       (w->kind != K_SHM || (o->cpid == w->cpid && !(o->perm.mode & IMG_SHM_DEST)));
+	       (w->kind != K_SHM || (o->cpid == w->cpid &&
+				     !!(o->perm.mode & IMG_SHM_DEST) == w->removed));
 }
 
 /*
@@ -1059,6 +1615,92 @@ int ipc_restore_objects(struct restore_ctx *ctx)
 	free_plan(&pl);
 	for (k = 0; k < 3; k++)
 		free(w[k]);
+	return ret;
+}
+
+static bool sem_made(const struct restore_ctx *ctx, int id)
+{
+	uint32_t i;
+
+	for (i = 0; i < ctx->nr_ipc_made; i++)
+		if (ctx->ipc_made[i].kind == K_SEM && ctx->ipc_made[i].id == id)
+			return true;
+	return false;
+}
+
+/* the ops that fit the stub's scratch: whole pairs */
+#define UNDO_OPS_MAX	((INJ_STUB_SIZE - INJ_SCRATCH_OFF) / sizeof(struct sembuf) & ~1ul)
+
+static int undo_semop(struct restore_ctx *ctx, struct rst_proc *rp, int id,
+		      const struct sembuf *ops, size_t n, bool made)
+{
+	uint64_t addr;
+	long r;
+	int ret;
+
+	ret = rst_put(ctx, rp, 0, ops, n * sizeof(*ops), &addr);
+	if (!ret)
+		ret = rst_try(ctx, rp, "semop", SYS_semop, id, addr, n, &r);
+	if (ret)
+		return ret;
+	if (r >= 0)
+		return 0;
+	pr_err("pid %d: sem id %d: giving back its SEM_UNDO adjustments: semop: %s%s",
+	       rp->pid, id, errstr(r), r == -EAGAIN && !made ? " (the set was taken "
+	       "as it is, and its values are below what the process held: changed "
+	       "since the snap)" : r == -ERANGE ? " (a value would pass SEMVMX)" : "");
+	return (int)r;
+}
+
+/*
+ * The process's adjustments come back from its own semop(): an op of
+ * -A with SEM_UNDO makes semadj A (do_semtimedop(): semadj -= sem_op)
+ * and changes the value by -A.  On a set made here, with the image's
+ * values, +A without SEM_UNDO goes with it in the same call (atomic),
+ * the increase first so that no value goes below 0.  On a set taken as
+ * it is, the tree's exit added A (exit_sem()): -A alone takes it back.
+ * Made sets were SETALL'd before the tree existed, and nothing sets
+ * values after this (SETALL and SETVAL clear every process's semadj).
+ * Injected before the creds are set: root may alter any set.
+ */
+int ipc_restore_undo(struct restore_ctx *ctx, struct rst_proc *rp)
+{
+	struct sembuf ops[UNDO_OPS_MAX];
+	uint32_t i, j;
+	size_t n;
+	int ret = 0;
+
+	for (i = 0; !ret && i < rp->mp->nr_undo; i++) {
+		const struct img_sem_undo *u = rp->mp->undo[i];
+		const struct img_sem *s = find_sem(&ctx->img, u->semid);
+		bool made = sem_made(ctx, u->semid);
+
+		n = 0;
+		for (j = 0; !ret && s && j < u->nsems; j++) {
+			short a = undo_val(u, j);
+			struct sembuf with = { j, -a, SEM_UNDO | IPC_NOWAIT };
+			struct sembuf back = { j, a, IPC_NOWAIT };
+
+			if (!a)
+				continue;
+			if (!made) {
+				ops[n++] = with;
+			} else if ((a > 0) == increase_first(sem_val(s, j), a)) {
+				/* +A first: the increase, or the decrease that must come first */
+				ops[n++] = back;
+				ops[n++] = with;
+			} else {
+				ops[n++] = with;
+				ops[n++] = back;
+			}
+			if (n + 2 > UNDO_OPS_MAX) {
+				ret = undo_semop(ctx, rp, u->semid, ops, n, made);
+				n = 0;
+			}
+		}
+		if (!ret && n)
+			ret = undo_semop(ctx, rp, u->semid, ops, n, made);
+	}
 	return ret;
 }
 

@@ -297,6 +297,39 @@ static int load_timer(struct loader *l, struct m_proc *mp)
 	return vec_push(mp->timers, mp->nr_timers, mp->cap_timers, t);
 }
 
+/* a set of the image, as many semaphores, once per process, padding zero */
+static int load_sem_undo(struct loader *l, struct m_proc *mp)
+{
+	const struct img_sem_undo *u = l->rec->p;
+	const struct m_ipc *ipc = &l->img->ipc;
+	const uint8_t *pad;
+	const struct img_sem *set = NULL;
+	uint64_t end;
+	uint32_t i;
+
+	if (l->rec->len < sizeof(*u))
+		return bad(l, "length %u below %zu", l->rec->len, sizeof(*u));
+	if (!u->nsems || u->nsems > IMG_SEM_MAX ||
+	    IMG_ALIGN(sizeof(*u) + 2ULL * u->nsems) != l->rec->len)
+		return bad(l, "length %u does not match %u values", l->rec->len, u->nsems);
+	for (i = 0; i < ipc->nr_sem && !set; i++)
+		if (ipc->sem[i]->perm.id == u->semid)
+			set = ipc->sem[i];
+	if (!set)
+		return bad(l, "sem id %d is not in the image", u->semid);
+	if (set->nsems != u->nsems)
+		return bad(l, "sem id %d: %u adjustments for a set of %u", u->semid,
+			   u->nsems, set->nsems);
+	for (i = 0; i < mp->nr_undo; i++)
+		if (mp->undo[i]->semid == u->semid)
+			return bad(l, "sem id %d: a second undo record", u->semid);
+	end = sizeof(*u) + 2ULL * u->nsems;
+	for (pad = (const uint8_t *)u + end; pad < (const uint8_t *)u + l->rec->len; pad++)
+		if (*pad)
+			return bad(l, "sem id %d: padding not zero", u->semid);
+	return vec_push(mp->undo, mp->nr_undo, mp->cap_undo, u);
+}
+
 static int load_vma(struct loader *l, struct m_proc *mp)
 {
 	const struct img_vma *v = l->rec->p;
@@ -1277,6 +1310,8 @@ static int load_rec(struct loader *l)
 		return load_seccomp(l, mp);
 	case IMG_SIGINFO:
 		return load_siginfo(l, mp);
+	case IMG_SEM_UNDO:
+		return load_sem_undo(l, mp);
 	case IMG_TIMER:
 		return load_timer(l, mp);
 	case IMG_VMA:
@@ -1473,6 +1508,7 @@ void image_free(struct ckpt_image *img)
 		free(mp->fds);
 		free(mp->sigs);
 		free(mp->timers);
+		free(mp->undo);
 		free(mp->guards);
 		free(mp->cows);
 		if (mp->own) {

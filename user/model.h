@@ -76,6 +76,8 @@ struct m_proc {
 	uint32_t nr_sigs, cap_sigs;
 	const struct img_timer **timers;
 	uint32_t nr_timers, cap_timers;
+	const struct img_sem_undo **undo;	/* SEM_UNDO adjustments, per set */
+	uint32_t nr_undo, cap_undo;
 	const struct img_vdso *vdso;		/* NULL: none recorded */
 	const struct img_vdso_sym *vdso_syms;
 	const struct img_guard **guards;

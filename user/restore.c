@@ -383,6 +383,8 @@ static int restore_procs(struct restore_ctx *ctx)
 		if (!ret)
 			ret = locks_restore(ctx, rp);
 		if (!ret)
+			ret = ipc_restore_undo(ctx, rp);
+		if (!ret)
 			ret = task_restore_threads(ctx, rp);
 		if (!ret)
 			ret = task_restore_state(ctx, rp);

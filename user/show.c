@@ -551,6 +551,24 @@ static void show_proc(struct printer *p, const struct m_proc *mp, uint32_t ps)
 		print_close_obj(p);
 	}
 	print_close_arr(p);
+	print_open_arr(p, "sem_undo");
+	for (i = 0; i < mp->nr_undo; i++) {
+		const struct img_sem_undo *u = mp->undo[i];
+		char *vals = malloc(u->nsems * 7 + 1);
+		size_t n = 0, j;
+		int16_t a;
+
+		print_open_obj(p, NULL);
+		print_s64(p, "semid", "  SEM_UNDO on sem id %" PRId64, u->semid);
+		for (j = 0; vals && j < u->nsems; j++) {
+			memcpy(&a, (const uint8_t *)(u + 1) + 2 * j, sizeof(a));
+			n += sprintf(vals + n, "%s%d", j ? " " : "", a);
+		}
+		print_str(p, "semadj", ": semadj %s\n", vals ? vals : "?");
+		free(vals);
+		print_close_obj(p);
+	}
+	print_close_arr(p);
 	print_open_arr(p, "signals");
 	for (i = 0; i < mp->nr_sigs; i++) {
 		print_open_obj(p, NULL);

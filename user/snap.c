@@ -206,6 +206,8 @@ static int write_image(struct snap_ctx *ctx)
 			ret = mm_write(ctx, sp);
 		if (!ret)
 			ret = files_write(ctx, sp);
+		if (!ret)
+			ret = ipc_write_proc(ctx, sp);
 		if (!ret && (ret = fault_at("snap-write")))
 			ctx->reported = true;	/* fault_at said it */
 	}

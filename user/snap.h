@@ -212,6 +212,9 @@ char task_state_letter(uint32_t state, uint32_t exit_state);
  * -ENOTSUP/-EIO with the reason in @why (no "pid N: " prefix).
  */
 int task_check(const struct rec_task *r, char *why, size_t len);
+/* a SEM_UNDO list that only a BPF program not loaded could read */
+int task_check_sem_undo(const struct collector *c, const struct rec_task *r,
+			char *why, size_t len);
 /* image records as snap writes them, from iterator records alone */
 void task_fill_proc(struct img_proc *p, const struct rec_task *r);
 void task_fill_thread(struct img_thread *t, const struct rec_task *r);

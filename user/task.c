@@ -423,13 +423,29 @@ int task_check(const struct rec_task *r, char *why, size_t len)
 			 "supported", r->tid[r->self_level], r->seccomp_mode);
 	else if (r->level < r->self_level)
 		snprintf(why, len, "lives outside our pid namespace");
-	else if (r->sem_undo)
-		/* task->sysvsem.undo_list: no /proc file, semctl or ptrace shows it */
-		snprintf(why, len, "thread %d did semop with SEM_UNDO: its semaphore "
-			 "adjustments cannot be read from userspace: not supported",
-			 r->tid[r->self_level]);
 	else
 		return 0;
+	return -ENOTSUP;
+}
+
+/*
+ * SEM_UNDO adjustments live in task->sysvsem.undo_list, which no /proc
+ * file, semctl or ptrace request shows: only collect_sem_undo reads
+ * them.  Without it, collect_task still tells whether the list has an
+ * entry (r->sem_undo) but not what it holds -- an entry may even be
+ * all zeros after an up and a down -- so any entry refuses the process,
+ * and a process without one loses nothing.
+ */
+int task_check_sem_undo(const struct collector *c, const struct rec_task *r,
+			char *why, size_t len)
+{
+	if (!r->sem_undo || collect_has(c, PROG_SEM_UNDO))
+		return 0;
+	snprintf(why, len, "thread %d did semop with SEM_UNDO, and BPF program %s, "
+		 "which reads the adjustments, is not loaded (%s)", r->tid[r->self_level],
+		 collect_progs[PROG_SEM_UNDO].name, c->st[PROG_SEM_UNDO].forced ?
+		 "BPFCKPT_FALLBACK" : "refused by this kernel's verifier: 'bpfckpt "
+		 "check' tells");
 	return -ENOTSUP;
 }
 
@@ -618,7 +634,7 @@ static int read_mm_extras(struct snap_proc *sp)
 
 int task_collect(struct snap_ctx *ctx, struct snap_proc *sp)
 {
-	char why[192];
+	char why[256];
 	uint32_t i;
 	int ret;
 
@@ -647,8 +663,9 @@ int task_collect(struct snap_ctx *ctx, struct snap_proc *sp)
 			return -ESRCH;
 		}
 		ret = check_supported(sp, th->rec);
-		if (!ret && task_check_landlock(th->rec, ctx->landlock_word, why,
-						sizeof(why))) {
+		if (!ret && (task_check_landlock(th->rec, ctx->landlock_word, why,
+						 sizeof(why)) ||
+			     task_check_sem_undo(&ctx->col, th->rec, why, sizeof(why)))) {
 			pr_err("pid %d: %s", sp->pid, why);
 			ret = -ENOTSUP;
 		}

@@ -33,12 +33,17 @@ struct rec_hdr {
 #define REC_FILE	5	/* struct rec_file */
 #define REC_PID		6	/* struct rec_pid: tree discovery */
 #define REC_TIMERS_END	7	/* struct rec_timers_end: a process's timer list is complete */
+#define REC_SEM_UNDO	70	/* struct rec_sem_undo: SEM_UNDO adjustments, a chunk of one set */
+#define REC_SEM_UNDO_END 71	/* struct rec_sem_undo_end: a process's undo list is complete */
 
 /* rec_*.err: what the BPF side could not read (the snap fails on it) */
 #define REC_ERR_PATH	(1u << 0)	/* bpf_d_path failed or too long */
 #define REC_ERR_LEVELS	(1u << 1)	/* pid namespace deeper than recorded */
 #define REC_ERR_GROUPS	(1u << 2)	/* more supplementary groups than recorded */
 #define REC_ERR_TIMERS	(1u << 3)	/* too many POSIX timers to walk */
+#define REC_ERR_UNDO_LONG (1u << 4)	/* more SEM_UNDO chunks than the walk takes */
+#define REC_ERR_UNDO_SET (1u << 5)	/* an undo entry's set is not in sem_nsems */
+#define REC_ERR_UNDO_THREAD (1u << 6)	/* a thread with an undo list of its own */
 
 /*
  * rec_*.missing: fields this kernel's layout does not have where the BPF

@@ -16,6 +16,7 @@
 #define IMG_SEM		67
 #define IMG_MSQ		68
 #define IMG_MSG		69
+#define IMG_SEM_UNDO	70	/* among a process's records, not here */
 
 /* the tree's namespace was not the snapper's: restore makes a new one */
 #define IMG_NS_IPC_OWN	(1u << 0)
@@ -104,5 +105,19 @@ struct img_msg {
 	__u32 reserved;
 };
 _Static_assert(sizeof(struct img_msg) == 24, "img_msg");
+
+/*
+ * IMG_SEM_UNDO: one process's SEM_UNDO adjustments (semadj) on one set,
+ * among that process's records, after its IMG_PROC: what the kernel adds
+ * to each semaphore when the process exits (exit_sem(), ipc/sem.c).
+ * The set is an IMG_SEM of the image with as many semaphores; each set
+ * at most once per process.  Trailing: nsems __s16 values, zero-padded.
+ */
+struct img_sem_undo {
+	struct ckpt_hdr h;
+	__s32 semid;
+	__u32 nsems;
+};
+_Static_assert(sizeof(struct img_sem_undo) == 16, "img_sem_undo");
 
 #endif

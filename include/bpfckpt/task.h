@@ -144,6 +144,36 @@ struct rec_timers_end {
 	__u32 pad;
 };
 
+/*
+ * SEM_UNDO adjustments of one process (collect_sem_undo): for each set
+ * in task->sysvsem.undo_list, its semadj[] in chunks of BCK_UNDO_CHUNK
+ * values, then one rec_sem_undo_end.  The walk takes at most
+ * BCK_UNDO_STEPS steps (one per chunk or skipped entry).
+ */
+#define BCK_UNDO_CHUNK	64
+#define BCK_UNDO_STEPS	8192
+
+struct rec_sem_undo {
+	struct rec_hdr h;
+	__s32 tgid;		/* reader's namespace */
+	__s32 semid;
+	__u32 nsems;		/* of the set (from the sem_nsems map) */
+	__u32 first;		/* index of vals[0] */
+	__u32 n;		/* values in this chunk */
+	__u32 pad;
+	__s16 vals[BCK_UNDO_CHUNK];
+};
+
+struct rec_sem_undo_end {
+	struct rec_hdr h;
+	__s32 tgid;		/* reader's namespace */
+	__s32 tid;		/* REC_ERR_UNDO_THREAD: that thread; else the leader */
+	__u32 nr;		/* sets walked */
+	__u32 err;		/* REC_ERR_UNDO_* */
+	__s32 semid;		/* REC_ERR_UNDO_SET: that set */
+	__u32 pad;
+};
+
 struct rec_timer {
 	struct rec_hdr h;
 	__s32 tgid;

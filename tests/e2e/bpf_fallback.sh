@@ -62,6 +62,20 @@ test_timers_refused_alone() {
 	assert_alive "$timers_pid" timers
 }
 
+test_sem_undo_refused_alone() {
+	wl_start semundo 50
+	on_exit "ipcrm -s $(grep -m1 -oE 'sem=[0-9]+' "$WL_LOG" | cut -d= -f2) 2>/dev/null"
+	BPFCKPT_FAULT=refuse-collect_sem_undo assert_ckpt 1 snap "$WL_PID" -o "$T/img" --kill
+	assert_err "^bpfckpt: snap: pid $WL_PID: thread $WL_PID did semop with SEM_UNDO, and BPF program collect_sem_undo, which reads the adjustments, is not loaded \(refused by this kernel's verifier: 'bpfckpt check' tells\)$"
+	[ -e "$T/img" ] && fail "a refused snap left an image"
+	assert_ticking "$WL_LOG" 3
+	# a process without SEM_UNDO loses nothing
+	local undo_pid=$WL_PID
+	wl_start demo
+	BPFCKPT_FAULT=refuse-collect_sem_undo assert_ckpt 0 snap "$WL_PID" -o "$T/img"
+	assert_alive "$undo_pid" semundo
+}
+
 test_required_program_refused() {
 	wl_start demo
 	BPFCKPT_FAULT=refuse-collect_task assert_ckpt 1 snap "$WL_PID" -o "$T/img" --kill

@@ -66,6 +66,51 @@ test_objects_kept() {
 		fail "segment $3 is not back removed: $(ipc_line shm "$3")"
 }
 
+# a removed segment that a process outside the tree also has attached
+# outlives snap --kill: restore takes it as it is (Linux lets shmat()
+# attach a segment marked for removal) and it stays removed
+test_removed_held_outside() {
+	local c holder nattch
+	sysvipc_start
+	set -- $IPC_SHM
+	c=$3
+	python3 -c '
+import ctypes, sys, time; libc = ctypes.CDLL(None, use_errno=True)
+libc.shmat.restype = ctypes.c_void_p
+assert libc.shmat(int(sys.argv[1]), None, 0o10000) not in (None, 2**64 - 1)
+print("attached", flush=True); time.sleep(600)' "$c" >"$T/holder.log" 2>&1 &
+	holder=$!
+	on_exit "kill $holder 2>/dev/null"
+	wait_for_line "$T/holder.log" '^attached' 10 || fail "the holder did not attach: $(cat "$T/holder.log")"
+	nattch=$(ipc_line shm "$c" | awk '{print $7}')
+	snap_kill_json "$WL_PID"
+	[ -n "$(ipc_line shm "$c")" ] || fail "test bug: segment $c went with the tree"
+	restore_d
+	assert_both_tick
+	ipc_line shm "$c" | awk -v n="$nattch" '{ exit !($3 >= 1000 && $7 == n) }' ||
+		fail "segment $c is not the removed one, attached $nattch times: $(ipc_line shm "$c")"
+}
+
+# restore makes the removed segment again through shm_next_id: where it
+# cannot be written (a read-only bind mount here), snap --kill refuses
+test_next_id_needed() {
+	sysvipc_start
+	set -- $IPC_SHM
+	# unshare(1) makes the new mount namespace's propagation private
+	cat >"$T/ro-next-id" <<SH
+#!/bin/sh
+exec unshare -m sh -c 'f=/proc/sys/kernel/shm_next_id; mount --bind \$f \$f &&
+	mount -o remount,bind,ro \$f && exec "\$0" "\$@"' "$BPFCKPT" "\$@"
+SH
+	chmod +x "$T/ro-next-id"
+	BPFCKPT=$T/ro-next-id \
+		assert_ckpt 1 snap "$WL_PID" -o "$T/img" --kill
+	assert_err "pid $WL_PID: shm id $3 was removed \(IPC_RMID\) and goes with its last process: restore makes it again with its id, which needs /proc/sys/kernel/shm_next_id: Read-only file system"
+	assert_err "\-\-kill refused"
+	[ ! -e "$T/img" ] || fail "a refused snap left an image"
+	assert_both_tick
+}
+
 # everything gone after snap --kill: made again with ids, keys, content
 test_objects_made() {
 	local id
@@ -151,19 +196,286 @@ test_fault_removes() {
 	[ -n "$(ipc_line shm "$2")" ] || fail "the failed restore removed segment $2, which it did not make"
 }
 
-# SEM_UNDO adjustments cannot be read: snap says so, the tree runs on
-test_sem_undo_refused() {
+# ---- SEM_UNDO adjustments (collect_sem_undo, ipc_restore_undo) ----
+
+# semundo_start CMD...: the semundo workload, both processes ticking;
+# SEM_PID (parent), SEM_KID, SEM_ID
+semundo_start() {
+	wl_start_via semundo "$@"
+	local ready
+	ready=$(grep -m1 '^ready pid=' "$WL_LOG")
+	SEM_PID=$WL_PID
+	SEM_KID=$(sed -E 's/.* child=([0-9]+) .*/\1/' <<<"$ready")
+	SEM_ID=$(sed -E 's/.* sem=([0-9]+) .*/\1/' <<<"$ready")
+	[ "${NSENTER:-}" ] || on_exit "ipcrm -s $SEM_ID 2>/dev/null"
+	assert_ticking "$WL_LOG" 2 "$SEM_KID"
+}
+
+# sem_vals ID: the set's values, "a b c" (GETVAL), in our IPC namespace
+sem_vals() {
+	python3 -c '
+import ctypes, sys; libc = ctypes.CDLL(None, use_errno=True); i = int(sys.argv[1])
+v = [libc.semctl(i, n, 12) for n in range(3)]
+print(" ".join(map(str, v)))' "$1"
+}
+
+# sem_val0 ID: the first semaphore's value
+sem_val0() {
+	sem_vals "$1" | cut -d' ' -f1
+}
+
+# assert_inspect_says PID REGEX: inspect's verdict has a line matching
+assert_inspect_says() {
+	assert_ckpt 0 inspect "$1"
+	grep -qE -- "$2" "$CKPT_OUT" ||
+		fail "inspect's verdict lacks /$2/: $(sed -n '/^verdict/,$p' "$CKPT_OUT" | head -n 4)"
+}
+
+# without collect_sem_undo (BPFCKPT_FALLBACK): refused as it says, tree on
+assert_undo_refused() {
+	local pid=$1
+	assert_ckpt 1 snap "$pid" -o "$T/img" --kill
+	assert_err "pid $pid: thread $pid did semop with SEM_UNDO, and BPF program collect_sem_undo, which reads the adjustments, is not loaded \(BPFCKPT_FALLBACK\)"
+	[ ! -e "$T/img" ] || fail "a refused snap left an image"
+	assert_ticking "$WL_LOG" 2 "$pid"
+}
+
+# the child dies: the kernel adds its semadj (+1 0 -4); then the parent
+# (+2 -3 0): the values say that both came back exactly
+assert_exits_apply() {
+	local from
+	[ "$(sem_vals "$SEM_ID")" = "7 13 4" ] || fail "restored values $(sem_vals "$SEM_ID"), expected 7 13 4"
+	from=$(grep -c '^child gone' "$WL_LOG")
+	kill -TERM "$SEM_KID"
+	wait_until 10 "[ \$(grep -c '^child gone' '$WL_LOG') -gt $from ]" ||
+		fail "the parent did not see its child go: $(tail -n 2 "$WL_LOG")"
+	assert_ticking "$WL_LOG" 2 "$SEM_PID"
+	assert_eq "8 13 0" "$(sem_vals "$SEM_ID")" "values after the child's exit (its semadj 1 0 -4)"
+	kill -TERM "$SEM_PID"
+	wait_until 10 "[ ! -d /proc/$SEM_PID ]" || fail "the parent did not exit"
+	assert_eq "10 10 0" "$(sem_vals "$SEM_ID")" "values after the parent's exit (its semadj 2 -3 0)"
+}
+
+# the set stays after snap --kill (exit_sem() added the adjustments):
+# taken as it is, each process's semop takes its adjustment back
+test_sem_undo_kept() {
+	semundo_start "$WL/semundo" 50
+	if fallback_forced sem_undo; then
+		assert_undo_refused "$SEM_PID"
+		return
+	fi
+	assert_ckpt 0 inspect "$SEM_PID"
+	grep -q '\[ipc\]' "$CKPT_OUT" && fail "inspect refuses: $(grep '\[ipc\]' "$CKPT_OUT")"
+	snap_kill_json "$SEM_PID"
+	assert_ckpt 0 show "$T/img"
+	grep -q "^  SEM_UNDO on sem id $SEM_ID: semadj 2 -3 0$" "$CKPT_OUT" ||
+		fail "show lacks the parent's adjustments: $(grep -i undo "$CKPT_OUT")"
+	grep -q "^  SEM_UNDO on sem id $SEM_ID: semadj 1 0 -4$" "$CKPT_OUT" ||
+		fail "show lacks the child's adjustments: $(grep -i undo "$CKPT_OUT")"
+	assert_eq "10 10 0" "$(sem_vals "$SEM_ID")" "values once the kill applied the adjustments"
+	restore_d
+	assert_both_tick
+	assert_exits_apply
+}
+
+# the set is gone: made again with the snapped values, then the pairs
+test_sem_undo_made() {
+	semundo_start "$WL/semundo" 50
+	fallback_forced sem_undo && return
+	snap_kill_json "$SEM_PID"
+	ipcrm -s "$SEM_ID"
+	restore_d
+	assert_both_tick
+	assert_exits_apply
+}
+
+# in the tree's own IPC namespace: the parent checks 8 13 0 itself
+test_sem_undo_own_ns() {
+	NSENTER=1 semundo_start unshare --ipc "$WL/semundo" 50
+	fallback_forced sem_undo && return
+	snap_kill_json "$SEM_PID"
+	restore_d
+	assert_both_tick
+	kill -TERM "$SEM_KID"
+	wait_until 10 "grep -q '^child gone' '$WL_LOG'" ||
+		fail "the parent did not see its child go: $(tail -n 2 "$WL_LOG")"
+	assert_ticking "$WL_LOG" 3 "$SEM_PID"
+}
+
+# sysvipc's parent holds -1 on #0 (an up with SEM_UNDO, a down without)
+test_sem_undo_sysvipc() {
 	wl_start sysvipc 50 undo
 	ipc_ids
 	assert_ticking "$WL_LOG" 2
-	assert_ckpt 1 snap "$WL_PID" -o "$T/img"
-	assert_err "pid $WL_PID: thread $WL_PID did semop with SEM_UNDO: its semaphore adjustments cannot be read"
+	if fallback_forced sem_undo; then
+		assert_undo_refused "$WL_PID"
+		assert_ckpt 0 inspect "$WL_PID"
+		grep -q "SEM_UNDO" "$CKPT_OUT" || fail "inspect does not say why: $(grep -i restor "$CKPT_OUT" | head -n 3)"
+		return
+	fi
+	snap_kill_json "$WL_PID"
+	assert_eq "[[{'semid': $IPC_SEM, 'semadj': '-1 0 0'}], []]" \
+		"$(json_get "[p['sem_undo'] for p in j['processes']]")" "adjustments in the image"
+	restore_d
+	assert_both_tick
+}
+
+# undo_py MODE [PREFIX...]: python3 (ctypes) with a private set of one
+# semaphore, which it checks every tick.  zero: an up and a down, both
+# SEM_UNDO: an entry of zeros.  clamp: an up with SEM_UNDO, a down
+# without: value 0, semadj -1.  high: 32766, then an up with SEM_UNDO:
+# 32767, semadj -1.  wide: +17000 with SEM_UNDO, -1000 without: 16000,
+# semadj -17000.  "ready pid=P sem=S"
+undo_py() {
+	cat >"$T/undo.py" <<'PY'
+import ctypes, os, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+class sembuf(ctypes.Structure):
+	_fields_ = [("num", ctypes.c_ushort), ("op", ctypes.c_short), ("flg", ctypes.c_short)]
+os.setsid()
+sid = libc.semget(0, 1, 0o1600)
+assert sid >= 0
+U = 0x1000	# SEM_UNDO
+start, ops, want = {"zero": (0, ((1, U), (-1, U)), 0), "clamp": (0, ((1, U), (-1, 0)), 0),
+		    "high": (32766, ((1, U),), 32767),
+		    "wide": (0, ((17000, U), (-1000, 0)), 16000)}[sys.argv[1]]
+assert libc.semctl(sid, 0, 16, ctypes.c_int(start)) == 0	# SETVAL
+for op, flg in ops:
+	assert libc.semop(sid, ctypes.byref(sembuf(0, op, flg)), 1) == 0
+print("ready pid=%d sem=%d" % (os.getpid(), sid), flush=True)
+n = 0
+while True:
+	time.sleep(0.05); n += 1
+	v = libc.semctl(sid, 0, 12)
+	if v != want:
+		print("FAIL: value %d, expected %d" % (v, want), flush=True); sys.exit(1)
+	print("pid %d tick %d" % (os.getpid(), n), flush=True)
+PY
+	local mode=$1
+	shift
+	wl_start_via python3 "$@" python3 "$T/undo.py" "$mode"
+	PY_SEM=$(grep -m1 -oE 'sem=[0-9]+' "$WL_LOG" | cut -d= -f2)
+	[ $# -gt 0 ] || on_exit "ipcrm -s $PY_SEM 2>/dev/null"
+	assert_ticking "$WL_LOG" 2
+}
+
+# 32767 with semadj -1, the set made again: +1 with SEM_UNDO first
+# would pass SEMVMX, so the decrease goes first; the exit then takes
+# the value to 32766
+test_sem_undo_high() {
+	undo_py high
+	fallback_forced sem_undo && return
+	snap_kill_json "$WL_PID"
+	assert_eq 32766 "$(sem_val0 "$PY_SEM")" "the value once the kill applied semadj -1"
+	ipcrm -s "$PY_SEM"
+	restore_d
+	assert_ticking "$WL_LOG" 3
+	kill -TERM "$WL_PID"
+	wait_until 10 "[ ! -d /proc/$WL_PID ]" || fail "python did not exit"
+	assert_eq 32766 "$(sem_val0 "$PY_SEM")" "the value after the exit (semadj -1)"
+}
+
+# 16000 with semadj -17000: either order passes 0 or SEMVMX: refused
+test_sem_undo_out_of_range() {
+	undo_py wide unshare --ipc
+	fallback_forced sem_undo && return
 	assert_ckpt 1 snap "$WL_PID" -o "$T/img" --kill
-	assert_err "SEM_UNDO"
+	assert_err "pid $WL_PID: sem id $PY_SEM semaphore 0: value 16000 with a SEM_UNDO adjustment of -17000 cannot be made \(SEMVMX 32767\)"
 	[ ! -e "$T/img" ] || fail "a refused snap left an image"
-	assert_ticking "$WL_LOG" 3 "$WL_PID"
-	assert_ckpt 0 inspect "$WL_PID"
-	grep -q "SEM_UNDO" "$CKPT_OUT" || fail "inspect does not say why: $(grep -i restor "$CKPT_OUT" | head -n 3)"
+	assert_ticking "$WL_LOG" 2
+	assert_inspect_says "$WL_PID" "\[ipc\] restore: sem id $PY_SEM semaphore 0: value 16000 with a SEM_UNDO adjustment of -17000 cannot be made"
+}
+
+# an entry of zeros: BPF reads it, nothing to keep; without BPF only
+# "an entry" is known: refused
+test_sem_undo_zero() {
+	undo_py zero
+	if fallback_forced sem_undo; then
+		assert_undo_refused "$WL_PID"
+		return
+	fi
+	snap_kill_json "$WL_PID"
+	assert_eq "[[]]" "$(json_get "[p['sem_undo'] for p in j['processes']]")" \
+		"adjustments in the image"
+	restore_d
+	assert_ticking "$WL_LOG" 3
+}
+
+# BPFCKPT_FALLBACK=sem_undo: a tree with adjustments is refused (snap,
+# --kill, inspect), one without them is not
+test_sem_undo_fallback() {
+	semundo_start "$WL/semundo" 50
+	BPFCKPT_FALLBACK=sem_undo assert_undo_refused "$SEM_PID"
+	BPFCKPT_FALLBACK=sem_undo assert_ckpt 0 inspect "$SEM_PID"
+	grep -q "did semop with SEM_UNDO" "$CKPT_OUT" ||
+		fail "inspect does not say why: $(grep -i restor "$CKPT_OUT" | head -n 3)"
+	sysvipc_start
+	BPFCKPT_FALLBACK=sem_undo assert_ckpt 0 snap "$WL_PID" -o "$T/img"
+}
+
+# a thread cloned without CLONE_SYSVSEM has an undo list of its own:
+# restore makes threads with CLONE_SYSVSEM, so it is refused
+test_sem_undo_thread_own_list() {
+	semundo_start "$WL/semundo" 50 thread
+	if fallback_forced sem_undo; then
+		assert_undo_refused "$SEM_PID"
+		return
+	fi
+	local tid
+	tid=$(ls /proc/$SEM_PID/task | grep -vx "$SEM_PID")
+	assert_ckpt 1 snap "$SEM_PID" -o "$T/img" --kill
+	assert_err "^bpfckpt: snap: pid $SEM_PID: thread $tid has a SEM_UNDO list of its own \(cloned without CLONE_SYSVSEM\): not supported$"
+	[ ! -e "$T/img" ] || fail "a refused snap left an image"
+	assert_ticking "$WL_LOG" 2 "$SEM_PID"
+	assert_inspect_says "$SEM_PID" "^  pid $SEM_PID \[ipc\] snap: thread $tid has a SEM_UNDO list of its own"
+}
+
+# more undo entries than collect_sem_undo's bound (8192 steps): refused,
+# saying so; in a private IPC namespace, which goes with the process
+test_sem_undo_too_many() {
+	cat >"$T/many.py" <<'PY'
+import ctypes, os, time
+libc = ctypes.CDLL(None, use_errno=True)
+class sembuf(ctypes.Structure):
+	_fields_ = [("num", ctypes.c_ushort), ("op", ctypes.c_short), ("flg", ctypes.c_short)]
+os.setsid()
+up = sembuf(0, 1, 0x1000)	# SEM_UNDO
+for i in range(8200):
+	sid = libc.semget(0, 1, 0o1600)
+	assert sid >= 0 and libc.semop(sid, ctypes.byref(up), 1) == 0
+print("ready pid=%d" % os.getpid(), flush=True)
+n = 0
+while True:
+	time.sleep(0.05); n += 1
+	print("pid %d tick %d" % (os.getpid(), n), flush=True)
+PY
+	wl_start_via python3 unshare --ipc python3 "$T/many.py"
+	assert_ticking "$WL_LOG" 2
+	if fallback_forced sem_undo; then
+		assert_undo_refused "$WL_PID"
+		return
+	fi
+	assert_ckpt 1 snap "$WL_PID" -o "$T/img" --kill
+	assert_err "^bpfckpt: snap: pid $WL_PID: SEM_UNDO adjustments on more semaphores than the walk reads \(8192 steps, one per 64 semaphores of a set\): not supported$"
+	[ ! -e "$T/img" ] || fail "a refused snap left an image"
+	assert_ticking "$WL_LOG" 2 "$WL_PID"
+	assert_inspect_says "$WL_PID" "\[ipc\] snap: SEM_UNDO adjustments on more semaphores than the walk reads"
+}
+
+# semadj -1 on a value 0: the kill's exit_sem() clamps 0 - 1 to 0, so
+# no restore could give the value back: snap --kill refuses it
+test_sem_undo_clamped() {
+	undo_py clamp
+	if fallback_forced sem_undo; then
+		assert_undo_refused "$WL_PID"
+		return
+	fi
+	assert_ckpt 1 snap "$WL_PID" -o "$T/img" --kill
+	assert_err "pid $WL_PID: sem id $PY_SEM semaphore 0: value 0, and the tree's SEM_UNDO adjustments take it to -1..0 when its processes exit; the kernel clamps that to 0..32767"
+	assert_err "\-\-kill refused"
+	[ ! -e "$T/img" ] || fail "a refused snap left an image"
+	assert_ticking "$WL_LOG" 2
+	assert_inspect_says "$WL_PID" "\[ipc\] restore: sem id $PY_SEM semaphore 0: value 0, and the tree's SEM_UNDO adjustments take it to -1..0"
 }
 
 # a program nobody here wrote: perl's IPC::SysV, a segment and a semaphore

@@ -402,11 +402,12 @@ test_check() {
 	local p
 	assert_ckpt 0 check
 	grep -qE '^bpf_iter +yes' "$CKPT_OUT" || fail "check does not report BPF iterators: $(cat "$CKPT_OUT")"
-	for p in list_tasks collect_task collect_timers collect_vma collect_file \
-		 sys_enter sys_exit walk_tree; do
+	for p in list_tasks collect_task collect_timers collect_sem_undo collect_vma \
+		 collect_file sys_enter sys_exit walk_tree; do
 		case $p in
 		list_tasks) fallback_forced tasks && continue ;;
 		collect_timers) fallback_forced timers && continue ;;
+		collect_sem_undo) fallback_forced sem_undo && continue ;;
 		collect_file) fallback_forced fd_path && p=collect_file_nopath ;;
 		sys_enter | sys_exit)
 			if fallback_forced raw_tp && fallback_forced tp_btf; then

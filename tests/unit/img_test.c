@@ -1454,8 +1454,19 @@ static int put_ipc(struct img_writer *w)
 	return ret;
 }
 
+/* the root's SEM_UNDO adjustments on the set: +2 0 -32767 (@twice: two records) */
+static int put_undo(struct img_writer *w, bool twice)
+{
+	struct img_sem_undo u = { .h.type = IMG_SEM_UNDO, .semid = SEM_ID, .nsems = 3 };
+	static const int16_t adj[3] = { 2, 0, -32767 };
+	struct img_part part = { adj, sizeof(adj) };
+	int ret = img_put(w, &u, sizeof(u), &part, 1);
+
+	return ret || !twice ? ret : img_put(w, &u, sizeof(u), &part, 1);
+}
+
 /* the IPC records after the header, or (@late) after the first process */
-static int build_ipc(const char *path, bool late)
+static int build_ipc_undo(const char *path, bool late, bool twice)
 {
 	struct img_writer *w;
 	int ret;
@@ -1467,10 +1478,16 @@ static int build_ipc(const char *path, bool late)
 	    !(ret = put_proc(w, ROOT_PID, 1, false)) &&
 	    (!late || !(ret = put_ipc(w))) &&
 	    !(ret = put_thread(w, ROOT_PID)) && !(ret = put_thread(w, THREAD2)) &&
+	    (late || !(ret = put_undo(w, twice))) &&
 	    !(ret = put_proc(w, ZOMBIE_PID, ROOT_PID, true)))
 		ret = img_commit(w);
 	img_abort(w);
 	return ret;
+}
+
+static int build_ipc(const char *path, bool late)
+{
+	return build_ipc_undo(path, late, false);
 }
 
 static struct img_rec ipc_recs[MAX_RECS];
@@ -1499,6 +1516,10 @@ static int ipc_round_trip(void)
 		no("segment data differs");
 	else if (ipc->sem[0]->nsems != 3 || ((const uint16_t *)(ipc->sem[0] + 1))[1] != 7)
 		no("semaphore values differ");
+	else if (img.procs[0].nr_undo != 1 || img.procs[0].undo[0]->semid != SEM_ID ||
+		 ((const int16_t *)(img.procs[0].undo[0] + 1))[2] != -32767 ||
+		 img.procs[1].nr_undo)
+		no("SEM_UNDO adjustments differ");
 	else if (ipc->msq[0].nr_msgs != 2 || ipc->msq[0].msgs[0]->mtype != 2 ||
 		 ipc->msq[0].msgs[1]->mtype != 1 ||
 		 memcmp(ipc->msq[0].msgs[0] + 1, "ab", 2))
@@ -1594,7 +1615,17 @@ static int t_ipc(void)
 	      IPC_EDIT(IMG_IPC_NS, 0, img_ipc_ns, flags, 4, "unknown flags",
 		       "unknown namespace flags") ||
 	      ipc_rejects(IMG_IPC_NS, 0, offsetof(struct img_ipc_ns, hostname), name,
-			  sizeof(name), "not terminated", "an unterminated hostname");
+			  sizeof(name), "not terminated", "an unterminated hostname") ||
+	      IPC_EDIT(IMG_SEM_UNDO, 0, img_sem_undo, semid, SEM_ID + 1,
+		       "is not in the image", "adjustments on a set the image lacks") ||
+	      IPC_EDIT(IMG_SEM_UNDO, 0, img_sem_undo, nsems, 2,
+		       "2 adjustments for a set of 3", "adjustments for fewer semaphores") ||
+	      IPC_EDIT(IMG_SEM_UNDO, 0, img_sem_undo, nsems, 9,
+		       "does not match 9 values", "adjustments longer than the record") ||
+	      IPC_EDIT(IMG_SEM_UNDO, 0, img_sem_undo, nsems, 0,
+		       "does not match 0 values", "no adjustments") ||
+	      ipc_rejects(IMG_SEM_UNDO, 0, sizeof(struct img_sem_undo) + 6, "\1", 1,
+			  "padding not zero", "adjustments with dirty padding");
 	free(ipc_good);
 	ipc_good = NULL;
 	if (ret)
@@ -1606,6 +1637,13 @@ static int t_ipc(void)
 	image_free(&img);
 	if (ret >= 0 || !strstr(last_err, "after the first process"))
 		return no("IPC records after a process: %s", ret >= 0 ? "accepted" : last_err);
+	if (build_ipc_undo(bad_path, false, true))
+		return no("writing the image failed");
+	ret = image_load(bad_path, 0, &img);
+	memcpy(last_err, img.r.err, sizeof(last_err));
+	image_free(&img);
+	if (ret >= 0 || !strstr(last_err, "a second undo record"))
+		return no("two undo records for one set: %s", ret >= 0 ? "accepted" : last_err);
 	return 0;
 }
 
