@@ -510,5 +510,5 @@ PL
 }
 
 # the fallback pass (tests/run) runs these only: see run_tests
-FALLBACK_CASES="objects_kept own_namespaces perl"
+FALLBACK_CASES="objects_kept own_namespaces perl sem_undo_kept removed_held_outside"
 run_tests "$@"
