@@ -204,13 +204,17 @@ const struct cmd_note cmd_examples[] = {
 };
 
 const char *const cmd_unsupported[] = {
-	"Sockets other than AF_UNIX (TCP, UDP, netlink) are refused at restore; "
-	"file descriptors in flight (SCM_RIGHTS) and unaccepted connections are refused.",
-	"inotify, fanotify, userfaultfd, io_uring, pidfd and other anonymous-inode fds "
-	"are refused at snap, naming the fd.",
-	"Nested pid namespaces are refused at restore; namespaces other than pid, IPC "
-	"and UTS, cgroups, controlling TTYs, file locks and mount state are not saved.",
-	"Shared mappings of deleted files or memfds, hugetlb and device mappings are refused.",
+	"Sockets other than AF_UNIX, TCP and UDP (netlink, raw, SCTP) are refused at restore, "
+	"as are TCP connections in states other than listening and established; "
+	"queued UDP datagrams are not kept.",
+	"File descriptors in flight (SCM_RIGHTS) and unix connections not yet accepted are refused.",
+	"userfaultfd, io_uring, pidfd and other anonymous-inode fds, and POSIX message "
+	"queues, are refused at snap, naming the fd.",
+	"inotify and fanotify events queued at snap time are not saved.",
+	"A process that joined a pid namespace with setns(2) and mounts of a tree's own "
+	"other than a proc on /proc are refused; network, user, cgroup and time "
+	"namespaces are not recreated.",
+	"hugetlb and device mappings are refused.",
 	"CPU-time and alarm POSIX timers, Landlock-confined processes, and a process "
 	"whose main thread exited while others run are refused at snap.",
 	"restore --lazy serves private anonymous memory only; shared memory is copied eagerly.",

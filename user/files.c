@@ -84,6 +84,8 @@ static bool is_inet(const struct rec_file *r)
 		(r->sock_type == SOCK_DGRAM && r->sock_proto == IPPROTO_UDP));
 }
 
+#define MQUEUE_MAGIC	0x19800202	/* ipc/mqueue.c: not in the uapi headers */
+
 int files_fd_kind(const struct rec_file *r, const char *path, uint32_t *kind,
 		  char *why, size_t len)
 {
@@ -108,6 +110,12 @@ int files_fd_kind(const struct rec_file *r, const char *path, uint32_t *kind,
 	if (has_prefix(path, "anon_inode:")) {
 		/* the others' state is not collected, so they would not restore */
 		snprintf(why, len, "fd %d is '%s': not supported", r->fd, path);
+		return -ENOTSUP;
+	}
+	if (r->sb_magic == MQUEUE_MAGIC) {
+		/* its messages can only be read by taking them off the queue */
+		snprintf(why, len, "fd %d is the POSIX message queue %s: restoring "
+			 "message queues is not supported", r->fd, path);
 		return -ENOTSUP;
 	}
 	switch (r->mode & S_IFMT) {

@@ -478,6 +478,43 @@ test_sem_undo_clamped() {
 	assert_inspect_says "$WL_PID" "\[ipc\] restore: sem id $PY_SEM semaphore 0: value 0, and the tree's SEM_UNDO adjustments take it to -1..0"
 }
 
+# a POSIX message queue (python3 through librt's mq_open) is refused
+# clearly by snap, inspect and snap --kill: its messages could only be
+# read by taking them off the queue; the program runs on, no image
+test_posix_mqueue_refused() {
+	local name=/bpfckpt-test-mq-$$
+	cat >"$T/mq.py" <<PY
+import ctypes, os, sys, time
+rt = ctypes.CDLL("librt.so.1", use_errno=True)
+fd = rt.mq_open(b"$name", os.O_CREAT | os.O_RDWR, 0o600, None)
+if fd < 0:
+    print("FAIL: mq_open: " + os.strerror(ctypes.get_errno()), flush=True)
+    sys.exit(1)
+os.setsid()
+print("ready pid=%d fd=%d" % (os.getpid(), fd), flush=True)
+n = 0
+while True:
+    n += 1
+    print("tick %d" % n, flush=True)
+    time.sleep(0.05)
+PY
+	on_exit "python3 -c 'import ctypes; ctypes.CDLL(\"librt.so.1\").mq_unlink(b\"$name\")'"
+	wl_start_via mq python3 "$T/mq.py"
+	assert_ticking "$WL_LOG" 2
+	mkdir "$T/out"
+	local fd args
+	fd=$(grep -m1 -oE 'fd=[0-9]+' "$WL_LOG" | cut -d= -f2)
+	for args in "" "--kill"; do
+		assert_ckpt 1 snap "$WL_PID" -o "$T/out/img" $args
+		assert_err "fd $fd is the POSIX message queue $name: restoring message queues is not supported"
+		assert_untouched "$T/out"
+	done
+	assert_ckpt 0 inspect "$WL_PID"
+	grep -q "fd $fd is the POSIX message queue $name" "$CKPT_OUT" ||
+		fail "inspect does not name the queue: $(head -c 300 "$CKPT_OUT")"
+	assert_ticking "$WL_LOG" 2
+}
+
 # a program nobody here wrote: perl's IPC::SysV, a segment and a semaphore
 test_perl() {
 	cat >"$T/ipc.pl" <<'PL'
