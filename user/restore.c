@@ -38,6 +38,7 @@
 #include "restore.h"
 #include "fd/inet.h"
 #include "lazy.h"
+#include "pgsrv.h"
 #include "locks.h"
 #include "util.h"
 #include "verdict.h"
@@ -90,6 +91,11 @@ static int parse_args(int argc, char **argv, struct restore_ctx *ctx)
 			ctx->shell_job = true;
 		else if (!strcmp(argv[i], "--lazy"))
 			ctx->lazy = true;
+		else if (!strcmp(argv[i], "--from")) {
+			if (++i == argc)
+				return usage_error(RESTORE_USAGE, "--from needs ADDR:PORT");
+			ctx->from = argv[i];
+		}
 		else if (!strcmp(argv[i], "--quiet"))
 			ctx->quiet = true;
 		else if (!strcmp(argv[i], "--json"))
@@ -101,6 +107,12 @@ static int parse_args(int argc, char **argv, struct restore_ctx *ctx)
 		else
 			ctx->path = argv[i];
 	}
+	if (ctx->from && ctx->path)
+		return usage_error(RESTORE_USAGE, "IMAGE or --from, not both");
+	if (ctx->from && !ctx->lazy)
+		return usage_error(RESTORE_USAGE, "--from needs --lazy");
+	if (ctx->from)
+		ctx->path = ctx->from;	/* what the messages call the image */
 	if (!ctx->path)
 		return usage_error(RESTORE_USAGE, "which IMAGE?");
 	return 0;
@@ -447,6 +459,7 @@ static void kill_all(struct restore_ctx *ctx)
 	for (i = 0; i < ctx->nr_procs; i++)
 		if (ctx->procs[i].pid > 0 && is_ours(ctx, ctx->procs[i].pid))
 			kill(ctx->procs[i].pid, SIGKILL);
+	pgc_abort(ctx->remote);
 	lazy_abort(ctx);
 	/* as subreaper and tracer, everything comes back to us */
 	while (now_ns() < deadline) {
@@ -534,6 +547,7 @@ static void free_ctx(struct restore_ctx *ctx)
 	if (ctx->stub)
 		munmap((void *)(uintptr_t)ctx->stub, INJ_STUB_SIZE);
 	image_free(&ctx->img);
+	pgc_close(ctx->remote);
 }
 
 /* --json: the summary's figures, one object */
@@ -655,14 +669,21 @@ int cmd_restore(int argc, char **argv)
 	}
 	ctx.t_start = now_ns();
 	ctx.t[0] = ctx.t_start;
+	/* --from: the records now, the pages from the server as they come */
+	if (ctx.from && pgc_open(ctx.from, &ctx.remote)) {
+		free_ctx(&ctx);
+		return EXIT_RUNTIME;
+	}
 	/* a lazy restore reads page data when it serves it (img.c verify()) */
-	ret = image_load(ctx.path, ctx.lazy ? IMG_OPEN_LAZY : 0, &ctx.img);
+	ret = image_load(ctx.remote ? pgc_path(ctx.remote) : ctx.path,
+			 ctx.lazy ? IMG_OPEN_LAZY : 0, &ctx.img);
 	/* compressed pages the pager does not serve are written as usual */
 	if (!ret && ctx.lazy)
 		ret = image_zfill(&ctx.img, lazy_vma);
 	if (ret) {
 		pr_err("%s: %s", ctx.path, ctx.img.r.err);
 		image_free(&ctx.img);
+		pgc_close(ctx.remote);
 		return EXIT_RUNTIME;
 	}
 	ctx.t[1] = now_ns();
@@ -673,6 +694,9 @@ int cmd_restore(int argc, char **argv)
 	ret = preflight(&ctx);
 	if (!ret && ctx.lazy && ctx.detach && (ret = detach_early(&ctx, &report)))
 		pr_err("starting the pager: %s", errstr(ret));
+	/* after the fork: threads do not survive it */
+	if (!ret && ctx.remote && (ret = pgc_start(ctx.remote)))
+		pr_err("--from %s: starting the pull: %s", ctx.from, errstr(ret));
 	if (ret)
 		goto out;
 	block_signals(&old);
@@ -688,6 +712,9 @@ int cmd_restore(int argc, char **argv)
 		pr_err("preparing: %s", errstr(ret));
 		goto out;
 	}
+	/* pages restore writes itself must be here before it does */
+	if (pgc_fetch_eager(&ctx))
+		goto out;
 	ctx.t[3] = now_ns();
 	ret = create_tree(&ctx);
 	ctx.t[4] = now_ns();
@@ -722,6 +749,7 @@ int cmd_restore(int argc, char **argv)
 	free_ctx(&ctx);
 	return ret;
 out:
+	pgc_abort(ctx.remote);
 	free_ctx(&ctx);
 	return EXIT_RUNTIME;
 }
