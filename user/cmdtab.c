@@ -175,7 +175,7 @@ const struct cmd_note cmd_env[] = {
 	{ "BPFCKPT_FAULT", "For the tests: make one step fail, to exercise the cleanup "
 	  "paths. Points: snap-collect, snap-write, snap-commit, restore-created, "
 	  "restore-ipc, restore-mm, restore-final, pre-track (once snap --pre has armed "
-	  "write tracking), vdso-differs (act as if the vdso moved), lazy-no-pull (the lazy pager serves faults only), serve-slow (snap --serve streams pages at ~50 MiB/s), refuse-PROGRAM "
+	  "write tracking), vdso-differs (act as if the vdso moved), lazy-no-pull (the lazy pager serves faults only), serve-slow (snap --serve streams pages at ~6 MiB/s, answers a fault in 50 ms), refuse-PROGRAM "
 	  "(the verifier refuses that BPF program), trace-no-PROGRAM (hide a tracer hook)." },
 	{ "BPFCKPT_FALLBACK", "Force userspace fallbacks where BPF could do the work: "
 	  "all, or a comma list of tasks, timers, fd_path, rseq, netlock (no network lock: "

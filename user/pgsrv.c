@@ -34,8 +34,8 @@
 #define ACCEPT_MS	120000	/* for the destination to come */
 #define IDLE_S		30	/* a connection silent this long is broken */
 #define SEND_STEP	(4u << 20)
-#define SLOW_STEP	(256u << 10)	/* BPFCKPT_FAULT=serve-slow: a step... */
-#define SLOW_US		5000		/* ...every 5 ms, ~50 MiB/s */
+#define SLOW_STEP	(64u << 10)	/* BPFCKPT_FAULT=serve-slow: a step... */
+#define SLOW_US		10000		/* ...every 10 ms, ~6 MiB/s */
 
 struct pgs_server {
 	char name[128];		/* ADDR:PORT as given */
@@ -313,6 +313,8 @@ static int answer(struct pgs_server *s)
 	    m.off % s->page_size || m.len % s->page_size || m.off > s->size ||
 	    m.len > s->size - m.off)
 		return -EPROTO;
+	if (s->slow)
+		usleep(5 * SLOW_US);	/* a far destination: 50 ms a request */
 	m.type = PGS_DATA;
 	ret = send_all(s->req, &m, sizeof(m));
 	if (!ret)
