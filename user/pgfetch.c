@@ -40,7 +40,8 @@
 
 #define CONNECT_MS	10000
 #define IDLE_S		30
-#define BULK_STEP	(1u << 20)	/* claimed at most at once */
+#define BULK_STEP	(4u << 20)	/* claimed at most at once */
+#define LOWAT		(256u << 10)	/* the bulk pull's wake-up */
 #define WINDOW		256		/* pages asked for in one round trip */
 
 enum { PG_ABSENT, PG_BULK, PG_FETCH, PG_PRESENT };
@@ -357,7 +358,15 @@ static int take(struct pgc *c, uint64_t off, uint64_t n)
 				break;
 			}
 		}
-		ret = recv_all(c->bulk, mine ? c->map + p * c->ps : c->scratch, run * c->ps);
+		/*
+		 * Through a hot buffer and pwrite(): recv() straight into the
+		 * memfd's mapping faults its fresh pages in one by one (DESIGN:
+		 * 0.71 s/GiB on tmpfs, against 0.45 for a bounce buffer).
+		 */
+		ret = recv_all(c->bulk, c->scratch, run * c->ps);
+		if (!ret && mine && pwrite(c->memfd, c->scratch, run * c->ps, p * c->ps) !=
+				    (ssize_t)(run * c->ps))
+			ret = -errno;
 		if (ret)
 			return ret;
 		if (mine) {
@@ -371,7 +380,7 @@ static int take(struct pgc *c, uint64_t off, uint64_t n)
 }
 
 /* one gap: in steps of what is already queued, so that a claim is short */
-static int pull_gap(struct pgc *c, const struct pgs_seg *g)
+static int pull_gap(struct pgc *c, const struct pgs_seg *g, uint64_t *left, int *lowat)
 {
 	uint64_t off = g->off, end = g->off + g->len, n;
 	struct pollfd p = { c->bulk, POLLIN, 0 };
@@ -394,6 +403,11 @@ static int pull_gap(struct pgc *c, const struct pgs_seg *g)
 		if (ret)
 			return ret;
 		off += n;
+		*left -= n;
+		if (*left < (uint64_t)*lowat) {
+			*lowat = *left ? *left : 1;
+			setsockopt(c->bulk, SOL_SOCKET, SO_RCVLOWAT, lowat, sizeof(*lowat));
+		}
 	}
 	return 0;
 }
@@ -402,13 +416,22 @@ static void *bulk_main(void *arg)
 {
 	struct pgc *c = arg;
 	struct pgs_msg m = { .type = PGS_DONE };
-	int lowat = c->ps, one = 1, ret = 0;
+	uint64_t left = c->data_pages * c->ps;
+	int lowat = 0, one = 1, ret = 0;
 	uint32_t i;
 
-	/* woken once a page is queued, not per segment of the link */
-	setsockopt(c->bulk, SOL_SOCKET, SO_RCVLOWAT, &lowat, sizeof(lowat));
-	for (i = 0; !ret && i < c->nr_gaps && !atomic_load(&c->err); i++)
-		ret = pull_gap(c, &c->gaps[i]);
+	for (i = 0; !ret && i < c->nr_gaps && !atomic_load(&c->err); i++) {
+		/*
+		 * Woken once LOWAT bytes are queued, not per segment of the
+		 * link (fewer wake-ups, FIONREADs and recvs per MiB); never
+		 * more than what is still to come, or poll() would wait.
+		 */
+		if (lowat != (int)MIN(left, (uint64_t)LOWAT)) {
+			lowat = MIN(left, (uint64_t)LOWAT);
+			setsockopt(c->bulk, SOL_SOCKET, SO_RCVLOWAT, &lowat, sizeof(lowat));
+		}
+		ret = pull_gap(c, &c->gaps[i], &left, &lowat);
+	}
 	if (ret) {
 		broke(c, ret, "%s", why_str(ret));
 		return NULL;
