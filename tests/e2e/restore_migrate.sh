@@ -169,7 +169,7 @@ test_refused() {
 
 # a peer that sends garbage, either way: refused with a clear error
 test_garbage() {
-	local rc
+	local from
 	ip netns exec "$NS_A" python3 -c '
 import os, socket, sys
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -182,6 +182,23 @@ c, _ = s.accept(); c.sendall(os.urandom(1 << 16)); c.recv(64); c.close()' \
 	dst_wait
 	[ "$DST_RC" = 1 ] || fail "restore --from a garbage peer exited $DST_RC: $(cat "$T/dst.err")"
 	grep -q 'not a bpfckpt page server' "$T/dst.err" || fail "restore: $(cat "$T/dst.err")"
+	assert_dst_gone
+	# the right greeting, then a layout whose parts overlap
+	ip netns exec "$NS_A" python3 -c '
+import socket, struct, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(1); print("up", flush=True)
+c, _ = s.accept(); c.recv(24)
+c.sendall(struct.pack("<QIIQQII", 0x31565347504b4342, 1, 4096, 1 << 20, 7, 2, 0))
+c.sendall(struct.pack("<QQQQ", 0, 8192, 4096, 8192)); c.recv(64); c.close()' \
+		"$ADDR_A" "$((PORT + 3))" >"$T/fake2.out" 2>&1 &
+	on_exit "kill $! 2>/dev/null; wait $! 2>/dev/null"
+	wait_for_line "$T/fake2.out" '^up' 10 || fail "the second fake server did not start"
+	rm -f "$T/dst.rc"
+	pull "$ADDR_A:$((PORT + 3))"
+	dst_wait
+	[ "$DST_RC" = 1 ] || fail "restore --from a bad layout exited $DST_RC: $(cat "$T/dst.err")"
+	grep -q 'does not hold together' "$T/dst.err" || fail "restore: $(cat "$T/dst.err")"
 	assert_dst_gone
 	# and to the server: it says so, and still serves the real destination
 	wl_start heap 16 50
@@ -197,7 +214,10 @@ c.sendall(os.urandom(24)); c.recv(64)' "$ADDR_A" "$PORT" >/dev/null 2>&1
 	pull
 	srv_wait
 	[ "$SRV_RC" = 0 ] || fail "snap --serve exited $SRV_RC after the garbage: $(cat "$T/srv.err")"
-	assert_ticking "$WL_LOG" 5
+	from=$(last_tick "$WL_LOG")
+	wait_until 30 "grep -q '^FAIL' '$WL_LOG' || [ \$(last_tick '$WL_LOG') -ge $((from + 5)) ]" ||
+		fail "the moved heap does not tick past $from: $(cat "$T/dst.err" "$T/dst.rc" 2>&1 | paste -sd';')"
+	assert_log_ok "$WL_LOG"
 	kill_session "$DST"
 }
 
