@@ -236,7 +236,8 @@ static void *bulk_main(void *arg)
 	}
 	if (ret)
 		snprintf(s->bulk_why, sizeof(s->bulk_why), "%s: %s", what,
-			 ret == -ECONNRESET ? "the destination hung up" :
+			 ret == -ECONNRESET || ret == -EPIPE ?
+			 "the destination hung up before every page arrived" :
 			 ret == -ETIMEDOUT ? "no progress in 30 s" :
 			 ret == -EPROTO ? "not a bpfckpt page client" : errstr(ret));
 	atomic_store(&s->bulk_err, ret);
