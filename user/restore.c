@@ -671,7 +671,7 @@ int cmd_restore(int argc, char **argv)
 	ctx.t[0] = ctx.t_start;
 	/* --from: the records now, the pages from the server as they come */
 	if (ctx.from && pgc_open(ctx.from, &ctx.remote)) {
-		free_ctx(&ctx);
+		free(ctx.inh);
 		return EXIT_RUNTIME;
 	}
 	/* a lazy restore reads page data when it serves it (img.c verify()) */
