@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -486,7 +487,7 @@ static int wait_root(struct restore_ctx *ctx)
 	pid_t root = ctx->procs[0].pid;
 	siginfo_t si;
 	sigset_t set;
-	int st;
+	int st, pfd;
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
@@ -496,12 +497,24 @@ static int wait_root(struct restore_ctx *ctx)
 	sigaddset(&set, SIGCHLD);
 	if (ctx->shell_job)
 		sigaddset(&set, SIGTSTP);
+	/*
+	 * The root's exit seen through a pidfd before it is waited for: a
+	 * tracer in our own thread group (the lazy pager's close_in()) makes
+	 * the kernel report the root's ptrace stops to our waitpid() too
+	 * (ptrace_reparented() is false within one thread group), and one
+	 * taken here is lost to the pager and read as a death (255).
+	 */
+	pfd = syscall(SYS_pidfd_open, root, 0);
 	for (;;) {
+		struct pollfd gone = { pfd, POLLIN, 0 };
 		/* __WNOTHREAD: the lazy pager thread's tracees are its own */
-		pid_t p = waitpid(root, &st, WNOHANG | __WNOTHREAD);
+		pid_t p = pfd >= 0 && poll(&gone, 1, 0) != 1 ? 0 :
+			  waitpid(root, &st, (pfd >= 0 ? 0 : WNOHANG) | __WNOTHREAD);
 
-		if (p == root)
+		if (p == root && (WIFEXITED(st) || WIFSIGNALED(st)))
 			break;
+		if (p == root)
+			continue;	/* a stop, without a pidfd to tell */
 		if (p < 0 && errno != EINTR)
 			return EXIT_RUNTIME;
 		if (sigwaitinfo(&set, &si) <= 0 || si.si_signo == SIGCHLD)
@@ -518,6 +531,8 @@ static int wait_root(struct restore_ctx *ctx)
 		else if (!ctx->shell_job)
 			kill(root, si.si_signo);
 	}
+	if (pfd >= 0)
+		close(pfd);
 	if (WIFEXITED(st))
 		return WEXITSTATUS(st);
 	return 128 + WTERMSIG(st);
