@@ -20,7 +20,8 @@
 # 13.1 s here), resume as for a local lazy restore.
 #
 # Environment: BUILD, BENCH_MIGRATE_MB (sizes in MiB, "2048"),
-# BENCH_MIGRATE_RUNS (rounds, 3).
+# BENCH_MIGRATE_RUNS (rounds, 3), BENCH_MIGRATE_DEBUG (non-empty: print
+# the last round's restore -v and snap --serve output).
 
 set -euo pipefail
 for fd in /proc/$$/fd/*; do
@@ -112,6 +113,7 @@ for mb in $SIZES; do
 		served+=" $(sed -n 's/.* has every page: [0-9.]* MiB in \([0-9.]*\) s.*/\1/p' "$TMP/srv.out")"
 		DST= WL_PID=
 	done
+	[ -n "${BENCH_MIGRATE_DEBUG:-}" ] && cat "$TMP/dst.err" "$TMP/srv.out" >&2
 	echo "migrate mb=$mb resume_sec=$(med "$resume") arrive_sec=$(med "$arrive")" \
 	     "pull_sec=$(med "$pull") served_sec=$(med "$served")" \
 	     "pull_gib_per_sec=$(calc "$mb / 1024 / $(med "$pull")")"
