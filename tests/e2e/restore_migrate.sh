@@ -113,6 +113,33 @@ test_migrate() {
 	kill_session "$DST"
 }
 
+# restore -d: the pull goes on in the detached pager (its threads start
+# after the fork); restore returns once the tree runs
+test_migrate_detached() {
+	local from
+	wl_start heap 32 50
+	assert_ticking "$WL_LOG" 3
+	serve "$WL_PID"
+	from=$(last_tick "$WL_LOG")
+	# the namespace's init must outlive restore: a shell that waits
+	setsid bash -c 'nsenter --net="/run/netns/$1" unshare -pf --mount-proc bash -c "
+		timeout -k 5 \$1 \$2 -v restore --lazy --from \$3 -d >\$4/dst.out 2>\$4/dst.err </dev/null
+		echo \$? >\$4/dst.rc; exec sleep 600" _ "$2" "$3" "$4" "$5"' \
+		_ "$NS_B" "$CKPT_TIMEOUT" "$BPFCKPT" "$ADDR_A:$PORT" "$T" &
+	DST=$!
+	echo "$DST" >>"$T/.sessions"
+	dst_wait
+	[ "$DST_RC" = 0 ] || fail "restore -d --from exited $DST_RC: $(cat "$T/dst.err")"
+	grep -q 'in the background' "$T/dst.out" || fail "no pager line: $(cat "$T/dst.out")"
+	srv_wait
+	[ "$SRV_RC" = 0 ] || fail "snap --serve exited $SRV_RC: $(cat "$T/srv.err")"
+	wait_until 10 "! session_alive $WL_PID" || fail "the source tree survived the pull"
+	wait_until 30 "grep -q '^FAIL' '$WL_LOG' || [ \$(last_tick '$WL_LOG') -ge $((from + 20)) ]" ||
+		fail "the moved heap does not tick past $from: $(cat "$T/dst.err")"
+	assert_log_ok "$WL_LOG"
+	kill_session "$DST"
+}
+
 # the server killed mid-pull (paced by serve-slow) as soon as the tree
 # runs at the destination: the destination tree is killed, saying how
 # many pages never came, and the source tree, thawed by the kernel as its
