@@ -79,6 +79,14 @@ int pgs_parse_addr(const char *s, struct sockaddr_storage *sa, unsigned *len)
 	return 0;
 }
 
+bool pgs_addr_ok(const char *s)
+{
+	struct sockaddr_storage sa;
+	unsigned len;
+
+	return !pgs_parse_addr(s, &sa, &len);
+}
+
 int pgs_listen(const char *addr, struct pgs_server **out)
 {
 	struct sockaddr_storage sa;

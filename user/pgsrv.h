@@ -83,6 +83,8 @@ _Static_assert(sizeof(struct pgs_msg) == 24, "pgs_msg");
 /* ADDR:PORT or [ADDR]:PORT, numeric; -EINVAL with nothing printed */
 struct sockaddr_storage;
 int pgs_parse_addr(const char *s, struct sockaddr_storage *sa, unsigned *len);
+/* whether @s parses so (for the usage checks) */
+bool pgs_addr_ok(const char *s);
 
 /* ---- the source (pgsrv.c) ---- */
 

@@ -96,6 +96,9 @@ static int parse_args(int argc, char **argv, struct restore_ctx *ctx)
 			if (++i == argc)
 				return usage_error(RESTORE_USAGE, "--from needs ADDR:PORT");
 			ctx->from = argv[i];
+			if (!pgs_addr_ok(ctx->from))
+				return usage_error(RESTORE_USAGE, "--from '%s': not ADDR:PORT",
+						   ctx->from);
 		}
 		else if (!strcmp(argv[i], "--quiet"))
 			ctx->quiet = true;

@@ -54,6 +54,9 @@ static int parse_args(int argc, char **argv, struct snap_ctx *ctx)
 			if (++i == argc)
 				return usage_error(SNAP_USAGE, "--serve needs ADDR:PORT");
 			ctx->serve = argv[i];
+			if (!pgs_addr_ok(ctx->serve))
+				return usage_error(SNAP_USAGE, "--serve '%s': not ADDR:PORT",
+						   ctx->serve);
 		} else if (!strcmp(argv[i], "--pre")) {
 			ctx->pre = true;
 		} else if (!strcmp(argv[i], "--parent")) {

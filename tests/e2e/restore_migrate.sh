@@ -184,6 +184,19 @@ test_restore_refused() {
 	assert_ticking "$WL_LOG" 5
 }
 
+# what the options do not take is a usage error, before anything happens
+test_usage() {
+	assert_ckpt 2 restore --lazy --from nonsense
+	grep -q "not ADDR:PORT" "$CKPT_ERR" || fail "restore: $(cat "$CKPT_ERR")"
+	assert_ckpt 2 restore --from "$ADDR_A:$PORT"
+	grep -q "needs --lazy" "$CKPT_ERR" || fail "restore: $(cat "$CKPT_ERR")"
+	assert_ckpt 2 restore "$T/x.img" --lazy --from "$ADDR_A:$PORT"
+	assert_ckpt 2 snap $$ --serve "$ADDR_A"
+	assert_ckpt 2 snap $$ --serve "$ADDR_A:$PORT" -o "$T/x.img"
+	assert_ckpt 2 snap $$ --serve "$ADDR_A:$PORT" --kill
+	[ ! -e "$T/x.img" ] || fail "an image was left"
+}
+
 # nobody listens: a clear error, nothing left behind
 test_refused() {
 	local rc
