@@ -112,8 +112,12 @@ struct restore_ctx;
 int pgc_open(const char *addr, struct pgc **out);
 /* where image_load() finds the image (the memfd) */
 const char *pgc_path(const struct pgc *c);
-/* the bulk pull from here on, in a thread (after any fork of the restorer) */
-int pgc_start(struct pgc *c);
+/*
+ * the bulk pull from here on, in a thread (after any fork of the
+ * restorer), into the page data of @image: image_load()'s mapping of
+ * pgc_path()
+ */
+int pgc_start(struct pgc *c, const void *image);
 /*
  * The file range [off, off + len) has arrived: 0.  Else, with @fetch,
  * it is asked for on the request connection and waited for; without,

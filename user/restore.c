@@ -713,7 +713,7 @@ int cmd_restore(int argc, char **argv)
 	if (!ret && ctx.lazy && ctx.detach && (ret = detach_early(&ctx, &report)))
 		pr_err("starting the pager: %s", errstr(ret));
 	/* after the fork: threads do not survive it */
-	if (!ret && ctx.remote && (ret = pgc_start(ctx.remote)))
+	if (!ret && ctx.remote && (ret = pgc_start(ctx.remote, ctx.img.r.base)))
 		pr_err("--from %s: starting the pull: %s", ctx.from, errstr(ret));
 	if (ret)
 		goto out;
