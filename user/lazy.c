@@ -988,6 +988,9 @@ static void *pager_main(void *arg)
 	}
 	if (ret)
 		kill_tree(pg);
+	/* --from: the image's pages are all in the tree, and no longer ours */
+	else if (pg->ctx->remote && pgc_complete(pg->ctx->remote) && !atomic_load(&pg->stop))
+		pgc_drop_data(pg->ctx->remote);
 	return NULL;
 }
 

@@ -624,6 +624,14 @@ int pgc_fetch_eager(struct restore_ctx *ctx)
 	return 0;
 }
 
+void pgc_drop_data(struct pgc *c)
+{
+	uint32_t i;
+
+	for (i = 0; c->view && i < c->nr_gaps; i++)
+		madvise(c->view + c->gaps[i].off, c->gaps[i].len, MADV_DONTNEED);
+}
+
 void pgc_abort(struct pgc *c)
 {
 	if (!c)

@@ -134,6 +134,8 @@ bool pgc_broken(const struct pgc *c);
 bool pgc_complete(const struct pgc *c);
 /* "ADDR: why: N pages (M MiB) never arrived" */
 void pgc_describe_loss(const struct pgc *c, char *buf, size_t len);
+/* the pager is done with every page: their memory goes back */
+void pgc_drop_data(struct pgc *c);
 /* a failed restore: the connections go at once (the source thaws) */
 void pgc_abort(struct pgc *c);
 /* waits for the bulk pull's end; frees (NULL ok) */
