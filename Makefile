@@ -196,6 +196,7 @@ bench: bench-deps $(BUILD)/bpfckpt $(WL_BINS) $(BENCH_BINS)
 	$(Q)BUILD=$(BUILD) bash tests/bench/lazy.sh
 	$(Q)BUILD=$(BUILD) bash tests/bench/compress.sh
 	$(Q)BUILD=$(BUILD) bash tests/bench/precopy.sh
+	$(Q)BUILD=$(BUILD) bash tests/bench/migrate.sh
 
 $(BUILD)/tests/bench/%: tests/bench/%.c
 	$(call msg,CC,$@)

@@ -25,6 +25,10 @@ static const struct cmd_opt snap_opts[] = {
 	{ "--parent", "IMAGE", ARG_IMAGE, false,
 	  "Store only the pages written since the pre-copy image IMAGE, which this "
 	  "image then refers to.", NULL },
+	{ "--serve", "ADDR:PORT", ARG_TEXT, false,
+	  "Keep the tree frozen and serve its image to one restore --lazy --from on "
+	  "ADDR:PORT; kill the tree once every page has arrived, thaw it if the "
+	  "connection breaks first.", NULL },
 	{ "--file-max", "BYTES", ARG_TEXT, false,
 	  "Store the content of memfds and deleted files up to BYTES each "
 	  "(default 1 MiB, at most 15 MiB).", NULL },
@@ -44,6 +48,9 @@ static const struct cmd_opt restore_opts[] = {
 	  "Restore on another kernel release, or with the restorer's keyring.", NULL },
 	{ "--lazy", NULL, ARG_NONE, false,
 	  "Resume at once and serve private anonymous memory on demand (userfaultfd).", NULL },
+	{ "--from", "ADDR:PORT", ARG_TEXT, false,
+	  "With --lazy: take the image from snap --serve at ADDR:PORT, resume at once "
+	  "and pull the pages over TCP.", NULL },
 	{ "--inherit-fd", "fd[N]:KEY", ARG_TEXT, true,
 	  "Give the tree restore's own fd N for every file whose /proc link reads KEY "
 	  "(pipe:[INO], socket:[INO], a path).", NULL },
@@ -168,7 +175,7 @@ const struct cmd_note cmd_env[] = {
 	{ "BPFCKPT_FAULT", "For the tests: make one step fail, to exercise the cleanup "
 	  "paths. Points: snap-collect, snap-write, snap-commit, restore-created, "
 	  "restore-ipc, restore-mm, restore-final, pre-track (once snap --pre has armed "
-	  "write tracking), vdso-differs (act as if the vdso moved), lazy-no-pull (the lazy pager serves faults only), refuse-PROGRAM "
+	  "write tracking), vdso-differs (act as if the vdso moved), lazy-no-pull (the lazy pager serves faults only), serve-slow (snap --serve streams pages at ~6 MiB/s, answers a fault in 50 ms), refuse-PROGRAM "
 	  "(the verifier refuses that BPF program), trace-no-PROGRAM (hide a tracer hook)." },
 	{ "BPFCKPT_FALLBACK", "Force userspace fallbacks where BPF could do the work: "
 	  "all, or a comma list of tasks, timers, sem_undo, fd_path, rseq, netlock (no network lock: "

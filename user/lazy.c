@@ -44,6 +44,7 @@
 #include "inject.h"
 #include "lazy.h"
 #include "log.h"
+#include "pgsrv.h"
 #include "restore.h"
 #include "util.h"
 
@@ -101,6 +102,8 @@ struct pager {
 	_Atomic bool released;		/* the tree runs: pull, and finish */
 	_Atomic bool stop;
 	_Atomic int err;		/* the tree had to be killed */
+	bool in_pull;			/* --from: the pull waits for the bulk pull, */
+	bool stalled;			/* and it did the last step */
 	uint64_t faults, copied, fault_ns_max, fault_ns_sum;
 	uint64_t fault_hist[64];	/* faults by log2 of their ns */
 	uint64_t t_release;		/* when the tree was let go */
@@ -305,6 +308,16 @@ static int check_piece(struct pager *pg, struct lz_src *s, struct lz_at at)
 		s->piece_ok[at.c][piece] = 1;
 		return 0;
 	}
+	/* --from: the piece must have arrived; a fault asks for it (pgfetch.c) */
+	if (pg->ctx->remote && chunk->sums) {
+		uint64_t ps = pg->ctx->img.r.page_size;
+		uint64_t off = chunk->data_off + (uint64_t)piece * IMG_PIECE_PAGES * ps;
+		uint64_t n = MIN(IMG_PIECE_PAGES, chunk->nr - piece * IMG_PIECE_PAGES);
+		int ret = pgc_need(pg->ctx->remote, off, n * ps, !pg->in_pull);
+
+		if (ret)
+			return ret;
+	}
 	if (fstat(pg->ctx->img.r.fd, &st) || st.st_size < pg->img_st.st_size)
 		return -EIO;
 	if (!img_piece_ok(pg->ctx->img.r.page_size, chunk->data, chunk->nr, chunk->sums,
@@ -319,7 +332,15 @@ static int check_piece(struct pager *pg, struct lz_src *s, struct lz_at at)
 static void fatal(struct pager *pg, struct lz_mm *m, uint64_t va, int err)
 {
 	int expect = 0;
+	char why[320];
 
+	if (pg->ctx->remote && pgc_broken(pg->ctx->remote)) {
+		if (atomic_compare_exchange_strong(&pg->err, &expect, -ECONNRESET)) {
+			pgc_describe_loss(pg->ctx->remote, why, sizeof(why));
+			pr_err("lazy pager: %s; the tree is killed", why);
+		}
+		return;
+	}
 	if (atomic_compare_exchange_strong(&pg->err, &expect, err))
 		pr_err("lazy pager: pid %d: page %#llx and %llu more not served: %s%s; "
 		       "the tree is killed", m->pid ? m->pid : -1,
@@ -684,8 +705,10 @@ static int pull(struct pager *pg, struct lz_mm *m)
 
 	if (m->nr_strays) {
 		ret = copy_stray(pg, m, m->nr_strays - 1, &bad);
-		if (ret == -EAGAIN)
+		if (ret == -EAGAIN || ret == -EINPROGRESS) {
+			pg->stalled = ret == -EINPROGRESS;
 			return 0;
+		}
 		if (ret == -ESRCH) {
 			m->gone = true;
 			return 0;
@@ -703,6 +726,15 @@ static int pull(struct pager *pg, struct lz_mm *m)
 	/* a fault won the page, or an event is under way: next step */
 	if (ret == -EEXIST || ret == -EAGAIN)
 		return 0;
+	/*
+	 * --from: not arrived yet.  The pull then follows the bulk pull,
+	 * which comes in the image's order: from the start.
+	 */
+	if (ret == -EINPROGRESS) {
+		m->cursor = (struct lz_at){ 0, 0 };
+		pg->stalled = true;
+		return 0;
+	}
 	if (ret == -ESRCH) {
 		m->gone = true;
 		return 0;
@@ -898,19 +930,29 @@ static void *pager_main(void *arg)
 	while (!atomic_load(&pg->stop)) {
 		bool released = atomic_load(&pg->released);
 		bool pulling = released && !no_pull;
+		/* --from: every page served, the bulk pull not over yet */
+		bool idle = released && all_done(pg);
 
-		/* pulling, only a look at what came; else a wait for it */
-		n = epoll_wait(pg->epfd, evs, 16, pulling ? 0 : released ? 100 : -1);
+		/* pulling, only a look at what came (or 1 ms for the bulk); else a wait */
+		n = epoll_wait(pg->epfd, evs, 16, idle ? 100 : pulling ? pg->stalled :
+				released ? 100 : -1);
 		for (k = 0; k < n && !ret; k++) {
 			struct lz_mm *m = evs[k].data.ptr;
 
-			if (!m) {
-				if (read(pg->wake, &v, sizeof(v)) < 0 && errno != EAGAIN)
+			if (!m || m == (void *)pg) {
+				int fd = m ? pgc_event_fd(pg->ctx->remote) : pg->wake;
+
+				if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 					ret = -errno;
 				continue;
 			}
 			if (m->ufd >= 0)
 				ret = read_mm(pg, m);
+		}
+		/* never holes: a broken pull kills the tree (fatal() says how many) */
+		if (!ret && pg->ctx->remote && pgc_broken(pg->ctx->remote)) {
+			fatal(pg, NULL, 0, -ECONNRESET);
+			ret = -ECONNRESET;
 		}
 		if (ret)
 			break;
@@ -932,16 +974,23 @@ static void *pager_main(void *arg)
 
 			if (m->ufd < 0 || !todo(m))
 				continue;
+			pg->in_pull = true;
+			pg->stalled = false;
 			ret = pull(pg, m);
+			pg->in_pull = false;
 			rr = (rr + i + 1) % pg->nr_mms;
 			break;
 		}
 		pthread_mutex_unlock(&pg->lock);
-		if (ret || (released && all_done(pg)))
+		if (ret || (released && all_done(pg) &&
+			    (!pg->ctx->remote || pgc_complete(pg->ctx->remote))))
 			break;
 	}
 	if (ret)
 		kill_tree(pg);
+	/* --from: the image's pages are all in the tree, and no longer ours */
+	else if (pg->ctx->remote && pgc_complete(pg->ctx->remote) && !atomic_load(&pg->stop))
+		pgc_drop_data(pg->ctx->remote);
 	return NULL;
 }
 
@@ -1125,7 +1174,11 @@ static struct pager *pager_get(struct restore_ctx *ctx)
 	pthread_mutexattr_destroy(&attr);
 	pg->keeper_done = pg->keeper_pidfd = -1;
 	if (pg->epfd < 0 || pg->wake < 0 || fstat(ctx->img.r.fd, &pg->img_st) ||
-	    epoll_ctl(pg->epfd, EPOLL_CTL_ADD, pg->wake, &ev) || start_keeper(pg) ||
+	    epoll_ctl(pg->epfd, EPOLL_CTL_ADD, pg->wake, &ev) ||
+	    (ctx->remote && epoll_ctl(pg->epfd, EPOLL_CTL_ADD, pgc_event_fd(ctx->remote),
+				      &(struct epoll_event){ .events = EPOLLIN,
+							     .data.ptr = pg })) ||
+	    start_keeper(pg) ||
 	    pthread_create(&pg->thread, NULL, pager_main, pg)) {
 		stop_keeper(pg);
 		if (pg->epfd >= 0)

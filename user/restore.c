@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,7 @@
 #include "restore.h"
 #include "fd/inet.h"
 #include "lazy.h"
+#include "pgsrv.h"
 #include "locks.h"
 #include "util.h"
 #include "verdict.h"
@@ -90,6 +92,14 @@ static int parse_args(int argc, char **argv, struct restore_ctx *ctx)
 			ctx->shell_job = true;
 		else if (!strcmp(argv[i], "--lazy"))
 			ctx->lazy = true;
+		else if (!strcmp(argv[i], "--from")) {
+			if (++i == argc)
+				return usage_error(RESTORE_USAGE, "--from needs ADDR:PORT");
+			ctx->from = argv[i];
+			if (!pgs_addr_ok(ctx->from))
+				return usage_error(RESTORE_USAGE, "--from '%s': not ADDR:PORT",
+						   ctx->from);
+		}
 		else if (!strcmp(argv[i], "--quiet"))
 			ctx->quiet = true;
 		else if (!strcmp(argv[i], "--json"))
@@ -101,6 +111,12 @@ static int parse_args(int argc, char **argv, struct restore_ctx *ctx)
 		else
 			ctx->path = argv[i];
 	}
+	if (ctx->from && ctx->path)
+		return usage_error(RESTORE_USAGE, "IMAGE or --from, not both");
+	if (ctx->from && !ctx->lazy)
+		return usage_error(RESTORE_USAGE, "--from needs --lazy");
+	if (ctx->from)
+		ctx->path = ctx->from;	/* what the messages call the image */
 	if (!ctx->path)
 		return usage_error(RESTORE_USAGE, "which IMAGE?");
 	return 0;
@@ -449,6 +465,7 @@ static void kill_all(struct restore_ctx *ctx)
 	for (i = 0; i < ctx->nr_procs; i++)
 		if (ctx->procs[i].pid > 0 && is_ours(ctx, ctx->procs[i].pid))
 			kill(ctx->procs[i].pid, SIGKILL);
+	pgc_abort(ctx->remote);
 	lazy_abort(ctx);
 	/* as subreaper and tracer, everything comes back to us */
 	while (now_ns() < deadline) {
@@ -475,7 +492,7 @@ static int wait_root(struct restore_ctx *ctx)
 	pid_t root = ctx->procs[0].pid;
 	siginfo_t si;
 	sigset_t set;
-	int st;
+	int st, pfd;
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
@@ -485,12 +502,24 @@ static int wait_root(struct restore_ctx *ctx)
 	sigaddset(&set, SIGCHLD);
 	if (ctx->shell_job)
 		sigaddset(&set, SIGTSTP);
+	/*
+	 * The root's exit seen through a pidfd before it is waited for: a
+	 * tracer in our own thread group (the lazy pager's close_in()) makes
+	 * the kernel report the root's ptrace stops to our waitpid() too
+	 * (ptrace_reparented() is false within one thread group), and one
+	 * taken here is lost to the pager and read as a death (255).
+	 */
+	pfd = syscall(SYS_pidfd_open, root, 0);
 	for (;;) {
+		struct pollfd gone = { pfd, POLLIN, 0 };
 		/* __WNOTHREAD: the lazy pager thread's tracees are its own */
-		pid_t p = waitpid(root, &st, WNOHANG | __WNOTHREAD);
+		pid_t p = pfd >= 0 && poll(&gone, 1, 0) != 1 ? 0 :
+			  waitpid(root, &st, (pfd >= 0 ? 0 : WNOHANG) | __WNOTHREAD);
 
-		if (p == root)
+		if (p == root && (WIFEXITED(st) || WIFSIGNALED(st)))
 			break;
+		if (p == root)
+			continue;	/* a stop, without a pidfd to tell */
 		if (p < 0 && errno != EINTR)
 			return EXIT_RUNTIME;
 		if (sigwaitinfo(&set, &si) <= 0 || si.si_signo == SIGCHLD)
@@ -507,6 +536,8 @@ static int wait_root(struct restore_ctx *ctx)
 		else if (!ctx->shell_job)
 			kill(root, si.si_signo);
 	}
+	if (pfd >= 0)
+		close(pfd);
 	if (WIFEXITED(st))
 		return WEXITSTATUS(st);
 	return 128 + WTERMSIG(st);
@@ -536,6 +567,7 @@ static void free_ctx(struct restore_ctx *ctx)
 	if (ctx->stub)
 		munmap((void *)(uintptr_t)ctx->stub, INJ_STUB_SIZE);
 	image_free(&ctx->img);
+	pgc_close(ctx->remote);
 }
 
 /* --json: the summary's figures, one object */
@@ -657,14 +689,21 @@ int cmd_restore(int argc, char **argv)
 	}
 	ctx.t_start = now_ns();
 	ctx.t[0] = ctx.t_start;
+	/* --from: the records now, the pages from the server as they come */
+	if (ctx.from && pgc_open(ctx.from, &ctx.remote)) {
+		free(ctx.inh);
+		return EXIT_RUNTIME;
+	}
 	/* a lazy restore reads page data when it serves it (img.c verify()) */
-	ret = image_load(ctx.path, ctx.lazy ? IMG_OPEN_LAZY : 0, &ctx.img);
+	ret = image_load(ctx.remote ? pgc_path(ctx.remote) : ctx.path,
+			 ctx.lazy ? IMG_OPEN_LAZY : 0, &ctx.img);
 	/* compressed pages the pager does not serve are written as usual */
 	if (!ret && ctx.lazy)
 		ret = image_zfill(&ctx.img, lazy_vma);
 	if (ret) {
 		pr_err("%s: %s", ctx.path, ctx.img.r.err);
 		image_free(&ctx.img);
+		pgc_close(ctx.remote);
 		return EXIT_RUNTIME;
 	}
 	ctx.t[1] = now_ns();
@@ -675,6 +714,9 @@ int cmd_restore(int argc, char **argv)
 	ret = preflight(&ctx);
 	if (!ret && ctx.lazy && ctx.detach && (ret = detach_early(&ctx, &report)))
 		pr_err("starting the pager: %s", errstr(ret));
+	/* after the fork: threads do not survive it */
+	if (!ret && ctx.remote && (ret = pgc_start(ctx.remote, ctx.img.r.base)))
+		pr_err("--from %s: starting the pull: %s", ctx.from, errstr(ret));
 	if (ret)
 		goto out;
 	block_signals(&old);
@@ -690,6 +732,9 @@ int cmd_restore(int argc, char **argv)
 		pr_err("preparing: %s", errstr(ret));
 		goto out;
 	}
+	/* pages restore writes itself must be here before it does */
+	if (pgc_fetch_eager(&ctx))
+		goto out;
 	ctx.t[3] = now_ns();
 	ret = create_tree(&ctx);
 	ctx.t[4] = now_ns();
@@ -724,6 +769,7 @@ int cmd_restore(int argc, char **argv)
 	free_ctx(&ctx);
 	return ret;
 out:
+	pgc_abort(ctx.remote);
 	free_ctx(&ctx);
 	return EXIT_RUNTIME;
 }

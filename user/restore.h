@@ -140,6 +140,8 @@ struct restore_ctx {
 	uint64_t t_start, t_created, t_done;
 	uint64_t t[7];		/* phase starts, for -v (cmd_restore) */
 	struct pager *pager;	/* restore --lazy: lazy.c */
+	const char *from;	/* --from ADDR:PORT */
+	struct pgc *remote;	/* its image (pgfetch.c) */
 	bool quiet, json;	/* --quiet, --json */
 	struct progress prog;	/* sh->pages_done, drawn by the restorer */
 };

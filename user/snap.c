@@ -24,6 +24,7 @@
 #include "log.h"
 #include "snap.h"
 #include "model.h"
+#include "pgsrv.h"
 #include "precopy.h"
 #include "print.h"
 #include "util.h"
@@ -49,6 +50,13 @@ static int parse_args(int argc, char **argv, struct snap_ctx *ctx)
 			ctx->json = true;
 		} else if (!strcmp(argv[i], "--shell-job")) {
 			ctx->shell_job = true;
+		} else if (!strcmp(argv[i], "--serve")) {
+			if (++i == argc)
+				return usage_error(SNAP_USAGE, "--serve needs ADDR:PORT");
+			ctx->serve = argv[i];
+			if (!pgs_addr_ok(ctx->serve))
+				return usage_error(SNAP_USAGE, "--serve '%s': not ADDR:PORT",
+						   ctx->serve);
 		} else if (!strcmp(argv[i], "--pre")) {
 			ctx->pre = true;
 		} else if (!strcmp(argv[i], "--parent")) {
@@ -82,6 +90,9 @@ static int parse_args(int argc, char **argv, struct snap_ctx *ctx)
 		return usage_error(SNAP_USAGE, "which PID?");
 	if (ctx->pre && ctx->kill)
 		return usage_error(SNAP_USAGE, "--pre leaves the tree running: not with --kill");
+	if (ctx->serve && (ctx->out || ctx->pre || ctx->parent || ctx->kill))
+		return usage_error(SNAP_USAGE, "--serve sends the image and kills the tree "
+				   "itself: not with -o, --kill, --pre or --parent");
 	if (ctx->out && !strcmp(ctx->out, "-") && isatty(STDOUT_FILENO))
 		return usage_error(SNAP_USAGE, "-o -: standard output is a terminal");
 	return 0;
@@ -356,6 +367,16 @@ int cmd_snap(int argc, char **argv)
 	if (ret)
 		return ret;
 	progress_init(&ctx.prog, "snap", getpagesize(), ctx.st.start_ns, ctx.quiet);
+	/*
+	 * --serve: spooled in a memfd as a stream is, and the tree kept
+	 * frozen as for --kill; the port is taken before anything is frozen
+	 */
+	if (ctx.serve) {
+		ctx.out = "-";
+		ctx.kill = true;
+		if (pgs_listen(ctx.serve, &ctx.srv))
+			return EXIT_RUNTIME;
+	}
 	/* a reader that goes away is an error to report, not a signal to die of */
 	if (ctx.out && !strcmp(ctx.out, "-"))
 		signal(SIGPIPE, SIG_IGN);
@@ -419,7 +440,11 @@ int cmd_snap(int argc, char **argv)
 	if (ret && !img_read_path(ctx.w))
 		unlink(ctx.out);
 	/* a stream leaves only now: checked, and (--kill) the tree still frozen */
-	if (!ret && img_read_path(ctx.w) && (ret = img_send(ctx.w, STDOUT_FILENO)))
+	if (!ret && ctx.srv && (ret = pgs_serve(ctx.srv, img_read_path(ctx.w), ctx.root,
+					       ctx.quiet)))
+		pr_err("pid %d is thawed and runs on", ctx.root);
+	else if (!ret && !ctx.srv && img_read_path(ctx.w) &&
+		 (ret = img_send(ctx.w, STDOUT_FILENO)))
 		pr_err("writing the image to standard output: %s", errstr(ret));
 	img_abort(ctx.w);	/* committed: only frees */
 	if (ret) {
@@ -432,6 +457,9 @@ int cmd_snap(int argc, char **argv)
 		ret = pstree_kill(&ctx.tree, KILL_TIMEOUT_MS);
 		inet_snap_done(&ctx, !ret);
 		ctx.st.freeze_end_ns = now_ns();
+		/* the destination is told the source is gone */
+		pgs_close(ctx.srv, !ret);
+		ctx.srv = NULL;
 	}
 	ctx.st.end_ns = now_ns();
 	if (!ret)
@@ -439,6 +467,7 @@ int cmd_snap(int argc, char **argv)
 out:
 	/* done above before any thaw; what is left here is an early failure */
 	inet_snap_done(&ctx, false);
+	pgs_close(ctx.srv, false);
 	free_all(&ctx);
 	return ret ? EXIT_RUNTIME : 0;
 }

@@ -154,6 +154,8 @@ struct snap_ctx {
 	pid_t root;
 	const char *out;
 	bool kill;
+	const char *serve;		/* --serve ADDR:PORT */
+	struct pgs_server *srv;		/* pgsrv.c */
 	bool shell_job;			/* --shell-job: the user's terminal is taken */
 	uint64_t file_max;		/* --file-max: content saved up to this */
 	int zlevel;			/* --compress: zstd level, 0: off */
