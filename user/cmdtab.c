@@ -219,8 +219,9 @@ const char *const cmd_unsupported[] = {
 	"queues, are refused at snap, naming the fd.",
 	"inotify and fanotify events queued at snap time are not saved.",
 	"A process that joined a pid namespace with setns(2) and mounts of a tree's own "
-	"other than a proc on /proc are refused; network, user, cgroup and time "
-	"namespaces are not recreated.",
+	"other than a proc on /proc are refused, as is a process in a network, user, "
+	"cgroup or time namespace of its own (one its parent has not); a tree restored "
+	"from another network namespace comes back in the restorer's.",
 	"hugetlb and device mappings are refused.",
 	"CPU-time and alarm POSIX timers, Landlock-confined processes, and a process "
 	"whose main thread exited while others run are refused at snap.",

@@ -442,6 +442,62 @@ static int pid_for_children(struct ns_scan *s, uint32_t i)
 	return 0;
 }
 
+/* the parent of @pid as /proc/PID/status says, 0 if unknown */
+static pid_t status_ppid(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	if (read_file(path, buf, sizeof(buf)) <= 0 || !(p = strstr(buf, "\nPPid:")))
+		return 0;
+	return atoi(p + 6);
+}
+
+/*
+ * Namespaces restore does not recreate: one that a process of the tree
+ * made for itself (it differs from its parent's; for the root, from
+ * the parent it has outside the tree) would come back as the
+ * restorer's, silently elsewhere (another network, other ids), so it
+ * is refused, naming it.  One the whole tree shares with its parent
+ * is where the restorer puts it: a migration to another network
+ * namespace is made that way.
+ */
+static int foreign_ns(struct verdict *v, pid_t pid, pid_t parent)
+{
+	static const char *const kinds[][2] = {
+		{ "net", "network" }, { "user", "user" }, { "cgroup", "cgroup" },
+		{ "time", "time" },
+	};
+	uint64_t mine = 0, theirs = 0;
+	uint32_t k;
+	int ret, refused = 0;
+
+	if (parent <= 0)
+		parent = getpid();
+	for (k = 0; k < ARRAY_SIZE(kinds); k++) {
+		/* a kernel without the kind, or a parent gone: nothing to compare */
+		if (ns_ino(parent, kinds[k][0], &mine))
+			continue;
+		ret = ns_ino(pid, kinds[k][0], &theirs);
+		if (ret == -ENOENT)
+			return 0;	/* it exited: a zombie, or gone */
+		if (ret) {
+			pr_err("pid %d: /proc/%d/ns/%s: %s", pid, pid, kinds[k][0], errstr(ret));
+			return ret;
+		}
+		if (theirs == mine)
+			continue;
+		ret = verdict_refuse(v, -ENOTSUP, pid, "ns",
+				     "it lives in a %s namespace of its own (%s:[%llu]), "
+				     "which restore does not recreate: not supported",
+				     kinds[k][1], kinds[k][0], (unsigned long long)theirs);
+		if (ret)
+			return ret;
+		refused = 1;
+	}
+	return refused;
+}
+
 int ns_check_live(struct ns_task *t, uint32_t n, struct verdict *v)
 {
 	struct ns_scan s = { t, n, NULL, v };
@@ -484,6 +540,12 @@ int ns_check_live(struct ns_task *t, uint32_t n, struct verdict *v)
 			break;
 		/* 1: a refusal was listed; the check goes on with the next */
 		ret = pid_for_children(&s, i);
+		if (ret >= 0) {
+			int f = foreign_ns(v, t[i].pid, pi >= 0 ? t[pi].pid :
+					   status_ppid(t[i].pid));
+
+			ret = f < 0 ? f : ret | f;
+		}
 	}
 	free(s.ids);
 	return ret < 0 ? ret : 0;

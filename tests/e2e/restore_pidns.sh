@@ -188,6 +188,26 @@ test_mount_refused() {
 		fail "inspect does not say why: $(grep -i -A3 verdict "$CKPT_OUT" | head -n 5)"
 }
 
+# a network, user, cgroup or time namespace of its own is refused, named
+# (restore would bring the tree back in the restorer's); the tree runs on
+test_other_ns_refused() {
+	local kind flag
+	for kind in network:--net user:--user cgroup:--cgroup time:--time; do
+		flag=${kind#*:}
+		kind=${kind%%:*}
+		wl_start_via heap unshare $flag "$WL/heap" 4 50
+		assert_ticking "$WL_LOG" 2
+		assert_ckpt 1 snap "$WL_PID" -o "$T/img" --kill
+		assert_err "pid $WL_PID: it lives in a $kind namespace of its own \\([a-z]+:\\[[0-9]+\\]\\), which restore does not recreate: not supported"
+		[ ! -e "$T/img" ] || fail "a refused snap --kill ($kind) left an image"
+		assert_ckpt 0 inspect "$WL_PID"
+		grep -q "it lives in a $kind namespace of its own" "$CKPT_OUT" ||
+			fail "inspect does not say why ($kind): $(grep -i -A3 verdict "$CKPT_OUT" | head -n 5)"
+		assert_ticking "$WL_LOG" 2
+		kill_session "$WL_PID"
+	done
+}
+
 # `unshare --pid` without --fork: a pid_for_children namespace nobody
 # lives in yet; it comes back as one of its own (a next fork is its pid 1)
 test_pid_for_children_empty() {
