@@ -47,10 +47,29 @@ assert_stored_once() {
 	[ "$child" -lt 200 ] || fail "the child stored $child pages: the memfd's were stored again"
 }
 
+# the seals of the memfds no fd holds are in the image (F_GET_SEALS on
+# /proc/PID/map_files); the workload checks they hold after the restore
+assert_seals_in_image() {
+	python3 - "$T/image.json" <<'PY' || fail "the image lacks the memfds' seals: $(grep -o '"path":"/memfd:[a-z]*[^}]*' "$T/image.json" | head -n 4)"
+import json, sys
+want = {"sealed": "0x6", "wsealed": "0x8", "fsealed": "0x10", "shmgone": "0x6"}
+seen = set()
+for p in json.load(open(sys.argv[1]))["processes"]:
+    for v in p["vmas"]:
+        name = v["path"][len("/memfd:"):].split(" ")[0] if v["path"].startswith("/memfd:") else None
+        if name in want:
+            seen.add(name)
+            if v.get("seals") != want[name]:
+                sys.exit(1)
+sys.exit(0 if seen == set(want) else 1)
+PY
+}
+
 test_shmgone_running() {
 	wl_start shmgone "$T" 30
 	assert_ticking "$WL_LOG" 3
 	cycle_running "$WL_PID"
+	assert_seals_in_image
 	assert_stored_once
 	assert_same_objects
 	assert_ticking "$WL_LOG" 5
