@@ -144,10 +144,20 @@ static int unix_fill(union fd_ext *x, uint8_t **data, uint32_t *len,
 			const struct rec_file *r)
 {
 	struct img_unix *u = &x->sk;
+	const char *scm;
+	char buf[512];
 
 	memset(u, 0, sizeof(*u));
 	u->h.type = IMG_UNIX;
 	u->ino = r->ino;
+	/*
+	 * fds in flight in its receive queue, counted in fdinfo
+	 * (unix_show_fdinfo()): inspect, which peeks at no queue, sees
+	 * them there (snap's peek sees them too, where fdinfo lacks it)
+	 */
+	if (!fdinfo_read(r->tgid, r->fd, buf, sizeof(buf)) &&
+	    (scm = fdinfo_field(buf, "scm_fds")) && strtoul(scm, NULL, 10) > 0)
+		u->flags |= IMG_UNIX_F_RIGHTS;
 	/* sock_diag knows an inode only in its network namespace */
 	return diag(u, r->ino);
 }
