@@ -149,6 +149,38 @@ PY
 	assert_no_pids $pids
 }
 
+# a write-sealed memfd whose mapping says it may write (no kernel makes
+# that: F_SEAL_WRITE is EBUSY then, mm/memfd.c): restore refuses,
+# naming it, and leaves no process
+test_shmgone_seal_write_maywrite_refused() {
+	local pids off
+	wl_start shmgone "$T" 30
+	assert_ticking "$WL_LOG" 2
+	pids=$(session_pids "$WL_PID")
+	snap_kill_json "$WL_PID"
+	"$TOOLS/imgedit" "$T/img" list >"$T/records" || fail "imgedit list failed"
+	# the first vma record of /memfd:wsealed (its path at 88, vm_flags at 32)
+	off=$(python3 - "$T/img" "$T/records" <<'PY'
+import sys
+img = open(sys.argv[1], "rb").read()
+for line in open(sys.argv[2]):
+    i, off, typ, ln = line.split()
+    off = int(off, 16)
+    if typ == "vma" and img[off + 88:off + 88 + 15] == b"/memfd:wsealed ":
+        print(off + 32)
+        break
+PY
+)
+	[ -n "$off" ] || fail "no vma of /memfd:wsealed in the image"
+	# VM_READ|VM_SHARED|VM_MAYREAD|VM_MAYWRITE|VM_MAYSHARE ...
+	"$TOOLS/imgedit" "$T/img" poke "$off" "$(python3 -c "import struct, sys
+v = struct.unpack_from('<Q', open(sys.argv[1], 'rb').read(), $off)[0] | 0x20
+print(struct.pack('<Q', v).hex())" "$T/img")" || fail "imgedit poke failed"
+	assert_ckpt 1 restore "$T/img" -d
+	assert_err "/memfd:wsealed \(deleted\): sealed F_SEAL_WRITE but mapped shared with VM_MAYWRITE"
+	assert_no_pids $pids
+}
+
 # the deleted file's name is taken again: snap --kill refuses (the tree
 # runs on), and so does restore of an image snapped before, leaving no
 # process behind; the same image restores once the name is free
