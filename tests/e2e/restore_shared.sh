@@ -52,7 +52,7 @@ assert_stored_once() {
 assert_seals_in_image() {
 	python3 - "$T/image.json" <<'PY' || fail "the image lacks the memfds' seals: $(grep -o '"path":"/memfd:[a-z]*[^}]*' "$T/image.json" | head -n 4)"
 import json, sys
-want = {"sealed": "0x6", "wsealed": "0x8", "fsealed": "0x10", "shmgone": "0x6"}
+want = {"sealed": "0x6", "wsealed": "0x8", "fsealed": "0x10", "plain": "0x1", "shmgone": "0x6"}
 seen = set()
 for p in json.load(open(sys.argv[1]))["processes"]:
     for v in p["vmas"]:

@@ -9,8 +9,9 @@
  *   - three memfds with no fd left, only mapped, each with a pattern:
  *     "sealed" (F_SEAL_SHRINK|F_SEAL_GROW, 2 pages and 50 bytes, mapped
  *     read-write), "wsealed" (F_SEAL_WRITE, mapped read-only after it)
- *     and "fsealed" (F_SEAL_FUTURE_WRITE added while it was mapped
- *     read-write, which the mapping keeps).
+ *     "fsealed" (F_SEAL_FUTURE_WRITE added while it was mapped
+ *     read-write, which the mapping keeps) and "plain" (made without
+ *     MFD_ALLOW_SEALING: F_SEAL_SEAL).
  * Each tick the parent throws a ball through the deleted file and the
  * child answers through the memfd (ball * 3 + 1): both must still map
  * the same objects.  The parent also checks that the memfd's pattern
@@ -155,6 +156,9 @@ static void check_lone(const struct lone *l, unsigned long tick)
 	if (seals != l->seals)
 		wl_fail("tick %lu: %s: seals %#x, expected %#x", tick, l->name, seals,
 			l->seals);
+	if (l->seals & F_SEAL_SEAL && (fcntl(fd, F_ADD_SEALS, F_SEAL_GROW) == 0 ||
+				       errno != EPERM))
+		wl_fail("%s: adding a seal did not fail with EPERM", l->name);
 	if (l->seals & F_SEAL_SHRINK && (ftruncate(fd, PS) == 0 || errno != EPERM))
 		wl_fail("%s: shrinking it did not fail with EPERM", l->name);
 	if (l->seals & F_SEAL_GROW && (ftruncate(fd, 4 * PS) == 0 || errno != EPERM))
@@ -187,7 +191,8 @@ static void make_lone(struct lone *l, bool seal_first)
 {
 	uint64_t len = (l->size + PS - 1) & ~(uint64_t)(PS - 1);
 	int prot = l->seals & F_SEAL_WRITE ? PROT_READ : PROT_READ | PROT_WRITE;
-	int fd = memfd_create(l->name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	int fd = memfd_create(l->name, MFD_CLOEXEC |
+			      (l->seals == F_SEAL_SEAL ? 0 : MFD_ALLOW_SEALING));
 	uint8_t *buf;
 
 	wl_check(fd >= 0, "memfd_create");
@@ -197,11 +202,11 @@ static void make_lone(struct lone *l, bool seal_first)
 	wl_check(pwrite(fd, buf, l->size, 0) == (ssize_t)l->size, "pwrite memfd");
 	free(buf);
 	/* F_SEAL_WRITE is EBUSY once a shared mapping may write (mm/memfd.c) */
-	if (seal_first)
+	if (seal_first && l->seals != F_SEAL_SEAL)
 		wl_check(fcntl(fd, F_ADD_SEALS, l->seals) == 0, "F_ADD_SEALS");
 	l->map = mmap(NULL, len, prot, MAP_SHARED, fd, 0);
 	wl_check(l->map != MAP_FAILED, "mmap memfd");
-	if (!seal_first)
+	if (!seal_first && l->seals != F_SEAL_SEAL)
 		wl_check(fcntl(fd, F_ADD_SEALS, l->seals) == 0, "F_ADD_SEALS");
 	close(fd);
 }
@@ -212,6 +217,7 @@ int main(int argc, char **argv)
 		{ "sealed", NULL, SEALED_SIZE, 4, F_SEAL_SHRINK | F_SEAL_GROW },
 		{ "wsealed", NULL, PS, 5, F_SEAL_WRITE },
 		{ "fsealed", NULL, PS, 6, F_SEAL_FUTURE_WRITE },
+		{ "plain", NULL, PS, 7, F_SEAL_SEAL },
 	};
 	unsigned i;
 	uint8_t *mem, *alias, *gone;
@@ -252,6 +258,7 @@ int main(int argc, char **argv)
 	make_lone(&lone[0], false);
 	make_lone(&lone[1], true);
 	make_lone(&lone[2], false);
+	make_lone(&lone[3], false);
 
 	pid = fork();
 	wl_check(pid >= 0, "fork");
