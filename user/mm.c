@@ -213,6 +213,11 @@ static int vma_cb(void *data, const struct rec_hdr *h, size_t size)
 	if (ret)
 		return ret < 0 ? ret : 0;
 	mm_fill_vma(&v.v, r, kind);
+	if (kind == IMG_VMA_SHARED_GONE && (ret = mm_gone_seals(sp->pid, &v.v))) {
+		pr_err("pid %d: vma %llx-%llx: reading the seals of %s: %s", sp->pid,
+		       r->start, r->end, path, errstr(ret));
+		return ret;
+	}
 	if (r->has_file) {
 		v.path = strdup(path);
 		if (!v.path)
@@ -1050,20 +1055,29 @@ static int map_shared_anon(struct restore_ctx *ctx, struct rst_proc *rp,
  * The object is the restorer's (mm_gone_make()), its pages in already.
  * Opened for writing only if the VMA may write (VM_MAYWRITE): a VMA
  * without it (an O_RDONLY fd, or a memfd sealed F_SEAL_WRITE) cannot
- * get PROT_WRITE later, so neither can this one.
+ * get PROT_WRITE later, so neither can this one.  But a VMA that was
+ * VM_SHARED without VM_MAYWRITE was mapped from a writable file of a
+ * write-sealed memfd: so is this one, once the seal is on (mm_gone.c),
+ * and the kernel drops VM_MAYWRITE itself (memfd_check_seals_mmap());
+ * from an O_RDONLY file it would not be VM_SHARED (do_mmap()).
  */
 static int map_gone(struct restore_ctx *ctx, struct rst_proc *rp,
 		    struct map_state *ms, const struct img_vma *v, int *fd)
 {
 	const struct gone_obj *o = mm_gone_find(ctx, v->dev, v->ino);
+	int seals, flags = O_RDONLY;
 
 	if (!o) {
 		pr_err("pid %d: vma %llx-%llx: its file was not made", rp->pid,
 		       (unsigned long long)v->start, (unsigned long long)v->end);
 		return -ENOENT;
 	}
-	return map_file(ctx, rp, ms, o->link,
-			v->vm_flags & KVM_MAYWRITE ? O_RDWR : O_RDONLY, fd);
+	seals = fcntl(o->fd, F_GET_SEALS);
+	if (v->vm_flags & KVM_MAYWRITE ||
+	    (v->vm_flags & KVM_SHARED && seals > 0 &&
+	     seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)))
+		flags = O_RDWR;
+	return map_file(ctx, rp, ms, o->link, flags, fd);
 }
 
 /*

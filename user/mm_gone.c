@@ -22,11 +22,13 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "bpfckpt/compat.h"
 #include "bpfckpt/files.h"
 #include "bpfckpt/mm.h"
 #include "img.h"
 #include "log.h"
 #include "restore.h"
+#include "snap.h"
 #include "util.h"
 #include "verdict.h"
 
@@ -55,6 +57,30 @@ static bool first_of(const struct ckpt_image *img, const struct m_vma *mv)
 	return false;
 }
 
+int mm_gone_seals(pid_t pid, struct img_vma *v)
+{
+	char link[64];
+	struct stat st;
+	int fd, seals, ret = 0;
+
+	snprintf(link, sizeof(link), "/proc/%d/map_files/%llx-%llx", pid,
+		 (unsigned long long)v->start, (unsigned long long)v->end);
+	fd = open(link, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st))
+		ret = -errno;
+	else if (st.st_ino != v->ino || !kdev_is(v->dev, st.st_dev))
+		ret = -ESTALE;
+	/* EINVAL: a file no seals are kept for (not shmem or hugetlbfs) */
+	else if ((seals = fcntl(fd, F_GET_SEALS)) >= 0)
+		v->seals = seals & IMG_VMA_SEALS;
+	else if (errno != EINVAL)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
 int mm_gone_check(struct verdict *vd, const struct ckpt_image *img,
 		  const struct img_proc *p, const struct m_vma *mv)
 {
@@ -72,6 +98,17 @@ int mm_gone_check(struct verdict *vd, const struct ckpt_image *img,
 		return verdict_refuse(vd, -ENAMETOOLONG, p->pid[0], "vma",
 				      "vma %llx-%llx: %s: name too long", start, end,
 				      mv->path);
+	/*
+	 * F_SEAL_WRITE is EBUSY while any shared VMA of the file may write
+	 * (memfd_add_seals(): mapping_deny_writable(), mm/memfd.c), and a
+	 * write-sealed file maps shared without VM_MAYWRITE: no kernel made
+	 * this image
+	 */
+	if (mv->v->seals & F_SEAL_WRITE && mv->v->vm_flags & KVM_MAYWRITE)
+		return verdict_refuse(vd, -EINVAL, p->pid[0], "vma", "vma %llx-%llx: "
+				      "%s: sealed F_SEAL_WRITE but mapped shared "
+				      "with VM_MAYWRITE, which the kernel forbids",
+				      start, end, mv->path);
 	/* the same tests as fd/memfd.c's for an fd on a deleted file */
 	if (is_memfd(mv->path) || !first_of(img, mv))
 		return 0;
@@ -284,6 +321,84 @@ static int write_pages(const struct restore_ctx *ctx, const struct gone_obj *o,
 	return 0;
 }
 
+/*
+ * The seals the image gives @o, its VMAs' and its fds' (fd/memfd.c);
+ * *maywrite if a VMA of it may write (shared, VM_MAYWRITE)
+ */
+static uint32_t seals_of(const struct ckpt_image *img, const struct gone_obj *o,
+			 bool *maywrite)
+{
+	uint32_t i, j, seals = 0;
+
+	*maywrite = false;
+	for (i = 0; i < img->nr_procs; i++) {
+		const struct m_proc *mp = &img->procs[i];
+
+		for (j = 0; j < mp->nr_vmas; j++) {
+			const struct img_vma *v = mp->vmas[j].v;
+
+			if (v->kind != IMG_VMA_SHARED_GONE || v->dev != o->dev ||
+			    v->ino != o->ino)
+				continue;
+			seals |= v->seals;
+			*maywrite |= !!(v->vm_flags & KVM_MAYWRITE);
+		}
+		for (j = 0; j < mp->nr_fds; j++) {
+			const struct m_fd *mf = &mp->fds[j];
+			const struct img_filedata *d = (const void *)mf->ext;
+
+			if ((mf->f->kind == IMG_FD_MEMFD || mf->f->kind == IMG_FD_GONE) &&
+			    mf->f->dev == o->dev && mf->f->ino == o->ino && d)
+				seals |= d->seals;
+		}
+	}
+	return seals;
+}
+
+/*
+ * Adds to @o's file the seals of @seals it lacks: a deleted /dev/shm
+ * file made again is born with F_SEAL_SEAL (shmem_get_inode()), and any
+ * seal added after that one is EPERM
+ */
+static int add_seals(const struct gone_obj *o, pid_t pid, const struct m_vma *mv,
+		     uint32_t seals)
+{
+	int have, err;
+
+	if (!seals)
+		return 0;
+	have = fcntl(o->fd, F_GET_SEALS);
+	if (have >= 0 && (!(seals &= ~(uint32_t)have) || !fcntl(o->fd, F_ADD_SEALS, seals)))
+		return 0;
+	err = errno;
+	pr_err("pid %d: vma %llx-%llx: %s: %s %#x: %s%s", pid,
+	       (unsigned long long)mv->v->start, (unsigned long long)mv->v->end,
+	       mv->path, have < 0 ? "F_GET_SEALS, to add" : "F_ADD_SEALS", seals,
+	       strerror(err), err == EBUSY ? " (a shared mapping of it may write: "
+	       "F_SEAL_WRITE waits for none, mm/memfd.c)" : "");
+	return -err;
+}
+
+/*
+ * The seals go on once the content and size are in, before any VMA is
+ * mapped: a VMA mapped MAP_SHARED from an O_RDWR file of a write-sealed
+ * memfd is VM_SHARED without VM_MAYWRITE (memfd_check_seals_mmap()), as
+ * it was.  But F_SEAL_FUTURE_WRITE forbids writable shared mappings made
+ * after it, so when a VMA of the object may write, it (and F_SEAL_SEAL,
+ * which forbids adding it) waits until every VMA is mapped
+ * (mm_gone_seal()).  F_SEAL_WRITE never has to wait: no VMA may write
+ * with it (mm_gone_check()).
+ */
+static int seal_early(const struct restore_ctx *ctx, pid_t pid, const struct m_vma *mv,
+		      struct gone_obj *o)
+{
+	bool maywrite;
+	uint32_t seals = seals_of(&ctx->img, o, &maywrite);
+
+	o->seals_late = maywrite ? seals & (F_SEAL_FUTURE_WRITE | F_SEAL_SEAL) : 0;
+	return add_seals(o, pid, mv, seals & ~o->seals_late);
+}
+
 static int make_one(struct restore_ctx *ctx, const struct m_proc *mp,
 		    const struct m_vma *mv)
 {
@@ -316,11 +431,13 @@ static int make_one(struct restore_ctx *ctx, const struct m_proc *mp,
 		ret = -errno;
 	if (!ret && fchmod(o.fd, mv->v->mode & 07777))
 		ret = -errno;
-	if (ret)
+	if (ret) {
 		pr_err("pid %d: vma %llx-%llx: writing %s back: %s", mp->p->pid[0],
 		       (unsigned long long)mv->v->start, (unsigned long long)mv->v->end,
 		       mv->path, ret == -EBADMSG ? "page data is corrupted" : errstr(ret));
-	return ret;
+		return ret;
+	}
+	return seal_early(ctx, mp->p->pid[0], mv, &ctx->gone[ctx->nr_gone - 1]);
 }
 
 int mm_gone_make(struct restore_ctx *ctx)
@@ -341,6 +458,43 @@ int mm_gone_make(struct restore_ctx *ctx)
 			if (ret)
 				return ret;
 		}
+	}
+	return 0;
+}
+
+/* the first VMA of the image that maps @o, and its process's pid */
+static const struct m_vma *vma_of(const struct ckpt_image *img, const struct gone_obj *o,
+				  pid_t *pid)
+{
+	uint32_t i, j;
+
+	for (i = 0; i < img->nr_procs; i++)
+		for (j = 0; j < img->procs[i].nr_vmas; j++) {
+			const struct m_vma *mv = &img->procs[i].vmas[j];
+
+			if (mv->v->kind == IMG_VMA_SHARED_GONE && mv->v->dev == o->dev &&
+			    mv->v->ino == o->ino) {
+				*pid = img->procs[i].p->pid[0];
+				return mv;
+			}
+		}
+	return NULL;
+}
+
+int mm_gone_seal(struct restore_ctx *ctx)
+{
+	const struct m_vma *mv;
+	uint32_t i;
+	pid_t pid;
+	int ret;
+
+	for (i = 0; i < ctx->nr_gone; i++) {
+		if (!ctx->gone[i].seals_late ||
+		    !(mv = vma_of(&ctx->img, &ctx->gone[i], &pid)))
+			continue;
+		ret = add_seals(&ctx->gone[i], pid, mv, ctx->gone[i].seals_late);
+		if (ret)
+			return ret;
 	}
 	return 0;
 }

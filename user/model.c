@@ -344,8 +344,11 @@ static int load_vma(struct loader *l, struct m_proc *mp)
 	if (ret)
 		return ret;
 	mv.path = path;
-	if (v->reserved || v->kind < 1 || v->kind > IMG_VMA_KIND_MAX)
-		return bad(l, "kind %u or reserved field", v->kind);
+	if (v->kind < 1 || v->kind > IMG_VMA_KIND_MAX)
+		return bad(l, "kind %u", v->kind);
+	if (v->seals & ~IMG_VMA_SEALS ||
+	    (v->seals && v->kind != IMG_VMA_SHARED_GONE))
+		return bad(l, "seals %#x on a vma of kind %u", v->seals, v->kind);
 	if (v->start >= v->end || v->start % ps || v->end % ps ||
 	    v->end > (1ULL << 57) || v->pgoff % ps)
 		return bad(l, "range %#" PRIx64 "-%#" PRIx64 " or offset %#" PRIx64

@@ -407,6 +407,9 @@ static int restore_procs(struct restore_ctx *ctx)
 		if (ret)
 			return ret;
 	}
+	ret = mm_gone_seal(ctx);
+	if (ret)
+		return ret;
 	/* children first: see restore_sigactions() */
 	for (i = ctx->nr_procs; i-- > 0;) {
 		if (ctx->procs[i].zombie)

@@ -95,6 +95,7 @@ struct gone_obj {
 	uint64_t dev, ino;
 	int fd;			/* the restorer's */
 	pid_t pid;		/* the restorer */
+	uint32_t seals_late;	/* added once every VMA is mapped (mm_gone.c) */
 	char link[48];		/* /proc/RESTORER/fd/FD */
 	/*
 	 * a deleted file's open files, each opened by its name before it
@@ -201,6 +202,11 @@ int mm_gone_make(struct restore_ctx *ctx);
 /* the object made for inode @dev/@ino, NULL: none */
 const struct gone_obj *mm_gone_find(const struct restore_ctx *ctx, uint64_t dev,
 				    uint64_t ino);
+/*
+ * The seals that wait until every VMA is mapped: F_SEAL_FUTURE_WRITE
+ * forbids writable shared mappings made after it
+ */
+int mm_gone_seal(struct restore_ctx *ctx);
 void mm_gone_free(struct restore_ctx *ctx);
 /* mm_guard.c: the guard regions, once the pages are in */
 int mm_guard_restore(struct restore_ctx *ctx, struct rst_proc *rp);

@@ -245,6 +245,8 @@ void show_vma_fields(struct printer *p, const struct img_vma *v, const char *pat
 	print_u64(p, "inode", " %-8" PRIu64, v->ino);
 	print_str(p, "kind", " %-11s", show_vma_kind(v->kind));
 	print_str(p, "path", " %s", show_vma_name(v->kind, path));
+	if (v->seals)
+		print_hex(p, "seals", " seals %#" PRIx64, v->seals);
 }
 
 static void show_vma(struct printer *p, const struct m_vma *mv)

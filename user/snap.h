@@ -248,6 +248,12 @@ int mm_vma_kind(const struct rec_vma *r, const char *path,
 		const struct rec_task *leader, uint32_t *kind, char *why, size_t len);
 void mm_fill_vma(struct img_vma *v, const struct rec_vma *r, uint32_t kind);
 /*
+ * mm_gone.c: the seals of the memfd (or deleted tmpfs file) an
+ * IMG_VMA_SHARED_GONE VMA of @pid maps, into v->seals: no fd of it
+ * may be left, so they are read through /proc/PID/map_files
+ */
+int mm_gone_seals(pid_t pid, struct img_vma *v);
+/*
  * Pages of @v resident now and the pages a snap would store, from the
  * page tables alone (PAGEMAP_SCAN on /proc/PID/pagemap); for shared
  * memory the resident ones stand in for what SEEK_DATA would find.

@@ -93,6 +93,11 @@ struct pm_scan_arg {
 #define MADV_POPULATE_WRITE	23
 #endif
 
+/* memfd_create(MFD_NOEXEC_SEAL)'s seal (6.3) */
+#ifndef F_SEAL_EXEC
+#define F_SEAL_EXEC	0x0020
+#endif
+
 #ifndef PTRACE_GET_RSEQ_CONFIGURATION
 #define PTRACE_GET_RSEQ_CONFIGURATION	0x420f
 #endif

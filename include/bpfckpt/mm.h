@@ -79,6 +79,9 @@ struct rec_vma {
 					 * its pages are the file's content */
 #define IMG_VMA_KIND_MAX	11
 
+/* the F_SEAL_* bits an img_vma's seals may hold: SEAL..EXEC */
+#define IMG_VMA_SEALS		0x3fu
+
 /* IMG_VMA: one VMA of the current process. Trailing: path (with NUL). */
 struct img_vma {
 	struct ckpt_hdr h;
@@ -94,7 +97,8 @@ struct img_vma {
 	__u64 ino;
 	__u64 size;		/* backing file size at snap */
 	__u32 path_len;		/* 0 if no path */
-	__u32 reserved;
+	__u32 seals;		/* IMG_VMA_SHARED_GONE: F_GET_SEALS of the
+				 * file (0 in images from before it was read) */
 };
 
 /*

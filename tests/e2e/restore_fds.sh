@@ -145,6 +145,7 @@ test_pipe_to_outside_inherited() {
 	assert_ckpt 1 snap "$WL_PID" -o "$T/img" --kill
 	assert_err "fd 1 is $(printf '%s' "$ino" | sed 's/[][]/\\&/g') \(inode [0-9]+\), whose other end is outside the tree: give restore --inherit-fd fd\[N\]:pipe:\[[0-9]+\]"
 	assert_alive "$WL_PID"
+	assert_inspect_says "fd 1 is $(printf '%s' "$ino" | sed 's/[][]/\\&/g') \(inode [0-9]+\), whose other end is outside the tree: give restore --inherit-fd"
 	assert_ckpt 0 snap "$WL_PID" -o "$T/img"
 	assert_ckpt 0 show --json "$T/img"
 	cp "$CKPT_OUT" "$T/image.json"
@@ -180,6 +181,8 @@ b.sendall(b"hello from b")
 for i in range(5):
     c.send(b"dgram %d" % i)
 s1.send(b"p1"); s1.send(b"packet two")
+e.send(b"back"); e.send(b"again back")
+s2.send(b"reply")
 h1.send(b"last words"); h1.shutdown(socket.SHUT_WR)
 a.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
 e.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 300000)
@@ -207,6 +210,8 @@ if got != b"x" * 100000: bad.append("stream a->b")
 if a.recv(100) != b"hello from b": bad.append("stream b->a")
 if [e.recv(100) for i in range(5)] != [b"dgram %d" % i for i in range(5)]: bad.append("dgrams")
 if s2.recv(100) != b"p1" or s2.recv(100) != b"packet two": bad.append("seqpackets")
+if c.recv(100) != b"back" or c.recv(100) != b"again back": bad.append("dgrams back")
+if s1.recv(100) != b"reply": bad.append("seqpacket back")
 if h2.recv(100) != b"last words" or h2.recv(100) != b"": bad.append("shutdown")
 if ab.recv(100) != b"to the abstract one": bad.append("abstract")
 if a.getsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED) != 1: bad.append("SO_PASSCRED")
@@ -227,7 +232,11 @@ test_unix_sockets() {
 	grep -qE " unix .*\(stream connected to socket:\[[0-9]+\], 1 messages of 100000 bytes queued\)" "$CKPT_OUT" ||
 		fail "show does not say what the stream held: $(grep unix "$CKPT_OUT" | head -n 3)"
 	grep -qE " unix .*\(stream listening name $T/srv.sock," "$CKPT_OUT" || fail "show lacks the listener"
+	# a listener's missing socket file is made again (restore_accepted
+	# has one left in place, replaced)
+	rm "$T/srv.sock"
 	restore_d
+	[ -S "$T/srv.sock" ] || fail "the listener's socket file was not made again"
 	restored_matches --running
 	assert_ticking "$WL_LOG" 3
 	kill -USR1 "$WL_PID"
@@ -247,6 +256,19 @@ while True:
 	assert_ckpt 1 snap "$WL_PID" -o "$T/img" --kill
 	assert_err "pid $WL_PID: fd 4 is socket:\[[0-9]+\]: file descriptors in flight \(SCM_RIGHTS\) are in its queue: not supported"
 	assert_alive "$WL_PID"
+	assert_inspect_says "fd 4 is socket:\[[0-9]+\]: file descriptors in flight \(SCM_RIGHTS\) are in its queue: not supported"
+}
+
+# assert_inspect_says REGEX: inspect's verdict on $WL_PID refuses for
+# REGEX, as snap --kill did (the fd kinds' one check serves both)
+assert_inspect_says() {
+	assert_ckpt 0 inspect "$WL_PID" --json
+	python3 - "$CKPT_OUT" "$WL_PID" "$1" <<'PY' || fail "inspect's verdict does not say '$1': $(head -c 600 "$CKPT_OUT")"
+import json, re, sys
+v = json.load(open(sys.argv[1]))["verdict"]
+why = [r["reason"] for r in v["reasons"] if r["what"] == "fd" and r["pid"] == int(sys.argv[2])]
+sys.exit(0 if not v["restorable"] and any(re.search(sys.argv[3], w) for w in why) else 1)
+PY
 }
 
 # a socket connected to a process outside the tree: refused, naming the option
@@ -265,6 +287,69 @@ while True:
 	assert_ckpt 1 snap "$WL_PID" -o "$T/img" --kill
 	assert_err "pid $WL_PID: fd 3 is socket:\[[0-9]+\] \(inode [0-9]+\), whose other end is outside the tree: give restore --inherit-fd fd\[N\]:socket:\[[0-9]+\]"
 	assert_alive "$WL_PID"
+	assert_inspect_says "fd 3 is socket:\[[0-9]+\] \(inode [0-9]+\), whose other end is outside the tree: give restore --inherit-fd"
+}
+
+# a socket connected to a daemon outside the tree: restore refuses
+# without --inherit-fd, and with the socket given (taken from the
+# workload with pidfd_getfd before it was killed) the workload goes on
+# talking to the daemon through it
+test_unix_peer_outside_inherited() {
+	local key
+	python3 -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(1)
+c, _ = s.accept()
+while True:
+    b = c.recv(64)
+    if not b:
+        break
+    c.sendall(b)' "$T/daemon.sock" </dev/null >/dev/null 2>&1 &
+	on_exit "kill $!"
+	wait_until 10 "[ -S '$T/daemon.sock' ]" || fail "no daemon socket"
+	wl_start_via py python3 -c 'import os, socket, sys, time
+os.setsid()
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+print("ready pid=%d" % os.getpid(), flush=True)
+n = 0
+while True:
+    n += 1
+    s.sendall(b"%d\n" % n)
+    if s.recv(64) != b"%d\n" % n:
+        print("FAIL: no echo of %d" % n, flush=True)
+        raise SystemExit(1)
+    print("tick %d" % n, flush=True)
+    time.sleep(0.03)' "$T/daemon.sock"
+	assert_ticking "$WL_LOG" 3
+	key=$(readlink "/proc/$WL_PID/fd/3")
+	stop_tree "$WL_PID"
+	assert_ckpt 0 snap "$WL_PID" -o "$T/img"
+	# holds the workload's end while it is killed, then restores with it
+	python3 - "$WL_PID" "$T/go" "$BPFCKPT" "$T/img" "$key" >"$T/inh.out" 2>&1 <<'PY' &
+import ctypes, os, sys, time
+pid, go, bpfckpt, img, key = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+fd = ctypes.CDLL(None, use_errno=True).syscall(438, os.pidfd_open(pid), 3, 0)	# pidfd_getfd
+if fd < 0:
+    sys.exit("pidfd_getfd: errno %d" % ctypes.get_errno())
+print("held", flush=True)
+t0 = time.monotonic()
+while not os.path.exists(go) and time.monotonic() - t0 < 60:
+    time.sleep(0.02)
+os.set_inheritable(fd, True)
+os.execv(bpfckpt, [bpfckpt, "restore", img, "-d", "--inherit-fd", "fd[%d]:%s" % (fd, key)])
+PY
+	local holder=$!
+	on_exit "kill $holder 2>/dev/null"
+	wait_for_line "$T/inh.out" "^held" 10 || fail "could not take the workload's socket: $(cat "$T/inh.out")"
+	kill_session "$WL_PID"
+	assert_ckpt 1 restore "$T/img" -d
+	assert_err "fd 3 is $(printf '%s' "$key" | sed 's/[][]/\\&/g') \(inode [0-9]+\), whose other end is outside the tree: give restore --inherit-fd"
+	assert_no_pids "$WL_PID"
+	touch "$T/go"
+	wait "$holder" || fail "restore --inherit-fd failed: $(cat "$T/inh.out")"
+	[ "$(readlink "/proc/$WL_PID/fd/3")" = "$key" ] || fail "fd 3 is $(readlink "/proc/$WL_PID/fd/3"), not $key"
+	cont_tree "$WL_PID"
+	assert_ticking "$WL_LOG" 5
+	assert_no_fail
 }
 
 # python's multiprocessing: a duplex Pipe (a socketpair) and a one-way
@@ -432,6 +517,13 @@ test_file_max_refused() {
 	assert_alive "$WL_PID"
 	assert_ckpt 2 snap "$WL_PID" --file-max 1x
 	assert_err "--file-max '1x': bytes"
+	# an image snapped so (without --kill): restore refuses, and leaves
+	# no process
+	assert_ckpt 0 snap "$WL_PID" -o "$T/img" --file-max 100
+	kill_session "$WL_PID"
+	assert_ckpt 1 restore "$T/img" -d
+	assert_err "pid $WL_PID: fd 3: /memfd:bpfckpt-test \(deleted\): its 14000 bytes were not saved \(snap --file-max BYTES saves up to [0-9]+\)"
+	assert_no_pids "$WL_PID"
 }
 
 run_tests "$@"

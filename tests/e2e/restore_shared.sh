@@ -47,10 +47,29 @@ assert_stored_once() {
 	[ "$child" -lt 200 ] || fail "the child stored $child pages: the memfd's were stored again"
 }
 
+# the seals of the memfds no fd holds are in the image (F_GET_SEALS on
+# /proc/PID/map_files); the workload checks they hold after the restore
+assert_seals_in_image() {
+	python3 - "$T/image.json" <<'PY' || fail "the image lacks the memfds' seals: $(grep -o '"path":"/memfd:[a-z]*[^}]*' "$T/image.json" | head -n 4)"
+import json, sys
+want = {"sealed": "0x6", "wsealed": "0x8", "fsealed": "0x10", "plain": "0x1", "shmgone": "0x6"}
+seen = set()
+for p in json.load(open(sys.argv[1]))["processes"]:
+    for v in p["vmas"]:
+        name = v["path"][len("/memfd:"):].split(" ")[0] if v["path"].startswith("/memfd:") else None
+        if name in want:
+            seen.add(name)
+            if v.get("seals") != want[name]:
+                sys.exit(1)
+sys.exit(0 if seen == set(want) else 1)
+PY
+}
+
 test_shmgone_running() {
 	wl_start shmgone "$T" 30
 	assert_ticking "$WL_LOG" 3
 	cycle_running "$WL_PID"
+	assert_seals_in_image
 	assert_stored_once
 	assert_same_objects
 	assert_ticking "$WL_LOG" 5
@@ -127,6 +146,38 @@ PY
 	python3 -c "import sys; f = open(sys.argv[1], 'r+b'); f.seek($off); b = f.read(1); f.seek($off); f.write(bytes([b[0] ^ 0xff]))" "$T/img"
 	assert_ckpt 1 restore "$T/img" -d --lazy
 	assert_err "/memfd:shmgone \(deleted\) back: page data is corrupted"
+	assert_no_pids $pids
+}
+
+# a write-sealed memfd whose mapping says it may write (no kernel makes
+# that: F_SEAL_WRITE is EBUSY then, mm/memfd.c): restore refuses,
+# naming it, and leaves no process
+test_shmgone_seal_write_maywrite_refused() {
+	local pids off
+	wl_start shmgone "$T" 30
+	assert_ticking "$WL_LOG" 2
+	pids=$(session_pids "$WL_PID")
+	snap_kill_json "$WL_PID"
+	"$TOOLS/imgedit" "$T/img" list >"$T/records" || fail "imgedit list failed"
+	# the first vma record of /memfd:wsealed (its path at 88, vm_flags at 32)
+	off=$(python3 - "$T/img" "$T/records" <<'PY'
+import sys
+img = open(sys.argv[1], "rb").read()
+for line in open(sys.argv[2]):
+    i, off, typ, ln = line.split()
+    off = int(off, 16)
+    if typ == "vma" and img[off + 88:off + 88 + 15] == b"/memfd:wsealed ":
+        print(off + 32)
+        break
+PY
+)
+	[ -n "$off" ] || fail "no vma of /memfd:wsealed in the image"
+	# VM_READ|VM_SHARED|VM_MAYREAD|VM_MAYWRITE|VM_MAYSHARE ...
+	"$TOOLS/imgedit" "$T/img" poke "$off" "$(python3 -c "import struct, sys
+v = struct.unpack_from('<Q', open(sys.argv[1], 'rb').read(), $off)[0] | 0x20
+print(struct.pack('<Q', v).hex())" "$T/img")" || fail "imgedit poke failed"
+	assert_ckpt 1 restore "$T/img" -d
+	assert_err "/memfd:wsealed \(deleted\): sealed F_SEAL_WRITE but mapped shared with VM_MAYWRITE"
 	assert_no_pids $pids
 }
 

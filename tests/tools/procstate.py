@@ -274,7 +274,10 @@ def deepdiff(before_path, after_path, running):
     diffs = []
     # fields a test says its workload changes by itself (DEEP_VOLATILE)
     own = set(os.environ.get("DEEP_VOLATILE", "").split())
-    root = min(before, key=int) if before else None
+    # the one whose parent is not in the tree (not the lowest pid: pids
+    # wrap, and a child may get a lower one than its parent)
+    root = next((p for p, b in before.items() if b["status"].get("PPid") not in before),
+                min(before, key=int) if before else None)
     renamed = Renamed()
     for pid, a in after.items():
         # only what the image holds was restored ('restored' checks that

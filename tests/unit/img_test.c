@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 #include "arch.h"
+#include "bpfckpt/compat.h"
 #include "img.h"
 #include "model.h"
 
@@ -942,7 +943,8 @@ static int t_reserved_fields(void)
 	uint8_t *b;
 	int ret;
 
-	if (EDIT(IMG_VMA, 0, img_vma, reserved, 1, "reserved", "vma reserved field") ||
+	if (EDIT(IMG_VMA, 0, img_vma, seals, 2, "seals 0x2 on a vma of kind 1",
+		 "seals on an anonymous vma") ||
 	    EDIT(IMG_PROC, 0, img_proc, exit_signal, 99, "exit signal", "process exit signal") ||
 	    EDIT(IMG_FD, 0, img_fd, reserved, 1, "fd 0 kind", "fd reserved field") ||
 	    EDIT(IMG_PROC, 0, img_proc, flags, IMG_PROC_FLAGS_ALL + 1, "unknown flags",
@@ -1137,16 +1139,17 @@ static int cow_rejected(uint64_t cs, uint64_t ce, uint64_t child_flags,
 
 /*
  * IMG_VMA_SHARED_GONE: the root and a child map one memfd MAP_SHARED,
- * its page stored by the root only; @path NULL, or @kind another
+ * its page stored by the root only; @path NULL, or @kind another; the
+ * file had @seals
  */
-static int build_gone(const char *path, uint32_t kind)
+static int build_gone(const char *path, uint32_t kind, uint32_t seals)
 {
 	static const uint64_t va[] = { 0x40000 };
 	struct img_vma v = {
 		.h.type = IMG_VMA, .start = 0x40000, .end = 0x42000, .kind = kind,
 		.prot = 3, .map_flags = 1, .vm_flags = KVM_MAYSHARE | KVM_SHARED,
 		.dev = 7, .ino = 99, .size = 0x1800, .mode = 0100600,
-		.path_len = path ? strlen(path) + 1 : 0,
+		.path_len = path ? strlen(path) + 1 : 0, .seals = seals,
 	};
 	struct img_part part = { path, v.path_len };
 	struct img_writer *w;
@@ -1167,13 +1170,13 @@ static int build_gone(const char *path, uint32_t kind)
 	return ret;
 }
 
-static int gone_rejected(const char *path, uint32_t kind, const char *want,
-			 const char *what)
+static int gone_rejected(const char *path, uint32_t kind, uint32_t seals,
+			 const char *want, const char *what)
 {
 	struct ckpt_image img;
 	int ret;
 
-	if (build_gone(path, kind))
+	if (build_gone(path, kind, seals))
 		return no("%s: writing the image failed", what);
 	ret = image_load(bad_path, 0, &img);
 	memcpy(last_err, img.r.err, sizeof(last_err));
@@ -1192,7 +1195,7 @@ static int t_shared_gone(void)
 	struct ckpt_image img;
 	int ret;
 
-	if (build_gone(name, IMG_VMA_SHARED_GONE))
+	if (build_gone(name, IMG_VMA_SHARED_GONE, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE))
 		return no("writing the image failed");
 	ret = image_load(bad_path, 0, &img);
 	if (ret) {
@@ -1204,16 +1207,23 @@ static int t_shared_gone(void)
 	if (img.procs[0].nr_vmas != 1 || img.procs[1].nr_vmas != 1 ||
 	    a->v->kind != IMG_VMA_SHARED_GONE || b->v->kind != IMG_VMA_SHARED_GONE ||
 	    !a->path || strcmp(a->path, name) || a->v->size != 0x1800 ||
-	    a->v->ino != 99 || img.procs[0].nr_pages != 1 || img.procs[1].nr_pages)
+	    a->v->ino != 99 || img.procs[0].nr_pages != 1 || img.procs[1].nr_pages ||
+	    a->v->seals != (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) ||
+	    b->v->seals != a->v->seals)
 		ret = no("the shared memfd mappings came back different");
 out:
 	image_free(&img);
 	if (ret)
 		return ret;
-	return gone_rejected(NULL, IMG_VMA_SHARED_GONE, "file mapping without a path",
+	return gone_rejected(NULL, IMG_VMA_SHARED_GONE, 0, "file mapping without a path",
 			     "a shared memfd mapping without its name") ||
-	       gone_rejected(name, IMG_VMA_KIND_MAX + 1, "kind 12",
-			     "a vma kind past the last") ? -1 : 0;
+	       gone_rejected(name, IMG_VMA_KIND_MAX + 1, 0, "kind 12",
+			     "a vma kind past the last") ||
+	       gone_rejected(name, IMG_VMA_SHARED_GONE, F_SEAL_EXEC << 1,
+			     "seals 0x40 on a vma of kind 11", "an unknown seal") ||
+	       gone_rejected(name, IMG_VMA_SHARED_FILE, F_SEAL_GROW,
+			     "seals 0x4 on a vma of kind 3",
+			     "seals on a mapping of a file that has a name") ? -1 : 0;
 }
 
 /* ---- inotify and fanotify marks (IMG_INOTIFY, IMG_FANOTIFY) ---- */

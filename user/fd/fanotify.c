@@ -97,14 +97,8 @@ static int fanotify_fill(union fd_ext *x, uint8_t **data, uint32_t *len,
 	free(buf);
 	if (!ret && !head)
 		ret = -EPROTO;
-	if (ret) {
-		notify_free(&m);
-		return ret;
-	}
-	x->fan.h.type = IMG_FANOTIFY;
-	x->fan.nr_watches = m.n;
-	x->fan.paths_len = m.paths_len;
-	return notify_finish(&m, data, len);
+	return notify_finish(&m, ret, &x->fan.h, IMG_FANOTIFY, &x->fan.nr_watches,
+			     &x->fan.paths_len, data, len);
 }
 
 static int fanotify_check(struct verdict *v, const struct ckpt_image *img,

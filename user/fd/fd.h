@@ -94,9 +94,13 @@ struct notify_marks {
 /* @mark with @path (NULL: none found) appended to @m */
 int notify_add(struct notify_marks *m, const struct img_notify_mark *mark,
 	       const char *path);
-/* @m as the record's trailing bytes (marks, then paths); @m is freed */
-int notify_finish(struct notify_marks *m, uint8_t **data, uint32_t *len);
-void notify_free(struct notify_marks *m);
+/*
+ * The end of a fill: unless @err, @h gets @type, *@nr and *@paths_len
+ * the counts, and @m becomes the record's trailing bytes (marks, then
+ * paths); @m is freed either way.  Returns @err, or -errno.
+ */
+int notify_finish(struct notify_marks *m, int err, struct ckpt_hdr *h, uint32_t type,
+		  __u32 *nr, __u32 *paths_len, uint8_t **data, uint32_t *len);
 /*
  * the path of the inode @kdev/@ino whose fdinfo line @line has a file
  * handle, through a mount of its filesystem in @pid's mountinfo; -ENOENT
@@ -112,6 +116,22 @@ void notify_mark(const struct m_fd *mf, uint32_t i, struct img_notify_mark *out,
 /* every mark of @mf has a path that is there (@what: "inotify watch") */
 int notify_check(struct verdict *v, const struct m_proc *mp, const struct m_fd *mf,
 		 const char *what);
+
+/* sockopt.c: boolean socket options, each for a flag of a kind's record */
+struct sockopt_flag {
+	int level, name;
+	uint32_t flag;		/* IMG_INET_F_*, IMG_UNIX_F_* */
+	const char *what;	/* the option's name, for messages */
+};
+
+/* an int option of @sk is non-zero; its value (0 if unreadable) */
+bool sockopt_on(int sk, int level, int name);
+uint32_t sockopt_val(int sk, int level, int name);
+/* the flags of @opts[0..@n) whose option is on in @sk */
+uint32_t sockopt_flags(int sk, const struct sockopt_flag *opts, size_t n);
+/* sets on each option of @opts[0..@n) whose flag @flags has; -errno, *@what */
+int sockopt_set_flags(int sk, const struct sockopt_flag *opts, size_t n, uint32_t flags,
+		      const char **what);
 
 /* the O_* flags reopening honours; creation and truncation never */
 #define FD_REOPEN_FLAGS	(O_ACCMODE | O_APPEND | O_NONBLOCK | O_DSYNC | O_SYNC | \

@@ -185,30 +185,34 @@ int notify_add(struct notify_marks *m, const struct img_notify_mark *mark,
 	return ret;
 }
 
-int notify_finish(struct notify_marks *m, uint8_t **data, uint32_t *len)
+static void notify_free(struct notify_marks *m)
+{
+	free(m->marks);
+	free(m->paths);
+	memset(m, 0, sizeof(*m));
+}
+
+int notify_finish(struct notify_marks *m, int err, struct ckpt_hdr *h, uint32_t type,
+		  __u32 *nr, __u32 *paths_len, uint8_t **data, uint32_t *len)
 {
 	size_t marks = (size_t)m->n * sizeof(*m->marks);
-	uint8_t *d = malloc(marks + m->paths_len + 1);
+	uint8_t *d = err ? NULL : malloc(marks + m->paths_len + 1);
 
 	if (!d) {
 		notify_free(m);
-		return -ENOMEM;
+		return err ? err : -ENOMEM;
 	}
 	if (marks)
 		memcpy(d, m->marks, marks);
 	if (m->paths_len)
 		memcpy(d + marks, m->paths, m->paths_len);
+	h->type = type;
+	*nr = m->n;
+	*paths_len = m->paths_len;
 	*data = d;
 	*len = marks + m->paths_len;
 	notify_free(m);
 	return 0;
-}
-
-void notify_free(struct notify_marks *m)
-{
-	free(m->marks);
-	free(m->paths);
-	memset(m, 0, sizeof(*m));
 }
 
 void notify_mark(const struct m_fd *mf, uint32_t i, struct img_notify_mark *out,

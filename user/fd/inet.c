@@ -111,21 +111,17 @@ static void get_addr(int sk, bool peer, struct img_inet *in, uint8_t *a, uint16_
 	}
 }
 
-static bool opt_on(int sk, int level, int name)
-{
-	int v = 0;
-	socklen_t sl = sizeof(v);
-
-	return !getsockopt(sk, level, name, &v, &sl) && v;
-}
-
-static uint32_t opt_val(int sk, int level, int name)
-{
-	int v = 0;
-	socklen_t sl = sizeof(v);
-
-	return getsockopt(sk, level, name, &v, &sl) ? 0 : (uint32_t)v;
-}
+/*
+ * The boolean options kept, read and set again in this order; the last,
+ * TCP_NODELAY, only for TCP
+ */
+static const struct sockopt_flag inet_opts[] = {
+	{ SOL_SOCKET, SO_REUSEADDR, IMG_INET_F_REUSEADDR, "SO_REUSEADDR" },
+	{ SOL_SOCKET, SO_REUSEPORT, IMG_INET_F_REUSEPORT, "SO_REUSEPORT" },
+	{ SOL_SOCKET, SO_KEEPALIVE, IMG_INET_F_KEEPALIVE, "SO_KEEPALIVE" },
+	{ SOL_SOCKET, SO_BROADCAST, IMG_INET_F_BROADCAST, "SO_BROADCAST" },
+	{ IPPROTO_TCP, TCP_NODELAY, IMG_INET_F_NODELAY, "TCP_NODELAY" },
+};
 
 static bool other_netns(int sk)
 {
@@ -143,28 +139,17 @@ static bool other_netns(int sk)
 
 static void read_options(int sk, struct img_inet *in)
 {
-	static const struct { int level, name; uint32_t flag; } opts[] = {
-		{ SOL_SOCKET, SO_REUSEADDR, IMG_INET_F_REUSEADDR },
-		{ SOL_SOCKET, SO_REUSEPORT, IMG_INET_F_REUSEPORT },
-		{ SOL_SOCKET, SO_KEEPALIVE, IMG_INET_F_KEEPALIVE },
-		{ SOL_SOCKET, SO_BROADCAST, IMG_INET_F_BROADCAST },
-	};
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(opts); i++)
-		if (opt_on(sk, opts[i].level, opts[i].name))
-			in->flags |= opts[i].flag;
-	if (in->family == AF_INET6 && opt_on(sk, IPPROTO_IPV6, IPV6_V6ONLY))
+	in->flags |= sockopt_flags(sk, inet_opts, ARRAY_SIZE(inet_opts) -
+				   (in->proto != IPPROTO_TCP));
+	if (in->family == AF_INET6 && sockopt_on(sk, IPPROTO_IPV6, IPV6_V6ONLY))
 		in->flags |= IMG_INET_F_V6ONLY;
 	if (in->proto != IPPROTO_TCP)
 		return;
-	if (opt_on(sk, IPPROTO_TCP, TCP_NODELAY))
-		in->flags |= IMG_INET_F_NODELAY;
-	in->keepidle = opt_val(sk, IPPROTO_TCP, TCP_KEEPIDLE);
-	in->keepintvl = opt_val(sk, IPPROTO_TCP, TCP_KEEPINTVL);
-	in->keepcnt = opt_val(sk, IPPROTO_TCP, TCP_KEEPCNT);
-	in->sndbuf = opt_val(sk, SOL_SOCKET, SO_SNDBUF);
-	in->rcvbuf = opt_val(sk, SOL_SOCKET, SO_RCVBUF);
+	in->keepidle = sockopt_val(sk, IPPROTO_TCP, TCP_KEEPIDLE);
+	in->keepintvl = sockopt_val(sk, IPPROTO_TCP, TCP_KEEPINTVL);
+	in->keepcnt = sockopt_val(sk, IPPROTO_TCP, TCP_KEEPCNT);
+	in->sndbuf = sockopt_val(sk, SOL_SOCKET, SO_SNDBUF);
+	in->rcvbuf = sockopt_val(sk, SOL_SOCKET, SO_RCVBUF);
 }
 
 static int inet_fill(union fd_ext *x, uint8_t **data, uint32_t *len,
@@ -320,9 +305,9 @@ static int read_repair(int sk, struct img_inet *in, struct snap_fd *f, const cha
 		return ret;
 	*what = "its options";
 	/* in repair mode TCP_MAXSEG is mss_clamp, what the peer announced */
-	in->mss = opt_val(sk, IPPROTO_TCP, TCP_MAXSEG);
+	in->mss = sockopt_val(sk, IPPROTO_TCP, TCP_MAXSEG);
 	if (in->opts & TCPI_OPT_TIMESTAMPS)
-		in->timestamp = opt_val(sk, IPPROTO_TCP, TCP_TIMESTAMP);
+		in->timestamp = sockopt_val(sk, IPPROTO_TCP, TCP_TIMESTAMP);
 	*what = "its window";
 	if (getsockopt(sk, IPPROTO_TCP, TCP_REPAIR_WINDOW, &w, &sl))
 		return -errno;
@@ -544,19 +529,10 @@ static void set_options(struct restore_ctx *ctx, uint32_t idx, const struct m_fd
 			int sk)
 {
 	const struct img_inet *in = in_of(mf);
-	static const struct { int level, name; uint32_t flag; const char *what; } opts[] = {
-		{ SOL_SOCKET, SO_REUSEADDR, IMG_INET_F_REUSEADDR, "SO_REUSEADDR" },
-		{ SOL_SOCKET, SO_REUSEPORT, IMG_INET_F_REUSEPORT, "SO_REUSEPORT" },
-		{ SOL_SOCKET, SO_KEEPALIVE, IMG_INET_F_KEEPALIVE, "SO_KEEPALIVE" },
-		{ SOL_SOCKET, SO_BROADCAST, IMG_INET_F_BROADCAST, "SO_BROADCAST" },
-		{ IPPROTO_TCP, TCP_NODELAY, IMG_INET_F_NODELAY, "TCP_NODELAY" },
-	};
-	size_t i;
+	const char *what;
 
-	for (i = 0; i < ARRAY_SIZE(opts); i++)
-		if (in->flags & opts[i].flag)
-			set_int(ctx, idx, mf, sk, opts[i].level, opts[i].name, 1,
-				opts[i].what);
+	if (sockopt_set_flags(sk, inet_opts, ARRAY_SIZE(inet_opts), in->flags, &what))
+		fail(ctx, idx, mf, what);
 	/* before bind: it decides which addresses the socket takes */
 	if (in->family == AF_INET6)
 		set_int(ctx, idx, mf, sk, IPPROTO_IPV6, IPV6_V6ONLY,

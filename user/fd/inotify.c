@@ -71,14 +71,8 @@ static int inotify_fill(union fd_ext *x, uint8_t **data, uint32_t *len,
 			ret = add_watch(&m, r->tgid, p);
 	}
 	free(buf);
-	if (ret) {
-		notify_free(&m);
-		return ret;
-	}
-	x->ino.h.type = IMG_INOTIFY;
-	x->ino.nr_watches = m.n;
-	x->ino.paths_len = m.paths_len;
-	return notify_finish(&m, data, len);
+	return notify_finish(&m, ret, &x->ino.h, IMG_INOTIFY, &x->ino.nr_watches,
+			     &x->ino.paths_len, data, len);
 }
 
 static int inotify_check(struct verdict *v, const struct ckpt_image *img,

@@ -255,11 +255,13 @@ static void content_open(struct restore_ctx *ctx, uint32_t idx, const struct m_f
 	/*
 	 * Only the seals it lacks: a tmpfs file not made by memfd_create()
 	 * (a deleted /dev/shm file) is born with F_SEAL_SEAL, and adding
-	 * any seal once F_SEAL_SEAL is set is EPERM (memfd_add_seals())
+	 * any seal once F_SEAL_SEAL is set is EPERM (memfd_add_seals()).
+	 * A mapped one the restorer seals (mm_gone.c), in the order its
+	 * mappings need: F_SEAL_FUTURE_WRITE now would forbid them.
 	 */
 	seals = fcntl(fd, F_GET_SEALS);
 	seals = d->seals & ~(seals > 0 ? (uint32_t)seals : 0);
-	if (seals && fcntl(fd, F_ADD_SEALS, seals))
+	if (seals && !obj && fcntl(fd, F_ADD_SEALS, seals))
 		rst_child_fail(ctx, idx, -errno, "fd %d: F_ADD_SEALS %#x", mf->f->fd,
 			       seals);
 	close(fd);

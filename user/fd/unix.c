@@ -35,6 +35,10 @@
 #include "log.h"
 
 #define PEEK_BUF	(256 << 10)	/* above the largest unix datagram */
+
+static const struct sockopt_flag unix_opts[] = {
+	{ SOL_SOCKET, SO_PASSCRED, IMG_UNIX_F_PASSCRED, "SO_PASSCRED" },
+};
 #define QUEUE_MAX	(8 << 20)	/* bytes of queue an image takes */
 
 /* ---- snap and inspect: sock_diag ---- */
@@ -144,10 +148,20 @@ static int unix_fill(union fd_ext *x, uint8_t **data, uint32_t *len,
 			const struct rec_file *r)
 {
 	struct img_unix *u = &x->sk;
+	const char *scm;
+	char buf[512];
 
 	memset(u, 0, sizeof(*u));
 	u->h.type = IMG_UNIX;
 	u->ino = r->ino;
+	/*
+	 * fds in flight in its receive queue, counted in fdinfo
+	 * (unix_show_fdinfo()): inspect, which peeks at no queue, sees
+	 * them there (snap's peek sees them too, where fdinfo lacks it)
+	 */
+	if (!fdinfo_read(r->tgid, r->fd, buf, sizeof(buf)) &&
+	    (scm = fdinfo_field(buf, "scm_fds")) && strtoul(scm, NULL, 10) > 0)
+		u->flags |= IMG_UNIX_F_RIGHTS;
 	/* sock_diag knows an inode only in its network namespace */
 	return diag(u, r->ino);
 }
@@ -243,8 +257,7 @@ static int unix_peek(struct snap_ctx *ctx, struct snap_proc *sp, struct snap_fd 
 {
 	struct img_unix *u = &f->x.sk;
 	struct queue q = { 0 };
-	int pidfd, sk, on = 0, ret = 0;
-	socklen_t sl = sizeof(on);
+	int pidfd, sk, ret = 0;
 
 	if (fd_seen(ctx, f->f.dev, f->f.ino, &ret) || ret)
 		return ret;
@@ -255,9 +268,7 @@ static int unix_peek(struct snap_ctx *ctx, struct snap_proc *sp, struct snap_fd 
 		pr_err("pid %d: fd %d: pidfd_getfd: %s", sp->pid, f->f.fd, errstr(ret));
 		goto out;
 	}
-	if (!getsockopt(sk, SOL_SOCKET, SO_PASSCRED, &on, &sl) && on)
-		u->flags |= IMG_UNIX_F_PASSCRED;
-	u->flags |= IMG_UNIX_F_QUEUED;
+	u->flags |= sockopt_flags(sk, unix_opts, ARRAY_SIZE(unix_opts)) | IMG_UNIX_F_QUEUED;
 	if (u->state != IMG_UNIX_LISTEN)
 		ret = read_queue(sk, u, &q);
 	if (ret) {
@@ -398,15 +409,15 @@ static void set_options(struct restore_ctx *ctx, uint32_t idx, const struct m_fd
 			int sk)
 {
 	const struct img_unix *u = sk_of(mf);
-	int on = 1, snd = u->sndbuf / 2, rcv = u->rcvbuf / 2;
+	int snd = u->sndbuf / 2, rcv = u->rcvbuf / 2;
+	const char *what;
 
 	/* the kernel doubles what it is given (socket(7)) */
 	if ((snd && setsockopt(sk, SOL_SOCKET, SO_SNDBUFFORCE, &snd, sizeof(snd))) ||
 	    (rcv && setsockopt(sk, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof(rcv))))
 		fail(ctx, idx, mf, "setting its buffer sizes");
-	if (u->flags & IMG_UNIX_F_PASSCRED &&
-	    setsockopt(sk, SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)))
-		fail(ctx, idx, mf, "SO_PASSCRED");
+	if (sockopt_set_flags(sk, unix_opts, ARRAY_SIZE(unix_opts), u->flags, &what))
+		fail(ctx, idx, mf, what);
 }
 
 /* sends the queue of @mf again, from @from (to @to if not connected) */
