@@ -544,7 +544,10 @@ static int write_pages(struct snap_ctx *ctx, struct snap_proc *sp)
 	char path[64];
 	int ret;
 
+	t0 = now_ns();
 	ret = find_pages(ctx, sp, &l);
+	ctx->st.find_ns += now_ns() - t0;
+	t0 = now_ns();
 	/*
 	 * snap --parent: what the tree did not write since is the parent's.
 	 * Before the copy-on-write split, which reads the page map of every
@@ -555,8 +558,11 @@ static int write_pages(struct snap_ctx *ctx, struct snap_proc *sp)
 		ret = pre_filter(ctx, sp, &l, &inh);
 	if (!ret)
 		ret = pre_write_inherit(ctx, &inh);
+	ctx->st.filter_ns += now_ns() - t0;
+	t0 = now_ns();
 	if (!ret)
 		ret = mm_cow_write(ctx, sp, &l);
+	ctx->st.cow_ns += now_ns() - t0;
 	progress_total(&ctx->prog, l.pages);
 	ctx->reported = ret != 0;
 	if (ret || !l.n)

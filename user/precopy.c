@@ -418,7 +418,10 @@ static int track_one(struct snap_ctx *ctx, struct snap_proc *sp, struct pre_proc
 	if (pp->tracked_before)
 		pp->pmp = parent_proc(ctx->ps, sp->pid, pp->start);
 	if (pp->pmp) {
+		uint64_t t0 = now_ns();
+
 		ret = scan_written(sp, &pp->written);
+		ctx->st.written_ns += now_ns() - t0;
 		if (ret) {
 			pr_err("pid %d: PAGEMAP_SCAN for written pages: %s", sp->pid, errstr(ret));
 			return ret;

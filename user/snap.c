@@ -319,6 +319,16 @@ static void print_summary(struct snap_ctx *ctx, uint64_t size)
 		st->mem_ns ? bytes / (st->mem_ns / 1e9) / (1 << 30) : 0.0,
 		secs(st->commit_start_ns, st->committed_ns),
 		secs(st->committed_ns, st->end_ns));
+	pr_info("frozen: stop %.4f s, collect %.4f s, written pages %.4f s, "
+		"pages to store %.4f s, inherited split %.4f s, cow %.4f s, "
+		"page copy %.4f s, other %.4f s (total %.4f s)",
+		secs(st->freeze_start_ns, st->frozen_ns),
+		secs(st->frozen_ns, st->collected_ns), st->written_ns / 1e9,
+		ctx->pre ? 0.0 : st->find_ns / 1e9, ctx->pre ? 0.0 : st->filter_ns / 1e9,
+		ctx->pre ? 0.0 : st->cow_ns / 1e9, ctx->pre ? 0.0 : st->mem_ns / 1e9,
+		secs(st->collected_ns, st->freeze_end_ns) - st->written_ns / 1e9 -
+		(ctx->pre ? 0 : (st->find_ns + st->filter_ns + st->cow_ns + st->mem_ns) / 1e9),
+		secs(st->freeze_start_ns, st->freeze_end_ns));
 }
 
 int cmd_snap(int argc, char **argv)
@@ -373,7 +383,9 @@ int cmd_snap(int argc, char **argv)
 		 */
 		inet_snap_done(&ctx, false);
 		pstree_thaw(&ctx.tree);
-		ctx.st.freeze_end_ns = now_ns();
+		/* --pre thawed it before the copy: that was its freeze's end */
+		if (!ctx.pre)
+			ctx.st.freeze_end_ns = now_ns();
 	}
 	if (!ret)
 		ret = commit_image(&ctx);

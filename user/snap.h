@@ -145,6 +145,12 @@ struct snap_stats {
 	uint64_t freeze_end_ns;		/* after the last detach (or kill) */
 	uint64_t end_ns;
 	uint64_t mem_ns;		/* spent copying pages (mm_write) */
+	/* frozen phases that may grow with memory (snap -v prints them) */
+	uint64_t written_ns;		/* finding the pages written (--parent) */
+	uint64_t find_ns;		/* finding the pages to store (mm_write) */
+	uint64_t filter_ns;		/* splitting them from the inherited ones */
+	uint64_t cow_ns;		/* finding those shared copy-on-write */
+	uint64_t thawed_ns;		/* the tree thawed (--pre: before the copy) */
 	uint64_t pages;
 	uint64_t threads;
 	uint64_t inherited;		/* pages left to the parent (--parent) */
