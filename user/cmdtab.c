@@ -25,6 +25,11 @@ static const struct cmd_opt snap_opts[] = {
 	{ "--parent", "IMAGE", ARG_IMAGE, false,
 	  "Store only the pages written since the pre-copy image IMAGE, which this "
 	  "image then refers to.", NULL },
+	{ "--dirty-max", "BYTES", ARG_TEXT, false,
+	  "With --parent (not --pre): while more than BYTES were written since the "
+	  "parent (default 8 MiB), run a pre-copy round first, written next to IMAGE "
+	  "as IMAGE.r1, IMAGE.r2 (at most 3), so that the final freeze copies little; "
+	  "0: never.", NULL },
 	{ "--file-max", "BYTES", ARG_TEXT, false,
 	  "Store the content of memfds and deleted files up to BYTES each "
 	  "(default 1 MiB, at most 15 MiB).", NULL },

@@ -96,11 +96,14 @@ static void keep_addr(uint64_t id, struct sockaddr_un *a, socklen_t *len)
 
 /* ---- before the freeze: the parent and its tracking ---- */
 
-/* the uffds the parent's keeper holds, with whose they are */
-static int claim(struct pre_state *ps, const char *parent)
+/*
+ * The uffds the keeper of snap @id holds, with whose they are: -ESRCH if
+ * no keeper answers, -EPROTO if it answers for another snap.
+ */
+static int take_over(uint64_t id, struct keep_msg *got, int *fds)
 {
 	char cbuf[CMSG_SPACE(sizeof(int) * KEEP_MAX)];
-	struct iovec iov = { &ps->got, sizeof(ps->got) };
+	struct iovec iov = { got, sizeof(*got) };
 	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
 			    .msg_controllen = sizeof(cbuf) };
 	struct sockaddr_un a;
@@ -109,14 +112,11 @@ static int claim(struct pre_state *ps, const char *parent)
 	ssize_t n;
 	int s, nfds = 0;
 
-	keep_addr(ps->parent.chain->id, &a, &len);
+	keep_addr(id, &a, &len);
 	s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (s < 0)
 		return -errno;
 	if (connect(s, (struct sockaddr *)&a, len)) {
-		pr_err("--parent %s: its write tracking is gone (no keeper for snap %016llx: "
-		       "a later snap took it, or the tree exited): snap --pre again",
-		       parent, (unsigned long long)ps->parent.chain->id);
 		close(s);
 		return -ESRCH;
 	}
@@ -125,17 +125,29 @@ static int claim(struct pre_state *ps, const char *parent)
 	c = CMSG_FIRSTHDR(&m);
 	if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
 		nfds = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		memcpy(ps->got_fds, CMSG_DATA(c), nfds * sizeof(int));
+		memcpy(fds, CMSG_DATA(c), nfds * sizeof(int));
 	}
-	if (n != (ssize_t)sizeof(ps->got) || ps->got.id != ps->parent.chain->id ||
-	    ps->got.n > KEEP_MAX || (uint32_t)nfds != ps->got.n) {
+	if (n != (ssize_t)sizeof(*got) || got->id != id || got->n > KEEP_MAX ||
+	    (uint32_t)nfds != got->n) {
 		while (nfds > 0)
-			close(ps->got_fds[--nfds]);
-		ps->got.n = 0;
-		pr_err("--parent %s: its keeper answered for another snap", parent);
+			close(fds[--nfds]);
+		got->n = 0;
 		return -EPROTO;
 	}
 	return 0;
+}
+
+static int claim(struct pre_state *ps, const char *parent)
+{
+	int ret = take_over(ps->parent.chain->id, &ps->got, ps->got_fds);
+
+	if (ret == -ESRCH)
+		pr_err("--parent %s: its write tracking is gone (no keeper for snap %016llx: "
+		       "a later snap took it, or the tree exited): snap --pre again",
+		       parent, (unsigned long long)ps->parent.chain->id);
+	else if (ret == -EPROTO)
+		pr_err("--parent %s: its keeper answered for another snap", parent);
+	return ret;
 }
 
 /* how IMG_CHAIN names the parent: by name if the images share a directory */
@@ -312,12 +324,17 @@ static int uffd_api(int ufd)
 	return ioctl(ufd, UFFDIO_API, &api) ? -errno : 0;
 }
 
-static bool trackable(const struct snap_vma *v)
+static bool trackable_vma(const struct img_vma *v)
 {
-	uint32_t k = v->v.kind;
+	uint32_t k = v->kind;
 
 	return (k == IMG_VMA_ANON || k == IMG_VMA_HEAP || k == IMG_VMA_STACK) &&
-	       !(v->v.map_flags & MAP_SHARED);
+	       !(v->map_flags & MAP_SHARED);
+}
+
+static bool trackable(const struct snap_vma *v)
+{
+	return trackable_vma(&v->v);
 }
 
 /* every private anonymous VMA registered and write-protected (but @skip's) */
@@ -543,6 +560,89 @@ int pre_track(struct snap_ctx *ctx)
 			return ret;
 	}
 	return fault_at("pre-track");
+}
+
+/* ---- before the freeze: how much is written since a parent ---- */
+
+/* present pages of [start, end) written since the tracking was armed there */
+static int count_written(int pagemap, uint64_t start, uint64_t end, uint64_t *pages)
+{
+	struct page_region regs[SCAN_REGIONS];
+	struct pm_scan_arg arg = {
+		.size = sizeof(arg),
+		/* a VMA no longer tracked (-EPERM) adds nothing another round can take */
+		.flags = PM_SCAN_CHECK_WPASYNC,
+		.start = start,
+		.end = end,
+		.vec = (uint64_t)(uintptr_t)regs,
+		.vec_len = SCAN_REGIONS,
+		.category_mask = PAGE_IS_WRITTEN,
+		.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+		.return_mask = PAGE_IS_WRITTEN,
+	};
+	long n, k;
+
+	while (arg.start < arg.end) {
+		n = ioctl(pagemap, PAGEMAP_SCAN, &arg);
+		if (n < 0)
+			return errno == EPERM ? 0 : -errno;
+		for (k = 0; k < n; k++)
+			*pages += (regs[k].end - regs[k].start) / getpagesize();
+		if (arg.walk_end <= arg.start)
+			break;
+		arg.start = arg.walk_end;
+	}
+	return 0;
+}
+
+/* the tracked VMAs of @mp, if process @pid is still the one snapped */
+static int proc_written(const struct m_proc *mp, const struct img_chain_proc *c,
+			uint64_t *pages)
+{
+	char path[64];
+	uint64_t start;
+	uint32_t i;
+	int fd, ret = 0;
+
+	if (start_time(c->pid, &start) || start != c->start_time)
+		return 0;	/* gone, or another process: the snap itself says so */
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", c->pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT || errno == ESRCH ? 0 : -errno;
+	for (i = 0; i < mp->nr_vmas && !ret; i++)
+		if (trackable_vma(mp->vmas[i].v))
+			ret = count_written(fd, mp->vmas[i].v->start, mp->vmas[i].v->end, pages);
+	close(fd);
+	return ret;
+}
+
+int pre_dirty(const char *parent, pid_t root, uint64_t *pages)
+{
+	struct ckpt_image img;
+	uint32_t i;
+	int k, ret;
+
+	*pages = 0;
+	/* its processes and VMAs only: the snap that follows checks it whole */
+	ret = image_load(parent, IMG_OPEN_NO_CHECKSUM, &img);
+	if (ret) {
+		pr_err("--parent %s: %s", parent, img.r.err);
+		return ret;
+	}
+	/* another tree's image: the snap refuses it, not this */
+	for (i = 0; img.chain && img.hdr->root_pid == root && i < img.chain->nr_procs && !ret;
+	     i++) {
+		const struct img_chain_proc *c = &img.chain_procs[i];
+
+		k = c->tracked ? image_find(&img, c->pid) : -1;
+		if (k >= 0)
+			ret = proc_written(&img.procs[k], c, pages);
+	}
+	if (ret)
+		pr_err("--parent %s: counting the pages written since: %s", parent, errstr(ret));
+	image_free(&img);
+	return ret;
 }
 
 /* ---- writing ---- */
@@ -798,7 +898,21 @@ int pre_keep(struct snap_ctx *ctx)
 		close(lfd);
 	if (ret)
 		pr_err("starting the keeper of the write tracking: %s", errstr(ret));
+	else
+		ctx->kept_id = ps->id;
 	return ret;
+}
+
+void pre_drop(uint64_t id)
+{
+	struct keep_msg got;
+	int fds[KEEP_MAX];
+	uint32_t i;
+
+	/* taken over and closed: the tracking ends, and the keeper with it */
+	if (id && !take_over(id, &got, fds))
+		for (i = 0; i < got.n; i++)
+			close(fds[i]);
 }
 
 void pre_free(struct snap_ctx *ctx)

@@ -9,6 +9,11 @@
 
 #include "snap.h"
 
+/*
+ * Before anything else: the pages the tree wrote in its tracked VMAs
+ * since @parent was snapped (what snap --parent would store of them)
+ */
+int pre_dirty(const char *parent, pid_t root, uint64_t *pages);
 /* before the freeze: the parent loaded and checked, its tracking claimed */
 int pre_open(struct snap_ctx *ctx);
 /* frozen, after collect: written pages found, tracking (re)armed (--pre) */
@@ -21,6 +26,8 @@ int pre_filter(struct snap_ctx *ctx, struct snap_proc *sp, struct range_list *l,
 int pre_write_inherit(struct snap_ctx *ctx, const struct range_list *inh);
 /* after the commit, --pre: a keeper process holds the tracking until the next snap */
 int pre_keep(struct snap_ctx *ctx);
+/* the keeper of snap @id (0: none), if it still runs, ends with its tracking */
+void pre_drop(uint64_t id);
 /* accepts a context without pre-copy */
 void pre_free(struct snap_ctx *ctx);
 

@@ -64,6 +64,15 @@ static int parse_args(int argc, char **argv, struct snap_ctx *ctx)
 			if (end == argv[i] + 11 || *end || ctx->zlevel < 1 || ctx->zlevel > 19)
 				return usage_error(SNAP_USAGE, "--compress=%s: a level from 1 to 19",
 						   argv[i] + 11);
+		} else if (!strcmp(argv[i], "--dirty-max")) {
+			char *end;
+
+			if (++i == argc)
+				return usage_error(SNAP_USAGE, "--dirty-max needs a size in bytes");
+			errno = 0;
+			ctx->dirty_max = strtoull(argv[i], &end, 10);
+			if (errno || end == argv[i] || *end)
+				return usage_error(SNAP_USAGE, "--dirty-max '%s': bytes", argv[i]);
 		} else if (!strcmp(argv[i], "--file-max")) {
 			char *end;
 
@@ -306,6 +315,11 @@ static void print_summary(struct snap_ctx *ctx, uint64_t size)
 			bytes / 1048576.0, ctx->out, size / 1048576.0,
 			secs(st->start_ns, st->end_ns),
 			secs(st->freeze_start_ns, st->freeze_end_ns));
+	if (ctx->rounds && !ctx->quiet && !ctx->json)
+		fprintf(f, "pid %d: %u pre-copy round%s first (%s.r1%s), frozen %.3f s in all\n",
+			ctx->root, ctx->rounds, ctx->rounds == 1 ? "" : "s", ctx->out,
+			ctx->rounds == 1 ? "" : ctx->rounds == 2 ? ", .r2" : " to .r3",
+			st->round_frozen_ns / 1e9);
 	if (st->inherited && !ctx->quiet && !ctx->json)
 		fprintf(f, "pid %d: %llu pages (%.1f MiB) not written since %s, left to it\n",
 			ctx->root, (unsigned long long)st->inherited,
@@ -331,26 +345,14 @@ static void print_summary(struct snap_ctx *ctx, uint64_t size)
 		secs(st->freeze_start_ns, st->freeze_end_ns));
 }
 
-int cmd_snap(int argc, char **argv)
+/* one snap: freeze, collect, write, thaw (or kill); 0 or EXIT_RUNTIME */
+static int snap_round(struct snap_ctx *ctx0)
 {
-	/* memfds and deleted files: their content, up to 1 MiB each */
-	struct snap_ctx ctx = { .file_max = 1 << 20 };
-	char def_out[64];
+	struct snap_ctx ctx = *ctx0;
 	uint64_t size;
 	int ret;
 
-	ctx.st.start_ns = now_ns();
-	ret = parse_args(argc, argv, &ctx);
-	if (ret)
-		return ret;
 	progress_init(&ctx.prog, "snap", getpagesize(), ctx.st.start_ns, ctx.quiet);
-	/* a reader that goes away is an error to report, not a signal to die of */
-	if (ctx.out && !strcmp(ctx.out, "-"))
-		signal(SIGPIPE, SIG_IGN);
-	if (!ctx.out) {
-		snprintf(def_out, sizeof(def_out), "bpfckpt-%d.img", ctx.root);
-		ctx.out = def_out;
-	}
 	if (collect_open_snap(&ctx.col))
 		return EXIT_RUNTIME;
 	if ((ctx.pre || ctx.parent) && pre_open(&ctx)) {
@@ -430,5 +432,101 @@ out:
 	/* done above before any thaw; what is left here is an early failure */
 	inet_snap_done(&ctx, false);
 	free_all(&ctx);
+	ctx0->st = ctx.st;
+	ctx0->kept_id = ctx.kept_id;
 	return ret ? EXIT_RUNTIME : 0;
+}
+
+#define ROUNDS_MAX	3	/* pre-copy rounds --dirty-max may add */
+
+static void drop_rounds(char **aux, int n, uint64_t kept_id)
+{
+	pre_drop(kept_id);
+	while (n > 0) {
+		unlink(aux[--n]);
+		free(aux[n]);
+	}
+}
+
+/*
+ * snap --parent: while the tree wrote more than --dirty-max since the
+ * parent, a pre-copy round (snap --pre --parent) copies that while it
+ * runs, in a freeze that does not grow with memory either; the final
+ * round then takes its parent from the last of them, and copies only
+ * what was written since.  A failure removes the rounds' images.
+ */
+static int converge(struct snap_ctx *ctx, char **aux, int *n, uint64_t *kept)
+{
+	uint64_t dirty, ps = getpagesize();
+	int ret;
+
+	for (*n = 0; *n < ROUNDS_MAX; (*n)++) {
+		struct snap_ctx r = {
+			.root = ctx->root, .parent = ctx->parent, .pre = true,
+			.quiet = true, .file_max = ctx->file_max, .zlevel = ctx->zlevel,
+			.shell_job = ctx->shell_job,
+		};
+
+		ret = pre_dirty(ctx->parent, ctx->root, &dirty);
+		if (ret)
+			break;
+		if (dirty * ps <= ctx->dirty_max)
+			return 0;
+		if (asprintf(&aux[*n], "%s.r%d", ctx->out, *n + 1) < 0) {
+			aux[*n] = NULL;
+			ret = -ENOMEM;
+			pr_err("%s", errstr(ret));
+			break;
+		}
+		pr_info("%llu pages written since %s: a pre-copy round first, to %s",
+			(unsigned long long)dirty, ctx->parent, aux[*n]);
+		r.out = aux[*n];
+		r.st.start_ns = now_ns();
+		ret = snap_round(&r);
+		if (ret) {
+			free(aux[*n]);
+			break;
+		}
+		ctx->parent = aux[*n];
+		ctx->st.round_frozen_ns += r.st.freeze_end_ns - r.st.freeze_start_ns;
+		*kept = r.kept_id;
+	}
+	if (ret)
+		drop_rounds(aux, *n, *kept);
+	return ret;
+}
+
+int cmd_snap(int argc, char **argv)
+{
+	/* memfds and deleted files: their content, up to 1 MiB each */
+	struct snap_ctx ctx = { .file_max = 1 << 20, .dirty_max = 8 << 20 };
+	char def_out[64], *aux[ROUNDS_MAX];
+	uint64_t kept = 0;
+	int ret, n = 0;
+
+	ctx.st.start_ns = now_ns();
+	ret = parse_args(argc, argv, &ctx);
+	if (ret)
+		return ret;
+	/* a reader that goes away is an error to report, not a signal to die of */
+	if (ctx.out && !strcmp(ctx.out, "-"))
+		signal(SIGPIPE, SIG_IGN);
+	if (!ctx.out) {
+		snprintf(def_out, sizeof(def_out), "bpfckpt-%d.img", ctx.root);
+		ctx.out = def_out;
+	}
+	/* the rounds' images go next to the final one: not with a stream */
+	if (ctx.parent && !ctx.pre && ctx.dirty_max && strcmp(ctx.out, "-") &&
+	    converge(&ctx, aux, &n, &kept))
+		return EXIT_RUNTIME;
+	ctx.rounds = n;
+	ret = snap_round(&ctx);
+	if (ret) {
+		/* the final round took the last keeper over, or it still runs */
+		drop_rounds(aux, n, kept);
+		return ret;
+	}
+	while (n > 0)
+		free(aux[--n]);
+	return 0;
 }

@@ -150,7 +150,7 @@ struct snap_stats {
 	uint64_t find_ns;		/* finding the pages to store (mm_write) */
 	uint64_t filter_ns;		/* splitting them from the inherited ones */
 	uint64_t cow_ns;		/* finding those shared copy-on-write */
-	uint64_t thawed_ns;		/* the tree thawed (--pre: before the copy) */
+	uint64_t round_frozen_ns;	/* the freezes of the --dirty-max rounds */
 	uint64_t pages;
 	uint64_t threads;
 	uint64_t inherited;		/* pages left to the parent (--parent) */
@@ -165,6 +165,9 @@ struct snap_ctx {
 	int zlevel;			/* --compress: zstd level, 0: off */
 	bool pre;			/* --pre: track writes, copy while running */
 	const char *parent;		/* --parent IMAGE */
+	uint64_t dirty_max;		/* --dirty-max: more written runs a round first */
+	uint64_t kept_id;		/* --pre: the snap id its keeper answers for */
+	uint32_t rounds;		/* pre-copy rounds --dirty-max ran first */
 	struct pre_state *ps;		/* precopy.c, with --pre or --parent */
 	struct collector col;
 	struct pstree tree;
