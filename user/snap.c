@@ -520,11 +520,13 @@ int cmd_snap(int argc, char **argv)
 	    converge(&ctx, aux, &n, &kept))
 		return EXIT_RUNTIME;
 	ctx.rounds = n;
-	ret = snap_round(&ctx);
+	ret = n ? fault_at("snap-rounds") : 0;
+	if (!ret)
+		ret = snap_round(&ctx);
 	if (ret) {
 		/* the final round took the last keeper over, or it still runs */
 		drop_rounds(aux, n, kept);
-		return ret;
+		return EXIT_RUNTIME;
 	}
 	while (n > 0)
 		free(aux[--n]);

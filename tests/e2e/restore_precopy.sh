@@ -205,6 +205,81 @@ test_parent_refused() {
 	assert_ticking "$WL_LOG" 3
 }
 
+# the image names of --dirty-max's rounds that exist, on one line
+rounds_of() {
+	ls "$1".r* 2>/dev/null | paste -sd' '
+	return 0
+}
+
+# --dirty-max: a tree writing 25 MiB/s, stopped once written to: one
+# round copies what it wrote since pre.img, the final round only what
+# follows (nothing); the chain of three is its memory, restored
+test_dirty_round_stopped() {
+	wl_start heap 32 10 64
+	assert_ticking "$WL_LOG" 3
+	assert_ckpt 0 snap "$WL_PID" --pre -o "$T/pre.img"
+	assert_ticking "$WL_LOG" 5
+	stop_tree "$WL_PID"
+	assert_ckpt 0 snap "$WL_PID" --parent "$T/pre.img" -o "$T/img" --dirty-max 4096
+	grep -q "1 pre-copy round first ($T/img.r1)" "$CKPT_OUT" ||
+		fail "no round before the final one: $(cat "$CKPT_OUT")"
+	assert_eq "$T/img.r1" "$(rounds_of "$T/img")" "the rounds' images"
+	grep -q "not written since $T/img.r1" "$CKPT_OUT" ||
+		fail "the final round does not inherit from the round: $(cat "$CKPT_OUT")"
+	assert_ckpt 0 show --json "$T/img"
+	[ "$(python3 -c "import json; j = json.load(open('$CKPT_OUT')); print(j['header']['chain'][0]['parent'])")" = img.r1 ] ||
+		fail "show --json: the parent is not img.r1: $(head -c 300 "$CKPT_OUT")"
+	cp "$CKPT_OUT" "$T/image.json"
+	pagecmp_tree "$WL_PID"
+	kill_session "$WL_PID"
+	assert_no_pids "$WL_PID"
+	restore_d
+	pagecmp_image
+	cont_tree "$WL_PID"
+	assert_ticking "$WL_LOG" 30
+}
+
+# --dirty-max: a tree that keeps writing never gets below one page:
+# three rounds, then the final one, --kill; restored, the heap checks
+# its every page again and again
+test_dirty_rounds_running() {
+	wl_start heap 32 10 64
+	assert_ticking "$WL_LOG" 3
+	assert_ckpt 0 snap "$WL_PID" --pre -o "$T/pre.img"
+	assert_ticking "$WL_LOG" 5
+	assert_ckpt 0 snap "$WL_PID" --parent "$T/pre.img" -o "$T/img" --dirty-max 4096 --kill
+	grep -q "3 pre-copy rounds first" "$CKPT_OUT" || fail "not three rounds: $(cat "$CKPT_OUT")"
+	assert_eq "$T/img.r1 $T/img.r2 $T/img.r3" "$(rounds_of "$T/img")" "the rounds' images"
+	assert_no_pids "$WL_PID"
+	assert_ckpt 0 show --json "$T/img"
+	cp "$CKPT_OUT" "$T/image.json"
+	restore_d
+	assert_ticking "$WL_LOG" 30
+}
+
+# a failed round, or a final round failing after them: no image, no
+# round's image, the tracking ended (no keeper, no VMA write-protected)
+test_dirty_rounds_failed() {
+	local before point
+	wl_start heap 16 10 64
+	assert_ticking "$WL_LOG" 2
+	before=$(keepers)
+	for point in snap-commit snap-rounds; do
+		assert_ckpt 0 snap "$WL_PID" --pre -o "$T/pre.img"
+		BPFCKPT_FAULT=$point assert_ckpt 1 snap "$WL_PID" --parent "$T/pre.img" -o "$T/img" \
+			--dirty-max 4096
+		assert_err "fault injected at '$point'"
+		assert_alive "$WL_PID"
+		[ -e "$T/img" ] && fail "$point: a failed snap left its image"
+		[ -z "$(rounds_of "$T/img")" ] || fail "$point: a failed snap left $(rounds_of "$T/img")"
+		wait_until 10 "[ \"\$(keepers)\" = \"$before\" ]" || fail "$point: a keeper runs: $(keepers)"
+		wait_until 10 "! grep -q '^VmFlags:.* uw' /proc/$WL_PID/smaps" ||
+			fail "$point: VMAs are still write-protected"
+		assert_ticking "$WL_LOG" 2
+		rm -f "$T/pre.img"
+	done
+}
+
 # the keeper goes when its tree does
 test_keeper_ends_with_tree() {
 	wl_start heap 16 20
