@@ -353,14 +353,15 @@ static int snap_round(struct snap_ctx *ctx0)
 	int ret;
 
 	progress_init(&ctx.prog, "snap", getpagesize(), ctx.st.start_ns, ctx.quiet);
-	if (collect_open_snap(&ctx.col))
+	if (!ctx.ready && collect_open_snap(&ctx.col))
 		return EXIT_RUNTIME;
 	if ((ctx.pre || ctx.parent) && pre_open(&ctx)) {
 		free_all(&ctx);
 		return EXIT_RUNTIME;
 	}
 	/* before the freeze: it makes two short-lived processes of its own */
-	ctx.landlock_word = task_landlock_word(&ctx.col);
+	if (!ctx.ready)
+		ctx.landlock_word = task_landlock_word(&ctx.col);
 	ctx.st.freeze_start_ns = now_ns();
 	ret = pstree_freeze(&ctx.col, ctx.root, &ctx.tree);
 	if (ret)
@@ -515,10 +516,22 @@ int cmd_snap(int argc, char **argv)
 		snprintf(def_out, sizeof(def_out), "bpfckpt-%d.img", ctx.root);
 		ctx.out = def_out;
 	}
-	/* the rounds' images go next to the final one: not with a stream */
-	if (ctx.parent && !ctx.pre && ctx.dirty_max && strcmp(ctx.out, "-") &&
-	    converge(&ctx, aux, &n, &kept))
-		return EXIT_RUNTIME;
+	/*
+	 * The rounds' images go next to the final one: not with a stream.
+	 * What the final round needs that takes time (BPF loaded: 0.2 s) is
+	 * ready before them: the tree writes on between the last round's
+	 * freeze and the final one, and that much the final freeze copies.
+	 */
+	if (ctx.parent && !ctx.pre && ctx.dirty_max && strcmp(ctx.out, "-")) {
+		if (collect_open_snap(&ctx.col))
+			return EXIT_RUNTIME;
+		ctx.landlock_word = task_landlock_word(&ctx.col);
+		ctx.ready = true;
+		if (converge(&ctx, aux, &n, &kept)) {
+			collect_close(&ctx.col);
+			return EXIT_RUNTIME;
+		}
+	}
 	ctx.rounds = n;
 	ret = n ? fault_at("snap-rounds") : 0;
 	if (!ret)

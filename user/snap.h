@@ -175,6 +175,7 @@ struct snap_ctx {
 	uint32_t nr_procs;
 	uint32_t xstate_size;
 	int landlock_word;		/* task_landlock_word(), -1: none */
+	bool ready;			/* col and landlock_word set up already */
 	uint64_t *kfiles;		/* file_id - 1 -> struct file address */
 	uint32_t nr_kfiles;
 	uint32_t cap_kfiles;
