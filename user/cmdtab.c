@@ -173,11 +173,12 @@ const struct cmd_note cmd_env[] = {
 	{ "BPFCKPT_FAULT", "For the tests: make one step fail, to exercise the cleanup "
 	  "paths. Points: snap-collect, snap-write, snap-commit, restore-created, "
 	  "restore-ipc, restore-mm, restore-final, pre-track (once snap --pre has armed "
-	  "write tracking), vdso-differs (act as if the vdso moved), lazy-no-pull (the lazy pager serves faults only), refuse-PROGRAM "
+	  "write tracking), snap-rounds (after snap --parent's --dirty-max rounds), vdso-differs (act as if the vdso moved), lazy-no-pull (the lazy pager serves faults only), refuse-PROGRAM "
 	  "(the verifier refuses that BPF program), trace-no-PROGRAM (hide a tracer hook)." },
 	{ "BPFCKPT_FALLBACK", "Force userspace fallbacks where BPF could do the work: "
 	  "all, or a comma list of tasks, timers, fd_path, rseq, netlock (no network lock: "
-	  "snap --kill refuses connections to peers outside the tree); tp_btf and tp_btf,raw_tp "
+	  "snap --kill refuses connections to peers outside the tree), wp_holes (snap "
+	  "--parent scans every page of a tracked VMA in the freeze); tp_btf and tp_btf,raw_tp "
 	  "make the tracer use its raw_tp or classic tracepoint variants." },
 	{ "BPFCKPT_PROGRESS_AFTER_MS", "Show the progress line of snap and restore "
 	  "once they have run this many milliseconds (default 1000); for the tests." },

@@ -269,14 +269,15 @@ static uint64_t file_bit(const struct snap_vma *v)
 	return k == IMG_VMA_ANON || k == IMG_VMA_HEAP || k == IMG_VMA_STACK ? 0 : PAGE_IS_FILE;
 }
 
-/* present or swapped anonymous pages of a private VMA, zero page excluded */
-static int scan_private(int pagemap, const struct snap_vma *v, struct range_list *l)
+/* present or swapped anonymous pages of [start, end) in a private VMA, zero page excluded */
+int mm_scan_private(int pagemap, const struct snap_vma *v, uint64_t start, uint64_t end,
+		    struct range_list *l)
 {
 	struct page_region regs[SCAN_REGIONS];
 	struct pm_scan_arg arg = {
 		.size = sizeof(arg),
-		.start = v->v.start,
-		.end = v->v.end,
+		.start = start,
+		.end = end,
 		.vec = (uint64_t)(uintptr_t)regs,
 		.vec_len = SCAN_REGIONS,
 		/* a guard marker is a non-present PTE that counts as swapped */
@@ -406,8 +407,10 @@ static int find_pages(struct snap_ctx *ctx, struct snap_proc *sp, struct range_l
 				ret = scan_shared(sp->pid, v, l);
 		} else if (v->v.kind == IMG_VMA_SHARED_ANON)
 			ret = scan_shared(sp->pid, v, l);
+		else if (pre_knows_vma(ctx, sp, i))
+			ret = pre_vma_pages(ctx, sp, i, pagemap, l);
 		else
-			ret = scan_private(pagemap, v, l);
+			ret = mm_scan_private(pagemap, v, v->v.start, v->v.end, l);
 		if (ret)
 			pr_err("pid %d: vma %llx-%llx: finding its pages: %s", sp->pid,
 			       (unsigned long long)v->v.start,

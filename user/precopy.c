@@ -41,6 +41,7 @@
 #include "arch.h"
 #include "bpfckpt/chain.h"
 #include "bpfckpt/compat.h"
+#include "features.h"
 #include "img.h"
 #include "log.h"
 #include "model.h"
@@ -70,6 +71,7 @@ struct pre_proc {
 	const struct m_proc *pmp;	/* the parent's process, if it inherits */
 	uint64_t start;
 	struct range_list written;	/* since the parent */
+	bool *reg;			/* with pmp: VMAs our userfaultfd had registered */
 };
 
 struct pre_state {
@@ -492,25 +494,23 @@ static int registered(const struct snap_proc *sp, bool **out)
 
 static int track_one(struct snap_ctx *ctx, struct snap_proc *sp, struct pre_proc *pp)
 {
-	bool *reg = NULL;
 	int ret;
 
 	pp->ufd = got_ufd(ctx->ps, sp->pid, pp->start);
 	pp->tracked_before = pp->ufd >= 0;
 	if (pp->tracked_before)
 		pp->pmp = parent_proc(ctx->ps, sp->pid, pp->start);
-	if (pp->pmp && ctx->pre && (ret = registered(sp, &reg)))
+	if (pp->pmp && (ret = registered(sp, &pp->reg)))
 		return ret;
 	if (pp->ufd >= 0 || ctx->pre)
 		unmark(sp);
 	if (pp->pmp) {
 		uint64_t t0 = now_ns();
 
-		ret = scan_written(sp, &pp->written, reg);
+		ret = scan_written(sp, &pp->written, ctx->pre ? pp->reg : NULL);
 		ctx->st.written_ns += now_ns() - t0;
 		if (ret) {
 			pr_err("pid %d: PAGEMAP_SCAN for written pages: %s", sp->pid, errstr(ret));
-			free(reg);
 			return ret;
 		}
 	}
@@ -526,8 +526,7 @@ static int track_one(struct snap_ctx *ctx, struct snap_proc *sp, struct pre_proc
 			return ret;
 		}
 	}
-	ret = arm(sp, pp->ufd, reg);
-	free(reg);
+	ret = arm(sp, pp->ufd, pp->reg);
 	if (ret)
 		pr_err("pid %d: write-protecting for tracking: %s", sp->pid, errstr(ret));
 	return ret;
@@ -716,6 +715,60 @@ static int split_range(const struct page_range *r, const struct range_list *wr, 
 			ret = mm_add_range(inh, va, end, false);
 		else
 			ret = mm_add_range(keep, va, end, r->force);
+		va = end;
+	}
+	return ret;
+}
+
+/* the first range of @l that ends after @va */
+static uint32_t first_after(const struct range_list *l, uint64_t va)
+{
+	uint32_t lo = 0, hi = l->n, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (l->r[mid].end <= va)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+bool pre_knows_vma(struct snap_ctx *ctx, struct snap_proc *sp, uint32_t vi)
+{
+	const struct pre_proc *pp = ctx->ps ? &ctx->ps->procs[sp - ctx->procs] : NULL;
+
+	return pp && pp->pmp && pp->reg && pp->reg[vi] && features_wp_holes();
+}
+
+/*
+ * A VMA our userfaultfd has kept write-protected since the parent's snap:
+ * every page of it that was written, or emptied (a zapped PTE, a freed
+ * page table or huge page: features_wp_holes()), reads as written, so
+ * each page not written is one the parent holds, or one the tree never
+ * touched.  The scan of its pages then covers only the written ranges:
+ * the walk over every PTE of the VMA (3 ms a GiB) leaves the freeze.
+ */
+int pre_vma_pages(struct snap_ctx *ctx, struct snap_proc *sp, uint32_t vi, int pagemap,
+		  struct range_list *l)
+{
+	const struct pre_proc *pp = &ctx->ps->procs[sp - ctx->procs];
+	const struct range_list *wr = &pp->written;
+	const struct range_list *par = &ctx->ps->par_pages[pp->pmp - ctx->ps->parent.procs];
+	const struct snap_vma *v = &sp->vmas[vi];
+	uint32_t w = first_after(wr, v->v.start), p = first_after(par, v->v.start);
+	uint64_t va = v->v.start, end;
+	int ret = 0;
+
+	while (va < v->v.end && !ret) {
+		bool written = in_list(va, wr, &w), has = in_list(va, par, &p);
+
+		end = next_edge(va, next_edge(va, v->v.end, wr, w), par, p);
+		if (written)
+			ret = mm_scan_private(pagemap, v, va, end, l);
+		else if (has)
+			ret = mm_add_range(l, va, end, !(v->v.prot & PROT_READ));
 		va = end;
 	}
 	return ret;
@@ -927,6 +980,7 @@ void pre_free(struct snap_ctx *ctx)
 		if (ps->procs[i].ufd >= 0)
 			close(ps->procs[i].ufd);
 		free(ps->procs[i].written.r);
+		free(ps->procs[i].reg);
 	}
 	for (i = 0; i < ps->got.n; i++)
 		if (ps->got_fds[i] >= 0)

@@ -20,6 +20,14 @@ int pre_open(struct snap_ctx *ctx);
 int pre_track(struct snap_ctx *ctx);
 /* IMG_CHAIN, right after the header */
 int pre_write_chain(struct snap_ctx *ctx);
+/*
+ * mm.c: whether VMA @vi of @sp needs no page scan of its own, tracked
+ * since the parent: its pages are then those the parent holds that were
+ * not written since, and those written that are present (pre_vma_pages)
+ */
+bool pre_knows_vma(struct snap_ctx *ctx, struct snap_proc *sp, uint32_t vi);
+int pre_vma_pages(struct snap_ctx *ctx, struct snap_proc *sp, uint32_t vi, int pagemap,
+		  struct range_list *l);
 /* mm.c: @l's pages not written since the parent, which has them, move to @inh */
 int pre_filter(struct snap_ctx *ctx, struct snap_proc *sp, struct range_list *l,
 	       struct range_list *inh);

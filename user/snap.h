@@ -266,6 +266,9 @@ int vdso_self(struct img_vdso *v, struct img_vdso_sym *syms);
 int vdso_write(struct snap_ctx *ctx, struct snap_proc *sp);
 /* mm.c: appends start..end to @l, merged with the last range if it touches */
 int mm_add_range(struct range_list *l, uint64_t start, uint64_t end, bool force);
+/* the present or swapped anonymous pages of [@start, @end) in @v to @l (PAGEMAP_SCAN) */
+int mm_scan_private(int pagemap, const struct snap_vma *v, uint64_t start, uint64_t end,
+		    struct range_list *l);
 /*
  * mm_cow.c: takes out of @l the pages @sp shares copy-on-write with its
  * parent in the tree and writes them as IMG_COW ranges instead

@@ -280,6 +280,30 @@ test_dirty_rounds_failed() {
 	done
 }
 
+# pages emptied since the parent (MADV_DONTNEED of a page, of a page
+# table's worth, of a huge page) are not taken from the parent: the
+# chain reads zero there, as the tree does, before and after restore
+test_zapped_since_parent() {
+	wl_start zapper 20
+	assert_ticking "$WL_LOG" 2
+	assert_ckpt 0 snap "$WL_PID" --pre -o "$T/pre.img"
+	kill -USR1 "$WL_PID"
+	wait_until 10 "grep -q '^zapped' '$WL_LOG'" || fail "the workload did not empty its pages"
+	assert_ticking "$WL_LOG" 2
+	stop_tree "$WL_PID"
+	assert_ckpt 0 snap "$WL_PID" --parent "$T/pre.img" -o "$T/img"
+	grep -q "left to it" "$CKPT_OUT" || fail "nothing inherited: $(cat "$CKPT_OUT")"
+	pagecmp_tree "$WL_PID"
+	kill_session "$WL_PID"
+	assert_no_pids "$WL_PID"
+	assert_ckpt 0 show --json "$T/img"
+	cp "$CKPT_OUT" "$T/image.json"
+	restore_d
+	pagecmp_image
+	cont_tree "$WL_PID"
+	assert_ticking "$WL_LOG" 5
+}
+
 # the keeper goes when its tree does
 test_keeper_ends_with_tree() {
 	wl_start heap 16 20
