@@ -233,6 +233,8 @@ int pre_open(struct snap_ctx *ctx)
 		return ret;
 	}
 	ps->have_parent = true;
+	/* probed now: it maps and empties 6 MiB, not a thing to do frozen */
+	features_wp_holes();
 	if (!ps->parent.chain || !(ps->parent.chain->flags & IMG_CHAIN_PRE)) {
 		pr_err("--parent %s: not a pre-copy image (snap --pre): it tracks no writes",
 		       ctx->parent);
