@@ -50,6 +50,13 @@ trap cleanup EXIT
 calc() { python3 -c "print('%.4g' % ($1))"; }
 med() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
+# the heap killed, and reaped: no "Killed" from the shell
+stop_heap() {
+	kill -9 "$WL_PID"
+	wait "$WL_PID" 2>/dev/null || true
+	wait_gone "$WL_PID"
+}
+
 wait_gone() {
 	local i
 	for i in $(seq 600); do
@@ -88,8 +95,7 @@ for mb in $SIZES; do
 		"$BIN" snap "$WL_PID" -o "$DIR/bench-pre-$$-plain.img" >"$TMP/out" 2>&1 ||
 			die "snap: $(cat "$TMP/out")"
 		plain+=" $(frozen "$TMP/out")"
-		kill -9 "$WL_PID"
-		wait_gone "$WL_PID"
+		stop_heap
 		rm -f "$DIR/bench-pre-$$-plain.img"
 		start_heap "$mb"
 		t0=$EPOCHREALTIME
@@ -106,8 +112,7 @@ for mb in $SIZES; do
 		nr+=" ${n:-0}"
 		rfrozen+=" ${f:-0}"
 		grep -q '^FAIL' "$TMP/heap.out" && die "heap $mb: $(grep -m1 '^FAIL' "$TMP/heap.out")"
-		kill -9 "$WL_PID"
-		wait_gone "$WL_PID"
+		stop_heap
 		WL_PID=
 		rm -f "$DIR"/bench-pre-$$-*
 	done
