@@ -89,7 +89,7 @@ bool features_pagemap_guard(void)
 
 #define HOLE_SZ		(2u << 20)	/* a PMD's worth */
 
-/* pages of [start, start + len) PAGEMAP_SCAN's fast path reports written */
+/* pages of [start, start + len) PAGEMAP_SCAN reports written, asked as precopy.c asks */
 static long written_pages(int pm, char *start, size_t len)
 {
 	struct page_region r[16];
@@ -100,7 +100,7 @@ static long written_pages(int pm, char *start, size_t len)
 		.vec = (uint64_t)(uintptr_t)r,
 		.vec_len = 16,
 		.category_mask = PAGE_IS_WRITTEN,
-		.return_mask = PAGE_IS_WRITTEN,
+		.return_mask = PAGE_IS_WRITTEN | PAGE_IS_PRESENT,
 	};
 	long n, i, pages = 0;
 

@@ -233,7 +233,7 @@ int mm_collect(struct snap_ctx *ctx, struct snap_proc *sp)
 	ret = collect_proc(&ctx->col, COLLECT_VMAS, sp->pid, vma_cb, sp);
 	if (ret && ret != -ENOTSUP && ret != -EIO)
 		pr_err("pid %d: collecting VMAs: %s", sp->pid, errstr(ret));
-	return ret ? ret : mm_guard_collect(sp);
+	return ret;
 }
 
 int mm_add_range(struct range_list *l, uint64_t start, uint64_t end, bool force)

@@ -350,6 +350,7 @@ static int snap_round(struct snap_ctx *ctx0)
 {
 	struct snap_ctx ctx = *ctx0;
 	uint64_t size;
+	uint32_t i;
 	int ret;
 
 	progress_init(&ctx.prog, "snap", getpagesize(), ctx.st.start_ns, ctx.quiet);
@@ -370,6 +371,9 @@ static int snap_round(struct snap_ctx *ctx0)
 	ret = collect_all(&ctx);
 	if (!ret && ctx.ps)
 		ret = pre_track(&ctx);
+	/* after pre_track: where writes are tracked, only written ranges are scanned */
+	for (i = 0; !ret && i < ctx.nr_procs; i++)
+		ret = mm_guard_collect(&ctx, &ctx.procs[i]);
 	if (!ret && ctx.pre) {
 		/* writes are tracked now: the memory is copied while the tree runs */
 		pstree_thaw(&ctx.tree);

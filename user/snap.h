@@ -275,7 +275,7 @@ int mm_scan_private(int pagemap, const struct snap_vma *v, uint64_t start, uint6
  */
 int mm_cow_write(struct snap_ctx *ctx, struct snap_proc *sp, struct range_list *l);
 /* mm_guard.c: guard regions, found after the VMAs, written after them */
-int mm_guard_collect(struct snap_proc *sp);
+int mm_guard_collect(struct snap_ctx *ctx, struct snap_proc *sp);
 int mm_guard_write(struct snap_ctx *ctx, struct snap_proc *sp);
 
 /* files.c: file descriptors */

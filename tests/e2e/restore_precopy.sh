@@ -304,6 +304,27 @@ test_zapped_since_parent() {
 	assert_ticking "$WL_LOG" 5
 }
 
+# a guard region (advice: MADV_GUARD_INSTALL in the middle of a mapping)
+# through two tracked rounds (the second re-protects what was written:
+# the guard then no longer reads as written) and the last: it is in the
+# final image, restored, and the workload finds it still traps
+test_guards_through_rounds() {
+	wl_start advice 50
+	assert_ticking "$WL_LOG" 3
+	assert_ckpt 0 snap "$WL_PID" --pre -o "$T/pre1.img"
+	assert_ckpt 0 snap "$WL_PID" --pre --parent "$T/pre1.img" -o "$T/pre2.img"
+	assert_ticking "$WL_LOG" 2
+	stop_tree "$WL_PID"
+	assert_ckpt 0 snap "$WL_PID" --parent "$T/pre2.img" -o "$T/img"
+	assert_ckpt 0 show --json "$T/img"
+	cp "$CKPT_OUT" "$T/image.json"
+	kill_session "$WL_PID"
+	assert_no_pids "$WL_PID"
+	restore_d
+	cont_tree "$WL_PID"
+	assert_ticking "$WL_LOG" 5
+}
+
 # the keeper goes when its tree does
 test_keeper_ends_with_tree() {
 	wl_start heap 16 20
