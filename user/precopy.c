@@ -19,6 +19,15 @@
  * a second snap against the same parent finds no keeper and is refused.
  * The keeper ends when it hands them over or when every tracked process
  * has exited.
+ *
+ * What a later round does frozen must not grow with memory: one walk
+ * finds the written pages (and, --pre, write-protects them again:
+ * PM_SCAN_WP_MATCHING); the parent's page index is made ranges before
+ * the freeze; where every emptied page reads as written too
+ * (features_wp_holes()), a tracked VMA's pages and guard regions are
+ * taken from the parent and from the written ranges, with no walk of
+ * their own.  What is left is the copy of the written pages, which
+ * snap.c's --dirty-max rounds keep small.
  */
 #include <errno.h>
 #include <fcntl.h>
