@@ -28,7 +28,7 @@ int pre_write_chain(struct snap_ctx *ctx);
 bool pre_knows_vma(struct snap_ctx *ctx, struct snap_proc *sp, uint32_t vi);
 int pre_vma_pages(struct snap_ctx *ctx, struct snap_proc *sp, uint32_t vi, int pagemap,
 		  struct range_list *l);
-/* mm_guard.c, for a VMA pre_knows_vma(): what was written since the parent */
+/* mm_guard.c, for a VMA pre_knows_vma(): what to scan, the ranges written since the parent */
 const struct range_list *pre_written(struct snap_ctx *ctx, struct snap_proc *sp);
 /* mm_guard.c: the parent's guard regions in VMA @vi not written since, to @sp's */
 int pre_parent_guards(struct snap_ctx *ctx, struct snap_proc *sp, uint32_t vi);
