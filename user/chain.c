@@ -217,7 +217,7 @@ int chain_resolve(struct ckpt_image *img, const char *path, unsigned flags, int 
 	if (ret)
 		ret = ERR(img, "parent %.60s: %.180s", pp, par->r.err);
 	if (!ret)
-		ret = check_parent(img, par, pp) ?: check_own(img);
+		ret = check_parent(img, par, pp) ?: (flags & IMG_OPEN_INDEX ? 0 : check_own(img));
 	for (i = 0; !ret && i < img->nr_procs; i++) {
 		struct m_proc *mp = &img->procs[i];
 		int k = image_find(par, mp->p->pid[0]);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include "netlock.h"
 #include "bpfckpt/compat.h"
+#include "bpfload.h"
 #include "cmd.h"
 #include "cmdtab.h"
 #include "collect.h"
@@ -84,6 +85,90 @@ bool features_pagemap_guard(void)
 	if (fd >= 0)
 		close(fd);
 	return features.pagemap_guard > 0;
+}
+
+#define HOLE_SZ		(2u << 20)	/* a PMD's worth */
+
+/* pages of [start, start + len) PAGEMAP_SCAN reports written, asked as precopy.c asks */
+static long written_pages(int pm, char *start, size_t len)
+{
+	struct page_region r[16];
+	struct pm_scan_arg arg = {
+		.size = sizeof(arg),
+		.start = (uint64_t)(uintptr_t)start,
+		.end = (uint64_t)(uintptr_t)start + len,
+		.vec = (uint64_t)(uintptr_t)r,
+		.vec_len = 16,
+		.category_mask = PAGE_IS_WRITTEN,
+		.return_mask = PAGE_IS_WRITTEN | PAGE_IS_PRESENT,
+	};
+	long n, i, pages = 0;
+
+	n = ioctl(pm, PAGEMAP_SCAN, &arg);
+	for (i = 0; i < n; i++)
+		pages += (r[i].end - r[i].start) / 4096;
+	return n < 0 || arg.walk_end != arg.end ? -1 : pages;
+}
+
+/*
+ * Three PMD-sized pieces of a WP_ASYNC VMA, populated and write-protected,
+ * then emptied with MADV_DONTNEED: one page of the first, all of the
+ * second (its page table goes where CONFIG_PT_RECLAIM frees empty ones),
+ * all of the third (a huge page where THP gives one: it leaves no page
+ * table at all).  Each must read as written, or a snap --parent would
+ * take a page the tree dropped for the parent's (fs/proc/task_mmu.c:
+ * pagemap_page_category() for pte_none, pagemap_scan_pte_hole() for the
+ * holes, 2026's "report PMD holes in uffd-wp VMAs as written").
+ */
+static bool probe_wp_holes(void)
+{
+	struct uffdio_api api = {
+		.api = UFFD_API,
+		.features = UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED,
+	};
+	size_t len = 4 * HOLE_SZ;
+	char *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *a = m == MAP_FAILED ? NULL :
+		  (char *)(((uintptr_t)m + HOLE_SZ - 1) & ~(uintptr_t)(HOLE_SZ - 1));
+	int ufd = -1, pm = -1;
+	bool ok = false;
+
+	if (!a)
+		return false;
+	madvise(a, 2 * HOLE_SZ, MADV_NOHUGEPAGE);
+	madvise(a + 2 * HOLE_SZ, HOLE_SZ, MADV_HUGEPAGE);
+	memset(a, 1, 3 * HOLE_SZ);
+	ufd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
+	pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (ufd >= 0 && pm >= 0 && !ioctl(ufd, UFFDIO_API, &api)) {
+		struct uffdio_register reg = {
+			.range = { (uint64_t)(uintptr_t)a, 3 * HOLE_SZ },
+			.mode = UFFDIO_REGISTER_MODE_WP,
+		};
+		struct uffdio_writeprotect wp = {
+			.range = reg.range, .mode = UFFDIO_WRITEPROTECT_MODE_WP,
+		};
+
+		ok = !ioctl(ufd, UFFDIO_REGISTER, &reg) && !ioctl(ufd, UFFDIO_WRITEPROTECT, &wp) &&
+		     written_pages(pm, a, 3 * HOLE_SZ) == 0 &&
+		     !madvise(a + 4096, 4096, MADV_DONTNEED) &&
+		     !madvise(a + HOLE_SZ, 2 * HOLE_SZ, MADV_DONTNEED) &&
+		     written_pages(pm, a, HOLE_SZ) == 1 &&
+		     written_pages(pm, a + HOLE_SZ, 2 * HOLE_SZ) == 2 * HOLE_SZ / 4096;
+	}
+	if (pm >= 0)
+		close(pm);
+	if (ufd >= 0)
+		close(ufd);
+	munmap(m, len);
+	return ok;
+}
+
+bool features_wp_holes(void)
+{
+	if (!features.wp_holes)
+		features.wp_holes = !fallback_forced("wp_holes") && probe_wp_holes() ? 1 : -1;
+	return features.wp_holes > 0;
 }
 
 static bool probe_uffd(bool *wp_async, bool *lazy)
@@ -238,6 +323,7 @@ static bool print_programs(struct printer *p)
 
 int cmd_check(int argc, char **argv)
 {
+	bool wp_holes = features_wp_holes();
 	const struct {
 		const char *key, *what;
 		bool *have;
@@ -256,6 +342,8 @@ int cmd_check(int argc, char **argv)
 		  &features.uffd_lazy, false },
 		{ "uffd_wp_async", "userfaultfd WP_ASYNC", &features.uffd_wp_async, false },
 		{ "timer_restore_ids", "PR_TIMER_CREATE_RESTORE_IDS", &features.timer_ids, false },
+		{ "uffd_wp_holes", "PAGEMAP_SCAN: emptied WP_ASYNC pages read written "
+		  "(snap --parent skips the page scan)", &wp_holes, false },
 	};
 	struct printer p;
 	bool json = false, missing = false, progs_ok;

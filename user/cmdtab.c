@@ -25,6 +25,11 @@ static const struct cmd_opt snap_opts[] = {
 	{ "--parent", "IMAGE", ARG_IMAGE, false,
 	  "Store only the pages written since the pre-copy image IMAGE, which this "
 	  "image then refers to.", NULL },
+	{ "--dirty-max", "BYTES", ARG_TEXT, false,
+	  "With --parent (not --pre): while more than BYTES were written since the "
+	  "parent (default 8 MiB), run a pre-copy round first, written next to IMAGE "
+	  "as IMAGE.r1, IMAGE.r2 (at most 3), so that the final freeze copies little; "
+	  "0: never.", NULL },
 	{ "--serve", "ADDR:PORT", ARG_TEXT, false,
 	  "Keep the tree frozen and serve its image to one restore --lazy --from on "
 	  "ADDR:PORT; kill the tree once every page has arrived, thaw it if the "
@@ -175,11 +180,12 @@ const struct cmd_note cmd_env[] = {
 	{ "BPFCKPT_FAULT", "For the tests: make one step fail, to exercise the cleanup "
 	  "paths. Points: snap-collect, snap-write, snap-commit, restore-created, "
 	  "restore-ipc, restore-mm, restore-final, pre-track (once snap --pre has armed "
-	  "write tracking), vdso-differs (act as if the vdso moved), lazy-no-pull (the lazy pager serves faults only), serve-slow (snap --serve streams pages at ~6 MiB/s, answers a fault in 50 ms), refuse-PROGRAM "
+	  "write tracking), snap-rounds (after snap --parent's --dirty-max rounds), vdso-differs (act as if the vdso moved), lazy-no-pull (the lazy pager serves faults only), serve-slow (snap --serve streams pages at ~6 MiB/s, answers a fault in 50 ms), refuse-PROGRAM "
 	  "(the verifier refuses that BPF program), trace-no-PROGRAM (hide a tracer hook)." },
 	{ "BPFCKPT_FALLBACK", "Force userspace fallbacks where BPF could do the work: "
 	  "all, or a comma list of tasks, timers, sem_undo, fd_path, rseq, netlock (no network lock: "
-	  "snap --kill refuses connections to peers outside the tree); tp_btf and tp_btf,raw_tp "
+	  "snap --kill refuses connections to peers outside the tree), wp_holes (snap "
+	  "--parent scans every page of a tracked VMA in the freeze); tp_btf and tp_btf,raw_tp "
 	  "make the tracer use its raw_tp or classic tracepoint variants." },
 	{ "BPFCKPT_PROGRESS_AFTER_MS", "Show the progress line of snap and restore "
 	  "once they have run this many milliseconds (default 1000); for the tests." },

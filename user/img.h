@@ -97,6 +97,13 @@ struct img_rec {
 #define IMG_OPEN_NO_CHECKSUM	(1u << 0)
 /* page data is not read: each piece is checked when it is used */
 #define IMG_OPEN_LAZY		(1u << 1)
+/*
+ * Only the records and the page index are used (snap --parent's parent),
+ * no page data: nothing is hashed, but unlike NO_CHECKSUM the chain is
+ * resolved.  A damaged parent is restore's to find: it checks the chain
+ * whole, and the child records the parent's checksum.
+ */
+#define IMG_OPEN_INDEX		(1u << 2)
 
 struct img_page_sums;
 /* an IMG_ZPAGES record, checked (img_zpages_parse) */

@@ -17,6 +17,9 @@
 #include "model.h"
 #include "util.h"
 
+/* loads that do not read page data now (compressed pieces stay so) */
+#define NO_DATA	(IMG_OPEN_LAZY | IMG_OPEN_NO_CHECKSUM | IMG_OPEN_INDEX)
+
 struct loader {
 	struct ckpt_image *img;
 	struct img_rec *rec;
@@ -495,8 +498,7 @@ static int load_zpages(struct loader *l, struct m_proc *mp)
 	out = outside_vmas(mp, pg.z.vaddrs, pg.z.nr);
 	if (out >= 0)
 		return bad(l, "page %#" PRIx64 " is outside every vma", pg.z.vaddrs[out]);
-	if (!l->dctx && !(l->flags & (IMG_OPEN_LAZY | IMG_OPEN_NO_CHECKSUM)) &&
-	    !(l->dctx = ZSTD_createDCtx()))
+	if (!l->dctx && !(l->flags & NO_DATA) && !(l->dctx = ZSTD_createDCtx()))
 		return -ENOMEM;
 	m = mmap(NULL, (size_t)pg.z.nr * ps, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -512,7 +514,7 @@ static int load_zpages(struct loader *l, struct m_proc *mp)
 	}
 	mp->nr_pages += pg.nr;
 	l->img->nr_pages += pg.nr;
-	if (l->flags & (IMG_OPEN_LAZY | IMG_OPEN_NO_CHECKSUM))
+	if (l->flags & NO_DATA)
 		return 0;
 	for (i = 0; i < pg.z.nr_pieces; i++)
 		if (img_zpiece(&pg.z, ps, i, pg.zbuf, l->dctx))

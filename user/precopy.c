@@ -19,6 +19,15 @@
  * a second snap against the same parent finds no keeper and is refused.
  * The keeper ends when it hands them over or when every tracked process
  * has exited.
+ *
+ * What a later round does frozen must not grow with memory: one walk
+ * finds the written pages (and, --pre, write-protects them again:
+ * PM_SCAN_WP_MATCHING); the parent's page index is made ranges before
+ * the freeze; where every emptied page reads as written too
+ * (features_wp_holes()), a tracked VMA's pages and guard regions are
+ * taken from the parent and from the written ranges, with no walk of
+ * their own.  What is left is the copy of the written pages, which
+ * snap.c's --dirty-max rounds keep small.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -41,6 +50,7 @@
 #include "arch.h"
 #include "bpfckpt/chain.h"
 #include "bpfckpt/compat.h"
+#include "features.h"
 #include "img.h"
 #include "log.h"
 #include "model.h"
@@ -50,6 +60,11 @@
 
 #define KEEP_MAX	250	/* fds in one SCM_RIGHTS message (SCM_MAX_FD 253) */
 #define SCAN_REGIONS	1024
+/*
+ * Written ranges closer than this many pages are scanned as one: an
+ * ioctl costs about what a walk over 200 pages does (2 us, 11 ns a PTE)
+ */
+#define SCAN_GAP	128
 
 struct keep_proc {
 	int32_t pid;
@@ -70,6 +85,8 @@ struct pre_proc {
 	const struct m_proc *pmp;	/* the parent's process, if it inherits */
 	uint64_t start;
 	struct range_list written;	/* since the parent */
+	struct range_list scan;		/* written, gaps under SCAN_GAP closed */
+	bool *reg;			/* with pmp: VMAs our userfaultfd had registered */
 };
 
 struct pre_state {
@@ -81,6 +98,7 @@ struct pre_state {
 	int got_fds[KEEP_MAX];
 	struct pre_proc *procs;		/* as ctx->procs */
 	uint32_t nr;
+	struct range_list *par_pages;	/* as parent.procs: the pages each holds */
 };
 
 static void keep_addr(uint64_t id, struct sockaddr_un *a, socklen_t *len)
@@ -95,11 +113,14 @@ static void keep_addr(uint64_t id, struct sockaddr_un *a, socklen_t *len)
 
 /* ---- before the freeze: the parent and its tracking ---- */
 
-/* the uffds the parent's keeper holds, with whose they are */
-static int claim(struct pre_state *ps, const char *parent)
+/*
+ * The uffds the keeper of snap @id holds, with whose they are: -ESRCH if
+ * no keeper answers, -EPROTO if it answers for another snap.
+ */
+static int take_over(uint64_t id, struct keep_msg *got, int *fds)
 {
 	char cbuf[CMSG_SPACE(sizeof(int) * KEEP_MAX)];
-	struct iovec iov = { &ps->got, sizeof(ps->got) };
+	struct iovec iov = { got, sizeof(*got) };
 	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
 			    .msg_controllen = sizeof(cbuf) };
 	struct sockaddr_un a;
@@ -108,14 +129,11 @@ static int claim(struct pre_state *ps, const char *parent)
 	ssize_t n;
 	int s, nfds = 0;
 
-	keep_addr(ps->parent.chain->id, &a, &len);
+	keep_addr(id, &a, &len);
 	s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (s < 0)
 		return -errno;
 	if (connect(s, (struct sockaddr *)&a, len)) {
-		pr_err("--parent %s: its write tracking is gone (no keeper for snap %016llx: "
-		       "a later snap took it, or the tree exited): snap --pre again",
-		       parent, (unsigned long long)ps->parent.chain->id);
 		close(s);
 		return -ESRCH;
 	}
@@ -124,17 +142,29 @@ static int claim(struct pre_state *ps, const char *parent)
 	c = CMSG_FIRSTHDR(&m);
 	if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
 		nfds = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		memcpy(ps->got_fds, CMSG_DATA(c), nfds * sizeof(int));
+		memcpy(fds, CMSG_DATA(c), nfds * sizeof(int));
 	}
-	if (n != (ssize_t)sizeof(ps->got) || ps->got.id != ps->parent.chain->id ||
-	    ps->got.n > KEEP_MAX || (uint32_t)nfds != ps->got.n) {
+	if (n != (ssize_t)sizeof(*got) || got->id != id || got->n > KEEP_MAX ||
+	    (uint32_t)nfds != got->n) {
 		while (nfds > 0)
-			close(ps->got_fds[--nfds]);
-		ps->got.n = 0;
-		pr_err("--parent %s: its keeper answered for another snap", parent);
+			close(fds[--nfds]);
+		got->n = 0;
 		return -EPROTO;
 	}
 	return 0;
+}
+
+static int claim(struct pre_state *ps, const char *parent)
+{
+	int ret = take_over(ps->parent.chain->id, &ps->got, ps->got_fds);
+
+	if (ret == -ESRCH)
+		pr_err("--parent %s: its write tracking is gone (no keeper for snap %016llx: "
+		       "a later snap took it, or the tree exited): snap --pre again",
+		       parent, (unsigned long long)ps->parent.chain->id);
+	else if (ret == -EPROTO)
+		pr_err("--parent %s: its keeper answered for another snap", parent);
+	return ret;
 }
 
 /* how IMG_CHAIN names the parent: by name if the images share a directory */
@@ -170,6 +200,33 @@ static int parent_rec(struct snap_ctx *ctx, const char *parent, char **out)
 	return ret;
 }
 
+/*
+ * The parent's page index (an address a page, through its own parents)
+ * as address ranges, before the freeze: the split of the final round's
+ * pages then costs per range, not per page of the tree.
+ */
+static int parent_ranges(struct pre_state *ps)
+{
+	uint64_t pgsz = ps->parent.hdr->page_size;
+	uint32_t i, c, k;
+	int ret = 0;
+
+	ps->par_pages = calloc(ps->parent.nr_procs ?: 1, sizeof(*ps->par_pages));
+	if (!ps->par_pages)
+		return -ENOMEM;
+	for (i = 0; i < ps->parent.nr_procs && !ret; i++) {
+		const struct m_proc *mp = &ps->parent.procs[i];
+
+		for (c = 0; c < mp->nr_chunks && !ret; c++)
+			for (k = 0; k < mp->pages[c].nr && !ret; k++) {
+				uint64_t va = mp->pages[c].vaddrs[k];
+
+				ret = mm_add_range(&ps->par_pages[i], va, va + pgsz, false);
+			}
+	}
+	return ret;
+}
+
 int pre_open(struct snap_ctx *ctx)
 {
 	struct pre_state *ps;
@@ -184,12 +241,15 @@ int pre_open(struct snap_ctx *ctx)
 	ps->id |= 1;	/* never 0 */
 	if (!ctx->parent)
 		return 0;
-	ret = image_load(ctx->parent, 0, &ps->parent);
+	/* its page index, not its data: 4 GiB hashed would take 0.5 s */
+	ret = image_load(ctx->parent, IMG_OPEN_INDEX, &ps->parent);
 	if (ret) {
 		pr_err("--parent %s: %s", ctx->parent, ps->parent.r.err);
 		return ret;
 	}
 	ps->have_parent = true;
+	/* probed now: it maps and empties 6 MiB, not a thing to do frozen */
+	features_wp_holes();
 	if (!ps->parent.chain || !(ps->parent.chain->flags & IMG_CHAIN_PRE)) {
 		pr_err("--parent %s: not a pre-copy image (snap --pre): it tracks no writes",
 		       ctx->parent);
@@ -199,6 +259,11 @@ int pre_open(struct snap_ctx *ctx)
 		pr_err("--parent %s: an image of another tree (root pid %d, not %d)",
 		       ctx->parent, ps->parent.hdr->root_pid, ctx->root);
 		return -EINVAL;
+	}
+	ret = parent_ranges(ps);
+	if (ret) {
+		pr_err("--parent %s: %s", ctx->parent, errstr(ret));
+		return ret;
 	}
 	ret = parent_rec(ctx, ctx->parent, &ps->parent_rec);
 	if (ret) {
@@ -279,16 +344,21 @@ static int uffd_api(int ufd)
 	return ioctl(ufd, UFFDIO_API, &api) ? -errno : 0;
 }
 
-static bool trackable(const struct snap_vma *v)
+static bool trackable_vma(const struct img_vma *v)
 {
-	uint32_t k = v->v.kind;
+	uint32_t k = v->kind;
 
 	return (k == IMG_VMA_ANON || k == IMG_VMA_HEAP || k == IMG_VMA_STACK) &&
-	       !(v->v.map_flags & MAP_SHARED);
+	       !(v->map_flags & MAP_SHARED);
 }
 
-/* every private anonymous VMA registered and write-protected */
-static int arm(struct snap_proc *sp, int ufd)
+static bool trackable(const struct snap_vma *v)
+{
+	return trackable_vma(&v->v);
+}
+
+/* every private anonymous VMA registered and write-protected (but @skip's) */
+static int arm(struct snap_proc *sp, int ufd, const bool *skip)
 {
 	uint32_t i;
 
@@ -302,7 +372,7 @@ static int arm(struct snap_proc *sp, int ufd)
 			.range = reg.range, .mode = UFFDIO_WRITEPROTECT_MODE_WP,
 		};
 
-		if (!trackable(v))
+		if (!trackable(v) || (skip && skip[i]))
 			continue;
 		/* an already registered VMA (an earlier round) takes it again */
 		if (ioctl(ufd, UFFDIO_REGISTER, &reg)) {
@@ -318,8 +388,14 @@ static int arm(struct snap_proc *sp, int ufd)
 	return 0;
 }
 
-/* the pages of @sp written since the parent's snap (all, where not tracked) */
-static int scan_written(struct snap_proc *sp, struct range_list *l)
+/*
+ * The pages of @sp written since the parent's snap (all, where not
+ * tracked).  With @rearm, the VMAs it marks (registered already) are
+ * write-protected again by the same walk (PM_SCAN_WP_MATCHING), page by
+ * written page: UFFDIO_WRITEPROTECT of the whole VMA would go through
+ * every PTE again (22 ms a GiB here, against 0.6 ms for this walk).
+ */
+static int scan_written(struct snap_proc *sp, struct range_list *l, const bool *rearm)
 {
 	struct page_region regs[SCAN_REGIONS];
 	char path[64];
@@ -338,10 +414,23 @@ static int scan_written(struct snap_proc *sp, struct range_list *l)
 			.end = sp->vmas[i].v.end,
 			.vec = (uint64_t)(uintptr_t)regs,
 			.vec_len = SCAN_REGIONS,
+			/*
+			 * No other category asked, so that an emptied PTE or
+			 * range reads as written too (features_wp_holes()).
+			 * PAGE_IS_PRESENT comes back only to keep the walk off
+			 * pagemap_scan_pmd_entry()'s fast path for exactly
+			 * WRITTEN, which read the uffd-wp bit of a swapped or
+			 * marker PTE where a present one has it until a 2025
+			 * stable fix ("fs/proc/task_mmu: fix uffd-wp confusion
+			 * in pagemap_scan_pmd_entry"): 1 ms a GiB, not 0.4.
+			 */
 			.category_mask = PAGE_IS_WRITTEN,
-			.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
-			.return_mask = PAGE_IS_WRITTEN,
+			.return_mask = PAGE_IS_WRITTEN | PAGE_IS_PRESENT,
 		};
+
+		/* only a WP_ASYNC VMA (-EPERM else): a write then clears the bit again */
+		if (rearm && rearm[i])
+			arg.flags = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC;
 
 		while (arg.start < arg.end && !ret) {
 			n = ioctl(fd, PAGEMAP_SCAN, &arg);
@@ -407,18 +496,62 @@ static void unmark(struct snap_proc *sp)
 		sp->vmas[i].v.vm_flags &= ~KVM_UFFD_WP;
 }
 
+/* @in with the gaps under SCAN_GAP pages between its ranges closed, to @out */
+static int close_gaps(const struct range_list *in, struct range_list *out)
+{
+	uint64_t gap = (uint64_t)SCAN_GAP * getpagesize();
+	uint32_t i;
+	int ret = 0;
+
+	for (i = 0; i < in->n && !ret; i++) {
+		struct page_range *last = out->n ? &out->r[out->n - 1] : NULL;
+
+		if (last && in->r[i].start - last->end < gap) {
+			out->pages += (in->r[i].end - last->end) / getpagesize();
+			last->end = in->r[i].end;
+		} else {
+			ret = mm_add_range(out, in->r[i].start, in->r[i].end, false);
+		}
+	}
+	return ret;
+}
+
+/*
+ * --pre after a tracked round: which VMAs our userfaultfd has registered
+ * already (VM_UFFD_WP, read before unmark()), to re-protect only their
+ * written pages.  NULL: every VMA is armed whole.
+ */
+static int registered(const struct snap_proc *sp, bool **out)
+{
+	uint32_t i;
+
+	*out = calloc(sp->nr_vmas ?: 1, sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	for (i = 0; i < sp->nr_vmas; i++)
+		(*out)[i] = trackable(&sp->vmas[i]) && (sp->vmas[i].v.vm_flags & KVM_UFFD_WP);
+	return 0;
+}
+
 static int track_one(struct snap_ctx *ctx, struct snap_proc *sp, struct pre_proc *pp)
 {
 	int ret;
 
 	pp->ufd = got_ufd(ctx->ps, sp->pid, pp->start);
-	if (pp->ufd >= 0 || ctx->pre)
-		unmark(sp);
 	pp->tracked_before = pp->ufd >= 0;
 	if (pp->tracked_before)
 		pp->pmp = parent_proc(ctx->ps, sp->pid, pp->start);
+	if (pp->pmp && (ret = registered(sp, &pp->reg)))
+		return ret;
+	if (pp->ufd >= 0 || ctx->pre)
+		unmark(sp);
 	if (pp->pmp) {
-		ret = scan_written(sp, &pp->written);
+		uint64_t t0 = now_ns();
+
+		ret = scan_written(sp, &pp->written, ctx->pre ? pp->reg : NULL);
+		if (!ret)
+			ret = close_gaps(&pp->written, &pp->scan);
+		ctx->st.written_ns += now_ns() - t0;
 		if (ret) {
 			pr_err("pid %d: PAGEMAP_SCAN for written pages: %s", sp->pid, errstr(ret));
 			return ret;
@@ -436,7 +569,7 @@ static int track_one(struct snap_ctx *ctx, struct snap_proc *sp, struct pre_proc
 			return ret;
 		}
 	}
-	ret = arm(sp, pp->ufd);
+	ret = arm(sp, pp->ufd, pp->reg);
 	if (ret)
 		pr_err("pid %d: write-protecting for tracking: %s", sp->pid, errstr(ret));
 	return ret;
@@ -470,6 +603,89 @@ int pre_track(struct snap_ctx *ctx)
 			return ret;
 	}
 	return fault_at("pre-track");
+}
+
+/* ---- before the freeze: how much is written since a parent ---- */
+
+/* present pages of [start, end) written since the tracking was armed there */
+static int count_written(int pagemap, uint64_t start, uint64_t end, uint64_t *pages)
+{
+	struct page_region regs[SCAN_REGIONS];
+	struct pm_scan_arg arg = {
+		.size = sizeof(arg),
+		/* a VMA no longer tracked (-EPERM) adds nothing another round can take */
+		.flags = PM_SCAN_CHECK_WPASYNC,
+		.start = start,
+		.end = end,
+		.vec = (uint64_t)(uintptr_t)regs,
+		.vec_len = SCAN_REGIONS,
+		.category_mask = PAGE_IS_WRITTEN,
+		.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+		.return_mask = PAGE_IS_WRITTEN,
+	};
+	long n, k;
+
+	while (arg.start < arg.end) {
+		n = ioctl(pagemap, PAGEMAP_SCAN, &arg);
+		if (n < 0)
+			return errno == EPERM ? 0 : -errno;
+		for (k = 0; k < n; k++)
+			*pages += (regs[k].end - regs[k].start) / getpagesize();
+		if (arg.walk_end <= arg.start)
+			break;
+		arg.start = arg.walk_end;
+	}
+	return 0;
+}
+
+/* the tracked VMAs of @mp, if process @pid is still the one snapped */
+static int proc_written(const struct m_proc *mp, const struct img_chain_proc *c,
+			uint64_t *pages)
+{
+	char path[64];
+	uint64_t start;
+	uint32_t i;
+	int fd, ret = 0;
+
+	if (start_time(c->pid, &start) || start != c->start_time)
+		return 0;	/* gone, or another process: the snap itself says so */
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", c->pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT || errno == ESRCH ? 0 : -errno;
+	for (i = 0; i < mp->nr_vmas && !ret; i++)
+		if (trackable_vma(mp->vmas[i].v))
+			ret = count_written(fd, mp->vmas[i].v->start, mp->vmas[i].v->end, pages);
+	close(fd);
+	return ret;
+}
+
+int pre_dirty(const char *parent, pid_t root, uint64_t *pages)
+{
+	struct ckpt_image img;
+	uint32_t i;
+	int k, ret;
+
+	*pages = 0;
+	/* its processes and VMAs only: the snap that follows checks it whole */
+	ret = image_load(parent, IMG_OPEN_NO_CHECKSUM, &img);
+	if (ret) {
+		pr_err("--parent %s: %s", parent, img.r.err);
+		return ret;
+	}
+	/* another tree's image: the snap refuses it, not this */
+	for (i = 0; img.chain && img.hdr->root_pid == root && i < img.chain->nr_procs && !ret;
+	     i++) {
+		const struct img_chain_proc *c = &img.chain_procs[i];
+
+		k = c->tracked ? image_find(&img, c->pid) : -1;
+		if (k >= 0)
+			ret = proc_written(&img.procs[k], c, pages);
+	}
+	if (ret)
+		pr_err("--parent %s: counting the pages written since: %s", parent, errstr(ret));
+	image_free(&img);
+	return ret;
 }
 
 /* ---- writing ---- */
@@ -507,20 +723,144 @@ int pre_write_chain(struct snap_ctx *ctx)
 	return ret;
 }
 
-/* is @va among the parent's pages (walked in order by *c, *i) */
-static bool parent_has(const struct m_proc *mp, uint64_t va, uint32_t *c, uint32_t *i)
+/* where the parts of @r (in @wr or not, in @par or not) next change, from @va */
+static uint64_t next_edge(uint64_t va, uint64_t end, const struct range_list *l, uint32_t i)
 {
-	while (*c < mp->nr_chunks) {
-		const struct m_pages *p = &mp->pages[*c];
+	if (i < l->n)
+		end = MIN(end, l->r[i].start <= va ? l->r[i].end : l->r[i].start);
+	return end;
+}
 
-		while (*i < p->nr && p->vaddrs[*i] < va)
-			(*i)++;
-		if (*i < p->nr)
-			return p->vaddrs[*i] == va;
-		(*c)++;
-		*i = 0;
+static bool in_list(uint64_t va, const struct range_list *l, uint32_t *i)
+{
+	while (*i < l->n && l->r[*i].end <= va)
+		(*i)++;
+	return *i < l->n && l->r[*i].start <= va;
+}
+
+/*
+ * @r cut where the written ranges @wr or the parent's @par begin or end:
+ * what is not written and the parent holds is inherited, the rest kept.
+ * The cursors *w, *p only move on: @r comes in address order.
+ */
+static int split_range(const struct page_range *r, const struct range_list *wr, uint32_t *w,
+		       const struct range_list *par, uint32_t *p, struct range_list *keep,
+		       struct range_list *inh)
+{
+	uint64_t va = r->start, end;
+	int ret = 0;
+
+	while (va < r->end && !ret) {
+		bool written = in_list(va, wr, w), has = in_list(va, par, p);
+
+		end = next_edge(va, next_edge(va, r->end, wr, *w), par, *p);
+		if (!written && has)
+			ret = mm_add_range(inh, va, end, false);
+		else
+			ret = mm_add_range(keep, va, end, r->force);
+		va = end;
 	}
-	return false;
+	return ret;
+}
+
+/* the first range of @l that ends after @va */
+static uint32_t first_after(const struct range_list *l, uint64_t va)
+{
+	uint32_t lo = 0, hi = l->n, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (l->r[mid].end <= va)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+bool pre_knows_vma(struct snap_ctx *ctx, struct snap_proc *sp, uint32_t vi)
+{
+	const struct pre_proc *pp = ctx->ps ? &ctx->ps->procs[sp - ctx->procs] : NULL;
+
+	return pp && pp->pmp && pp->reg && pp->reg[vi] && features_wp_holes();
+}
+
+/*
+ * A VMA our userfaultfd has kept write-protected since the parent's snap:
+ * every page of it that was written, or emptied (a zapped PTE, a freed
+ * page table or huge page: features_wp_holes()), reads as written, so
+ * each page not written is one the parent holds, or one the tree never
+ * touched.  The scan of its pages then covers only the written ranges
+ * (pp->scan: with the small gaps between them, whose scan finds what
+ * is there all the same): the walk over every PTE of the VMA (3 ms a
+ * GiB) leaves the freeze.
+ */
+int pre_vma_pages(struct snap_ctx *ctx, struct snap_proc *sp, uint32_t vi, int pagemap,
+		  struct range_list *l)
+{
+	const struct pre_proc *pp = &ctx->ps->procs[sp - ctx->procs];
+	const struct range_list *wr = &pp->scan;
+	const struct range_list *par = &ctx->ps->par_pages[pp->pmp - ctx->ps->parent.procs];
+	const struct snap_vma *v = &sp->vmas[vi];
+	uint32_t w = first_after(wr, v->v.start), p = first_after(par, v->v.start);
+	uint64_t va = v->v.start, end;
+	int ret = 0;
+
+	while (va < v->v.end && !ret) {
+		bool written = in_list(va, wr, &w), has = in_list(va, par, &p);
+
+		end = next_edge(va, next_edge(va, v->v.end, wr, w), par, p);
+		if (written)
+			ret = mm_scan_private(pagemap, v, va, end, l);
+		else if (has)
+			ret = mm_add_range(l, va, end, !(v->v.prot & PROT_READ));
+		va = end;
+	}
+	return ret;
+}
+
+const struct range_list *pre_written(struct snap_ctx *ctx, struct snap_proc *sp)
+{
+	return &ctx->ps->procs[sp - ctx->procs].scan;
+}
+
+/* [start, end) less the written ranges, as guard regions of @sp */
+static int guard_unwritten(struct snap_proc *sp, const struct range_list *wr, uint64_t start,
+			   uint64_t end)
+{
+	uint32_t w = first_after(wr, start);
+	uint64_t va = start, to;
+	int ret = 0;
+
+	while (va < end && !ret) {
+		bool written = in_list(va, wr, &w);
+
+		to = next_edge(va, end, wr, w);
+		if (!written) {
+			struct img_guard g = { .h.type = IMG_GUARD, .start = va, .end = to };
+
+			ret = vec_push(sp->guards, sp->nr_guards, sp->cap_guards, g);
+		}
+		va = to;
+	}
+	return ret;
+}
+
+int pre_parent_guards(struct snap_ctx *ctx, struct snap_proc *sp, uint32_t vi)
+{
+	const struct pre_proc *pp = &ctx->ps->procs[sp - ctx->procs];
+	const struct img_vma *v = &sp->vmas[vi].v;
+	uint32_t k;
+	int ret = 0;
+
+	for (k = 0; k < pp->pmp->nr_guards && !ret; k++) {
+		const struct img_guard *g = pp->pmp->guards[k];
+
+		if (g->end > v->start && g->start < v->end)
+			ret = guard_unwritten(sp, &pp->scan, MAX(g->start, v->start),
+					      MIN(g->end, v->end));
+	}
+	return ret;
 }
 
 int pre_filter(struct snap_ctx *ctx, struct snap_proc *sp, struct range_list *l,
@@ -528,26 +868,15 @@ int pre_filter(struct snap_ctx *ctx, struct snap_proc *sp, struct range_list *l,
 {
 	struct pre_proc *pp = ctx->ps ? &ctx->ps->procs[sp - ctx->procs] : NULL;
 	struct range_list keep = { 0 };
-	uint64_t ps = getpagesize(), va;
-	uint32_t r, w = 0, pc = 0, pi = 0;
+	const struct range_list *par;
+	uint32_t r, w = 0, p = 0;
 	int ret = 0;
 
 	if (!pp || !pp->pmp)
 		return 0;
-	for (r = 0; r < l->n && !ret; r++) {
-		for (va = l->r[r].start; va < l->r[r].end && !ret; va += ps) {
-			const struct range_list *wr = &pp->written;
-			bool written;
-
-			while (w < wr->n && wr->r[w].end <= va)
-				w++;
-			written = w < wr->n && wr->r[w].start <= va;
-			if (!written && parent_has(pp->pmp, va, &pc, &pi))
-				ret = mm_add_range(inh, va, va + ps, false);
-			else
-				ret = mm_add_range(&keep, va, va + ps, l->r[r].force);
-		}
-	}
+	par = &ctx->ps->par_pages[pp->pmp - ctx->ps->parent.procs];
+	for (r = 0; r < l->n && !ret; r++)
+		ret = split_range(&l->r[r], &pp->written, &w, par, &p, &keep, inh);
 	if (ret) {
 		free(keep.r);
 		return ret;
@@ -712,7 +1041,21 @@ int pre_keep(struct snap_ctx *ctx)
 		close(lfd);
 	if (ret)
 		pr_err("starting the keeper of the write tracking: %s", errstr(ret));
+	else
+		ctx->kept_id = ps->id;
 	return ret;
+}
+
+void pre_drop(uint64_t id)
+{
+	struct keep_msg got;
+	int fds[KEEP_MAX];
+	uint32_t i;
+
+	/* taken over and closed: the tracking ends, and the keeper with it */
+	if (id && !take_over(id, &got, fds))
+		for (i = 0; i < got.n; i++)
+			close(fds[i]);
 }
 
 void pre_free(struct snap_ctx *ctx)
@@ -726,11 +1069,16 @@ void pre_free(struct snap_ctx *ctx)
 		if (ps->procs[i].ufd >= 0)
 			close(ps->procs[i].ufd);
 		free(ps->procs[i].written.r);
+		free(ps->procs[i].scan.r);
+		free(ps->procs[i].reg);
 	}
 	for (i = 0; i < ps->got.n; i++)
 		if (ps->got_fds[i] >= 0)
 			close(ps->got_fds[i]);
 	free(ps->procs);
+	for (i = 0; ps->par_pages && i < ps->parent.nr_procs; i++)
+		free(ps->par_pages[i].r);
+	free(ps->par_pages);
 	if (ps->have_parent)
 		image_free(&ps->parent);
 	free(ps->parent_rec);

@@ -72,6 +72,15 @@ static int parse_args(int argc, char **argv, struct snap_ctx *ctx)
 			if (end == argv[i] + 11 || *end || ctx->zlevel < 1 || ctx->zlevel > 19)
 				return usage_error(SNAP_USAGE, "--compress=%s: a level from 1 to 19",
 						   argv[i] + 11);
+		} else if (!strcmp(argv[i], "--dirty-max")) {
+			char *end;
+
+			if (++i == argc)
+				return usage_error(SNAP_USAGE, "--dirty-max needs a size in bytes");
+			errno = 0;
+			ctx->dirty_max = strtoull(argv[i], &end, 10);
+			if (errno || end == argv[i] || *end)
+				return usage_error(SNAP_USAGE, "--dirty-max '%s': bytes", argv[i]);
 		} else if (!strcmp(argv[i], "--file-max")) {
 			char *end;
 
@@ -339,6 +348,11 @@ static void print_summary(struct snap_ctx *ctx, uint64_t size)
 			bytes / 1048576.0, ctx->out, size / 1048576.0,
 			secs(st->start_ns, st->end_ns),
 			secs(st->freeze_start_ns, st->freeze_end_ns));
+	if (ctx->rounds && !ctx->quiet && !ctx->json)
+		fprintf(f, "pid %d: %u pre-copy round%s first (%s.r1%s), frozen %.3f s in all\n",
+			ctx->root, ctx->rounds, ctx->rounds == 1 ? "" : "s", ctx->out,
+			ctx->rounds == 1 ? "" : ctx->rounds == 2 ? ", .r2" : " to .r3",
+			st->round_frozen_ns / 1e9);
 	if (st->inherited && !ctx->quiet && !ctx->json)
 		fprintf(f, "pid %d: %llu pages (%.1f MiB) not written since %s, left to it\n",
 			ctx->root, (unsigned long long)st->inherited,
@@ -352,46 +366,36 @@ static void print_summary(struct snap_ctx *ctx, uint64_t size)
 		st->mem_ns ? bytes / (st->mem_ns / 1e9) / (1 << 30) : 0.0,
 		secs(st->commit_start_ns, st->committed_ns),
 		secs(st->committed_ns, st->end_ns));
+	pr_info("frozen: stop %.4f s, collect %.4f s, written pages %.4f s, "
+		"pages to store %.4f s, inherited split %.4f s, cow %.4f s, "
+		"page copy %.4f s, other %.4f s (total %.4f s)",
+		secs(st->freeze_start_ns, st->frozen_ns),
+		secs(st->frozen_ns, st->collected_ns), st->written_ns / 1e9,
+		ctx->pre ? 0.0 : st->find_ns / 1e9, ctx->pre ? 0.0 : st->filter_ns / 1e9,
+		ctx->pre ? 0.0 : st->cow_ns / 1e9, ctx->pre ? 0.0 : st->mem_ns / 1e9,
+		secs(st->collected_ns, st->freeze_end_ns) - st->written_ns / 1e9 -
+		(ctx->pre ? 0 : (st->find_ns + st->filter_ns + st->cow_ns + st->mem_ns) / 1e9),
+		secs(st->freeze_start_ns, st->freeze_end_ns));
 }
 
-int cmd_snap(int argc, char **argv)
+/* one snap: freeze, collect, write, thaw (or kill); 0 or EXIT_RUNTIME */
+static int snap_round(struct snap_ctx *ctx0)
 {
-	/* memfds and deleted files: their content, up to 1 MiB each */
-	struct snap_ctx ctx = { .file_max = 1 << 20 };
-	char def_out[64];
+	struct snap_ctx ctx = *ctx0;
 	uint64_t size;
+	uint32_t i;
 	int ret;
 
-	ctx.st.start_ns = now_ns();
-	ret = parse_args(argc, argv, &ctx);
-	if (ret)
-		return ret;
 	progress_init(&ctx.prog, "snap", getpagesize(), ctx.st.start_ns, ctx.quiet);
-	/*
-	 * --serve: spooled in a memfd as a stream is, and the tree kept
-	 * frozen as for --kill; the port is taken before anything is frozen
-	 */
-	if (ctx.serve) {
-		ctx.out = "-";
-		ctx.kill = true;
-		if (pgs_listen(ctx.serve, &ctx.srv))
-			return EXIT_RUNTIME;
-	}
-	/* a reader that goes away is an error to report, not a signal to die of */
-	if (ctx.out && !strcmp(ctx.out, "-"))
-		signal(SIGPIPE, SIG_IGN);
-	if (!ctx.out) {
-		snprintf(def_out, sizeof(def_out), "bpfckpt-%d.img", ctx.root);
-		ctx.out = def_out;
-	}
-	if (collect_open_snap(&ctx.col))
+	if (!ctx.ready && collect_open_snap(&ctx.col))
 		return EXIT_RUNTIME;
 	if ((ctx.pre || ctx.parent) && pre_open(&ctx)) {
 		free_all(&ctx);
 		return EXIT_RUNTIME;
 	}
 	/* before the freeze: it makes two short-lived processes of its own */
-	ctx.landlock_word = task_landlock_word(&ctx.col);
+	if (!ctx.ready)
+		ctx.landlock_word = task_landlock_word(&ctx.col);
 	ctx.st.freeze_start_ns = now_ns();
 	ret = pstree_freeze(&ctx.col, ctx.root, &ctx.tree);
 	if (ret)
@@ -400,6 +404,9 @@ int cmd_snap(int argc, char **argv)
 	ret = collect_all(&ctx);
 	if (!ret && ctx.ps)
 		ret = pre_track(&ctx);
+	/* after pre_track: where writes are tracked, only written ranges are scanned */
+	for (i = 0; !ret && i < ctx.nr_procs; i++)
+		ret = mm_guard_collect(&ctx, &ctx.procs[i]);
 	if (!ret && ctx.pre) {
 		/* writes are tracked now: the memory is copied while the tree runs */
 		pstree_thaw(&ctx.tree);
@@ -416,7 +423,9 @@ int cmd_snap(int argc, char **argv)
 		 */
 		inet_snap_done(&ctx, false);
 		pstree_thaw(&ctx.tree);
-		ctx.st.freeze_end_ns = now_ns();
+		/* --pre thawed it before the copy: that was its freeze's end */
+		if (!ctx.pre)
+			ctx.st.freeze_end_ns = now_ns();
 	}
 	if (!ret)
 		ret = commit_image(&ctx);
@@ -469,5 +478,125 @@ out:
 	inet_snap_done(&ctx, false);
 	pgs_close(ctx.srv, false);
 	free_all(&ctx);
+	ctx0->st = ctx.st;
+	ctx0->kept_id = ctx.kept_id;
 	return ret ? EXIT_RUNTIME : 0;
+}
+
+#define ROUNDS_MAX	3	/* pre-copy rounds --dirty-max may add */
+
+static void drop_rounds(char **aux, int n, uint64_t kept_id)
+{
+	pre_drop(kept_id);
+	while (n > 0) {
+		unlink(aux[--n]);
+		free(aux[n]);
+	}
+}
+
+/*
+ * snap --parent: while the tree wrote more than --dirty-max since the
+ * parent, a pre-copy round (snap --pre --parent) copies that while it
+ * runs, in a freeze that does not grow with memory either; the final
+ * round then takes its parent from the last of them, and copies only
+ * what was written since.  A failure removes the rounds' images.
+ */
+static int converge(struct snap_ctx *ctx, char **aux, int *n, uint64_t *kept)
+{
+	uint64_t dirty, ps = getpagesize();
+	int ret;
+
+	for (*n = 0; *n < ROUNDS_MAX; (*n)++) {
+		struct snap_ctx r = {
+			.root = ctx->root, .parent = ctx->parent, .pre = true,
+			.quiet = true, .file_max = ctx->file_max, .zlevel = ctx->zlevel,
+			.shell_job = ctx->shell_job,
+		};
+
+		ret = pre_dirty(ctx->parent, ctx->root, &dirty);
+		if (ret)
+			break;
+		if (dirty * ps <= ctx->dirty_max)
+			return 0;
+		if (asprintf(&aux[*n], "%s.r%d", ctx->out, *n + 1) < 0) {
+			aux[*n] = NULL;
+			ret = -ENOMEM;
+			pr_err("%s", errstr(ret));
+			break;
+		}
+		pr_info("%llu pages written since %s: a pre-copy round first, to %s",
+			(unsigned long long)dirty, ctx->parent, aux[*n]);
+		r.out = aux[*n];
+		r.st.start_ns = now_ns();
+		ret = snap_round(&r);
+		if (ret) {
+			free(aux[*n]);
+			break;
+		}
+		ctx->parent = aux[*n];
+		ctx->st.round_frozen_ns += r.st.freeze_end_ns - r.st.freeze_start_ns;
+		*kept = r.kept_id;
+	}
+	if (ret)
+		drop_rounds(aux, *n, *kept);
+	return ret;
+}
+
+int cmd_snap(int argc, char **argv)
+{
+	/* memfds and deleted files: their content, up to 1 MiB each */
+	struct snap_ctx ctx = { .file_max = 1 << 20, .dirty_max = 8 << 20 };
+	char def_out[64], *aux[ROUNDS_MAX];
+	uint64_t kept = 0;
+	int ret, n = 0;
+
+	ctx.st.start_ns = now_ns();
+	ret = parse_args(argc, argv, &ctx);
+	if (ret)
+		return ret;
+	/*
+	 * --serve: spooled in a memfd as a stream is, and the tree kept
+	 * frozen as for --kill; the port is taken before anything is frozen
+	 */
+	if (ctx.serve) {
+		ctx.out = "-";
+		ctx.kill = true;
+		if (pgs_listen(ctx.serve, &ctx.srv))
+			return EXIT_RUNTIME;
+	}
+	/* a reader that goes away is an error to report, not a signal to die of */
+	if (ctx.out && !strcmp(ctx.out, "-"))
+		signal(SIGPIPE, SIG_IGN);
+	if (!ctx.out) {
+		snprintf(def_out, sizeof(def_out), "bpfckpt-%d.img", ctx.root);
+		ctx.out = def_out;
+	}
+	/*
+	 * The rounds' images go next to the final one: not with a stream.
+	 * What the final round needs that takes time (BPF loaded: 0.2 s) is
+	 * ready before them: the tree writes on between the last round's
+	 * freeze and the final one, and that much the final freeze copies.
+	 */
+	if (ctx.parent && !ctx.pre && ctx.dirty_max && strcmp(ctx.out, "-")) {
+		if (collect_open_snap(&ctx.col))
+			return EXIT_RUNTIME;
+		ctx.landlock_word = task_landlock_word(&ctx.col);
+		ctx.ready = true;
+		if (converge(&ctx, aux, &n, &kept)) {
+			collect_close(&ctx.col);
+			return EXIT_RUNTIME;
+		}
+	}
+	ctx.rounds = n;
+	ret = n ? fault_at("snap-rounds") : 0;
+	if (!ret)
+		ret = snap_round(&ctx);
+	if (ret) {
+		/* the final round took the last keeper over, or it still runs */
+		drop_rounds(aux, n, kept);
+		return EXIT_RUNTIME;
+	}
+	while (n > 0)
+		free(aux[--n]);
+	return 0;
 }

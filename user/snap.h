@@ -145,6 +145,12 @@ struct snap_stats {
 	uint64_t freeze_end_ns;		/* after the last detach (or kill) */
 	uint64_t end_ns;
 	uint64_t mem_ns;		/* spent copying pages (mm_write) */
+	/* frozen phases that may grow with memory (snap -v prints them) */
+	uint64_t written_ns;		/* finding the pages written (--parent) */
+	uint64_t find_ns;		/* finding the pages to store (mm_write) */
+	uint64_t filter_ns;		/* splitting them from the inherited ones */
+	uint64_t cow_ns;		/* finding those shared copy-on-write */
+	uint64_t round_frozen_ns;	/* the freezes of the --dirty-max rounds */
 	uint64_t pages;
 	uint64_t threads;
 	uint64_t inherited;		/* pages left to the parent (--parent) */
@@ -161,6 +167,9 @@ struct snap_ctx {
 	int zlevel;			/* --compress: zstd level, 0: off */
 	bool pre;			/* --pre: track writes, copy while running */
 	const char *parent;		/* --parent IMAGE */
+	uint64_t dirty_max;		/* --dirty-max: more written runs a round first */
+	uint64_t kept_id;		/* --pre: the snap id its keeper answers for */
+	uint32_t rounds;		/* pre-copy rounds --dirty-max ran first */
 	struct pre_state *ps;		/* precopy.c, with --pre or --parent */
 	struct collector col;
 	struct pstree tree;
@@ -168,6 +177,7 @@ struct snap_ctx {
 	uint32_t nr_procs;
 	uint32_t xstate_size;
 	int landlock_word;		/* task_landlock_word(), -1: none */
+	bool ready;			/* col and landlock_word set up already */
 	uint64_t *kfiles;		/* file_id - 1 -> struct file address */
 	uint32_t nr_kfiles;
 	uint32_t cap_kfiles;
@@ -267,13 +277,16 @@ int vdso_self(struct img_vdso *v, struct img_vdso_sym *syms);
 int vdso_write(struct snap_ctx *ctx, struct snap_proc *sp);
 /* mm.c: appends start..end to @l, merged with the last range if it touches */
 int mm_add_range(struct range_list *l, uint64_t start, uint64_t end, bool force);
+/* the present or swapped anonymous pages of [@start, @end) in @v to @l (PAGEMAP_SCAN) */
+int mm_scan_private(int pagemap, const struct snap_vma *v, uint64_t start, uint64_t end,
+		    struct range_list *l);
 /*
  * mm_cow.c: takes out of @l the pages @sp shares copy-on-write with its
  * parent in the tree and writes them as IMG_COW ranges instead
  */
 int mm_cow_write(struct snap_ctx *ctx, struct snap_proc *sp, struct range_list *l);
 /* mm_guard.c: guard regions, found after the VMAs, written after them */
-int mm_guard_collect(struct snap_proc *sp);
+int mm_guard_collect(struct snap_ctx *ctx, struct snap_proc *sp);
 int mm_guard_write(struct snap_ctx *ctx, struct snap_proc *sp);
 
 /* files.c: file descriptors */

@@ -205,6 +205,126 @@ test_parent_refused() {
 	assert_ticking "$WL_LOG" 3
 }
 
+# the image names of --dirty-max's rounds that exist, on one line
+rounds_of() {
+	ls "$1".r* 2>/dev/null | paste -sd' '
+	return 0
+}
+
+# --dirty-max: a tree writing 25 MiB/s, stopped once written to: one
+# round copies what it wrote since pre.img, the final round only what
+# follows (nothing); the chain of three is its memory, restored
+test_dirty_round_stopped() {
+	wl_start heap 32 10 64
+	assert_ticking "$WL_LOG" 3
+	assert_ckpt 0 snap "$WL_PID" --pre -o "$T/pre.img"
+	assert_ticking "$WL_LOG" 5
+	stop_tree "$WL_PID"
+	assert_ckpt 0 snap "$WL_PID" --parent "$T/pre.img" -o "$T/img" --dirty-max 4096
+	grep -q "1 pre-copy round first ($T/img.r1)" "$CKPT_OUT" ||
+		fail "no round before the final one: $(cat "$CKPT_OUT")"
+	assert_eq "$T/img.r1" "$(rounds_of "$T/img")" "the rounds' images"
+	grep -q "not written since $T/img.r1" "$CKPT_OUT" ||
+		fail "the final round does not inherit from the round: $(cat "$CKPT_OUT")"
+	assert_ckpt 0 show --json "$T/img"
+	[ "$(python3 -c "import json; j = json.load(open('$CKPT_OUT')); print(j['header']['chain'][0]['parent'])")" = img.r1 ] ||
+		fail "show --json: the parent is not img.r1: $(head -c 300 "$CKPT_OUT")"
+	cp "$CKPT_OUT" "$T/image.json"
+	pagecmp_tree "$WL_PID"
+	kill_session "$WL_PID"
+	assert_no_pids "$WL_PID"
+	restore_d
+	pagecmp_image
+	cont_tree "$WL_PID"
+	assert_ticking "$WL_LOG" 30
+}
+
+# --dirty-max: a tree that keeps writing never gets below one page:
+# three rounds, then the final one, --kill; restored, the heap checks
+# its every page again and again
+test_dirty_rounds_running() {
+	wl_start heap 32 10 64
+	assert_ticking "$WL_LOG" 3
+	assert_ckpt 0 snap "$WL_PID" --pre -o "$T/pre.img"
+	assert_ticking "$WL_LOG" 5
+	assert_ckpt 0 snap "$WL_PID" --parent "$T/pre.img" -o "$T/img" --dirty-max 4096 --kill
+	grep -q "3 pre-copy rounds first" "$CKPT_OUT" || fail "not three rounds: $(cat "$CKPT_OUT")"
+	assert_eq "$T/img.r1 $T/img.r2 $T/img.r3" "$(rounds_of "$T/img")" "the rounds' images"
+	assert_no_pids "$WL_PID"
+	assert_ckpt 0 show --json "$T/img"
+	cp "$CKPT_OUT" "$T/image.json"
+	restore_d
+	assert_ticking "$WL_LOG" 30
+}
+
+# a failed round, or a final round failing after them: no image, no
+# round's image, the tracking ended (no keeper, no VMA write-protected)
+test_dirty_rounds_failed() {
+	local before point
+	wl_start heap 16 10 64
+	assert_ticking "$WL_LOG" 2
+	before=$(keepers)
+	for point in snap-commit snap-rounds; do
+		assert_ckpt 0 snap "$WL_PID" --pre -o "$T/pre.img"
+		BPFCKPT_FAULT=$point assert_ckpt 1 snap "$WL_PID" --parent "$T/pre.img" -o "$T/img" \
+			--dirty-max 4096
+		assert_err "fault injected at '$point'"
+		assert_alive "$WL_PID"
+		[ -e "$T/img" ] && fail "$point: a failed snap left its image"
+		[ -z "$(rounds_of "$T/img")" ] || fail "$point: a failed snap left $(rounds_of "$T/img")"
+		wait_until 10 "[ \"\$(keepers)\" = \"$before\" ]" || fail "$point: a keeper runs: $(keepers)"
+		wait_until 10 "! grep -q '^VmFlags:.* uw' /proc/$WL_PID/smaps" ||
+			fail "$point: VMAs are still write-protected"
+		assert_ticking "$WL_LOG" 2
+		rm -f "$T/pre.img"
+	done
+}
+
+# pages emptied since the parent (MADV_DONTNEED of a page, of a page
+# table's worth, of a huge page) are not taken from the parent: the
+# chain reads zero there, as the tree does, before and after restore
+test_zapped_since_parent() {
+	wl_start zapper 20
+	assert_ticking "$WL_LOG" 2
+	assert_ckpt 0 snap "$WL_PID" --pre -o "$T/pre.img"
+	kill -USR1 "$WL_PID"
+	wait_until 10 "grep -q '^zapped' '$WL_LOG'" || fail "the workload did not empty its pages"
+	assert_ticking "$WL_LOG" 2
+	stop_tree "$WL_PID"
+	assert_ckpt 0 snap "$WL_PID" --parent "$T/pre.img" -o "$T/img"
+	grep -q "left to it" "$CKPT_OUT" || fail "nothing inherited: $(cat "$CKPT_OUT")"
+	pagecmp_tree "$WL_PID"
+	kill_session "$WL_PID"
+	assert_no_pids "$WL_PID"
+	assert_ckpt 0 show --json "$T/img"
+	cp "$CKPT_OUT" "$T/image.json"
+	restore_d
+	pagecmp_image
+	cont_tree "$WL_PID"
+	assert_ticking "$WL_LOG" 5
+}
+
+# a guard region (advice: MADV_GUARD_INSTALL in the middle of a mapping)
+# through two tracked rounds (the second re-protects what was written:
+# the guard then no longer reads as written) and the last: it is in the
+# final image, restored, and the workload finds it still traps
+test_guards_through_rounds() {
+	wl_start advice 50
+	assert_ticking "$WL_LOG" 3
+	assert_ckpt 0 snap "$WL_PID" --pre -o "$T/pre1.img"
+	assert_ckpt 0 snap "$WL_PID" --pre --parent "$T/pre1.img" -o "$T/pre2.img"
+	assert_ticking "$WL_LOG" 2
+	stop_tree "$WL_PID"
+	assert_ckpt 0 snap "$WL_PID" --parent "$T/pre2.img" -o "$T/img"
+	assert_ckpt 0 show --json "$T/img"
+	cp "$CKPT_OUT" "$T/image.json"
+	kill_session "$WL_PID"
+	assert_no_pids "$WL_PID"
+	restore_d
+	cont_tree "$WL_PID"
+	assert_ticking "$WL_LOG" 5
+}
+
 # the keeper goes when its tree does
 test_keeper_ends_with_tree() {
 	wl_start heap 16 20
@@ -218,5 +338,5 @@ test_keeper_ends_with_tree() {
 }
 
 # the fallback pass (tests/run) runs these only: see run_tests
-FALLBACK_CASES="rounds_then_restore forktree_rounds"
+FALLBACK_CASES="rounds_then_restore forktree_rounds zapped_since_parent dirty_rounds_running guards_through_rounds"
 run_tests "$@"

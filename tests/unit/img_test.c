@@ -2443,6 +2443,67 @@ out:
 	return ret;
 }
 
+/* the data offset of the parent's first IMG_PAGES record, 0 if none */
+static uint64_t par_data_off(void)
+{
+	struct img_reader r;
+	struct img_rec rec;
+	uint64_t off = 0;
+
+	if (img_open(par_path, IMG_OPEN_NO_CHECKSUM, &r))
+		return 0;
+	while (!off && img_next(&r, &rec) > 0)
+		if (rec.type == IMG_PAGES)
+			off = rec.data_off;
+	img_close(&r);
+	return off;
+}
+
+/*
+ * IMG_OPEN_INDEX (snap --parent's parent): the chain resolved and merged
+ * as in a full load; a flipped page byte of the parent goes through (no
+ * data hashed: restore's full load refuses it), a parent cut short not
+ * (the framing is checked all the same)
+ */
+static int t_chain_index(void)
+{
+	struct ckpt_image img;
+	uint64_t off = par_data_off();
+	uint8_t *par = NULL;
+	size_t len;
+	int ret;
+
+	if (!off || read_all(par_path, &par, &len))
+		return no("setup");
+	ret = image_load(kid_path, IMG_OPEN_INDEX, &img);
+	if (ret)
+		no("IMG_OPEN_INDEX: %s", img.r.err);
+	else if (!img.parent || img.procs[0].nr_pages != 4 || img.procs[0].nr_inherited != 3)
+		ret = no("IMG_OPEN_INDEX: the chain is not merged");
+	image_free(&img);
+	par[off + 7] ^= 0xff;
+	if (!ret && !write_all(par_path, par, len)) {
+		if (image_load(kid_path, IMG_OPEN_INDEX, &img))
+			ret = no("IMG_OPEN_INDEX refused a flipped page byte: %s", img.r.err);
+		image_free(&img);
+		if (!ret && !image_load(kid_path, 0, &img))
+			ret = no("a full load took a flipped page byte of the parent");
+		image_free(&img);
+	}
+	par[off + 7] ^= 0xff;
+	if (!ret && !write_all(par_path, par, len - 64)) {
+		if (!image_load(kid_path, IMG_OPEN_INDEX, &img))
+			ret = no("IMG_OPEN_INDEX took a parent cut short");
+		else if (!strstr(img.r.err, "parent"))
+			ret = no("the message does not name the parent: %s", img.r.err);
+		image_free(&img);
+	}
+	if (write_all(par_path, par, len))
+		ret = -1;
+	free(par);
+	return ret;
+}
+
 /* the child edited at @field of its @type record, resealed, must be refused */
 static int kid_rejects(uint32_t type, size_t field, const void *val, size_t size,
 		       const char *want, const char *what)
@@ -2571,6 +2632,7 @@ int main(void)
 	snprintf(par_path, sizeof(par_path), "%s/parent.img", dir);
 	snprintf(kid_path, sizeof(kid_path), "%s/kid.img", dir);
 	run("chain_round_trip", t_chain_round_trip);
+	run("chain_index", t_chain_index);
 	run("chain_damaged", t_chain_damaged);
 	unlink(par_path);
 	unlink(kid_path);

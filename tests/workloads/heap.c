@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * heap MB [TICK_MS]: a heap of MB MiB filled with a deterministic
- * pattern.  Each tick rewrites a few words on counter-chosen pages and
+ * heap MB [TICK_MS] [EDITS]: a heap of MB MiB filled with a deterministic
+ * pattern.  Each tick rewrites EDITS words (4) on counter-chosen pages and
  * keeps, per page and in total, the expected position-weighted sum:
  * a lost, stale, zeroed or misplaced page changes it.  Every tick checks
  * the pages it touched plus a sliding window; every K ticks the whole
@@ -16,7 +16,7 @@
 
 #define PAGE		4096u
 #define WORDS		(PAGE / 8)
-#define EDITS		4	/* words rewritten per tick */
+#define EDITS_MAX	4096	/* words rewritten per tick, at most */
 #define WINDOW		32	/* pages checked per tick besides those */
 
 struct heap {
@@ -25,6 +25,7 @@ struct heap {
 	uint64_t *page_sum;	/* expected sum of each page */
 	uint64_t total;		/* expected sum of the whole heap */
 	unsigned tick_ms;
+	unsigned edits;		/* words rewritten per tick */
 	unsigned full_every;	/* K */
 	size_t window;		/* next page of the sliding window */
 };
@@ -93,13 +94,13 @@ static void check_all(const struct heap *h, unsigned long tick)
 		(unsigned long long)total, (unsigned long long)h->total);
 }
 
-/* rewrites EDITS words chosen by the tick number; returns their pages */
-static void edit(struct heap *h, unsigned long tick, size_t pages[EDITS])
+/* rewrites h->edits words chosen by the tick number; returns their pages */
+static void edit(struct heap *h, unsigned long tick, size_t *pages)
 {
 	unsigned j;
 
-	for (j = 0; j < EDITS; j++) {
-		uint64_t r = wl_mix(tick * EDITS + j);
+	for (j = 0; j < h->edits; j++) {
+		uint64_t r = wl_mix(tick * h->edits + j);
 		size_t pg = r % h->pages, word = pg * WORDS + (r >> 40) % WORDS;
 		uint64_t old = h->w[word], val = wl_mix(r ^ tick);
 		uint64_t delta = (val - old) * weight(word);
@@ -113,10 +114,10 @@ static void edit(struct heap *h, unsigned long tick, size_t pages[EDITS])
 
 static void tick_once(struct heap *h, unsigned long tick)
 {
-	size_t pages[EDITS], i;
+	size_t pages[EDITS_MAX], i;
 
 	edit(h, tick, pages);
-	for (i = 0; i < EDITS; i++)
+	for (i = 0; i < h->edits; i++)
 		check_page(h, pages[i], tick);
 	for (i = 0; i < WINDOW && i < h->pages; i++) {
 		check_page(h, h->window, tick);
@@ -146,12 +147,15 @@ int main(int argc, char **argv)
 	unsigned long tick;
 
 	if (argc < 2) {
-		fprintf(stderr, "usage: heap MB [TICK_MS]\n");
+		fprintf(stderr, "usage: heap MB [TICK_MS] [EDITS]\n");
 		return 2;
 	}
 	wl_setsid();
 	bytes = (size_t)wl_arg(argc, argv, 1, 64) << 20;
 	h.tick_ms = wl_arg(argc, argv, 2, 100);
+	h.edits = wl_arg(argc, argv, 3, 4);
+	if (h.edits < 1 || h.edits > EDITS_MAX)
+		wl_fail("EDITS: 1 to %d", EDITS_MAX);
 	h.pages = bytes / PAGE;
 	/* page-aligned inside the allocation, so pages are whole */
 	h.w = malloc(bytes + PAGE);
