@@ -140,6 +140,7 @@ struct restore_ctx {
 	uint64_t t_start, t_created, t_done;
 	uint64_t t[7];		/* phase starts, for -v (cmd_restore) */
 	struct pager *pager;	/* restore --lazy: lazy.c */
+	struct sum_check *sum;	/* restore --lazy: the image's checksum, meanwhile */
 	bool quiet, json;	/* --quiet, --json */
 	struct progress prog;	/* sh->pages_done, drawn by the restorer */
 };
