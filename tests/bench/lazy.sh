@@ -125,6 +125,7 @@ for mb in $SIZES; do
 	"$BIN" snap "$WL_PID" -o "$IMG" --kill >"$TMP/snap.out" 2>&1 ||
 		die "snap failed: $(cat "$TMP/snap.out")"
 	resume="" cmd="" pull="" fault="" eager="" p50="" p99=""
+	: >"$TMP/touch"
 	for r in $(seq "$RUNS"); do
 		if [ "$mb" -le "$FULL_MB" ]; then
 			t0=$EPOCHREALTIME
@@ -158,10 +159,6 @@ for mb in $SIZES; do
 			"$TMP/heap.out" >>"$TMP/touch"
 		kill_tree
 	done
-	touch50=$(sort -n "$TMP/touch" 2>/dev/null | awk '{ a[NR] = $1 } END { if (NR) printf "%.3f", a[int((NR + 1) / 2)] / 1e6 }')
-	touch99=$(sort -n "$TMP/touch" 2>/dev/null | awk '{ a[NR] = $1 } END { if (NR) { i = int(NR * 0.99 + 0.5); if (i < 1) i = 1; printf "%.3f", a[i] / 1e6 } }')
-	ticks=$(wc -l <"$TMP/touch" 2>/dev/null || echo 0)
-	rm -f "$TMP/touch"
 	rm -f "$IMG"
 	IMG=
 	first_resume=${first_resume:-$mb:$(med "$resume")}
@@ -171,6 +168,9 @@ for mb in $SIZES; do
 		     "(resume only: above BENCH_LAZY_FULL_MB=$FULL_MB)"
 		continue
 	fi
+	touch50=$(sort -n "$TMP/touch" | awk '{ a[NR] = $1 } END { if (NR) printf "%.3f", a[int((NR + 1) / 2)] / 1e6 }')
+	touch99=$(sort -n "$TMP/touch" | awk '{ a[NR] = $1 } END { if (NR) { i = int(NR * 0.99 + 0.5); if (i < 1) i = 1; printf "%.3f", a[i] / 1e6 } }')
+	ticks=$(wc -l <"$TMP/touch")
 	echo "lazy mb=$mb resume_sec=$(med "$resume") cmd_sec=$(med "$cmd") pull_sec=$(med "$pull")" \
 	     "fault_mean_ms=$(med "$fault") fault_p50_ms=$(med "$p50") fault_p99_ms=$(med "$p99")" \
 	     "touch_p50_ms=${touch50:-} touch_p99_ms=${touch99:-} (${ticks:-0} ticks)" \
