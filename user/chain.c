@@ -213,7 +213,7 @@ int chain_resolve(struct ckpt_image *img, const char *path, unsigned flags, int 
 		return -ENOMEM;
 	}
 	img->parent = par;
-	ret = image_load_at(pp, flags & ~IMG_OPEN_LAZY, par, depth + 1);
+	ret = image_load_at(pp, flags & ~(IMG_OPEN_LAZY | IMG_OPEN_SUM_LATER), par, depth + 1);
 	if (ret)
 		ret = ERR(img, "parent %.60s: %.180s", pp, par->r.err);
 	if (!ret)

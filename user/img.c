@@ -20,6 +20,9 @@
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
+/* XXH3_state_t on the stack: verify() may run in a thread while the
+ * restorer clones (no malloc there, see img_check_sum()) */
+#define XXH_STATIC_LINKING_ONLY
 #include <xxhash.h>
 #include <zstd.h>
 /*
@@ -811,18 +814,19 @@ static int verify(struct img_reader *r, bool pieces, uint64_t *sum)
 {
 	struct img_reader w = *r;
 	struct img_rec rec, pages = { 0 };
-	XXH3_state_t *xx = XXH3_createState();
+	XXH3_state_t state, *xx = &state;
 	const struct img_page_sums *s;
 	bool after_pages = false;
 	uint32_t i;
 	int ret;
 
-	if (!xx)
-		return fail(r, -ENOMEM, "out of memory");
+	XXH3_INITSTATE(xx);
 	XXH3_64bits_reset(xx);
 	XXH3_64bits_update(xx, r->base, r->hdr->h.len);
 	w.off = r->hdr->h.len;
 	w.index = 1;
+	/* whoever reads the records checks their page addresses, once */
+	w.frame_only = true;
 	while ((ret = img_next(&w, &rec)) > 0) {
 		if (rec.type == IMG_PAGES) {
 			XXH3_64bits_update(xx, rec.p, rec.data_off - rec.off);
@@ -854,7 +858,6 @@ static int verify(struct img_reader *r, bool pieces, uint64_t *sum)
 	if (ret < 0 && !r->err[0])
 		fail(r, ret, "%s", w.err);
 	*sum = XXH3_64bits_digest(xx);
-	XXH3_freeState(xx);
 	return ret < 0 ? ret : 0;
 }
 
@@ -871,11 +874,31 @@ int img_checksum(struct img_reader *r, uint64_t *sum)
 	return ret;
 }
 
+/* the tail's checksum against everything but page data */
+static int check_sum(struct img_reader *r, bool pieces)
+{
+	const struct img_tail *t = (const void *)(r->base + r->end);
+	uint64_t sum = 0;
+	int ret;
+
+	ret = verify(r, pieces, &sum);
+	if (ret)
+		return ret;
+	if (sum != t->checksum)
+		return fail(r, -EBADMSG, "checksum mismatch (%016" PRIx64
+			    " in tail, %016" PRIx64 " computed): the image is corrupted",
+			    (uint64_t)t->checksum, sum);
+	return 0;
+}
+
+int img_check_sum(struct img_reader *r)
+{
+	return check_sum(r, false);
+}
+
 static int check_tail(struct img_reader *r, unsigned flags)
 {
 	const struct img_tail *t;
-	uint64_t sum = 0;
-	int ret;
 
 	r->end = r->size - sizeof(*t);
 	t = (const void *)(r->base + r->end);
@@ -888,16 +911,10 @@ static int check_tail(struct img_reader *r, unsigned flags)
 		return fail(r, -EINVAL, "tail at offset %#" PRIx64
 			    " says the image is %" PRIu64 " bytes long",
 			    r->end, (uint64_t)t->size);
-	if (flags & (IMG_OPEN_NO_CHECKSUM | IMG_OPEN_INDEX))
+	r->sum_pending = !(flags & IMG_OPEN_NO_CHECKSUM) && (flags & IMG_OPEN_SUM_LATER);
+	if (flags & (IMG_OPEN_NO_CHECKSUM | IMG_OPEN_INDEX | IMG_OPEN_SUM_LATER))
 		return 0;
-	ret = verify(r, !(flags & IMG_OPEN_LAZY), &sum);
-	if (ret)
-		return ret;
-	if (sum != t->checksum)
-		return fail(r, -EBADMSG, "checksum mismatch (%016" PRIx64
-			    " in tail, %016" PRIx64 " computed): the image is corrupted",
-			    (uint64_t)t->checksum, sum);
-	return 0;
+	return check_sum(r, !(flags & IMG_OPEN_LAZY));
 }
 
 /*
@@ -972,7 +989,7 @@ int img_open(const char *path, unsigned flags, struct img_reader *r)
 		if (ret)
 			goto err;
 		/* all of it is here already: check it all now */
-		flags &= ~IMG_OPEN_LAZY;
+		flags &= ~(IMG_OPEN_LAZY | IMG_OPEN_SUM_LATER);
 	} else {
 		r->fd = open(path, O_RDONLY | O_CLOEXEC);
 	}
@@ -1029,11 +1046,39 @@ void img_close(struct img_reader *r)
 	r->fd = -1;
 }
 
+/*
+ * Once per page, so on the way to a lazy restore's resume (8 GiB is 2M
+ * pages): one pass without a branch, in 64-bit adds and ors that plain
+ * SSE2 vectorizes (it has no 64-bit compare), and the slow loop only to
+ * name the first bad address.  Below 2^57 every difference fits, so its
+ * sign says whether an address is not above the one before.
+ */
+uint32_t img_bad_vaddr(const uint64_t *va, uint32_t nr, uint32_t page_size)
+{
+	const uint64_t high = ~((1ULL << 57) - 1), mask = page_size - 1;
+	uint64_t any = 0, down = 0;
+	uint32_t i;
+
+	if (!nr)
+		return 0;
+	any = va[0];
+	for (i = 1; i < nr; i++) {
+		any |= va[i];
+		down |= va[i] - va[i - 1] - 1;
+	}
+	if (!(any & (high | mask)) && !(down >> 63))
+		return nr;
+	for (i = 0; i < nr; i++)
+		if ((va[i] & (high | mask)) || (i && va[i] <= va[i - 1]))
+			return i;
+	return nr;
+}
+
 static int check_pages(struct img_reader *r, struct img_rec *rec)
 {
 	const struct img_pages *p = rec->p;
-	uint64_t data_len, prev = 0, mask;
-	uint32_t i;
+	uint64_t data_len;
+	uint32_t bad;
 
 	if (rec->len < sizeof(*p))
 		return fail(r, -EINVAL, "record %" PRIu64 " (pages) at offset %#"
@@ -1055,20 +1100,11 @@ static int check_pages(struct img_reader *r, struct img_rec *rec)
 			    "or runs past the end", rec->index, rec->off,
 			    rec->data_off, data_len);
 	rec->vaddrs = (const uint64_t *)(p + 1);
-	/*
-	 * Once per page, so on the way to a lazy restore's resume: a mask,
-	 * not a division (page_size is the host's, a power of two).
-	 */
-	mask = r->page_size - 1;
-	for (i = 0; i < p->nr; i++) {
-		uint64_t va = rec->vaddrs[i];
-
-		if ((va & mask) || (i && va <= prev) || va >= (1ULL << 57))
-			return fail(r, -EINVAL, "record %" PRIu64 " (pages) at offset %#"
-				    PRIx64 ": bad page address %#" PRIx64,
-				    rec->index, rec->off, va);
-		prev = va;
-	}
+	bad = r->frame_only ? p->nr : img_bad_vaddr(rec->vaddrs, p->nr, r->page_size);
+	if (bad < p->nr)
+		return fail(r, -EINVAL, "record %" PRIu64 " (pages) at offset %#"
+			    PRIx64 ": bad page address %#" PRIx64,
+			    rec->index, rec->off, rec->vaddrs[bad]);
 	rec->data = r->base + rec->data_off;
 	return 0;
 }
@@ -1122,7 +1158,7 @@ int img_zpages_parse(const struct img_rec *rec, uint32_t page_size,
 		     struct img_zview *v, char *err, size_t len)
 {
 	const struct img_zpages *z = rec->p;
-	uint64_t fixed, total = 0, prev = 0;
+	uint64_t fixed, total = 0;
 	uint32_t i;
 
 	if (rec->len < sizeof(*z))
@@ -1145,13 +1181,9 @@ int img_zpages_parse(const struct img_rec *rec, uint32_t page_size,
 	if (IMG_ALIGN(fixed + total) != rec->len)
 		return snprintf(err, len, "frames of %" PRIu64 " bytes in a record of %u",
 				total, rec->len), -EINVAL;
-	for (i = 0; i < z->nr; i++) {
-		uint64_t va = v->vaddrs[i];
-
-		if ((va & (page_size - 1)) || (i && va <= prev) || va >= (1ULL << 57))
-			return snprintf(err, len, "bad page address %#" PRIx64, va), -EINVAL;
-		prev = va;
-	}
+	i = img_bad_vaddr(v->vaddrs, z->nr, page_size);
+	if (i < z->nr)
+		return snprintf(err, len, "bad page address %#" PRIx64, v->vaddrs[i]), -EINVAL;
 	return 0;
 }
 

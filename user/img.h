@@ -78,6 +78,8 @@ struct img_reader {
 	uint32_t page_size;
 	const struct img_header *hdr;
 	bool any_type;		/* img_next: frame records of unknown type too */
+	bool frame_only;	/* img_next: page addresses not checked (verify()) */
+	bool sum_pending;	/* IMG_OPEN_SUM_LATER: img_check_sum() to call */
 	char err[IMG_ERR_LEN];	/* what img_open/img_next refused */
 };
 
@@ -104,6 +106,22 @@ struct img_rec {
  * whole, and the child records the parent's checksum.
  */
 #define IMG_OPEN_INDEX		(1u << 2)
+/*
+ * The tail's checksum is not computed at open (it reads 8 bytes of
+ * index a page: 16 MiB for 8 GiB): img_check_sum() must say yes before
+ * anything of the image has effect.  Framing and every field are still
+ * checked as records are read.  restore --lazy: while it restores,
+ * before the tree runs.
+ */
+#define IMG_OPEN_SUM_LATER	(1u << 3)
+
+/*
+ * The tail's checksum, for an image opened IMG_OPEN_SUM_LATER: 0 or
+ * -EBADMSG (r->err says why).  Allocates nothing, takes no lock: it
+ * may run in a thread while another clones.  @r is a copy of the
+ * reader, its own err.
+ */
+int img_check_sum(struct img_reader *r);
 
 struct img_page_sums;
 /* an IMG_ZPAGES record, checked (img_zpages_parse) */
@@ -123,6 +141,10 @@ int img_zpages_parse(const struct img_rec *rec, uint32_t page_size,
 struct ZSTD_DCtx_s;
 int img_zpiece(const struct img_zview *v, uint32_t page_size, uint32_t i, uint8_t *dst,
 	       struct ZSTD_DCtx_s *dctx);
+
+/* the index of the first of @nr page addresses that is unaligned, not
+ * above the one before or too high; @nr if none */
+uint32_t img_bad_vaddr(const uint64_t *va, uint32_t nr, uint32_t page_size);
 
 /* the sum of piece @i of the @nr pages at @data (what IMG_PAGE_SUMS holds) */
 uint64_t img_piece_sum(uint32_t page_size, const uint8_t *data, uint32_t nr, uint32_t i);

@@ -50,6 +50,14 @@
 
 #define FAULT_RUN	16	/* pages served for one fault, around it */
 #define PULL_RUN	512	/* pages per background step */
+/*
+ * ... while the tree faults: a fault read during a step waits for its
+ * end, so steps are short while faults come (the tree's first steps
+ * after its release, a new working set), long when it runs on what it
+ * has.  "While": the last fault, or the release, under PULL_QUIET_NS ago.
+ */
+#define PULL_RUN_BUSY	32
+#define PULL_QUIET_NS	(2 * 1000 * 1000ULL)
 #define MAX_MSGS	64
 
 /*
@@ -107,6 +115,7 @@ struct pager {
 	uint64_t faults, copied, fault_ns_max, fault_ns_sum;
 	uint64_t fault_hist[64];	/* faults by log2 of their ns */
 	uint64_t t_release;		/* when the tree was let go */
+	uint64_t t_fault;		/* the last fault (or the release) */
 	struct stat img_st;
 	pid_t keeper;			/* see start_keeper(), 0: none */
 	int keeper_done;		/* eventfd: the pager ended as planned */
@@ -527,6 +536,7 @@ static int serve_fault(struct pager *pg, struct lz_mm *m, uint64_t addr, uint64_
 	bool stored = stray < 0 && find_page(m->src->mp, va, &at);
 
 	pg->faults++;
+	pg->t_fault = start;
 	if (stray >= 0) {
 		ret = copy_stray(pg, m, stray, bad);
 	} else if (!stored || is_done(m, at)) {
@@ -722,7 +732,8 @@ static int pull(struct pager *pg, struct lz_mm *m)
 		return 0;
 	}
 	m->cursor = at;
-	ret = copy_run(pg, m, at, PULL_RUN, &bad);
+	ret = copy_run(pg, m, at, now_ns() - pg->t_fault < PULL_QUIET_NS ? PULL_RUN_BUSY :
+			   PULL_RUN, &bad);
 	/* a fault won the page, or an event is under way: next step */
 	if (ret == -EEXIST || ret == -EAGAIN)
 		return 0;
@@ -1330,6 +1341,7 @@ int lazy_start(struct restore_ctx *ctx)
 	if (!pg)
 		return 0;	/* nothing lazy in the image */
 	pg->t_release = now_ns();
+	pg->t_fault = pg->t_release;
 	atomic_store(&pg->released, true);
 	wake(pg);
 	return 0;

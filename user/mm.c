@@ -1269,11 +1269,15 @@ static int mark_pages(struct restore_ctx *ctx, struct rst_proc *rp,
 	ms->skip_pages = calloc(mp->nr_vmas + 1, sizeof(bool));
 	if (!ms->has_pages || !ms->skip_pages)
 		return -ENOMEM;
+	/* by VMA, not by page: a lazy restore's resume waits for this */
 	for (c = 0; c < mp->nr_chunks; c++) {
-		for (i = 0, vi = 0; i < mp->pages[c].nr; i++) {
-			while (mp->vmas[vi].v->end <= mp->pages[c].vaddrs[i])
+		const struct m_pages *pg = &mp->pages[c];
+
+		for (i = 0, vi = 0; i < pg->nr; vi++) {
+			while (mp->vmas[vi].v->end <= pg->vaddrs[i])
 				vi++;
 			ms->has_pages[vi] = true;
+			i = m_pages_lower(pg->vaddrs, pg->nr, i, mp->vmas[vi].v->end);
 		}
 	}
 	for (vi = 0; ctx->lazy && vi < mp->nr_vmas; vi++)
@@ -1332,8 +1336,11 @@ static int write_pages_to(struct restore_ctx *ctx, struct rst_proc *rp,
 
 			while (mp->vmas[vi].v->end <= va)
 				vi++;
-			if (ms->skip_pages[vi])
+			/* past the VMA's pages at once (lazy: most of them) */
+			if (ms->skip_pages[vi]) {
+				i = m_pages_lower(pg->vaddrs, pg->nr, i, mp->vmas[vi].v->end) - 1;
 				continue;
+			}
 			if (n && (uint64_t)(uintptr_t)remote[n - 1].iov_base +
 				 remote[n - 1].iov_len == va &&
 			    (uint8_t *)local[n - 1].iov_base + local[n - 1].iov_len ==

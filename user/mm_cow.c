@@ -539,9 +539,12 @@ static void fill_slots(const struct restore_ctx *ctx, const struct rst_proc *rp,
 			/* vaddrs increase, each inside a VMA (load_pages checked) */
 			while (mp->vmas[vi].v->end <= va)
 				vi++;
-			if (!rp->slots[vi])
-				continue;
 			v = mp->vmas[vi].v;
+			/* past the VMA's pages at once (lazy: most of them) */
+			if (!rp->slots[vi]) {
+				run = m_pages_lower(pg->vaddrs, pg->nr, i, v->end) - i;
+				continue;
+			}
 			while (i + run < pg->nr && pg->vaddrs[i + run] < v->end &&
 			       pg->vaddrs[i + run] == va + (uint64_t)run * ps)
 				run++;

@@ -445,6 +445,39 @@ static int load_cow(struct loader *l, struct m_proc *mp)
 	return vec_push(mp->cows, mp->nr_cows, mp->cap_cows, c);
 }
 
+uint32_t m_pages_lower(const uint64_t *va, uint32_t nr, uint32_t from, uint64_t at)
+{
+	uint32_t lo = from, hi = nr, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (va[mid] < at)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * Pages outside every VMA of @mp: the index of the first, or -1.  The
+ * addresses increase (img_next checked), so a binary search per VMA
+ * finds the first page at or after its end, which must be in the next
+ * one: O(VMAs log pages), not a step per page (a lazy restore's resume
+ * waits for this).
+ */
+static int64_t outside_vmas(const struct m_proc *mp, const uint64_t *va, uint32_t nr)
+{
+	uint32_t i = 0, vi;
+
+	for (vi = 0; vi < mp->nr_vmas && i < nr; vi++) {
+		if (va[i] < mp->vmas[vi].v->start)
+			return i;
+		i = m_pages_lower(va, nr, i, mp->vmas[vi].v->end);
+	}
+	return i < nr ? (int64_t)i : -1;
+}
+
 static int load_pages(struct loader *l, struct m_proc *mp)
 {
 	const struct img_rec *r = l->rec;
@@ -452,35 +485,16 @@ static int load_pages(struct loader *l, struct m_proc *mp)
 		.nr = r->nr, .vaddrs = r->vaddrs, .data = r->data,
 		.data_off = r->data_off, .index = r->index,
 	};
-	uint32_t i, vi = 0;
+	int64_t out;
 
 	if (!mp->nr_vmas)
 		return bad(l, "pages before any vma");
-	/* vaddrs are increasing (img_next checked): walk the VMAs along */
-	for (i = 0; i < r->nr; i++) {
-		while (vi < mp->nr_vmas && mp->vmas[vi].v->end <= r->vaddrs[i])
-			vi++;
-		if (vi == mp->nr_vmas || mp->vmas[vi].v->start > r->vaddrs[i])
-			return bad(l, "page %#" PRIx64 " is outside every vma",
-				   r->vaddrs[i]);
-	}
+	out = outside_vmas(mp, r->vaddrs, r->nr);
+	if (out >= 0)
+		return bad(l, "page %#" PRIx64 " is outside every vma", r->vaddrs[out]);
 	mp->nr_pages += r->nr;
 	l->img->nr_pages += r->nr;
 	return vec_push(mp->pages, mp->nr_chunks, mp->cap_chunks, pg);
-}
-
-/* pages outside every VMA of @mp: the index of the first, or -1 */
-static int64_t outside_vmas(const struct m_proc *mp, const uint64_t *va, uint32_t nr)
-{
-	uint32_t i, vi = 0;
-
-	for (i = 0; i < nr; i++) {
-		while (vi < mp->nr_vmas && mp->vmas[vi].v->end <= va[i])
-			vi++;
-		if (vi == mp->nr_vmas || mp->vmas[vi].v->start > va[i])
-			return i;
-	}
-	return -1;
 }
 
 static int load_zpages(struct loader *l, struct m_proc *mp)
@@ -1449,8 +1463,13 @@ int image_zfill(struct ckpt_image *img, bool (*skip)(const struct img_vma *v))
 			for (k = 0, vi = 0, last = UINT32_MAX; k < pg->nr; k++) {
 				while (mp->vmas[vi].v->end <= pg->vaddrs[k])
 					vi++;
-				if (k / IMG_PIECE_PAGES == last ||
-				    (skip && skip(mp->vmas[vi].v)))
+				if (skip && skip(mp->vmas[vi].v)) {
+					/* past the VMA's pages at once */
+					k = m_pages_lower(pg->vaddrs, pg->nr, k,
+							  mp->vmas[vi].v->end) - 1;
+					continue;
+				}
+				if (k / IMG_PIECE_PAGES == last)
 					continue;
 				last = k / IMG_PIECE_PAGES;
 				if (img_zpiece(&pg->z, ps, last, pg->zbuf, NULL))

@@ -168,5 +168,7 @@ void image_free(struct ckpt_image *img);
 int image_zfill(struct ckpt_image *img, bool (*skip)(const struct img_vma *v));
 /* index of the process with level-0 pid @pid, -1 if none */
 int image_find(const struct ckpt_image *img, int32_t pid);
+/* the first of the increasing addresses @va[from..nr) at or above @at (nr: none) */
+uint32_t m_pages_lower(const uint64_t *va, uint32_t nr, uint32_t from, uint64_t at);
 
 #endif

@@ -16,6 +16,8 @@
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <poll.h>
+#include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -546,6 +548,76 @@ static int wait_root(struct restore_ctx *ctx)
 	return 128 + WTERMSIG(st);
 }
 
+/*
+ * restore --lazy: the image's checksum reads its whole index, 8 bytes a
+ * page (16 MiB for 8 GiB), which the tree must not wait for.  A thread
+ * computes it while the tree is rebuilt; the tree runs only once it
+ * matches (sum_join() before release_all()).  The thread allocates
+ * nothing and holds no lock while it hashes, as the restorer clones
+ * meanwhile, and it ends only when joined.
+ */
+struct sum_check {
+	pthread_t thread;
+	sem_t go;
+	struct img_reader r;	/* a copy: its own err */
+	int ret;
+};
+
+static void *sum_main(void *arg)
+{
+	struct sum_check *s = arg;
+
+	s->ret = img_check_sum(&s->r);
+	while (sem_wait(&s->go) && errno == EINTR)
+		;
+	return NULL;
+}
+
+static int sum_start(struct restore_ctx *ctx)
+{
+	struct sum_check *s;
+	int ret;
+
+	if (!ctx->img.r.sum_pending)
+		return 0;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->r = ctx->img.r;
+	if (sem_init(&s->go, 0, 0)) {
+		free(s);
+		return -errno;
+	}
+	ret = pthread_create(&s->thread, NULL, sum_main, s);
+	if (ret) {
+		sem_destroy(&s->go);
+		free(s);
+		return -ret;
+	}
+	ctx->sum = s;
+	return 0;
+}
+
+/* the checksum's answer (0 if there was none to compute) */
+static int sum_join(struct restore_ctx *ctx)
+{
+	struct sum_check *s = ctx->sum;
+	int ret;
+
+	if (!s)
+		return 0;
+	sem_post(&s->go);
+	pthread_join(s->thread, NULL);
+	ret = s->ret;
+	if (ret)
+		pr_err("%s: %s", ctx->path, s->r.err);
+	sem_destroy(&s->go);
+	free(s);
+	ctx->sum = NULL;
+	ctx->img.r.sum_pending = !!ret;
+	return ret;
+}
+
 static void free_ctx(struct restore_ctx *ctx)
 {
 	uint32_t i;
@@ -556,6 +628,7 @@ static void free_ctx(struct restore_ctx *ctx)
 		free(ctx->procs[i].children);
 		free(ctx->procs[i].fids);
 	}
+	sum_join(ctx);
 	mm_premap_free(ctx);
 	mm_gone_free(ctx);
 	free(ctx->procs);
@@ -697,9 +770,14 @@ int cmd_restore(int argc, char **argv)
 		free(ctx.inh);
 		return EXIT_RUNTIME;
 	}
-	/* a lazy restore reads page data when it serves it (img.c verify()) */
+	/*
+	 * A lazy restore reads page data when it serves it (img.c verify()),
+	 * and a local one checks the tail's checksum while it restores; one
+	 * --from a server checks the records it fetched first.
+	 */
 	ret = image_load(ctx.remote ? pgc_path(ctx.remote) : ctx.path,
-			 ctx.lazy ? IMG_OPEN_LAZY : 0, &ctx.img);
+			 !ctx.lazy ? 0 : ctx.remote ? IMG_OPEN_LAZY :
+			 IMG_OPEN_LAZY | IMG_OPEN_SUM_LATER, &ctx.img);
 	/* compressed pages the pager does not serve are written as usual */
 	if (!ret && ctx.lazy)
 		ret = image_zfill(&ctx.img, lazy_vma);
@@ -723,6 +801,12 @@ int cmd_restore(int argc, char **argv)
 	if (ret)
 		goto out;
 	block_signals(&old);
+	/* after detach_early(): the thread must be in the process that restores */
+	ret = sum_start(&ctx);
+	if (ret) {
+		pr_err("checking the image: %s", errstr(ret));
+		goto out;
+	}
 	ctx.t[2] = now_ns();
 	/* namespaces and SysV objects first: the tree inherits them (ipc.c says why it fails) */
 	ret = ipc_restore_ns(&ctx);
@@ -747,6 +831,9 @@ int cmd_restore(int argc, char **argv)
 	mm_gone_free(&ctx);
 	ctx.t[5] = now_ns();
 	progress_end(&ctx.prog);
+	/* nothing of a corrupted image runs */
+	if (!ret && sum_join(&ctx))
+		ret = -EBADMSG;
 	if (ret) {
 		kill_all(&ctx);
 		goto out;

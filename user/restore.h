@@ -143,6 +143,7 @@ struct restore_ctx {
 	struct pager *pager;	/* restore --lazy: lazy.c */
 	const char *from;	/* --from ADDR:PORT */
 	struct pgc *remote;	/* its image (pgfetch.c) */
+	struct sum_check *sum;	/* restore --lazy: the image's checksum, meanwhile */
 	bool quiet, json;	/* --quiet, --json */
 	struct progress prog;	/* sh->pages_done, drawn by the restorer */
 };

@@ -260,6 +260,121 @@ print(at + g // 2)" "$T/records")
 	assert_pager_ends "its tree"
 }
 
+# /proc/PID/mem cannot wait for a userfault (the kernel's remote access
+# faults without FAULT_FLAG_ALLOW_RETRY, which handle_userfault()
+# answers with SIGBUS, read(2) with EIO): a page not served yet is an
+# error there, never zeros; once served (here by process_vm_readv,
+# which waits), /proc/PID/mem reads it as it was
+test_proc_mem() {
+	local bad unreadable
+	wl_start heap 16 50
+	assert_ticking "$WL_LOG" 3
+	snap_kill_stopped "$WL_PID"
+	BPFCKPT_FAULT=lazy-no-pull restore_lazy
+	"$TOOLS/pagecmp" "$T/img" "$WL_PID" >"$T/pagecmp" 2>&1 &&
+		fail "/proc/PID/mem read every page before the pager served them: $(tail -n 1 "$T/pagecmp")"
+	# every page that is not as it was is a read error, none other bytes
+	read -r bad unreadable < <(sed -n 's/.* \([0-9]*\) differ (\([0-9]*\) unreadable)$/\1 \2/p' "$T/pagecmp")
+	[ -n "$bad" ] && [ "$bad" -gt 0 ] ||
+		fail "no unserved page was unreadable through /proc/PID/mem: $(tail -n 1 "$T/pagecmp")"
+	assert_eq "$bad" "$unreadable" "pages that differ through /proc/PID/mem, all unreadable (not zeros)"
+	"$TOOLS/pagecmp" "$T/img" "$WL_PID" --vm >"$T/pagecmp" 2>&1 ||
+		fail "process_vm_readv: restored memory differs from the image: $(head -n 3 "$T/pagecmp" | paste -sd';')"
+	"$TOOLS/pagecmp" "$T/img" "$WL_PID" >"$T/pagecmp" 2>&1 ||
+		fail "/proc/PID/mem of served pages differs from the image: $(head -n 3 "$T/pagecmp" | paste -sd';')"
+	cont_tree "$WL_PID"
+	assert_ticking "$WL_LOG" 5
+}
+
+# the tree exits (SIGTERM) while the pull goes on: the pager ends with
+# it, with nothing to say but its summary, and it had not pulled all
+test_exit_during_pull() {
+	local copied
+	wl_start heap 512 20
+	assert_ticking "$WL_LOG" 3
+	snap_kill_json "$WL_PID"
+	assert_ckpt 0 -v restore "$T/img" -d --lazy
+	kill -TERM "$WL_PID"
+	PAGER=$(pager_pid)
+	[ -n "$PAGER" ] || fail "no 'lazy pager pid' line: $(cat "$CKPT_OUT")"
+	assert_pager_ends "the exit of its tree"
+	wait_until 10 "grep -q 'lazy pager: .* faults' '$CKPT_ERR'" ||
+		fail "no pager summary: $(tail -n 3 "$CKPT_ERR")"
+	copied=$(sed -n 's/.*), \([0-9]*\) pages copied.*/\1/p' "$CKPT_ERR")
+	[ -n "$copied" ] && [ "$copied" -lt 131072 ] ||
+		fail "the pager pulled $copied pages of 512 MiB before the exit (was it mid-pull?)"
+	grep -vE 'lazy pager: .* faults|times:' "$CKPT_ERR" | grep -q . &&
+		fail "restore said more than its summary: $(grep -vE 'faults|times:' "$CKPT_ERR" | head -n 2 | paste -sd';')"
+	assert_all_served
+}
+
+# a kernel without userfaultfd, or without the events --lazy follows,
+# is refused before anything is made: a seccomp filter answers
+# userfaultfd(2) with ENOSYS, or its UFFDIO_API with EINVAL as a kernel
+# does for features it lacks (fs/userfaultfd.c: features outside
+# UFFD_API_FEATURES)
+test_uffd_refused() {
+	local how
+	wl_start heap 8 50
+	assert_ticking "$WL_LOG" 3
+	snap_kill_json "$WL_PID"
+	for how in syscall api; do
+		printf '#!/bin/sh\nexec python3 %s %s %s "$@"\n' "$TESTS_DIR/tools/nouffd.py" "$how" \
+			"$BPFCKPT" >"$T/nouffd"
+		chmod +x "$T/nouffd"
+		BPFCKPT=$T/nouffd assert_ckpt 1 restore "$T/img" -d --lazy
+		case $how in
+		syscall) assert_err "^bpfckpt: restore: --lazy: userfaultfd: Function not implemented" ;;
+		api) assert_err "^bpfckpt: restore: --lazy: this kernel's userfaultfd lacks the fork, remap, remove and unmap events .*: Invalid argument" ;;
+		esac
+		assert_eq 1 "$(wc -l <"$CKPT_ERR")" "lines of error message"
+		assert_no_pids "$WL_PID"
+		# check names the feature restore --lazy needs
+		BPFCKPT=$T/nouffd assert_ckpt 0 check
+		grep -qE '^uffd_lazy +NO ' "$CKPT_OUT" ||
+			fail "check does not say uffd_lazy is missing ($how): $(grep uffd "$CKPT_OUT" | paste -sd';')"
+	done
+	assert_ckpt 0 check
+	grep -qE '^uffd_lazy +yes ' "$CKPT_OUT" ||
+		fail "check does not list uffd_lazy: $(grep uffd "$CKPT_OUT" | paste -sd';')"
+	restore_lazy
+	assert_ticking "$WL_LOG" 3
+}
+
+# a byte of the image's index changed after the snap (one the loader
+# cannot tell from a right one: the snapped host's name): restore --lazy
+# computes the checksum while it rebuilds the tree (it reads 8 bytes a
+# page), so it finds out after the processes exist: they are killed
+# before they run, and nothing is left
+test_checksum_deferred() {
+	local lines p
+	wl_start heap 16 50
+	assert_ticking "$WL_LOG" 3
+	snap_kill_json "$WL_PID"
+	python3 - "$T/img" "$(uname -n)" <<'PY' || fail "no host name in the image's header"
+import sys
+f = open(sys.argv[1], "r+b")
+head = f.read(4096)
+at = head.find(sys.argv[2].encode() + b"\0")
+if at < 0:
+    sys.exit(1)
+f.seek(at)
+f.write(bytes([head[at] ^ 0x20]))
+PY
+	lines=$(wc -l <"$WL_LOG")
+	assert_ckpt 1 restore "$T/img" -d --lazy
+	assert_err "checksum mismatch .*corrupted"
+	assert_eq 1 "$(wc -l <"$CKPT_ERR")" "lines of error message"
+	for p in $(image_pids); do
+		assert_no_pids "$p"
+	done
+	sleep 0.3
+	assert_eq "$lines" "$(wc -l <"$WL_LOG")" "lines of the heap's log (it ran?)"
+	pgrep -f "restore $T/img" >/dev/null &&
+		fail "a bpfckpt restore (pager?) is left after the refused restore: $(pgrep -af "restore $T/img")"
+	return 0
+}
+
 # the image deleted once the tree runs: the pager has it mapped
 test_image_deleted() {
 	wl_start heap 32 20

@@ -38,11 +38,14 @@ struct cmp {
 	bool vm;	/* process_vm_readv, not /proc/PID/mem */
 	uint32_t ps;
 	uint64_t equal, bad, zero_ok, file_ok, skipped, guard_ok, cow_ok;
+	uint64_t unreadable;	/* of the bad: a read error, not other bytes */
 	uint8_t *buf, *ref;
 };
 
 static void report(struct cmp *c, uint64_t va, const char *what)
 {
+	if (strstr(what, "unreadable"))
+		c->unreadable++;
 	if (c->bad++ < MAX_REPORT)
 		printf("page %#" PRIx64 ": %s\n", va, what);
 }
@@ -296,8 +299,8 @@ int main(int argc, char **argv)
 	printf("pid %d: %" PRIu64 " stored pages equal, %" PRIu64 " unstored pages "
 	       "zero, %" PRIu64 " equal to their file, %" PRIu64 " equal to the "
 	       "parent's, %" PRIu64 " guard pages, %" PRIu64 " skipped, %" PRIu64
-	       " differ\n", pid, c.equal, c.zero_ok, c.file_ok, c.cow_ok,
-	       c.guard_ok, c.skipped, c.bad);
+	       " differ (%" PRIu64 " unreadable)\n", pid, c.equal, c.zero_ok, c.file_ok,
+	       c.cow_ok, c.guard_ok, c.skipped, c.bad, c.unreadable);
 	free(c.buf);
 	free(c.ref);
 	close(c.mem);
