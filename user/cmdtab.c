@@ -226,7 +226,7 @@ const char *const cmd_unsupported[] = {
 	"inotify and fanotify events queued at snap time are not saved.",
 	"A process that joined a pid namespace with setns(2) and mounts of a tree's own "
 	"other than a proc on /proc are refused, as is a process in a network, user, "
-	"cgroup or time namespace of its own (one its parent has not); a tree restored "
+	"cgroup or time namespace of its own (one neither its parent nor bpfckpt is in); a tree restored "
 	"from another network namespace comes back in the restorer's.",
 	"hugetlb and device mappings are refused.",
 	"CPU-time and alarm POSIX timers, Landlock-confined processes, and a process "

@@ -458,9 +458,10 @@ static pid_t status_ppid(pid_t pid)
  * made for itself (it differs from its parent's; for the root, from
  * the parent it has outside the tree) would come back as the
  * restorer's, silently elsewhere (another network, other ids), so it
- * is refused, naming it.  One the whole tree shares with its parent
- * is where the restorer puts it: a migration to another network
- * namespace is made that way.
+ * is refused, naming it, unless bpfckpt runs in it too (restore is then
+ * expected there).  One the whole tree shares with its parent is where
+ * the restorer puts it: a migration to another network namespace is
+ * made that way.
  */
 static int foreign_ns(struct verdict *v, pid_t pid, pid_t parent)
 {
@@ -468,7 +469,7 @@ static int foreign_ns(struct verdict *v, pid_t pid, pid_t parent)
 		{ "net", "network" }, { "user", "user" }, { "cgroup", "cgroup" },
 		{ "time", "time" },
 	};
-	uint64_t mine = 0, theirs = 0;
+	uint64_t mine = 0, theirs = 0, self = 0;
 	uint32_t k;
 	int ret, refused = 0;
 
@@ -485,7 +486,7 @@ static int foreign_ns(struct verdict *v, pid_t pid, pid_t parent)
 			pr_err("pid %d: /proc/%d/ns/%s: %s", pid, pid, kinds[k][0], errstr(ret));
 			return ret;
 		}
-		if (theirs == mine)
+		if (theirs == mine || (!ns_ino(getpid(), kinds[k][0], &self) && theirs == self))
 			continue;
 		ret = verdict_refuse(v, -ENOTSUP, pid, "ns",
 				     "it lives in a %s namespace of its own (%s:[%llu]), "
