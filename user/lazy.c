@@ -823,6 +823,19 @@ static int close_in(struct pager *pg, pid_t pid, int fd)
 }
 
 /*
+ * A close_in() that failed because @pid exited under it: wait_stopped()
+ * saw the exit (ESRCH), or the fd is gone from it by now. An exiting
+ * process drops its files in do_exit() -> exit_files(); one that still
+ * has the fd after a failure keeps it, and that is worth a warning.
+ */
+static bool exited_with_it(pid_t me, pid_t pid, struct lz_mm *m, int ret)
+{
+	if (ret == -ESRCH)
+		return true;
+	return syscall(SYS_kcmp, me, pid, KCMP_FILE, m->ufd, m->held) != 0;
+}
+
+/*
  * Every process that holds @m's userfaultfd at m->held (it and its
  * forks, which inherited the fd): its fd closed, or the process killed.
  */
@@ -847,7 +860,8 @@ static void close_held(struct pager *pg, struct lz_mm *m, bool kill_them)
 			continue;
 		if (kill_them)
 			kill(pid, SIGKILL);
-		else if ((ret = close_in(pg, pid, m->held)))
+		else if ((ret = close_in(pg, pid, m->held)) &&
+			 !exited_with_it(me, pid, m, ret))
 			pr_warn("lazy pager: pid %d keeps its userfaultfd at fd %d: %s",
 				pid, m->held, errstr(ret));
 	}
