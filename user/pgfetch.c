@@ -96,40 +96,6 @@ static const char *why_str(int err)
 	       err == -EPROTO ? "the server broke the protocol" : errstr(err);
 }
 
-static int recv_all(int fd, void *p, size_t len)
-{
-	ssize_t n;
-
-	while (len) {
-		n = recv(fd, p, len, MSG_WAITALL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return errno == EAGAIN ? -ETIMEDOUT : -errno;
-		if (n == 0)
-			return -ECONNRESET;
-		p = (uint8_t *)p + n;
-		len -= n;
-	}
-	return 0;
-}
-
-static int send_all(int fd, const void *p, size_t len)
-{
-	ssize_t n;
-
-	while (len) {
-		n = send(fd, p, len, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		p = (const uint8_t *)p + n;
-		len -= n;
-	}
-	return 0;
-}
-
 static int dial(struct pgc *c, const char *addr, int *out)
 {
 	struct sockaddr_storage sa;
@@ -212,9 +178,9 @@ static int fetch_records(struct pgc *c)
 	uint32_t i;
 	int ret;
 
-	ret = send_all(c->bulk, &h, sizeof(h));
+	ret = pgs_send_all(c->bulk, &h, sizeof(h));
 	if (!ret)
-		ret = recv_all(c->bulk, &info, sizeof(info));
+		ret = pgs_recv_all(c->bulk, &info, sizeof(info));
 	if (ret) {
 		pr_err("--from %s: the server's greeting: %s", c->name, why_str(ret));
 		return ret;
@@ -238,7 +204,7 @@ static int fetch_records(struct pgc *c)
 	segs = malloc((size_t)info.nr_segs * sizeof(*segs));
 	if (!segs)
 		return -ENOMEM;
-	ret = recv_all(c->bulk, segs, (size_t)info.nr_segs * sizeof(*segs));
+	ret = pgs_recv_all(c->bulk, segs, (size_t)info.nr_segs * sizeof(*segs));
 	if (!ret && (ret = check_segs(c, segs, info.nr_segs)) == -EPROTO)
 		pr_err("--from %s: the image's layout the server announces does not "
 		       "hold together: refused", c->name);
@@ -260,7 +226,7 @@ static int fetch_records(struct pgc *c)
 	}
 	snprintf(c->path, sizeof(c->path), "/proc/self/fd/%d", c->memfd);
 	for (i = 0; !ret && i < info.nr_segs; i++) {
-		ret = recv_all(c->bulk, c->map + segs[i].off, segs[i].len);
+		ret = pgs_recv_all(c->bulk, c->map + segs[i].off, segs[i].len);
 		mark(c, segs[i].off, segs[i].len, PG_PRESENT);
 	}
 	if (ret)
@@ -268,7 +234,7 @@ static int fetch_records(struct pgc *c)
 	if (!ret) {
 		h = (struct pgs_hello){ PGS_MAGIC, PGS_VERSION, PGS_REQ, info.token };
 		ret = dial(c, c->name, &c->req);
-		if (!ret && (ret = send_all(c->req, &h, sizeof(h))))
+		if (!ret && (ret = pgs_send_all(c->req, &h, sizeof(h))))
 			pr_err("--from %s: the request connection: %s", c->name, errstr(ret));
 	}
 out:
@@ -360,7 +326,7 @@ static int take(struct pgc *c, uint64_t off, uint64_t n)
 				break;
 			}
 		}
-		ret = recv_all(c->bulk, mine ? c->view + p * c->ps : c->scratch, run * c->ps);
+		ret = pgs_recv_all(c->bulk, mine ? c->view + p * c->ps : c->scratch, run * c->ps);
 		if (ret)
 			return ret;
 		if (mine) {
@@ -436,7 +402,7 @@ static void *bulk_main(void *arg)
 	if (atomic_load(&c->err))
 		return NULL;
 	c->t_done = now_ns();
-	ret = send_all(c->bulk, &m, sizeof(m));
+	ret = pgs_send_all(c->bulk, &m, sizeof(m));
 	if (ret) {
 		broke(c, ret, "telling it every page arrived: %s", why_str(ret));
 		return NULL;
@@ -445,7 +411,7 @@ static void *bulk_main(void *arg)
 	if (write(c->ev, &(uint64_t){ 1 }, sizeof(uint64_t)) < 0)
 		pr_debug("--from: eventfd: %s", strerror(errno));
 	setsockopt(c->bulk, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
-	if (!recv_all(c->bulk, &m, sizeof(m)) && m.type == PGS_KILLED && !m.reserved)
+	if (!pgs_recv_all(c->bulk, &m, sizeof(m)) && m.type == PGS_KILLED && !m.reserved)
 		atomic_store(&c->confirmed, true);
 	return NULL;
 }
@@ -510,14 +476,14 @@ static int fetch_window(struct pgc *c, uint64_t p, uint64_t e)
 	}
 	/* all asked, then all read: one round trip */
 	for (i = 0; !ret && i < nr; i++)
-		ret = send_all(c->req, &runs[i], sizeof(runs[i]));
+		ret = pgs_send_all(c->req, &runs[i], sizeof(runs[i]));
 	for (i = 0; !ret && i < nr; i++) {
-		ret = recv_all(c->req, &r, sizeof(r));
+		ret = pgs_recv_all(c->req, &r, sizeof(r));
 		if (!ret && (r.type != PGS_DATA || r.reserved || r.off != runs[i].off ||
 			     r.len != runs[i].len))
 			ret = -EPROTO;
 		if (!ret)
-			ret = recv_all(c->req, c->view + r.off, r.len);
+			ret = pgs_recv_all(c->req, c->view + r.off, r.len);
 		if (ret)
 			break;
 		mark(c, r.off, r.len, PG_PRESENT);

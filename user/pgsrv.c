@@ -117,7 +117,7 @@ int pgs_listen(const char *addr, struct pgs_server **out)
 	return 0;
 }
 
-static int send_all(int fd, const void *p, size_t len)
+int pgs_send_all(int fd, const void *p, size_t len)
 {
 	ssize_t n;
 
@@ -133,7 +133,7 @@ static int send_all(int fd, const void *p, size_t len)
 	return 0;
 }
 
-static int recv_all(int fd, void *p, size_t len)
+int pgs_recv_all(int fd, void *p, size_t len)
 {
 	ssize_t n;
 
@@ -229,16 +229,16 @@ static void *bulk_main(void *arg)
 	uint32_t i;
 	int ret;
 
-	ret = send_all(s->bulk, &info, sizeof(info));
+	ret = pgs_send_all(s->bulk, &info, sizeof(info));
 	if (!ret)
-		ret = send_all(s->bulk, s->segs, s->nr_segs * sizeof(*s->segs));
+		ret = pgs_send_all(s->bulk, s->segs, s->nr_segs * sizeof(*s->segs));
 	for (i = 0; !ret && i < s->nr_segs; i++)
 		ret = send_file(s, s->bulk, s->segs[i].off, s->segs[i].len, false);
 	for (i = 0; !ret && i < s->nr_gaps; i++)
 		ret = send_file(s, s->bulk, s->gaps[i].off, s->gaps[i].len, s->slow);
 	if (!ret) {
 		what = "waiting for the destination's word that every page arrived";
-		ret = recv_all(s->bulk, &m, sizeof(m));
+		ret = pgs_recv_all(s->bulk, &m, sizeof(m));
 		if (!ret && (m.type != PGS_DONE || m.reserved))
 			ret = -EPROTO;
 	}
@@ -294,7 +294,7 @@ static int accept_one(struct pgs_server *s, uint32_t role, int *out)
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	ret = recv_all(fd, &h, sizeof(h));
+	ret = pgs_recv_all(fd, &h, sizeof(h));
 	if (!ret && (h.magic != PGS_MAGIC || h.version != PGS_VERSION || h.role != role ||
 		     (role == PGS_REQ && h.token != s->token) ||
 		     (role == PGS_BULK && h.token)))
@@ -314,7 +314,7 @@ static int accept_one(struct pgs_server *s, uint32_t role, int *out)
 static int answer(struct pgs_server *s)
 {
 	struct pgs_msg m;
-	int ret = recv_all(s->req, &m, sizeof(m));
+	int ret = pgs_recv_all(s->req, &m, sizeof(m));
 
 	if (ret)
 		return ret;
@@ -325,7 +325,7 @@ static int answer(struct pgs_server *s)
 	if (s->slow)
 		usleep(5 * SLOW_US);	/* a far destination: 50 ms a request */
 	m.type = PGS_DATA;
-	ret = send_all(s->req, &m, sizeof(m));
+	ret = pgs_send_all(s->req, &m, sizeof(m));
 	if (!ret)
 		ret = send_file(s, s->req, m.off, m.len, false);
 	s->nr_get++;
@@ -449,7 +449,7 @@ void pgs_close(struct pgs_server *s, bool killed)
 	if (!s)
 		return;
 	if (s->bulk >= 0 && killed && !atomic_load(&s->bulk_err))
-		send_all(s->bulk, &m, sizeof(m));
+		pgs_send_all(s->bulk, &m, sizeof(m));
 	/* a bulk thread still sending stops at once */
 	if (s->bulk >= 0)
 		shutdown(s->bulk, SHUT_RDWR);

@@ -85,6 +85,13 @@ struct sockaddr_storage;
 int pgs_parse_addr(const char *s, struct sockaddr_storage *sa, unsigned *len);
 /* whether @s parses so (for the usage checks) */
 bool pgs_addr_ok(const char *s);
+/*
+ * All of @len bytes, on either end: 0, -ETIMEDOUT when the socket's
+ * timeout passed (EAGAIN), -ECONNRESET when the peer hung up (recv),
+ * else -errno
+ */
+int pgs_send_all(int fd, const void *p, size_t len);
+int pgs_recv_all(int fd, void *p, size_t len);
 
 /* ---- the source (pgsrv.c) ---- */
 
