@@ -324,31 +324,44 @@ static bool undo_uses(const struct snap_ipc *ipc, int id)
 	return false;
 }
 
+/*
+ * Each object line of /proc/sysvipc/@kind (after the header) to @fn,
+ * which returns 0 to go on or -errno to stop; -EIO is a line it could
+ * not parse, said here once for all readers.
+ */
+static int sysvipc_each(const char *kind, int (*fn)(void *arg, const char *line),
+			void *arg)
+{
+	char path[64], line[512];
+	int ret = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/sysvipc/%s", kind);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	if (fgets(line, sizeof(line), f))
+		while (!ret && fgets(line, sizeof(line), f))
+			ret = fn(arg, line);
+	fclose(f);
+	if (ret == -EIO)
+		pr_err("%s: unexpected line", path);
+	return ret;
+}
+
 /* ---- SEM_UNDO adjustments, through collect_sem_undo ---- */
 
 /* collect_sem_undo learns each set's size here: an undo entry lacks it */
-static int put_nsems(struct snap_ipc *ipc)
+static int put_nsems_line(void *arg, const char *line)
 {
+	struct snap_ipc *ipc = arg;
 	unsigned long nsems;
-	char line[512];
-	int key, id, ret = 0;
-	FILE *f = fopen("/proc/sysvipc/sem", "re");
+	int key, id;
 
-	if (!f)
-		return -errno;
-	if (!fgets(line, sizeof(line), f))
-		goto out;
-	while (!ret && fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%d %d %*o %lu", &key, &id, &nsems) != 3 || !nsems ||
-		    nsems > IMG_SEM_MAX) {
-			ret = -EIO;
-			break;
-		}
-		ret = collect_set_nsems(ipc->col, id, nsems);
-	}
-out:
-	fclose(f);
-	return ret;
+	if (sscanf(line, "%d %d %*o %lu", &key, &id, &nsems) != 3 || !nsems ||
+	    nsems > IMG_SEM_MAX)
+		return -EIO;
+	return collect_set_nsems(ipc->col, id, nsems);
 }
 
 struct undo_walk {
@@ -478,11 +491,9 @@ static int undo_of_proc(struct snap_ipc *ipc, pid_t pid, char *why, size_t len)
 
 static int put_nsems_said(struct snap_ipc *ipc)
 {
-	int ret = put_nsems(ipc);
+	int ret = sysvipc_each("sem", put_nsems_line, ipc);
 
-	if (ret == -EIO)
-		pr_err("/proc/sysvipc/sem: unexpected line");
-	else if (ret)
+	if (ret && ret != -EIO)
 		pr_err("telling collect_sem_undo the set sizes: %s", errstr(ret));
 	return ret;
 }
@@ -512,98 +523,70 @@ static int collect_undo(struct snap_ipc *ipc)
 	return ret;
 }
 
-static int collect_shm(struct snap_ipc *ipc)
+static int shm_line(void *arg, const char *line)
 {
+	struct snap_ipc *ipc = arg;
+	struct snap_shm sh = { .s.h.type = IMG_SHM };
 	unsigned mode, uid, gid, cuid, cgid;
 	unsigned long size, nattch;
-	char line[512];
-	int key, id, cpid, lpid, ret = 0;
-	FILE *f = fopen("/proc/sysvipc/shm", "re");
+	int key, id, cpid, lpid, ret;
+	void *m;
 
-	if (!f)
-		return -errno;
-	if (!fgets(line, sizeof(line), f))
-		goto out;
-	while (!ret && fgets(line, sizeof(line), f)) {
-		struct snap_shm sh = { .s.h.type = IMG_SHM };
-		void *m;
-
-		if (sscanf(line, "%d %d %o %lu %d %d %lu %u %u %u %u", &key, &id,
-			   &mode, &size, &cpid, &lpid, &nattch, &uid, &gid, &cuid,
-			   &cgid) != 11) {
-			ret = -EIO;
-			break;
-		}
-		if (!ipc->all && !attached_in_tree(ipc->ctx, id) &&
-		    !in_tree(ipc->ctx, cpid) && !in_tree(ipc->ctx, lpid))
-			continue;
-		fill_perm(&sh.s.perm, key, id, mode & IMG_SHM_MODE_ALL, uid, gid,
-			  cuid, cgid);
-		sh.s.size = size;
-		sh.s.cpid = cpid;
-		sh.map_len = (size + getpagesize() - 1) / getpagesize() * getpagesize();
-		m = shmat(id, NULL, SHM_RDONLY);
-		if (m == (void *)-1) {
-			ret = -errno;
-			pr_err("shm id %d: attaching it to read it: %s", id, errstr(ret));
-			break;
-		}
-		sh.map = m;
-		ret = find_data(&sh);
-		if (!ret)
-			ret = vec_push(ipc->shm, ipc->nr_shm, ipc->cap_shm, sh);
-		if (ret) {
-			shmdt(sh.map);
-			free(sh.pieces);
-		}
+	if (sscanf(line, "%d %d %o %lu %d %d %lu %u %u %u %u", &key, &id,
+		   &mode, &size, &cpid, &lpid, &nattch, &uid, &gid, &cuid,
+		   &cgid) != 11)
+		return -EIO;
+	if (!ipc->all && !attached_in_tree(ipc->ctx, id) &&
+	    !in_tree(ipc->ctx, cpid) && !in_tree(ipc->ctx, lpid))
+		return 0;
+	fill_perm(&sh.s.perm, key, id, mode & IMG_SHM_MODE_ALL, uid, gid,
+		  cuid, cgid);
+	sh.s.size = size;
+	sh.s.cpid = cpid;
+	sh.map_len = (size + getpagesize() - 1) / getpagesize() * getpagesize();
+	m = shmat(id, NULL, SHM_RDONLY);
+	if (m == (void *)-1) {
+		ret = -errno;
+		pr_err("shm id %d: attaching it to read it: %s", id, errstr(ret));
+		return ret;
 	}
-out:
-	fclose(f);
+	sh.map = m;
+	ret = find_data(&sh);
+	if (!ret)
+		ret = vec_push(ipc->shm, ipc->nr_shm, ipc->cap_shm, sh);
+	if (ret) {
+		shmdt(sh.map);
+		free(sh.pieces);
+	}
 	return ret;
 }
 
-static int collect_sem(struct snap_ipc *ipc)
+static int sem_line(void *arg, const char *line)
 {
+	struct snap_ipc *ipc = arg;
+	struct snap_sem se = { .s.h.type = IMG_SEM };
 	unsigned mode, uid, gid, cuid, cgid;
 	unsigned long nsems;
-	char line[512];
 	int key, id, ret = 0;
-	FILE *f = fopen("/proc/sysvipc/sem", "re");
 
-	if (!f)
-		return -errno;
-	if (!fgets(line, sizeof(line), f))
-		goto out;
-	while (!ret && fgets(line, sizeof(line), f)) {
-		struct snap_sem se = { .s.h.type = IMG_SEM };
-
-		if (sscanf(line, "%d %d %o %lu %u %u %u %u", &key, &id, &mode, &nsems,
-			   &uid, &gid, &cuid, &cgid) != 8 || !nsems ||
-		    nsems > IMG_SEM_MAX) {
-			ret = -EIO;
-			break;
-		}
-		if (!ipc->all && !sem_used_by_tree(ipc->ctx, id, nsems) &&
-		    !undo_uses(ipc, id))
-			continue;
-		fill_perm(&se.s.perm, key, id, mode & 0777, uid, gid, cuid, cgid);
-		se.s.nsems = nsems;
-		se.vals = calloc(nsems, sizeof(*se.vals));
-		if (!se.vals) {
-			ret = -ENOMEM;
-			break;
-		}
-		if (semctl(id, 0, GETALL, (union semun){ .array = se.vals })) {
-			ret = -errno;
-			pr_err("sem id %d: GETALL: %s", id, errstr(ret));
-		}
-		if (!ret)
-			ret = vec_push(ipc->sem, ipc->nr_sem, ipc->cap_sem, se);
-		if (ret)
-			free(se.vals);
+	if (sscanf(line, "%d %d %o %lu %u %u %u %u", &key, &id, &mode, &nsems,
+		   &uid, &gid, &cuid, &cgid) != 8 || !nsems || nsems > IMG_SEM_MAX)
+		return -EIO;
+	if (!ipc->all && !sem_used_by_tree(ipc->ctx, id, nsems) && !undo_uses(ipc, id))
+		return 0;
+	fill_perm(&se.s.perm, key, id, mode & 0777, uid, gid, cuid, cgid);
+	se.s.nsems = nsems;
+	se.vals = calloc(nsems, sizeof(*se.vals));
+	if (!se.vals)
+		return -ENOMEM;
+	if (semctl(id, 0, GETALL, (union semun){ .array = se.vals })) {
+		ret = -errno;
+		pr_err("sem id %d: GETALL: %s", id, errstr(ret));
 	}
-out:
-	fclose(f);
+	if (!ret)
+		ret = vec_push(ipc->sem, ipc->nr_sem, ipc->cap_sem, se);
+	if (ret)
+		free(se.vals);
 	return ret;
 }
 
@@ -665,46 +648,34 @@ static void free_msq(struct snap_msq *q)
 	free(q->msgs);
 }
 
-static int collect_msq(struct snap_ipc *ipc)
+static int msq_line(void *arg, const char *line)
 {
+	struct snap_ipc *ipc = arg;
+	struct snap_msq q = { .q.h.type = IMG_MSQ };
 	unsigned mode, uid, gid, cuid, cgid;
 	unsigned long cbytes, qnum;
-	char line[512];
-	int key, id, lspid, lrpid, ret = 0;
-	FILE *f = fopen("/proc/sysvipc/msg", "re");
+	int key, id, lspid, lrpid, ret;
+	struct msqid_ds ds;
 
-	if (!f)
-		return -errno;
-	if (!fgets(line, sizeof(line), f))
-		goto out;
-	while (!ret && fgets(line, sizeof(line), f)) {
-		struct snap_msq q = { .q.h.type = IMG_MSQ };
-		struct msqid_ds ds;
-
-		if (sscanf(line, "%d %d %o %lu %lu %d %d %u %u %u %u", &key, &id,
-			   &mode, &cbytes, &qnum, &lspid, &lrpid, &uid, &gid, &cuid,
-			   &cgid) != 11) {
-			ret = -EIO;
-			break;
-		}
-		if (!ipc->all && !in_tree(ipc->ctx, lspid) && !in_tree(ipc->ctx, lrpid))
-			continue;
-		fill_perm(&q.q.perm, key, id, mode & 0777, uid, gid, cuid, cgid);
-		/* msg_qbytes is not in /proc/sysvipc/msg */
-		if (msgctl(id, IPC_STAT, &ds)) {
-			ret = -errno;
-			pr_err("msg id %d: IPC_STAT: %s", id, errstr(ret));
-			break;
-		}
-		q.q.qbytes = ds.msg_qbytes;
-		ret = copy_msgs(&q, qnum);
-		if (!ret)
-			ret = vec_push(ipc->msq, ipc->nr_msq, ipc->cap_msq, q);
-		if (ret)
-			free_msq(&q);
+	if (sscanf(line, "%d %d %o %lu %lu %d %d %u %u %u %u", &key, &id,
+		   &mode, &cbytes, &qnum, &lspid, &lrpid, &uid, &gid, &cuid,
+		   &cgid) != 11)
+		return -EIO;
+	if (!ipc->all && !in_tree(ipc->ctx, lspid) && !in_tree(ipc->ctx, lrpid))
+		return 0;
+	fill_perm(&q.q.perm, key, id, mode & 0777, uid, gid, cuid, cgid);
+	/* msg_qbytes is not in /proc/sysvipc/msg */
+	if (msgctl(id, IPC_STAT, &ds)) {
+		ret = -errno;
+		pr_err("msg id %d: IPC_STAT: %s", id, errstr(ret));
+		return ret;
 	}
-out:
-	fclose(f);
+	q.q.qbytes = ds.msg_qbytes;
+	ret = copy_msgs(&q, qnum);
+	if (!ret)
+		ret = vec_push(ipc->msq, ipc->nr_msq, ipc->cap_msq, q);
+	if (ret)
+		free_msq(&q);
 	return ret;
 }
 
@@ -713,15 +684,13 @@ static int collect_objects(void *arg)
 	struct snap_ipc *ipc = arg;
 	int ret;
 
-	ret = collect_shm(ipc);
-	if (ret == -EIO)
-		pr_err("/proc/sysvipc/shm: unexpected line");
+	ret = sysvipc_each("shm", shm_line, ipc);
 	if (!ret)
 		ret = collect_undo(ipc);
-	if (!ret && (ret = collect_sem(ipc)) == -EIO)
-		pr_err("/proc/sysvipc/sem: unexpected line");
-	if (!ret && (ret = collect_msq(ipc)) == -EIO)
-		pr_err("/proc/sysvipc/msg: unexpected line");
+	if (!ret)
+		ret = sysvipc_each("sem", sem_line, ipc);
+	if (!ret)
+		ret = sysvipc_each("msg", msq_line, ipc);
 	return ret;
 }
 
@@ -1243,47 +1212,44 @@ struct live_set {
 	uint32_t n, cap;
 };
 
-static int read_live(const char *kind, struct live_set *s)
+struct live_read {
+	const char *kind;
+	struct live_set *s;
+};
+
+static int live_line(void *arg, const char *line)
 {
+	struct live_read *lr = arg;
+	const char *kind = lr->kind;
+	struct live_obj o = { 0 };
 	unsigned mode, uid, gid, cuid, cgid;
 	unsigned long size, a;
-	char path[64], line[512];
-	int key, id, cpid = 0, b, c, n, ret = 0;
-	FILE *f;
+	int key, id, cpid = 0, b, c, n;
 
-	snprintf(path, sizeof(path), "/proc/sysvipc/%s", kind);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	if (!fgets(line, sizeof(line), f))
-		goto out;
-	while (!ret && fgets(line, sizeof(line), f)) {
-		struct live_obj o = { 0 };
+	if (kind[1] == 'h')
+		n = sscanf(line, "%d %d %o %lu %d %d %lu %u %u %u %u", &key, &id,
+			   &mode, &size, &cpid, &b, &a, &uid, &gid, &cuid,
+			   &cgid) == 11;
+	else if (kind[1] == 'e')
+		n = sscanf(line, "%d %d %o %lu %u %u %u %u", &key, &id, &mode,
+			   &size, &uid, &gid, &cuid, &cgid) == 8;
+	else
+		n = sscanf(line, "%d %d %o %lu %lu %d %d %u %u %u %u", &key, &id,
+			   &mode, &a, &size, &b, &c, &uid, &gid, &cuid,
+			   &cgid) == 11;
+	if (!n)
+		return -EIO;
+	fill_perm(&o.perm, key, id, mode, uid, gid, cuid, cgid);
+	o.size = kind[1] == 'h' || kind[1] == 'e' ? size : 0;
+	o.cpid = cpid;
+	return vec_push(lr->s->o, lr->s->n, lr->s->cap, o);
+}
 
-		if (kind[1] == 'h')
-			n = sscanf(line, "%d %d %o %lu %d %d %lu %u %u %u %u", &key, &id,
-				   &mode, &size, &cpid, &b, &a, &uid, &gid, &cuid,
-				   &cgid) == 11;
-		else if (kind[1] == 'e')
-			n = sscanf(line, "%d %d %o %lu %u %u %u %u", &key, &id, &mode,
-				   &size, &uid, &gid, &cuid, &cgid) == 8;
-		else
-			n = sscanf(line, "%d %d %o %lu %lu %d %d %u %u %u %u", &key, &id,
-				   &mode, &a, &size, &b, &c, &uid, &gid, &cuid,
-				   &cgid) == 11;
-		if (!n) {
-			pr_err("%s: unexpected line", path);
-			ret = -EIO;
-			break;
-		}
-		fill_perm(&o.perm, key, id, mode, uid, gid, cuid, cgid);
-		o.size = kind[1] == 'h' || kind[1] == 'e' ? size : 0;
-		o.cpid = cpid;
-		ret = vec_push(s->o, s->n, s->cap, o);
-	}
-out:
-	fclose(f);
-	return ret;
+static int read_live(const char *kind, struct live_set *s)
+{
+	struct live_read lr = { kind, s };
+
+	return sysvipc_each(kind, live_line, &lr);
 }
 
 enum { K_SHM, K_SEM, K_MSG };
