@@ -17,12 +17,9 @@
 # Environment: BUILD, BENCH_Z_MB (256), BENCH_Z_RUNS (3), BENCH_Z_LEVEL (1).
 
 set -euo pipefail
-for fd in /proc/$$/fd/*; do
-	fd=${fd##*/}
-	[ "$fd" -gt 2 ] 2>/dev/null && eval "exec $fd>&-" 2>/dev/null || true
-done
+BENCH_NAME=compress
+. "$(dirname "$0")/lib.sh"
 
-BUILD=${BUILD:-build}
 MB=${BENCH_Z_MB:-256}
 RUNS=${BENCH_Z_RUNS:-3}
 LEVEL=${BENCH_Z_LEVEL:-1}
@@ -33,8 +30,6 @@ WL_PID=
 PLAIN=$DIR/bench-z-$$-plain.img
 PACKED=$DIR/bench-z-$$-packed.img
 
-die() { echo "bench compress: $*" >&2; exit 1; }
-
 cleanup() {
 	[ -z "$WL_PID" ] || kill -9 "$WL_PID" 2>/dev/null || true
 	rm -f "$PLAIN" "$PACKED"
@@ -42,22 +37,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-calc() { python3 -c "print('%.4g' % ($1))"; }
-med() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
-wait_gone() {
-	local i
-	for i in $(seq 600); do
-		[ -d "/proc/$1" ] || return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-kill_tree() {
-	kill -9 "$WL_PID" 2>/dev/null || true
-	wait_gone "$WL_PID" || die "pid $WL_PID does not go away"
-}
+kill_tree() { kill_gone "$WL_PID"; }
 
 start_heap() {
 	local i

@@ -36,14 +36,9 @@
 # BENCH_LAZY_RUNS (rounds per size, 3 here), BENCH_LAZY_FULL_MB.
 
 set -euo pipefail
-# fds the caller left open (a harness's pipes) would be the workload's,
-# and snap --kill refuses a pipe to outside the tree
-for fd in /proc/$$/fd/*; do
-	fd=${fd##*/}
-	[ "$fd" -gt 2 ] 2>/dev/null && eval "exec $fd>&-" 2>/dev/null || true
-done
+BENCH_NAME=lazy
+. "$(dirname "$0")/lib.sh"
 
-BUILD=${BUILD:-build}
 SIZES=${BENCH_LAZY_MB:-64 1024 8192}
 RUNS=${BENCH_LAZY_RUNS:-3}
 FULL_MB=${BENCH_LAZY_FULL_MB:-1024}
@@ -53,8 +48,6 @@ TMP=$(mktemp -d)
 WL_PID=
 IMG=
 
-die() { echo "bench lazy: $*" >&2; exit 1; }
-
 cleanup() {
 	[ -z "$WL_PID" ] || kill -9 "$WL_PID" 2>/dev/null || true
 	[ -z "$IMG" ] || rm -f "$IMG"
@@ -63,29 +56,20 @@ cleanup() {
 trap cleanup EXIT
 
 # times are $EPOCHREALTIME: no fork (a date(1) would be in the time measured)
-calc() { python3 -c "print('%.4g' % ($1))"; }
-med() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
 gone() { [ ! -d "/proc/$1" ] || grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
 
-# wait_gone PID [strict]: strict: not even a zombie (its pid is free)
-wait_gone() {
+# wait_dead PID: dead, a zombie at least (lib.sh's wait_gone: not even that)
+wait_dead() {
 	local i
 	for i in $(seq 600); do
-		if [ -n "${2:-}" ]; then
-			[ -d "/proc/$1" ] || return 0
-		elif gone "$1"; then
-			return 0
-		fi
+		gone "$1" && return 0
 		sleep 0.1
 	done
 	return 1
 }
 
-kill_tree() {
-	kill -9 "$WL_PID" 2>/dev/null || true
-	wait_gone "$WL_PID" strict || die "pid $WL_PID does not go away"
-}
+kill_tree() { kill_gone "$WL_PID"; }
 
 start_heap() {
 	local mb=$1 i
@@ -143,10 +127,10 @@ for mb in $SIZES; do
 		[ -n "$pager" ] || die "no pager line: $(cat "$TMP/lazy.out")"
 		if [ "$mb" -gt "$FULL_MB" ]; then
 			kill_tree
-			wait_gone "$pager" strict || die "the pager did not end with its tree"
+			wait_gone "$pager" || die "the pager did not end with its tree"
 			continue
 		fi
-		wait_gone "$pager" || die "the pager did not end in 60 s"
+		wait_dead "$pager" || die "the pager did not end in 60 s"
 		line=$(grep 'lazy pager: .* faults' "$TMP/lazy.err") || die "no pager summary: $(cat "$TMP/lazy.err")"
 		pull+=" $(sed -n 's/.* done \([0-9.]*\) s after.*/\1/p' <<<"$line")"
 		fault+=" $(sed -n 's/.*(mean \([0-9.]*\) ms.*/\1/p' <<<"$line")"

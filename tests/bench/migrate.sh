@@ -24,12 +24,9 @@
 # the last round's restore -v and snap --serve output).
 
 set -euo pipefail
-for fd in /proc/$$/fd/*; do
-	fd=${fd##*/}
-	[ "$fd" -gt 2 ] 2>/dev/null && eval "exec $fd>&-" 2>/dev/null || true
-done
+BENCH_NAME=migrate
+. "$(dirname "$0")/lib.sh"
 
-BUILD=${BUILD:-build}
 SIZES=${BENCH_MIGRATE_MB:-2048}
 RUNS=${BENCH_MIGRATE_RUNS:-3}
 BIN=$(realpath "$BUILD/bpfckpt")
@@ -41,8 +38,6 @@ VETH_B=${PFX}b$$
 TMP=$(mktemp -d)
 WL_PID= SRV= DST=
 
-die() { echo "bench migrate: $*" >&2; exit 1; }
-
 cleanup() {
 	set +e
 	for p in $DST $SRV $WL_PID; do kill -9 "$p" 2>/dev/null; done
@@ -52,8 +47,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-calc() { python3 -c "print('%.4g' % ($1))"; }
-med() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
 ip netns add "$NS_A" && ip netns add "$NS_B" &&
 	ip link add "$VETH_A" type veth peer name "$VETH_B" &&

@@ -24,12 +24,9 @@
 # 2 GiB more available (/proc/meminfo).
 
 set -euo pipefail
-for fd in /proc/$$/fd/*; do
-	fd=${fd##*/}
-	[ "$fd" -gt 2 ] 2>/dev/null && eval "exec $fd>&-" 2>/dev/null || true
-done
+BENCH_NAME=precopy
+. "$(dirname "$0")/lib.sh"
 
-BUILD=${BUILD:-build}
 SIZES=${BENCH_PRE_MB:-64 1024 4096}
 EDITS=${BENCH_PRE_EDITS:-26}
 RUNS=${BENCH_PRE_RUNS:-3}
@@ -38,8 +35,6 @@ DIR=/dev/shm
 TMP=$(mktemp -d)
 WL_PID=
 
-die() { echo "bench precopy: $*" >&2; exit 1; }
-
 cleanup() {
 	[ -z "$WL_PID" ] || kill -9 "$WL_PID" 2>/dev/null || true
 	rm -f "$DIR"/bench-pre-$$-*
@@ -47,24 +42,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-calc() { python3 -c "print('%.4g' % ($1))"; }
-med() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
-# the heap killed, and reaped: no "Killed" from the shell
-stop_heap() {
-	kill -9 "$WL_PID"
-	wait "$WL_PID" 2>/dev/null || true
-	wait_gone "$WL_PID"
-}
-
-wait_gone() {
-	local i
-	for i in $(seq 600); do
-		[ -d "/proc/$1" ] || return 0
-		sleep 0.1
-	done
-	return 1
-}
+stop_heap() { kill_gone "$WL_PID"; }
 
 start_heap() {
 	local i
