@@ -45,8 +45,15 @@
 
 /* ---- snap ---- */
 
+/* namespaces restore does not make again (foreign_ns()); 0: no such kind */
+static const char *const other_ns[][2] = {
+	{ "net", "network" }, { "user", "user" }, { "cgroup", "cgroup" }, { "time", "time" },
+};
+#define NR_OTHER_NS	4
+
 struct ns_ids {
 	uint64_t pid, pidfc, mnt;
+	uint64_t other[NR_OTHER_NS];	/* other_ns[] */
 };
 
 struct mnt_line {
@@ -95,6 +102,7 @@ static int access_ns(pid_t pid)
 static int read_ids(pid_t pid, struct ns_ids *ids)
 {
 	int ret = ns_ino(pid, "pid", &ids->pid);
+	uint32_t k;
 
 	if (!ret)
 		ret = ns_ino(pid, "mnt", &ids->mnt);
@@ -105,6 +113,10 @@ static int read_ids(pid_t pid, struct ns_ids *ids)
 	if (!ret && ns_ino(pid, "pid_for_children", &ids->pidfc) == -ENOENT &&
 	    !access_ns(pid))
 		ids->pidfc = 0;
+	/* a kind this kernel lacks has no link: 0, which nothing differs from */
+	for (k = 0; !ret && k < NR_OTHER_NS; k++)
+		if (ns_ino(pid, other_ns[k][0], &ids->other[k]))
+			ids->other[k] = 0;
 	/* ENOENT: it exited (inspect does not freeze), as a zombie or gone */
 	if (ret && ret != -ENOENT)
 		pr_err("pid %d: its namespaces (/proc/%d/ns): %s", pid, pid, errstr(ret));
@@ -461,37 +473,22 @@ static pid_t status_ppid(pid_t pid)
  * is refused, naming it, unless bpfckpt runs in it too (restore is then
  * expected there).  One the whole tree shares with its parent is where
  * the restorer puts it: a migration to another network namespace is
- * made that way.
+ * made that way.  1 if it listed a refusal.
  */
-static int foreign_ns(struct verdict *v, pid_t pid, pid_t parent)
+static int foreign_ns(struct verdict *v, pid_t pid, const struct ns_ids *ids,
+		      const struct ns_ids *parent, const struct ns_ids *self)
 {
-	static const char *const kinds[][2] = {
-		{ "net", "network" }, { "user", "user" }, { "cgroup", "cgroup" },
-		{ "time", "time" },
-	};
-	uint64_t mine = 0, theirs = 0, self = 0;
 	uint32_t k;
 	int ret, refused = 0;
 
-	if (parent <= 0)
-		parent = getpid();
-	for (k = 0; k < ARRAY_SIZE(kinds); k++) {
-		/* a kernel without the kind, or a parent gone: nothing to compare */
-		if (ns_ino(parent, kinds[k][0], &mine))
-			continue;
-		ret = ns_ino(pid, kinds[k][0], &theirs);
-		if (ret == -ENOENT)
-			return 0;	/* it exited: a zombie, or gone */
-		if (ret) {
-			pr_err("pid %d: /proc/%d/ns/%s: %s", pid, pid, kinds[k][0], errstr(ret));
-			return ret;
-		}
-		if (theirs == mine || (!ns_ino(getpid(), kinds[k][0], &self) && theirs == self))
+	for (k = 0; k < NR_OTHER_NS; k++) {
+		if (ids->other[k] == parent->other[k] || ids->other[k] == self->other[k])
 			continue;
 		ret = verdict_refuse(v, -ENOTSUP, pid, "ns",
 				     "it lives in a %s namespace of its own (%s:[%llu]), "
 				     "which restore does not recreate: not supported",
-				     kinds[k][1], kinds[k][0], (unsigned long long)theirs);
+				     other_ns[k][1], other_ns[k][0],
+				     (unsigned long long)ids->other[k]);
 		if (ret)
 			return ret;
 		refused = 1;
@@ -502,7 +499,8 @@ static int foreign_ns(struct verdict *v, pid_t pid, pid_t parent)
 int ns_check_live(struct ns_task *t, uint32_t n, struct verdict *v)
 {
 	struct ns_scan s = { t, n, NULL, v };
-	struct ns_ids self;
+	struct ns_ids self, outside = { 0 };
+	bool have_outside = false;
 	char base_path[64];
 	uint32_t i;
 	int pi, ret;
@@ -541,9 +539,15 @@ int ns_check_live(struct ns_task *t, uint32_t n, struct verdict *v)
 			break;
 		/* 1: a refusal was listed; the check goes on with the next */
 		ret = pid_for_children(&s, i);
+		/* the root's parent is outside the tree (ours stands in if it is gone) */
+		if (pi < 0 && !have_outside) {
+			if (read_ids(status_ppid(t[i].pid), &outside))
+				outside = self;
+			have_outside = true;
+		}
 		if (ret >= 0) {
-			int f = foreign_ns(v, t[i].pid, pi >= 0 ? t[pi].pid :
-					   status_ppid(t[i].pid));
+			int f = foreign_ns(v, t[i].pid, &s.ids[i],
+					   pi >= 0 ? &s.ids[pi] : &outside, &self);
 
 			ret = f < 0 ? f : ret | f;
 		}
