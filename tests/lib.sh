@@ -262,6 +262,22 @@ assert_alive() {
 	[ -n "$s" ] && [ "$s" != Z ] || fail "pid $1 (${2:-target}) is gone"
 }
 
+# assert_kill_refused PID REGEX: snap --kill refuses the tree of PID with
+# a message matching REGEX, keeps no image, and PID runs on
+assert_kill_refused() {
+	assert_ckpt 1 snap "$1" -o "$T/img" --kill
+	assert_err "$2"
+	[ ! -e "$T/img" ] || fail "a refused snap --kill left an image"
+	assert_alive "$1"
+}
+
+# assert_inspect_says PID REGEX: inspect's verdict on PID matches REGEX
+assert_inspect_says() {
+	assert_ckpt 0 inspect "$1"
+	grep -qE -- "$2" "$CKPT_OUT" ||
+		fail "inspect's verdict lacks /$2/: $(sed -n '/^verdict/,$p' "$CKPT_OUT" | head -n 4)"
+}
+
 # assert_empty_dir DIR: DIR holds no entry at all (no image, no temporary)
 assert_empty_dir() {
 	local left

@@ -145,7 +145,7 @@ test_pipe_to_outside_inherited() {
 	assert_ckpt 1 snap "$WL_PID" -o "$T/img" --kill
 	assert_err "fd 1 is $(printf '%s' "$ino" | sed 's/[][]/\\&/g') \(inode [0-9]+\), whose other end is outside the tree: give restore --inherit-fd fd\[N\]:pipe:\[[0-9]+\]"
 	assert_alive "$WL_PID"
-	assert_inspect_says "fd 1 is $(printf '%s' "$ino" | sed 's/[][]/\\&/g') \(inode [0-9]+\), whose other end is outside the tree: give restore --inherit-fd"
+	assert_fd_verdict "fd 1 is $(printf '%s' "$ino" | sed 's/[][]/\\&/g') \(inode [0-9]+\), whose other end is outside the tree: give restore --inherit-fd"
 	assert_ckpt 0 snap "$WL_PID" -o "$T/img"
 	assert_ckpt 0 show --json "$T/img"
 	cp "$CKPT_OUT" "$T/image.json"
@@ -256,12 +256,12 @@ while True:
 	assert_ckpt 1 snap "$WL_PID" -o "$T/img" --kill
 	assert_err "pid $WL_PID: fd 4 is socket:\[[0-9]+\]: file descriptors in flight \(SCM_RIGHTS\) are in its queue: not supported"
 	assert_alive "$WL_PID"
-	assert_inspect_says "fd 4 is socket:\[[0-9]+\]: file descriptors in flight \(SCM_RIGHTS\) are in its queue: not supported"
+	assert_fd_verdict "fd 4 is socket:\[[0-9]+\]: file descriptors in flight \(SCM_RIGHTS\) are in its queue: not supported"
 }
 
-# assert_inspect_says REGEX: inspect's verdict on $WL_PID refuses for
+# assert_fd_verdict REGEX: inspect's verdict on $WL_PID refuses for
 # REGEX, as snap --kill did (the fd kinds' one check serves both)
-assert_inspect_says() {
+assert_fd_verdict() {
 	assert_ckpt 0 inspect "$WL_PID" --json
 	python3 - "$CKPT_OUT" "$WL_PID" "$1" <<'PY' || fail "inspect's verdict does not say '$1': $(head -c 600 "$CKPT_OUT")"
 import json, re, sys
@@ -287,7 +287,7 @@ while True:
 	assert_ckpt 1 snap "$WL_PID" -o "$T/img" --kill
 	assert_err "pid $WL_PID: fd 3 is socket:\[[0-9]+\] \(inode [0-9]+\), whose other end is outside the tree: give restore --inherit-fd fd\[N\]:socket:\[[0-9]+\]"
 	assert_alive "$WL_PID"
-	assert_inspect_says "fd 3 is socket:\[[0-9]+\] \(inode [0-9]+\), whose other end is outside the tree: give restore --inherit-fd"
+	assert_fd_verdict "fd 3 is socket:\[[0-9]+\] \(inode [0-9]+\), whose other end is outside the tree: give restore --inherit-fd"
 }
 
 # a socket connected to a daemon outside the tree: restore refuses

@@ -183,9 +183,7 @@ test_mount_refused() {
 	assert_err "t11b-tmp on $T/mnt"
 	[ ! -e "$T/img" ] || fail "a refused snap --kill left an image"
 	assert_ticking "$WL_LOG" 3
-	assert_ckpt 0 inspect "$WL_PID"
-	grep -q "its mount namespace has t11b-tmp on $T/mnt (tmpfs)" "$CKPT_OUT" ||
-		fail "inspect does not say why: $(grep -i -A3 verdict "$CKPT_OUT" | head -n 5)"
+	assert_inspect_says "$WL_PID" "its mount namespace has t11b-tmp on $T/mnt \\(tmpfs\\)"
 }
 
 # a network, user, cgroup or time namespace of its own is refused, named
@@ -197,12 +195,8 @@ test_other_ns_refused() {
 		kind=${kind%%:*}
 		wl_start_via heap unshare $flag "$WL/heap" 4 50
 		assert_ticking "$WL_LOG" 2
-		assert_ckpt 1 snap "$WL_PID" -o "$T/img" --kill
-		assert_err "pid $WL_PID: it lives in a $kind namespace of its own \\([a-z]+:\\[[0-9]+\\]\\), which restore does not recreate: not supported"
-		[ ! -e "$T/img" ] || fail "a refused snap --kill ($kind) left an image"
-		assert_ckpt 0 inspect "$WL_PID"
-		grep -q "it lives in a $kind namespace of its own" "$CKPT_OUT" ||
-			fail "inspect does not say why ($kind): $(grep -i -A3 verdict "$CKPT_OUT" | head -n 5)"
+		assert_kill_refused "$WL_PID" "pid $WL_PID: it lives in a $kind namespace of its own \\([a-z]+:\\[[0-9]+\\]\\), which restore does not recreate: not supported"
+		assert_inspect_says "$WL_PID" "it lives in a $kind namespace of its own"
 		assert_ticking "$WL_LOG" 2
 		kill_session "$WL_PID"
 	done
@@ -229,12 +223,8 @@ test_pid_for_children_empty() {
 # a process inside a namespace whose init is left out: refused, it runs on
 test_init_left_out() {
 	pidns_start 1
-	assert_ckpt 1 snap "$PN_WORKER" -o "$T/img" --kill
-	assert_err "pid $PN_WORKER: its /proc is the proc of a pid namespace whose init is not in the tree"
-	[ ! -e "$T/img" ] || fail "a refused snap left an image"
-	assert_ckpt 0 inspect "$PN_WORKER"
-	grep -q "lives in a pid namespace (as pid 2) whose init is not in the tree" "$CKPT_OUT" ||
-		fail "inspect does not say why: $(grep -A3 verdict "$CKPT_OUT" | head -n 4)"
+	assert_kill_refused "$PN_WORKER" "pid $PN_WORKER: its /proc is the proc of a pid namespace whose init is not in the tree"
+	assert_inspect_says "$PN_WORKER" "lives in a pid namespace \\(as pid 2\\) whose init is not in the tree"
 	assert_ticking "$WL_LOG" 3 "$PN_WORKER"
 }
 
