@@ -33,6 +33,22 @@ int pid_operand(const char *synopsis, const char *arg, int *pid)
 	return 0;
 }
 
+int parse_u64(const char *s, uint64_t max, uint64_t *v)
+{
+	unsigned long long n;
+	char *end;
+
+	/* strtoull() takes "-1" (as ULLONG_MAX) and leading blanks */
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	n = strtoull(s, &end, 10);
+	if (errno || *end || n > max)
+		return -EINVAL;
+	*v = n;
+	return 0;
+}
+
 int parse_pid(const char *s, int *pid)
 {
 	char *end;

@@ -3,6 +3,8 @@
 #ifndef BPFCKPT_CMD_H
 #define BPFCKPT_CMD_H
 
+#include <stdint.h>
+
 #define EXIT_RUNTIME	1
 #define EXIT_USAGE	2
 
@@ -21,6 +23,8 @@ int usage_error(const char *synopsis, const char *fmt, ...)
 
 /* parses a pid argument; 0 or -EINVAL */
 int parse_pid(const char *s, int *pid);
+/* a decimal number up to @max, digits only; -EINVAL otherwise */
+int parse_u64(const char *s, uint64_t max, uint64_t *v);
 /*
  * An argument that is no known option of a command taking one PID: the
  * PID itself (0), or a usage error (its exit code).

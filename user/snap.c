@@ -73,22 +73,14 @@ static int parse_args(int argc, char **argv, struct snap_ctx *ctx)
 				return usage_error(SNAP_USAGE, "--compress=%s: a level from 1 to 19",
 						   argv[i] + 11);
 		} else if (!strcmp(argv[i], "--dirty-max")) {
-			char *end;
-
 			if (++i == argc)
 				return usage_error(SNAP_USAGE, "--dirty-max needs a size in bytes");
-			errno = 0;
-			ctx->dirty_max = strtoull(argv[i], &end, 10);
-			if (errno || end == argv[i] || *end)
+			if (parse_u64(argv[i], UINT64_MAX, &ctx->dirty_max))
 				return usage_error(SNAP_USAGE, "--dirty-max '%s': bytes", argv[i]);
 		} else if (!strcmp(argv[i], "--file-max")) {
-			char *end;
-
 			if (++i == argc)
 				return usage_error(SNAP_USAGE, "--file-max needs a size in bytes");
-			errno = 0;
-			ctx->file_max = strtoull(argv[i], &end, 10);
-			if (errno || end == argv[i] || *end || ctx->file_max > IMG_FILEDATA_MAX)
+			if (parse_u64(argv[i], IMG_FILEDATA_MAX, &ctx->file_max))
 				return usage_error(SNAP_USAGE, "--file-max '%s': bytes, at most %u",
 						   argv[i], IMG_FILEDATA_MAX);
 		} else if ((ret = pid_operand(SNAP_USAGE, argv[i], &ctx->root))) {

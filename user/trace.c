@@ -156,9 +156,7 @@ static int parse_args(int argc, char **argv, struct trace_ctx *c)
 		} else if (!strcmp(argv[i], "--max-rate")) {
 			if (++i == argc)
 				return usage_error(TRACE_USAGE, "--max-rate needs events per second");
-			c->max_rate = strtoull(argv[i], &end, 10);
-			if (*end || end == argv[i] || argv[i][0] == '-' ||
-			    c->max_rate > 1000000000)
+			if (parse_u64(argv[i], 1000000000, &c->max_rate))
 				return usage_error(TRACE_USAGE, "'%s' is not a rate in events "
 						   "per second (0: no limit)", argv[i]);
 		} else if (!strcmp(argv[i], "--json")) {

@@ -44,6 +44,12 @@ test_usage_errors() {
 	assert_ckpt 2 snap 1 --frobnicate
 	assert_err "unknown option '--frobnicate'"
 	assert_ckpt 2 snap 1 -o
+	# sizes are digits only: strtoull would take -1 as 2^64 - 1
+	assert_ckpt 2 snap 1 --file-max -1
+	assert_err "^bpfckpt: snap: --file-max '-1': bytes, at most [0-9]+$"
+	assert_ckpt 2 snap 1 --dirty-max -1
+	assert_err "^bpfckpt: snap: --dirty-max '-1': bytes$"
+	assert_ckpt 2 snap 1 --dirty-max ' 5'
 	assert_ckpt 2 --bogus check
 	assert_ckpt 2 frobnicate
 	assert_err "unknown command 'frobnicate'"
