@@ -1047,13 +1047,15 @@ void img_close(struct img_reader *r)
 }
 
 /*
+ * The index of the first of @nr page addresses that is unaligned, not
+ * above the one before or too high; @nr if none.
  * Once per page, so on the way to a lazy restore's resume (8 GiB is 2M
  * pages): one pass without a branch, in 64-bit adds and ors that plain
  * SSE2 vectorizes (it has no 64-bit compare), and the slow loop only to
  * name the first bad address.  Below 2^57 every difference fits, so its
  * sign says whether an address is not above the one before.
  */
-uint32_t img_bad_vaddr(const uint64_t *va, uint32_t nr, uint32_t page_size)
+static uint32_t img_bad_vaddr(const uint64_t *va, uint32_t nr, uint32_t page_size)
 {
 	const uint64_t high = ~((1ULL << 57) - 1), mask = page_size - 1;
 	uint64_t any = 0, down = 0;

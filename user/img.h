@@ -142,10 +142,6 @@ struct ZSTD_DCtx_s;
 int img_zpiece(const struct img_zview *v, uint32_t page_size, uint32_t i, uint8_t *dst,
 	       struct ZSTD_DCtx_s *dctx);
 
-/* the index of the first of @nr page addresses that is unaligned, not
- * above the one before or too high; @nr if none */
-uint32_t img_bad_vaddr(const uint64_t *va, uint32_t nr, uint32_t page_size);
-
 /* the sum of piece @i of the @nr pages at @data (what IMG_PAGE_SUMS holds) */
 uint64_t img_piece_sum(uint32_t page_size, const uint8_t *data, uint32_t nr, uint32_t i);
 /* piece @i of the @nr pages at @data has the sum @s gives it */
