@@ -734,15 +734,23 @@ pid_t pstree_clone(struct restore_ctx *ctx, uint32_t idx)
 	return pid < 0 ? -errno : pid;
 }
 
+/*
+ * Handlers come from the image later; until then none of ours.  Through
+ * the syscall: glibc's sigaction() refuses (EINVAL) the two signals it
+ * keeps for itself, SIGCANCEL (32) and SIGSETXID (33), and the restorer
+ * has a SIGSETXID handler once it changed credentials while a thread of
+ * its own ran (__nptl_setxid(), a lazy restore's checksum thread): the
+ * new process inherited it, and /proc/PID/status showed it caught.
+ */
 static void reset_signals(void)
 {
-	struct sigaction sa = { .sa_handler = SIG_DFL };
+	struct { void *handler; unsigned long flags; void *restorer; uint64_t mask; }
+		dfl = { SIG_DFL, 0, NULL, 0 };
 	int sig;
 
-	/* handlers come from the image later; until then none of ours */
-	for (sig = 1; sig < NSIG; sig++)
+	for (sig = 1; sig <= BCK_NSIG; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
-			sigaction(sig, &sa, NULL);
+			syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof(dfl.mask));
 }
 
 /*
