@@ -99,7 +99,7 @@ static int access_ns(pid_t pid)
 	return access(path, F_OK) ? -errno : 0;
 }
 
-static int read_ids(pid_t pid, struct ns_ids *ids)
+static int read_ids_quiet(pid_t pid, struct ns_ids *ids)
 {
 	int ret = ns_ino(pid, "pid", &ids->pid);
 	uint32_t k;
@@ -117,6 +117,13 @@ static int read_ids(pid_t pid, struct ns_ids *ids)
 	for (k = 0; !ret && k < NR_OTHER_NS; k++)
 		if (ns_ino(pid, other_ns[k][0], &ids->other[k]))
 			ids->other[k] = 0;
+	return ret;
+}
+
+static int read_ids(pid_t pid, struct ns_ids *ids)
+{
+	int ret = read_ids_quiet(pid, ids);
+
 	/* ENOENT: it exited (inspect does not freeze), as a zombie or gone */
 	if (ret && ret != -ENOENT)
 		pr_err("pid %d: its namespaces (/proc/%d/ns): %s", pid, pid, errstr(ret));
@@ -539,9 +546,13 @@ int ns_check_live(struct ns_task *t, uint32_t n, struct verdict *v)
 			break;
 		/* 1: a refusal was listed; the check goes on with the next */
 		ret = pid_for_children(&s, i);
-		/* the root's parent is outside the tree (ours stands in if it is gone) */
+		/*
+		 * The root's parent is outside the tree: ours stands in if it
+		 * is gone, or if we may not read its links (EACCES from
+		 * ptrace_may_access(), a pid 1 of a sandbox).
+		 */
 		if (pi < 0 && !have_outside) {
-			if (read_ids(status_ppid(t[i].pid), &outside))
+			if (read_ids_quiet(status_ppid(t[i].pid), &outside))
 				outside = self;
 			have_outside = true;
 		}
