@@ -314,12 +314,13 @@ json_get() {
 	python3 -c "import json; j = json.load(open('$T/image.json')); print($1)"
 }
 
-# snap_kill SID: snap --kill; every pid of the tree is gone when it returns
+# snap_kill SID [ARGS...]: snap --kill; every pid of the tree is gone
+# when it returns
 snap_kill() {
 	local sid=$1 pids p
 	pids=$(session_pids "$sid")
 	deep_capture "$sid"
-	assert_ckpt 0 snap "$sid" -o "$T/img" --kill
+	assert_ckpt 0 snap "$sid" -o "$T/img" --kill "${@:2}"
 	for p in $pids; do
 		[ -d "/proc/$p" ] && fail "pid $p still exists (state $(proc_state "$p")) after snap --kill returned"
 	done
@@ -414,9 +415,9 @@ snap_kill_stopped() {
 		fail "image and /proc differ: $(head -n 4 "$T/diff" | paste -sd';')"
 }
 
-# snap_kill_json SID: snap --kill of the running tree, $T/image.json
+# snap_kill_json SID [ARGS...]: snap --kill of the running tree, $T/image.json
 snap_kill_json() {
-	snap_kill "$1"
+	snap_kill "$@"
 	assert_ckpt 0 show --json "$T/img"
 	cp "$CKPT_OUT" "$T/image.json"
 }

@@ -35,7 +35,7 @@ static const struct cmd_opt snap_opts[] = {
 	  "ADDR:PORT; kill the tree once every page has arrived, thaw it if the "
 	  "connection breaks first.", NULL },
 	{ "--file-max", "BYTES", ARG_TEXT, false,
-	  "Store the content of memfds and deleted files up to BYTES each "
+	  "Store the content of memfds and deleted files, open or mapped privately, up to BYTES each "
 	  "(default 1 MiB, at most 15 MiB).", NULL },
 	{ "--shell-job", NULL, ARG_NONE, false,
 	  "The tree's stdio is the user's terminal: allow it, restore puts it on restore's terminal.", NULL },

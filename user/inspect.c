@@ -458,8 +458,8 @@ static int model_proc(struct i_model *m, struct i_proc *ip, uint32_t k)
 	/* what snap refuses (kind 0) is in the verdict already */
 	for (j = 0; j < ip->nr_vmas; j++)
 		if (ip->vmas[j].v.kind && (ip->vmas[j].path || !ip->vmas[j].v.mode))
-			mp->vmas[mp->nr_vmas++] = (struct m_vma){ &ip->vmas[j].v,
-								  ip->vmas[j].path };
+			mp->vmas[mp->nr_vmas++] = (struct m_vma){
+				.v = &ip->vmas[j].v, .path = ip->vmas[j].path };
 	for (j = 0; j < ip->nr_fds; j++)
 		if (ip->fds[j].f.kind && strcmp(ip->fds[j].path, "?"))
 			mp->fds[mp->nr_fds++] = (struct m_fd){

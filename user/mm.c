@@ -72,15 +72,15 @@ static int file_kind(const struct rec_vma *r, const char *path, uint32_t *kind,
 {
 	bool shared = r->vm_flags & KVM_MAYSHARE;
 
-	if (!shared) {
+	if (!shared && !is_deleted(r, path)) {
 		*kind = IMG_VMA_FILE;
 		return 0;
 	}
-	if (r->sb_magic == TMPFS_MAGIC && !strncmp(path, "/dev/zero", 9)) {
+	if (shared && r->sb_magic == TMPFS_MAGIC && !strncmp(path, "/dev/zero", 9)) {
 		*kind = IMG_VMA_SHARED_ANON;
 		return 0;
 	}
-	if (r->sb_magic == TMPFS_MAGIC && !strncmp(path, "/SYSV", 5)) {
+	if (shared && r->sb_magic == TMPFS_MAGIC && !strncmp(path, "/SYSV", 5)) {
 		*kind = IMG_VMA_SYSV_SHM;
 		return 0;
 	}
@@ -91,12 +91,15 @@ static int file_kind(const struct rec_vma *r, const char *path, uint32_t *kind,
 	 */
 	if (is_deleted(r, path) && (!S_ISREG(r->mode) || r->sb_magic == SECRETMEM_MAGIC ||
 				    path[0] != '/')) {
-		snprintf(why, len, "vma %llx-%llx: shared mapping of '%s' (mode %o): "
+		snprintf(why, len, "vma %llx-%llx: %s mapping of '%s' (mode %o): "
 			 "not a file restore can make again", r->start, r->end,
-			 path, r->mode);
+			 shared ? "shared" : "private", path, r->mode);
 		return -ENOTSUP;
 	}
-	*kind = is_deleted(r, path) ? IMG_VMA_SHARED_GONE : IMG_VMA_SHARED_FILE;
+	if (!shared)
+		*kind = IMG_VMA_PRIVATE_GONE;
+	else
+		*kind = is_deleted(r, path) ? IMG_VMA_SHARED_GONE : IMG_VMA_SHARED_FILE;
 	return 0;
 }
 
@@ -213,7 +216,8 @@ static int vma_cb(void *data, const struct rec_hdr *h, size_t size)
 	if (ret)
 		return ret < 0 ? ret : 0;
 	mm_fill_vma(&v.v, r, kind);
-	if (kind == IMG_VMA_SHARED_GONE && (ret = mm_gone_seals(sp->pid, &v.v))) {
+	if ((kind == IMG_VMA_SHARED_GONE || kind == IMG_VMA_PRIVATE_GONE) &&
+	    (ret = mm_gone_seals(sp->pid, &v.v))) {
 		pr_err("pid %d: vma %llx-%llx: reading the seals of %s: %s", sp->pid,
 		       r->start, r->end, path, errstr(ret));
 		return ret;
@@ -229,8 +233,78 @@ static int vma_cb(void *data, const struct rec_hdr *h, size_t size)
 	return ret;
 }
 
+/*
+ * The content of the file a private VMA maps, which nothing else holds
+ * (a deleted file, a memfd), for the first such VMA of its inode: read
+ * while the tree is frozen, through /proc/PID/map_files, which opens the
+ * file and not the process's view of it.  Above snap --file-max, the
+ * record says so and restore refuses.
+ */
+static int read_private_gone(struct snap_ctx *ctx, struct snap_proc *sp,
+			     struct snap_vma *v)
+{
+	struct img_filedata *d = &v->fdata;
+	struct snap_obj o = { v->v.dev, v->v.ino };
+	char link[80];
+	struct stat st;
+	uint64_t got = 0;
+	uint32_t i;
+	ssize_t n;
+	int fd, ret = 0;
+
+	for (i = 0; i < ctx->nr_privs; i++)
+		if (ctx->privs[i].dev == o.dev && ctx->privs[i].ino == o.ino)
+			return 0;
+	ret = vec_push(ctx->privs, ctx->nr_privs, ctx->cap_privs, o);
+	if (ret)
+		return ret;
+	snprintf(link, sizeof(link), "/proc/%d/map_files/%llx-%llx", sp->pid,
+		 (unsigned long long)v->v.start, (unsigned long long)v->v.end);
+	fd = open(link, O_RDONLY | O_CLOEXEC | O_NOATIME);
+	if (fd < 0)
+		fd = open(link, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st)) {
+		ret = -errno;
+		goto out;
+	}
+	if (st.st_ino != v->v.ino || !kdev_is(v->v.dev, st.st_dev)) {
+		ret = -ESTALE;
+		goto out;
+	}
+	d->h.type = IMG_FILEDATA;
+	d->ino = v->v.ino;
+	/* the VMA's record says the size the restored file gets: this one */
+	d->size = v->v.size = st.st_size;
+	d->seals = v->v.seals;
+	d->mode = st.st_mode & 07777;
+	d->flags = IMG_FILEDATA_CONTENT;
+	if (d->size > ctx->file_max) {
+		d->flags |= IMG_FILEDATA_TOO_BIG;
+		goto out;
+	}
+	v->data = malloc(d->size ? d->size : 1);
+	if (!v->data) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	while (got < d->size && (n = pread(fd, v->data + got, d->size - got, got)) > 0)
+		got += n;
+	if (got != d->size)
+		ret = -EIO;
+out:
+	if (ret)
+		pr_err("pid %d: vma %llx-%llx: reading the content of %s: %s", sp->pid,
+		       (unsigned long long)v->v.start, (unsigned long long)v->v.end,
+		       v->path, ret == -ESTALE ? "it leads to another inode than the "
+		       "VMA's" : ret == -EIO ? "short read" : errstr(ret));
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
 int mm_collect(struct snap_ctx *ctx, struct snap_proc *sp)
 {
+	uint32_t i;
 	int ret;
 
 	if (sp->zombie)
@@ -238,6 +312,9 @@ int mm_collect(struct snap_ctx *ctx, struct snap_proc *sp)
 	ret = collect_proc(&ctx->col, COLLECT_VMAS, sp->pid, vma_cb, sp);
 	if (ret && ret != -ENOTSUP && ret != -EIO)
 		pr_err("pid %d: collecting VMAs: %s", sp->pid, errstr(ret));
+	for (i = 0; !ret && i < sp->nr_vmas; i++)
+		if (sp->vmas[i].v.kind == IMG_VMA_PRIVATE_GONE)
+			ret = read_private_gone(ctx, sp, &sp->vmas[i]);
 	return ret;
 }
 
@@ -360,7 +437,8 @@ static bool has_content(uint32_t kind)
 {
 	return kind == IMG_VMA_ANON || kind == IMG_VMA_HEAP ||
 	       kind == IMG_VMA_STACK || kind == IMG_VMA_FILE ||
-	       kind == IMG_VMA_SHARED_ANON || kind == IMG_VMA_SHARED_GONE;
+	       kind == IMG_VMA_SHARED_ANON || kind == IMG_VMA_SHARED_GONE ||
+	       kind == IMG_VMA_PRIVATE_GONE;
 }
 
 /*
@@ -632,6 +710,12 @@ int mm_write(struct snap_ctx *ctx, struct snap_proc *sp)
 
 		v->v.path_len = part.len;
 		ret = img_put(ctx->w, &v->v, sizeof(v->v), &part, part.len ? 1 : 0);
+		if (!ret && v->fdata.h.type) {
+			struct img_part data = { v->data, v->data ? v->fdata.size : 0 };
+
+			ret = img_put(ctx->w, &v->fdata, sizeof(v->fdata), &data,
+				      data.len ? 1 : 0);
+		}
 	}
 	if (!ret)
 		ret = mm_guard_write(ctx, sp);
@@ -644,8 +728,10 @@ void mm_free(struct snap_proc *sp)
 {
 	uint32_t i;
 
-	for (i = 0; i < sp->nr_vmas; i++)
+	for (i = 0; i < sp->nr_vmas; i++) {
 		free(sp->vmas[i].path);
+		free(sp->vmas[i].data);
+	}
 	free(sp->vmas);
 	free(sp->guards);
 }
@@ -717,6 +803,24 @@ static int check_backing(struct verdict *vd, const struct img_proc *p,
 	return 0;
 }
 
+/*
+ * A deleted executable (a binary replaced while it ran) that the process
+ * still maps: the VMA whose object restore makes (mm_gone.c), which is
+ * then its exe_file too.  NULL if the executable is not such a file.
+ */
+static const struct m_vma *gone_exe(const struct m_proc *mp)
+{
+	uint32_t i;
+
+	if (!mp->exe)
+		return NULL;
+	for (i = 0; i < mp->nr_vmas; i++)
+		if (mp->vmas[i].v->kind == IMG_VMA_PRIVATE_GONE &&
+		    !strcmp(mp->vmas[i].path, mp->exe))
+			return &mp->vmas[i];
+	return NULL;
+}
+
 int mm_check_image(const struct ckpt_image *img, struct verdict *vd)
 {
 	bool here = vd->live || verdict_same_boot(img);
@@ -739,7 +843,8 @@ int mm_check_image(const struct ckpt_image *img, struct verdict *vd)
 					     "no executable recorded");
 			if (ret)
 				return ret;
-		} else if ((ret = check_open(vd, mp->p, mp->exe, O_RDONLY, NULL))) {
+		} else if (!gone_exe(mp) &&
+			   (ret = check_open(vd, mp->p, mp->exe, O_RDONLY, NULL))) {
 			return ret;
 		}
 		for (j = 0; j < mp->nr_vmas; j++) {
@@ -749,7 +854,8 @@ int mm_check_image(const struct ckpt_image *img, struct verdict *vd)
 			if (mv->v->kind == IMG_VMA_FILE ||
 				 mv->v->kind == IMG_VMA_SHARED_FILE)
 				ret = check_backing(vd, mp->p, mv, here);
-			else if (mv->v->kind == IMG_VMA_SHARED_GONE)
+			else if (mv->v->kind == IMG_VMA_SHARED_GONE ||
+				 mv->v->kind == IMG_VMA_PRIVATE_GONE)
 				ret = mm_gone_check(vd, img, mp->p, mv);
 			if (ret)
 				return ret;
@@ -1096,9 +1202,11 @@ static int map_gone(struct restore_ctx *ctx, struct rst_proc *rp,
 		return -ENOENT;
 	}
 	seals = fcntl(o->fd, F_GET_SEALS);
-	if (v->vm_flags & KVM_MAYWRITE ||
-	    (v->vm_flags & KVM_SHARED && seals > 0 &&
-	     seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)))
+	/* a private mapping is VM_MAYWRITE from an O_RDONLY file too */
+	if (v->kind == IMG_VMA_SHARED_GONE &&
+	    (v->vm_flags & KVM_MAYWRITE ||
+	     (v->vm_flags & KVM_SHARED && seals > 0 &&
+	      seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE))))
 		flags = O_RDWR;
 	return map_file(ctx, rp, ms, o->link, flags, fd);
 }
@@ -1233,6 +1341,7 @@ static int map_one(struct restore_ctx *ctx, struct rst_proc *rp,
 			return ret;
 		break;
 	case IMG_VMA_SHARED_GONE:
+	case IMG_VMA_PRIVATE_GONE:
 		ret = map_gone(ctx, rp, ms, v, &fd);
 		if (ret)
 			return ret;
@@ -1421,11 +1530,18 @@ static int set_mm_map(struct restore_ctx *ctx, struct rst_proc *rp)
 		.env_start = p->env_start, .env_end = p->env_end,
 		.auxv_size = p->auxv_words * sizeof(uint64_t),
 	};
+	const struct m_vma *gone = gone_exe(rp->mp);
+	const struct gone_obj *o = gone ? mm_gone_find(ctx, gone->v->dev, gone->v->ino) : NULL;
 	uint64_t auxv_addr, map_addr;
 	int exe_fd, ret;
 	long r;
 
-	ret = rst_open(ctx, rp, rp->mp->exe, O_RDONLY, &exe_fd);
+	/*
+	 * A deleted executable is the object its VMAs map: prctl_set_mm_exe_file()
+	 * (kernel/sys.c) wants a regular file it may execute, which the object
+	 * is, with the executable's mode (mm_gone.c)
+	 */
+	ret = rst_open(ctx, rp, o ? o->link : rp->mp->exe, O_RDONLY, &exe_fd);
 	if (ret)
 		return ret;
 	map.exe_fd = exe_fd;

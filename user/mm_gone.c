@@ -12,6 +12,16 @@
  * fd of it saved), and keeps it open.  Each VMA then maps, and each fd
  * on it (fd/memfd.c) opens, /proc/RESTORER/fd/N: one object for every
  * process that shared it, at the same addresses.
+ *
+ * A private mapping (MAP_PRIVATE) of such a file -- a program whose
+ * binary or library was replaced while it ran, code loaded from a
+ * memfd -- is the same object under the process's own pages: its file
+ * pages are the file's, which its VMA's pages are not (they are the
+ * copies it wrote, as for any private file mapping).  So the file's
+ * content is stored once per inode, in an IMG_FILEDATA after its first
+ * such VMA (up to snap --file-max, like an fd's), the object is made
+ * from it, and each such VMA maps it MAP_PRIVATE before its own pages go
+ * in.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -41,6 +51,27 @@ static bool is_memfd(const char *path)
 	return !strncmp(path, MEMFD_PREFIX, strlen(MEMFD_PREFIX));
 }
 
+static bool is_gone(const struct img_vma *v)
+{
+	return v->kind == IMG_VMA_SHARED_GONE || v->kind == IMG_VMA_PRIVATE_GONE;
+}
+
+/* the content record of a private mapping of @dev/@ino, if any */
+static const struct m_vma *private_content(const struct ckpt_image *img, uint64_t dev,
+					   uint64_t ino)
+{
+	uint32_t i, j;
+
+	for (i = 0; i < img->nr_procs; i++)
+		for (j = 0; j < img->procs[i].nr_vmas; j++) {
+			const struct m_vma *o = &img->procs[i].vmas[j];
+
+			if (o->fdata && o->v->dev == dev && o->v->ino == ino)
+				return o;
+		}
+	return NULL;
+}
+
 /* the first VMA of the image on @dev/@ino (it names the object) */
 static bool first_of(const struct ckpt_image *img, const struct m_vma *mv)
 {
@@ -50,8 +81,8 @@ static bool first_of(const struct ckpt_image *img, const struct m_vma *mv)
 		for (j = 0; j < img->procs[i].nr_vmas; j++) {
 			const struct m_vma *o = &img->procs[i].vmas[j];
 
-			if (o->v->kind == IMG_VMA_SHARED_GONE &&
-			    o->v->dev == mv->v->dev && o->v->ino == mv->v->ino)
+			if (is_gone(o->v) && o->v->dev == mv->v->dev &&
+			    o->v->ino == mv->v->ino)
 				return o == mv;
 		}
 	return false;
@@ -104,11 +135,26 @@ int mm_gone_check(struct verdict *vd, const struct ckpt_image *img,
 	 * write-sealed file maps shared without VM_MAYWRITE: no kernel made
 	 * this image
 	 */
-	if (mv->v->seals & F_SEAL_WRITE && mv->v->vm_flags & KVM_MAYWRITE)
+	if (mv->v->kind == IMG_VMA_SHARED_GONE && mv->v->seals & F_SEAL_WRITE &&
+	    mv->v->vm_flags & KVM_MAYWRITE)
 		return verdict_refuse(vd, -EINVAL, p->pid[0], "vma", "vma %llx-%llx: "
 				      "%s: sealed F_SEAL_WRITE but mapped shared "
 				      "with VM_MAYWRITE, which the kernel forbids",
 				      start, end, mv->path);
+	if (mv->v->kind == IMG_VMA_PRIVATE_GONE &&
+	    !mm_gone_covers(img, mv->v->dev, mv->v->ino, mv->v->size)) {
+		const struct m_vma *c = private_content(img, mv->v->dev, mv->v->ino);
+
+		/* inspect's model has no content, only the size */
+		if (c || !vd->live || mv->v->size > IMG_FILEDATA_MAX)
+			return verdict_refuse(vd, c ? -EFBIG : -EINVAL, p->pid[0], "vma",
+					      "vma %llx-%llx: private mapping of %s: %s%llu "
+					      "bytes %s (snap --file-max BYTES saves up to %u)",
+					      start, end, mv->path, c ? "its " : "",
+					      (unsigned long long)mv->v->size,
+					      c ? "were not saved" : "of content not recorded",
+					      IMG_FILEDATA_MAX);
+	}
 	/* the same tests as fd/memfd.c's for an fd on a deleted file */
 	if (is_memfd(mv->path) || !first_of(img, mv))
 		return 0;
@@ -127,10 +173,14 @@ int mm_gone_check(struct verdict *vd, const struct ckpt_image *img,
 bool mm_gone_covers(const struct ckpt_image *img, uint64_t dev, uint64_t ino,
 		    uint64_t size)
 {
+	const struct m_vma *c = private_content(img, dev, ino);
 	uint64_t at = 0;
 	bool moved = true;
 	uint32_t i, j;
 
+	/* a private mapping's record holds it whole */
+	if (c && !(c->fdata->flags & IMG_FILEDATA_TOO_BIG) && c->fdata->size >= size)
+		return true;
 	/* grow [0, at) by any VMA that starts inside it, until none does */
 	while (at < size && moved) {
 		moved = false;
@@ -274,6 +324,16 @@ static int write_fd_content(const struct ckpt_image *img, const struct gone_obj 
 	return 0;
 }
 
+/* the content a private mapping's record holds */
+static int write_vma_content(const struct ckpt_image *img, const struct gone_obj *o)
+{
+	const struct m_vma *c = private_content(img, o->dev, o->ino);
+
+	if (!c || c->fdata->flags & IMG_FILEDATA_TOO_BIG)
+		return 0;
+	return write_all(o->fd, c->data, c->fdata->size, 0);
+}
+
 /* the VMA of @mp that holds @va, from *vi on (pages are in address order) */
 static const struct img_vma *vma_at(const struct m_proc *mp, uint32_t *vi, uint64_t va)
 {
@@ -337,11 +397,12 @@ static uint32_t seals_of(const struct ckpt_image *img, const struct gone_obj *o,
 		for (j = 0; j < mp->nr_vmas; j++) {
 			const struct img_vma *v = mp->vmas[j].v;
 
-			if (v->kind != IMG_VMA_SHARED_GONE || v->dev != o->dev ||
-			    v->ino != o->ino)
+			if (!is_gone(v) || v->dev != o->dev || v->ino != o->ino)
 				continue;
 			seals |= v->seals;
-			*maywrite |= !!(v->vm_flags & KVM_MAYWRITE);
+			/* a private mapping never writes to the file */
+			*maywrite |= v->kind == IMG_VMA_SHARED_GONE &&
+				     v->vm_flags & KVM_MAYWRITE;
 		}
 		for (j = 0; j < mp->nr_fds; j++) {
 			const struct m_fd *mf = &mp->fds[j];
@@ -399,6 +460,32 @@ static int seal_early(const struct restore_ctx *ctx, pid_t pid, const struct m_v
 	return add_seals(o, pid, mv, seals & ~o->seals_late);
 }
 
+/*
+ * Once its content and seals are in, the object is kept open read-only
+ * unless seals wait for it (F_ADD_SEALS wants a writable file): a
+ * deleted executable made again becomes its process's exe_file, and
+ * replace_mm_exe_file() (kernel/fork.c) takes deny_write_access() on it,
+ * EACCES from PR_SET_MM_MAP while any file of it is open for writing.
+ * Every VMA and fd reopens it through o->link with its own mode.
+ */
+static int drop_write(struct gone_obj *o, pid_t pid, const struct m_vma *mv)
+{
+	int fd, ret = 0;
+
+	if (o->seals_late)
+		return 0;
+	fd = open(o->link, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || dup3(fd, o->fd, O_CLOEXEC) < 0)
+		ret = -errno;
+	if (fd >= 0)
+		close(fd);
+	if (ret)
+		pr_err("pid %d: vma %llx-%llx: reopening %s read-only: %s", pid,
+		       (unsigned long long)mv->v->start, (unsigned long long)mv->v->end,
+		       mv->path, errstr(ret));
+	return ret;
+}
+
 static int make_one(struct restore_ctx *ctx, const struct m_proc *mp,
 		    const struct m_vma *mv)
 {
@@ -425,6 +512,8 @@ static int make_one(struct restore_ctx *ctx, const struct m_proc *mp,
 		 (int)o.pid, o.fd);
 	ret = write_fd_content(&ctx->img, &o);
 	if (!ret)
+		ret = write_vma_content(&ctx->img, &o);
+	if (!ret)
 		ret = write_pages(ctx, &o, mv->v->size);
 	/* the size last: pwrite of a partial last page may have grown it */
 	if (!ret && ftruncate(o.fd, mv->v->size))
@@ -437,7 +526,8 @@ static int make_one(struct restore_ctx *ctx, const struct m_proc *mp,
 		       mv->path, ret == -EBADMSG ? "page data is corrupted" : errstr(ret));
 		return ret;
 	}
-	return seal_early(ctx, mp->p->pid[0], mv, &ctx->gone[ctx->nr_gone - 1]);
+	ret = seal_early(ctx, mp->p->pid[0], mv, &ctx->gone[ctx->nr_gone - 1]);
+	return ret ? ret : drop_write(&ctx->gone[ctx->nr_gone - 1], mp->p->pid[0], mv);
 }
 
 int mm_gone_make(struct restore_ctx *ctx)
@@ -451,8 +541,7 @@ int mm_gone_make(struct restore_ctx *ctx)
 		for (j = 0; j < mp->nr_vmas; j++) {
 			const struct m_vma *mv = &mp->vmas[j];
 
-			if (mv->v->kind != IMG_VMA_SHARED_GONE ||
-			    mm_gone_find(ctx, mv->v->dev, mv->v->ino))
+			if (!is_gone(mv->v) || mm_gone_find(ctx, mv->v->dev, mv->v->ino))
 				continue;
 			ret = make_one(ctx, mp, mv);
 			if (ret)
@@ -472,8 +561,7 @@ static const struct m_vma *vma_of(const struct ckpt_image *img, const struct gon
 		for (j = 0; j < img->procs[i].nr_vmas; j++) {
 			const struct m_vma *mv = &img->procs[i].vmas[j];
 
-			if (mv->v->kind == IMG_VMA_SHARED_GONE && mv->v->dev == o->dev &&
-			    mv->v->ino == o->ino) {
+			if (is_gone(mv->v) && mv->v->dev == o->dev && mv->v->ino == o->ino) {
 				*pid = img->procs[i].p->pid[0];
 				return mv;
 			}

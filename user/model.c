@@ -337,7 +337,7 @@ static int load_vma(struct loader *l, struct m_proc *mp)
 {
 	const struct img_vma *v = l->rec->p;
 	uint64_t ps = l->img->hdr->page_size;
-	struct m_vma mv = { .v = v };
+	struct m_vma mv = { .v = v, .index = l->rec->index };
 	const char *path;
 	int ret;
 
@@ -350,7 +350,7 @@ static int load_vma(struct loader *l, struct m_proc *mp)
 	if (v->kind < 1 || v->kind > IMG_VMA_KIND_MAX)
 		return bad(l, "kind %u", v->kind);
 	if (v->seals & ~IMG_VMA_SEALS ||
-	    (v->seals && v->kind != IMG_VMA_SHARED_GONE))
+	    (v->seals && v->kind != IMG_VMA_SHARED_GONE && v->kind != IMG_VMA_PRIVATE_GONE))
 		return bad(l, "seals %#x on a vma of kind %u", v->seals, v->kind);
 	if (v->start >= v->end || v->start % ps || v->end % ps ||
 	    v->end > (1ULL << 57) || v->pgoff % ps)
@@ -363,7 +363,7 @@ static int load_vma(struct loader *l, struct m_proc *mp)
 	if (v->prot & ~7u)
 		return bad(l, "prot %#x", v->prot);
 	if ((v->kind == IMG_VMA_FILE || v->kind == IMG_VMA_SHARED_FILE ||
-	     v->kind == IMG_VMA_SHARED_GONE) && !path)
+	     v->kind == IMG_VMA_SHARED_GONE || v->kind == IMG_VMA_PRIVATE_GONE) && !path)
 		return bad(l, "file mapping without a path");
 	return vec_push(mp->vmas, mp->nr_vmas, mp->cap_vmas, mv);
 }
@@ -768,6 +768,7 @@ static int load_filedata(struct loader *l, struct m_proc *mp)
 {
 	const struct img_filedata *d = l->rec->p;
 	struct m_fd *mf = mp->nr_fds ? &mp->fds[mp->nr_fds - 1] : NULL;
+	struct m_vma *mv = mp->nr_vmas ? &mp->vmas[mp->nr_vmas - 1] : NULL;
 	uint64_t bytes;
 
 	if (l->rec->len < sizeof(*d))
@@ -779,6 +780,20 @@ static int load_filedata(struct loader *l, struct m_proc *mp)
 	if (bytes > IMG_FILEDATA_MAX || IMG_ALIGN(sizeof(*d) + bytes) != l->rec->len)
 		return bad(l, "length %u does not match %llu bytes of content",
 			   l->rec->len, (unsigned long long)bytes);
+	/* after a privately mapped one's VMA (fds come after every VMA) */
+	if (mv && mv->index + 1 == l->rec->index) {
+		if (mv->v->kind != IMG_VMA_PRIVATE_GONE || !(d->flags & IMG_FILEDATA_CONTENT))
+			return bad(l, "after a vma of kind %u, flags %#x", mv->v->kind,
+				   d->flags);
+		if (d->ino != mv->v->ino || d->size != mv->v->size)
+			return bad(l, "inode %llu of %llu bytes, its vma's is %llu of %llu",
+				   (unsigned long long)d->ino, (unsigned long long)d->size,
+				   (unsigned long long)mv->v->ino,
+				   (unsigned long long)mv->v->size);
+		mv->fdata = d;
+		mv->data = (const uint8_t *)(d + 1);
+		return 0;
+	}
 	if (!mf || (mf->f->kind != IMG_FD_MEMFD && mf->f->kind != IMG_FD_GONE) || mf->ext)
 		return bad(l, "not right after the fd record of a memfd or deleted file");
 	if (d->ino != mf->f->ino)

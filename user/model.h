@@ -33,6 +33,10 @@ struct m_thread {
 struct m_vma {
 	const struct img_vma *v;
 	const char *path;	/* NULL if none */
+	/* IMG_VMA_PRIVATE_GONE: the IMG_FILEDATA after it, if any */
+	const struct img_filedata *fdata;
+	const uint8_t *data;	/* its content */
+	uint32_t index;		/* of the record */
 };
 
 struct m_fd {

@@ -32,6 +32,7 @@ static const char *const vma_kinds[] = {
 	[IMG_VMA_VDSO] = "vdso", [IMG_VMA_VVAR] = "vvar",
 	[IMG_VMA_VVAR_VCLOCK] = "vvar_vclock", [IMG_VMA_SYSV_SHM] = "sysv-shm",
 	[IMG_VMA_SHARED_GONE] = "shared-deleted",
+	[IMG_VMA_PRIVATE_GONE] = "private-deleted",
 };
 
 
@@ -253,6 +254,10 @@ static void show_vma(struct printer *p, const struct m_vma *mv)
 {
 	print_open_obj(p, NULL);
 	show_vma_fields(p, mv->v, mv->path);
+	if (mv->fdata)
+		print_u64(p, "content", mv->fdata->flags & IMG_FILEDATA_TOO_BIG ?
+			  ", %" PRIu64 " bytes not saved (above --file-max)" :
+			  ", the file's %" PRIu64 " bytes", mv->fdata->size);
 	print_text(p, "\n");
 	print_close_obj(p);
 }

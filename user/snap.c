@@ -291,6 +291,7 @@ static void free_all(struct snap_ctx *ctx)
 	free(ctx->kfiles);
 	free(ctx->objs);
 	free(ctx->spans);
+	free(ctx->privs);
 	pstree_free(&ctx->tree);
 	collect_close(&ctx->col);
 }

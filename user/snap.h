@@ -47,6 +47,9 @@ struct snap_filter {
 struct snap_vma {
 	struct img_vma v;		/* h.len and path_len set at write */
 	char *path;
+	/* IMG_VMA_PRIVATE_GONE, the first of its inode: the file's content */
+	struct img_filedata fdata;	/* h.type 0: none */
+	uint8_t *data;
 };
 
 /* the record an fd kind writes after the fd's IMG_FD (user/fd/) */
@@ -187,6 +190,8 @@ struct snap_ctx {
 	struct snap_ipc *ipc;		/* SysV objects (ipc.c) */
 	struct snap_span *spans;	/* shared memfd/deleted ranges stored */
 	uint32_t nr_spans, cap_spans;
+	struct snap_obj *privs;		/* privately mapped ones whose content is read */
+	uint32_t nr_privs, cap_privs;
 	struct snap_inet *inet;		/* TCP in repair mode (fd/inet.c) */
 	struct img_writer *w;
 	bool reported;		/* a module printed the write error */

@@ -189,7 +189,9 @@ struct img_epoll_item {
 /*
  * IMG_FILEDATA: after the IMG_FD of a memfd or of a file deleted while
  * open.  Trailing: its content (size bytes) in the record with
- * IMG_FILEDATA_CONTENT, the first of its inode.
+ * IMG_FILEDATA_CONTENT, the first of its inode.  Also after the first
+ * IMG_VMA_PRIVATE_GONE VMA of an inode, always IMG_FILEDATA_CONTENT:
+ * a private mapping's file pages are the file's, not the image's.
  */
 struct img_filedata {
 	struct ckpt_hdr h;

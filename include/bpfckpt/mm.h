@@ -77,7 +77,12 @@ struct rec_vma {
 #define IMG_VMA_SYSV_SHM	10	/* shmat() of a SysV segment */
 #define IMG_VMA_SHARED_GONE	11	/* MAP_SHARED of a memfd or deleted file:
 					 * its pages are the file's content */
-#define IMG_VMA_KIND_MAX	11
+#define IMG_VMA_PRIVATE_GONE	12	/* MAP_PRIVATE of a memfd or deleted file:
+					 * its pages are its private ones, as
+					 * IMG_VMA_FILE's; the file's content is
+					 * in the IMG_FILEDATA right after the
+					 * first such VMA of its inode */
+#define IMG_VMA_KIND_MAX	12
 
 /* the F_SEAL_* bits an img_vma's seals may hold: SEAL..EXEC */
 #define IMG_VMA_SEALS		0x3fu
@@ -97,7 +102,7 @@ struct img_vma {
 	__u64 ino;
 	__u64 size;		/* backing file size at snap */
 	__u32 path_len;		/* 0 if no path */
-	__u32 seals;		/* IMG_VMA_SHARED_GONE: F_GET_SEALS of the
+	__u32 seals;		/* IMG_VMA_*_GONE: F_GET_SEALS of the
 				 * file (0 in images from before it was read) */
 };
 

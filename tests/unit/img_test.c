@@ -1217,7 +1217,7 @@ out:
 		return ret;
 	return gone_rejected(NULL, IMG_VMA_SHARED_GONE, 0, "file mapping without a path",
 			     "a shared memfd mapping without its name") ||
-	       gone_rejected(name, IMG_VMA_KIND_MAX + 1, 0, "kind 12",
+	       gone_rejected(name, IMG_VMA_KIND_MAX + 1, 0, "kind 13",
 			     "a vma kind past the last") ||
 	       gone_rejected(name, IMG_VMA_SHARED_GONE, F_SEAL_EXEC << 1,
 			     "seals 0x40 on a vma of kind 11", "an unknown seal") ||
@@ -1853,6 +1853,90 @@ static int t_locks(void)
 	       LOCK_EDIT(2, fd, 2, "out of order", "fds out of order") ||
 	       locks_rejected(0, 0, 3, 4, 1, false, "does not match 4 locks", "count") ||
 	       locks_rejected(0, 0, 3, 4, 0, true, "a second locks record", "twice") ? -1 : 0;
+}
+
+/*
+ * ---- IMG_VMA_PRIVATE_GONE: a private mapping of a deleted file, its
+ * content in the IMG_FILEDATA right after the VMA ----
+ */
+
+enum pg_how { PG_GOOD, PG_AFTER_ANON, PG_SIZE, PG_NO_CONTENT, PG_INODE };
+
+static int build_private_gone(enum pg_how how)
+{
+	static const char path[] = "/tmp/lib.so (deleted)";
+	struct img_vma v = {
+		.h.type = IMG_VMA, .start = 0x20000, .end = 0x22000,
+		.kind = IMG_VMA_PRIVATE_GONE, .prot = 5, .map_flags = 2,
+		.path_len = sizeof(path), .ino = 42, .size = 3, .mode = 0100755,
+	};
+	struct img_filedata d = { .h.type = IMG_FILEDATA, .ino = 42, .size = 3,
+				  .flags = IMG_FILEDATA_CONTENT, .mode = 0755 };
+	struct img_part part = { path, sizeof(path) }, data = { "abc", 3 };
+	struct img_writer *w;
+	int ret;
+
+	if (how == PG_SIZE)
+		v.size = 4;
+	if (how == PG_NO_CONTENT) {
+		d.flags = 0;
+		data.len = 0;
+	}
+	if (how == PG_INODE)
+		d.ino = 43;
+	ret = img_create(bad_path, &w);
+	if (ret)
+		return ret;
+	ret = put_header(w) ?: put_proc(w, ROOT_PID, 1, false) ?: put_thread(w, ROOT_PID) ?:
+	      put_thread(w, THREAD2) ?: put_vma(w, 0x10000, 0x14000, IMG_VMA_ANON, NULL);
+	if (!ret && how == PG_AFTER_ANON)
+		ret = img_put(w, &d, sizeof(d), &data, 1);
+	if (!ret)
+		ret = img_put(w, &v, sizeof(v), &part, 1);
+	if (!ret && how != PG_AFTER_ANON)
+		ret = img_put(w, &d, sizeof(d), &data, data.len ? 1 : 0);
+	if (!ret)
+		ret = put_proc(w, ZOMBIE_PID, ROOT_PID, true) ?: img_commit(w);
+	img_abort(w);
+	return ret;
+}
+
+static int pg_rejected(enum pg_how how, const char *want, const char *what)
+{
+	uint8_t *b;
+	size_t len;
+	int ret;
+
+	if (build_private_gone(how) || read_all(bad_path, &b, &len))
+		return no("%s: writing the image failed", what);
+	ret = rejects(b, len, 0, want, "filedata", what);
+	free(b);
+	return ret;
+}
+
+static int t_private_gone(void)
+{
+	const struct m_vma *mv;
+	struct ckpt_image img;
+	int ret;
+
+	if (build_private_gone(PG_GOOD))
+		return no("writing the image failed");
+	ret = image_load(bad_path, 0, &img);
+	if (ret)
+		return no("a valid image with a private deleted mapping: %s", img.r.err);
+	mv = img.procs[0].nr_vmas == 2 ? &img.procs[0].vmas[1] : NULL;
+	if (!mv || mv->v->kind != IMG_VMA_PRIVATE_GONE || !mv->fdata ||
+	    mv->fdata->size != 3 || memcmp(mv->data, "abc", 3) || img.procs[0].vmas[0].fdata)
+		ret = no("the vma's content record is not where it belongs");
+	image_free(&img);
+	if (ret)
+		return ret;
+	return pg_rejected(PG_AFTER_ANON, "after a vma of kind 1", "after an anonymous vma") ||
+	       pg_rejected(PG_SIZE, "inode 42 of 3 bytes, its vma's is 42 of 4",
+			   "a size other than the vma's") ||
+	       pg_rejected(PG_NO_CONTENT, "flags 0", "without its content") ||
+	       pg_rejected(PG_INODE, "inode 43 of 3 bytes", "another inode") ? -1 : 0;
 }
 
 /* ---- IMG_TTY: a pty pair, master fd 3 with its pending bytes, slave fd 4 ---- */
@@ -2620,6 +2704,7 @@ int main(void)
 	run("sysv_ipc", t_ipc);
 	run("namespaces", t_ns);
 	run("locks", t_locks);
+	run("private_gone", t_private_gone);
 	run("tty", t_tty);
 	snprintf(z_path, sizeof(z_path), "%s/z.img", dir);
 	snprintf(zbig_path, sizeof(zbig_path), "%s/zbig.img", dir);
