@@ -454,6 +454,24 @@ restored_matches() {
 		fail "restored tree differs from the image: $(head -n 4 "$T/diff" | paste -sd';')$(_wl_said)"
 }
 
+# cycle_running SID [RESTORE_ARGS...]: snap --kill of the running tree,
+# restore -d, and /proc agrees with the image (fd offsets aside)
+cycle_running() {
+	snap_kill_json "$1"
+	restore_d "${@:2}"
+	restored_matches --running
+}
+
+# cycle_stopped SID [RESTORE_ARGS...]: the same for a stopped tree, with
+# exact /proc and memory; then the tree is continued
+cycle_stopped() {
+	snap_kill_stopped "$1"
+	restore_d "${@:2}"
+	restored_matches
+	pagecmp_image
+	cont_tree "$1"
+}
+
 # what the workload said last, or of its failure, for a failure message
 _wl_said() {
 	[ -n "${WL_LOG:-}" ] && [ -f "$WL_LOG" ] || return 0

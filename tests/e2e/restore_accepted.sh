@@ -72,11 +72,7 @@ test_accepted_stopped() {
 	write_accepted
 	wl_start_via acc python3 "$T/acc.py" "$T"
 	assert_ticking "$WL_LOG" 3
-	snap_kill_stopped "$WL_PID"
-	restore_d
-	restored_matches
-	pagecmp_image
-	cont_tree "$WL_PID"
+	cycle_stopped "$WL_PID"
 	assert_ticking "$WL_LOG" 5
 }
 

@@ -4,20 +4,6 @@
 # and the workload checks its own fds with the data that was in flight.
 . "$(dirname "$0")/../lib.sh"
 
-cycle_stopped() {
-	snap_kill_stopped "$1"
-	restore_d "${@:2}"
-	restored_matches
-	pagecmp_image
-	cont_tree "$1"
-}
-
-cycle_running() {
-	snap_kill_json "$1"
-	restore_d "${@:2}"
-	restored_matches --running
-}
-
 assert_no_fail() {
 	if grep -m1 '^FAIL' "$WL_LOG" >/dev/null; then
 		fail "the workload says: $(grep -m1 '^FAIL' "$WL_LOG")"

@@ -35,11 +35,7 @@ test_notify_running() {
 
 test_notify_stopped() {
 	notify_start
-	snap_kill_stopped "$WL_PID"
-	restore_d
-	restored_matches
-	pagecmp_image
-	cont_tree "$WL_PID"
+	cycle_stopped "$WL_PID"
 	assert_ticking "$WL_LOG" 5
 }
 

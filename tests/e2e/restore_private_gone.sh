@@ -49,11 +49,7 @@ test_privgone_running() {
 test_privgone_stopped() {
 	wl_start privgone "$T" 30
 	assert_ticking "$WL_LOG" 3
-	snap_kill_stopped "$WL_PID"
-	restore_d
-	restored_matches
-	pagecmp_image
-	cont_tree "$WL_PID"
+	cycle_stopped "$WL_PID"
 	assert_ticking "$WL_LOG" 5
 }
 

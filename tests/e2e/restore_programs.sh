@@ -17,23 +17,11 @@ prog_start() {
 	WL_FAIL_RE='^FAIL|Error' wl_start_via "$name" setsid "$@"
 }
 
-# the running tree: snap --kill, restore -d, maps as in the image
-cycle_running() {
+# cycle_running or cycle_stopped (lib.sh) of the program, ticking before
+# and after: no reset, no gap, no repeat
+ticking_cycle() {
 	assert_ticking "$WL_LOG" 3
-	snap_kill_json "$WL_PID"
-	restore_d
-	restored_matches --running
-	assert_ticking "$WL_LOG" 5
-}
-
-# a stopped tree: exact /proc and memory, then it goes on
-cycle_stopped() {
-	assert_ticking "$WL_LOG" 3
-	snap_kill_stopped "$WL_PID"
-	restore_d
-	restored_matches
-	pagecmp_image
-	cont_tree "$WL_PID"
+	"cycle_$1" "$WL_PID"
 	assert_ticking "$WL_LOG" 5
 }
 
@@ -69,13 +57,13 @@ EOF
 test_python_loop() {
 	write_py_loop
 	prog_start python python3 "$T/loop.py"
-	cycle_running
+	ticking_cycle running
 }
 
 test_python_loop_stopped() {
 	write_py_loop
 	prog_start python python3 "$T/loop.py"
-	cycle_stopped
+	ticking_cycle stopped
 }
 
 # threads of the threading module: each counts under a lock and sleeps;
@@ -132,13 +120,13 @@ threads_counted_on() {
 
 test_python_threads() {
 	write_py_threads
-	cycle_running
+	ticking_cycle running
 	threads_counted_on
 }
 
 test_python_threads_stopped() {
 	write_py_threads
-	cycle_stopped
+	ticking_cycle stopped
 	threads_counted_on
 }
 
@@ -210,7 +198,7 @@ test_bash_fork_storm() {
 test_bash_loop_stopped() {
 	write_bash_loop
 	DIR=$T prog_start bash bash "$T/loop.sh"
-	cycle_stopped
+	ticking_cycle stopped
 	check_dates
 }
 
@@ -236,7 +224,7 @@ test_perl_loop() {
 			print "tick $n\n";
 			select(undef, undef, undef, 0.05);
 		}'
-	cycle_running
+	ticking_cycle running
 }
 
 # a process doing nothing but sleeping: back, asleep, and killable

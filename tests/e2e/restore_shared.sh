@@ -6,20 +6,6 @@
 # Queue and Pool, whose semaphores are such files in /dev/shm.
 . "$(dirname "$0")/../lib.sh"
 
-cycle_stopped() {
-	snap_kill_stopped "$1"
-	restore_d "${@:2}"
-	restored_matches
-	pagecmp_image
-	cont_tree "$1"
-}
-
-cycle_running() {
-	snap_kill_json "$1"
-	restore_d "${@:2}"
-	restored_matches --running
-}
-
 # the shared objects' VMAs of process $1: "inode path" lines, sorted
 shared_inodes() {
 	awk '$2 ~ /s$/ && / \(deleted\)$/ { print $5, $6 }' "/proc/$1/maps" | sort -u

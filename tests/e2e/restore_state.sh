@@ -9,21 +9,6 @@
 # a parent).
 . "$(dirname "$0")/../lib.sh"
 
-cycle_running() {
-	snap_kill_json "$WL_PID"
-	restore_d
-	restored_matches --running
-}
-
-# exact /proc and memory comparison of a stopped tree
-cycle_stopped() {
-	snap_kill_stopped "$WL_PID"
-	restore_d
-	restored_matches
-	pagecmp_image
-	cont_tree "$WL_PID"
-}
-
 # every process of the image ticks N more times
 all_ticking() {
 	local p
@@ -54,7 +39,7 @@ test_cow_fork() {
 	mkdir "$T/data"
 	wl_start cowfork "$T/data" 16 50
 	two_ticking
-	cycle_stopped
+	cycle_stopped "$WL_PID"
 	cow_after
 }
 
@@ -62,7 +47,7 @@ test_cow_fork_running() {
 	mkdir "$T/data"
 	wl_start cowfork "$T/data" 16 50
 	two_ticking
-	cycle_running
+	cycle_running "$WL_PID"
 	cow_after
 }
 
@@ -86,7 +71,7 @@ test_cow_readers() {
 		fail "not all 5 processes tick: $(tail -n 3 "$WL_LOG")"
 	pids=$(session_pids "$WL_PID")
 	before=$(pss_sum $pids)
-	cycle_running
+	cycle_running "$WL_PID"
 	stored=$(json_get "j['header']['pages']")
 	cow=$(json_get "sum(p.get('cow_pages', 0) for p in j['processes'])")
 	# 65536 pages of region, a few hundred of stacks and libc data each
@@ -131,7 +116,7 @@ test_identity() {
 	grep -q "^ready pid=$WL_PID personality=0x40000 Umask:.0027" "$WL_LOG" ||
 		fail "identity did not start under setarch -R and umask 027: $(head -n 1 "$WL_LOG")"
 	proc_identity "$WL_PID" >"$T/before"
-	cycle_running
+	cycle_running "$WL_PID"
 	assert_ticking "$WL_LOG" 5
 	proc_identity "$WL_PID" >"$T/after"
 	cmp -s "$T/before" "$T/after" ||
@@ -162,7 +147,7 @@ test_limits_root() {
 		--bounding-set=-net_raw,-sys_ptrace --inh-caps=-all nice -n 5 "$WL/limits" 50
 	two_ticking
 	assert_eq 3 "$(awk '{ print $41 }' "/proc/$WL_PID/stat")" "scheduling policy (SCHED_BATCH)"
-	cycle_running
+	cycle_running "$WL_PID"
 	all_ticking 5
 	parent_death
 }
@@ -172,7 +157,7 @@ test_limits_user() {
 		--clear-groups --inh-caps=-all --bounding-set=-net_raw nice -n 5 "$WL/limits" 50
 	two_ticking
 	assert_eq 1000 "$(awk '/^Uid:/ { print $2 }' "/proc/$WL_PID/status")" "uid of the workload"
-	cycle_stopped
+	cycle_stopped "$WL_PID"
 	all_ticking 5
 	parent_death
 }
@@ -184,7 +169,7 @@ test_limits_ambient_caps() {
 	two_ticking
 	grep -q '^CapAmb:.*0000000000800400' "/proc/$WL_PID/status" ||
 		fail "setpriv did not give ambient capabilities: $(grep Cap "/proc/$WL_PID/status" | paste -sd' ')"
-	cycle_running
+	cycle_running "$WL_PID"
 	all_ticking 5
 	parent_death
 }
@@ -231,7 +216,7 @@ test_pshared() {
 	mkdir "$T/data"
 	wl_start pshared "$T/data" 50
 	assert_ticking "$WL_LOG" 3
-	cycle_running
+	cycle_running "$WL_PID"
 	assert_ticking "$WL_LOG" 5
 	robust_after
 }
@@ -240,7 +225,7 @@ test_pshared_stopped() {
 	mkdir "$T/data"
 	wl_start pshared "$T/data" 50
 	assert_ticking "$WL_LOG" 3
-	cycle_stopped
+	cycle_stopped "$WL_PID"
 	assert_ticking "$WL_LOG" 5
 	robust_after
 }
@@ -250,7 +235,7 @@ test_pshared_stopped() {
 test_sigmask() {
 	wl_start sigmask 50 10
 	assert_ticking "$WL_LOG" 3
-	cycle_running
+	cycle_running "$WL_PID"
 	# past two release cycles of the held signals
 	assert_ticking "$WL_LOG" 25
 }
@@ -261,7 +246,7 @@ test_sigmask_stopped() {
 	# stopped inside sigsuspend/ppoll, /proc shows the syscall's own mask;
 	# restored (to re-enter the call when continued) the thread shows
 	# the mask it goes back to, which the kernel saved (saved_sigmask)
-	DEEP_VOLATILE=SigBlk cycle_stopped
+	DEEP_VOLATILE=SigBlk cycle_stopped "$WL_PID"
 	assert_ticking "$WL_LOG" 25
 }
 
@@ -274,7 +259,7 @@ test_selfset() {
 	mkdir "$T/dir"
 	wl_start selfset "$T/dir" 50
 	assert_ticking "$WL_LOG" 3
-	cycle_running
+	cycle_running "$WL_PID"
 	assert_ticking "$WL_LOG" 5
 }
 
@@ -282,7 +267,7 @@ test_selfset_stopped() {
 	mkdir "$T/dir"
 	wl_start selfset "$T/dir" 50
 	assert_ticking "$WL_LOG" 3
-	cycle_stopped
+	cycle_stopped "$WL_PID"
 	assert_ticking "$WL_LOG" 5
 }
 
@@ -290,7 +275,7 @@ test_selfset_seccomp() {
 	mkdir "$T/dir"
 	wl_start selfset "$T/dir" 50 1
 	assert_ticking "$WL_LOG" 3
-	cycle_running
+	cycle_running "$WL_PID"
 	assert_ticking "$WL_LOG" 5
 	python3 -c 'import json, sys
 j = json.load(open(sys.argv[1]))
@@ -339,7 +324,7 @@ test_chroot() {
 	mkdir "$T/jail"
 	chrooted_py "$T/jail" 0
 	assert_ticking "$WL_LOG" 2
-	cycle_running
+	cycle_running "$WL_PID"
 	[ "$(readlink "/proc/$WL_PID/root")" = "$T/jail" ] || fail "root is $(readlink "/proc/$WL_PID/root")"
 	assert_ticking "$WL_LOG" 5
 }
@@ -350,7 +335,7 @@ test_deleted_root() {
 	rmdir "$T/jail"
 	assert_ticking "$WL_LOG" 2
 	grep -q "(deleted)" <<<"$(readlink "/proc/$WL_PID/root")" || fail "the root was not removed"
-	cycle_running
+	cycle_running "$WL_PID"
 	[ "$(readlink "/proc/$WL_PID/root")" = "$T/jail (deleted)" ] ||
 		fail "root is $(readlink "/proc/$WL_PID/root")"
 	[ -e "$T/jail" ] && fail "the recreated root was left behind"
@@ -360,7 +345,7 @@ test_deleted_root() {
 test_sleepers() {
 	wl_start sleepers 50
 	assert_ticking "$WL_LOG" 3
-	cycle_running
+	cycle_running "$WL_PID"
 	assert_eq 6 "$(ls /proc/$WL_PID/task | wc -l)" "threads after the restore"
 	assert_ticking "$WL_LOG" 10
 }
@@ -368,7 +353,7 @@ test_sleepers() {
 test_sleepers_stopped() {
 	wl_start sleepers 50
 	assert_ticking "$WL_LOG" 3
-	cycle_stopped
+	cycle_stopped "$WL_PID"
 	assert_ticking "$WL_LOG" 10
 }
 

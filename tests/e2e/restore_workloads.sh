@@ -5,23 +5,6 @@
 # on from its last tick with no reset (its own checks run every tick).
 . "$(dirname "$0")/../lib.sh"
 
-# the whole cycle on a stopped tree: exact /proc and memory comparison
-cycle_stopped() {
-	local sid=$1
-	snap_kill_stopped "$sid"
-	restore_d
-	restored_matches
-	pagecmp_image
-	cont_tree "$sid"
-}
-
-# the cycle on a running tree
-cycle_running() {
-	snap_kill_json "$1"
-	restore_d
-	restored_matches --running
-}
-
 test_heap() {
 	wl_start heap 64 50
 	assert_ticking "$WL_LOG" 3
