@@ -244,25 +244,16 @@ static int read_private_gone(struct snap_ctx *ctx, struct snap_proc *sp,
 			     struct snap_vma *v)
 {
 	struct img_filedata *d = &v->fdata;
-	struct snap_obj o = { v->v.dev, v->v.ino };
 	char link[80];
 	struct stat st;
-	uint64_t got = 0;
-	uint32_t i;
-	ssize_t n;
+	uint64_t got;
 	int fd, ret = 0;
 
-	for (i = 0; i < ctx->nr_privs; i++)
-		if (ctx->privs[i].dev == o.dev && ctx->privs[i].ino == o.ino)
-			return 0;
-	ret = vec_push(ctx->privs, ctx->nr_privs, ctx->cap_privs, o);
-	if (ret)
+	if (snap_obj_seen(&ctx->privs, v->v.dev, v->v.ino, &ret) || ret)
 		return ret;
 	snprintf(link, sizeof(link), "/proc/%d/map_files/%llx-%llx", sp->pid,
 		 (unsigned long long)v->v.start, (unsigned long long)v->v.end);
-	fd = open(link, O_RDONLY | O_CLOEXEC | O_NOATIME);
-	if (fd < 0)
-		fd = open(link, O_RDONLY | O_CLOEXEC);
+	fd = open_noatime(link);
 	if (fd < 0 || fstat(fd, &st)) {
 		ret = -errno;
 		goto out;
@@ -282,15 +273,7 @@ static int read_private_gone(struct snap_ctx *ctx, struct snap_proc *sp,
 		d->flags |= IMG_FILEDATA_TOO_BIG;
 		goto out;
 	}
-	v->data = malloc(d->size ? d->size : 1);
-	if (!v->data) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	while (got < d->size && (n = pread(fd, v->data + got, d->size - got, got)) > 0)
-		got += n;
-	if (got != d->size)
-		ret = -EIO;
+	ret = read_whole(fd, d->size, &v->data, &got);
 out:
 	if (ret)
 		pr_err("pid %d: vma %llx-%llx: reading the content of %s: %s", sp->pid,

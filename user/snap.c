@@ -289,9 +289,9 @@ static void free_all(struct snap_ctx *ctx)
 	pre_free(ctx);
 	free(ctx->procs);
 	free(ctx->kfiles);
-	free(ctx->objs);
+	free(ctx->objs.v);
 	free(ctx->spans);
-	free(ctx->privs);
+	free(ctx->privs.v);
 	pstree_free(&ctx->tree);
 	collect_close(&ctx->col);
 }

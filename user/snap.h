@@ -13,6 +13,7 @@
 #include "collect.h"
 #include "progress.h"
 #include "pstree.h"
+#include "util.h"
 #include "bpfckpt/files.h"
 #include "bpfckpt/locks.h"
 #include "bpfckpt/mm.h"
@@ -95,6 +96,28 @@ struct snap_fd {
 struct snap_obj {
 	uint64_t dev, ino;
 };
+
+struct snap_objs {
+	struct snap_obj *v;
+	uint32_t n, cap;
+};
+
+/*
+ * true if inode @dev/@ino is in @s; else it is put there (*err: -ENOMEM
+ * if it cannot be)
+ */
+static inline bool snap_obj_seen(struct snap_objs *s, uint64_t dev, uint64_t ino,
+				 int *err)
+{
+	struct snap_obj o = { dev, ino };
+	uint32_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->v[i].dev == dev && s->v[i].ino == ino)
+			return true;
+	*err = vec_push(s->v, s->n, s->cap, o);
+	return false;
+}
 
 /* a range of a memfd or deleted file whose pages are stored (mm.c) */
 struct snap_span {
@@ -184,14 +207,11 @@ struct snap_ctx {
 	uint64_t *kfiles;		/* file_id - 1 -> struct file address */
 	uint32_t nr_kfiles;
 	uint32_t cap_kfiles;
-	struct snap_obj *objs;
-	uint32_t nr_objs;
-	uint32_t cap_objs;
+	struct snap_objs objs;		/* inodes an fd kind met (snap_obj_seen) */
 	struct snap_ipc *ipc;		/* SysV objects (ipc.c) */
 	struct snap_span *spans;	/* shared memfd/deleted ranges stored */
 	uint32_t nr_spans, cap_spans;
-	struct snap_obj *privs;		/* privately mapped ones whose content is read */
-	uint32_t nr_privs, cap_privs;
+	struct snap_objs privs;		/* privately mapped ones whose content is read */
 	struct snap_inet *inet;		/* TCP in repair mode (fd/inet.c) */
 	struct img_writer *w;
 	bool reported;		/* a module printed the write error */

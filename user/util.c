@@ -32,6 +32,26 @@ int vec_reserve(void *arr, uint32_t *cap, uint32_t want, size_t size)
 	return 0;
 }
 
+int open_noatime(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOATIME);
+
+	return fd >= 0 ? fd : open(path, O_RDONLY | O_CLOEXEC);
+}
+
+int read_whole(int fd, uint64_t size, uint8_t **data, uint64_t *got)
+{
+	ssize_t n;
+
+	*got = 0;
+	*data = malloc(size ? size : 1);
+	if (!*data)
+		return -ENOMEM;
+	while (*got < size && (n = pread(fd, *data + *got, size - *got, *got)) > 0)
+		*got += n;
+	return *got == size ? 0 : -EIO;
+}
+
 int read_file(const char *path, char *buf, size_t size)
 {
 	size_t done = 0;

@@ -23,6 +23,17 @@ int vec_reserve(void *arr, uint32_t *cap, uint32_t want, size_t size);
 
 /* read a small /proc file into buf (NUL-terminated); bytes or -errno */
 int read_file(const char *path, char *buf, size_t size);
+/*
+ * Snap reads a file's content (a memfd's, a deleted file's) through
+ * /proc without touching its atime where it may (O_NOATIME is EPERM on a
+ * file we do not own without CAP_FOWNER).  An fd, or -1 with errno.
+ */
+int open_noatime(const char *path);
+/*
+ * The first @size bytes of @fd into a new buffer *data (freed by the
+ * caller); *got says how many came.  -ENOMEM, or -EIO if fewer came.
+ */
+int read_whole(int fd, uint64_t size, uint8_t **data, uint64_t *got);
 /* the state letter of task @tid in /proc (R, S, T, Z, X...), 0 if gone */
 char proc_state(pid_t tid);
 /* gone, or a zombie */

@@ -157,23 +157,6 @@ static inline int fd_above_carriers(const struct restore_ctx *ctx, int fd)
 	return moved;
 }
 
-/*
- * snap: true if inode @dev/@ino was met before; else it is recorded as
- * met (*err: -ENOMEM if it cannot be)
- */
-static inline bool fd_seen(struct snap_ctx *ctx, uint64_t dev, uint64_t ino,
-			   int *err)
-{
-	struct snap_obj o = { dev, ino };
-	uint32_t i;
-
-	for (i = 0; i < ctx->nr_objs; i++)
-		if (ctx->objs[i].dev == dev && ctx->objs[i].ino == ino)
-			return true;
-	*err = vec_push(ctx->objs, ctx->nr_objs, ctx->cap_objs, o);
-	return false;
-}
-
 static inline bool fd_is_open(int fd)
 {
 	return fcntl(fd, F_GETFD) >= 0;

@@ -355,7 +355,7 @@ static int inet_peek(struct snap_ctx *ctx, struct snap_proc *sp, struct snap_fd 
 	int sk = -1, on = TCP_REPAIR_ON, ret = 0;
 
 	if (in->proto != IPPROTO_TCP || in->state != TCP_ESTABLISHED ||
-	    in->flags & IMG_INET_F_NETNS || fd_seen(ctx, f->f.dev, f->f.ino, &ret) || ret)
+	    in->flags & IMG_INET_F_NETNS || snap_obj_seen(&ctx->objs, f->f.dev, f->f.ino, &ret) || ret)
 		return ret;
 	ret = snap_state(ctx, &s);
 	if (!ret)

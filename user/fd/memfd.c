@@ -45,16 +45,13 @@ static int content_peek(struct snap_ctx *ctx, struct snap_proc *sp, struct snap_
 	char link[64];
 	struct stat st;
 	int fd, seals, ret = 0;
-	uint64_t got = 0;
-	ssize_t n;
+	uint64_t got;
 
-	if (fd_seen(ctx, f->f.dev, f->f.ino, &ret) || ret)
+	if (snap_obj_seen(&ctx->objs, f->f.dev, f->f.ino, &ret) || ret)
 		return ret;
 	d->flags = IMG_FILEDATA_CONTENT;
 	snprintf(link, sizeof(link), "/proc/%d/fd/%d", sp->pid, f->f.fd);
-	fd = open(link, O_RDONLY | O_CLOEXEC | O_NOATIME);
-	if (fd < 0)
-		fd = open(link, O_RDONLY | O_CLOEXEC);
+	fd = open_noatime(link);
 	if (fd < 0 || fstat(fd, &st)) {
 		ret = -errno;
 		pr_err("pid %d: fd %d: reading %s: %s", sp->pid, f->f.fd, f->path,
@@ -68,20 +65,12 @@ static int content_peek(struct snap_ctx *ctx, struct snap_proc *sp, struct snap_
 		d->flags |= IMG_FILEDATA_TOO_BIG;
 		goto out;
 	}
-	f->data = malloc(d->size ? d->size : 1);
-	if (!f->data) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	while (got < d->size && (n = pread(fd, f->data + got, d->size - got, got)) > 0)
-		got += n;
-	if (got != d->size) {
-		ret = -EIO;
+	ret = read_whole(fd, d->size, &f->data, &got);
+	if (ret == -EIO)
 		pr_err("pid %d: fd %d: %s: %llu of %llu bytes read", sp->pid, f->f.fd,
 		       f->path, (unsigned long long)got, (unsigned long long)d->size);
-		goto out;
-	}
-	f->data_len = d->size;
+	if (!ret)
+		f->data_len = d->size;
 out:
 	if (fd >= 0)
 		close(fd);

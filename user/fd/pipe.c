@@ -116,7 +116,7 @@ static int pipe_peek(struct snap_ctx *ctx, struct snap_proc *sp, struct snap_fd 
 	char link[64];
 	int src, len, ret = 0;
 
-	if (fd_seen(ctx, f->f.dev, f->f.ino, &ret) || ret)
+	if (snap_obj_seen(&ctx->objs, f->f.dev, f->f.ino, &ret) || ret)
 		return ret;
 	p->flags = IMG_PIPE_DATA;
 	snap_ends(ctx, f->f.dev, f->f.ino, &readers, &writers);

@@ -396,7 +396,7 @@ static int tty_peek(struct snap_ctx *ctx, struct snap_proc *sp, struct snap_fd *
 		return -ENOTSUP;
 	}
 	/* the pair's bytes once: the first fd of its master has them */
-	if (fd_seen(ctx, f->f.rdev | 1ULL << 63, t->index, &ret) || ret ||
+	if (snap_obj_seen(&ctx->objs, f->f.rdev | 1ULL << 63, t->index, &ret) || ret ||
 	    t->flags & IMG_TTY_LOCKED)
 		return ret;
 	m = grab(sp->pid, f->f.fd);

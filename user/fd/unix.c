@@ -259,7 +259,7 @@ static int unix_peek(struct snap_ctx *ctx, struct snap_proc *sp, struct snap_fd 
 	struct queue q = { 0 };
 	int pidfd, sk, ret = 0;
 
-	if (fd_seen(ctx, f->f.dev, f->f.ino, &ret) || ret)
+	if (snap_obj_seen(&ctx->objs, f->f.dev, f->f.ino, &ret) || ret)
 		return ret;
 	pidfd = syscall(SYS_pidfd_open, sp->pid, 0);
 	sk = pidfd < 0 ? -1 : syscall(SYS_pidfd_getfd, pidfd, f->f.fd, 0);
