@@ -64,8 +64,11 @@ assert_peer_ok() {
 }
 
 # the peer's connection to PORT retransmitted: it sent while the tree was down
+# (or, before its first retransmission timer fired, has bytes in flight
+# that nothing acknowledged): the lock dropped them, or they drew a reset
+# the peer reports
 peer_retransmits() {
-	ss -tni "( dport = :$1 )" | grep -qE 'retrans:[0-9]+/[1-9]'
+	ss -tni "( dport = :$1 )" | grep -qE 'retrans:[0-9]+/[1-9]|unacked:[1-9]'
 }
 
 # both ends in the tree: listeners v4 and v6, a stream with full queues,
@@ -152,7 +155,8 @@ test_peer_outside_v6() {
 	assert_ckpt 0 show "$T/img"
 	grep -qE "tcp6 established \[::1\]:$port peer \[::1\]:[0-9]+ seq" "$CKPT_OUT" ||
 		fail "show lacks the connection: $(grep inet "$CKPT_OUT")"
-	wait_until 20 "peer_retransmits $port" || fail "the peer did not send while the tree was down"
+	wait_until 20 "peer_retransmits $port" ||
+		fail "the peer did not send while the tree was down: $(ss -tni "( dport = :$port )" | tail -n 1)"
 	assert_peer_ok "$T/peer.log"
 	seen=$(last_ok "$T/peer.log")
 	restore_d
@@ -192,7 +196,8 @@ test_peer_netns() {
 	snap_kill_peer "$WL_PID" "$T/peer.log" || return 0
 	$net tc filter show dev "$inner" ingress | grep -q netlock_drop ||
 		fail "no lock on $inner: $($net tc filter show dev "$inner" ingress)"
-	wait_until 20 "peer_retransmits $port" || fail "the peer did not send while the tree was down"
+	wait_until 20 "peer_retransmits $port" ||
+		fail "the peer did not send while the tree was down: $(ss -tni "( dport = :$port )" | tail -n 1)"
 	assert_peer_ok "$T/peer.log"
 	seen=$(last_ok "$T/peer.log")
 	restore_d
